@@ -1,0 +1,339 @@
+//! Account use cases: sign up, log in and out, profiles, API keys, and turning a credential
+//! into the principal a request acts as.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Todo;
+use crate::api_key::{self, ApiKey, Scope};
+use crate::error::{Error, Result};
+use crate::password;
+use crate::patch::Patch;
+use crate::store::ProfileChanges;
+use crate::time::now;
+use crate::user::{Email, User, UserId, check_password, parse_name, parse_timezone};
+use crate::validation::Validator;
+
+/// How long a login lasts.
+pub const SESSION_TTL: Duration = Duration::days(30);
+
+/// A user row about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub id: UserId,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A login: tokens name the session so that logging out ends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id: String,
+    pub user_id: UserId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SignupInput {
+    pub email: String,
+    /// 8–256 characters.
+    pub password: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct ProfileInput {
+    /// `null` or blank removes the name.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub name: Patch<String>,
+    /// IANA time zone, e.g. `Europe/Paris`.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ApiKeyInput {
+    /// What the key is for, 1–100 characters.
+    pub name: String,
+    /// Defaults to `["read", "write"]`.
+    #[serde(default)]
+    pub scopes: Option<Vec<Scope>>,
+    /// When the key stops working; never when absent.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new key with its secret, which is shown this once and never stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+/// How a request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialKind {
+    Session(String),
+    ApiKey(String),
+    External,
+}
+
+/// The user a request acts as, and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub scopes: Vec<Scope>,
+    pub credential: CredentialKind,
+}
+
+impl Principal {
+    pub fn can(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+}
+
+/// Who an external token says its bearer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIdentity {
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Don't rewrite `last_used_at` on every request: once a minute is precise enough.
+const TOUCH_INTERVAL: Duration = Duration::minutes(1);
+
+impl Todo {
+    /// Creates a local account (used by signup and by `todo user create`).
+    pub async fn create_user(&self, input: SignupInput) -> Result<User> {
+        let mut v = Validator::new();
+        let email = v.check("email", Email::parse(&input.email));
+        v.check("password", check_password(&input.password));
+        let name = match &input.name {
+            Some(n) => v.check("name", parse_name(n)).flatten(),
+            None => None,
+        };
+        v.finish()?;
+        let password_hash = password::hash(input.password).await?;
+        let new = NewUser {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: email.map(|e| e.as_str().to_owned()),
+            name,
+            password_hash: Some(password_hash),
+            timezone: "UTC".into(),
+            created_at: now(),
+        };
+        self.store.insert_user(&new).await
+    }
+
+    pub async fn signup(&self, input: SignupInput) -> Result<(User, Session)> {
+        let user = self.create_user(input).await?;
+        let session = self.start_session(&user.id).await?;
+        Ok((user, session))
+    }
+
+    pub async fn login(&self, input: LoginInput) -> Result<(User, Session)> {
+        const WRONG: Error = Error::Unauthenticated("wrong email or password");
+        let Ok(email) = Email::parse(&input.email) else {
+            return Err(WRONG);
+        };
+        let found = self.store.user_with_password(email.as_str()).await?;
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), hash),
+            None => (None, None),
+        };
+        // Verify even when the account is unknown, so both failures take as long.
+        let matches = password::verify(input.password, hash).await?;
+        match user {
+            Some(user) if matches => {
+                let session = self.start_session(&user.id).await?;
+                Ok((user, session))
+            }
+            _ => Err(WRONG),
+        }
+    }
+
+    async fn start_session(&self, user_id: &str) -> Result<Session> {
+        let created_at = now();
+        let session = Session {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user_id.to_owned(),
+            created_at,
+            expires_at: created_at + SESSION_TTL,
+        };
+        self.store.insert_session(&session).await?;
+        Ok(session)
+    }
+
+    pub async fn logout(&self, session_id: &str) -> Result<()> {
+        self.store.delete_session(session_id).await
+    }
+
+    pub async fn session_principal(&self, session_id: &str) -> Result<Principal> {
+        let user =
+            self.store
+                .session_user(session_id, now())
+                .await?
+                .ok_or(Error::Unauthenticated(
+                    "the session has ended: log in again",
+                ))?;
+        Ok(Principal {
+            user_id: user.id,
+            scopes: vec![Scope::Read, Scope::Write],
+            credential: CredentialKind::Session(session_id.to_owned()),
+        })
+    }
+
+    /// The user behind a verified external token, created the first time it is seen. The
+    /// email is kept only if no other account holds it: accounts are never merged by email.
+    pub async fn external_principal(&self, identity: ExternalIdentity) -> Result<Principal> {
+        let user_id = identity.id.clone();
+        if self.store.user_by_id(&user_id).await?.is_none() {
+            let mut new = NewUser {
+                id: identity.id,
+                email: identity
+                    .email
+                    .as_deref()
+                    .and_then(|e| Email::parse(e).ok())
+                    .map(|e| e.as_str().to_owned()),
+                name: identity
+                    .name
+                    .as_deref()
+                    .and_then(|n| parse_name(n).ok().flatten()),
+                password_hash: None,
+                timezone: "UTC".into(),
+                created_at: now(),
+            };
+            if let Err(Error::Conflict(_)) = self.store.insert_user(&new).await {
+                // Either the email is taken or another request created this user just now.
+                new.email = None;
+                match self.store.insert_user(&new).await {
+                    Ok(_) | Err(Error::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(Principal {
+            user_id,
+            scopes: vec![Scope::Read, Scope::Write],
+            credential: CredentialKind::External,
+        })
+    }
+
+    pub async fn me(&self, user_id: &str) -> Result<User> {
+        self.store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    pub async fn list_users(&self) -> Result<Vec<User>> {
+        self.store.list_users().await
+    }
+
+    pub async fn update_profile(&self, user_id: &str, input: ProfileInput) -> Result<User> {
+        let mut v = Validator::new();
+        let name = match &input.name {
+            Patch::Missing => None,
+            Patch::Null => Some(None),
+            Patch::Value(n) => v.check("name", parse_name(n)),
+        };
+        let timezone = match &input.timezone {
+            Some(tz) => v.check("timezone", parse_timezone(tz)),
+            None => None,
+        };
+        v.finish()?;
+        let changes = ProfileChanges { name, timezone };
+        self.store
+            .update_user(user_id, &changes, now())
+            .await?
+            .ok_or(Error::NotFound("user"))
+    }
+
+    pub async fn create_api_key(&self, user_id: &str, input: ApiKeyInput) -> Result<CreatedApiKey> {
+        let created_at = now();
+        let mut v = Validator::new();
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            v.fail("name", "must be 1–100 characters");
+        }
+        let mut scopes = input
+            .scopes
+            .unwrap_or_else(|| vec![Scope::Read, Scope::Write]);
+        scopes.sort_by_key(|s| s.as_str());
+        scopes.dedup();
+        if scopes.is_empty() {
+            v.fail("scopes", "must name at least one of read, write");
+        }
+        if input.expires_at.is_some_and(|at| at <= created_at) {
+            v.fail("expires_at", "must be in the future");
+        }
+        v.finish()?;
+        let generated = api_key::generate_secret();
+        let key = ApiKey {
+            id: uuid::Uuid::now_v7().to_string(),
+            user_id: user_id.to_owned(),
+            name: name.to_owned(),
+            prefix: generated.prefix,
+            scopes,
+            created_at,
+            last_used_at: None,
+            expires_at: input.expires_at,
+            revoked_at: None,
+        };
+        self.store.insert_api_key(&key, &generated.hash).await?;
+        Ok(CreatedApiKey {
+            key,
+            secret: generated.secret,
+        })
+    }
+
+    pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+        self.store.list_api_keys(user_id).await
+    }
+
+    pub async fn revoke_api_key(&self, user_id: &str, id: &str) -> Result<()> {
+        if self.store.revoke_api_key(user_id, id, now()).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("api key"))
+        }
+    }
+
+    pub async fn api_key_principal(&self, secret: &str) -> Result<Principal> {
+        const INVALID: Error = Error::Unauthenticated("invalid, expired or revoked API key");
+        let at = now();
+        let key = self
+            .store
+            .api_key_by_hash(&api_key::hash_secret(secret))
+            .await?
+            .ok_or(INVALID)?;
+        if !key.is_usable_at(at) {
+            return Err(INVALID);
+        }
+        if key
+            .last_used_at
+            .is_none_or(|used| at - used >= TOUCH_INTERVAL)
+        {
+            self.store.touch_api_key(&key.id, at).await?;
+        }
+        Ok(Principal {
+            user_id: key.user_id,
+            scopes: key.scopes,
+            credential: CredentialKind::ApiKey(key.id),
+        })
+    }
+}

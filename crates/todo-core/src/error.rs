@@ -1,0 +1,54 @@
+//! The domain error: each variant is an outcome an interface can explain to its caller.
+
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// One problem with one input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The input breaks a rule; every broken rule is listed.
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// The thing does not exist for this user (someone else's counts as absent).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input clashes with existing state (an email already registered).
+    #[error("{0}")]
+    Conflict(String),
+    /// The credential is missing, wrong, expired or revoked.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Storage or another dependency failed; the detail is for the log, never the client.
+    #[error("internal error: {0}")]
+    Internal(#[source] BoxError),
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(err: impl Into<BoxError>) -> Self {
+        Self::Internal(err.into())
+    }
+}

@@ -1,0 +1,47 @@
+//! The todo domain: types and their rules, the storage trait, and the use cases that every
+//! interface (REST, web, MCP, chat, CLI) calls. Nothing here knows about HTTP or SQL.
+
+pub mod accounts;
+pub mod api_key;
+pub mod error;
+pub mod page;
+pub mod password;
+pub mod patch;
+pub mod store;
+pub mod task;
+pub mod tasks;
+pub mod time;
+pub mod user;
+pub mod validation;
+
+use std::sync::Arc;
+
+pub use error::{Error, Result};
+pub use store::Store;
+
+/// The entry point to every use case. Cheap to clone: it only holds the store.
+#[derive(Clone)]
+pub struct Todo {
+    store: Arc<dyn Store>,
+}
+
+impl Todo {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Whether the database answers (used by readiness checks).
+    pub async fn ping(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    /// A server-wide secret kept in the database, created with `candidate` the first time it
+    /// is asked for. Every replica that races here ends up with the same value.
+    pub async fn stored_secret(&self, name: &str, candidate: &str) -> Result<String> {
+        self.store.setting_get_or_insert(name, candidate).await
+    }
+}

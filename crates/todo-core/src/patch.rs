@@ -1,0 +1,68 @@
+//! A field in a partial update: absent (leave it), `null` (clear it) or a value (set it).
+
+use serde::{Deserialize, Deserializer};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Missing,
+    Null,
+    Value(T),
+}
+
+impl<T> Patch<T> {
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Patch::Missing)
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
+        match self {
+            Patch::Missing => Patch::Missing,
+            Patch::Null => Patch::Null,
+            Patch::Value(v) => Patch::Value(f(v)),
+        }
+    }
+
+    /// For full replacement: an absent field means "empty".
+    pub fn or_null(self) -> Self {
+        match self {
+            Patch::Missing => Patch::Null,
+            other => other,
+        }
+    }
+}
+
+impl<T> From<Option<T>> for Patch<T> {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Patch::Null, Patch::Value)
+    }
+}
+
+/// Serde only calls this when the field is present; `#[serde(default)]` supplies `Missing`.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(Patch::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        note: Patch<String>,
+    }
+
+    fn parse(json: &str) -> Patch<String> {
+        serde_json::from_str::<Body>(json).expect("valid json").note
+    }
+
+    #[test]
+    fn absent_null_and_value_are_told_apart() {
+        assert_eq!(parse("{}"), Patch::Missing);
+        assert_eq!(parse(r#"{"note":null}"#), Patch::Null);
+        assert_eq!(parse(r#"{"note":"x"}"#), Patch::Value("x".into()));
+    }
+}

@@ -1,0 +1,81 @@
+//! The storage trait every database backend implements. Every task query is scoped by
+//! `user_id`, so data can later be distributed by user without changes.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::accounts::{NewUser, Session};
+use crate::api_key::ApiKey;
+use crate::error::Result;
+use crate::page::{TaskFilter, TaskQuery};
+use crate::task::{NewTask, Task, TaskChanges, TaskId};
+use crate::user::User;
+
+/// Changes to a profile: `None` leaves the field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    pub name: Option<Option<String>>,
+    pub timezone: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Fails unless the database answers a trivial query.
+    async fn ping(&self) -> Result<()>;
+
+    /// Returns the stored value for `key`, storing `candidate` first if there is none.
+    async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String>;
+
+    // Users.
+    /// Fails with `Error::Conflict` when the email is taken.
+    async fn insert_user(&self, user: &NewUser) -> Result<User>;
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
+    /// The user with this (normalised) email and their password hash, if any.
+    async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
+    async fn update_user(
+        &self,
+        id: &str,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+
+    // Sessions (what a login token stands for, so logout can end it).
+    async fn insert_session(&self, session: &Session) -> Result<()>;
+    /// The user of a session that exists and has not expired at `now`.
+    async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    async fn delete_session(&self, session_id: &str) -> Result<()>;
+
+    // API keys.
+    async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()>;
+    /// The user's keys that are not revoked, newest first.
+    async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>>;
+    /// Marks the key revoked; false when the user has no such usable key.
+    async fn revoke_api_key(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>>;
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()>;
+
+    // Tasks.
+    async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task>;
+    async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>>;
+    /// Applies the changes in one statement; `None` when the user has no such task.
+    async fn update_task(
+        &self,
+        user_id: &str,
+        id: TaskId,
+        changes: &TaskChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>>;
+    /// Sets completion, or flips it when `completed` is `None`, atomically.
+    async fn set_task_completed(
+        &self,
+        user_id: &str,
+        id: TaskId,
+        completed: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>>;
+    async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool>;
+    /// Up to `limit` tasks matching the query, after its cursor, in its order.
+    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>>;
+    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64>;
+}

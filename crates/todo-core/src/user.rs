@@ -1,0 +1,132 @@
+//! Accounts: the user record and the rules for its fields.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A user id: a UUIDv7 for local accounts, the token subject for external ones.
+pub type UserId = String;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct User {
+    pub id: UserId,
+    /// Absent for an external user whose token carried no (or an already taken) email.
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// IANA time zone used for dates such as "tomorrow".
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An email address, trimmed and lower-cased: addresses are unique regardless of case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let email = raw.trim().to_lowercase();
+        let Some((local, domain)) = email.split_once('@') else {
+            return Err("must be an email address such as ada@example.com".into());
+        };
+        let well_formed = !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@')
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !well_formed {
+            return Err("must be an email address such as ada@example.com".into());
+        }
+        if email.len() > 254 {
+            return Err("must be at most 254 characters".into());
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+pub const PASSWORD_MIN_CHARS: usize = 8;
+pub const PASSWORD_MAX_CHARS: usize = 256;
+
+/// Checks a new password's length (counted in characters, not bytes).
+pub fn check_password(password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < PASSWORD_MIN_CHARS {
+        return Err(format!("must be at least {PASSWORD_MIN_CHARS} characters"));
+    }
+    if chars > PASSWORD_MAX_CHARS {
+        return Err(format!("must be at most {PASSWORD_MAX_CHARS} characters"));
+    }
+    Ok(())
+}
+
+/// A display name: trimmed, at most 100 characters; empty means none.
+pub fn parse_name(raw: &str) -> Result<Option<String>, String> {
+    let name = raw.trim();
+    if name.chars().count() > 100 {
+        return Err("must be at most 100 characters".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok((!name.is_empty()).then(|| name.to_owned()))
+}
+
+/// An IANA time zone name such as `Europe/Paris`.
+pub fn parse_timezone(raw: &str) -> Result<String, String> {
+    raw.trim()
+        .parse::<chrono_tz::Tz>()
+        .map(|tz| tz.name().to_owned())
+        .map_err(|_| format!("unknown time zone {raw:?}: use an IANA name such as Europe/Paris"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        let email = Email::parse("  Ada@Example.COM ").expect("valid");
+        assert_eq!(email.as_str(), "ada@example.com");
+    }
+
+    #[test]
+    fn malformed_emails_are_rejected() {
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@",
+            "ada@example",
+            "a b@example.com",
+            "ada@.com",
+            "a@b@c.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn passwords_are_measured_in_characters() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("long enough").is_ok());
+        assert!(check_password("éééééééé").is_ok());
+        assert!(check_password(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn blank_names_mean_none() {
+        assert_eq!(parse_name("   "), Ok(None));
+        assert_eq!(parse_name(" Ada "), Ok(Some("Ada".into())));
+        assert!(parse_name(&"x".repeat(101)).is_err());
+    }
+
+    #[test]
+    fn time_zones_must_be_iana_names() {
+        assert_eq!(parse_timezone("Europe/Paris"), Ok("Europe/Paris".into()));
+        assert!(parse_timezone("Mars/Olympus").is_err());
+    }
+}
