@@ -1,1 +1,430 @@
+//! The PostgreSQL backend: its own migrations and queries on native types.
 
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use todo_core::accounts::{NewUser, Session};
+use todo_core::api_key::{ApiKey, scopes_to_text};
+use todo_core::page::{TaskFilter, TaskQuery};
+use todo_core::store::{ProfileChanges, Store};
+use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
+use todo_core::user::User;
+use todo_core::{Error, Result};
+
+use todo_store_sql::{ApiKeyRow, TaskRow, UserRow, UserWithPasswordRow, db_error, user_conflict};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, priority, \
+     due_at, due_date, recurrence, parent_id, position, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
+const API_KEY_COLUMNS: &str =
+    "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database named by a `postgres://` URL.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await
+            .map_err(db_error)?;
+        Ok(Self { pool })
+    }
+
+    /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while it migrates,
+    /// so replicas starting together apply each migration once.
+
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| Error::internal(format!("migrating PostgreSQL: {e}")))
+    }
+
+    /// The pool, for operations outside the storage trait (tests, admin commands).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String> {
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(candidate)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn insert_user(&self, user: &NewUser) -> Result<User> {
+        let sql = format!(
+            "INSERT INTO users (id, email, name, password_hash, timezone, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
+        );
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(&user.timezone)
+            .bind(user.created_at)
+            .bind(user.created_at)
+            .fetch_one(&self.pool)
+            .await
+            .map(Into::into)
+            .map_err(user_conflict)
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
+        let row = sqlx::query_as::<_, UserWithPasswordRow>(sqlx::AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(|r| (r.user.into(), r.password_hash)))
+    }
+
+    async fn update_user(
+        &self,
+        id: &str,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
+        let mut qb = QueryBuilder::<Postgres>::new("UPDATE users SET updated_at = ");
+        qb.push_bind(now);
+        if let Some(name) = &changes.name {
+            qb.push(", name = ").push_bind(name.clone());
+        }
+        if let Some(tz) = &changes.timezone {
+            qb.push(", timezone = ").push_bind(tz.clone());
+        }
+        qb.push(" WHERE id = ").push_bind(id.to_owned());
+        qb.push(" RETURNING ").push(USER_COLUMNS);
+        let row = qb
+            .build_query_as::<UserRow>()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+        let rows = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.expires_at > $2",
+            prefixed("u", USER_COLUMNS)
+        );
+        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(session_id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&key.id)
+        .bind(&key.user_id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(hash)
+        .bind(scopes_to_text(&key.scopes))
+        .bind(key.created_at)
+        .bind(key.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL \
+             ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_api_key(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = $1");
+        let row = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
+        let sql = format!(
+            "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
+                 due_at, due_date, position, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $9), $10, $11) \
+             RETURNING {TASK_COLUMNS}"
+        );
+        sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(&task.title)
+            .bind(&task.description)
+            .bind(task.completed)
+            .bind(task.completed.then_some(now))
+            .bind(task.priority.rank())
+            .bind(task.due.at())
+            .bind(task.due.date())
+            .bind(user_id)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map(Into::into)
+            .map_err(db_error)
+    }
+
+    async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2");
+        let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn update_task(
+        &self,
+        user_id: &str,
+        id: TaskId,
+        changes: &TaskChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>> {
+        let mut qb = QueryBuilder::<Postgres>::new("UPDATE tasks SET updated_at = ");
+        qb.push_bind(now);
+        if let Some(title) = &changes.title {
+            qb.push(", title = ").push_bind(title.clone());
+        }
+        if let Some(description) = &changes.description {
+            qb.push(", description = ").push_bind(description.clone());
+        }
+        if let Some(priority) = changes.priority {
+            qb.push(", priority = ").push_bind(priority.rank());
+        }
+        if let Some(due) = changes.due {
+            qb.push(", due_at = ").push_bind(due.at());
+            qb.push(", due_date = ").push_bind(due.date());
+        }
+        if let Some(completed) = changes.completed {
+            qb.push(", completed = ").push_bind(completed);
+            qb.push(", completed_at = CASE WHEN ").push_bind(completed);
+            qb.push(" THEN COALESCE(completed_at, ").push_bind(now);
+            qb.push(") ELSE NULL END");
+        }
+        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+        qb.push(" AND id = ").push_bind(id);
+        qb.push(" RETURNING ").push(TASK_COLUMNS);
+        let row = qb
+            .build_query_as::<TaskRow>()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set_task_completed(
+        &self,
+        user_id: &str,
+        id: TaskId,
+        completed: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>> {
+        // The right-hand sides see the row as it was, so a toggle is one atomic statement.
+        let sql = format!(
+            "UPDATE tasks SET \
+                 completed = COALESCE($1, NOT completed), \
+                 completed_at = CASE WHEN COALESCE($1, NOT completed) \
+                     THEN COALESCE(completed_at, $2) ELSE NULL END, \
+                 updated_at = $2 \
+             WHERE user_id = $3 AND id = $4 RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+            .bind(completed)
+            .bind(now)
+            .bind(user_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM tasks WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>> {
+        let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {TASK_COLUMNS} FROM tasks"));
+        push_filter(&mut qb, user_id, &query.filter);
+        let (cmp, dir) = if query.sort.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(after) = &query.after {
+            qb.push(format_args!(" AND (created_at, id) {cmp} ("));
+            qb.push_bind(after.created_at)
+                .push(", ")
+                .push_bind(after.id)
+                .push(")");
+        }
+        qb.push(format_args!(" ORDER BY created_at {dir}, id {dir} LIMIT "));
+        qb.push_bind(i64::from(limit));
+        let rows = qb
+            .build_query_as::<TaskRow>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
+        let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM tasks");
+        push_filter(&mut qb, user_id, filter);
+        let count: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+}
+
+/// `WHERE` for a filter; always scoped to the user.
+fn push_filter(qb: &mut QueryBuilder<Postgres>, user_id: &str, filter: &TaskFilter) {
+    qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+    if let Some(completed) = filter.status.completed() {
+        qb.push(" AND completed = ").push_bind(completed);
+    }
+}
+
+/// `a, b` → `u.a, u.b`.
+fn prefixed(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

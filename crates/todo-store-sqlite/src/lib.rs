@@ -1,1 +1,435 @@
+//! The SQLite backend: an embedded file in WAL mode, its own migrations and queries.
 
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use todo_core::accounts::{NewUser, Session};
+use todo_core::api_key::{ApiKey, scopes_to_text};
+use todo_core::page::{TaskFilter, TaskQuery};
+use todo_core::store::{ProfileChanges, Store};
+use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
+use todo_core::time::to_sortable_text as ts;
+use todo_core::user::User;
+use todo_core::{Error, Result};
+
+use todo_store_sql::{ApiKeyRow, TaskRow, UserRow, UserWithPasswordRow, db_error, user_conflict};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, priority, \
+     due_at, due_date, recurrence, parent_id, position, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
+const API_KEY_COLUMNS: &str =
+    "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file named by a `sqlite://` URL.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| Error::internal(format!("invalid SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        if let Some(dir) = Path::new(options.get_filename()).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::internal(format!("creating {}: {e}", dir.display())))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(db_error)?;
+        Ok(Self { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| Error::internal(format!("migrating SQLite: {e}")))
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(candidate)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn insert_user(&self, user: &NewUser) -> Result<User> {
+        let sql = format!(
+            "INSERT INTO users (id, email, name, password_hash, timezone, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+        );
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.password_hash)
+            .bind(&user.timezone)
+            .bind(ts(&user.created_at))
+            .bind(ts(&user.created_at))
+            .fetch_one(&self.pool)
+            .await
+            .map(Into::into)
+            .map_err(user_conflict)
+    }
+
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
+        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?");
+        let row = sqlx::query_as::<_, UserWithPasswordRow>(sqlx::AssertSqlSafe(sql))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(|r| (r.user.into(), r.password_hash)))
+    }
+
+    async fn update_user(
+        &self,
+        id: &str,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE users SET updated_at = ");
+        qb.push_bind(ts(&now));
+        if let Some(name) = &changes.name {
+            qb.push(", name = ").push_bind(name.clone());
+        }
+        if let Some(tz) = &changes.timezone {
+            qb.push(", timezone = ").push_bind(tz.clone());
+        }
+        qb.push(" WHERE id = ").push_bind(id.to_owned());
+        qb.push(" RETURNING ").push(USER_COLUMNS);
+        let row = qb
+            .build_query_as::<UserRow>()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+        let rows = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(ts(&session.created_at))
+        .bind(ts(&session.expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = ? AND s.expires_at > ?",
+            prefixed("u", USER_COLUMNS)
+        );
+        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(session_id)
+            .bind(ts(&now))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.id)
+        .bind(&key.user_id)
+        .bind(&key.name)
+        .bind(&key.prefix)
+        .bind(hash)
+        .bind(scopes_to_text(&key.scopes))
+        .bind(ts(&key.created_at))
+        .bind(key.expires_at.as_ref().map(ts))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = ? AND revoked_at IS NULL \
+             ORDER BY created_at DESC, id DESC"
+        );
+        let rows = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_api_key(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(ts(&now))
+        .bind(id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
+        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?");
+        let row = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
+            .bind(ts(&now))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
+        let sql = format!(
+            "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
+                 due_at, due_date, position, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, \
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?), ?, ?) \
+             RETURNING {TASK_COLUMNS}"
+        );
+        sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(&task.title)
+            .bind(&task.description)
+            .bind(task.completed)
+            .bind(task.completed.then(|| ts(&now)))
+            .bind(task.priority.rank())
+            .bind(task.due.at().as_ref().map(ts))
+            .bind(task.due.date())
+            .bind(user_id)
+            .bind(ts(&now))
+            .bind(ts(&now))
+            .fetch_one(&self.pool)
+            .await
+            .map(Into::into)
+            .map_err(db_error)
+    }
+
+    async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ? AND id = ?");
+        let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn update_task(
+        &self,
+        user_id: &str,
+        id: TaskId,
+        changes: &TaskChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>> {
+        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE tasks SET updated_at = ");
+        qb.push_bind(ts(&now));
+        if let Some(title) = &changes.title {
+            qb.push(", title = ").push_bind(title.clone());
+        }
+        if let Some(description) = &changes.description {
+            qb.push(", description = ").push_bind(description.clone());
+        }
+        if let Some(priority) = changes.priority {
+            qb.push(", priority = ").push_bind(priority.rank());
+        }
+        if let Some(due) = changes.due {
+            qb.push(", due_at = ").push_bind(due.at().as_ref().map(ts));
+            qb.push(", due_date = ").push_bind(due.date());
+        }
+        if let Some(completed) = changes.completed {
+            qb.push(", completed = ").push_bind(completed);
+            qb.push(", completed_at = CASE WHEN ").push_bind(completed);
+            qb.push(" THEN COALESCE(completed_at, ").push_bind(ts(&now));
+            qb.push(") ELSE NULL END");
+        }
+        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+        qb.push(" AND id = ").push_bind(id);
+        qb.push(" RETURNING ").push(TASK_COLUMNS);
+        let row = qb
+            .build_query_as::<TaskRow>()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn set_task_completed(
+        &self,
+        user_id: &str,
+        id: TaskId,
+        completed: Option<bool>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>> {
+        // The right-hand sides see the row as it was, so a toggle is one atomic statement.
+        let sql = format!(
+            "UPDATE tasks SET \
+                 completed = COALESCE(?1, NOT completed), \
+                 completed_at = CASE WHEN COALESCE(?1, NOT completed) \
+                     THEN COALESCE(completed_at, ?2) ELSE NULL END, \
+                 updated_at = ?2 \
+             WHERE user_id = ?3 AND id = ?4 RETURNING {TASK_COLUMNS}"
+        );
+        let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+            .bind(completed)
+            .bind(ts(&now))
+            .bind(user_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM tasks WHERE user_id = ? AND id = ?")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>> {
+        let mut qb = QueryBuilder::<Sqlite>::new(format!("SELECT {TASK_COLUMNS} FROM tasks"));
+        push_filter(&mut qb, user_id, &query.filter);
+        let (cmp, dir) = if query.sort.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(after) = &query.after {
+            qb.push(format_args!(" AND (created_at, id) {cmp} ("));
+            qb.push_bind(ts(&after.created_at))
+                .push(", ")
+                .push_bind(after.id)
+                .push(")");
+        }
+        qb.push(format_args!(" ORDER BY created_at {dir}, id {dir} LIMIT "));
+        qb.push_bind(i64::from(limit));
+        let rows = qb
+            .build_query_as::<TaskRow>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
+        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM tasks");
+        push_filter(&mut qb, user_id, filter);
+        let count: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+}
+
+/// `WHERE` for a filter; always scoped to the user.
+fn push_filter(qb: &mut QueryBuilder<Sqlite>, user_id: &str, filter: &TaskFilter) {
+    qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+    if let Some(completed) = filter.status.completed() {
+        qb.push(" AND completed = ").push_bind(completed);
+    }
+}
+
+/// `a, b` → `u.a, u.b`.
+fn prefixed(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

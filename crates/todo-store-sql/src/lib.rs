@@ -1,0 +1,121 @@
+//! What the SQL backends share: rows as either database returns them (the derived `FromRow`
+//! is generic over the database), their mapping to domain types, and error mapping.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use todo_core::Error;
+use todo_core::api_key::{ApiKey, scopes_from_text};
+use todo_core::task::{Priority, Task};
+use todo_core::user::User;
+
+/// Database failures are internal: the detail is logged, never shown to clients.
+pub fn db_error(err: sqlx::Error) -> Error {
+    Error::internal(err)
+}
+
+/// A unique violation on insert into `users` means the email is taken.
+pub fn user_conflict(err: sqlx::Error) -> Error {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            Error::Conflict("an account with this email already exists".into())
+        }
+        _ => db_error(err),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    id: String,
+    email: Option<String>,
+    name: Option<String>,
+    timezone: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            timezone: r.timezone,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserWithPasswordRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub password_hash: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ApiKeyRow {
+    id: String,
+    user_id: String,
+    name: String,
+    prefix: String,
+    scopes: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKeyRow> for ApiKey {
+    fn from(r: ApiKeyRow) -> Self {
+        ApiKey {
+            id: r.id,
+            user_id: r.user_id,
+            name: r.name,
+            prefix: r.prefix,
+            scopes: scopes_from_text(&r.scopes),
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TaskRow {
+    id: i64,
+    user_id: String,
+    title: String,
+    description: Option<String>,
+    completed: bool,
+    completed_at: Option<DateTime<Utc>>,
+    priority: i16,
+    due_at: Option<DateTime<Utc>>,
+    due_date: Option<NaiveDate>,
+    recurrence: Option<String>,
+    parent_id: Option<i64>,
+    position: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TaskRow> for Task {
+    fn from(r: TaskRow) -> Self {
+        Task {
+            id: r.id,
+            user_id: r.user_id,
+            title: r.title,
+            description: r.description,
+            completed: r.completed,
+            completed_at: r.completed_at,
+            priority: Priority::from_rank(r.priority),
+            due_at: r.due_at,
+            due_date: r.due_date,
+            recurrence: r.recurrence,
+            parent_id: r.parent_id,
+            position: r.position,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}

@@ -1,0 +1,385 @@
+use chrono::{Duration, NaiveDate};
+use todo_core::Store;
+use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery};
+use todo_core::task::{Due, NewTask, Priority, Task, TaskChanges};
+use todo_core::time::now;
+
+use crate::user;
+
+fn new_task(title: &str) -> NewTask {
+    NewTask {
+        title: title.into(),
+        description: None,
+        priority: Priority::None,
+        due: Due::None,
+        completed: false,
+    }
+}
+
+async fn add(store: &dyn Store, user_id: &str, title: &str) -> Task {
+    store
+        .insert_task(user_id, &new_task(title), now())
+        .await
+        .expect("insert task")
+}
+
+#[tokio::test]
+async fn a_task_round_trips_every_field() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let at = now();
+        let due = at + Duration::days(1);
+        let new = NewTask {
+            title: "Pay rent".into(),
+            description: Some("before noon".into()),
+            priority: Priority::Urgent,
+            due: Due::At(due),
+            completed: true,
+        };
+        let task = store.insert_task(&owner, &new, at).await.expect("insert");
+        assert_eq!(task.title, "Pay rent");
+        assert_eq!(task.description.as_deref(), Some("before noon"));
+        assert_eq!(task.priority, Priority::Urgent);
+        assert_eq!((task.due_at, task.due_date), (Some(due), None));
+        assert_eq!(
+            (task.completed, task.completed_at),
+            (true, Some(at)),
+            "{}",
+            db.backend
+        );
+        assert_eq!((task.created_at, task.updated_at), (at, at));
+        assert_eq!(
+            store.get_task(&owner, task.id).await.expect("get"),
+            Some(task)
+        );
+    }
+}
+
+#[tokio::test]
+async fn ids_are_global_and_positions_grow_per_user() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let (alice, bob) = (user(store).await, user(store).await);
+        let a1 = add(store, &alice, "a1").await;
+        let b1 = add(store, &bob, "b1").await;
+        let a2 = add(store, &alice, "a2").await;
+        assert!(a1.id < b1.id && b1.id < a2.id, "{}", db.backend);
+        assert!(a2.position > a1.position);
+        assert_eq!(b1.position, a1.position, "positions are per user");
+    }
+}
+
+#[tokio::test]
+async fn nobody_reaches_another_users_task() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let (alice, mallory) = (user(store).await, user(store).await);
+        let task = add(store, &alice, "secret").await;
+        let changes = TaskChanges {
+            title: Some("mine now".into()),
+            ..TaskChanges::default()
+        };
+        assert!(
+            store
+                .get_task(&mallory, task.id)
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(
+            store
+                .update_task(&mallory, task.id, &changes, now())
+                .await
+                .expect("update")
+                .is_none()
+        );
+        assert!(
+            store
+                .set_task_completed(&mallory, task.id, None, now())
+                .await
+                .expect("complete")
+                .is_none()
+        );
+        assert!(!store.delete_task(&mallory, task.id).await.expect("delete"));
+        let query = TaskQuery {
+            limit: 10,
+            ..TaskQuery::default()
+        };
+        assert!(
+            store
+                .list_tasks(&mallory, &query, 10)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert_eq!(
+            store.get_task(&alice, task.id).await.expect("get"),
+            Some(task),
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_update_changes_only_what_it_names() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let task = store
+            .insert_task(
+                &owner,
+                &NewTask {
+                    description: Some("keep me".into()),
+                    due: Due::At(now()),
+                    ..new_task("draft")
+                },
+                now(),
+            )
+            .await
+            .expect("insert");
+        let later = now() + Duration::seconds(1);
+        let day = NaiveDate::from_ymd_opt(2026, 12, 24).expect("date");
+        let changes = TaskChanges {
+            title: Some("final".into()),
+            priority: Some(Priority::High),
+            due: Some(Due::Date(day)),
+            ..TaskChanges::default()
+        };
+        let updated = store
+            .update_task(&owner, task.id, &changes, later)
+            .await
+            .expect("update")
+            .expect("found");
+        assert_eq!(updated.title, "final");
+        assert_eq!(updated.description.as_deref(), Some("keep me"));
+        assert_eq!(updated.priority, Priority::High);
+        assert_eq!(
+            (updated.due_at, updated.due_date),
+            (None, Some(day)),
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            (updated.created_at, updated.updated_at),
+            (task.created_at, later)
+        );
+
+        let clear = TaskChanges {
+            description: Some(None),
+            due: Some(Due::None),
+            ..TaskChanges::default()
+        };
+        let cleared = store
+            .update_task(&owner, task.id, &clear, later)
+            .await
+            .expect("update")
+            .expect("found");
+        assert_eq!(
+            (cleared.description, cleared.due_at, cleared.due_date),
+            (None, None, None)
+        );
+        assert_eq!(cleared.title, "final");
+    }
+}
+
+#[tokio::test]
+async fn completion_toggles_sets_and_keeps_its_first_time() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let task = add(store, &owner, "water plants").await;
+        let t1 = now() + Duration::seconds(1);
+        let t2 = now() + Duration::seconds(2);
+
+        let done = store
+            .set_task_completed(&owner, task.id, None, t1)
+            .await
+            .expect("toggle")
+            .expect("found");
+        assert_eq!(
+            (done.completed, done.completed_at),
+            (true, Some(t1)),
+            "{}",
+            db.backend
+        );
+        let again = store
+            .set_task_completed(&owner, task.id, Some(true), t2)
+            .await
+            .expect("set")
+            .expect("found");
+        assert_eq!(
+            again.completed_at,
+            Some(t1),
+            "completing twice keeps the first time"
+        );
+        let reopened = store
+            .set_task_completed(&owner, task.id, None, t2)
+            .await
+            .expect("toggle")
+            .expect("found");
+        assert_eq!((reopened.completed, reopened.completed_at), (false, None));
+        let still_open = store
+            .set_task_completed(&owner, task.id, Some(false), t2)
+            .await
+            .expect("set")
+            .expect("found");
+        assert!(!still_open.completed);
+
+        let via_update = TaskChanges {
+            completed: Some(true),
+            ..TaskChanges::default()
+        };
+        let done = store
+            .update_task(&owner, task.id, &via_update, t2)
+            .await
+            .expect("update")
+            .expect("found");
+        assert_eq!((done.completed, done.completed_at), (true, Some(t2)));
+    }
+}
+
+#[tokio::test]
+async fn deleted_tasks_are_gone() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let task = add(store, &owner, "temporary").await;
+        assert!(store.delete_task(&owner, task.id).await.expect("delete"));
+        assert!(
+            store
+                .get_task(&owner, task.id)
+                .await
+                .expect("get")
+                .is_none(),
+            "{}",
+            db.backend
+        );
+        assert!(
+            !store
+                .delete_task(&owner, task.id)
+                .await
+                .expect("delete twice")
+        );
+    }
+}
+
+async fn collect_pages(
+    store: &dyn Store,
+    owner: &str,
+    sort: Sort,
+    status: Status,
+    page: u32,
+) -> Vec<String> {
+    let mut titles = Vec::new();
+    let mut after: Option<Cursor> = None;
+    loop {
+        let query = TaskQuery {
+            filter: TaskFilter { status },
+            sort,
+            limit: page,
+            after: after.clone(),
+        };
+        let items = store.list_tasks(owner, &query, page).await.expect("list");
+        titles.extend(items.iter().map(|t| t.title.clone()));
+        match items.last() {
+            Some(last) if items.len() == page as usize => after = Some(Cursor::after(last, &sort)),
+            _ => return titles,
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_follow_the_sort_and_never_skip_or_repeat() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        // Same creation time for several tasks: the id breaks the tie.
+        let at = now();
+        for i in 0..7 {
+            store
+                .insert_task(&owner, &new_task(&format!("t{i}")), at)
+                .await
+                .expect("insert");
+        }
+        let ascending = collect_pages(store, &owner, Sort::default(), Status::All, 3).await;
+        assert_eq!(
+            ascending,
+            ["t0", "t1", "t2", "t3", "t4", "t5", "t6"],
+            "{}",
+            db.backend
+        );
+        let descending = Sort::parse("-created_at").expect("sort");
+        let titles = collect_pages(store, &owner, descending, Status::All, 2).await;
+        assert_eq!(
+            titles,
+            ["t6", "t5", "t4", "t3", "t2", "t1", "t0"],
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cursor_stays_correct_when_tasks_are_added() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        for i in 0..4 {
+            add(store, &owner, &format!("t{i}")).await;
+        }
+        let sort = Sort::default();
+        let first = TaskQuery {
+            limit: 2,
+            ..TaskQuery::default()
+        };
+        let page = store.list_tasks(&owner, &first, 2).await.expect("page 1");
+        add(store, &owner, "late").await;
+        let second = TaskQuery {
+            after: page.last().map(|t| Cursor::after(t, &sort)),
+            ..first
+        };
+        let titles: Vec<_> = store
+            .list_tasks(&owner, &second, 10)
+            .await
+            .expect("page 2")
+            .into_iter()
+            .map(|t| t.title)
+            .collect();
+        assert_eq!(titles, ["t2", "t3", "late"], "{}", db.backend);
+    }
+}
+
+#[tokio::test]
+async fn status_filters_the_list_and_the_count() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        for i in 0..5 {
+            let task = add(store, &owner, &format!("t{i}")).await;
+            if i % 2 == 0 {
+                store
+                    .set_task_completed(&owner, task.id, Some(true), now())
+                    .await
+                    .expect("complete");
+            }
+        }
+        add(store, &user(store).await, "someone else's").await;
+        for (status, expected) in [
+            (Status::All, 5),
+            (Status::Completed, 3),
+            (Status::Pending, 2),
+        ] {
+            let filter = TaskFilter { status };
+            assert_eq!(
+                store.count_tasks(&owner, &filter).await.expect("count"),
+                expected,
+                "{}",
+                db.backend
+            );
+            let titles = collect_pages(store, &owner, Sort::default(), status, 50).await;
+            assert_eq!(titles.len() as u64, expected);
+        }
+    }
+}
