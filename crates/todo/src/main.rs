@@ -1,1 +1,193 @@
-fn main() {}
+//! The `todo` binary: parse the command line, open the store, dispatch.
+
+mod backend;
+mod cli;
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use todo_core::Todo;
+use todo_core::accounts::{ApiKeyInput, SignupInput};
+use todo_server::{AppState, AuthSettings};
+use tracing_subscriber::EnvFilter;
+
+use crate::backend::Backend;
+use crate::cli::{ApiKeyCommand, Cli, Command, GlobalArgs, LogFormat, ServeArgs, UserCommand};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.global.log_format);
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    match command {
+        Command::Serve(args) => serve(&cli.global, args).await,
+        Command::Migrate => {
+            let backend = Backend::open(
+                &cli.global.database_url,
+                cli.global.database_max_connections,
+            )
+            .await?;
+            backend.migrate().await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::User(command) => user(&cli.global, command).await,
+        Command::ApiKey(command) => api_key(&cli.global, command).await,
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+async fn open(global: &GlobalArgs) -> anyhow::Result<Todo> {
+    let backend = Backend::open(&global.database_url, global.database_max_connections).await?;
+    if global.run_migrations {
+        backend.migrate().await?;
+    }
+    Ok(Todo::new(backend.store()))
+}
+
+async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let todo = open(global).await?;
+    let settings = AuthSettings {
+        jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret).await?,
+        better_auth_secret: args.better_auth_secret,
+        jwks_url: args.auth_jwks_url,
+    };
+    let app = todo_server::app(AppState::new(todo, &settings));
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("binding {}:{}", args.host, args.port))?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    todo_server::serve(listener, app, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<()> {
+    let todo = open(global).await?;
+    match command {
+        UserCommand::Create {
+            email,
+            name,
+            password,
+        } => {
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            let user = todo
+                .create_user(SignupInput {
+                    email,
+                    password,
+                    name,
+                })
+                .await
+                .map_err(describe)?;
+            println!("{}", serde_json::to_string_pretty(&user)?);
+        }
+        UserCommand::List => {
+            for user in todo.list_users().await? {
+                println!(
+                    "{}\t{}\t{}",
+                    user.id,
+                    user.email.unwrap_or_default(),
+                    user.name.unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password given: set TODO_USER_PASSWORD or pipe it on standard input");
+    }
+    Ok(password)
+}
+
+async fn api_key(global: &GlobalArgs, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let todo = open(global).await?;
+    let ApiKeyCommand::Create {
+        user,
+        name,
+        scopes,
+        expires_at,
+    } = command;
+    let users = todo.list_users().await?;
+    let Some(owner) = users
+        .iter()
+        .find(|u| u.id == user || u.email.as_deref() == Some(user.to_lowercase().as_str()))
+    else {
+        bail!("no user with id or email {user:?}");
+    };
+    let input = ApiKeyInput {
+        name,
+        scopes: (!scopes.is_empty()).then_some(scopes),
+        expires_at,
+    };
+    let created = todo
+        .create_api_key(&owner.id, input)
+        .await
+        .map_err(describe)?;
+    println!("{}", created.secret);
+    eprintln!(
+        "API key {:?} created for {}; the secret above is shown only once.",
+        created.key.name, user
+    );
+    Ok(())
+}
+
+/// Spells out validation errors field by field for people at a terminal.
+fn describe(err: todo_core::Error) -> anyhow::Error {
+    match err {
+        todo_core::Error::Validation(errors) => anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => other.into(),
+    }
+}

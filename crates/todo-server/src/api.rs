@@ -1,0 +1,102 @@
+//! The route table and the OpenAPI document, both built from the handlers' annotations.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod health;
+pub mod tasks;
+
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::AppState;
+use crate::error::{Problem, method_not_allowed, no_route, panic_response};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "todo",
+        description = "Tasks, accounts and API keys. Every route under `/api/v1` is also served \
+                       under `/api/{user_id}`, where the path user must be the authenticated user.",
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    tags(
+        (name = "accounts", description = "Sign up, log in, profile"),
+        (name = "api-keys", description = "Personal access tokens"),
+        (name = "tasks", description = "The task list"),
+        (name = "operations", description = "Health and readiness"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A login token (JWT) or an API key (todo_…)"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Routes that act on the caller's own data; served under both route shapes.
+fn resources() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(accounts::me, accounts::update_me))
+        .routes(routes!(api_keys::list, api_keys::create))
+        .routes(routes!(api_keys::revoke))
+        .routes(routes!(tasks::list, tasks::create))
+        .routes(routes!(
+            tasks::get,
+            tasks::replace,
+            tasks::patch,
+            tasks::delete
+        ))
+        .routes(routes!(tasks::complete))
+}
+
+fn documented() -> (Router<AppState>, OpenApiDoc) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(health::ready))
+        .nest(
+            "/api/v1",
+            OpenApiRouter::new()
+                .routes(routes!(accounts::signup))
+                .routes(routes!(accounts::login))
+                .routes(routes!(accounts::logout))
+                .merge(resources()),
+        )
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document served at `/openapi.json`.
+pub fn openapi() -> OpenApiDoc {
+    documented().1
+}
+
+pub fn router(state: AppState) -> Router {
+    let (v1, doc) = documented();
+    let (by_user, _) = resources().split_for_parts();
+    v1.nest("/api/{user_id}", by_user)
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

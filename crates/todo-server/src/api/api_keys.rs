@@ -1,0 +1,73 @@
+//! Personal access tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use todo_core::accounts::{ApiKeyInput, CreatedApiKey};
+use todo_core::api_key::ApiKey;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Json, Path};
+
+/// The caller's keys that are not revoked (never their secrets).
+#[utoipa::path(
+    get,
+    path = "/api-keys",
+    tag = "api-keys",
+    security(("bearer" = [])),
+    responses((status = 200, body = [ApiKey]), (status = 401, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<axum::Json<Vec<ApiKey>>> {
+    Ok(axum::Json(
+        state.todo.list_api_keys(&principal.user_id).await?,
+    ))
+}
+
+/// Create a key. Its `secret` is in this response and nowhere else, ever.
+#[utoipa::path(
+    post,
+    path = "/api-keys",
+    tag = "api-keys",
+    security(("bearer" = [])),
+    request_body = ApiKeyInput,
+    responses((status = 201, body = CreatedApiKey), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Json(input): Json<ApiKeyInput>,
+) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
+    let created = state.todo.create_api_key(&principal.user_id, input).await?;
+    Ok((StatusCode::CREATED, axum::Json(created)))
+}
+
+#[derive(Deserialize)]
+pub struct KeyPath {
+    id: String,
+}
+
+/// Revoke a key; it stops working at once.
+#[utoipa::path(
+    delete,
+    path = "/api-keys/{id}",
+    tag = "api-keys",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The key's id")),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(path): Path<KeyPath>,
+) -> ApiResult<StatusCode> {
+    state
+        .todo
+        .revoke_api_key(&principal.user_id, &path.id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,214 @@
+//! The task list: create, read, list, replace, patch, complete, delete.
+
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde::Deserialize;
+use todo_core::page::{Cursor, ListTasksRequest};
+use todo_core::task::{Task, TaskId, TaskInput, TaskPatchInput};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiResult, Problem};
+use crate::extract::{Json, OptionalJson, Path, Query};
+
+#[derive(Deserialize)]
+pub struct TaskPath {
+    id: TaskId,
+}
+
+/// The body of `PATCH /tasks/{id}/complete`.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CompleteInput {
+    pub completed: bool,
+}
+
+/// The caller's tasks, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/tasks",
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(ListTasksRequest),
+    responses(
+        (status = 200, body = [Task], headers(
+            ("Link" = String, description = "`<…>; rel=\"next\"` when another page follows"),
+            ("X-Total-Count" = u64, description = "Tasks matching the filter across all pages"),
+        )),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Query(request): Query<ListTasksRequest>,
+) -> ApiResult<(HeaderMap, axum::Json<Vec<Task>>)> {
+    let page = state.todo.list_tasks(&principal.user_id, &request).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert("x-total-count", HeaderValue::from(page.total));
+    if let Some(next) = &page.next
+        && let Ok(link) = HeaderValue::try_from(next_link(&uri, next))
+    {
+        headers.insert(header::LINK, link);
+    }
+    Ok((headers, axum::Json(page.items)))
+}
+
+/// The same request with the cursor of the next page, as a `Link` header value.
+fn next_link(uri: &axum::http::Uri, next: &Cursor) -> String {
+    let mut query: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("cursor"))
+        .collect();
+    let cursor = format!("cursor={}", next.encode());
+    query.push(&cursor);
+    format!("<{}?{}>; rel=\"next\"", uri.path(), query.join("&"))
+}
+
+/// Add a task.
+#[utoipa::path(
+    post,
+    path = "/tasks",
+    tag = "tasks",
+    security(("bearer" = [])),
+    request_body = TaskInput,
+    responses(
+        (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Json(input): Json<TaskInput>,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Task>)> {
+    let task = state.todo.create_task(&principal.user_id, input).await?;
+    let mut headers = HeaderMap::new();
+    let location = format!("{}/{}", uri.path().trim_end_matches('/'), task.id);
+    if let Ok(value) = HeaderValue::try_from(location) {
+        headers.insert(header::LOCATION, value);
+    }
+    Ok((StatusCode::CREATED, headers, axum::Json(task)))
+}
+
+/// One task.
+#[utoipa::path(
+    get,
+    path = "/tasks/{id}",
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Task id")),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(path): Path<TaskPath>,
+) -> ApiResult<axum::Json<Task>> {
+    Ok(axum::Json(
+        state.todo.get_task(&principal.user_id, path.id).await?,
+    ))
+}
+
+/// Replace every editable field; absent optional fields are cleared, absent `completed` is kept.
+#[utoipa::path(
+    put,
+    path = "/tasks/{id}",
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Task id")),
+    request_body = TaskInput,
+    responses(
+        (status = 200, body = Task),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn replace(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(path): Path<TaskPath>,
+    Json(input): Json<TaskInput>,
+) -> ApiResult<axum::Json<Task>> {
+    Ok(axum::Json(
+        state
+            .todo
+            .replace_task(&principal.user_id, path.id, input)
+            .await?,
+    ))
+}
+
+/// Change some fields: absent fields are kept, `null` clears.
+#[utoipa::path(
+    patch,
+    path = "/tasks/{id}",
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Task id")),
+    request_body = TaskPatchInput,
+    responses(
+        (status = 200, body = Task),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn patch(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(path): Path<TaskPath>,
+    Json(input): Json<TaskPatchInput>,
+) -> ApiResult<axum::Json<Task>> {
+    Ok(axum::Json(
+        state
+            .todo
+            .patch_task(&principal.user_id, path.id, input)
+            .await?,
+    ))
+}
+
+/// Delete a task.
+#[utoipa::path(
+    delete,
+    path = "/tasks/{id}",
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Task id")),
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(path): Path<TaskPath>,
+) -> ApiResult<StatusCode> {
+    state.todo.delete_task(&principal.user_id, path.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Toggle completion; with a body `{"completed": bool}`, set it.
+#[utoipa::path(
+    patch,
+    path = "/tasks/{id}/complete",
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Task id")),
+    request_body(content = Option<CompleteInput>, description = "Optional: omit to toggle"),
+    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn complete(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(path): Path<TaskPath>,
+    OptionalJson(input): OptionalJson<CompleteInput>,
+) -> ApiResult<axum::Json<Task>> {
+    let completed = input.map(|i| i.completed);
+    Ok(axum::Json(
+        state
+            .todo
+            .complete_task(&principal.user_id, path.id, completed)
+            .await?,
+    ))
+}

@@ -1,0 +1,138 @@
+//! Every error leaves as `application/problem+json` (RFC 9457). Server faults are logged in
+//! full and answered with an opaque body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use todo_core::error::FieldError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The body of every error response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URN naming the kind of problem, e.g. `urn:todo:problem:validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// One entry per invalid field, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    slug: &'static str,
+    detail: Option<String>,
+    errors: Vec<FieldError>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            slug,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed-request", detail)
+    }
+
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+    }
+
+    pub fn forbidden(slug: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, slug, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// A fault of ours: the cause goes to the log, the client learns nothing of it.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            slug: "internal",
+            detail: None,
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl From<todo_core::Error> for ApiError {
+    fn from(err: todo_core::Error) -> Self {
+        use todo_core::Error as E;
+        match err {
+            E::Validation(errors) => Self {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                slug: "validation",
+                detail: Some(
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                errors,
+            },
+            E::NotFound(what) => Self::not_found(format!("{what} not found")),
+            E::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
+            E::Unauthenticated(detail) => Self::unauthenticated(detail),
+            E::Forbidden(detail) => Self::forbidden("forbidden", detail),
+            E::Internal(cause) => Self::internal(&cause),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = Problem {
+            kind: format!("urn:todo:problem:{}", self.slug),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self.errors,
+        };
+        let mut response = (self.status, axum::Json(problem)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// For routes that do not exist.
+pub async fn no_route() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this route does not accept that method",
+    )
+}
+
+/// What a panicking handler answers (the panic itself is logged by the layer's caller).
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal(&"a request handler panicked").into_response()
+}
