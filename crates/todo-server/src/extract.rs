@@ -1,14 +1,15 @@
 //! Our own JSON, path and query extractors: the framework's rejections become problem+json.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body. Wrong content type → 415, bad syntax → 400, wrong shape → 422.
+/// A JSON body. Wrong content type → 415, not JSON → 400, JSON of the wrong shape → 422.
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -19,31 +20,93 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Json(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let is_json = is_json(&req);
+        let bytes = body_bytes(req, state).await?;
+        if !is_json {
+            return Err(unsupported_media_type());
         }
+        parse_json(&bytes).map(Json)
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    let detail = rejection.body_text();
-    match rejection {
-        JsonRejection::JsonDataError(_) => {
-            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", detail)
+/// An optional JSON body: an empty body is `None`; anything else must be valid JSON.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = is_json(&req);
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(None));
         }
-        JsonRejection::JsonSyntaxError(_) => ApiError::bad_request(detail),
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send the body as JSON with Content-Type: application/json",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            other.body_text(),
-        ),
-        other => ApiError::bad_request(other.body_text()),
+        if !is_json {
+            return Err(unsupported_media_type());
+        }
+        parse_json(&bytes).map(|value| OptionalJson(Some(value)))
+    }
+}
+
+fn is_json(req: &Request) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::trim)
+        .is_some_and(|v| v.eq_ignore_ascii_case("application/json") || v.ends_with("+json"))
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "send the body as JSON with Content-Type: application/json",
+    )
+}
+
+/// The body, within the size limit (413 beyond it).
+async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        let status = rejection.status();
+        let slug = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "payload-too-large"
+        } else {
+            "malformed-request"
+        };
+        ApiError::new(status, slug, rejection.body_text())
+    })
+}
+
+/// Parses JSON, naming the path of the offending field. Whether the text is JSON at all
+/// decides between 400 and 422 (serde_json alone reports some shape errors as syntax).
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let not_json =
+        |e: &dyn std::fmt::Display| ApiError::bad_request(format!("malformed JSON: {e}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+        Ok(value) => {
+            deserializer.end().map_err(|e| not_json(&e))?;
+            Ok(value)
+        }
+        Err(e) if serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() => {
+            let path = e.path().to_string();
+            let detail = if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            };
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                detail,
+            ))
+        }
+        Err(e) => Err(not_json(e.inner())),
     }
 }
 
@@ -86,47 +149,5 @@ where
             }
             Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
         }
-    }
-}
-
-/// An optional JSON body: an empty body is `None`; anything else must be valid JSON.
-pub struct OptionalJson<T>(pub Option<T>);
-
-impl<S, T> FromRequest<S> for OptionalJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::new(e.status(), "malformed-request", e.body_text()))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(OptionalJson(None));
-        }
-        if !is_json {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                "send the body as JSON with Content-Type: application/json",
-            ));
-        }
-        serde_json::from_slice(&bytes)
-            .map(|value| OptionalJson(Some(value)))
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "validation",
-                    e.to_string(),
-                ),
-                _ => ApiError::bad_request(format!("malformed JSON: {e}")),
-            })
     }
 }

@@ -1,0 +1,153 @@
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn signup_returns_the_user_and_a_working_token() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": " Ada@Example.COM ", "password": "correct horse", "name": "Ada"});
+    let response = app
+        .send(Method::POST, "/api/v1/auth/signup", None, Some(body))
+        .await;
+
+    assert_eq!(response.status, StatusCode::CREATED);
+    assert_eq!(response.body["user"]["email"], "ada@example.com");
+    assert_eq!(response.body["user"]["name"], "Ada");
+    assert_eq!(response.body["user"]["timezone"], "UTC");
+    assert!(response.body["user"].get("password_hash").is_none());
+    assert!(response.body["expires_at"].is_string());
+    let token = response.body["token"].as_str().expect("token");
+    let me = app.get("/api/v1/me", token).await;
+    assert_eq!(me.status, StatusCode::OK);
+    assert_eq!(me.body["id"], response.body["user"]["id"]);
+}
+
+#[tokio::test]
+async fn an_email_can_register_once_whatever_its_case() {
+    let app = TestApp::spawn().await;
+    app.signup("grace@example.com").await;
+    let again = json!({"email": "GRACE@example.com", "password": "another password"});
+    let response = app
+        .send(Method::POST, "/api/v1/auth/signup", None, Some(again))
+        .await;
+    response.problem(StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn signup_reports_every_invalid_field() {
+    let app = TestApp::spawn().await;
+    let body = json!({"email": "not-an-email", "password": "short", "name": "x".repeat(101)});
+    let response = app
+        .send(Method::POST, "/api/v1/auth/signup", None, Some(body))
+        .await;
+    assert_eq!(response.invalid_fields(), ["email", "password", "name"]);
+}
+
+#[tokio::test]
+async fn login_accepts_the_right_password_only() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("linus@example.com").await;
+
+    let ok = json!({"email": "LINUS@example.com", "password": "correct horse battery"});
+    let response = app
+        .send(Method::POST, "/api/v1/auth/login", None, Some(ok))
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(response.body["user"]["id"], user.id.as_str());
+    assert_ne!(
+        response.body["token"],
+        user.token.as_str(),
+        "each login is a new session"
+    );
+
+    for (email, password) in [
+        ("linus@example.com", "wrong password"),
+        ("nobody@example.com", "correct horse battery"),
+    ] {
+        let body = json!({"email": email, "password": password});
+        let response = app
+            .send(Method::POST, "/api/v1/auth/login", None, Some(body))
+            .await;
+        let problem = response.problem(StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            problem["detail"], "wrong email or password",
+            "the same answer for both"
+        );
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_that_session_only() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ken@example.com").await;
+    let login = json!({"email": "ken@example.com", "password": "correct horse battery"});
+    let second = app
+        .send(Method::POST, "/api/v1/auth/login", None, Some(login))
+        .await;
+    let second_token = second.body["token"].as_str().expect("token");
+
+    let response = app
+        .send(Method::POST, "/api/v1/auth/logout", Some(&user.token), None)
+        .await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+
+    app.get("/api/v1/me", &user.token)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/me", second_token).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn the_profile_changes_name_and_time_zone() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("barbara@example.com").await;
+
+    let response = app
+        .patch(
+            "/api/v1/me",
+            &user.token,
+            json!({"name": "Barbara", "timezone": "Europe/Paris"}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    assert_eq!(
+        (
+            response.body["name"].as_str(),
+            response.body["timezone"].as_str()
+        ),
+        (Some("Barbara"), Some("Europe/Paris"))
+    );
+
+    let response = app
+        .patch("/api/v1/me", &user.token, json!({"name": null}))
+        .await;
+    assert_eq!(response.body["name"], serde_json::Value::Null);
+    assert_eq!(response.body["timezone"], "Europe/Paris");
+
+    let response = app
+        .patch(
+            "/api/v1/me",
+            &user.token,
+            json!({"timezone": "Mars/Olympus"}),
+        )
+        .await;
+    assert_eq!(response.invalid_fields(), ["timezone"]);
+}
+
+#[tokio::test]
+async fn a_forged_or_tampered_token_is_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("eve@example.com").await;
+    let mut tampered = user.token.clone();
+    tampered.pop();
+    tampered.push('x');
+    for token in [tampered.as_str(), "not.a.jwt", "todo_notakey"] {
+        let response = app.get("/api/v1/me", token).await;
+        response.problem(StatusCode::UNAUTHORIZED);
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"));
+    }
+}

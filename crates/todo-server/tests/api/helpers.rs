@@ -1,0 +1,182 @@
+//! `TestApp`: a fresh database and the full router, with typed request helpers.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use todo_core::Todo;
+use todo_server::{AppState, AuthSettings};
+use todo_testkit::TestDb;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub todo: Todo,
+    pub db: TestDb,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status, and returns it.
+    pub fn problem(&self, status: StatusCode) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.body["status"], status.as_u16());
+        assert!(
+            self.body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:todo:problem:"))
+        );
+        assert!(self.body["title"].is_string());
+        &self.body
+    }
+
+    /// The fields named in a validation problem.
+    pub fn invalid_fields(&self) -> Vec<String> {
+        self.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A signed-up user and their login token.
+pub struct TestUser {
+    pub id: String,
+    pub token: String,
+}
+
+pub fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        jwt_secret: "test-secret-test-secret-test-secret".into(),
+        better_auth_secret: None,
+        jwks_url: None,
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(auth_settings()).await
+    }
+
+    pub async fn spawn_with(settings: AuthSettings) -> Self {
+        let db = todo_testkit::selected().await;
+        let todo = Todo::new(db.store.clone());
+        let router = todo_server::app(AppState::new(todo.clone(), &settings));
+        Self { router, todo, db }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.raw(request.body(body).expect("request")).await
+    }
+
+    pub async fn raw(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, uri: &str, token: &str) -> TestResponse {
+        self.send(Method::GET, uri, Some(token), None).await
+    }
+
+    pub async fn post(&self, uri: &str, token: &str, body: Value) -> TestResponse {
+        self.send(Method::POST, uri, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, uri: &str, token: &str, body: Value) -> TestResponse {
+        self.send(Method::PATCH, uri, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, uri: &str, token: &str, body: Value) -> TestResponse {
+        self.send(Method::PUT, uri, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, uri: &str, token: &str) -> TestResponse {
+        self.send(Method::DELETE, uri, Some(token), None).await
+    }
+
+    pub async fn signup(&self, email: &str) -> TestUser {
+        let body = json!({"email": email, "password": "correct horse battery"});
+        let response = self
+            .send(Method::POST, "/api/v1/auth/signup", None, Some(body))
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        TestUser {
+            id: response.body["user"]["id"].as_str().expect("id").to_owned(),
+            token: response.body["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    /// Creates a task and returns its id.
+    pub async fn task(&self, user: &TestUser, title: &str) -> i64 {
+        let response = self
+            .post("/api/v1/tasks", &user.token, json!({ "title": title }))
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body["id"].as_i64().expect("id")
+    }
+}

@@ -1,0 +1,11 @@
+//! API tests: requests go through the whole router in-process, against the database chosen by
+//! `TODO_TEST_DATABASE` (SQLite by default; the test command runs them on PostgreSQL too).
+
+mod accounts;
+mod api_keys;
+mod errors;
+mod external;
+mod helpers;
+mod isolation;
+mod operations;
+mod tasks;
