@@ -1,0 +1,321 @@
+//! The real binary: started as a newcomer would start it, driven over HTTP and the command
+//! line, stopped with SIGTERM and started again.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_todo");
+
+/// A `todo` process serving on a free loopback port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn todo(dir: &Path, database_url: &str) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_URL", database_url);
+    command
+}
+
+impl Server {
+    async fn start(dir: &Path, database_url: &str) -> Self {
+        let port = free_port();
+        let child = todo(dir, database_url)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start todo");
+        let server = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        server.wait_until_healthy().await;
+        server
+    }
+
+    async fn wait_until_healthy(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client.get(format!("{}/health", self.base)).send().await
+                && response.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("todo did not become healthy at {}", self.base);
+    }
+
+    /// SIGTERM, then the exit status must be success (a graceful stop).
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "todo exited with {exit} after SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    fn new(server: &Server) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: server.base.clone(),
+            token: None,
+        }
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}
+
+/// signup → create → list → complete → restart → still there → delete.
+async fn walk_through(dir: &Path, database_url: &str) {
+    let server = Server::start(dir, database_url).await;
+    let mut client = Client::new(&server);
+    let (status, body) = client
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/signup",
+            Some(json!({"email": "new@example.com", "password": "a fine password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    client.token = body["token"].as_str().map(str::to_owned);
+
+    let (status, task) = client
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "Buy milk"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = task["id"].as_i64().expect("id");
+    let (_, list) = client
+        .send(reqwest::Method::GET, "/api/v1/tasks", None)
+        .await;
+    assert_eq!(list[0]["title"], "Buy milk");
+    let (status, done) = client
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/tasks/{id}/complete"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, done["completed"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+
+    server.stop();
+    let server = Server::start(dir, database_url).await;
+    client.base = server.base.clone();
+
+    let (status, me) = client.send(reqwest::Method::GET, "/api/v1/me", None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the session survives a restart: {me}"
+    );
+    let (_, list) = client
+        .send(reqwest::Method::GET, "/api/v1/tasks", None)
+        .await;
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["completed"], true);
+    let (status, _) = client
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/tasks/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, list) = client
+        .send(reqwest::Method::GET, "/api/v1/tasks", None)
+        .await;
+    assert_eq!(list, json!([]));
+    server.stop();
+}
+
+#[tokio::test]
+async fn a_newcomer_walks_through_on_the_default_sqlite_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    walk_through(dir.path(), "sqlite://data/todo.db").await;
+    assert!(
+        dir.path().join("data/todo.db").exists(),
+        "the default database file is created"
+    );
+}
+
+#[tokio::test]
+async fn the_same_walk_works_on_postgres() {
+    let Some(db) = todo_testkit::postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    walk_through(dir.path(), &db.url).await;
+}
+
+fn run(command: &mut Command) -> Output {
+    let output = command.output().expect("run todo");
+    assert!(
+        output.status.success(),
+        "todo failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[tokio::test]
+async fn the_cli_creates_users_and_api_keys_that_the_server_accepts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = "sqlite://todo.db";
+    run(todo(dir.path(), url).arg("migrate"));
+    run(todo(dir.path(), url)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "Cli@Example.com",
+            "--name",
+            "Cli",
+        ])
+        .env("TODO_USER_PASSWORD", "a fine password"));
+    let listed = run(todo(dir.path(), url).args(["user", "list"]));
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("cli@example.com"));
+    let key = run(todo(dir.path(), url).args([
+        "api-key",
+        "create",
+        "--user",
+        "cli@example.com",
+        "--scope",
+        "read",
+    ]));
+    let secret = String::from_utf8_lossy(&key.stdout).trim().to_owned();
+    assert!(secret.starts_with("todo_"), "{secret}");
+
+    let server = Server::start(dir.path(), url).await;
+    let mut client = Client::new(&server);
+    client.token = Some(secret);
+    let (status, me) = client.send(reqwest::Method::GET, "/api/v1/me", None).await;
+    assert_eq!((status, me["name"].as_str()), (StatusCode::OK, Some("Cli")));
+    let (status, _) = client
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"title": "x"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a read-only key cannot write"
+    );
+    server.stop();
+}
+
+#[test]
+fn bad_configuration_fails_with_a_message_not_a_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let output = todo(dir.path(), "mysql://nope")
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let output = todo(dir.path(), "sqlite://todo.db")
+        .args(["user", "create", "--email", "bad"])
+        .env("TODO_USER_PASSWORD", "short")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("email:") && stderr.contains("password:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_command_explains_itself() {
+    for args in [
+        &["--help"][..],
+        &["serve", "--help"],
+        &["migrate", "--help"],
+        &["user", "create", "--help"],
+        &["api-key", "create", "--help"],
+    ] {
+        let output = Command::new(BIN).args(args).output().expect("run");
+        assert!(output.status.success(), "{args:?}");
+        let help = String::from_utf8_lossy(&output.stdout);
+        assert!(help.contains("Usage:"), "{args:?}: {help}");
+    }
+    let help = String::from_utf8_lossy(
+        &Command::new(BIN)
+            .arg("--help")
+            .output()
+            .expect("run")
+            .stdout,
+    )
+    .into_owned();
+    for word in [
+        "serve",
+        "migrate",
+        "user",
+        "api-key",
+        "DATABASE_URL",
+        "PORT",
+    ] {
+        assert!(help.contains(word), "--help should mention {word}: {help}");
+    }
+}
