@@ -43,7 +43,6 @@ impl PostgresStore {
 
     /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while it migrates,
     /// so replicas starting together apply each migration once.
-
     pub async fn migrate(&self) -> Result<()> {
         MIGRATOR
             .run(&self.pool)
