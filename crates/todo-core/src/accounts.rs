@@ -256,11 +256,19 @@ impl Todo {
             None => None,
         };
         v.finish()?;
+        let new_zone = timezone
+            .as_deref()
+            .and_then(|tz| tz.parse::<chrono_tz::Tz>().ok());
         let changes = ProfileChanges { name, timezone };
-        self.store
+        let user = self
+            .store
             .update_user(user_id, &changes, now())
             .await?
-            .ok_or(Error::NotFound("user"))
+            .ok_or(Error::NotFound("user"))?;
+        if let Some(tz) = new_zone {
+            self.retime_all_day_tasks(user_id, tz).await?;
+        }
+        Ok(user)
     }
 
     pub async fn create_api_key(&self, user_id: &str, input: ApiKeyInput) -> Result<CreatedApiKey> {

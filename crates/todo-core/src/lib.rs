@@ -8,6 +8,7 @@ pub mod page;
 pub mod password;
 pub mod patch;
 pub mod store;
+pub mod tag;
 pub mod task;
 pub mod tasks;
 pub mod time;

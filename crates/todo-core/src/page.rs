@@ -1,15 +1,19 @@
-//! Listing tasks: filters, sort order, and keyset cursors that stay stable under inserts.
+//! Listing tasks: filters, sort orders, and keyset cursors that stay stable under inserts.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::task::{Task, TaskId};
+use crate::tag::TagName;
+use crate::task::{Priority, Task, TaskId, start_of_day};
 use crate::validation::Validator;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
+/// More search words than this are ignored.
+const MAX_SEARCH_TERMS: usize = 16;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -42,16 +46,48 @@ impl Status {
     }
 }
 
-/// What to list, independent of paging.
+/// What to list, independent of order and paging. Every condition must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFilter {
     pub status: Status,
+    /// Any of these priorities (none given: any priority).
+    pub priorities: Vec<Priority>,
+    /// Every one of these tags (by key).
+    pub tags: Vec<String>,
+    /// Every one of these words, as a word prefix, in the title or description.
+    pub search: Vec<String>,
+    /// Falls due strictly before this moment.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Falls due at or after this moment.
+    pub due_after: Option<DateTime<Utc>>,
+    /// Not completed and due before this moment.
+    pub overdue_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SortField {
     #[default]
     CreatedAt,
+    /// By due moment (see `Task::due_key`); tasks without a due sort as if due infinitely late.
+    DueAt,
+    Priority,
+    /// Without regard to case.
+    Title,
+    Position,
+}
+
+impl SortField {
+    pub const NAMES: &str = "created_at, due_at, priority, title or position";
+
+    fn name(self) -> &'static str {
+        match self {
+            SortField::CreatedAt => "created_at",
+            SortField::DueAt => "due_at",
+            SortField::Priority => "priority",
+            SortField::Title => "title",
+            SortField::Position => "position",
+        }
+    }
 }
 
 /// An order over tasks; ties are always broken by id in the same direction.
@@ -62,7 +98,7 @@ pub struct Sort {
 }
 
 impl Sort {
-    /// `created_at` or `-created_at`.
+    /// A field name, optionally prefixed by `-` for descending.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let (descending, name) = match raw.strip_prefix('-') {
             Some(name) => (true, name),
@@ -70,9 +106,14 @@ impl Sort {
         };
         let field = match name {
             "created_at" => SortField::CreatedAt,
+            "due_at" | "due" => SortField::DueAt,
+            "priority" => SortField::Priority,
+            "title" => SortField::Title,
+            "position" => SortField::Position,
             _ => {
                 return Err(format!(
-                    "unknown sort key {name:?}: use created_at, optionally prefixed by '-'"
+                    "unknown sort key {name:?}: use {}, optionally prefixed by '-'",
+                    SortField::NAMES
                 ));
             }
         };
@@ -80,9 +121,7 @@ impl Sort {
     }
 
     pub fn as_param(&self) -> String {
-        let name = match self.field {
-            SortField::CreatedAt => "created_at",
-        };
+        let name = self.field.name();
         if self.descending {
             format!("-{name}")
         } else {
@@ -91,29 +130,47 @@ impl Sort {
     }
 }
 
+/// The value of the sort key at a cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SortValue {
+    /// `None` is "no due date", which sorts after every date.
+    Time(Option<DateTime<Utc>>),
+    Int(i64),
+    Text(String),
+}
+
 /// The position after the last task of a page, in the page's sort order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     /// The sort the cursor was made for; a cursor is only valid with the same sort.
     #[serde(rename = "s")]
     pub sort: String,
-    #[serde(rename = "c")]
-    pub created_at: DateTime<Utc>,
+    #[serde(rename = "k")]
+    pub key: SortValue,
     #[serde(rename = "i")]
     pub id: TaskId,
 }
 
 impl Cursor {
-    pub fn after(task: &Task, sort: &Sort) -> Self {
+    /// The cursor after `task`; `tz` places all-day due dates (the owner's time zone).
+    pub fn after(task: &Task, sort: &Sort, tz: Tz) -> Self {
+        let key = match sort.field {
+            SortField::CreatedAt => SortValue::Time(Some(task.created_at)),
+            SortField::DueAt => SortValue::Time(task.due_key(tz)),
+            SortField::Priority => SortValue::Int(i64::from(task.priority.rank())),
+            SortField::Title => SortValue::Text(task.title.clone()),
+            SortField::Position => SortValue::Int(task.position),
+        };
         Self {
             sort: sort.as_param(),
-            created_at: task.created_at,
+            key,
             id: task.id,
         }
     }
 
     pub fn encode(&self) -> String {
-        // Serializing a struct of strings and numbers cannot fail.
+        // Serializing strings, numbers and timestamps cannot fail.
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
@@ -124,6 +181,16 @@ impl Cursor {
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
         if cursor.sort != sort.as_param() {
             return Err("this cursor belongs to another sort order".into());
+        }
+        let fits = matches!(
+            (&cursor.key, sort.field),
+            (SortValue::Time(Some(_)), SortField::CreatedAt)
+                | (SortValue::Time(_), SortField::DueAt)
+                | (SortValue::Int(_), SortField::Priority | SortField::Position)
+                | (SortValue::Text(_), SortField::Title)
+        );
+        if !fits {
+            return Err(malformed());
         }
         Ok(cursor)
     }
@@ -144,7 +211,21 @@ pub struct TaskQuery {
 pub struct ListTasksRequest {
     /// `all` (default), `pending` or `completed`.
     pub status: Option<String>,
-    /// `created_at` (default); prefix with `-` for descending.
+    /// `none`, `low`, `medium`, `high` or `urgent`; repeat for any of several.
+    #[serde(default)]
+    pub priority: Vec<String>,
+    /// A tag name; repeat to require every one of several.
+    #[serde(default)]
+    pub tag: Vec<String>,
+    /// Words to find in the title or description (each as a word prefix).
+    pub q: Option<String>,
+    /// Due strictly before: an RFC 3339 timestamp, or a date (its start in the user's time zone).
+    pub due_before: Option<String>,
+    /// Due at or after: an RFC 3339 timestamp, or a date (its start in the user's time zone).
+    pub due_after: Option<String>,
+    /// `true`: only tasks not completed whose due moment has passed.
+    pub overdue: Option<bool>,
+    /// `created_at` (default), `due_at`, `priority`, `title` or `position`; `-` for descending.
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     pub limit: Option<u32>,
@@ -153,11 +234,45 @@ pub struct ListTasksRequest {
 }
 
 impl ListTasksRequest {
-    pub fn validate(&self) -> crate::Result<TaskQuery> {
+    /// Whether validating needs the user's time zone (to place dates).
+    pub fn needs_time_zone(&self) -> bool {
+        let is_date = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.contains('T'));
+        is_date(&self.due_before)
+            || is_date(&self.due_after)
+            || self.sort.as_deref().is_some_and(|s| s.contains("due"))
+    }
+
+    /// Validates against the user's time zone `tz` at the moment `now`.
+    pub fn validate(&self, tz: Tz, now: DateTime<Utc>) -> crate::Result<TaskQuery> {
         let mut v = Validator::new();
         let status = match &self.status {
             Some(s) => v.check("status", Status::parse(s)),
             None => Some(Status::All),
+        };
+        let mut priorities = Vec::new();
+        for raw in &self.priority {
+            for p in raw.split(',') {
+                if let Some(priority) = v.check("priority", parse_priority(p.trim())) {
+                    priorities.push(priority);
+                }
+            }
+        }
+        let mut tags = Vec::new();
+        for raw in &self.tag {
+            if let Some(tag) = v.check("tag", TagName::parse(raw)) {
+                tags.push(tag.key);
+            }
+        }
+        tags.sort();
+        tags.dedup();
+        let search = self.q.as_deref().map(search_terms).unwrap_or_default();
+        let due_before = match &self.due_before {
+            Some(raw) => v.check("due_before", parse_moment(raw, tz)),
+            None => None,
+        };
+        let due_after = match &self.due_after {
+            Some(raw) => v.check("due_after", parse_moment(raw, tz)),
+            None => None,
         };
         let sort = match &self.sort {
             Some(s) => v.check("sort", Sort::parse(s)),
@@ -175,12 +290,52 @@ impl ListTasksRequest {
         Ok(TaskQuery {
             filter: TaskFilter {
                 status: status.unwrap_or_default(),
+                priorities,
+                tags,
+                search,
+                due_before,
+                due_after,
+                overdue_at: (self.overdue == Some(true)).then_some(now),
             },
             sort: sort.unwrap_or_default(),
             limit,
             after,
         })
     }
+}
+
+fn parse_priority(raw: &str) -> Result<Priority, String> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+        .map_err(|_| format!("unknown priority {raw:?}: use none, low, medium, high or urgent"))
+}
+
+/// An RFC 3339 timestamp, or a `YYYY-MM-DD` date meaning its first moment in `tz`.
+fn parse_moment(raw: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map(|date| start_of_day(date, tz))
+        .map_err(|_| format!("{raw:?} is neither an RFC 3339 timestamp nor a YYYY-MM-DD date"))
+}
+
+/// The words of a search: letters and digits, lower-cased, at most 16, each at most 64
+/// characters. Everything else separates words, so no input can inject query syntax.
+pub fn search_terms(q: &str) -> Vec<String> {
+    let mut terms: Vec<String> = Vec::new();
+    for word in q
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        let term: String = word.to_lowercase().chars().take(64).collect();
+        if !terms.contains(&term) {
+            terms.push(term);
+        }
+        if terms.len() == MAX_SEARCH_TERMS {
+            break;
+        }
+    }
+    terms
 }
 
 /// One page of a listing.
@@ -197,12 +352,16 @@ pub struct Page<T> {
 mod tests {
     use super::*;
 
+    fn validate(request: &ListTasksRequest) -> crate::Result<TaskQuery> {
+        request.validate(Tz::UTC, crate::time::now())
+    }
+
     #[test]
     fn cursors_round_trip_and_are_tied_to_their_sort() {
         let sort = Sort::parse("-created_at").expect("valid");
         let cursor = Cursor {
             sort: sort.as_param(),
-            created_at: crate::time::now(),
+            key: SortValue::Time(Some(crate::time::now())),
             id: 42,
         };
         let encoded = cursor.encode();
@@ -212,18 +371,46 @@ mod tests {
     }
 
     #[test]
+    fn a_cursor_whose_key_does_not_fit_its_sort_is_malformed() {
+        let sort = Sort::parse("title").expect("valid");
+        let forged = Cursor {
+            sort: sort.as_param(),
+            key: SortValue::Int(3),
+            id: 1,
+        };
+        assert!(Cursor::decode(&forged.encode(), &sort).is_err());
+    }
+
+    #[test]
+    fn every_sort_field_parses_both_ways() {
+        for name in ["created_at", "due_at", "priority", "title", "position"] {
+            assert_eq!(Sort::parse(name).expect("asc").as_param(), name);
+            assert_eq!(
+                Sort::parse(&format!("-{name}")).expect("desc").as_param(),
+                format!("-{name}")
+            );
+        }
+    }
+
+    #[test]
     fn bad_list_parameters_are_all_reported() {
         let request = ListTasksRequest {
             status: Some("done".into()),
+            priority: vec!["asap".into()],
+            due_before: Some("next week".into()),
             sort: Some("colour".into()),
             limit: Some(0),
             cursor: Some("x".into()),
+            ..Default::default()
         };
-        let Err(crate::Error::Validation(errors)) = request.validate() else {
+        let Err(crate::Error::Validation(errors)) = validate(&request) else {
             panic!("expected validation errors");
         };
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["status", "sort", "limit"]);
+        assert_eq!(
+            fields,
+            ["status", "priority", "due_before", "sort", "limit"]
+        );
     }
 
     #[test]
@@ -239,7 +426,54 @@ mod tests {
                 limit: Some(limit),
                 ..Default::default()
             };
-            assert_eq!(request.validate().is_ok(), ok, "limit {limit}");
+            assert_eq!(validate(&request).is_ok(), ok, "limit {limit}");
         }
+    }
+
+    #[test]
+    fn dates_in_filters_start_in_the_users_time_zone() {
+        let request = ListTasksRequest {
+            due_before: Some("2026-12-24".into()),
+            due_after: Some("2026-12-01T00:00:00+01:00".into()),
+            ..Default::default()
+        };
+        let query = request
+            .validate(chrono_tz::Asia::Tokyo, crate::time::now())
+            .expect("valid");
+        let before = query.filter.due_before.expect("set").to_rfc3339();
+        assert_eq!(before, "2026-12-23T15:00:00+00:00");
+        assert_eq!(
+            query.filter.due_after.expect("set").to_rfc3339(),
+            "2026-11-30T23:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn search_terms_are_words_without_any_query_syntax() {
+        assert_eq!(search_terms("Buy  MILK, milk!"), ["buy", "milk"]);
+        assert_eq!(
+            search_terms("\"a\" OR b* NEAR(c) -d:e"),
+            ["a", "or", "b", "near", "c", "d", "e"]
+        );
+        assert_eq!(search_terms("café über"), ["café", "über"]);
+        assert!(search_terms("!!! ***").is_empty());
+        assert_eq!(search_terms(&"w ".repeat(40)).len(), 1);
+        let many: String = (0..40).map(|i| format!("w{i} ")).collect();
+        assert_eq!(search_terms(&many).len(), 16);
+    }
+
+    #[test]
+    fn priorities_and_tags_may_repeat() {
+        let request = ListTasksRequest {
+            priority: vec!["high".into(), "urgent,low".into()],
+            tag: vec!["#Home".into(), "home".into(), "work".into()],
+            ..Default::default()
+        };
+        let query = validate(&request).expect("valid");
+        assert_eq!(
+            query.filter.priorities,
+            [Priority::High, Priority::Urgent, Priority::Low]
+        );
+        assert_eq!(query.filter.tags, ["home", "work"]);
     }
 }

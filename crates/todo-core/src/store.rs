@@ -7,7 +7,10 @@ use chrono::{DateTime, Utc};
 use crate::accounts::{NewUser, Session};
 use crate::api_key::ApiKey;
 use crate::error::Result;
+use chrono::NaiveDate;
+
 use crate::page::{TaskFilter, TaskQuery};
+use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
 use crate::user::User;
 
@@ -55,7 +58,7 @@ pub trait Store: Send + Sync + 'static {
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>>;
     async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()>;
 
-    // Tasks.
+    // Tasks. Writes that carry tags create missing tags and link them in the same transaction.
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task>;
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>>;
     /// Applies the changes in one statement; `None` when the user has no such task.
@@ -78,4 +81,28 @@ pub trait Store: Send + Sync + 'static {
     /// Up to `limit` tasks matching the query, after its cursor, in its order.
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>>;
     async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64>;
+    /// The user's tasks that are due on a day rather than at a time.
+    async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>>;
+    /// Stores new due moments (`Task::due_key`) for the user's tasks.
+    async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()>;
+
+    // Tags.
+    /// The user's tags by name (without regard to case), with how many tasks carry each.
+    async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>>;
+    /// Fails with `Error::Conflict` when the user has a tag of that name.
+    async fn insert_tag(
+        &self,
+        user_id: &str,
+        name: &TagName,
+        color: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Tag>;
+    /// Fails with `Error::Conflict` when renaming onto another tag's name.
+    async fn update_tag(
+        &self,
+        user_id: &str,
+        id: TagId,
+        changes: &TagChanges,
+    ) -> Result<Option<Tag>>;
+    async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<bool>;
 }

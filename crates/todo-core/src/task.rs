@@ -1,10 +1,12 @@
 //! Tasks: the record, its fields' rules, and the validated forms of create and update.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::patch::Patch;
+use crate::tag::{TagName, parse_tag_list};
 use crate::user::UserId;
 use crate::validation::Validator;
 
@@ -73,8 +75,37 @@ pub struct Task {
     pub parent_id: Option<TaskId>,
     /// Manual order within the user's list.
     pub position: i64,
+    /// Tag names, sorted without regard to case.
+    pub tags: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Task {
+    /// When the task falls due, for sorting and for due-range filters (see [`Due::key`]).
+    pub fn due_key(&self, tz: Tz) -> Option<DateTime<Utc>> {
+        match (self.due_at, self.due_date) {
+            (Some(at), _) => Some(at),
+            (None, Some(date)) => Some(end_of_day(date, tz)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The last microsecond of `date` in `tz` (DST-safe: a missing midnight moves to the next hour).
+pub fn end_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    start_of_day(date + Duration::days(1), tz) - Duration::microseconds(1)
+}
+
+/// The first moment of `date` in `tz`.
+pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
+    let midnight = date.and_time(chrono::NaiveTime::MIN);
+    (0..3)
+        .find_map(|hour| {
+            tz.from_local_datetime(&(midnight + Duration::hours(hour)))
+                .earliest()
+        })
+        .map_or_else(|| midnight.and_utc(), |local| local.with_timezone(&Utc))
 }
 
 /// When a task is due: not at all, at a moment, or on a day.
@@ -86,6 +117,15 @@ pub enum Due {
 }
 
 impl Due {
+    /// The moment a task falls due: its time, or the end of its day in the user's time zone.
+    pub fn key(&self, tz: Tz) -> Option<DateTime<Utc>> {
+        match self {
+            Due::None => None,
+            Due::At(at) => Some(*at),
+            Due::Date(date) => Some(end_of_day(*date, tz)),
+        }
+    }
+
     pub fn at(&self) -> Option<DateTime<Utc>> {
         match self {
             Due::At(at) => Some(*at),
@@ -117,6 +157,9 @@ pub struct TaskInput {
     /// All-day due date, e.g. `2026-12-01`.
     #[serde(default)]
     pub due_date: Option<NaiveDate>,
+    /// Tag names (created on the fly), e.g. `["home", "bills"]`.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
     /// Only on replace; absent keeps the current state.
     #[serde(default)]
     pub completed: Option<bool>,
@@ -140,6 +183,10 @@ pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub due_date: Patch<NaiveDate>,
+    /// Replaces the task's tags; `null` or `[]` removes them all.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Patch<Vec<String>>,
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub completed: Patch<bool>,
@@ -152,6 +199,9 @@ pub struct NewTask {
     pub description: Option<String>,
     pub priority: Priority,
     pub due: Due,
+    /// `due.key(tz)` in the owner's time zone, stored for sorting and filtering.
+    pub due_key: Option<DateTime<Utc>>,
+    pub tags: Vec<TagName>,
     pub completed: bool,
 }
 
@@ -161,7 +211,9 @@ pub struct TaskChanges {
     pub title: Option<String>,
     pub description: Option<Option<String>>,
     pub priority: Option<Priority>,
-    pub due: Option<Due>,
+    /// A new due and its key (see [`NewTask::due_key`]).
+    pub due: Option<(Due, Option<DateTime<Utc>>)>,
+    pub tags: Option<Vec<TagName>>,
     pub completed: Option<bool>,
 }
 
@@ -203,7 +255,8 @@ fn due_from(v: &mut Validator, at: Option<DateTime<Utc>>, date: Option<NaiveDate
 }
 
 impl TaskInput {
-    pub fn validate(self) -> Result<NewTask> {
+    /// Validates a new task; all-day dates are placed in `tz`, the owner's time zone.
+    pub fn validate(self, tz: Tz) -> Result<NewTask> {
         let mut v = Validator::new();
         let title = v.check("title", parse_title(&self.title));
         let description = match &self.description {
@@ -211,32 +264,49 @@ impl TaskInput {
             None => None,
         };
         let due = due_from(&mut v, self.due_at, self.due_date);
+        let tags = match &self.tags {
+            Some(tags) => v.check("tags", parse_tag_list(tags)).unwrap_or_default(),
+            None => Vec::new(),
+        };
         v.finish()?;
         Ok(NewTask {
             title: title.unwrap_or_default(),
             description,
             priority: self.priority.unwrap_or_default(),
+            due_key: due.key(tz),
             due,
+            tags,
             completed: self.completed.unwrap_or(false),
         })
     }
 
     /// A full replace: every field given or emptied, except completion when absent.
-    pub fn validate_as_replacement(self) -> Result<TaskChanges> {
+    pub fn validate_as_replacement(self, tz: Tz) -> Result<TaskChanges> {
         let completed = self.completed;
-        let new = self.validate()?;
+        let new = self.validate(tz)?;
         Ok(TaskChanges {
             title: Some(new.title),
             description: Some(new.description),
             priority: Some(new.priority),
-            due: Some(new.due),
+            due: Some((new.due, new.due_key)),
+            tags: Some(new.tags),
             completed,
         })
+    }
+
+    /// Whether validating needs the owner's time zone (an all-day date is given).
+    pub fn needs_time_zone(&self) -> bool {
+        self.due_date.is_some()
     }
 }
 
 impl TaskPatchInput {
-    pub fn validate(self) -> Result<TaskChanges> {
+    /// Whether validating needs the owner's time zone (an all-day date is given).
+    pub fn needs_time_zone(&self) -> bool {
+        matches!(self.due_date, Patch::Value(_))
+    }
+
+    pub fn validate(self, tz: Tz) -> Result<TaskChanges> {
         let mut v = Validator::new();
         let title = match &self.title {
             Patch::Missing => None,
@@ -275,12 +345,18 @@ impl TaskPatchInput {
             (_, Patch::Value(date)) => Some(Due::Date(date)),
             _ => Some(Due::None),
         };
+        let tags = match &self.tags {
+            Patch::Missing => None,
+            Patch::Null => Some(Vec::new()),
+            Patch::Value(tags) => v.check("tags", parse_tag_list(tags)),
+        };
         v.finish()?;
         Ok(TaskChanges {
             title,
             description,
             priority,
-            due,
+            due: due.map(|due| (due, due.key(tz))),
+            tags,
             completed,
         })
     }
@@ -322,7 +398,7 @@ mod tests {
             due_date: NaiveDate::from_ymd_opt(2026, 1, 1),
             ..TaskInput::default()
         };
-        let fields = field_errors(input.validate().expect_err("invalid"));
+        let fields = field_errors(input.validate(Tz::UTC).expect_err("invalid"));
         assert_eq!(fields, ["title", "description", "due_date"]);
     }
 
@@ -330,10 +406,11 @@ mod tests {
     fn a_patch_keeps_absent_fields_and_clears_null_ones() {
         let patch: TaskPatchInput =
             serde_json::from_str(r#"{"description":null,"due_at":null}"#).expect("json");
-        let changes = patch.validate().expect("valid");
+        let changes = patch.validate(Tz::UTC).expect("valid");
         assert_eq!(changes.title, None);
         assert_eq!(changes.description, Some(None));
-        assert_eq!(changes.due, Some(Due::None));
+        assert_eq!(changes.due, Some((Due::None, None)));
+        assert_eq!(changes.tags, None);
         assert_eq!(changes.priority, None);
     }
 
@@ -341,9 +418,31 @@ mod tests {
     fn a_patch_cannot_null_the_title() {
         let patch: TaskPatchInput = serde_json::from_str(r#"{"title":null}"#).expect("json");
         assert_eq!(
-            field_errors(patch.validate().expect_err("invalid")),
+            field_errors(patch.validate(Tz::UTC).expect_err("invalid")),
             ["title"]
         );
+    }
+
+    #[test]
+    fn an_all_day_task_falls_due_at_the_end_of_its_day_in_the_owners_zone() {
+        let date = NaiveDate::from_ymd_opt(2026, 12, 24).expect("date");
+        let paris = Due::Date(date).key(chrono_tz::Europe::Paris).expect("key");
+        assert_eq!(paris.to_rfc3339(), "2026-12-24T22:59:59.999999+00:00");
+        let utc = Due::Date(date).key(Tz::UTC).expect("key");
+        assert_eq!(utc.to_rfc3339(), "2026-12-24T23:59:59.999999+00:00");
+    }
+
+    #[test]
+    fn days_keep_their_length_across_daylight_saving_changes() {
+        // Europe/Paris moves clocks forward on 2026-03-29: that day has 23 hours.
+        let tz = chrono_tz::Europe::Paris;
+        let day = NaiveDate::from_ymd_opt(2026, 3, 29).expect("date");
+        let length = end_of_day(day, tz) - start_of_day(day, tz);
+        assert_eq!(length.num_minutes(), 23 * 60 - 1);
+        // America/Santiago skips midnight itself; the day starts at 01:00.
+        let tz = chrono_tz::America::Santiago;
+        let gap = NaiveDate::from_ymd_opt(2026, 9, 6).expect("date");
+        assert!(start_of_day(gap, tz) < end_of_day(gap, tz));
     }
 
     #[test]

@@ -1,16 +1,39 @@
-//! Task use cases, shared by every interface.
+//! Task and tag use cases, shared by every interface.
+
+use chrono_tz::Tz;
 
 use crate::Todo;
 use crate::error::{Error, Result};
 use crate::page::{Cursor, ListTasksRequest, Page};
+use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
 
 const NOT_FOUND: Error = Error::NotFound("task");
 
 impl Todo {
+    /// The user's time zone, which places all-day dates and date filters.
+    pub async fn time_zone(&self, user_id: &str) -> Result<Tz> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        Ok(user.timezone.parse().unwrap_or(Tz::UTC))
+    }
+
+    /// The time zone when `needed`, else UTC without a lookup.
+    async fn time_zone_if(&self, user_id: &str, needed: bool) -> Result<Tz> {
+        if needed {
+            self.time_zone(user_id).await
+        } else {
+            Ok(Tz::UTC)
+        }
+    }
+
     pub async fn create_task(&self, user_id: &str, input: TaskInput) -> Result<Task> {
-        let task = input.validate()?;
+        let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
+        let task = input.validate(tz)?;
         self.store.insert_task(user_id, &task, now()).await
     }
 
@@ -23,7 +46,10 @@ impl Todo {
         user_id: &str,
         request: &ListTasksRequest,
     ) -> Result<Page<Task>> {
-        let query = request.validate()?;
+        let tz = self
+            .time_zone_if(user_id, request.needs_time_zone())
+            .await?;
+        let query = request.validate(tz, now())?;
         // One extra row tells whether another page follows.
         let mut items = self
             .store
@@ -31,7 +57,9 @@ impl Todo {
             .await?;
         let next = if items.len() > query.limit as usize {
             items.truncate(query.limit as usize);
-            items.last().map(|last| Cursor::after(last, &query.sort))
+            items
+                .last()
+                .map(|last| Cursor::after(last, &query.sort, tz))
         } else {
             None
         };
@@ -40,7 +68,8 @@ impl Todo {
     }
 
     pub async fn replace_task(&self, user_id: &str, id: TaskId, input: TaskInput) -> Result<Task> {
-        self.apply(user_id, id, input.validate_as_replacement()?)
+        let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
+        self.apply(user_id, id, input.validate_as_replacement(tz)?)
             .await
     }
 
@@ -50,7 +79,8 @@ impl Todo {
         id: TaskId,
         input: TaskPatchInput,
     ) -> Result<Task> {
-        self.apply(user_id, id, input.validate()?).await
+        let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
+        self.apply(user_id, id, input.validate(tz)?).await
     }
 
     async fn apply(&self, user_id: &str, id: TaskId, changes: TaskChanges) -> Result<Task> {
@@ -78,6 +108,45 @@ impl Todo {
             Ok(())
         } else {
             Err(NOT_FOUND)
+        }
+    }
+
+    /// All-day tasks fall due at the end of their day in the owner's zone: when the zone
+    /// changes, their stored due moments move with it.
+    pub(crate) async fn retime_all_day_tasks(&self, user_id: &str, tz: Tz) -> Result<()> {
+        let dates = self.store.all_day_due_dates(user_id).await?;
+        let keys: Vec<_> = dates
+            .into_iter()
+            .map(|(id, date)| (id, crate::task::end_of_day(date, tz)))
+            .collect();
+        self.store.set_due_keys(user_id, &keys).await
+    }
+
+    pub async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>> {
+        self.store.list_tags(user_id).await
+    }
+
+    pub async fn create_tag(&self, user_id: &str, input: TagInput) -> Result<Tag> {
+        let (name, color) = input.validate()?;
+        self.store
+            .insert_tag(user_id, &name, color.as_deref(), now())
+            .await
+    }
+
+    pub async fn update_tag(&self, user_id: &str, id: TagId, input: TagPatchInput) -> Result<Tag> {
+        let changes = input.validate()?;
+        self.store
+            .update_tag(user_id, id, &changes)
+            .await?
+            .ok_or(Error::NotFound("tag"))
+    }
+
+    /// Deletes the tag and takes it off every task.
+    pub async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<()> {
+        if self.store.delete_tag(user_id, id).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound("tag"))
         }
     }
 }

@@ -3,9 +3,11 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod health;
+pub mod tags;
 pub mod tasks;
 
 use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -31,6 +33,7 @@ use crate::error::{Problem, method_not_allowed, no_route, panic_response};
         (name = "accounts", description = "Sign up, log in, profile"),
         (name = "api-keys", description = "Personal access tokens"),
         (name = "tasks", description = "The task list"),
+        (name = "tags", description = "Labels on tasks"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -67,6 +70,17 @@ fn resources() -> OpenApiRouter<AppState> {
             tasks::delete
         ))
         .routes(routes!(tasks::complete))
+        .routes(routes!(tags::list, tags::create))
+        .routes(routes!(tags::update, tags::delete))
+}
+
+/// `Location` of a resource created by a `POST` to `uri`, in the same route shape.
+pub(crate) fn location(uri: &Uri, id: impl std::fmt::Display) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::try_from(format!("{}/{id}", uri.path().trim_end_matches('/'))) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers
 }
 
 fn documented() -> (Router<AppState>, OpenApiDoc) {

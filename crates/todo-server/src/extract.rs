@@ -1,7 +1,7 @@
 //! Our own JSON, path and query extractors: the framework's rejections become problem+json.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -131,7 +131,8 @@ where
     }
 }
 
-/// A query string; values of the wrong type (e.g. `limit=abc`) → 400.
+/// A query string; repeated keys fill lists (`tag=a&tag=b`); values of the wrong type
+/// (e.g. `limit=abc`) → 400.
 pub struct Query<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for Query<T>
@@ -141,13 +142,9 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Query(value)),
-            Err(rejection @ QueryRejection::FailedToDeserializeQueryString(_)) => {
-                Err(ApiError::bad_request(rejection.body_text()))
-            }
-            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
-        }
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_html_form::from_str(parts.uri.query().unwrap_or_default())
+            .map(Query)
+            .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
     }
 }

@@ -1,8 +1,12 @@
 //! The PostgreSQL backend: its own migrations and queries on native types.
 
+mod list;
+mod tags;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -10,16 +14,23 @@ use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::page::{TaskFilter, TaskQuery};
 use todo_core::store::{ProfileChanges, Store};
+use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::user::User;
 use todo_core::{Error, Result};
 
-use todo_store_sql::{ApiKeyRow, TaskRow, UserRow, UserWithPasswordRow, db_error, user_conflict};
+use todo_store_sql::{
+    ApiKeyRow, TaskRow, UserRow, UserWithPasswordRow, db_error, tag_conflict, user_conflict,
+};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// A task row with its tag names as a JSON array, sorted without regard to case.
 const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, priority, \
-     due_at, due_date, recurrence, parent_id, position, created_at, updated_at";
+     due_at, due_date, recurrence, parent_id, position, created_at, updated_at, \
+     (SELECT json_agg(t.name ORDER BY t.name_key)::text FROM task_tags tt \
+         JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id \
+         WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) AS tags";
 const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
 const API_KEY_COLUMNS: &str =
     "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
@@ -262,40 +273,37 @@ impl Store for PostgresStore {
     }
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
-        let sql = format!(
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, position, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $9), $10, $11) \
-             RETURNING {TASK_COLUMNS}"
-        );
-        sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(&task.title)
-            .bind(&task.description)
-            .bind(task.completed)
-            .bind(task.completed.then_some(now))
-            .bind(task.priority.rank())
-            .bind(task.due.at())
-            .bind(task.due.date())
-            .bind(user_id)
-            .bind(now)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map(Into::into)
-            .map_err(db_error)
+                 due_at, due_date, due_key, position, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
+             RETURNING id",
+        )
+        .bind(user_id)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(task.completed)
+        .bind(task.completed.then_some(now))
+        .bind(task.priority.rank())
+        .bind(task.due.at())
+        .bind(task.due.date())
+        .bind(task.due_key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        tags::link(&mut tx, user_id, id, &task.tags, now).await?;
+        let task = select_task(&mut *tx, user_id, id)
+            .await?
+            .ok_or_else(|| Error::internal("inserted task vanished"))?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(task)
     }
 
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2");
-        let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        select_task(&self.pool, user_id, id).await
     }
 
     async fn update_task(
@@ -316,9 +324,10 @@ impl Store for PostgresStore {
         if let Some(priority) = changes.priority {
             qb.push(", priority = ").push_bind(priority.rank());
         }
-        if let Some(due) = changes.due {
+        if let Some((due, key)) = &changes.due {
             qb.push(", due_at = ").push_bind(due.at());
             qb.push(", due_date = ").push_bind(due.date());
+            qb.push(", due_key = ").push_bind(key);
         }
         if let Some(completed) = changes.completed {
             qb.push(", completed = ").push_bind(completed);
@@ -328,13 +337,28 @@ impl Store for PostgresStore {
         }
         qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
         qb.push(" AND id = ").push_bind(id);
-        qb.push(" RETURNING ").push(TASK_COLUMNS);
-        let row = qb
-            .build_query_as::<TaskRow>()
-            .fetch_optional(&self.pool)
+        qb.push(" RETURNING id");
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let updated: Option<i64> = qb
+            .build_query_scalar()
+            .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        if updated.is_none() {
+            return Ok(None);
+        }
+        if let Some(new_tags) = &changes.tags {
+            sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
+                .bind(user_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            tags::link(&mut tx, user_id, id, new_tags, now).await?;
+        }
+        let task = select_task(&mut *tx, user_id, id).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(task)
     }
 
     async fn set_task_completed(
@@ -345,23 +369,25 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Task>> {
         // The right-hand sides see the row as it was, so a toggle is one atomic statement.
-        let sql = format!(
+        let updated: Option<i64> = sqlx::query_scalar(
             "UPDATE tasks SET \
                  completed = COALESCE($1, NOT completed), \
                  completed_at = CASE WHEN COALESCE($1, NOT completed) \
                      THEN COALESCE(completed_at, $2) ELSE NULL END, \
                  updated_at = $2 \
-             WHERE user_id = $3 AND id = $4 RETURNING {TASK_COLUMNS}"
-        );
-        let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
-            .bind(completed)
-            .bind(now)
-            .bind(user_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+             WHERE user_id = $3 AND id = $4 RETURNING id",
+        )
+        .bind(completed)
+        .bind(now)
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        match updated {
+            Some(id) => select_task(&self.pool, user_id, id).await,
+            None => Ok(None),
+        }
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
@@ -376,21 +402,8 @@ impl Store for PostgresStore {
 
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>> {
         let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {TASK_COLUMNS} FROM tasks"));
-        push_filter(&mut qb, user_id, &query.filter);
-        let (cmp, dir) = if query.sort.descending {
-            ("<", "DESC")
-        } else {
-            (">", "ASC")
-        };
-        if let Some(after) = &query.after {
-            qb.push(format_args!(" AND (created_at, id) {cmp} ("));
-            qb.push_bind(after.created_at)
-                .push(", ")
-                .push_bind(after.id)
-                .push(")");
-        }
-        qb.push(format_args!(" ORDER BY created_at {dir}, id {dir} LIMIT "));
-        qb.push_bind(i64::from(limit));
+        list::push_filter(&mut qb, user_id, &query.filter);
+        list::push_page(&mut qb, &query.sort, query.after.as_ref(), limit);
         let rows = qb
             .build_query_as::<TaskRow>()
             .fetch_all(&self.pool)
@@ -401,7 +414,7 @@ impl Store for PostgresStore {
 
     async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
         let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM tasks");
-        push_filter(&mut qb, user_id, filter);
+        list::push_filter(&mut qb, user_id, filter);
         let count: i64 = qb
             .build_query_scalar()
             .fetch_one(&self.pool)
@@ -409,14 +422,103 @@ impl Store for PostgresStore {
             .map_err(db_error)?;
         Ok(u64::try_from(count).unwrap_or_default())
     }
+
+    async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>> {
+        sqlx::query_as("SELECT id, due_date FROM tasks WHERE user_id = $1 AND due_date IS NOT NULL")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        for (id, key) in keys {
+            sqlx::query("UPDATE tasks SET due_key = $1 WHERE user_id = $2 AND id = $3")
+                .bind(key)
+                .bind(user_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.commit().await.map_err(db_error)
+    }
+
+    async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>> {
+        tags::list(&self.pool, user_id).await
+    }
+
+    async fn insert_tag(
+        &self,
+        user_id: &str,
+        name: &TagName,
+        color: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Tag> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tags (user_id, name, name_key, color, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(&name.name)
+        .bind(&name.key)
+        .bind(color)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(tag_conflict)?;
+        tags::get(&self.pool, user_id, id)
+            .await?
+            .ok_or_else(|| Error::internal("inserted tag vanished"))
+    }
+
+    async fn update_tag(
+        &self,
+        user_id: &str,
+        id: TagId,
+        changes: &TagChanges,
+    ) -> Result<Option<Tag>> {
+        let mut qb = QueryBuilder::<Postgres>::new("UPDATE tags SET user_id = user_id");
+        if let Some(name) = &changes.name {
+            qb.push(", name = ").push_bind(name.name.clone());
+            qb.push(", name_key = ").push_bind(name.key.clone());
+        }
+        if let Some(color) = &changes.color {
+            qb.push(", color = ").push_bind(color.clone());
+        }
+        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+        qb.push(" AND id = ").push_bind(id);
+        let done = qb.build().execute(&self.pool).await.map_err(tag_conflict)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        tags::get(&self.pool, user_id, id).await
+    }
+
+    async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM tags WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
 }
 
-/// `WHERE` for a filter; always scoped to the user.
-fn push_filter(qb: &mut QueryBuilder<Postgres>, user_id: &str, filter: &TaskFilter) {
-    qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
-    if let Some(completed) = filter.status.completed() {
-        qb.push(" AND completed = ").push_bind(completed);
-    }
+async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
+    executor: E,
+    user_id: &str,
+    id: TaskId,
+) -> Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2");
+    let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)?;
+    Ok(row.map(Into::into))
 }
 
 /// `a, b` → `u.a, u.b`.

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use todo_core::Error;
 use todo_core::api_key::{ApiKey, scopes_from_text};
+use todo_core::tag::Tag;
 use todo_core::task::{Priority, Task};
 use todo_core::user::User;
 
@@ -12,14 +13,21 @@ pub fn db_error(err: sqlx::Error) -> Error {
     Error::internal(err)
 }
 
-/// A unique violation on insert into `users` means the email is taken.
-pub fn user_conflict(err: sqlx::Error) -> Error {
+fn conflict_or_internal(err: sqlx::Error, conflict: &str) -> Error {
     match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            Error::Conflict("an account with this email already exists".into())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(conflict.into()),
         _ => db_error(err),
     }
+}
+
+/// A unique violation on `users` means the email is taken.
+pub fn user_conflict(err: sqlx::Error) -> Error {
+    conflict_or_internal(err, "an account with this email already exists")
+}
+
+/// A unique violation on `tags` means the user has a tag of that name.
+pub fn tag_conflict(err: sqlx::Error) -> Error {
+    conflict_or_internal(err, "a tag with this name already exists")
 }
 
 #[derive(sqlx::FromRow)]
@@ -97,6 +105,8 @@ pub struct TaskRow {
     position: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// Tag names as a JSON array.
+    tags: Option<String>,
 }
 
 impl From<TaskRow> for Task {
@@ -114,8 +124,33 @@ impl From<TaskRow> for Task {
             recurrence: r.recurrence,
             parent_id: r.parent_id,
             position: r.position,
+            tags: r
+                .tags
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
             created_at: r.created_at,
             updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TagRow {
+    id: i64,
+    name: String,
+    color: Option<String>,
+    created_at: DateTime<Utc>,
+    task_count: i64,
+}
+
+impl From<TagRow> for Tag {
+    fn from(r: TagRow) -> Self {
+        Tag {
+            id: r.id,
+            name: r.name,
+            color: r.color,
+            task_count: r.task_count,
+            created_at: r.created_at,
         }
     }
 }

@@ -7,6 +7,7 @@ use todo_core::page::{Cursor, ListTasksRequest};
 use todo_core::task::{Task, TaskId, TaskInput, TaskPatchInput};
 
 use crate::AppState;
+use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Json, OptionalJson, Path, Query};
@@ -87,12 +88,11 @@ pub async fn create(
     Json(input): Json<TaskInput>,
 ) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Task>)> {
     let task = state.todo.create_task(&principal.user_id, input).await?;
-    let mut headers = HeaderMap::new();
-    let location = format!("{}/{}", uri.path().trim_end_matches('/'), task.id);
-    if let Ok(value) = HeaderValue::try_from(location) {
-        headers.insert(header::LOCATION, value);
-    }
-    Ok((StatusCode::CREATED, headers, axum::Json(task)))
+    Ok((
+        StatusCode::CREATED,
+        location(&uri, task.id),
+        axum::Json(task),
+    ))
 }
 
 /// One task.

@@ -7,5 +7,7 @@ mod errors;
 mod external;
 mod helpers;
 mod isolation;
+mod listing;
 mod operations;
+mod tags;
 mod tasks;

@@ -2,7 +2,9 @@
 //! when it passes every one of them.
 
 mod accounts;
+mod listing;
 mod migrations;
+mod tags;
 mod tasks;
 
 use chrono::{DateTime, Utc};

@@ -1,22 +1,26 @@
 use chrono::{Duration, NaiveDate};
+use chrono_tz::Tz;
 use todo_core::Store;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery};
+use todo_core::tag::TagName;
 use todo_core::task::{Due, NewTask, Priority, Task, TaskChanges};
 use todo_core::time::now;
 
 use crate::user;
 
-fn new_task(title: &str) -> NewTask {
+pub fn new_task(title: &str) -> NewTask {
     NewTask {
         title: title.into(),
         description: None,
         priority: Priority::None,
         due: Due::None,
+        due_key: None,
+        tags: Vec::new(),
         completed: false,
     }
 }
 
-async fn add(store: &dyn Store, user_id: &str, title: &str) -> Task {
+pub async fn add(store: &dyn Store, user_id: &str, title: &str) -> Task {
     store
         .insert_task(user_id, &new_task(title), now())
         .await
@@ -35,6 +39,11 @@ async fn a_task_round_trips_every_field() {
             description: Some("before noon".into()),
             priority: Priority::Urgent,
             due: Due::At(due),
+            due_key: Some(due),
+            tags: vec![
+                TagName::parse("Home").expect("tag"),
+                TagName::parse("bills").expect("tag"),
+            ],
             completed: true,
         };
         let task = store.insert_task(&owner, &new, at).await.expect("insert");
@@ -144,7 +153,7 @@ async fn an_update_changes_only_what_it_names() {
         let changes = TaskChanges {
             title: Some("final".into()),
             priority: Some(Priority::High),
-            due: Some(Due::Date(day)),
+            due: Some((Due::Date(day), None)),
             ..TaskChanges::default()
         };
         let updated = store
@@ -168,7 +177,7 @@ async fn an_update_changes_only_what_it_names() {
 
         let clear = TaskChanges {
             description: Some(None),
-            due: Some(Due::None),
+            due: Some((Due::None, None)),
             ..TaskChanges::default()
         };
         let cleared = store
@@ -276,7 +285,10 @@ async fn collect_pages(
     let mut after: Option<Cursor> = None;
     loop {
         let query = TaskQuery {
-            filter: TaskFilter { status },
+            filter: TaskFilter {
+                status,
+                ..TaskFilter::default()
+            },
             sort,
             limit: page,
             after: after.clone(),
@@ -284,7 +296,9 @@ async fn collect_pages(
         let items = store.list_tasks(owner, &query, page).await.expect("list");
         titles.extend(items.iter().map(|t| t.title.clone()));
         match items.last() {
-            Some(last) if items.len() == page as usize => after = Some(Cursor::after(last, &sort)),
+            Some(last) if items.len() == page as usize => {
+                after = Some(Cursor::after(last, &sort, Tz::UTC))
+            }
             _ => return titles,
         }
     }
@@ -337,7 +351,7 @@ async fn a_cursor_stays_correct_when_tasks_are_added() {
         let page = store.list_tasks(&owner, &first, 2).await.expect("page 1");
         add(store, &owner, "late").await;
         let second = TaskQuery {
-            after: page.last().map(|t| Cursor::after(t, &sort)),
+            after: page.last().map(|t| Cursor::after(t, &sort, Tz::UTC)),
             ..first
         };
         let titles: Vec<_> = store
@@ -371,7 +385,10 @@ async fn status_filters_the_list_and_the_count() {
             (Status::Completed, 3),
             (Status::Pending, 2),
         ] {
-            let filter = TaskFilter { status };
+            let filter = TaskFilter {
+                status,
+                ..TaskFilter::default()
+            };
             assert_eq!(
                 store.count_tasks(&owner, &filter).await.expect("count"),
                 expected,
