@@ -7,6 +7,8 @@ pub mod error;
 pub mod page;
 pub mod password;
 pub mod patch;
+pub mod quick;
+pub mod recurrence;
 pub mod store;
 pub mod tag;
 pub mod task;

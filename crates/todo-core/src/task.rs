@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::patch::Patch;
+use crate::recurrence::parse_rule;
 use crate::tag::{TagName, parse_tag_list};
 use crate::user::UserId;
 use crate::validation::Validator;
@@ -160,6 +161,9 @@ pub struct TaskInput {
     /// Tag names (created on the fly), e.g. `["home", "bills"]`.
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    /// An RRULE such as `FREQ=WEEKLY;BYDAY=MO` (FREQ, INTERVAL, BYDAY, BYMONTHDAY, COUNT, UNTIL).
+    #[serde(default)]
+    pub recurrence: Option<String>,
     /// Only on replace; absent keeps the current state.
     #[serde(default)]
     pub completed: Option<bool>,
@@ -187,6 +191,10 @@ pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Patch<Vec<String>>,
+    /// `null` stops the task recurring.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub recurrence: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub completed: Patch<bool>,
@@ -202,6 +210,8 @@ pub struct NewTask {
     /// `due.key(tz)` in the owner's time zone, stored for sorting and filtering.
     pub due_key: Option<DateTime<Utc>>,
     pub tags: Vec<TagName>,
+    /// Canonical RRULE text.
+    pub recurrence: Option<String>,
     pub completed: bool,
 }
 
@@ -214,6 +224,7 @@ pub struct TaskChanges {
     /// A new due and its key (see [`NewTask::due_key`]).
     pub due: Option<(Due, Option<DateTime<Utc>>)>,
     pub tags: Option<Vec<TagName>>,
+    pub recurrence: Option<Option<String>>,
     pub completed: Option<bool>,
 }
 
@@ -268,8 +279,13 @@ impl TaskInput {
             Some(tags) => v.check("tags", parse_tag_list(tags)).unwrap_or_default(),
             None => Vec::new(),
         };
+        let recurrence = match &self.recurrence {
+            Some(rule) if !rule.trim().is_empty() => v.check("recurrence", parse_rule(rule)),
+            _ => None,
+        };
         v.finish()?;
         Ok(NewTask {
+            recurrence,
             title: title.unwrap_or_default(),
             description,
             priority: self.priority.unwrap_or_default(),
@@ -290,6 +306,7 @@ impl TaskInput {
             priority: Some(new.priority),
             due: Some((new.due, new.due_key)),
             tags: Some(new.tags),
+            recurrence: Some(new.recurrence),
             completed,
         })
     }
@@ -350,6 +367,12 @@ impl TaskPatchInput {
             Patch::Null => Some(Vec::new()),
             Patch::Value(tags) => v.check("tags", parse_tag_list(tags)),
         };
+        let recurrence = match &self.recurrence {
+            Patch::Missing => None,
+            Patch::Null => Some(None),
+            Patch::Value(rule) if rule.trim().is_empty() => Some(None),
+            Patch::Value(rule) => v.check("recurrence", parse_rule(rule)).map(Some),
+        };
         v.finish()?;
         Ok(TaskChanges {
             title,
@@ -357,6 +380,7 @@ impl TaskPatchInput {
             priority,
             due: due.map(|due| (due, due.key(tz))),
             tags,
+            recurrence,
             completed,
         })
     }

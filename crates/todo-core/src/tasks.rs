@@ -1,15 +1,25 @@
 //! Task and tag use cases, shared by every interface.
 
+use chrono::Utc;
 use chrono_tz::Tz;
 
 use crate::Todo;
 use crate::error::{Error, Result};
 use crate::page::{Cursor, ListTasksRequest, Page};
+use crate::quick;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
 
 const NOT_FOUND: Error = Error::NotFound("task");
+const QUICK_TEXT_MAX_CHARS: usize = 500;
+
+/// The body of a quick add.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct QuickInput {
+    /// e.g. "Pay rent on the 1st every month !high #home".
+    pub text: String,
+}
 
 impl Todo {
     /// The user's time zone, which places all-day dates and date filters.
@@ -34,6 +44,36 @@ impl Todo {
     pub async fn create_task(&self, user_id: &str, input: TaskInput) -> Result<Task> {
         let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
         let task = input.validate(tz)?;
+        self.store.insert_task(user_id, &task, now()).await
+    }
+
+    /// Adds a task from one line of text, read in the user's time zone (see [`crate::quick`]).
+    pub async fn quick_add(&self, user_id: &str, input: QuickInput) -> Result<Task> {
+        if input.text.chars().count() > QUICK_TEXT_MAX_CHARS {
+            return Err(Error::invalid(
+                "text",
+                format!("must be at most {QUICK_TEXT_MAX_CHARS} characters"),
+            ));
+        }
+        let tz = self.time_zone(user_id).await?;
+        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz));
+        if parsed.title.is_empty() {
+            return Err(Error::invalid(
+                "text",
+                "needs a title besides its date, tags and priority",
+            ));
+        }
+        let task = TaskInput {
+            title: parsed.title,
+            description: None,
+            priority: parsed.priority,
+            due_at: parsed.due.at(),
+            due_date: parsed.due.date(),
+            tags: Some(parsed.tags),
+            recurrence: parsed.recurrence.map(|rule| rule.to_string()),
+            completed: None,
+        }
+        .validate(tz)?;
         self.store.insert_task(user_id, &task, now()).await
     }
 

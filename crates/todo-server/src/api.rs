@@ -7,7 +7,7 @@ pub mod tags;
 pub mod tasks;
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -63,6 +63,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(tasks::list, tasks::create))
+        .routes(routes!(tasks::quick))
         .routes(routes!(
             tasks::get,
             tasks::replace,
@@ -74,10 +75,10 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(tags::update, tags::delete))
 }
 
-/// `Location` of a resource created by a `POST` to `uri`, in the same route shape.
-pub(crate) fn location(uri: &Uri, id: impl std::fmt::Display) -> HeaderMap {
+/// `Location` of resource `id` in the collection at `collection` (in the request's route shape).
+pub(crate) fn location(collection: &str, id: impl std::fmt::Display) -> HeaderMap {
     let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::try_from(format!("{}/{id}", uri.path().trim_end_matches('/'))) {
+    if let Ok(value) = HeaderValue::try_from(format!("{}/{id}", collection.trim_end_matches('/'))) {
         headers.insert(header::LOCATION, value);
     }
     headers

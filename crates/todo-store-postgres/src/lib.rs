@@ -276,8 +276,8 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, position, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 due_at, due_date, due_key, recurrence, position, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
              RETURNING id",
         )
@@ -291,6 +291,7 @@ impl Store for PostgresStore {
         .bind(task.due.date())
         .bind(task.due_key)
         .bind(now)
+        .bind(&task.recurrence)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
@@ -328,6 +329,9 @@ impl Store for PostgresStore {
             qb.push(", due_at = ").push_bind(due.at());
             qb.push(", due_date = ").push_bind(due.date());
             qb.push(", due_key = ").push_bind(key);
+        }
+        if let Some(recurrence) = &changes.recurrence {
+            qb.push(", recurrence = ").push_bind(recurrence.clone());
         }
         if let Some(completed) = changes.completed {
             qb.push(", completed = ").push_bind(completed);

@@ -281,8 +281,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, position, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+                 due_at, due_date, due_key, recurrence, position, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10) \
              RETURNING id",
         )
@@ -296,6 +296,7 @@ impl Store for SqliteStore {
         .bind(task.due.date())
         .bind(task.due_key.as_ref().map(ts))
         .bind(ts(&now))
+        .bind(&task.recurrence)
         .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
@@ -333,6 +334,9 @@ impl Store for SqliteStore {
             qb.push(", due_at = ").push_bind(due.at().as_ref().map(ts));
             qb.push(", due_date = ").push_bind(due.date());
             qb.push(", due_key = ").push_bind(key.as_ref().map(ts));
+        }
+        if let Some(recurrence) = &changes.recurrence {
+            qb.push(", recurrence = ").push_bind(recurrence.clone());
         }
         if let Some(completed) = changes.completed {
             qb.push(", completed = ").push_bind(completed);

@@ -51,7 +51,11 @@ pub async fn create(
     Json(input): Json<TagInput>,
 ) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Tag>)> {
     let tag = state.todo.create_tag(&principal.user_id, input).await?;
-    Ok((StatusCode::CREATED, location(&uri, tag.id), axum::Json(tag)))
+    Ok((
+        StatusCode::CREATED,
+        location(uri.path(), tag.id),
+        axum::Json(tag),
+    ))
 }
 
 /// Rename or recolor a tag; every task carrying it follows.

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use todo_core::page::{Cursor, ListTasksRequest};
 use todo_core::task::{Task, TaskId, TaskInput, TaskPatchInput};
+use todo_core::tasks::QuickInput;
 
 use crate::AppState;
 use crate::api::location;
@@ -90,7 +91,36 @@ pub async fn create(
     let task = state.todo.create_task(&principal.user_id, input).await?;
     Ok((
         StatusCode::CREATED,
-        location(&uri, task.id),
+        location(uri.path(), task.id),
+        axum::Json(task),
+    ))
+}
+
+/// Add a task from one line of text: "Pay rent on the 1st every month !high #home". Dates are
+/// read in the user's time zone; `#tag`, `!high` (or `!1`–`!4`, `p1`–`p4`) and rules such as
+/// "every weekday" are understood; the other words make the title.
+#[utoipa::path(
+    post,
+    path = "/tasks/quick",
+    tag = "tasks",
+    security(("bearer" = [])),
+    request_body = QuickInput,
+    responses(
+        (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn quick(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    OriginalUri(uri): OriginalUri,
+    Json(input): Json<QuickInput>,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<Task>)> {
+    let task = state.todo.quick_add(&principal.user_id, input).await?;
+    let collection = uri.path().trim_end_matches("/quick");
+    Ok((
+        StatusCode::CREATED,
+        location(collection, task.id),
         axum::Json(task),
     ))
 }

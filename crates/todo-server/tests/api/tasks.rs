@@ -289,3 +289,103 @@ async fn bad_list_parameters_are_client_errors() {
         .await
         .problem(StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn quick_add_reads_title_date_priority_tags_and_rule() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let response = app
+        .post(
+            "/api/v1/tasks/quick",
+            &user.token,
+            json!({"text": "Pay rent on the 1st every month !high #home"}),
+        )
+        .await;
+
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    let id = response.body["id"].as_i64().expect("id");
+    assert_eq!(
+        response.header("location"),
+        Some(format!("/api/v1/tasks/{id}").as_str())
+    );
+    assert_eq!(response.body["title"], "Pay rent");
+    assert_eq!(response.body["priority"], "high");
+    assert_eq!(response.body["tags"], json!(["home"]));
+    assert_eq!(response.body["recurrence"], "FREQ=MONTHLY;BYMONTHDAY=1");
+    assert!(
+        response.body["due_date"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("-01")),
+        "{}",
+        response.body
+    );
+}
+
+#[tokio::test]
+async fn quick_add_reads_times_in_the_users_time_zone() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    app.patch("/api/v1/me", &user.token, json!({"timezone": "Asia/Tokyo"}))
+        .await;
+    let response = app
+        .post(
+            "/api/v1/tasks/quick",
+            &user.token,
+            json!({"text": "call mom tomorrow 6pm"}),
+        )
+        .await;
+    assert_eq!(response.body["title"], "call mom");
+    // 18:00 in Tokyo (UTC+9) is 09:00 UTC.
+    assert!(
+        response.body["due_at"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("T09:00:00Z")),
+        "{}",
+        response.body
+    );
+}
+
+#[tokio::test]
+async fn quick_add_needs_a_title() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let response = app
+        .post(
+            "/api/v1/tasks/quick",
+            &user.token,
+            json!({"text": "tomorrow #home !high"}),
+        )
+        .await;
+    assert_eq!(response.invalid_fields(), ["text"]);
+    let response = app
+        .post(
+            "/api/v1/tasks/quick",
+            &user.token,
+            json!({"text": "x".repeat(501)}),
+        )
+        .await;
+    assert_eq!(response.invalid_fields(), ["text"]);
+}
+
+#[tokio::test]
+async fn recurrence_rules_are_validated_and_stored_in_canonical_form() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let created = app
+        .post(
+            "/api/v1/tasks",
+            &user.token,
+            json!({"title": "standup", "recurrence": "RRULE:freq=weekly;byday=mo,fr"}),
+        )
+        .await;
+    assert_eq!(created.body["recurrence"], "FREQ=WEEKLY;BYDAY=MO,FR");
+    let uri = format!("/api/v1/tasks/{}", created.body["id"]);
+    let bad = app
+        .patch(&uri, &user.token, json!({"recurrence": "FREQ=HOURLY"}))
+        .await;
+    assert_eq!(bad.invalid_fields(), ["recurrence"]);
+    let stopped = app
+        .patch(&uri, &user.token, json!({"recurrence": null}))
+        .await;
+    assert_eq!(stopped.body["recurrence"], Value::Null);
+}

@@ -16,6 +16,7 @@ pub fn new_task(title: &str) -> NewTask {
         due: Due::None,
         due_key: None,
         tags: Vec::new(),
+        recurrence: None,
         completed: false,
     }
 }
@@ -44,6 +45,7 @@ async fn a_task_round_trips_every_field() {
                 TagName::parse("Home").expect("tag"),
                 TagName::parse("bills").expect("tag"),
             ],
+            recurrence: Some("FREQ=MONTHLY;BYMONTHDAY=1".into()),
             completed: true,
         };
         let task = store.insert_task(&owner, &new, at).await.expect("insert");
