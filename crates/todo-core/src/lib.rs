@@ -14,6 +14,7 @@ pub mod tag;
 pub mod task;
 pub mod tasks;
 pub mod time;
+pub mod transfer;
 pub mod user;
 pub mod validation;
 

@@ -213,6 +213,8 @@ pub struct NewTask {
     /// Canonical RRULE text.
     pub recurrence: Option<String>,
     pub completed: bool,
+    /// Where an imported task came from; the store refuses a second task with the same key.
+    pub import_key: Option<String>,
 }
 
 /// A validated change: `None` leaves a field as it is.
@@ -293,6 +295,7 @@ impl TaskInput {
             due,
             tags,
             completed: self.completed.unwrap_or(false),
+            import_key: None,
         })
     }
 

@@ -190,3 +190,78 @@ impl Todo {
         }
     }
 }
+
+/// Most ids one bulk request may name.
+pub const MAX_BULK_IDS: usize = 500;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum BulkAction {
+    Complete,
+    Reopen,
+    Delete,
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct BulkInput {
+    pub action: BulkAction,
+    /// 1–500 task ids; repeats are acted on once.
+    pub ids: Vec<TaskId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkStatus {
+    Completed,
+    Reopened,
+    Deleted,
+    /// No such task for this user; nothing was done to it.
+    NotFound,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct BulkResult {
+    pub id: TaskId,
+    pub status: BulkStatus,
+}
+
+impl Todo {
+    /// Applies one action to many tasks; each id gets its own result.
+    pub async fn bulk(&self, user_id: &str, input: BulkInput) -> Result<Vec<BulkResult>> {
+        if input.ids.is_empty() || input.ids.len() > MAX_BULK_IDS {
+            return Err(Error::invalid(
+                "ids",
+                format!("must name 1 to {MAX_BULK_IDS} tasks"),
+            ));
+        }
+        let mut ids = input.ids;
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(*id));
+        let mut results = Vec::with_capacity(ids.len());
+        for id in ids {
+            let outcome = match input.action {
+                BulkAction::Complete => self
+                    .complete_task(user_id, id, Some(true))
+                    .await
+                    .map(|_| BulkStatus::Completed),
+                BulkAction::Reopen => self
+                    .complete_task(user_id, id, Some(false))
+                    .await
+                    .map(|_| BulkStatus::Reopened),
+                BulkAction::Delete => self
+                    .delete_task(user_id, id)
+                    .await
+                    .map(|()| BulkStatus::Deleted),
+            };
+            let status = match outcome {
+                Ok(status) => status,
+                Err(Error::NotFound(_)) => BulkStatus::NotFound,
+                Err(e) => return Err(e),
+            };
+            results.push(BulkResult { id, status });
+        }
+        Ok(results)
+    }
+}

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod health;
 pub mod tags;
 pub mod tasks;
+pub mod transfer;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -13,7 +14,7 @@ use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -34,6 +35,7 @@ use crate::error::{Problem, method_not_allowed, no_route, panic_response};
         (name = "api-keys", description = "Personal access tokens"),
         (name = "tasks", description = "The task list"),
         (name = "tags", description = "Labels on tasks"),
+        (name = "transfer", description = "Export and import"),
         (name = "operations", description = "Health and readiness"),
     )
 )]
@@ -64,6 +66,13 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::revoke))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::quick))
+        .routes(routes!(tasks::bulk))
+        .routes(routes!(transfer::export))
+        .routes(
+            routes!(transfer::import).layer(axum::extract::DefaultBodyLimit::max(
+                transfer::MAX_IMPORT_BYTES,
+            )),
+        )
         .routes(routes!(
             tasks::get,
             tasks::replace,

@@ -52,6 +52,17 @@ where
     }
 }
 
+/// A raw body within the route's size limit (413 problem beyond it).
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        body_bytes(req, state).await.map(RawBody)
+    }
+}
+
 fn is_json(req: &Request) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
@@ -84,7 +95,7 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
 
 /// Parses JSON, naming the path of the offending field. Whether the text is JSON at all
 /// decides between 400 and 422 (serde_json alone reports some shape errors as syntax).
-fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let not_json =
         |e: &dyn std::fmt::Display| ApiError::bad_request(format!("malformed JSON: {e}"));
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);

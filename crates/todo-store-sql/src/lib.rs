@@ -25,6 +25,11 @@ pub fn user_conflict(err: sqlx::Error) -> Error {
     conflict_or_internal(err, "an account with this email already exists")
 }
 
+/// A unique violation on inserting a task means its import key is taken: already imported.
+pub fn import_conflict(err: sqlx::Error) -> Error {
+    conflict_or_internal(err, "this task was imported already")
+}
+
 /// A unique violation on `tags` means the user has a tag of that name.
 pub fn tag_conflict(err: sqlx::Error) -> Error {
     conflict_or_internal(err, "a tag with this name already exists")

@@ -23,7 +23,8 @@ use todo_core::user::User;
 use todo_core::{Error, Result};
 
 use todo_store_sql::{
-    ApiKeyRow, TaskRow, UserRow, UserWithPasswordRow, db_error, tag_conflict, user_conflict,
+    ApiKeyRow, TaskRow, UserRow, UserWithPasswordRow, db_error, import_conflict, tag_conflict,
+    user_conflict,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -281,8 +282,8 @@ impl Store for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, recurrence, position, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, \
+                 due_at, due_date, due_key, recurrence, import_key, position, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10) \
              RETURNING id",
         )
@@ -297,9 +298,10 @@ impl Store for SqliteStore {
         .bind(task.due_key.as_ref().map(ts))
         .bind(ts(&now))
         .bind(&task.recurrence)
+        .bind(&task.import_key)
         .fetch_one(&mut *tx)
         .await
-        .map_err(db_error)?;
+        .map_err(import_conflict)?;
         tags::link(&mut tx, user_id, id, &task.tags, now).await?;
         let task = select_task(&mut *tx, user_id, id)
             .await?

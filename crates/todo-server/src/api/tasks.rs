@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 use todo_core::page::{Cursor, ListTasksRequest};
 use todo_core::task::{Task, TaskId, TaskInput, TaskPatchInput};
-use todo_core::tasks::QuickInput;
+use todo_core::tasks::{BulkInput, BulkResult, QuickInput};
 
 use crate::AppState;
 use crate::api::location;
@@ -122,6 +122,25 @@ pub async fn quick(
         StatusCode::CREATED,
         location(collection, task.id),
         axum::Json(task),
+    ))
+}
+
+/// Complete, reopen or delete many tasks at once; each id gets its own result.
+#[utoipa::path(
+    post,
+    path = "/tasks/bulk",
+    tag = "tasks",
+    security(("bearer" = [])),
+    request_body = BulkInput,
+    responses((status = 200, body = [BulkResult]), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+pub async fn bulk(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Json(input): Json<BulkInput>,
+) -> ApiResult<axum::Json<Vec<BulkResult>>> {
+    Ok(axum::Json(
+        state.todo.bulk(&principal.user_id, input).await?,
     ))
 }
 

@@ -11,3 +11,4 @@ mod listing;
 mod operations;
 mod tags;
 mod tasks;
+mod transfer;

@@ -18,6 +18,7 @@ pub fn new_task(title: &str) -> NewTask {
         tags: Vec::new(),
         recurrence: None,
         completed: false,
+        import_key: None,
     }
 }
 
@@ -47,6 +48,7 @@ async fn a_task_round_trips_every_field() {
             ],
             recurrence: Some("FREQ=MONTHLY;BYMONTHDAY=1".into()),
             completed: true,
+            import_key: None,
         };
         let task = store.insert_task(&owner, &new, at).await.expect("insert");
         assert_eq!(task.title, "Pay rent");
@@ -400,5 +402,40 @@ async fn status_filters_the_list_and_the_count() {
             let titles = collect_pages(store, &owner, Sort::default(), status, 50).await;
             assert_eq!(titles.len() as u64, expected);
         }
+    }
+}
+
+#[tokio::test]
+async fn an_import_key_is_taken_once_per_user() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let (alice, bob) = (user(store).await, user(store).await);
+        let imported = NewTask {
+            import_key: Some("todoist:abc:1".into()),
+            ..new_task("imported")
+        };
+        store
+            .insert_task(&alice, &imported, now())
+            .await
+            .expect("first");
+        let again = store.insert_task(&alice, &imported, now()).await;
+        assert!(
+            matches!(again, Err(todo_core::Error::Conflict(_))),
+            "{}: {again:?}",
+            db.backend
+        );
+        store
+            .insert_task(&bob, &imported, now())
+            .await
+            .expect("another user may use the key");
+        // Tasks without a key never clash.
+        store
+            .insert_task(&alice, &new_task("a"), now())
+            .await
+            .expect("a");
+        store
+            .insert_task(&alice, &new_task("a"), now())
+            .await
+            .expect("a again");
     }
 }

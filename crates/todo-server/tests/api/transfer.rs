@@ -1,0 +1,209 @@
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestUser};
+
+async fn import(
+    app: &TestApp,
+    user: &TestUser,
+    content_type: &str,
+    body: String,
+) -> crate::helpers::TestResponse {
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/import")
+        .header(header::AUTHORIZATION, format!("Bearer {}", user.token))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .expect("request");
+    app.raw(request).await
+}
+
+async fn total(app: &TestApp, user: &TestUser) -> String {
+    app.get("/api/v1/tasks", &user.token)
+        .await
+        .header("x-total-count")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn bulk_actions_report_each_id() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let (a, b) = (app.task(&alice, "a").await, app.task(&alice, "b").await);
+    let bobs = app.task(&bob, "bob's").await;
+
+    let done = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "complete", "ids": [a, b, bobs, a, 999_999]}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(
+        done.body,
+        json!([
+            {"id": a, "status": "completed"},
+            {"id": b, "status": "completed"},
+            {"id": bobs, "status": "not_found"},
+            {"id": 999_999, "status": "not_found"},
+        ])
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/tasks/{bobs}"), &bob.token)
+            .await
+            .body["completed"],
+        false
+    );
+
+    let reopened = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "reopen", "ids": [a]}),
+        )
+        .await;
+    assert_eq!(reopened.body[0]["status"], "reopened");
+    let deleted = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "delete", "ids": [a, b]}),
+        )
+        .await;
+    assert_eq!(deleted.body[1]["status"], "deleted");
+    assert_eq!(total(&app, &alice).await, "0");
+
+    app.post(
+        "/api/v1/tasks/bulk",
+        &alice.token,
+        json!({"action": "delete", "ids": []}),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let too_many: Vec<i64> = (1..=501).collect();
+    let response = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "delete", "ids": too_many}),
+        )
+        .await;
+    assert_eq!(response.invalid_fields(), ["ids"]);
+    app.post(
+        "/api/v1/tasks/bulk",
+        &alice.token,
+        json!({"action": "archive", "ids": [1]}),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn an_export_imports_into_another_account_once() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    app.post(
+        "/api/v1/tags",
+        &alice.token,
+        json!({"name": "home", "color": "#112233"}),
+    )
+    .await;
+    app.post("/api/v1/tasks", &alice.token, json!({"title": "Pay rent", "tags": ["home"], "due_date": "2030-01-01", "recurrence": "FREQ=MONTHLY"})).await;
+    let done = app.task(&alice, "Done already").await;
+    app.patch(
+        &format!("/api/v1/tasks/{done}/complete"),
+        &alice.token,
+        json!({"completed": true}),
+    )
+    .await;
+
+    let export = app.get("/api/v1/export", &alice.token).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(
+        export.header("content-disposition"),
+        Some("attachment; filename=\"todo-export.json\"")
+    );
+    assert_eq!(export.body["format"], "todo-export");
+    assert_eq!(export.body["user"]["email"], "alice@example.com");
+    assert_eq!(export.body["tasks"].as_array().map(Vec::len), Some(2));
+
+    let bob = app.signup("bob@example.com").await;
+    let first = import(&app, &bob, "application/json", export.body.to_string()).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body, json!({"created": 2, "skipped": 0}));
+    let again = import(&app, &bob, "application/json", export.body.to_string()).await;
+    assert_eq!(again.body, json!({"created": 0, "skipped": 2}));
+
+    let bobs = app.get("/api/v1/tasks?sort=title", &bob.token).await.body;
+    assert_eq!(bobs[1]["title"], "Pay rent");
+    assert_eq!(bobs[1]["tags"], json!(["home"]));
+    assert_eq!(bobs[1]["recurrence"], "FREQ=MONTHLY");
+    assert_eq!(bobs[0]["completed"], true);
+    assert_eq!(
+        app.get("/api/v1/tags", &bob.token).await.body[0]["color"],
+        "#112233"
+    );
+
+    let back_home = import(&app, &alice, "application/json", export.body.to_string()).await;
+    assert_eq!(
+        back_home.body,
+        json!({"created": 0, "skipped": 2}),
+        "an account's own export adds nothing"
+    );
+}
+
+#[tokio::test]
+async fn an_import_with_a_bad_row_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let document = json!({"tasks": [{"title": "fine"}, {"title": "  "}, {"title": "x", "recurrence": "FREQ=SOMETIMES"}]});
+    let response = import(&app, &user, "application/json", document.to_string()).await;
+    assert_eq!(
+        response.invalid_fields(),
+        ["tasks[1].title", "tasks[2].recurrence"]
+    );
+    assert_eq!(total(&app, &user).await, "0");
+}
+
+#[tokio::test]
+async fn a_todoist_csv_imports_once() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let csv = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE\n\
+               task,Pay rent @bills,,1,1,Ada (1),,every month on the 1st,en,UTC\n\
+               task,Buy milk,,4,1,Ada (1),,,en,UTC\n\
+               task,Buy milk,,4,1,Ada (1),,,en,UTC\n";
+    let first = import(&app, &user, "text/csv; charset=utf-8", csv.to_owned()).await;
+    assert_eq!(
+        first.body,
+        json!({"created": 3, "skipped": 0}),
+        "identical rows are distinct tasks"
+    );
+    let again = import(&app, &user, "text/csv", csv.to_owned()).await;
+    assert_eq!(again.body, json!({"created": 0, "skipped": 3}));
+
+    let rent = app.get("/api/v1/tasks?tag=bills", &user.token).await.body;
+    assert_eq!(rent[0]["title"], "Pay rent");
+    assert_eq!(rent[0]["priority"], "urgent");
+    assert_eq!(rent[0]["recurrence"], "FREQ=MONTHLY;BYMONTHDAY=1");
+}
+
+#[tokio::test]
+async fn imports_need_a_known_format() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    import(&app, &user, "text/plain", "hello".into())
+        .await
+        .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    import(&app, &user, "application/json", "{".into())
+        .await
+        .problem(StatusCode::BAD_REQUEST);
+    import(&app, &user, "text/csv", "a,b\n1,2\n".into())
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+}
