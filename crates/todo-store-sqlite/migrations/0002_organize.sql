@@ -35,14 +35,14 @@ CREATE TABLE task_tags (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX task_tags_tag ON task_tags (tag_id, task_id);
 
--- Full-text search. The owner column lets one MATCH select the user's rows, so a search
--- never walks other users' postings; queries restrict words to title and description.
+-- Full-text search. The owner column holds hex(user_id), a single token whatever the id looks
+-- like, so one MATCH selects the user's rows; queries restrict words to title and description.
 CREATE VIRTUAL TABLE tasks_fts USING fts5 (owner, title, description, tokenize = 'unicode61 remove_diacritics 0');
 INSERT INTO tasks_fts (rowid, owner, title, description)
-    SELECT id, user_id, title, COALESCE(description, '') FROM tasks;
+    SELECT id, hex(user_id), title, COALESCE(description, '') FROM tasks;
 CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks BEGIN
     INSERT INTO tasks_fts (rowid, owner, title, description)
-        VALUES (new.id, new.user_id, new.title, COALESCE(new.description, ''));
+        VALUES (new.id, hex(new.user_id), new.title, COALESCE(new.description, ''));
 END;
 CREATE TRIGGER tasks_fts_update AFTER UPDATE OF title, description ON tasks BEGIN
     UPDATE tasks_fts SET title = new.title, description = COALESCE(new.description, '')

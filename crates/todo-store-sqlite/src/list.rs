@@ -56,12 +56,13 @@ pub fn push_filter(qb: &mut QueryBuilder<Sqlite>, user_id: &str, filter: &TaskFi
     }
 }
 
-/// An FTS5 query: the owner's rows, and every term as a prefix in the title or description.
-/// Terms are letters and digits only (see `todo_core::page::search_terms`); quoting keeps
-/// them literal anyway.
+/// An FTS5 query: the owner's rows (the owner column holds SQLite's `hex(user_id)`), and every
+/// term as a prefix in the title or description. Terms are letters and digits only (see
+/// `todo_core::page::search_terms`); quoting keeps them literal anyway.
 fn match_expression(user_id: &str, terms: &[String]) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut expression = format!("owner:{}", quote(user_id));
+    let owner: String = user_id.bytes().map(|b| format!("{b:02X}")).collect();
+    let mut expression = format!("owner:{owner}");
     for term in terms {
         expression.push_str(&format!(" AND {{title description}}:{}*", quote(term)));
     }
