@@ -407,9 +407,16 @@ impl Store for PostgresStore {
     }
 
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!("SELECT {TASK_COLUMNS} FROM tasks"));
+        // The page's ids come from an index alone; the full rows (with their tags) are built
+        // for those ids only, never for every candidate row before sorting.
+        let mut qb = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "
+        ));
+        qb.push_bind(user_id.to_owned());
+        qb.push(" AND id IN (SELECT id FROM tasks");
         list::push_filter(&mut qb, user_id, &query.filter);
         list::push_page(&mut qb, &query.sort, query.after.as_ref(), limit);
+        qb.push(")").push(list::order_by(&query.sort));
         let rows = qb
             .build_query_as::<TaskRow>()
             .fetch_all(&self.pool)

@@ -57,6 +57,12 @@ fn ts_query(terms: &[String]) -> String {
         .join(" & ")
 }
 
+/// ` ORDER BY …` for a sort, ties broken by id in the same direction.
+pub fn order_by(sort: &Sort) -> String {
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    format!(" ORDER BY {} {dir}, id {dir}", sort_expression(sort.field))
+}
+
 /// Keyset condition, order and limit.
 pub fn push_page(qb: &mut QueryBuilder<Postgres>, sort: &Sort, after: Option<&Cursor>, limit: u32) {
     let expression = sort_expression(sort.field);

@@ -69,6 +69,12 @@ fn match_expression(user_id: &str, terms: &[String]) -> String {
     expression
 }
 
+/// ` ORDER BY …` for a sort, ties broken by id in the same direction.
+pub fn order_by(sort: &Sort) -> String {
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    format!(" ORDER BY {} {dir}, id {dir}", sort_expression(sort.field))
+}
+
 /// Keyset condition, order and limit.
 pub fn push_page(qb: &mut QueryBuilder<Sqlite>, sort: &Sort, after: Option<&Cursor>, limit: u32) {
     let expression = sort_expression(sort.field);
