@@ -11,7 +11,9 @@ const NOT_FOUND: Error = Error::NotFound("task");
 impl Todo {
     pub async fn create_task(&self, user_id: &str, input: TaskInput) -> Result<Task> {
         let task = input.validate()?;
-        self.store.insert_task(user_id, &task, now()).await
+        let task = self.store.insert_task(user_id, &task, now()).await?;
+        crate::metrics::task_created();
+        Ok(task)
     }
 
     pub async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Task> {
@@ -67,10 +69,17 @@ impl Todo {
         id: TaskId,
         completed: Option<bool>,
     ) -> Result<Task> {
-        self.store
-            .set_task_completed(user_id, id, completed, now())
+        let at = now();
+        let task = self
+            .store
+            .set_task_completed(user_id, id, completed, at)
             .await?
-            .ok_or(NOT_FOUND)
+            .ok_or(NOT_FOUND)?;
+        // Completing a completed task keeps its first `completed_at`: count it once.
+        if task.completed && task.completed_at == Some(at) {
+            crate::metrics::task_completed();
+        }
+        Ok(task)
     }
 
     pub async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<()> {

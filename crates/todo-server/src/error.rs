@@ -23,7 +23,7 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     status: StatusCode,
     slug: &'static str,
@@ -61,6 +61,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    pub fn slug(&self) -> &'static str {
+        self.slug
     }
 
     /// A fault of ours: the cause goes to the log, the client learns nothing of it.

@@ -85,6 +85,61 @@ pub struct ServeArgs {
     /// Accept EdDSA/RS256/ES256 tokens signed by keys published at this JWKS URL.
     #[arg(long, env = "AUTH_JWKS_URL")]
     pub auth_jwks_url: Option<String>,
+    /// Redis shared by all replicas (rate limits): redis://host:6379. In memory when unset.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    #[command(flatten)]
+    pub rate_limit: RateLimitArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Rate limits (per user, or per client address when anonymous)")]
+pub struct RateLimitArgs {
+    /// Turn every rate limit on or off.
+    #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limit_enabled: bool,
+    /// Reads (GET) a minute; 0 for no limit.
+    #[arg(long, env = "RATE_LIMIT_READS", default_value_t = 100)]
+    pub rate_limit_reads: u32,
+    /// Writes (POST, PUT, PATCH, DELETE) a minute; 0 for no limit.
+    #[arg(long, env = "RATE_LIMIT_WRITES", default_value_t = 30)]
+    pub rate_limit_writes: u32,
+    /// Login and signup attempts a minute per client address; 0 for no limit.
+    #[arg(long, env = "RATE_LIMIT_AUTH", default_value_t = 10)]
+    pub rate_limit_auth: u32,
+    /// When Redis is unreachable: true lets requests through (logged and counted), false
+    /// answers 503 and makes /ready fail.
+    #[arg(long, env = "RATE_LIMIT_FAIL_OPEN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limit_fail_open: bool,
+    /// Prefix of every rate-limit key in Redis.
+    #[arg(long, env = "RATE_LIMIT_KEY_PREFIX", default_value = "todo:rl:")]
+    pub rate_limit_key_prefix: String,
+    /// How long a rate-limit check may wait for Redis, in milliseconds.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 250)]
+    pub redis_timeout_ms: u64,
+    /// Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR networks.
+    /// Empty (the default): the TCP peer is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+}
+
+#[derive(Args, Clone)]
+#[command(next_help_heading = "HTTP")]
+pub struct HttpArgs {
+    /// Browser origins allowed to call the API (comma-separated, or *); none by default.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub body_limit_bytes: usize,
+    /// Longest a request may take before it is answered 503, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, how long requests in flight may take to finish, in seconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Subcommand)]

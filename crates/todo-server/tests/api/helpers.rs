@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use todo_core::Todo;
-use todo_server::{AppState, AuthSettings};
+use todo_server::{AppState, AuthSettings, Settings};
 use todo_testkit::TestDb;
 use tower::ServiceExt;
 
@@ -82,10 +82,16 @@ impl TestApp {
         Self::spawn_with(auth_settings()).await
     }
 
-    pub async fn spawn_with(settings: AuthSettings) -> Self {
+    pub async fn spawn_with(auth: AuthSettings) -> Self {
+        Self::spawn_configured(Settings::new(auth)).await
+    }
+
+    /// With production defaults for everything not given (rate limits in memory, …).
+    pub async fn spawn_configured(settings: Settings) -> Self {
         let db = todo_testkit::selected().await;
         let todo = Todo::new(db.store.clone());
-        let router = todo_server::app(AppState::new(todo.clone(), &settings));
+        let state = AppState::new(todo.clone(), &settings).expect("valid settings");
+        let router = todo_server::app(state).expect("router");
         Self { router, todo, db }
     }
 
