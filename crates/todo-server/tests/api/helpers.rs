@@ -1,5 +1,7 @@
 //! `TestApp`: a fresh database and the full router, with typed request helpers.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -13,7 +15,8 @@ use tower::ServiceExt;
 pub struct TestApp {
     pub router: Router,
     pub todo: Todo,
-    pub db: TestDb,
+    /// Shared by replicas of the app (see [`TestApp::replica`]).
+    pub db: Arc<TestDb>,
 }
 
 #[derive(Debug)]
@@ -92,7 +95,21 @@ impl TestApp {
         let todo = Todo::new(db.store.clone());
         let state = AppState::new(todo.clone(), &settings).expect("valid settings");
         let router = todo_server::app(state).expect("router");
-        Self { router, todo, db }
+        Self {
+            router,
+            todo,
+            db: Arc::new(db),
+        }
+    }
+
+    /// Another app over the same database: a second replica, in-process.
+    pub fn replica(&self, settings: &Settings) -> Self {
+        let state = AppState::new(self.todo.clone(), settings).expect("valid settings");
+        Self {
+            router: todo_server::app(state).expect("router"),
+            todo: self.todo.clone(),
+            db: self.db.clone(),
+        }
     }
 
     /// Sends a request with an optional bearer token and JSON body.
