@@ -61,6 +61,13 @@ impl Authenticator {
 pub struct Caller(Option<Result<Principal, ApiError>>);
 
 impl Caller {
+    async fn resolve(state: &AppState, headers: &HeaderMap) -> Self {
+        match bearer_token(headers) {
+            Some(token) => Self(Some(state.auth.authenticate(token).await)),
+            None => Self(None),
+        }
+    }
+
     pub fn user_id(&self) -> Option<&str> {
         match &self.0 {
             Some(Ok(principal)) => Some(&principal.user_id),
@@ -76,10 +83,7 @@ pub struct LoggedUser(pub String);
 /// Middleware: authenticates the bearer credential, if any, and stores the outcome as a
 /// [`Caller`]. It refuses nothing itself; routes that need a user use [`Auth`].
 pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let caller = match bearer_token(request.headers()) {
-        Some(token) => Caller(Some(state.auth.authenticate(token).await)),
-        None => Caller(None),
-    };
+    let caller = Caller::resolve(&state, request.headers()).await;
     let user = caller.user_id().map(|id| LoggedUser(id.to_owned()));
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
@@ -100,15 +104,12 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let resolved = match parts.extensions.get::<Caller>() {
-            Some(Caller(resolved)) => resolved.clone(),
-            // Outside the router's middleware (nothing resolved it yet).
-            None => match bearer_token(&parts.headers) {
-                Some(token) => Some(state.auth.authenticate(token).await),
-                None => None,
-            },
+        let caller = match parts.extensions.get::<Caller>() {
+            Some(caller) => caller.clone(),
+            // Outside the router's middleware, nothing resolved it yet.
+            None => Caller::resolve(state, &parts.headers).await,
         };
-        let principal = match resolved {
+        let principal = match caller.0 {
             Some(Ok(principal)) => principal,
             Some(Err(e)) => {
                 if e.status() == axum::http::StatusCode::UNAUTHORIZED {

@@ -164,10 +164,6 @@ impl RateLimits {
         })
     }
 
-    pub fn trusted_proxies(&self) -> &TrustedProxies {
-        &self.trusted_proxies
-    }
-
     /// Whether Redis answers; `None` without Redis.
     pub async fn redis_reachable(&self) -> Option<bool> {
         self.backend.reachable().await
