@@ -16,18 +16,13 @@ use crate::metrics::route_label;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// The id of the request being handled, for handlers and other middleware.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-pub async fn log(mut request: Request, next: Next) -> Response {
+pub async fn log(request: Request, next: Next) -> Response {
     let id = request
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| is_acceptable(v))
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
-    request.extensions_mut().insert(RequestId(id.clone()));
     let route = route_label(&request);
     let method = request.method().clone();
     let span = tracing::info_span!("request", request_id = %id, %method, %route);

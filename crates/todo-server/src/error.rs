@@ -63,10 +63,6 @@ impl ApiError {
         self.status
     }
 
-    pub fn slug(&self) -> &'static str {
-        self.slug
-    }
-
     /// A fault of ours: the cause goes to the log, the client learns nothing of it.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");

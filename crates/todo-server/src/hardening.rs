@@ -12,6 +12,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::access_log::REQUEST_ID;
 use crate::error::ApiError;
 
 /// Applies to HTML pages only; JSON needs none. Swagger UI needs inline styles and data: images.
@@ -132,7 +133,7 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
         header::LINK,
         header::RETRY_AFTER,
         HeaderName::from_static("x-total-count"),
-        HeaderName::from_static("x-request-id"),
+        HeaderName::from_static(REQUEST_ID),
         HeaderName::from_static("ratelimit"),
         HeaderName::from_static("ratelimit-policy"),
     ];
@@ -149,7 +150,7 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
             .allow_headers([
                 header::AUTHORIZATION,
                 header::CONTENT_TYPE,
-                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static(REQUEST_ID),
             ])
             .expose_headers(exposed)
             .max_age(Duration::from_secs(600)),

@@ -169,9 +169,9 @@ impl RateLimits {
         self.backend.reachable().await
     }
 
-    /// Whether a Redis outage takes this replica out of service (fail closed).
+    /// Whether a Redis outage takes this replica out of service (limits that fail closed).
     pub fn needs_redis(&self) -> bool {
-        !self.fail_open
+        !self.fail_open && !self.policies.is_empty()
     }
 
     fn policy_for(&self, method: &Method, route: Option<&str>) -> Option<&Policy> {
