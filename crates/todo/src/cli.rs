@@ -1,7 +1,12 @@
 //! The command line: every setting is a flag and an environment variable.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_core::api_key::Scope;
+use todo_server::client_ip::TrustedProxies;
+use todo_server::hardening::HttpSettings;
+use todo_server::rate_limit::RateLimitSettings;
 
 #[derive(Parser)]
 #[command(
@@ -125,6 +130,22 @@ pub struct RateLimitArgs {
     pub trusted_proxies: String,
 }
 
+impl RateLimitArgs {
+    pub fn settings(&self) -> anyhow::Result<RateLimitSettings> {
+        Ok(RateLimitSettings {
+            enabled: self.rate_limit_enabled,
+            reads_per_minute: self.rate_limit_reads,
+            writes_per_minute: self.rate_limit_writes,
+            auth_per_minute: self.rate_limit_auth,
+            fail_open: self.rate_limit_fail_open,
+            key_prefix: self.rate_limit_key_prefix.clone(),
+            redis_timeout: Duration::from_millis(self.redis_timeout_ms),
+            trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?,
+        })
+    }
+}
+
 #[derive(Args, Clone)]
 #[command(next_help_heading = "HTTP")]
 pub struct HttpArgs {
@@ -140,6 +161,21 @@ pub struct HttpArgs {
     /// On SIGTERM/SIGINT, how long requests in flight may take to finish, in seconds.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+}
+
+impl HttpArgs {
+    pub fn settings(&self) -> HttpSettings {
+        HttpSettings {
+            body_limit: self.body_limit_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 #[derive(Subcommand)]

@@ -4,16 +4,12 @@ mod backend;
 mod cli;
 
 use std::io::{BufRead, IsTerminal};
-
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use todo_core::Todo;
 use todo_core::accounts::{ApiKeyInput, SignupInput};
-use todo_server::client_ip::TrustedProxies;
-use todo_server::hardening::HttpSettings;
-use todo_server::rate_limit::RateLimitSettings;
 use todo_server::{AppState, AuthSettings, Settings};
 use tracing_subscriber::EnvFilter;
 
@@ -64,7 +60,6 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<Todo> {
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let todo = open(global).await?;
-    let limits = &args.rate_limit;
     let settings = Settings {
         auth: AuthSettings {
             jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret).await?,
@@ -72,27 +67,8 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             jwks_url: args.auth_jwks_url,
         },
         redis_url: args.redis_url.filter(|url| !url.is_empty()),
-        rate_limit: RateLimitSettings {
-            enabled: limits.rate_limit_enabled,
-            reads_per_minute: limits.rate_limit_reads,
-            writes_per_minute: limits.rate_limit_writes,
-            auth_per_minute: limits.rate_limit_auth,
-            fail_open: limits.rate_limit_fail_open,
-            key_prefix: limits.rate_limit_key_prefix.clone(),
-            redis_timeout: Duration::from_millis(limits.redis_timeout_ms),
-            trusted_proxies: TrustedProxies::parse(&limits.trusted_proxies)
-                .map_err(|e| anyhow!("TRUSTED_PROXIES: {e}"))?,
-        },
-        http: HttpSettings {
-            body_limit: args.http.body_limit_bytes,
-            request_timeout: Duration::from_secs(args.http.request_timeout_secs),
-            cors_origins: args
-                .http
-                .cors_origins
-                .into_iter()
-                .filter(|o| !o.is_empty())
-                .collect(),
-        },
+        rate_limit: args.rate_limit.settings()?,
+        http: args.http.settings(),
     };
     let state = AppState::new(todo, &settings).map_err(|e| anyhow!(e))?;
     let shutdown = state.shutdown.clone();
