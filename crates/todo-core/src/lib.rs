@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_key;
 pub mod error;
+pub mod metrics;
 pub mod page;
 pub mod password;
 pub mod patch;

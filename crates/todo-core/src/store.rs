@@ -21,10 +21,21 @@ pub struct ProfileChanges {
     pub timezone: Option<String>,
 }
 
+/// The connection pool's state, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Fails unless the database answers a trivial query.
     async fn ping(&self) -> Result<()>;
+
+    fn pool_stats(&self) -> PoolStats;
 
     /// Returns the stored value for `key`, storing `candidate` first if there is none.
     async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String>;

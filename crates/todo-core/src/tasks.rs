@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::page::{Cursor, ListTasksRequest, Page};
 use crate::quick;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
-use crate::task::{Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
+use crate::task::{NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
 
 const NOT_FOUND: Error = Error::NotFound("task");
@@ -44,7 +44,14 @@ impl Todo {
     pub async fn create_task(&self, user_id: &str, input: TaskInput) -> Result<Task> {
         let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
         let task = input.validate(tz)?;
-        self.store.insert_task(user_id, &task, now()).await
+        self.insert(user_id, &task).await
+    }
+
+    /// Stores a validated task and counts it; every way of adding a task comes through here.
+    pub(crate) async fn insert(&self, user_id: &str, task: &NewTask) -> Result<Task> {
+        let task = self.store.insert_task(user_id, task, now()).await?;
+        crate::metrics::task_created();
+        Ok(task)
     }
 
     /// Adds a task from one line of text, read in the user's time zone (see [`crate::quick`]).
@@ -74,7 +81,7 @@ impl Todo {
             completed: None,
         }
         .validate(tz)?;
-        self.store.insert_task(user_id, &task, now()).await
+        self.insert(user_id, &task).await
     }
 
     pub async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Task> {
@@ -137,10 +144,17 @@ impl Todo {
         id: TaskId,
         completed: Option<bool>,
     ) -> Result<Task> {
-        self.store
-            .set_task_completed(user_id, id, completed, now())
+        let at = now();
+        let task = self
+            .store
+            .set_task_completed(user_id, id, completed, at)
             .await?
-            .ok_or(NOT_FOUND)
+            .ok_or(NOT_FOUND)?;
+        // Completing a completed task keeps its first `completed_at`: count it once.
+        if task.completed && task.completed_at == Some(at) {
+            crate::metrics::task_completed();
+        }
+        Ok(task)
     }
 
     pub async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<()> {

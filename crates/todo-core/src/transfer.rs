@@ -271,7 +271,7 @@ impl Todo {
                 report.skipped += 1;
                 continue;
             }
-            match self.store.insert_task(user_id, &task, now()).await {
+            match self.insert(user_id, &task).await {
                 Ok(_) => report.created += 1,
                 Err(Error::Conflict(_)) => report.skipped += 1,
                 Err(e) => return Err(e),

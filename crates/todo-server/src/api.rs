@@ -9,8 +9,8 @@ pub mod transfer;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -18,8 +18,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::AppState;
 use crate::error::{Problem, method_not_allowed, no_route, panic_response};
+use crate::{AppState, access_log, auth, hardening, metrics, rate_limit};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,7 +36,7 @@ use crate::error::{Problem, method_not_allowed, no_route, panic_response};
         (name = "tasks", description = "The task list"),
         (name = "tags", description = "Labels on tasks"),
         (name = "transfer", description = "Export and import"),
-        (name = "operations", description = "Health and readiness"),
+        (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
 struct ApiDoc;
@@ -97,6 +97,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
+        .routes(routes!(metrics::metrics))
         .nest(
             "/api/v1",
             OpenApiRouter::new()
@@ -113,14 +114,28 @@ pub fn openapi() -> OpenApiDoc {
     documented().1
 }
 
-pub fn router(state: AppState) -> Router {
+/// The routes and the middleware every request passes, outermost last: rate limit, identify
+/// the caller, catch panics, hardening, metrics, request log. All are route layers, so each
+/// sees the matched route template.
+pub fn router(state: AppState) -> Result<Router, String> {
     let (v1, doc) = documented();
     let (by_user, _) = resources().split_for_parts();
-    v1.nest("/api/{user_id}", by_user)
+    let routes = v1
+        .nest("/api/{user_id}", by_user)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::enforce,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::identify,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response));
+    Ok(hardening::apply(routes, &state.http)?
+        .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn(access_log::log))
+        .with_state(state))
 }

@@ -1,26 +1,60 @@
 //! The HTTP interface of todo: the axum application, its routes and the OpenAPI document.
 //! Handlers parse, call a `todo_core` use case, and render; nothing else.
 
+pub mod access_log;
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
+pub mod hardening;
+pub mod metrics;
+pub mod rate_limit;
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use todo_core::Todo;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Authenticator, ExternalIssuers, TokenKeys};
+use crate::hardening::HttpSettings;
+use crate::rate_limit::{RateLimitSettings, RateLimits};
 
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub todo: Todo,
     pub auth: Arc<Authenticator>,
+    pub limits: Arc<RateLimits>,
+    pub http: Arc<HttpSettings>,
+    /// Cancelled when shutdown begins: long-lived responses (SSE streams) end on it, so that
+    /// in-flight work can finish within the grace period.
+    pub shutdown: CancellationToken,
+}
+
+/// Everything the server is configured with, resolved once at start by the binary.
+pub struct Settings {
+    pub auth: AuthSettings,
+    /// Shared state of all replicas (rate limits); in memory when absent.
+    pub redis_url: Option<String>,
+    pub rate_limit: RateLimitSettings,
+    pub http: HttpSettings,
+}
+
+impl Settings {
+    /// The defaults of everything but authentication.
+    pub fn new(auth: AuthSettings) -> Self {
+        Self {
+            auth,
+            redis_url: None,
+            rate_limit: RateLimitSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
 }
 
 /// How the server authenticates, resolved once at start.
@@ -34,16 +68,23 @@ pub struct AuthSettings {
 }
 
 impl AppState {
-    pub fn new(todo: Todo, settings: &AuthSettings) -> Self {
-        let keys = TokenKeys::new(settings.jwt_secret.as_bytes());
+    /// Fails on settings that cannot work (a malformed `REDIS_URL`, an invalid CORS origin).
+    /// Must run inside a Tokio runtime (the Redis connection manager starts a task).
+    pub fn new(todo: Todo, settings: &Settings) -> Result<Self, String> {
+        let auth = &settings.auth;
+        let keys = TokenKeys::new(auth.jwt_secret.as_bytes());
         let external = ExternalIssuers::new(
-            settings.better_auth_secret.as_deref().map(str::as_bytes),
-            settings.jwks_url.clone(),
+            auth.better_auth_secret.as_deref().map(str::as_bytes),
+            auth.jwks_url.clone(),
         );
-        Self {
+        let limits = RateLimits::new(&settings.rate_limit, settings.redis_url.as_deref())?;
+        Ok(Self {
             auth: Arc::new(Authenticator::new(todo.clone(), keys, external)),
+            limits: Arc::new(limits),
+            http: Arc::new(settings.http.clone()),
+            shutdown: CancellationToken::new(),
             todo,
-        }
+        })
     }
 }
 
@@ -63,22 +104,40 @@ pub async fn resolve_jwt_secret(
     }
 }
 
-/// The whole application.
-pub fn app(state: AppState) -> Router {
+/// The whole application, with its metrics recorder installed.
+pub fn app(state: AppState) -> Result<Router, String> {
+    metrics::handle();
     api::router(state)
 }
 
-/// Serves `app` on an already bound listener until `shutdown` completes, then finishes the
-/// requests in flight. Tests bind port 0 and pass their own shutdown signal.
+/// Serves `app` on an already bound listener until `shutdown` is cancelled; then stops
+/// accepting, lets the requests in flight finish for up to `grace`, and returns. Tests bind
+/// port 0 and cancel the token themselves.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
+    shutdown: CancellationToken,
+    grace: Duration,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+    .into_future();
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return result,
+        () = shutdown.cancelled() => {}
+    }
+    match tokio::time::timeout(grace, server).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                grace_s = grace.as_secs_f64(),
+                "grace period over; closing the connections still open"
+            );
+            Ok(())
+        }
+    }
 }

@@ -13,7 +13,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::page::{TaskFilter, TaskQuery};
-use todo_core::store::{ProfileChanges, Store};
+use todo_core::store::{PoolStats, ProfileChanges, Store};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::user::User;
@@ -74,6 +74,14 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

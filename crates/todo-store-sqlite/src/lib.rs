@@ -15,7 +15,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::page::{TaskFilter, TaskQuery};
-use todo_core::store::{ProfileChanges, Store};
+use todo_core::store::{PoolStats, ProfileChanges, Store};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::to_sortable_text as ts;
@@ -74,6 +74,15 @@ impl SqliteStore {
             .map_err(|e| Error::internal(format!("migrating SQLite: {e}")))
     }
 
+    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`): a deferred
+    /// one that reads before writing can fail with "database is locked" instead of waiting.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -81,6 +90,14 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -279,7 +296,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
                  due_at, due_date, due_key, recurrence, import_key, position, created_at, updated_at) \
@@ -349,7 +366,7 @@ impl Store for SqliteStore {
         qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
         qb.push(" AND id = ").push_bind(id);
         qb.push(" RETURNING id");
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.write().await?;
         let updated: Option<i64> = qb
             .build_query_scalar()
             .fetch_optional(&mut *tx)
@@ -449,7 +466,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let mut tx = self.write().await?;
         for (id, key) in keys {
             sqlx::query("UPDATE tasks SET due_key = ? WHERE user_id = ? AND id = ?")
                 .bind(ts(key))

@@ -1,7 +1,12 @@
 //! The command line: every setting is a flag and an environment variable.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_core::api_key::Scope;
+use todo_server::client_ip::TrustedProxies;
+use todo_server::hardening::HttpSettings;
+use todo_server::rate_limit::RateLimitSettings;
 
 #[derive(Parser)]
 #[command(
@@ -85,6 +90,92 @@ pub struct ServeArgs {
     /// Accept EdDSA/RS256/ES256 tokens signed by keys published at this JWKS URL.
     #[arg(long, env = "AUTH_JWKS_URL")]
     pub auth_jwks_url: Option<String>,
+    /// Redis shared by all replicas (rate limits): redis://host:6379. In memory when unset.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    #[command(flatten)]
+    pub rate_limit: RateLimitArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Rate limits (per user, or per client address when anonymous)")]
+pub struct RateLimitArgs {
+    /// Turn every rate limit on or off.
+    #[arg(long, env = "RATE_LIMIT_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limit_enabled: bool,
+    /// Reads (GET) a minute; 0 for no limit.
+    #[arg(long, env = "RATE_LIMIT_READS", default_value_t = 100)]
+    pub rate_limit_reads: u32,
+    /// Writes (POST, PUT, PATCH, DELETE) a minute; 0 for no limit.
+    #[arg(long, env = "RATE_LIMIT_WRITES", default_value_t = 30)]
+    pub rate_limit_writes: u32,
+    /// Login and signup attempts a minute per client address; 0 for no limit.
+    #[arg(long, env = "RATE_LIMIT_AUTH", default_value_t = 10)]
+    pub rate_limit_auth: u32,
+    /// When Redis is unreachable: true lets requests through (logged and counted), false
+    /// answers 503 and makes /ready fail.
+    #[arg(long, env = "RATE_LIMIT_FAIL_OPEN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub rate_limit_fail_open: bool,
+    /// Prefix of every rate-limit key in Redis.
+    #[arg(long, env = "RATE_LIMIT_KEY_PREFIX", default_value = "todo:rl:")]
+    pub rate_limit_key_prefix: String,
+    /// How long a rate-limit check may wait for Redis, in milliseconds.
+    #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 250)]
+    pub redis_timeout_ms: u64,
+    /// Proxies whose X-Forwarded-For is believed: comma-separated addresses or CIDR networks.
+    /// Empty (the default): the TCP peer is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+}
+
+impl RateLimitArgs {
+    pub fn settings(&self) -> anyhow::Result<RateLimitSettings> {
+        Ok(RateLimitSettings {
+            enabled: self.rate_limit_enabled,
+            reads_per_minute: self.rate_limit_reads,
+            writes_per_minute: self.rate_limit_writes,
+            auth_per_minute: self.rate_limit_auth,
+            fail_open: self.rate_limit_fail_open,
+            key_prefix: self.rate_limit_key_prefix.clone(),
+            redis_timeout: Duration::from_millis(self.redis_timeout_ms),
+            trusted_proxies: TrustedProxies::parse(&self.trusted_proxies)
+                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?,
+        })
+    }
+}
+
+#[derive(Args, Clone)]
+#[command(next_help_heading = "HTTP")]
+pub struct HttpArgs {
+    /// Browser origins allowed to call the API (comma-separated, or *); none by default.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub body_limit_bytes: usize,
+    /// Longest a request may take before it is answered 503, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// On SIGTERM/SIGINT, how long requests in flight may take to finish, in seconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl HttpArgs {
+    pub fn settings(&self) -> HttpSettings {
+        HttpSettings {
+            body_limit: self.body_limit_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect(),
+        }
+    }
 }
 
 #[derive(Subcommand)]

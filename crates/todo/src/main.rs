@@ -4,12 +4,13 @@ mod backend;
 mod cli;
 
 use std::io::{BufRead, IsTerminal};
+use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use todo_core::Todo;
 use todo_core::accounts::{ApiKeyInput, SignupInput};
-use todo_server::{AppState, AuthSettings};
+use todo_server::{AppState, AuthSettings, Settings};
 use tracing_subscriber::EnvFilter;
 
 use crate::backend::Backend;
@@ -59,17 +60,32 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<Todo> {
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let todo = open(global).await?;
-    let settings = AuthSettings {
-        jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret).await?,
-        better_auth_secret: args.better_auth_secret,
-        jwks_url: args.auth_jwks_url,
+    let settings = Settings {
+        auth: AuthSettings {
+            jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret).await?,
+            better_auth_secret: args.better_auth_secret,
+            jwks_url: args.auth_jwks_url,
+        },
+        redis_url: args.redis_url.filter(|url| !url.is_empty()),
+        rate_limit: args.rate_limit.settings()?,
+        http: args.http.settings(),
     };
-    let app = todo_server::app(AppState::new(todo, &settings));
+    let state = AppState::new(todo, &settings).map_err(|e| anyhow!(e))?;
+    let shutdown = state.shutdown.clone();
+    let app = todo_server::app(state).map_err(|e| anyhow!(e))?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    todo_server::serve(listener, app, shutdown_signal()).await?;
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            shutdown.cancel();
+        }
+    });
+    let grace = Duration::from_secs(args.http.shutdown_grace_secs);
+    todo_server::serve(listener, app, shutdown, grace).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -69,7 +69,11 @@ pub async fn login(
     State(state): State<AppState>,
     Json(input): Json<LoginInput>,
 ) -> ApiResult<axum::Json<AuthResponse>> {
-    let (user, session) = state.todo.login(input).await?;
+    let (user, session) = state.todo.login(input).await.inspect_err(|e| {
+        if matches!(e, todo_core::Error::Unauthenticated(_)) {
+            crate::metrics::auth_failure("wrong_password");
+        }
+    })?;
     auth_response(&state, user, &session)
 }
 

@@ -11,8 +11,13 @@ use crate::AppState;
 pub struct Health {
     /// `ok`, `ready` or `unavailable`.
     status: &'static str,
+    /// `ok` or `unreachable`.
     #[serde(skip_serializing_if = "Option::is_none")]
     database: Option<&'static str>,
+    /// `ok` or `unreachable`; absent without `REDIS_URL`. While rate limits fail open, an
+    /// unreachable Redis is reported but does not make the replica unready.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<&'static str>,
 }
 
 /// Liveness: answers whenever the process serves HTTP, whatever its dependencies.
@@ -21,10 +26,11 @@ pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok",
         database: None,
+        redis: None,
     })
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, and Redis too when rate limits depend on it.
 #[utoipa::path(
     get,
     path = "/ready",
@@ -32,23 +38,22 @@ pub async fn health() -> Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = Health))
 )]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    match state.todo.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(Health {
-                status: "ready",
-                database: Some("ok"),
-            }),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "unavailable",
-                    database: Some("unreachable"),
-                }),
-            )
-        }
+    let (database, redis) = tokio::join!(state.todo.ping(), state.limits.redis_reachable());
+    if let Err(e) = &database {
+        tracing::warn!(error = %e, "readiness check: database unreachable");
     }
+    let ready = database.is_ok() && (redis != Some(false) || !state.limits.needs_redis());
+    let word = |ok: bool| if ok { "ok" } else { "unreachable" };
+    (
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(Health {
+            status: if ready { "ready" } else { "unavailable" },
+            database: Some(word(database.is_ok())),
+            redis: redis.map(word),
+        }),
+    )
 }

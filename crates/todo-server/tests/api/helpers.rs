@@ -1,19 +1,22 @@
 //! `TestApp`: a fresh database and the full router, with typed request helpers.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use todo_core::Todo;
-use todo_server::{AppState, AuthSettings};
+use todo_server::{AppState, AuthSettings, Settings};
 use todo_testkit::TestDb;
 use tower::ServiceExt;
 
 pub struct TestApp {
     pub router: Router,
     pub todo: Todo,
-    pub db: TestDb,
+    /// Shared by replicas of the app (see [`TestApp::replica`]).
+    pub db: Arc<TestDb>,
 }
 
 #[derive(Debug)]
@@ -82,11 +85,31 @@ impl TestApp {
         Self::spawn_with(auth_settings()).await
     }
 
-    pub async fn spawn_with(settings: AuthSettings) -> Self {
+    pub async fn spawn_with(auth: AuthSettings) -> Self {
+        Self::spawn_configured(Settings::new(auth)).await
+    }
+
+    /// With production defaults for everything not given (rate limits in memory, …).
+    pub async fn spawn_configured(settings: Settings) -> Self {
         let db = todo_testkit::selected().await;
         let todo = Todo::new(db.store.clone());
-        let router = todo_server::app(AppState::new(todo.clone(), &settings));
-        Self { router, todo, db }
+        let state = AppState::new(todo.clone(), &settings).expect("valid settings");
+        let router = todo_server::app(state).expect("router");
+        Self {
+            router,
+            todo,
+            db: Arc::new(db),
+        }
+    }
+
+    /// Another app over the same database: a second replica, in-process.
+    pub fn replica(&self, settings: &Settings) -> Self {
+        let state = AppState::new(self.todo.clone(), settings).expect("valid settings");
+        Self {
+            router: todo_server::app(state).expect("router"),
+            todo: self.todo.clone(),
+            db: self.db.clone(),
+        }
     }
 
     /// Sends a request with an optional bearer token and JSON body.

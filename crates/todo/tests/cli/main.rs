@@ -1,5 +1,8 @@
 //! The real binary: started as a newcomer would start it, driven over HTTP and the command
-//! line, stopped with SIGTERM and started again.
+//! line, stopped with SIGTERM and started again; in `operations`, replicas sharing Redis and a
+//! SIGTERM under load.
+
+mod operations;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -34,8 +37,14 @@ fn todo(dir: &Path, database_url: &str) -> Command {
 
 impl Server {
     async fn start(dir: &Path, database_url: &str) -> Self {
+        Self::start_with(dir, database_url, &[]).await
+    }
+
+    /// With extra environment variables (configuration).
+    async fn start_with(dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = todo(dir, database_url)
+            .envs(env.iter().copied())
             .env("PORT", port.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -63,12 +72,20 @@ impl Server {
     }
 
     /// SIGTERM, then the exit status must be success (a graceful stop).
-    fn stop(mut self) {
+    fn stop(self) {
+        self.terminate();
+        self.assert_exits_cleanly();
+    }
+
+    fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
+    }
+
+    fn assert_exits_cleanly(mut self) {
         let exit = self.child.wait().expect("wait");
         assert!(exit.success(), "todo exited with {exit} after SIGTERM");
     }

@@ -1,0 +1,14 @@
+//! Business counters, counted where the use case succeeds so that every interface (REST, MCP,
+//! chat, CLI) is counted once. Through the `metrics` facade: without a recorder they cost
+//! nothing; the server installs the Prometheus one.
+
+pub const TASKS_CREATED: &str = "todo_tasks_created_total";
+pub const TASKS_COMPLETED: &str = "todo_tasks_completed_total";
+
+pub(crate) fn task_created() {
+    metrics::counter!(TASKS_CREATED).increment(1);
+}
+
+pub(crate) fn task_completed() {
+    metrics::counter!(TASKS_COMPLETED).increment(1);
+}

@@ -1,0 +1,299 @@
+//! Rate limits per user (per client address when anonymous): which policy a request falls
+//! under, the [`Backend`] that counts (in memory, or in Redis shared by every replica), the
+//! fail mode when Redis is down, and the middleware that answers 429.
+
+mod memory;
+mod redis;
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::client_ip::TrustedProxies;
+use crate::error::ApiError;
+use crate::metrics::{RATE_LIMIT_ERRORS, RATE_LIMITED};
+
+pub use self::memory::MemoryBackend;
+pub use self::redis::RedisBackend;
+
+/// Every limit counts requests in a window of this length.
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// Routes that are never limited: probes and scrapes must work when clients are throttled.
+const EXEMPT: &[&str] = &["/health", "/ready", "/metrics"];
+
+/// Routes under the stricter `auth` policy (password guessing, account spraying).
+const AUTH_ROUTES: &[&str] = &["/api/v1/auth/login", "/api/v1/auth/signup"];
+
+/// What the operator configured (`RATE_LIMIT_*`). A limit of 0 turns that policy off.
+#[derive(Debug, Clone)]
+pub struct RateLimitSettings {
+    pub enabled: bool,
+    pub reads_per_minute: u32,
+    pub writes_per_minute: u32,
+    pub auth_per_minute: u32,
+    /// Allow requests when Redis cannot be reached (the default), or refuse them with 503.
+    pub fail_open: bool,
+    /// Prepended to every Redis key, so deployments can share a Redis.
+    pub key_prefix: String,
+    /// How long a Redis check may take before the fail mode answers instead.
+    pub redis_timeout: Duration,
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            reads_per_minute: 100,
+            writes_per_minute: 30,
+            auth_per_minute: 10,
+            fail_open: true,
+            key_prefix: "todo:rl:".into(),
+            redis_timeout: Duration::from_millis(250),
+            trusted_proxies: TrustedProxies::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PolicyName {
+    Reads,
+    Writes,
+    Auth,
+}
+
+impl PolicyName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reads => "reads",
+            Self::Writes => "writes",
+            Self::Auth => "auth",
+        }
+    }
+}
+
+/// `limit` requests per `window`, with bursts up to `limit` (GCRA).
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub name: PolicyName,
+    pub limit: NonZeroU32,
+    pub window: Duration,
+}
+
+impl Policy {
+    /// The time one request "costs": a full bucket refills one request per interval.
+    pub fn interval(&self) -> Duration {
+        self.window / self.limit.get()
+    }
+}
+
+/// The answer for one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    pub allowed: bool,
+    /// Requests still allowed right now.
+    pub remaining: u32,
+    /// When denied, how long until one more request is allowed.
+    pub retry_after: Duration,
+    /// How long until the whole quota is available again.
+    pub reset: Duration,
+}
+
+/// The counting store. Implementations must be atomic per key across everyone sharing them.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    async fn check(&self, policy: &Policy, key: &str) -> Result<Decision, BackendError>;
+    /// `None` for a backend without a server to reach; otherwise whether it answers.
+    async fn reachable(&self) -> Option<bool>;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("rate-limit backend unavailable: {0}")]
+pub struct BackendError(pub String);
+
+/// The configured policies and the backend that enforces them.
+pub struct RateLimits {
+    policies: Vec<Policy>,
+    backend: Box<dyn Backend>,
+    fail_open: bool,
+    trusted_proxies: TrustedProxies,
+}
+
+impl RateLimits {
+    /// In memory, or in Redis when `redis_url` is set.
+    pub fn new(settings: &RateLimitSettings, redis_url: Option<&str>) -> Result<Self, String> {
+        let policies: Vec<Policy> = if settings.enabled {
+            [
+                (PolicyName::Reads, settings.reads_per_minute),
+                (PolicyName::Writes, settings.writes_per_minute),
+                (PolicyName::Auth, settings.auth_per_minute),
+            ]
+            .into_iter()
+            .filter_map(|(name, limit)| {
+                Some(Policy {
+                    name,
+                    limit: NonZeroU32::new(limit)?,
+                    window: WINDOW,
+                })
+            })
+            .collect()
+        } else {
+            Vec::new()
+        };
+        let backend: Box<dyn Backend> = match redis_url {
+            Some(url) => Box::new(RedisBackend::new(
+                url,
+                &settings.key_prefix,
+                settings.redis_timeout,
+            )?),
+            None => Box::new(MemoryBackend::new(&policies)),
+        };
+        Ok(Self {
+            policies,
+            backend,
+            fail_open: settings.fail_open,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        })
+    }
+
+    /// Whether Redis answers; `None` without Redis.
+    pub async fn redis_reachable(&self) -> Option<bool> {
+        self.backend.reachable().await
+    }
+
+    /// Whether a Redis outage takes this replica out of service (limits that fail closed).
+    pub fn needs_redis(&self) -> bool {
+        !self.fail_open && !self.policies.is_empty()
+    }
+
+    fn policy_for(&self, method: &Method, route: Option<&str>) -> Option<&Policy> {
+        let name = match route {
+            Some(route) if EXEMPT.contains(&route) => return None,
+            Some(route) if AUTH_ROUTES.contains(&route) => PolicyName::Auth,
+            _ if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) => {
+                PolicyName::Reads
+            }
+            _ => PolicyName::Writes,
+        };
+        self.policies.iter().find(|p| p.name == name)
+    }
+}
+
+/// Checks the request's policy before the handler runs; 429 when over the limit. Runs after
+/// [`crate::auth::identify`], so a valid credential keys by user and anything else by address.
+pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limits = &state.limits;
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    let Some(policy) = limits.policy_for(request.method(), route).copied() else {
+        return next.run(request).await;
+    };
+    let key = match request
+        .extensions()
+        .get::<Caller>()
+        .and_then(Caller::user_id)
+    {
+        Some(user_id) => format!("user:{user_id}"),
+        None => match limits
+            .trusted_proxies
+            .client_ip(request.headers(), request.extensions())
+        {
+            Some(ip) => format!("ip:{ip}"),
+            None => "ip:unknown".to_owned(),
+        },
+    };
+    check_and_run(&state, policy, key, request, next).await
+}
+
+async fn check_and_run(
+    state: &AppState,
+    policy: Policy,
+    key: String,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.limits.backend.check(&policy, &key).await {
+        Ok(decision) if decision.allowed => {
+            let mut response = next.run(request).await;
+            add_headers(response.headers_mut(), &policy, &decision);
+            response
+        }
+        Ok(decision) => {
+            metrics::counter!(RATE_LIMITED, "policy" => policy.name.as_str()).increment(1);
+            let mut response = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                format!(
+                    "more than {} {} a minute; retry in {} s",
+                    policy.limit,
+                    match policy.name {
+                        PolicyName::Reads => "reads",
+                        PolicyName::Writes => "writes",
+                        PolicyName::Auth => "login or signup attempts",
+                    },
+                    ceil_secs(decision.retry_after)
+                ),
+            )
+            .into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(ceil_secs(decision.retry_after)),
+            );
+            add_headers(headers, &policy, &decision);
+            response
+        }
+        Err(e) => {
+            metrics::counter!(RATE_LIMIT_ERRORS).increment(1);
+            if state.limits.fail_open {
+                tracing::debug!(error = %e, "rate limit not checked; allowing (fail open)");
+                next.run(request).await
+            } else {
+                tracing::debug!(error = %e, "rate limit not checked; refusing (fail closed)");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "rate-limit-unavailable",
+                    "the rate limiter is unavailable; try again shortly",
+                )
+                .into_response()
+            }
+        }
+    }
+}
+
+/// `RateLimit-Policy` and `RateLimit` as in draft-ietf-httpapi-ratelimit-headers.
+fn add_headers(headers: &mut HeaderMap, policy: &Policy, decision: &Decision) {
+    let name = policy.name.as_str();
+    let policy_value = format!(
+        "\"{name}\";q={};w={}",
+        policy.limit,
+        policy.window.as_secs()
+    );
+    let state_value = format!(
+        "\"{name}\";r={};t={}",
+        decision.remaining,
+        ceil_secs(decision.reset)
+    );
+    for (header_name, value) in [
+        ("ratelimit-policy", policy_value),
+        ("ratelimit", state_value),
+    ] {
+        if let Ok(value) = HeaderValue::try_from(value) {
+            headers.insert(header_name, value);
+        }
+    }
+}
+
+fn ceil_secs(duration: Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
+}
