@@ -9,10 +9,17 @@ use crate::api_key::ApiKey;
 use crate::error::Result;
 use chrono::NaiveDate;
 
-use crate::page::{TaskFilter, TaskQuery};
+use crate::page::TaskQuery;
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
 use crate::user::User;
+
+/// Part of a listing and the size of the whole.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskSlice {
+    pub tasks: Vec<Task>,
+    pub total: u64,
+}
 
 /// Changes to a profile: `None` leaves the field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,9 +96,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<Task>>;
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool>;
-    /// Up to `limit` tasks matching the query, after its cursor, in its order.
-    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>>;
-    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64>;
+    /// Up to `limit` tasks matching the query, after its cursor, in its order; and how many
+    /// match the filter in all (cursor aside).
+    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice>;
     /// The user's tasks that are due on a day rather than at a time.
     async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>>;
     /// Stores new due moments (`Task::due_key`) for the user's tasks.

@@ -98,10 +98,11 @@ impl Todo {
             .await?;
         let query = request.validate(tz, now())?;
         // One extra row tells whether another page follows.
-        let mut items = self
+        let slice = self
             .store
             .list_tasks(user_id, &query, query.limit + 1)
             .await?;
+        let mut items = slice.tasks;
         let next = if items.len() > query.limit as usize {
             items.truncate(query.limit as usize);
             items
@@ -110,7 +111,7 @@ impl Todo {
         } else {
             None
         };
-        let total = self.store.count_tasks(user_id, &query.filter).await?;
+        let total = slice.total;
         Ok(Page { items, next, total })
     }
 

@@ -158,7 +158,11 @@ impl Todo {
             ..TaskQuery::default()
         };
         loop {
-            let page = self.store.list_tasks(user_id, &query, query.limit).await?;
+            let page = self
+                .store
+                .list_tasks(user_id, &query, query.limit)
+                .await?
+                .tasks;
             let full = page.len() == query.limit as usize;
             query.after = page
                 .last()

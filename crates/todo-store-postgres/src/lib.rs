@@ -13,15 +13,15 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::page::{TaskFilter, TaskQuery};
-use todo_core::store::{PoolStats, ProfileChanges, Store};
+use todo_core::store::{PoolStats, ProfileChanges, Store, TaskSlice};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::user::User;
 use todo_core::{Error, Result};
 
 use todo_store_sql::{
-    ApiKeyRow, TaskRow, UserRow, UserWithPasswordRow, db_error, import_conflict, tag_conflict,
-    user_conflict,
+    ApiKeyRow, CountedTaskRow, TaskRow, UserRow, UserWithPasswordRow, db_error, import_conflict,
+    tag_conflict, user_conflict,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -414,7 +414,10 @@ impl Store for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<Vec<Task>> {
+    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
+        if list::is_selective(&query.filter) {
+            return self.list_matches(user_id, query, limit).await;
+        }
         // The page's ids come from an index alone; the full rows (with their tags) are built
         // for those ids only, never for every candidate row before sorting.
         let mut qb = QueryBuilder::<Postgres>::new(format!(
@@ -423,25 +426,23 @@ impl Store for PostgresStore {
         qb.push_bind(user_id.to_owned());
         qb.push(" AND id IN (SELECT id FROM tasks");
         list::push_filter(&mut qb, user_id, &query.filter);
-        list::push_page(&mut qb, &query.sort, query.after.as_ref(), limit);
+        list::push_page(
+            &mut qb,
+            list::sort_expression(query.sort.field),
+            &query.sort,
+            query.after.as_ref(),
+            limit,
+        );
         qb.push(")").push(list::order_by(&query.sort));
         let rows = qb
             .build_query_as::<TaskRow>()
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
-    }
-
-    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
-        let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM tasks");
-        list::push_filter(&mut qb, user_id, filter);
-        let count: i64 = qb
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(u64::try_from(count).unwrap_or_default())
+        Ok(TaskSlice {
+            tasks: rows.into_iter().map(Into::into).collect(),
+            total: self.count_tasks(user_id, &query.filter).await?,
+        })
     }
 
     async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>> {
@@ -524,6 +525,55 @@ impl Store for PostgresStore {
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
+    }
+}
+
+impl PostgresStore {
+    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
+        let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM tasks");
+        list::push_filter(&mut qb, user_id, filter);
+        let count: i64 = qb
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    /// Search and tag filters select a set that must be found before it can be sorted: find it
+    /// once, then take both the page and the total from it.
+    async fn list_matches(
+        &self,
+        user_id: &str,
+        query: &TaskQuery,
+        limit: u32,
+    ) -> Result<TaskSlice> {
+        let mut qb = QueryBuilder::<Postgres>::new("WITH matches AS MATERIALIZED (SELECT id, ");
+        qb.push(list::sort_expression(query.sort.field))
+            .push(" AS k FROM tasks");
+        list::push_filter(&mut qb, user_id, &query.filter);
+        qb.push(format!(
+            ") SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM matches) AS total FROM tasks WHERE user_id = "
+        ));
+        qb.push_bind(user_id.to_owned());
+        qb.push(" AND id IN (SELECT id FROM matches WHERE TRUE");
+        list::push_page(&mut qb, "k", &query.sort, query.after.as_ref(), limit);
+        qb.push(")").push(list::order_by(&query.sort));
+        let rows = qb
+            .build_query_as::<CountedTaskRow>()
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        let total = match rows.first() {
+            Some(row) => u64::try_from(row.total).unwrap_or_default(),
+            // Past the last page the rows cannot carry the total.
+            None if query.after.is_some() => self.count_tasks(user_id, &query.filter).await?,
+            None => 0,
+        };
+        Ok(TaskSlice {
+            tasks: rows.into_iter().map(|row| row.task.into()).collect(),
+            total,
+        })
     }
 }
 

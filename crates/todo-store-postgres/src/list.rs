@@ -4,7 +4,7 @@ use sqlx::{Postgres, QueryBuilder};
 use todo_core::page::{Cursor, Sort, SortField, SortValue, TaskFilter};
 
 /// The sort key expression; each has an index on `(user_id, <expression>, id)`.
-fn sort_expression(field: SortField) -> &'static str {
+pub fn sort_expression(field: SortField) -> &'static str {
     match field {
         SortField::CreatedAt => "created_at",
         SortField::DueAt => "COALESCE(due_key, 'infinity'::timestamptz)",
@@ -63,9 +63,19 @@ pub fn order_by(sort: &Sort) -> String {
     format!(" ORDER BY {} {dir}, id {dir}", sort_expression(sort.field))
 }
 
-/// Keyset condition, order and limit.
-pub fn push_page(qb: &mut QueryBuilder<Postgres>, sort: &Sort, after: Option<&Cursor>, limit: u32) {
-    let expression = sort_expression(sort.field);
+/// Whether the filter selects through search or tags (see `list_matches`).
+pub fn is_selective(filter: &TaskFilter) -> bool {
+    !filter.search.is_empty() || !filter.tags.is_empty()
+}
+
+/// Keyset condition on `expression` (the sort key, or a column holding it), order, limit.
+pub fn push_page(
+    qb: &mut QueryBuilder<Postgres>,
+    expression: &str,
+    sort: &Sort,
+    after: Option<&Cursor>,
+    limit: u32,
+) {
     let (cmp, dir) = if sort.descending {
         ("<", "DESC")
     } else {

@@ -159,3 +159,11 @@ impl From<TagRow> for Tag {
         }
     }
 }
+
+/// A task row carrying the total of the listing it belongs to.
+#[derive(sqlx::FromRow)]
+pub struct CountedTaskRow {
+    #[sqlx(flatten)]
+    pub task: TaskRow,
+    pub total: i64,
+}

@@ -8,7 +8,7 @@ use todo_core::time::to_sortable_text as ts;
 const NO_DUE: &str = "9999-12-31T23:59:59.999999Z";
 
 /// The sort key expression; each has an index on `(user_id, <expression>, id)`.
-fn sort_expression(field: SortField) -> &'static str {
+pub fn sort_expression(field: SortField) -> &'static str {
     match field {
         SortField::CreatedAt => "created_at",
         SortField::DueAt => "COALESCE(due_key, '9999-12-31T23:59:59.999999Z')",
@@ -75,9 +75,19 @@ pub fn order_by(sort: &Sort) -> String {
     format!(" ORDER BY {} {dir}, id {dir}", sort_expression(sort.field))
 }
 
-/// Keyset condition, order and limit.
-pub fn push_page(qb: &mut QueryBuilder<Sqlite>, sort: &Sort, after: Option<&Cursor>, limit: u32) {
-    let expression = sort_expression(sort.field);
+/// Whether the filter selects through search or tags (see `list_matches`).
+pub fn is_selective(filter: &TaskFilter) -> bool {
+    !filter.search.is_empty() || !filter.tags.is_empty()
+}
+
+/// Keyset condition on `expression` (the sort key, or a column holding it), order, limit.
+pub fn push_page(
+    qb: &mut QueryBuilder<Sqlite>,
+    expression: &str,
+    sort: &Sort,
+    after: Option<&Cursor>,
+    limit: u32,
+) {
     let (cmp, dir) = if sort.descending {
         ("<", "DESC")
     } else {
