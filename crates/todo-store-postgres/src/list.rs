@@ -24,12 +24,14 @@ pub fn push_filter(qb: &mut QueryBuilder<Postgres>, user_id: &str, filter: &Task
         let ranks: Vec<i16> = filter.priorities.iter().map(|p| p.rank()).collect();
         qb.push(" AND priority = ANY(").push_bind(ranks).push(")");
     }
+    // `id = ANY(ARRAY(…))` looks the tagged ids up by key; an `IN (…)` semi-join tends to be
+    // planned as a walk over every task of the user.
     for tag in &filter.tags {
-        qb.push(" AND id IN (SELECT tt.task_id FROM task_tags tt JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id WHERE tt.user_id = ");
+        qb.push(" AND id = ANY(ARRAY(SELECT tt.task_id FROM task_tags tt JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id WHERE tt.user_id = ");
         qb.push_bind(user_id.to_owned())
             .push(" AND t.name_key = ")
             .push_bind(tag.clone())
-            .push(")");
+            .push("))");
     }
     if !filter.search.is_empty() {
         qb.push(" AND search @@ to_tsquery('simple', ")
