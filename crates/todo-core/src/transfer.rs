@@ -2,7 +2,7 @@
 //! Todoist's CSV. Imports are all-or-nothing on validation and idempotent: every imported
 //! task carries a key of where it came from, so importing the same file twice adds nothing.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -10,7 +10,7 @@ use crate::Todo;
 use crate::error::{Error, FieldError, Result};
 use crate::page::{Cursor, Sort, TaskQuery};
 use crate::tag::{Tag, TagName, parse_color};
-use crate::task::{Priority, Task, TaskInput};
+use crate::task::{Task, TaskInput};
 use crate::time::now;
 use crate::user::User;
 
@@ -47,26 +47,14 @@ pub struct ImportTag {
     pub color: Option<String>,
 }
 
+/// A task to import: the fields of a new task, and where it came from.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ImportTask {
     /// The task's id where it came from; re-importing it is a no-op.
     #[serde(default)]
     pub id: Option<i64>,
-    pub title: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub priority: Option<Priority>,
-    #[serde(default)]
-    pub due_at: Option<DateTime<Utc>>,
-    #[serde(default)]
-    pub due_date: Option<NaiveDate>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub recurrence: Option<String>,
-    #[serde(default)]
-    pub completed: bool,
+    #[serde(flatten)]
+    pub task: TaskInput,
 }
 
 /// What an import did.
@@ -120,6 +108,7 @@ impl ImportDocument {
             .tasks
             .iter()
             .map(|t| {
+                let t = &t.task;
                 let due = format!("{:?}{:?}", t.due_at, t.due_date);
                 fingerprint(&[&t.title, t.description.as_deref().unwrap_or_default(), &due])
             })
@@ -129,19 +118,10 @@ impl ImportDocument {
             .tasks
             .into_iter()
             .zip(keys)
-            .map(|(task, key)| Incoming {
-                key: task.id.map_or(key, |id| format!("todo:{id}")),
-                own_id: task.id,
-                input: TaskInput {
-                    title: task.title,
-                    description: task.description,
-                    priority: task.priority,
-                    due_at: task.due_at,
-                    due_date: task.due_date,
-                    tags: Some(task.tags),
-                    recurrence: task.recurrence,
-                    completed: Some(task.completed),
-                },
+            .map(|(item, key)| Incoming {
+                key: item.id.map_or(key, |id| format!("todo:{id}")),
+                own_id: item.id,
+                input: item.task,
             })
             .collect();
         (self.tags, incoming)
@@ -429,7 +409,9 @@ mod todoist {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{NaiveDate, TimeZone};
+
+    use crate::task::Priority;
 
     use super::*;
 
