@@ -6,7 +6,11 @@ pub const TASKS_CREATED: &str = "todo_tasks_created_total";
 pub const TASKS_COMPLETED: &str = "todo_tasks_completed_total";
 
 pub(crate) fn task_created() {
-    metrics::counter!(TASKS_CREATED).increment(1);
+    tasks_created(1);
+}
+
+pub(crate) fn tasks_created(n: u64) {
+    metrics::counter!(TASKS_CREATED).increment(n);
 }
 
 pub(crate) fn task_completed() {

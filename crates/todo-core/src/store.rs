@@ -78,6 +78,14 @@ pub trait Store: Send + Sync + 'static {
 
     // Tasks. Writes that carry tags create missing tags and link them in the same transaction.
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task>;
+    /// Inserts tasks in one transaction, skipping those whose `import_key` the user already
+    /// has; returns how many were inserted.
+    async fn import_tasks(
+        &self,
+        user_id: &str,
+        tasks: &[NewTask],
+        now: DateTime<Utc>,
+    ) -> Result<u64>;
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>>;
     /// Applies the changes in one statement; `None` when the user has no such task.
     async fn update_task(

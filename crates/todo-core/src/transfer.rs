@@ -18,6 +18,8 @@ pub const EXPORT_FORMAT: &str = "todo-export";
 pub const EXPORT_VERSION: u32 = 1;
 /// More tasks than this in one import are refused.
 pub const MAX_IMPORT_TASKS: usize = 50_000;
+/// Tasks stored per transaction during an import.
+const IMPORT_BATCH: usize = 500;
 
 /// Everything of one user.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -248,18 +250,21 @@ impl Todo {
             }
         }
         let mut report = ImportReport::default();
+        let mut fresh = Vec::with_capacity(tasks.len());
         for (own_id, task) in tasks {
-            if let Some(id) = own_id
-                && self.store.get_task(user_id, id).await?.is_some()
-            {
-                report.skipped += 1;
-                continue;
+            match own_id {
+                Some(id) if self.store.get_task(user_id, id).await?.is_some() => {
+                    report.skipped += 1
+                }
+                _ => fresh.push(task),
             }
-            match self.insert(user_id, &task).await {
-                Ok(_) => report.created += 1,
-                Err(Error::Conflict(_)) => report.skipped += 1,
-                Err(e) => return Err(e),
-            }
+        }
+        // Batches keep each write transaction short, so other writers are not held up.
+        for batch in fresh.chunks(IMPORT_BATCH) {
+            let created = self.store.import_tasks(user_id, batch, now()).await?;
+            crate::metrics::tasks_created(created);
+            report.created += created;
+            report.skipped += batch.len() as u64 - created;
         }
         Ok(report)
     }

@@ -297,34 +297,33 @@ impl Store for SqliteStore {
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
         let mut tx = self.write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, recurrence, import_key, position, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10) \
-             RETURNING id",
-        )
-        .bind(user_id)
-        .bind(&task.title)
-        .bind(&task.description)
-        .bind(task.completed)
-        .bind(task.completed.then(|| ts(&now)))
-        .bind(task.priority.rank())
-        .bind(task.due.at().as_ref().map(ts))
-        .bind(task.due.date())
-        .bind(task.due_key.as_ref().map(ts))
-        .bind(ts(&now))
-        .bind(&task.recurrence)
-        .bind(&task.import_key)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(import_conflict)?;
+        let id = insert_row(&mut tx, user_id, task, now, false)
+            .await?
+            .ok_or_else(|| Error::internal("insert returned no row"))?;
         tags::link(&mut tx, user_id, id, &task.tags, now).await?;
         let task = select_task(&mut *tx, user_id, id)
             .await?
             .ok_or_else(|| Error::internal("inserted task vanished"))?;
         tx.commit().await.map_err(db_error)?;
         Ok(task)
+    }
+
+    async fn import_tasks(
+        &self,
+        user_id: &str,
+        tasks: &[NewTask],
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut tx = self.write().await?;
+        let mut created = 0;
+        for task in tasks {
+            if let Some(id) = insert_row(&mut tx, user_id, task, now, true).await? {
+                tags::link(&mut tx, user_id, id, &task.tags, now).await?;
+                created += 1;
+            }
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(created)
     }
 
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
@@ -588,6 +587,45 @@ impl SqliteStore {
             total,
         })
     }
+}
+
+/// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
+/// skipped (`None`) instead of failing.
+async fn insert_row(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    user_id: &str,
+    task: &NewTask,
+    now: DateTime<Utc>,
+    skip_imported: bool,
+) -> Result<Option<i64>> {
+    let conflict = if skip_imported {
+        "ON CONFLICT (user_id, import_key) WHERE import_key IS NOT NULL DO NOTHING"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
+                 due_at, due_date, due_key, recurrence, import_key, position, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, \
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10) \
+             {conflict} RETURNING id"
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(task.completed)
+        .bind(task.completed.then(|| ts(&now)))
+        .bind(task.priority.rank())
+        .bind(task.due.at().as_ref().map(ts))
+        .bind(task.due.date())
+        .bind(task.due_key.as_ref().map(ts))
+        .bind(ts(&now))
+        .bind(&task.recurrence)
+        .bind(&task.import_key)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(import_conflict)
 }
 
 async fn select_task<'e, E: sqlx::SqliteExecutor<'e>>(

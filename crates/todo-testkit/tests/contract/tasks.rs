@@ -454,3 +454,48 @@ async fn an_import_key_is_taken_once_per_user() {
             .expect("a again");
     }
 }
+
+#[tokio::test]
+async fn an_import_batch_stores_new_keys_with_their_tags_and_skips_known_ones() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let keyed = |key: &str, title: &str| NewTask {
+            import_key: Some(key.into()),
+            tags: vec![TagName::parse("imported").expect("tag")],
+            ..new_task(title)
+        };
+        let first = [keyed("k1", "one"), keyed("k2", "two")];
+        assert_eq!(
+            store
+                .import_tasks(&owner, &first, now())
+                .await
+                .expect("import"),
+            2,
+            "{}",
+            db.backend
+        );
+        let second = [
+            keyed("k2", "two again"),
+            keyed("k3", "three"),
+            keyed("k3", "three twice"),
+        ];
+        assert_eq!(
+            store
+                .import_tasks(&owner, &second, now())
+                .await
+                .expect("import"),
+            1,
+            "{}",
+            db.backend
+        );
+        let query = TaskQuery {
+            limit: 10,
+            ..TaskQuery::default()
+        };
+        let slice = store.list_tasks(&owner, &query, 10).await.expect("list");
+        let titles: Vec<_> = slice.tasks.iter().map(|t| t.title.as_str()).collect();
+        assert_eq!(titles, ["one", "two", "three"], "{}", db.backend);
+        assert!(slice.tasks.iter().all(|t| t.tags == ["imported"]));
+    }
+}
