@@ -72,6 +72,21 @@ pub enum Command {
     /// Create API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Exit 0 when the server on this machine answers /health (for container health checks
+    /// in images without curl or a shell).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct HealthcheckArgs {
+    /// The server's listen address; 0.0.0.0 and :: are checked on loopback.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, env = "PORT", default_value_t = 8000)]
+    pub port: u16,
+    /// How long to wait for the answer, in seconds.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_secs: u64,
 }
 
 #[derive(Args, Clone)]

@@ -2,6 +2,7 @@
 
 mod backend;
 mod cli;
+mod healthcheck;
 
 use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
@@ -35,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::User(command) => user(&cli.global, command).await,
         Command::ApiKey(command) => api_key(&cli.global, command).await,
+        Command::Healthcheck(args) => healthcheck::check(&args).await,
     }
 }
 

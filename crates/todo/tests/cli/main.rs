@@ -336,3 +336,31 @@ fn every_command_explains_itself() {
         assert!(help.contains(word), "--help should mention {word}: {help}");
     }
 }
+
+#[tokio::test]
+async fn healthcheck_tells_a_running_server_from_a_stopped_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = "sqlite://todo.db";
+    let server = Server::start(dir.path(), url).await;
+    let port = server.base.rsplit(':').next().expect("port").to_owned();
+    let healthy = todo(dir.path(), url)
+        .arg("healthcheck")
+        .env("HOST", "0.0.0.0")
+        .env("PORT", &port)
+        .output()
+        .expect("run");
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+    server.stop();
+
+    let stopped = todo(dir.path(), url)
+        .arg("healthcheck")
+        .env("PORT", &port)
+        .output()
+        .expect("run");
+    assert!(!stopped.status.success());
+    assert!(String::from_utf8_lossy(&stopped.stderr).contains("connecting to 127.0.0.1"));
+}
