@@ -126,9 +126,10 @@ impl ServerHandler for TodoMcp {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let mut result = ListToolsResult::default();
-        result.tools = tools::tools().iter().map(to_mcp_tool).collect();
-        Ok(result)
+        Ok(ListToolsResult {
+            tools: tools::tools().iter().map(to_mcp_tool).collect(),
+            ..Default::default()
+        })
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -62,6 +62,10 @@ pub enum LogFormat {
 }
 
 #[derive(Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start; boxing would only complicate the clap derive"
+)]
 pub enum Command {
     /// Run the HTTP server (the default command).
     Serve(ServeArgs),
