@@ -132,8 +132,7 @@ pub fn tools() -> &'static [ToolDef] {
             def::<CompleteTaskArgs, TaskChange>(
                 "complete_task",
                 "Complete task",
-                "Mark a task as done (or, with `completed: false`, as not done). Completing a \
-                 recurring task schedules its next occurrence.",
+                "Mark a task as done (or, with `completed: false`, as not done again).",
                 Scope::Write,
                 false,
             ),
