@@ -89,6 +89,9 @@ pub enum CredentialKind {
     Session(String),
     ApiKey(String),
     External,
+    /// Someone at the machine with access to the database, naming the user on the command
+    /// line (`todo mcp --user`).
+    Local,
 }
 
 /// The user a request acts as, and what it may do.

@@ -15,6 +15,7 @@ pub mod tag;
 pub mod task;
 pub mod tasks;
 pub mod time;
+pub mod tools;
 pub mod transfer;
 pub mod user;
 pub mod validation;

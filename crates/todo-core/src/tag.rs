@@ -12,7 +12,7 @@ pub type TagId = i64;
 pub const TAG_NAME_MAX_CHARS: usize = 50;
 pub const MAX_TAGS_PER_TASK: usize = 20;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct Tag {
     pub id: TagId,
     pub name: String,

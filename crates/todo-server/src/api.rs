@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{Problem, method_not_allowed, no_route, panic_response};
-use crate::{AppState, access_log, auth, hardening, metrics, rate_limit};
+use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -116,13 +116,14 @@ pub fn openapi() -> OpenApiDoc {
 
 /// The routes and the middleware every request passes, outermost last: rate limit, identify
 /// the caller, catch panics, hardening, metrics, request log. All are route layers, so each
-/// sees the matched route template.
+/// sees the matched route template. `/mcp` is served here too, outside the OpenAPI document.
 pub fn router(state: AppState) -> Result<Router, String> {
     let (v1, doc) = documented();
     let (by_user, _) = resources().split_for_parts();
     let routes = v1
         .nest("/api/{user_id}", by_user)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .merge(mcp::routes(&state))
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

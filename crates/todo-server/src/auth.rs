@@ -68,6 +68,11 @@ impl Caller {
         }
     }
 
+    /// The outcome of authenticating; `None` when the request carried no credential.
+    pub fn outcome(&self) -> Option<&Result<Principal, ApiError>> {
+        self.0.as_ref()
+    }
+
     pub fn user_id(&self) -> Option<&str> {
         match &self.0 {
             Some(Ok(principal)) => Some(&principal.user_id),

@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod hardening;
+pub mod mcp;
 pub mod metrics;
 pub mod rate_limit;
 
@@ -22,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Authenticator, ExternalIssuers, TokenKeys};
 use crate::hardening::HttpSettings;
+use crate::mcp::McpSettings;
 use crate::rate_limit::{RateLimitSettings, RateLimits};
 
 /// What every handler can reach. Cheap to clone.
@@ -31,6 +33,7 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub limits: Arc<RateLimits>,
     pub http: Arc<HttpSettings>,
+    pub mcp: Arc<McpSettings>,
     /// Cancelled when shutdown begins: long-lived responses (SSE streams) end on it, so that
     /// in-flight work can finish within the grace period.
     pub shutdown: CancellationToken,
@@ -43,6 +46,7 @@ pub struct Settings {
     pub redis_url: Option<String>,
     pub rate_limit: RateLimitSettings,
     pub http: HttpSettings,
+    pub mcp: McpSettings,
 }
 
 impl Settings {
@@ -53,6 +57,7 @@ impl Settings {
             redis_url: None,
             rate_limit: RateLimitSettings::default(),
             http: HttpSettings::default(),
+            mcp: McpSettings::default(),
         }
     }
 }
@@ -82,6 +87,7 @@ impl AppState {
             auth: Arc::new(Authenticator::new(todo.clone(), keys, external)),
             limits: Arc::new(limits),
             http: Arc::new(settings.http.clone()),
+            mcp: Arc::new(settings.mcp.clone()),
             shutdown: CancellationToken::new(),
             todo,
         })

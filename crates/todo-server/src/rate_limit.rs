@@ -178,6 +178,9 @@ impl RateLimits {
         let name = match route {
             Some(route) if EXEMPT.contains(&route) => return None,
             Some(route) if AUTH_ROUTES.contains(&route) => PolicyName::Auth,
+            // Every MCP message is a POST, reads included (tools/list, list_tasks): counting
+            // them as writes would starve an agent that mostly reads.
+            Some("/mcp") => PolicyName::Reads,
             _ if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) => {
                 PolicyName::Reads
             }

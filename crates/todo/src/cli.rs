@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_core::api_key::Scope;
 use todo_server::client_ip::TrustedProxies;
 use todo_server::hardening::HttpSettings;
+use todo_server::mcp::McpSettings;
 use todo_server::rate_limit::RateLimitSettings;
 
 #[derive(Parser)]
@@ -61,6 +62,10 @@ pub enum LogFormat {
 }
 
 #[derive(Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start; boxing would only complicate the clap derive"
+)]
 pub enum Command {
     /// Run the HTTP server (the default command).
     Serve(ServeArgs),
@@ -75,6 +80,9 @@ pub enum Command {
     /// Exit 0 when the server on this machine answers /health (for container health checks
     /// in images without curl or a shell).
     Healthcheck(HealthcheckArgs),
+    /// Serve the MCP tools on standard input and output, for an MCP client that starts
+    /// `todo mcp` itself (Claude Desktop, Claude Code). Logs go to standard error.
+    Mcp(McpArgs),
 }
 
 #[derive(Args, Clone)]
@@ -87,6 +95,21 @@ pub struct HealthcheckArgs {
     /// How long to wait for the answer, in seconds.
     #[arg(long, default_value_t = 3)]
     pub timeout_secs: u64,
+}
+
+#[derive(Args, Clone)]
+pub struct McpArgs {
+    /// Act with this API key (its user and scopes).
+    #[arg(
+        long,
+        env = "TODO_API_KEY",
+        hide_env_values = true,
+        conflicts_with = "user"
+    )]
+    pub api_key: Option<String>,
+    /// Act as this user (email or id) with full access, for whoever can open the database.
+    #[arg(long)]
+    pub user: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -112,6 +135,42 @@ pub struct ServeArgs {
     pub rate_limit: RateLimitArgs,
     #[command(flatten)]
     pub http: HttpArgs,
+    #[command(flatten)]
+    pub mcp: McpHttpArgs,
+}
+
+#[derive(Args, Clone)]
+#[command(next_help_heading = "MCP over HTTP (/mcp)")]
+pub struct McpHttpArgs {
+    /// Host names (or host:port) that /mcp answers to, comma-separated, or * for any; other
+    /// Host headers are refused against DNS rebinding. Add your public host name.
+    #[arg(
+        long,
+        env = "MCP_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        default_value = "localhost,127.0.0.1,::1"
+    )]
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call /mcp (comma-separated, with scheme, e.g.
+    /// http://localhost:6274); a request with any other Origin is refused. None by default.
+    #[arg(long, env = "MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub mcp_allowed_origins: Vec<String>,
+}
+
+impl McpHttpArgs {
+    pub fn settings(&self) -> McpSettings {
+        let list = |values: &[String]| {
+            values
+                .iter()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        McpSettings {
+            allowed_hosts: list(&self.mcp_allowed_hosts),
+            allowed_origins: list(&self.mcp_allowed_origins),
+        }
+    }
 }
 
 #[derive(Args, Clone)]

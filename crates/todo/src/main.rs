@@ -10,12 +10,16 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use todo_core::Todo;
-use todo_core::accounts::{ApiKeyInput, SignupInput};
+use todo_core::accounts::{ApiKeyInput, CredentialKind, Principal, SignupInput};
+use todo_core::api_key::Scope;
 use todo_server::{AppState, AuthSettings, Settings};
+use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
 use crate::backend::Backend;
-use crate::cli::{ApiKeyCommand, Cli, Command, GlobalArgs, LogFormat, ServeArgs, UserCommand};
+use crate::cli::{
+    ApiKeyCommand, Cli, Command, GlobalArgs, LogFormat, McpArgs, ServeArgs, UserCommand,
+};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -37,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
         Command::User(command) => user(&cli.global, command).await,
         Command::ApiKey(command) => api_key(&cli.global, command).await,
         Command::Healthcheck(args) => healthcheck::check(&args).await,
+        Command::Mcp(args) => mcp(&cli.global, args).await,
     }
 }
 
@@ -71,6 +76,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         redis_url: args.redis_url.filter(|url| !url.is_empty()),
         rate_limit: args.rate_limit.settings()?,
         http: args.http.settings(),
+        mcp: args.mcp.settings(),
     };
     let state = AppState::new(todo, &settings).map_err(|e| anyhow!(e))?;
     let shutdown = state.shutdown.clone();
@@ -193,6 +199,47 @@ async fn api_key(global: &GlobalArgs, command: ApiKeyCommand) -> anyhow::Result<
         created.key.name, user
     );
     Ok(())
+}
+
+/// `todo mcp`: the MCP tools on stdio, as the API key's user or as `--user`. Standard output
+/// carries the protocol alone; logs already go to standard error.
+async fn mcp(global: &GlobalArgs, args: McpArgs) -> anyhow::Result<()> {
+    let todo = open(global).await?;
+    let principal = match (args.api_key, args.user) {
+        (Some(key), _) => todo
+            .api_key_principal(key.trim())
+            .await
+            .map_err(|e| anyhow!("TODO_API_KEY: {e}"))?,
+        (None, Some(user)) => {
+            let owner = find_user(&todo, &user).await?;
+            Principal {
+                user_id: owner,
+                scopes: vec![Scope::Read, Scope::Write],
+                credential: CredentialKind::Local,
+            }
+        }
+        (None, None) => bail!("say who the tools act for: set TODO_API_KEY or pass --user"),
+    };
+    tracing::info!(user_id = %principal.user_id, "serving MCP on stdio");
+    let shutdown = CancellationToken::new();
+    tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            shutdown.cancel();
+        }
+    });
+    todo_server::mcp::serve_stdio(todo, principal, shutdown).await
+}
+
+/// The id of the user with this id or email.
+async fn find_user(todo: &Todo, user: &str) -> anyhow::Result<String> {
+    let users = todo.list_users().await?;
+    users
+        .into_iter()
+        .find(|u| u.id == user || u.email.as_deref() == Some(user.to_lowercase().as_str()))
+        .map(|u| u.id)
+        .ok_or_else(|| anyhow!("no user with id or email {user:?}"))
 }
 
 /// Spells out validation errors field by field for people at a terminal.

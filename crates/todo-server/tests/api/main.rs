@@ -10,6 +10,7 @@ mod helpers;
 mod isolation;
 mod listing;
 mod logs;
+mod mcp;
 mod metrics;
 mod operations;
 mod rate_limits;

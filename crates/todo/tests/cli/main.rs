@@ -364,3 +364,36 @@ async fn healthcheck_tells_a_running_server_from_a_stopped_one() {
     assert!(!stopped.status.success());
     assert!(String::from_utf8_lossy(&stopped.stderr).contains("connecting to 127.0.0.1"));
 }
+
+#[test]
+fn todo_mcp_needs_a_key_or_a_user_and_keeps_stdout_for_the_protocol() {
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let output = todo(dir.path(), "sqlite://todo.db")
+        .arg("mcp")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TODO_API_KEY"), "{stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "stdout carries the protocol alone"
+    );
+
+    let output = todo(dir.path(), "sqlite://todo.db")
+        .arg("mcp")
+        .env("TODO_API_KEY", "todo_not_a_real_key")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("TODO_API_KEY"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        output.stdout.is_empty(),
+        "stdout carries the protocol alone"
+    );
+}

@@ -1,0 +1,654 @@
+//! The tool registry: the task tools a model can call, each with a name, a description, JSON
+//! Schemas of its input and output, and one [`call`] that runs it through the same use cases
+//! as the REST API. The MCP server and the chat agent are adapters over this one list, so a
+//! tool is defined once and behaves the same whichever door it is called through.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::Todo;
+use crate::accounts::Principal;
+use crate::api_key::Scope;
+use crate::error::Error;
+use crate::page::ListTasksRequest;
+use crate::patch::Patch;
+use crate::tag::Tag;
+use crate::task::{Priority, Task, TaskId, TaskInput, TaskPatchInput};
+use crate::tasks::QuickInput;
+
+pub type JsonObject = Map<String, Value>;
+
+/// The argument every tool accepts for compatibility with existing todo agents.
+const USER_ID: &str = "user_id";
+
+/// One tool as a model sees it.
+#[derive(Debug, Clone)]
+pub struct ToolDef {
+    pub name: &'static str,
+    /// A short human-readable name.
+    pub title: &'static str,
+    pub description: &'static str,
+    /// JSON Schema (2020-12) of the arguments object.
+    pub input_schema: Arc<JsonObject>,
+    /// JSON Schema (2020-12) of the result object.
+    pub output_schema: Arc<JsonObject>,
+    /// The API key scope the tool needs, as its REST counterpart does.
+    pub scope: Scope,
+    /// Removes data for good (a hint clients show before calling).
+    pub destructive: bool,
+}
+
+impl ToolDef {
+    pub fn read_only(&self) -> bool {
+        self.scope == Scope::Read
+    }
+}
+
+/// A tool call that did not succeed, with a message a model can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// No tool has this name. MCP reports it as a protocol error, not a tool result.
+    #[error("unknown tool {0:?}; list the tools to see their names")]
+    UnknownTool(String),
+    /// The arguments do not fit the schema, or break a rule of the domain.
+    #[error("invalid arguments: {0}")]
+    InvalidArguments(String),
+    /// The task or tag does not exist for this user.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller may not do this (a `user_id` of someone else, a key without the scope).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A fault of ours; the cause is for the log, the model only learns to try again.
+    #[error("the server failed to run the tool; try again later")]
+    Internal(#[source] Error),
+}
+
+impl From<Error> for ToolError {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Validation(fields) => ToolError::InvalidArguments(
+                fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.field, f.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            Error::NotFound(what) => ToolError::NotFound(format!(
+                "no {what} with that id; call list_tasks to find the right id"
+            )),
+            Error::Conflict(message) => ToolError::InvalidArguments(message),
+            Error::Forbidden(message) => ToolError::Forbidden(message),
+            Error::Unauthenticated(message) => ToolError::Forbidden(message.to_owned()),
+            internal @ Error::Internal(_) => ToolError::Internal(internal),
+        }
+    }
+}
+
+/// Every tool, in the order clients list them.
+pub fn tools() -> &'static [ToolDef] {
+    static TOOLS: OnceLock<Vec<ToolDef>> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        vec![
+            def::<AddTaskArgs, TaskChange>(
+                "add_task",
+                "Add task",
+                "Add a task to the user's list. Give a due moment as `due_at` (RFC 3339 with an \
+                 offset) or an all-day `due_date` (YYYY-MM-DD), not both. Tags that do not exist \
+                 yet are created.",
+                Scope::Write,
+                false,
+            ),
+            def::<QuickAddArgs, TaskChange>(
+                "quick_add_task",
+                "Quick add",
+                "Add a task from one line of natural text, read in the user's time zone: dates \
+                 ('tomorrow 5pm', 'on the 1st'), repeats ('every monday'), `#tags` and \
+                 `!priority` (e.g. 'Pay rent on the 1st every month !high #home').",
+                Scope::Write,
+                false,
+            ),
+            def::<ListTasksArgs, TaskList>(
+                "list_tasks",
+                "List tasks",
+                "List the user's tasks, filtered and sorted, one page at a time. `total` counts \
+                 every match; pass `next_cursor` back as `cursor` for the next page.",
+                Scope::Read,
+                false,
+            ),
+            def::<TaskIdArgs, Task>(
+                "get_task",
+                "Get task",
+                "Get one task by its id.",
+                Scope::Read,
+                false,
+            ),
+            def::<CompleteTaskArgs, TaskChange>(
+                "complete_task",
+                "Complete task",
+                "Mark a task as done (or, with `completed: false`, as not done again).",
+                Scope::Write,
+                false,
+            ),
+            def::<UpdateTaskArgs, TaskChange>(
+                "update_task",
+                "Update task",
+                "Change some fields of a task: fields left out stay as they are, `null` clears \
+                 one. `tags` replaces the whole tag list.",
+                Scope::Write,
+                false,
+            ),
+            def::<TaskIdArgs, TaskChange>(
+                "delete_task",
+                "Delete task",
+                "Delete a task for good.",
+                Scope::Write,
+                true,
+            ),
+            def::<NoArgs, TagList>(
+                "list_tags",
+                "List tags",
+                "List the user's tags with how many tasks carry each.",
+                Scope::Read,
+                false,
+            ),
+        ]
+    })
+}
+
+/// The tool called `name`, if there is one.
+pub fn tool(name: &str) -> Option<&'static ToolDef> {
+    tools().iter().find(|tool| tool.name == name)
+}
+
+/// Runs tool `name` for `principal` with the JSON `arguments` a model sent (`null` for none).
+/// The result is an object matching the tool's output schema.
+pub async fn call(
+    todo: &Todo,
+    principal: &Principal,
+    name: &str,
+    arguments: Value,
+) -> Result<Value, ToolError> {
+    let tool = tool(name).ok_or_else(|| ToolError::UnknownTool(name.to_owned()))?;
+    if !principal.can(tool.scope) {
+        return Err(ToolError::Forbidden(format!(
+            "this API key lacks the {} scope that {name} needs",
+            tool.scope.as_str()
+        )));
+    }
+    let user = principal.user_id.as_str();
+    let args = arguments_for(user, arguments)?;
+    match tool.name {
+        "add_task" => add_task(todo, user, parse(args)?).await,
+        "quick_add_task" => quick_add_task(todo, user, parse(args)?).await,
+        "list_tasks" => list_tasks(todo, user, parse(args)?).await,
+        "get_task" => get_task(todo, user, parse(args)?).await,
+        "complete_task" => complete_task(todo, user, parse(args)?).await,
+        "update_task" => update_task(todo, user, parse(args)?).await,
+        "delete_task" => delete_task(todo, user, parse(args)?).await,
+        "list_tags" => list_tags(todo, user, parse(args)?).await,
+        other => Err(ToolError::UnknownTool(other.to_owned())),
+    }
+}
+
+/// The arguments object without `user_id`, after checking that one given names the caller:
+/// agents written against the old API send it, and it must never reach another user's data.
+fn arguments_for(user: &str, arguments: Value) -> Result<JsonObject, ToolError> {
+    let mut args = match arguments {
+        Value::Null => JsonObject::new(),
+        Value::Object(args) => args,
+        _ => {
+            return Err(ToolError::InvalidArguments(
+                "the arguments must be a JSON object".into(),
+            ));
+        }
+    };
+    match args.remove(USER_ID) {
+        None | Some(Value::Null) => {}
+        Some(Value::String(given)) if given == user => {}
+        Some(Value::Number(given)) if given.to_string() == user => {}
+        Some(_) => {
+            return Err(ToolError::Forbidden(
+                "user_id is not the authenticated user; leave it out to act as yourself".into(),
+            ));
+        }
+    }
+    Ok(args)
+}
+
+fn parse<T: DeserializeOwned>(args: JsonObject) -> Result<T, ToolError> {
+    serde_json::from_value(Value::Object(args))
+        .map_err(|e| ToolError::InvalidArguments(e.to_string()))
+}
+
+fn to_value<T: Serialize>(output: &T) -> Result<Value, ToolError> {
+    serde_json::to_value(output).map_err(|e| ToolError::Internal(Error::internal(e)))
+}
+
+fn def<I: JsonSchema, O: JsonSchema>(
+    name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    scope: Scope,
+    destructive: bool,
+) -> ToolDef {
+    let mut input = schema_object(
+        SchemaSettings::draft2020_12()
+            .into_generator()
+            .into_root_schema_for::<I>(),
+    );
+    let properties = input
+        .entry("properties")
+        .or_insert_with(|| Value::Object(JsonObject::new()));
+    if let Value::Object(properties) = properties {
+        properties.insert(
+            USER_ID.into(),
+            json!({
+                "type": "string",
+                "description": "Optional, for compatibility: the id of the authenticated user. \
+                                Any other value is refused."
+            }),
+        );
+    }
+    // Outputs are described as `Serialize` writes them (every `Option` field present).
+    let output = schema_object(
+        SchemaSettings::draft2020_12()
+            .for_serialize()
+            .into_generator()
+            .into_root_schema_for::<O>(),
+    );
+    ToolDef {
+        name,
+        title,
+        description,
+        input_schema: Arc::new(input),
+        output_schema: Arc::new(output),
+        scope,
+        destructive,
+    }
+}
+
+fn schema_object(schema: Schema) -> JsonObject {
+    match schema.to_value() {
+        Value::Object(object) => object,
+        // `true`/`false` schemas never come from a struct; describe them as any object.
+        _ => JsonObject::from_iter([("type".to_owned(), json!("object"))]),
+    }
+}
+
+/// What a mutation did.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeStatus {
+    Created,
+    Completed,
+    Updated,
+    Deleted,
+}
+
+/// The result of every tool that changes a task.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TaskChange {
+    pub task_id: TaskId,
+    pub status: ChangeStatus,
+    pub title: String,
+}
+
+impl TaskChange {
+    fn of(task: &Task, status: ChangeStatus) -> Self {
+        Self {
+            task_id: task.id,
+            status,
+            title: task.title.clone(),
+        }
+    }
+}
+
+/// One page of tasks.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TaskList {
+    pub tasks: Vec<Task>,
+    /// How many tasks match the filters across all pages.
+    pub total: u64,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TagList {
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct NoArgs {}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TaskIdArgs {
+    /// The task's id, as `add_task` or `list_tasks` returned it.
+    task_id: TaskId,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct AddTaskArgs {
+    /// 1–200 characters.
+    title: String,
+    /// Longer notes, at most 10 000 characters.
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    priority: Option<Priority>,
+    /// A due moment, RFC 3339 with an offset, e.g. `2026-12-01T17:00:00+01:00`.
+    #[serde(default)]
+    due_at: Option<DateTime<Utc>>,
+    /// An all-day due date, e.g. `2026-12-01`.
+    #[serde(default)]
+    due_date: Option<NaiveDate>,
+    /// Tag names, e.g. `["home", "bills"]`.
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    /// An RRULE such as `FREQ=WEEKLY;BYDAY=MO` (FREQ, INTERVAL, BYDAY, BYMONTHDAY, COUNT, UNTIL).
+    #[serde(default)]
+    recurrence: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct QuickAddArgs {
+    /// One line, e.g. "Call mum tomorrow 6pm #family !high"; at most 500 characters.
+    text: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum StatusFilter {
+    All,
+    Pending,
+    Completed,
+}
+
+/// One value, or a list of them.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(one) => vec![one],
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ListTasksArgs {
+    /// `pending` (not done), `completed`, or `all` (the default).
+    #[serde(default)]
+    status: Option<StatusFilter>,
+    /// Only tasks of this priority, or of any of these.
+    #[serde(default)]
+    priority: Option<OneOrMany<Priority>>,
+    /// Only tasks carrying this tag, or every one of these.
+    #[serde(default)]
+    tag: Option<OneOrMany<String>>,
+    /// Words to find in the title or description (each matches a word prefix).
+    #[serde(default)]
+    search: Option<String>,
+    /// Due strictly before: an RFC 3339 timestamp, or a date (its start in the user's zone).
+    #[serde(default)]
+    due_before: Option<String>,
+    /// Due at or after: an RFC 3339 timestamp, or a date (its start in the user's zone).
+    #[serde(default)]
+    due_after: Option<String>,
+    /// `true`: only tasks not done whose due moment has passed.
+    #[serde(default)]
+    overdue: Option<bool>,
+    /// `created_at` (default), `due_at`, `priority`, `title` or `position`; prefix `-` for
+    /// descending, e.g. `-priority`.
+    #[serde(default)]
+    sort: Option<String>,
+    /// Page size, 1–500 (default 50).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 500))]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default)]
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct CompleteTaskArgs {
+    /// The task's id.
+    task_id: TaskId,
+    /// `false` marks the task as not done again; default `true`.
+    #[serde(default)]
+    completed: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct UpdateTaskArgs {
+    /// The task's id.
+    task_id: TaskId,
+    /// 1–200 characters.
+    #[serde(default)]
+    title: Patch<String>,
+    /// `null` removes the notes.
+    #[serde(default)]
+    description: Patch<String>,
+    #[serde(default)]
+    priority: Patch<Priority>,
+    /// A due moment, RFC 3339 with an offset; `null` removes it.
+    #[serde(default)]
+    due_at: Patch<DateTime<Utc>>,
+    /// An all-day due date (YYYY-MM-DD); `null` removes it.
+    #[serde(default)]
+    due_date: Patch<NaiveDate>,
+    /// The new tag list; `[]` or `null` removes every tag.
+    #[serde(default)]
+    tags: Patch<Vec<String>>,
+    /// An RRULE; `null` stops the task recurring.
+    #[serde(default)]
+    recurrence: Patch<String>,
+    /// Done or not done.
+    #[serde(default)]
+    completed: Patch<bool>,
+}
+
+async fn add_task(todo: &Todo, user: &str, args: AddTaskArgs) -> Result<Value, ToolError> {
+    let input = TaskInput {
+        title: args.title,
+        description: args.description,
+        priority: args.priority,
+        due_at: args.due_at,
+        due_date: args.due_date,
+        tags: args.tags,
+        recurrence: args.recurrence,
+        completed: None,
+    };
+    let task = todo.create_task(user, input).await?;
+    to_value(&TaskChange::of(&task, ChangeStatus::Created))
+}
+
+async fn quick_add_task(todo: &Todo, user: &str, args: QuickAddArgs) -> Result<Value, ToolError> {
+    let task = todo.quick_add(user, QuickInput { text: args.text }).await?;
+    to_value(&TaskChange::of(&task, ChangeStatus::Created))
+}
+
+async fn list_tasks(todo: &Todo, user: &str, args: ListTasksArgs) -> Result<Value, ToolError> {
+    let request = ListTasksRequest {
+        status: args.status.map(|s| {
+            match s {
+                StatusFilter::All => "all",
+                StatusFilter::Pending => "pending",
+                StatusFilter::Completed => "completed",
+            }
+            .to_owned()
+        }),
+        priority: args
+            .priority
+            .map(OneOrMany::into_vec)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| priority_name(p).to_owned())
+            .collect(),
+        tag: args.tag.map(OneOrMany::into_vec).unwrap_or_default(),
+        q: args.search,
+        due_before: args.due_before,
+        due_after: args.due_after,
+        overdue: args.overdue,
+        sort: args.sort,
+        limit: args.limit,
+        cursor: args.cursor,
+    };
+    let page = todo.list_tasks(user, &request).await?;
+    to_value(&TaskList {
+        tasks: page.items,
+        total: page.total,
+        next_cursor: page.next.map(|cursor| cursor.encode()),
+    })
+}
+
+fn priority_name(priority: Priority) -> &'static str {
+    match priority {
+        Priority::None => "none",
+        Priority::Low => "low",
+        Priority::Medium => "medium",
+        Priority::High => "high",
+        Priority::Urgent => "urgent",
+    }
+}
+
+async fn get_task(todo: &Todo, user: &str, args: TaskIdArgs) -> Result<Value, ToolError> {
+    to_value(&todo.get_task(user, args.task_id).await?)
+}
+
+async fn complete_task(
+    todo: &Todo,
+    user: &str,
+    args: CompleteTaskArgs,
+) -> Result<Value, ToolError> {
+    // Unlike the REST toggle, a model that says "complete" means done, whatever the state.
+    let completed = args.completed.unwrap_or(true);
+    let task = todo
+        .complete_task(user, args.task_id, Some(completed))
+        .await?;
+    let status = if task.completed {
+        ChangeStatus::Completed
+    } else {
+        ChangeStatus::Updated
+    };
+    to_value(&TaskChange::of(&task, status))
+}
+
+async fn update_task(todo: &Todo, user: &str, args: UpdateTaskArgs) -> Result<Value, ToolError> {
+    let patch = TaskPatchInput {
+        title: args.title,
+        description: args.description,
+        priority: args.priority,
+        due_at: args.due_at,
+        due_date: args.due_date,
+        tags: args.tags,
+        recurrence: args.recurrence,
+        completed: args.completed,
+    };
+    if [
+        patch.title.is_missing(),
+        patch.description.is_missing(),
+        patch.priority.is_missing(),
+        patch.due_at.is_missing(),
+        patch.due_date.is_missing(),
+        patch.tags.is_missing(),
+        patch.recurrence.is_missing(),
+        patch.completed.is_missing(),
+    ]
+    .iter()
+    .all(|missing| *missing)
+    {
+        return Err(ToolError::InvalidArguments(
+            "nothing to change: give at least one field besides task_id".into(),
+        ));
+    }
+    let task = todo.patch_task(user, args.task_id, patch).await?;
+    to_value(&TaskChange::of(&task, ChangeStatus::Updated))
+}
+
+async fn delete_task(todo: &Todo, user: &str, args: TaskIdArgs) -> Result<Value, ToolError> {
+    // The result names the task, so read it first; a concurrent delete still ends in NotFound.
+    let task = todo.get_task(user, args.task_id).await?;
+    todo.delete_task(user, args.task_id).await?;
+    to_value(&TaskChange::of(&task, ChangeStatus::Deleted))
+}
+
+async fn list_tags(todo: &Todo, user: &str, _args: NoArgs) -> Result<Value, ToolError> {
+    to_value(&TagList {
+        tags: todo.list_tags(user).await?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tool_has_object_schemas_that_accept_user_id() {
+        for tool in tools() {
+            assert_eq!(
+                tool.input_schema.get("type"),
+                Some(&json!("object")),
+                "{}",
+                tool.name
+            );
+            assert_eq!(
+                tool.output_schema.get("type"),
+                Some(&json!("object")),
+                "{}",
+                tool.name
+            );
+            let properties = tool.input_schema.get("properties");
+            assert!(
+                properties.is_some_and(|p| p.get(USER_ID).is_some()),
+                "{} lacks user_id",
+                tool.name
+            );
+        }
+    }
+
+    #[test]
+    fn user_id_must_name_the_caller() {
+        assert!(arguments_for("u1", json!({"user_id": "u1", "title": "x"})).is_ok());
+        assert!(arguments_for("u1", json!(null)).is_ok());
+        assert!(matches!(
+            arguments_for("u1", json!({"user_id": "u2"})),
+            Err(ToolError::Forbidden(_))
+        ));
+        assert!(matches!(
+            arguments_for("u1", json!([1])),
+            Err(ToolError::InvalidArguments(_))
+        ));
+    }
+
+    #[test]
+    fn unknown_fields_are_named_in_the_error() {
+        let args = arguments_for("u1", json!({"task_id": 1, "titel": "x"}));
+        let error = args.and_then(parse::<UpdateTaskArgs>);
+        assert!(
+            matches!(&error, Err(ToolError::InvalidArguments(m)) if m.contains("titel")),
+            "{error:?}"
+        );
+    }
+}

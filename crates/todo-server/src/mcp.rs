@@ -1,0 +1,289 @@
+//! MCP: the tools of [`todo_core::tools`] served over the Model Context Protocol, through the
+//! official SDK (rmcp). The handler only translates: listing comes from the registry, a call
+//! goes to [`todo_core::tools::call`] with the caller's principal, and a registry error becomes
+//! a tool error result the model can read. Two transports share it: Streamable HTTP at `/mcp`
+//! (see [`routes`]) and stdio for `todo mcp` (see [`serve_stdio`]).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
+use serde_json::{Value, json};
+use todo_core::Todo;
+use todo_core::accounts::Principal;
+use todo_core::tools::{self, ToolDef, ToolError};
+use tokio_util::sync::CancellationToken;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::metrics::auth_failure;
+
+/// Where the RFC 9728 protected-resource metadata lives.
+const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+const INSTRUCTIONS: &str = "Tools for the user's todo list. Find task ids with list_tasks; \
+     mutations return {task_id, status, title}. Dates are in the user's time zone.";
+
+/// Settings of the `/mcp` endpoint.
+#[derive(Debug, Clone)]
+pub struct McpSettings {
+    /// `Host` values accepted (DNS rebinding protection); `*` accepts any.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted; a request with any other `Origin` is refused. Requests
+    /// without an `Origin` (every non-browser client) pass.
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for McpSettings {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Who the tools act for.
+#[derive(Clone)]
+enum Identity {
+    /// Fixed for the whole connection (stdio: the key or user given at start).
+    Fixed(Arc<Principal>),
+    /// Per HTTP request, put there by [`require_principal`].
+    PerRequest,
+}
+
+/// The MCP server handler: a thin adapter over the tool registry.
+#[derive(Clone)]
+pub struct TodoMcp {
+    todo: Todo,
+    identity: Identity,
+}
+
+impl TodoMcp {
+    /// A handler acting as `principal` for every call (the stdio transport).
+    pub fn for_principal(todo: Todo, principal: Principal) -> Self {
+        Self {
+            todo,
+            identity: Identity::Fixed(Arc::new(principal)),
+        }
+    }
+
+    fn per_request(todo: Todo) -> Self {
+        Self {
+            todo,
+            identity: Identity::PerRequest,
+        }
+    }
+
+    fn principal(&self, context: &RequestContext<RoleServer>) -> Option<Principal> {
+        match &self.identity {
+            Identity::Fixed(principal) => Some(principal.as_ref().clone()),
+            Identity::PerRequest => context
+                .extensions
+                .get::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<Principal>())
+                .cloned(),
+        }
+    }
+}
+
+fn to_mcp_tool(def: &ToolDef) -> Tool {
+    Tool::new(def.name, def.description, def.input_schema.clone())
+        .with_title(def.title)
+        .with_raw_output_schema(def.output_schema.clone())
+        .with_annotations(
+            ToolAnnotations::with_title(def.title)
+                .read_only(def.read_only())
+                .destructive(def.destructive),
+        )
+}
+
+impl ServerHandler for TodoMcp {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new("todo", env!("CARGO_PKG_VERSION")).with_title("todo"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult {
+            tools: tools::tools().iter().map(to_mcp_tool).collect(),
+            ..Default::default()
+        })
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        tools::tool(name).map(to_mcp_tool)
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(principal) = self.principal(&context) else {
+            // `require_principal` runs before every HTTP request; reaching here is a wiring bug.
+            return Err(ErrorData::internal_error("no authenticated user", None));
+        };
+        let arguments = request.arguments.map_or(Value::Null, Value::Object);
+        let outcome = tools::call(&self.todo, &principal, &request.name, arguments).await;
+        let result = match outcome {
+            Ok(output) => CallToolResult::structured(output),
+            Err(ToolError::UnknownTool(name)) => {
+                return Err(ErrorData::invalid_params(
+                    format!("unknown tool {name:?}; list the tools to see their names"),
+                    None,
+                ));
+            }
+            Err(error) => {
+                if let ToolError::Internal(cause) = &error {
+                    tracing::error!(tool = %request.name, error = %cause, "tool failed");
+                }
+                CallToolResult::error(vec![ContentBlock::text(error.to_string())])
+            }
+        };
+        Ok(result.into())
+    }
+}
+
+/// `/mcp` (Streamable HTTP) and the protected-resource metadata, for the app's router.
+///
+/// Stateless: every POST is served on its own, so any replica can answer any request and no
+/// session needs to stick to one (protocol 2026-07-28 has no sessions; 2025 clients are
+/// served without a session id, which the protocol allows). Server-initiated streams (GET)
+/// are therefore not offered.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let settings = &state.mcp;
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_cancellation_token(state.shutdown.child_token())
+        .with_allowed_origins(settings.allowed_origins.clone())
+        .enforce_origin_validation();
+    config = if settings.allowed_hosts.iter().any(|h| h == "*") {
+        config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(settings.allowed_hosts.clone())
+    };
+    let todo = state.todo.clone();
+    let service = StreamableHttpService::new(
+        move || Ok(TodoMcp::per_request(todo.clone())),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+    Router::new()
+        .route_service("/mcp", service)
+        .route_layer(middleware::from_fn(require_principal))
+        .route(RESOURCE_METADATA_PATH, get(resource_metadata))
+        .route(
+            &format!("{RESOURCE_METADATA_PATH}/mcp"),
+            get(resource_metadata),
+        )
+}
+
+/// Middleware on `/mcp`: the request's credential (resolved by [`crate::auth::identify`])
+/// must name a user, else 401 with a pointer to the resource metadata (RFC 9728).
+async fn require_principal(mut request: Request, next: Next) -> Response {
+    let outcome = request
+        .extensions()
+        .get::<Caller>()
+        .and_then(Caller::outcome)
+        .cloned();
+    match outcome {
+        Some(Ok(principal)) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Some(Err(error)) => {
+            if error.status() == StatusCode::UNAUTHORIZED {
+                auth_failure("invalid_credential");
+            }
+            challenge(request.headers(), error)
+        }
+        None => {
+            auth_failure("missing_credential");
+            let error = ApiError::unauthenticated(
+                "send a credential: Authorization: Bearer <API key or login token>",
+            );
+            challenge(request.headers(), error)
+        }
+    }
+}
+
+fn challenge(headers: &HeaderMap, error: ApiError) -> Response {
+    let unauthorized = error.status() == StatusCode::UNAUTHORIZED;
+    let mut response = error.into_response();
+    if unauthorized {
+        let value = format!(
+            "Bearer resource_metadata=\"{}{RESOURCE_METADATA_PATH}\"",
+            base_url(headers)
+        );
+        if let Ok(value) = HeaderValue::try_from(value) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+/// The server's own URL as the client reached it. Behind a proxy, `X-Forwarded-Proto` says
+/// whether that was https; the value only names documents, it grants nothing.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| *v == "https" || *v == "http")
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+/// RFC 9728 protected-resource metadata: `/mcp` takes Bearer tokens in the header.
+async fn resource_metadata(headers: HeaderMap) -> Response {
+    let base = base_url(&headers);
+    axum::Json(json!({
+        "resource": format!("{base}/mcp"),
+        "resource_name": "todo",
+        "bearer_methods_supported": ["header"],
+        "resource_documentation": format!("{base}/docs"),
+    }))
+    .into_response()
+}
+
+/// Serves MCP on stdin/stdout as `principal` until the client closes the stream or
+/// `shutdown` is cancelled. Nothing else may write to stdout meanwhile.
+pub async fn serve_stdio(
+    todo: Todo,
+    principal: Principal,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let server = TodoMcp::for_principal(todo, principal)
+        .serve_with_ct(rmcp::transport::stdio(), shutdown)
+        .await?;
+    server.waiting().await?;
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! `/mcp`: the tool registry over Streamable HTTP, in-process. Each request stands alone (the
+//! server is stateless), so a test sends JSON-RPC without a handshake. The full client story
+//! with the official SDK, over HTTP and stdio, is `tests/mcp/client_test.py`.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestResponse};
+
+/// Sends one JSON-RPC request to `/mcp` as a 2025-11-25 client would after its handshake.
+async fn rpc(app: &TestApp, token: Option<&str>, method: &str, params: Value) -> TestResponse {
+    let body = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
+    let mut request = Request::post("/mcp")
+        .header(header::HOST, "localhost")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    app.raw(request.body(Body::from(body.to_string())).expect("request"))
+        .await
+}
+
+/// Calls tool `name` and returns its `result`.
+async fn call(app: &TestApp, token: &str, name: &str, arguments: Value) -> Value {
+    let response = rpc(
+        app,
+        Some(token),
+        "tools/call",
+        json!({"name": name, "arguments": arguments}),
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    response.body["result"].clone()
+}
+
+fn error_text(result: &Value) -> &str {
+    assert_eq!(result["isError"], true, "{result}");
+    result["content"][0]["text"].as_str().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn the_tools_are_listed_with_input_and_output_schemas() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let response = rpc(&app, Some(&user.token), "tools/list", json!({})).await;
+
+    assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+    let tools = response.body["result"]["tools"].as_array().expect("tools");
+    let names: Vec<_> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    for expected in [
+        "add_task",
+        "list_tasks",
+        "complete_task",
+        "update_task",
+        "delete_task",
+        "get_task",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    for tool in tools {
+        assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
+        assert_eq!(tool["outputSchema"]["type"], "object", "{tool}");
+        assert!(tool["description"].is_string(), "{tool}");
+    }
+}
+
+#[tokio::test]
+async fn a_tool_call_changes_the_callers_tasks_and_reports_the_change() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let added = call(&app, &user.token, "add_task", json!({"title": "Buy milk"})).await;
+    let created = &added["structuredContent"];
+    assert_eq!(created["status"], "created");
+    assert_eq!(created["title"], "Buy milk");
+    let id = created["task_id"].as_i64().expect("task_id");
+
+    let done = call(&app, &user.token, "complete_task", json!({"task_id": id})).await;
+    assert_eq!(
+        done["structuredContent"],
+        json!({"task_id": id, "status": "completed", "title": "Buy milk"})
+    );
+    let rest = app.get(&format!("/api/v1/tasks/{id}"), &user.token).await;
+    assert_eq!(
+        rest.body["completed"], true,
+        "the REST API sees the same task"
+    );
+}
+
+#[tokio::test]
+async fn another_users_task_is_a_tool_error_like_an_unknown_one() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let task = app.task(&ada, "Ada's").await;
+
+    let result = call(&app, &bob.token, "delete_task", json!({"task_id": task})).await;
+
+    assert!(error_text(&result).contains("no task"), "{result}");
+    let still = app.get(&format!("/api/v1/tasks/{task}"), &ada.token).await;
+    assert_eq!(still.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_user_id_other_than_the_callers_is_refused() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+
+    let own = call(&app, &ada.token, "list_tasks", json!({"user_id": ada.id})).await;
+    assert_eq!(own["isError"], false, "{own}");
+    let other = call(&app, &ada.token, "list_tasks", json!({"user_id": bob.id})).await;
+    assert!(error_text(&other).contains("user_id"), "{other}");
+}
+
+#[tokio::test]
+async fn bad_arguments_are_a_tool_error_that_names_the_field() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let empty = call(&app, &user.token, "add_task", json!({"title": "  "})).await;
+    assert!(error_text(&empty).contains("title"), "{empty}");
+    let typo = call(&app, &user.token, "add_task", json!({"titel": "x"})).await;
+    assert!(error_text(&typo).contains("titel"), "{typo}");
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_call_a_write_tool() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let created = app
+        .post(
+            "/api/v1/api-keys",
+            &user.token,
+            json!({"name": "reader", "scopes": ["read"]}),
+        )
+        .await;
+    let secret = created.body["secret"].as_str().expect("secret");
+
+    let listed = call(&app, secret, "list_tasks", json!({})).await;
+    assert_eq!(listed["isError"], false, "{listed}");
+    let added = call(&app, secret, "add_task", json!({"title": "nope"})).await;
+    assert!(error_text(&added).contains("write scope"), "{added}");
+}
+
+#[tokio::test]
+async fn an_unknown_tool_is_a_protocol_error() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let response = rpc(
+        &app,
+        Some(&user.token),
+        "tools/call",
+        json!({"name": "launch_rockets", "arguments": {}}),
+    )
+    .await;
+
+    assert_eq!(response.body["error"]["code"], -32602, "{}", response.body);
+}
+
+#[tokio::test]
+async fn without_a_credential_mcp_answers_401_pointing_at_the_resource_metadata() {
+    let app = TestApp::spawn().await;
+
+    let response = rpc(&app, None, "tools/list", json!({})).await;
+
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.header("www-authenticate"),
+        Some("Bearer resource_metadata=\"http://localhost/.well-known/oauth-protected-resource\"")
+    );
+    let metadata = app
+        .raw(
+            Request::get("/.well-known/oauth-protected-resource")
+                .header(header::HOST, "localhost")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(metadata.body["resource"], "http://localhost/mcp");
+    assert_eq!(metadata.body["bearer_methods_supported"], json!(["header"]));
+}
+
+#[tokio::test]
+async fn a_foreign_host_is_refused() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+
+    let response = app
+        .raw(
+            Request::post("/mcp")
+                .header(header::HOST, "attacker.example")
+                .header(header::AUTHORIZATION, format!("Bearer {}", user.token))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::ACCEPT, "application/json, text/event-stream")
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+}
