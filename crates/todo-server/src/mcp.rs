@@ -43,8 +43,9 @@ const INSTRUCTIONS: &str = "Tools for the user's todo list. Find task ids with l
 pub struct McpSettings {
     /// `Host` values accepted (DNS rebinding protection); `*` accepts any.
     pub allowed_hosts: Vec<String>,
-    /// Browser origins accepted; a request with any other `Origin` is refused. Requests
-    /// without an `Origin` (every non-browser client) pass.
+    /// Browser origins accepted (`:*` matches any port); a request with any other `Origin`
+    /// is refused. Requests without an `Origin` (every non-browser client) pass. Loopback
+    /// pages by default: they are this machine's, which DNS rebinding cannot fake.
     pub allowed_origins: Vec<String>,
 }
 
@@ -52,7 +53,11 @@ impl Default for McpSettings {
     fn default() -> Self {
         Self {
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
-            allowed_origins: Vec::new(),
+            allowed_origins: vec![
+                "http://localhost:*".into(),
+                "http://127.0.0.1:*".into(),
+                "http://[::1]:*".into(),
+            ],
         }
     }
 }

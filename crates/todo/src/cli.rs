@@ -151,9 +151,14 @@ pub struct McpHttpArgs {
         default_value = "localhost,127.0.0.1,::1"
     )]
     pub mcp_allowed_hosts: Vec<String>,
-    /// Browser origins allowed to call /mcp (comma-separated, with scheme, e.g.
-    /// http://localhost:6274); a request with any other Origin is refused. None by default.
-    #[arg(long, env = "MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    /// Browser origins allowed to call /mcp (comma-separated, with scheme; `:*` for any port);
+    /// a request with any other Origin is refused. Loopback pages by default.
+    #[arg(
+        long,
+        env = "MCP_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = "http://localhost:*,http://127.0.0.1:*,http://[::1]:*"
+    )]
     pub mcp_allowed_origins: Vec<String>,
 }
 
