@@ -243,6 +243,19 @@ impl Todo {
             .ok_or(Error::NotFound("user"))
     }
 
+    /// The user with this id, or else with this email (for the command line).
+    pub async fn find_user(&self, id_or_email: &str) -> Result<User> {
+        if let Some(user) = self.store.user_by_id(id_or_email).await? {
+            return Ok(user);
+        }
+        let email = Email::parse(id_or_email).map_err(|_| Error::NotFound("user"))?;
+        self.store
+            .user_with_password(email.as_str())
+            .await?
+            .map(|(user, _)| user)
+            .ok_or(Error::NotFound("user"))
+    }
+
     pub async fn list_users(&self) -> Result<Vec<User>> {
         self.store.list_users().await
     }

@@ -14,22 +14,6 @@ impl<T> Patch<T> {
     pub fn is_missing(&self) -> bool {
         matches!(self, Patch::Missing)
     }
-
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Patch<U> {
-        match self {
-            Patch::Missing => Patch::Missing,
-            Patch::Null => Patch::Null,
-            Patch::Value(v) => Patch::Value(f(v)),
-        }
-    }
-
-    /// For full replacement: an absent field means "empty".
-    pub fn or_null(self) -> Self {
-        match self {
-            Patch::Missing => Patch::Null,
-            other => other,
-        }
-    }
 }
 
 impl<T> From<Option<T>> for Patch<T> {

@@ -177,22 +177,13 @@ async fn api_key(global: &GlobalArgs, command: ApiKeyCommand) -> anyhow::Result<
         scopes,
         expires_at,
     } = command;
-    let users = todo.list_users().await?;
-    let Some(owner) = users
-        .iter()
-        .find(|u| u.id == user || u.email.as_deref() == Some(user.to_lowercase().as_str()))
-    else {
-        bail!("no user with id or email {user:?}");
-    };
+    let owner = find_user(&todo, &user).await?;
     let input = ApiKeyInput {
         name,
         scopes: (!scopes.is_empty()).then_some(scopes),
         expires_at,
     };
-    let created = todo
-        .create_api_key(&owner.id, input)
-        .await
-        .map_err(describe)?;
+    let created = todo.create_api_key(&owner, input).await.map_err(describe)?;
     println!("{}", created.secret);
     eprintln!(
         "API key {:?} created for {}; the secret above is shown only once.",
@@ -234,12 +225,11 @@ async fn mcp(global: &GlobalArgs, args: McpArgs) -> anyhow::Result<()> {
 
 /// The id of the user with this id or email.
 async fn find_user(todo: &Todo, user: &str) -> anyhow::Result<String> {
-    let users = todo.list_users().await?;
-    users
-        .into_iter()
-        .find(|u| u.id == user || u.email.as_deref() == Some(user.to_lowercase().as_str()))
-        .map(|u| u.id)
-        .ok_or_else(|| anyhow!("no user with id or email {user:?}"))
+    match todo.find_user(user).await {
+        Ok(found) => Ok(found.id),
+        Err(todo_core::Error::NotFound(_)) => Err(anyhow!("no user with id or email {user:?}")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Spells out validation errors field by field for people at a terminal.

@@ -235,7 +235,7 @@ async fn the_cli_creates_users_and_api_keys_that_the_server_accepts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = "sqlite://todo.db";
     run(todo(dir.path(), url).arg("migrate"));
-    run(todo(dir.path(), url)
+    let created = run(todo(dir.path(), url)
         .args([
             "user",
             "create",
@@ -245,6 +245,17 @@ async fn the_cli_creates_users_and_api_keys_that_the_server_accepts() {
             "Cli",
         ])
         .env("TODO_USER_PASSWORD", "a fine password"));
+    let created: Value = serde_json::from_slice(&created.stdout).expect("user as JSON");
+    let id = created["id"].as_str().expect("id");
+    // A user is found by id as well as by email.
+    let by_id = run(todo(dir.path(), url).args(["api-key", "create", "--user", id]));
+    assert!(String::from_utf8_lossy(&by_id.stdout).starts_with("todo_"));
+    let missing = todo(dir.path(), url)
+        .args(["api-key", "create", "--user", "nobody@example.com"])
+        .output()
+        .expect("run");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no user with id or email"));
     let listed = run(todo(dir.path(), url).args(["user", "list"]));
     assert!(String::from_utf8_lossy(&listed.stdout).contains("cli@example.com"));
     let key = run(todo(dir.path(), url).args([
