@@ -2,9 +2,9 @@
 # Fuzzes every operation in /openapi.json of the real binary with schemathesis, as a user with
 # a read+write API key, all checks on: no 5xx, no response the document does not describe.
 #   tests/fuzz/fuzz.sh path/to/todo [schemathesis options…]
-# The API key comes from tests/fuzz/hooks.py. schemathesis comes from target/fuzz-venv (tests/fuzz/requirements.txt; scripts/test
-# installs it). The run is bounded (FUZZ_MAX_EXAMPLES per operation, default 40) and seeded
-# (FUZZ_SEED, default 1, with deterministic generation) so that it does not flake.
+# The API key comes from tests/fuzz/hooks.py; schemathesis from target/fuzz-venv
+# (tests/fuzz/requirements.txt; scripts/test installs it). The run is bounded (FUZZ_MAX_EXAMPLES per operation, default 40) and
+# deterministic (the same inputs every run), so that it does not flake.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:?usage: tests/fuzz/fuzz.sh path/to/todo}"
@@ -49,7 +49,6 @@ PYTHONPATH="tests/fuzz${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=hooks \
 "$schemathesis" --config-file tests/fuzz/schemathesis.toml run "$base/openapi.json" \
   --checks all \
   --max-examples "${FUZZ_MAX_EXAMPLES:-40}" \
-  --seed "${FUZZ_SEED:-1}" \
   --generation-deterministic \
   --request-timeout 10 \
   --workers 1 \
