@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_key;
+pub mod credential_cache;
 pub mod error;
 pub mod metrics;
 pub mod page;
@@ -21,19 +22,36 @@ pub mod user;
 pub mod validation;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use credential_cache::CredentialCache;
 
 pub use error::{Error, Result};
 pub use store::Store;
 
-/// The entry point to every use case. Cheap to clone: it only holds the store.
+/// How long a checked credential is remembered by default (see [`credential_cache`]).
+pub const DEFAULT_CREDENTIAL_TTL: Duration = Duration::from_secs(1);
+
+/// The entry point to every use case. Cheap to clone: it holds the store and the memory of
+/// checked credentials, both shared by the clones.
 #[derive(Clone)]
 pub struct Todo {
     store: Arc<dyn Store>,
+    credentials: Arc<CredentialCache>,
 }
 
 impl Todo {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self::with_credential_ttl(store, DEFAULT_CREDENTIAL_TTL)
+    }
+
+    /// With checked credentials remembered for `ttl` (zero: every request looks its
+    /// credential up).
+    pub fn with_credential_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
+        Self {
+            store,
+            credentials: Arc::new(CredentialCache::new(ttl)),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

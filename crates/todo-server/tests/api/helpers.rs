@@ -112,6 +112,18 @@ impl TestApp {
         }
     }
 
+    /// Another replica over the same database with a memory of checked credentials of its own
+    /// (a separate process, as far as that memory goes), remembering them for `ttl`.
+    pub fn replica_with_own_credential_memory(&self, ttl: std::time::Duration) -> Self {
+        let todo = Todo::with_credential_ttl(self.db.store.clone(), ttl);
+        let state = AppState::new(todo.clone(), &Settings::new(auth_settings())).expect("state");
+        Self {
+            router: todo_server::app(state).expect("router"),
+            todo,
+            db: self.db.clone(),
+        }
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn send(
         &self,
