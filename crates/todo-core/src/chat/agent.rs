@@ -86,6 +86,8 @@ pub struct ChatReply {
 /// What happens during a turn, in order, for interfaces that stream.
 #[derive(Debug)]
 pub enum ChatEvent<'a> {
+    /// The message is accepted and stored in this conversation; the model is next.
+    Started(&'a str),
     Delta(&'a str),
     ToolCall(&'a ToolCallOutcome),
 }
@@ -303,6 +305,7 @@ impl Chat {
                 .append_messages(user_id, &conversation.id, &[NewMessage::user(text)], now())
                 .await?,
         );
+        events(ChatEvent::Started(&conversation.id));
 
         let system = system_prompt(user.name.as_deref(), &user.timezone, now());
         let budget = self
