@@ -107,8 +107,14 @@ async fn a_conversation_adds_lists_completes_and_deletes_tasks_and_survives_a_re
             assert!(system.contains(&today), "no local date {today} in {system}");
             assert!(system.contains("Ada"), "{system}");
             assert!(system.contains("Asia/Tokyo"), "{system}");
-            assert!(system.contains("ask which one"), "ambiguity rule missing: {system}");
-            assert!(system.contains("confirm"), "confirmation rule missing: {system}");
+            assert!(
+                system.contains("ask which one"),
+                "ambiguity rule missing: {system}"
+            );
+            assert!(
+                system.contains("confirm"),
+                "confirmation rule missing: {system}"
+            );
             assert_eq!(messages(request).len(), 2);
             assert_eq!(messages(request)[1]["content"], "Add buy milk and call mom");
         },
