@@ -783,3 +783,42 @@ async fn without_an_encryption_key_no_llm_key_can_be_stored() {
     .await
     .problem(StatusCode::SERVICE_UNAVAILABLE);
 }
+
+#[tokio::test]
+async fn open_streams_end_with_an_error_event_when_the_server_shuts_down() {
+    let llm = ScriptedLlm::start().await;
+    let mut settings = settings(&llm);
+    settings.llm.timeout = Duration::from_secs(60);
+    let db = todo_testkit::selected().await;
+    let todo = todo_core::Todo::new(db.store.clone());
+    let state = todo_server::AppState::new(todo.clone(), &settings).expect("state");
+    let shutdown = state.shutdown.clone();
+    let app = TestApp {
+        router: todo_server::app(state).expect("router"),
+        todo,
+        db: std::sync::Arc::new(db),
+    };
+    let ada = app.signup("ada@example.com").await;
+    llm.then(Reply::Hang);
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        shutdown.cancel();
+    });
+    let started = std::time::Instant::now();
+    let (status, body) = stream_chat(&app, &ada, json!({"message": "still there?"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the stream ended on shutdown"
+    );
+    let events = sse_events(&body);
+    assert_eq!(events.len(), 1, "{body}");
+    assert_eq!(events[0].0, "error");
+    assert_eq!(
+        events[0].1["problem"]["type"],
+        "urn:todo:problem:shutting-down"
+    );
+    let conversation = only_conversation(&app, &ada).await;
+    assert_eq!(conversation["messages"][0]["content"], "still there?");
+    llm.assert_done();
+}
