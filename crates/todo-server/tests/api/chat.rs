@@ -401,9 +401,14 @@ async fn a_provider_that_hangs_is_a_504_and_the_message_is_kept() {
     settings.llm.timeout = Duration::from_millis(500);
     let app = TestApp::spawn_configured(settings).await;
     let ada = app.signup("ada@example.com").await;
+    // A turn is bounded by the model's timeout, not by the general request time limit.
+    let mut strict = self::settings(&llm);
+    strict.llm.timeout = Duration::from_millis(500);
+    strict.http.request_timeout = Duration::from_millis(100);
+    let strict = app.replica(&strict);
     llm.then(Reply::Hang);
     let started = std::time::Instant::now();
-    let answer = chat(&app, &ada, json!({"message": "are you there?"})).await;
+    let answer = chat(&strict, &ada, json!({"message": "are you there?"})).await;
     assert_eq!(
         answer.problem(StatusCode::GATEWAY_TIMEOUT)["type"],
         "urn:todo:problem:llm-timeout"
