@@ -478,13 +478,53 @@ pub fn offered_tools() -> Vec<ModelTool> {
             if let Some(Value::Object(properties)) = schema.get_mut("properties") {
                 properties.remove("user_id");
             }
+            let defs = schema.remove("$defs");
+            let mut parameters = Value::Object(schema);
+            if let Some(Value::Object(defs)) = defs {
+                inline_refs(&mut parameters, &defs, 0);
+            }
             ModelTool {
                 name: tool.name.to_owned(),
                 description: tool.description.to_owned(),
-                parameters: Value::Object(schema),
+                parameters,
             }
         })
         .collect()
+}
+
+/// Replaces `{"$ref": "#/$defs/X"}` with X itself: several providers (Gemini's OpenAI
+/// endpoint, some guided-decoding servers) accept only self-contained schemas. The registry's
+/// types are not recursive; `depth` guards against a future one.
+fn inline_refs(schema: &mut Value, defs: &serde_json::Map<String, Value>, depth: usize) {
+    match schema {
+        Value::Object(object) => {
+            let target = object
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/$defs/"))
+                .and_then(|name| defs.get(name));
+            if let (Some(target), true) = (target, depth < 16) {
+                let mut replacement = target.clone();
+                inline_refs(&mut replacement, defs, depth + 1);
+                object.remove("$ref");
+                if let Value::Object(fields) = replacement {
+                    for (key, value) in fields {
+                        object.entry(key).or_insert(value);
+                    }
+                }
+                return;
+            }
+            for value in object.values_mut() {
+                inline_refs(value, defs, depth);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                inline_refs(item, defs, depth);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn to_message_call(call: &ModelToolCall) -> MessageToolCall {
@@ -518,5 +558,58 @@ fn to_model_message(message: &Message) -> ModelMessage {
             tool_call_id: message.tool_call_id.clone().unwrap_or_default(),
             content: message.content.clone(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offered_tools_are_self_contained_and_act_as_the_caller() {
+        let tools = offered_tools();
+        assert_eq!(tools.len(), tools::tools().len());
+        for tool in &tools {
+            let text = tool.parameters.to_string();
+            assert!(
+                !text.contains("$ref") && !text.contains("$defs"),
+                "{}: {text}",
+                tool.name
+            );
+            assert!(!text.contains("$schema"), "{}", tool.name);
+            assert!(tool.parameters["properties"].get("user_id").is_none());
+        }
+        let add = tools
+            .iter()
+            .find(|t| t.name == "add_task")
+            .expect("add_task");
+        let priority = add.parameters["properties"]["priority"].to_string();
+        assert!(
+            priority.contains("urgent"),
+            "priority values inlined: {priority}"
+        );
+    }
+
+    #[test]
+    fn stored_tool_calls_replay_their_arguments_as_sent() {
+        let call = ModelToolCall {
+            id: "c".into(),
+            name: "add_task".into(),
+            arguments: "{not json".into(),
+        };
+        let stored = to_message_call(&call);
+        assert_eq!(stored.arguments, Value::String("{not json".into()));
+        let message = Message {
+            id: 1,
+            role: Role::Assistant,
+            content: String::new(),
+            tool_calls: vec![stored],
+            tool_call_id: None,
+            created_at: now(),
+        };
+        match to_model_message(&message) {
+            ModelMessage::Assistant { tool_calls, .. } => assert_eq!(tool_calls, vec![call]),
+            other => panic!("not an assistant message: {other:?}"),
+        }
     }
 }
