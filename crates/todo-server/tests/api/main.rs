@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api_keys;
+mod calendar;
 mod chat;
 mod errors;
 mod external;
