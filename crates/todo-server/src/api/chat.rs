@@ -82,15 +82,21 @@ pub async fn chat(
     headers: HeaderMap,
     Json(input): Json<ChatInput>,
 ) -> Response {
+    // The turn runs on its own task, so it finishes (and is stored) even if the client goes:
+    // a tool that ran always has its messages in the conversation.
     if !wants_stream(&headers) {
-        let ignore = |_: ChatEvent<'_>| {};
-        return match state.chat.turn(&principal, input, false, &ignore).await {
-            Ok(reply) => axum::Json(reply).into_response(),
-            Err(e) => ApiError::from(e).into_response(),
+        let chat = state.chat.clone();
+        let turn = tokio::spawn(async move {
+            let ignore = |_: ChatEvent<'_>| {};
+            chat.turn(&principal, input, false, &ignore).await
+        });
+        return match turn.await {
+            Ok(Ok(reply)) => axum::Json(reply).into_response(),
+            Ok(Err(e)) => ApiError::from(e).into_response(),
+            Err(e) => ApiError::internal(&e).into_response(),
         };
     }
 
-    // The turn runs on its own task, so it finishes (and is stored) even if the client goes.
     let (sender, receiver) = mpsc::unbounded_channel::<Event>();
     let (started_tx, started_rx) = tokio::sync::oneshot::channel::<Result<(), ApiError>>();
     let chat = state.chat.clone();
