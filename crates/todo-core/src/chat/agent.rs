@@ -19,6 +19,7 @@ use super::{Conversation, ConversationId, Message, MessageToolCall, NewMessage, 
 use crate::Todo;
 use crate::accounts::Principal;
 use crate::error::{Error, Result};
+use crate::metrics;
 use crate::time::now;
 use crate::tools::{self, ToolError};
 
@@ -361,6 +362,7 @@ impl Chat {
                         now(),
                     )
                     .await?;
+                metrics::chat_turn("answered");
                 return Ok(ChatReply {
                     conversation_id: conversation.id,
                     response: said.join("\n\n"),
@@ -406,6 +408,7 @@ impl Chat {
             )
             .await?;
         said.push(stop);
+        metrics::chat_turn("stopped");
         Ok(ChatReply {
             conversation_id: conversation.id,
             response: said.join("\n\n"),
@@ -441,6 +444,7 @@ impl Chat {
                 (arguments, result)
             }
         };
+        metrics::chat_tool_call(&call.name, result.get("error").is_none());
         ToolCallOutcome {
             tool: call.name.clone(),
             arguments,
@@ -462,8 +466,14 @@ fn model_error(error: ModelError, conversation_id: &str) -> ChatError {
     tracing::warn!(error = %error, conversation_id, "chat turn failed at the model");
     let conversation_id = conversation_id.to_owned();
     match error {
-        ModelError::Timeout => ChatError::ModelTimeout { conversation_id },
-        ModelError::Failed(_) => ChatError::ModelFailed { conversation_id },
+        ModelError::Timeout => {
+            metrics::chat_turn("model_timeout");
+            ChatError::ModelTimeout { conversation_id }
+        }
+        ModelError::Failed(_) => {
+            metrics::chat_turn("model_failed");
+            ChatError::ModelFailed { conversation_id }
+        }
     }
 }
 

@@ -300,6 +300,25 @@ async fn malformed_tool_arguments_go_back_to_the_model_which_recovers() {
     assert!(outcomes[0]["result"]["error"].is_string());
     assert_eq!(outcomes[1]["result"]["status"], "created");
     assert_eq!(titles(&app, &ada, "all").await, vec!["Pay rent"]);
+    let metrics = app.send(Method::GET, "/metrics", None, None).await;
+    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    let counted = |name: &str, labels: &[&str]| {
+        text.lines().any(|line| {
+            line.starts_with(&format!("{name}{{")) && labels.iter().all(|l| line.contains(l))
+        })
+    };
+    assert!(
+        counted(
+            "todo_chat_tool_calls_total",
+            &["tool=\"add_task\"", "outcome=\"error\""]
+        ),
+        "{text}"
+    );
+    assert!(counted(
+        "todo_chat_tool_calls_total",
+        &["tool=\"add_task\"", "outcome=\"ok\""]
+    ));
+    assert!(counted("todo_chat_turns_total", &["outcome=\"answered\""]));
     llm.assert_done();
 }
 
