@@ -187,14 +187,28 @@ impl Chat {
         })
     }
 
-    fn open(&self, stored: &StoredCredential) -> Result<(Secret, Option<String>)> {
-        let cipher = self.cipher.as_ref().ok_or_else(|| {
-            Error::internal("a stored LLM key cannot be opened: TODO_ENCRYPTION_KEY is not set")
-        })?;
-        let key = cipher
-            .open(&stored.user_id, &stored.api_key_ciphertext)
-            .map_err(Error::internal)?;
-        Ok((Secret::new(key), stored.model.clone()))
+    /// Opens the user's sealed key. One that no longer opens (the operator changed or removed
+    /// TODO_ENCRYPTION_KEY) is the user's to replace, so it is told as such, not as a 500.
+    fn open(
+        &self,
+        stored: &StoredCredential,
+    ) -> std::result::Result<(Secret, Option<String>), ChatError> {
+        let opened = match self.cipher.as_ref() {
+            Some(cipher) => cipher.open(&stored.user_id, &stored.api_key_ciphertext),
+            None => Err("TODO_ENCRYPTION_KEY is not set".into()),
+        };
+        match opened {
+            Ok(key) => Ok((Secret::new(key), stored.model.clone())),
+            Err(cause) => {
+                tracing::warn!(user_id = %stored.user_id, %cause, "a stored LLM key does not open");
+                Err(ChatError::NotConfigured(
+                    "your stored LLM key can no longer be read (the server's encryption key \
+                     changed): store it again with PUT /api/v1/llm-credentials, or delete it \
+                     to use the server's model"
+                        .into(),
+                ))
+            }
+        }
     }
 
     /// Stores (or replaces) the user's own provider key, sealed.

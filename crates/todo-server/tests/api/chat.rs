@@ -809,6 +809,50 @@ async fn without_an_encryption_key_no_llm_key_can_be_stored() {
 }
 
 #[tokio::test]
+async fn a_key_sealed_under_a_former_encryption_key_asks_to_be_stored_again() {
+    let llm = ScriptedLlm::start().await;
+    let app = TestApp::spawn_configured(settings(&llm)).await;
+    let ada = app.signup("ada@example.com").await;
+    let stored = app
+        .put(
+            "/api/v1/llm-credentials",
+            &ada.token,
+            json!({"api_key": "sk-0123456789abcdef"}),
+        )
+        .await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+
+    // The operator replaces TODO_ENCRYPTION_KEY; the same database is served again.
+    let mut rotated = settings(&llm);
+    rotated.llm.encryption_key = Some(Secret::new("ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA="));
+    let app = app.replica(&rotated);
+    let refused = chat(&app, &ada, json!({"message": "hello"})).await;
+    let problem = refused.problem(StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("store it again")),
+        "{problem}"
+    );
+    // Deleting the stored key falls back to the server's model.
+    let deleted = app.delete("/api/v1/llm-credentials", &ada.token).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    llm.expect(
+        |headers, _| {
+            assert_eq!(
+                headers.get("authorization").and_then(|v| v.to_str().ok()),
+                Some(format!("Bearer {SERVER_KEY}").as_str())
+            );
+        },
+        text("Hi Ada"),
+    );
+    let answered = chat(&app, &ada, json!({"message": "hello"})).await;
+    assert_eq!(answered.status, StatusCode::OK, "{}", answered.body);
+    assert_eq!(answered.body["response"], "Hi Ada");
+    llm.assert_done();
+}
+
+#[tokio::test]
 async fn open_streams_end_with_an_error_event_when_the_server_shuts_down() {
     let llm = ScriptedLlm::start().await;
     let mut settings = settings(&llm);
