@@ -14,17 +14,28 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 server=
+llm=
 cleanup() {
-  [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  [[ -n $server ]] && kill "$server" 2>/dev/null && { wait "$server" 2>/dev/null || true; }
+  [[ -n $llm ]] && kill "$llm" 2>/dev/null && { wait "$llm" 2>/dev/null || true; }
   rm -rf "$work"
   return 0
 }
 trap cleanup EXIT
 
+# The chat routes talk to a scripted model on loopback (llm_stub.py), and users may store
+# their own LLM keys (an encryption key is set), so that every operation is configured as in
+# production rather than answering its documented "not configured" 503.
+llm_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 tests/fuzz/llm_stub.py "$llm_port" &
+llm=$!
+
 # Rate limits off: the fuzzer sends thousands of writes a minute, and a 429 would hide
 # whatever the request would have found.
 DATABASE_URL="sqlite://$work/fuzz.db" PORT=$port RUST_LOG="${RUST_LOG:-error}" \
-  RATE_LIMIT_ENABLED=false "$bin" serve &
+  RATE_LIMIT_ENABLED=false LLM_BASE_URL="http://127.0.0.1:$llm_port/v1" LLM_MODEL=stub \
+  TODO_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
+  "$bin" serve &
 server=$!
 for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && break; sleep 0.1; done
 

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod api_key;
+pub mod calendar;
+pub mod chat;
 pub mod credential_cache;
 pub mod error;
 pub mod metrics;

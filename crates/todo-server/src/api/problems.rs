@@ -1,7 +1,7 @@
 //! The problem responses that the middleware and the extractors can give on any operation,
 //! added to the OpenAPI document in one place so that no handler can forget one: 401 on every
 //! route that takes a credential, 403 on its writes (a read-only key), 429 and 503 where rate
-//! limits apply, 400/413/415/422 where a body or parameters are parsed. A handler's own
+//! limits apply, 400/413/415/422 where a body or parameters are parsed and validated. A handler's own
 //! description of a status wins.
 
 use utoipa::Modify;
@@ -58,9 +58,11 @@ fn add_problems(operation: &mut Operation, write: bool, limited: bool) {
     if has_body {
         add("413", "The body is larger than the route allows");
         add("415", "The body is not `application/json`");
+    }
+    if has_body || has_params {
         add(
             "422",
-            "The body does not validate; `errors` names each field",
+            "The body or a parameter does not validate; `errors` names each field",
         );
     }
     if secured {

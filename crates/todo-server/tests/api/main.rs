@@ -3,6 +3,8 @@
 
 mod accounts;
 mod api_keys;
+mod calendar;
+mod chat;
 mod errors;
 mod external;
 mod hardening;
@@ -14,6 +16,7 @@ mod mcp;
 mod metrics;
 mod operations;
 mod rate_limits;
+mod scripted_llm;
 mod tags;
 mod tasks;
 mod transfer;

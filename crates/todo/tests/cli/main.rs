@@ -2,8 +2,10 @@
 //! line, stopped with SIGTERM and started again; in `operations`, replicas sharing Redis and a
 //! SIGTERM under load; in `faults`, kill -9 under a write load and a PostgreSQL restart.
 
+mod chat;
 mod faults;
 mod operations;
+mod transfer;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -323,6 +325,8 @@ fn every_command_explains_itself() {
         &["migrate", "--help"],
         &["user", "create", "--help"],
         &["api-key", "create", "--help"],
+        &["export", "--help"],
+        &["import", "--help"],
     ] {
         let output = Command::new(BIN).args(args).output().expect("run");
         assert!(output.status.success(), "{args:?}");
@@ -342,6 +346,8 @@ fn every_command_explains_itself() {
         "migrate",
         "user",
         "api-key",
+        "export",
+        "import",
         "DATABASE_URL",
         "PORT",
     ] {
