@@ -124,8 +124,9 @@ pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
 }
 
 /// When a task is due: not at all, at a moment, or on a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Due {
+    #[default]
     None,
     At(DateTime<Utc>),
     Date(NaiveDate),
@@ -230,7 +231,7 @@ pub struct TaskPatchInput {
 }
 
 /// A validated new task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewTask {
     pub title: String,
     pub description: Option<String>,

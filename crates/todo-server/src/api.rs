@@ -2,10 +2,12 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod events;
 pub mod health;
 pub mod tags;
 pub mod tasks;
 pub mod transfer;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -36,6 +38,8 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
         (name = "tasks", description = "The task list"),
         (name = "tags", description = "Labels on tasks"),
         (name = "transfer", description = "Export and import"),
+        (name = "events", description = "Live updates (Server-Sent Events)"),
+        (name = "webhooks", description = "Events POSTed to your URL, signed"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
@@ -82,6 +86,9 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::complete))
         .routes(routes!(tags::list, tags::create))
         .routes(routes!(tags::update, tags::delete))
+        .routes(routes!(events::stream))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::delete))
 }
 
 /// `Location` of resource `id` in the collection at `collection` (in the request's route shape).
