@@ -43,6 +43,9 @@ impl Default for JobSettings {
     }
 }
 
+pub const REMINDERS_FIRED: &str = "todo_reminders_fired_total";
+pub const WEBHOOK_DELIVERIES: &str = "todo_webhook_deliveries_total";
+
 /// Longest sleep between looks at the queue, in case a wake-up was lost.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 const CLAIM_BATCH: u32 = 16;
@@ -129,7 +132,7 @@ async fn run_job(todo: &Todo, settings: &JobSettings, client: &reqwest::Client, 
     let outcome = match job.kind {
         JobKind::Reminder => match store.fire_reminder(&job, now()).await {
             Ok(Some(event)) => {
-                metrics::counter!("todo_reminders_fired_total").increment(1);
+                metrics::counter!(REMINDERS_FIRED).increment(1);
                 tracing::info!(user_id = %job.user_id, task_id = event.task_id, "reminder fired");
                 Ok(())
             }
@@ -170,7 +173,7 @@ async fn deliver_job(
     let result = deliver(client, &delivery, todo.allows_private_webhooks()).await;
     let error = result.as_ref().err().map(String::as_str);
     metrics::counter!(
-        "todo_webhook_deliveries_total",
+        WEBHOOK_DELIVERIES,
         "outcome" => if error.is_none() { "success" } else { "failure" }
     )
     .increment(1);

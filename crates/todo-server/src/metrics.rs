@@ -112,6 +112,14 @@ fn describe() {
         todo_core::metrics::TASKS_COMPLETED,
         "Tasks marked completed, by any interface"
     );
+    describe_counter!(
+        crate::jobs::REMINDERS_FIRED,
+        "Reminders fired (each once, across replicas)"
+    );
+    describe_counter!(
+        crate::jobs::WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts, by outcome"
+    );
 }
 
 /// Counts a refused credential. `reason` is one of a fixed set (see `docs/operations.md`).

@@ -4,6 +4,7 @@
 mod accounts;
 mod api_keys;
 mod errors;
+mod events;
 mod external;
 mod hardening;
 mod helpers;
