@@ -3,6 +3,7 @@
 //! SIGTERM under load.
 
 mod operations;
+mod replicas;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
