@@ -15,9 +15,7 @@ pub type EventId = i64;
 /// Most events one read returns.
 pub const EVENT_PAGE: u32 = 200;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EventType {
     Created,

@@ -5,8 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{
-    DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Utc, Weekday,
+    DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+    Weekday,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -317,7 +317,11 @@ fn weekdays_in(from: NaiveDate, to: NaiveDate, spec: DaySpec) -> Vec<NaiveDate> 
         .collect();
     match spec.nth {
         None => all,
-        Some(n) if n > 0 => all.get(usize::from(n.unsigned_abs()) - 1).copied().into_iter().collect(),
+        Some(n) if n > 0 => all
+            .get(usize::from(n.unsigned_abs()) - 1)
+            .copied()
+            .into_iter()
+            .collect(),
         Some(n) => {
             let back = usize::from(n.unsigned_abs());
             all.len()
@@ -340,7 +344,14 @@ impl Recurrence {
                 let monday = week_start(start).checked_add_days(Days::new(u64::from(step) * 7))?;
                 let sunday = monday + Days::new(6);
                 if self.by_day.is_empty() {
-                    weekdays_in(monday, sunday, DaySpec { nth: None, day: start.weekday() })
+                    weekdays_in(
+                        monday,
+                        sunday,
+                        DaySpec {
+                            nth: None,
+                            day: start.weekday(),
+                        },
+                    )
                 } else {
                     self.by_day
                         .iter()
@@ -590,9 +601,22 @@ mod tests {
         );
         let hours: Vec<String> = dues
             .iter()
-            .map(|d| d.at().expect("timed").with_timezone(&tz).format("%F %R %Z").to_string())
+            .map(|d| {
+                d.at()
+                    .expect("timed")
+                    .with_timezone(&tz)
+                    .format("%F %R %Z")
+                    .to_string()
+            })
             .collect();
-        assert_eq!(hours, ["2026-03-07 09:00 EST", "2026-03-08 09:00 EDT", "2026-03-09 09:00 EDT"]);
+        assert_eq!(
+            hours,
+            [
+                "2026-03-07 09:00 EST",
+                "2026-03-08 09:00 EDT",
+                "2026-03-09 09:00 EDT"
+            ]
+        );
         let fall = completions(
             "FREQ=DAILY",
             RecurrenceMode::Due,
@@ -600,8 +624,22 @@ mod tests {
             tz,
             3,
         );
-        let utc: Vec<u32> = fall.iter().map(|d| d.at().expect("timed").format("%H").to_string().parse().expect("hour")).collect();
-        assert_eq!(utc, [13, 14, 14], "09:00 EDT is 13:00 UTC, 09:00 EST is 14:00 UTC");
+        let utc: Vec<u32> = fall
+            .iter()
+            .map(|d| {
+                d.at()
+                    .expect("timed")
+                    .format("%H")
+                    .to_string()
+                    .parse()
+                    .expect("hour")
+            })
+            .collect();
+        assert_eq!(
+            utc,
+            [13, 14, 14],
+            "09:00 EDT is 13:00 UTC, 09:00 EST is 14:00 UTC"
+        );
     }
 
     #[test]
@@ -617,9 +655,18 @@ mod tests {
         );
         let local: Vec<String> = dues
             .iter()
-            .map(|d| d.at().expect("timed").with_timezone(&tz).format("%F %R").to_string())
+            .map(|d| {
+                d.at()
+                    .expect("timed")
+                    .with_timezone(&tz)
+                    .format("%F %R")
+                    .to_string()
+            })
             .collect();
-        assert_eq!(local, ["2026-03-07 02:30", "2026-03-08 03:30", "2026-03-09 03:30"]);
+        assert_eq!(
+            local,
+            ["2026-03-07 02:30", "2026-03-08 03:30", "2026-03-09 03:30"]
+        );
     }
 
     #[test]
@@ -634,49 +681,97 @@ mod tests {
             2,
         );
         let next = dues[1].at().expect("timed");
-        assert_eq!(next.to_rfc3339(), "2026-10-25T00:30:00+00:00", "02:30 CEST, not CET");
+        assert_eq!(
+            next.to_rfc3339(),
+            "2026-10-25T00:30:00+00:00",
+            "02:30 CEST, not CET"
+        );
     }
 
     #[test]
     fn monthly_from_january_31_skips_months_without_a_31st_as_rfc_5545_says() {
         let dates = series("FREQ=MONTHLY", date(2027, 1, 31), 4);
-        assert_eq!(dates, [date(2027, 1, 31), date(2027, 3, 31), date(2027, 5, 31), date(2027, 7, 31)]);
+        assert_eq!(
+            dates,
+            [
+                date(2027, 1, 31),
+                date(2027, 3, 31),
+                date(2027, 5, 31),
+                date(2027, 7, 31)
+            ]
+        );
         let explicit = series("FREQ=MONTHLY;BYMONTHDAY=31", date(2027, 1, 31), 3);
-        assert_eq!(explicit, [date(2027, 1, 31), date(2027, 3, 31), date(2027, 5, 31)]);
+        assert_eq!(
+            explicit,
+            [date(2027, 1, 31), date(2027, 3, 31), date(2027, 5, 31)]
+        );
     }
 
     #[test]
     fn the_last_day_of_every_month_is_bymonthday_minus_one() {
         let dates = series("FREQ=MONTHLY;BYMONTHDAY=-1", date(2027, 1, 31), 4);
-        assert_eq!(dates, [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30)]);
+        assert_eq!(
+            dates,
+            [
+                date(2027, 1, 31),
+                date(2027, 2, 28),
+                date(2027, 3, 31),
+                date(2027, 4, 30)
+            ]
+        );
     }
 
     #[test]
     fn yearly_from_february_29_occurs_in_leap_years_only() {
         let dates = series("FREQ=YEARLY", date(2028, 2, 29), 3);
-        assert_eq!(dates, [date(2028, 2, 29), date(2032, 2, 29), date(2036, 2, 29)]);
+        assert_eq!(
+            dates,
+            [date(2028, 2, 29), date(2032, 2, 29), date(2036, 2, 29)]
+        );
     }
 
     #[test]
     fn every_weekday_skips_the_weekend() {
         // 2026-11-27 is a Friday.
         let dates = series("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", date(2026, 11, 26), 4);
-        assert_eq!(dates, [date(2026, 11, 26), date(2026, 11, 27), date(2026, 11, 30), date(2026, 12, 1)]);
+        assert_eq!(
+            dates,
+            [
+                date(2026, 11, 26),
+                date(2026, 11, 27),
+                date(2026, 11, 30),
+                date(2026, 12, 1)
+            ]
+        );
     }
 
     #[test]
     fn the_second_tuesday_and_the_last_friday_of_the_month() {
         let tuesdays = series("FREQ=MONTHLY;BYDAY=2TU", date(2026, 11, 10), 3);
-        assert_eq!(tuesdays, [date(2026, 11, 10), date(2026, 12, 8), date(2027, 1, 12)]);
+        assert_eq!(
+            tuesdays,
+            [date(2026, 11, 10), date(2026, 12, 8), date(2027, 1, 12)]
+        );
         let fridays = series("FREQ=MONTHLY;BYDAY=-1FR", date(2026, 11, 27), 3);
-        assert_eq!(fridays, [date(2026, 11, 27), date(2026, 12, 25), date(2027, 1, 29)]);
+        assert_eq!(
+            fridays,
+            [date(2026, 11, 27), date(2026, 12, 25), date(2027, 1, 29)]
+        );
     }
 
     #[test]
     fn every_other_week_on_monday_and_thursday() {
         // 2026-11-23 is a Monday.
         let dates = series("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH", date(2026, 11, 23), 4);
-        assert_eq!(dates, [date(2026, 11, 23), date(2026, 11, 26), date(2026, 12, 7), date(2026, 12, 10)]);
+        assert_eq!(
+            dates,
+            [
+                date(2026, 11, 23),
+                date(2026, 11, 26),
+                date(2026, 12, 7),
+                date(2026, 12, 10)
+            ]
+        );
     }
 
     #[test]
@@ -688,7 +783,14 @@ mod tests {
             Tz::UTC,
             10,
         );
-        assert_eq!(dues, [Due::Date(date(2026, 1, 1)), Due::Date(date(2026, 1, 2)), Due::Date(date(2026, 1, 3))]);
+        assert_eq!(
+            dues,
+            [
+                Due::Date(date(2026, 1, 1)),
+                Due::Date(date(2026, 1, 2)),
+                Due::Date(date(2026, 1, 3))
+            ]
+        );
     }
 
     #[test]
@@ -709,7 +811,11 @@ mod tests {
             tz,
             10,
         );
-        assert_eq!(by_moment.len(), 3, "09:00 CET is 08:00 UTC: Jan 3 is the last");
+        assert_eq!(
+            by_moment.len(),
+            3,
+            "09:00 CET is 08:00 UTC: Jan 3 is the last"
+        );
     }
 
     #[test]
@@ -717,8 +823,14 @@ mod tests {
         let tz = chrono_tz::Europe::Berlin;
         let due = Due::At(at(tz, 2026, 1, 1, 18, 0));
         let done = at(tz, 2026, 1, 10, 7, 0);
-        let next = next_occurrence("FREQ=DAILY;INTERVAL=3", RecurrenceMode::Completion, due, done, tz)
-            .expect("next");
+        let next = next_occurrence(
+            "FREQ=DAILY;INTERVAL=3",
+            RecurrenceMode::Completion,
+            due,
+            done,
+            tz,
+        )
+        .expect("next");
         assert_eq!(next.due, Due::At(at(tz, 2026, 1, 13, 18, 0)));
         let by_due = next_occurrence("FREQ=DAILY;INTERVAL=3", RecurrenceMode::Due, due, done, tz)
             .expect("next");
@@ -727,7 +839,11 @@ mod tests {
 
     #[test]
     fn a_rule_that_can_never_match_ends_the_series_instead_of_looping() {
-        assert_eq!(rule("FREQ=YEARLY;BYMONTHDAY=30;BYDAY=2MO").next_date(date(2026, 1, 1), date(2026, 1, 1)), None);
+        assert_eq!(
+            rule("FREQ=YEARLY;BYMONTHDAY=30;BYDAY=2MO")
+                .next_date(date(2026, 1, 1), date(2026, 1, 1)),
+            None
+        );
     }
 
     #[test]

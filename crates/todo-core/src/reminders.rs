@@ -100,9 +100,7 @@ pub fn parse_reminders(list: &[ReminderInput], has_due: bool) -> Result<Vec<NewR
                 ));
             }
             _ => {
-                return Err(format!(
-                    "reminder {i}: give remind_at or minutes_before"
-                ));
+                return Err(format!("reminder {i}: give remind_at or minutes_before"));
             }
         };
         if !out.contains(&reminder) {
@@ -168,8 +166,11 @@ mod tests {
     fn at_most_ten_reminders_and_repeats_count_once() {
         let eleven = format!("[{}]", vec![r#"{"minutes_before":1}"#; 11].join(","));
         assert!(parse_reminders(&input(&eleven), true).is_err());
-        let twice = parse_reminders(&input(r#"[{"minutes_before":5},{"minutes_before":5}]"#), true)
-            .expect("valid");
+        let twice = parse_reminders(
+            &input(r#"[{"minutes_before":5},{"minutes_before":5}]"#),
+            true,
+        )
+        .expect("valid");
         assert_eq!(twice, [NewReminder::Before(5)]);
     }
 

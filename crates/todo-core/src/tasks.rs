@@ -8,10 +8,10 @@ use crate::error::{Error, Result};
 use crate::page::{Cursor, ListTasksRequest, Page};
 use crate::patch::Patch;
 use crate::quick;
-use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::recurrence::next_occurrence;
 use crate::reminders::{anchor, shifted};
 use crate::tag::TagName;
+use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{Due, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
 
@@ -144,13 +144,7 @@ impl Todo {
             .await
     }
 
-    async fn apply(
-        &self,
-        user_id: &str,
-        id: TaskId,
-        changes: TaskChanges,
-        tz: Tz,
-    ) -> Result<Task> {
+    async fn apply(&self, user_id: &str, id: TaskId, changes: TaskChanges, tz: Tz) -> Result<Task> {
         let at = now();
         let next = |task: &Task| next_task(task, tz);
         let task = self

@@ -18,9 +18,9 @@ use crate::api_key::Scope;
 use crate::error::Error;
 use crate::page::ListTasksRequest;
 use crate::patch::Patch;
-use crate::tag::Tag;
 use crate::recurrence::RecurrenceMode;
 use crate::reminders::ReminderInput;
+use crate::tag::Tag;
 use crate::task::{Priority, Task, TaskId, TaskInput, TaskPatchInput};
 use crate::tasks::QuickInput;
 

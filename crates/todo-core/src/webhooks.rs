@@ -141,7 +141,10 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, Strin
         return Ok(url);
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
     let addrs: Vec<IpAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![ip],
         Err(_) => tokio::net::lookup_host((host.as_str(), port))
@@ -166,7 +169,11 @@ impl Todo {
     }
 
     /// Registers a webhook; its secret is in the result and nowhere else.
-    pub async fn create_webhook(&self, user_id: &str, input: WebhookInput) -> Result<CreatedWebhook> {
+    pub async fn create_webhook(
+        &self,
+        user_id: &str,
+        input: WebhookInput,
+    ) -> Result<CreatedWebhook> {
         let url = check_url(&input.url, self.allow_private_webhooks)
             .await
             .map_err(|m| Error::invalid("url", m))?;
@@ -232,7 +239,11 @@ mod tests {
     async fn urls_must_be_http_and_public_unless_allowed() {
         assert!(check_url("ftp://example.com/x", true).await.is_err());
         assert!(check_url("not a url", true).await.is_err());
-        assert!(check_url("http://user:pw@example.com/", true).await.is_err());
+        assert!(
+            check_url("http://user:pw@example.com/", true)
+                .await
+                .is_err()
+        );
         assert!(check_url("http://127.0.0.1:9/hook", false).await.is_err());
         assert!(check_url("http://[::1]:9/hook", false).await.is_err());
         assert!(check_url("http://localhost:9/hook", false).await.is_err());

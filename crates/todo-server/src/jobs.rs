@@ -61,7 +61,12 @@ pub fn spawn(
     Ok(tokio::spawn(run(todo, settings, client, shutdown)))
 }
 
-async fn run(todo: Todo, settings: JobSettings, client: reqwest::Client, shutdown: CancellationToken) {
+async fn run(
+    todo: Todo,
+    settings: JobSettings,
+    client: reqwest::Client,
+    shutdown: CancellationToken,
+) {
     let mut signals = todo.signals();
     let mut last_prune: Option<tokio::time::Instant> = None;
     tracing::info!("job worker started");
@@ -122,7 +127,9 @@ async fn run_due(
                 return;
             }
         };
-        let runs = jobs.into_iter().map(|job| run_job(todo, settings, client, job));
+        let runs = jobs
+            .into_iter()
+            .map(|job| run_job(todo, settings, client, job));
         futures_util::future::join_all(runs).await;
     }
 }
@@ -142,14 +149,14 @@ async fn run_job(todo: &Todo, settings: &JobSettings, client: &reqwest::Client, 
         JobKind::Webhook => deliver_job(todo, settings, client, &job).await,
     };
     if let Err(error) = outcome {
-        let result = if job.kind == JobKind::Webhook && job.attempts >= settings.webhook_max_attempts
-        {
-            store.finish_job(job.id, now(), Some(&error)).await
-        } else {
-            store
-                .retry_job(job.id, now() + backoff(job.attempts), &error)
-                .await
-        };
+        let result =
+            if job.kind == JobKind::Webhook && job.attempts >= settings.webhook_max_attempts {
+                store.finish_job(job.id, now(), Some(&error)).await
+            } else {
+                store
+                    .retry_job(job.id, now() + backoff(job.attempts), &error)
+                    .await
+            };
         if let Err(e) = result {
             tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
         }
@@ -211,7 +218,11 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     format!("t={timestamp},v1={hex}")
 }
 
-async fn deliver(client: &reqwest::Client, delivery: &Delivery, allow_private: bool) -> Result<(), String> {
+async fn deliver(
+    client: &reqwest::Client,
+    delivery: &Delivery,
+    allow_private: bool,
+) -> Result<(), String> {
     let url = reqwest::Url::parse(&delivery.webhook.url).map_err(|e| e.to_string())?;
     // Names are checked by the resolver; a literal address never reaches it.
     if !allow_private
@@ -228,7 +239,10 @@ async fn deliver(client: &reqwest::Client, delivery: &Delivery, allow_private: b
     let response = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .header("Todo-Signature", signature(&delivery.secret, timestamp, &body))
+        .header(
+            "Todo-Signature",
+            signature(&delivery.secret, timestamp, &body),
+        )
         .header("Todo-Event-Id", delivery.event.id.to_string())
         .header("Todo-Event-Type", delivery.event.event_type.as_str())
         .body(body)
@@ -282,12 +296,14 @@ fn delivery_client(settings: &JobSettings, allow_private: bool) -> Result<reqwes
     if !allow_private {
         builder = builder.dns_resolver(Arc::new(PublicResolver));
     }
-    builder.build().map_err(|e| format!("building the webhook client: {e}"))
+    builder
+        .build()
+        .map_err(|e| format!("building the webhook client: {e}"))
 }
 
 async fn prune(todo: &Todo, settings: &JobSettings) {
-    let retention = chrono::Duration::from_std(settings.events_retention)
-        .unwrap_or(chrono::Duration::days(7));
+    let retention =
+        chrono::Duration::from_std(settings.events_retention).unwrap_or(chrono::Duration::days(7));
     let before = now() - retention;
     let store = todo.store();
     match store.prune_events(before).await {

@@ -4,13 +4,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use todo_core::Error;
 use todo_core::api_key::{ApiKey, scopes_from_text};
-use todo_core::tag::Tag;
 use todo_core::events::{Event, EventType};
 use todo_core::jobs::{Job, JobKind};
 use todo_core::recurrence::RecurrenceMode;
+use todo_core::tag::Tag;
 use todo_core::task::{Priority, Task};
-use todo_core::webhooks::Webhook;
 use todo_core::user::User;
+use todo_core::webhooks::Webhook;
 
 /// Database failures are internal: the detail is logged, never shown to clients.
 pub fn db_error(err: sqlx::Error) -> Error {

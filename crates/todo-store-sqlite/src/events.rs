@@ -64,13 +64,15 @@ async fn queue_reminder(
     reminder_id: i64,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO jobs (kind, user_id, reminder_id, run_at) VALUES ('reminder', ?1, ?2, ?3)")
-        .bind(user_id)
-        .bind(reminder_id)
-        .bind(ts(&at))
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+    sqlx::query(
+        "INSERT INTO jobs (kind, user_id, reminder_id, run_at) VALUES ('reminder', ?1, ?2, ?3)",
+    )
+    .bind(user_id)
+    .bind(reminder_id)
+    .bind(ts(&at))
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
     Ok(())
 }
 
@@ -137,13 +139,15 @@ pub(crate) async fn retime_reminders(
     .map_err(db_error)?;
     for (id, minutes) in &relative {
         let at = anchor - Duration::minutes(*minutes);
-        sqlx::query("UPDATE reminders SET remind_at = ?1, sent_at = NULL WHERE user_id = ?2 AND id = ?3")
-            .bind(ts(&at))
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE reminders SET remind_at = ?1, sent_at = NULL WHERE user_id = ?2 AND id = ?3",
+        )
+        .bind(ts(&at))
+        .bind(user_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
         queue_reminder(tx, user_id, *id, at).await?;
     }
     Ok(())
@@ -247,7 +251,15 @@ impl JobStore for SqliteStore {
             && let Some(task) = select_task(&mut *tx, &job.user_id, task_id).await?
         {
             let data = reminder_task_data(&task, reminder_id);
-            let id = record(&mut tx, &job.user_id, EventType::Reminder, task_id, &data, now).await?;
+            let id = record(
+                &mut tx,
+                &job.user_id,
+                EventType::Reminder,
+                task_id,
+                &data,
+                now,
+            )
+            .await?;
             event = Some(Event {
                 id,
                 event_type: EventType::Reminder,
@@ -271,24 +283,28 @@ impl JobStore for SqliteStore {
     }
 
     async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE jobs SET done_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1")
-            .bind(id)
-            .bind(ts(&now))
-            .bind(error)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE jobs SET done_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(ts(&now))
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 
     async fn retry_job(&self, id: JobId, run_at: DateTime<Utc>, error: &str) -> Result<()> {
-        sqlx::query("UPDATE jobs SET run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1")
-            .bind(id)
-            .bind(ts(&run_at))
-            .bind(error)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE jobs SET run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1",
+        )
+        .bind(id)
+        .bind(ts(&run_at))
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
         Ok(())
     }
 

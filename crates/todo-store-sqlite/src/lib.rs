@@ -15,14 +15,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
-use todo_core::page::{TaskFilter, TaskQuery};
 use todo_core::events::{EventType, Signal, task_data};
+use todo_core::page::{TaskFilter, TaskQuery};
 use todo_core::store::{NextOccurrence, PoolStats, ProfileChanges, Store, TaskSlice};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
+use todo_core::time::now;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
-use todo_core::time::now;
 use todo_core::{Error, Result};
 
 use todo_store_sql::{
@@ -472,7 +472,15 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        events::record(&mut tx, user_id, EventType::Deleted, id, &task_data(&task), now()).await?;
+        events::record(
+            &mut tx,
+            user_id,
+            EventType::Deleted,
+            id,
+            &task_data(&task),
+            now(),
+        )
+        .await?;
         tx.commit().await.map_err(db_error)?;
         self.wake(user_id);
         Ok(true)
@@ -702,7 +710,15 @@ async fn insert_full(
     let created = select_task(&mut **tx, user_id, id)
         .await?
         .ok_or_else(|| Error::internal("inserted task vanished"))?;
-    events::record(tx, user_id, EventType::Created, id, &task_data(&created), now).await?;
+    events::record(
+        tx,
+        user_id,
+        EventType::Created,
+        id,
+        &task_data(&created),
+        now,
+    )
+    .await?;
     Ok(Some(created))
 }
 

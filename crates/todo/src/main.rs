@@ -95,8 +95,9 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
-    let worker = todo_server::jobs::spawn(worker_todo, args.jobs.settings(), shutdown.child_token())
-        .map_err(|e| anyhow!(e))?;
+    let worker =
+        todo_server::jobs::spawn(worker_todo, args.jobs.settings(), shutdown.child_token())
+            .map_err(|e| anyhow!(e))?;
     let grace = Duration::from_secs(args.http.shutdown_grace_secs);
     todo_server::serve(listener, app, shutdown, grace).await?;
     // A job cut short by exit is retried by another replica (or on restart) when its lease ends.

@@ -111,8 +111,12 @@ async fn the_stream_carries_the_callers_changes_in_order_and_resumes_after_last_
 
     app.task(&bob, "bob's task").await;
     let id = app.task(&ada, "Water plants").await;
-    app.patch(&format!("/api/v1/tasks/{id}/complete"), &ada.token, json!({"completed": true}))
-        .await;
+    app.patch(
+        &format!("/api/v1/tasks/{id}/complete"),
+        &ada.token,
+        json!({"completed": true}),
+    )
+    .await;
     app.delete(&format!("/api/v1/tasks/{id}"), &ada.token).await;
 
     let created = stream.next(WAIT).await;
@@ -143,10 +147,7 @@ async fn a_malformed_last_event_id_is_a_problem() {
         .header("last-event-id", "yesterday")
         .body(Body::empty())
         .expect("request");
-    assert_eq!(
-        app.raw(request).await.invalid_fields(),
-        ["Last-Event-ID"]
-    );
+    assert_eq!(app.raw(request).await.invalid_fields(), ["Last-Event-ID"]);
 }
 
 async fn tasks(app: &TestApp, user: &TestUser) -> Vec<Value> {
@@ -207,10 +208,17 @@ async fn completing_a_recurring_task_twice_at_once_creates_one_next_occurrence()
         .iter()
         .map(|r| &r["remind_at"])
         .collect();
-    assert_eq!(moved, [&json!("2027-03-30T09:00:00Z"), &json!("2027-03-31T08:00:00Z")]);
+    assert_eq!(
+        moved,
+        [
+            &json!("2027-03-30T09:00:00Z"),
+            &json!("2027-03-31T08:00:00Z")
+        ]
+    );
 
     // Reopening and completing the first again does not add a third.
-    app.patch(&uri, &ada.token, json!({"completed": false})).await;
+    app.patch(&uri, &ada.token, json!({"completed": false}))
+        .await;
     assert_eq!(tasks(&app, &ada).await.len(), 2);
 }
 
@@ -229,7 +237,12 @@ async fn from_completion_mode_counts_from_the_day_of_completion() {
     assert_eq!(created.body["recurrence_mode"], "completion");
     let id = created.body["id"].as_i64().expect("id");
     let toggled = app
-        .send(Method::PATCH, &format!("/api/v1/tasks/{id}/complete"), Some(&ada.token), None)
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/tasks/{id}/complete"),
+            Some(&ada.token),
+            None,
+        )
         .await;
     assert_eq!(toggled.body["completed"], true);
     let all = tasks(&app, &ada).await;
@@ -243,11 +256,19 @@ async fn reminders_are_checked_and_relative_ones_follow_the_due() {
     let app = TestApp::spawn().await;
     let ada = app.signup("ada@example.com").await;
     let no_due = app
-        .post("/api/v1/tasks", &ada.token, json!({"title": "x", "reminders": [{"minutes_before": 5}]}))
+        .post(
+            "/api/v1/tasks",
+            &ada.token,
+            json!({"title": "x", "reminders": [{"minutes_before": 5}]}),
+        )
         .await;
     assert_eq!(no_due.invalid_fields(), ["reminders"]);
     let empty = app
-        .post("/api/v1/tasks", &ada.token, json!({"title": "x", "reminders": [{}]}))
+        .post(
+            "/api/v1/tasks",
+            &ada.token,
+            json!({"title": "x", "reminders": [{}]}),
+        )
         .await;
     assert_eq!(empty.invalid_fields(), ["reminders"]);
     let too_many: Vec<Value> = (0..11).map(|m| json!({"minutes_before": m})).collect();
@@ -270,7 +291,11 @@ async fn reminders_are_checked_and_relative_ones_follow_the_due() {
         .await;
     let id = task.body["id"].as_i64().expect("id");
     let moved = app
-        .patch(&format!("/api/v1/tasks/{id}"), &ada.token, json!({"due_at": "2030-02-01T10:00:00Z"}))
+        .patch(
+            &format!("/api/v1/tasks/{id}"),
+            &ada.token,
+            json!({"due_at": "2030-02-01T10:00:00Z"}),
+        )
         .await;
     let times: Vec<&Value> = moved.body["reminders"]
         .as_array()
@@ -278,14 +303,31 @@ async fn reminders_are_checked_and_relative_ones_follow_the_due() {
         .iter()
         .map(|r| &r["remind_at"])
         .collect();
-    assert_eq!(times, [&json!("2029-12-31T00:00:00Z"), &json!("2030-02-01T09:30:00Z")]);
+    assert_eq!(
+        times,
+        [
+            &json!("2029-12-31T00:00:00Z"),
+            &json!("2030-02-01T09:30:00Z")
+        ]
+    );
     // A relative reminder given in a patch counts back from the current due.
     let replaced = app
-        .patch(&format!("/api/v1/tasks/{id}"), &ada.token, json!({"reminders": [{"minutes_before": 60}]}))
+        .patch(
+            &format!("/api/v1/tasks/{id}"),
+            &ada.token,
+            json!({"reminders": [{"minutes_before": 60}]}),
+        )
         .await;
-    assert_eq!(replaced.body["reminders"][0]["remind_at"], "2030-02-01T09:00:00Z");
+    assert_eq!(
+        replaced.body["reminders"][0]["remind_at"],
+        "2030-02-01T09:00:00Z"
+    );
     let cleared = app
-        .patch(&format!("/api/v1/tasks/{id}"), &ada.token, json!({"due_at": null}))
+        .patch(
+            &format!("/api/v1/tasks/{id}"),
+            &ada.token,
+            json!({"due_at": null}),
+        )
         .await;
     assert_eq!(cleared.body["reminders"], json!([]));
 }
@@ -340,15 +382,25 @@ async fn webhooks_refuse_private_targets_unless_the_operator_allows_them() {
         "ftp://example.com/",
         "not a url",
     ] {
-        let refused = app.post("/api/v1/webhooks", &ada.token, json!({"url": url})).await;
+        let refused = app
+            .post("/api/v1/webhooks", &ada.token, json!({"url": url}))
+            .await;
         assert_eq!(refused.invalid_fields(), ["url"], "{url}");
     }
     let open = replica_allowing_private_webhooks(&app).await;
     let created = open
-        .post("/api/v1/webhooks", &ada.token, json!({"url": "http://127.0.0.1:9/hook"}))
+        .post(
+            "/api/v1/webhooks",
+            &ada.token,
+            json!({"url": "http://127.0.0.1:9/hook"}),
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert!(created.body["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")));
+    assert!(
+        created.body["secret"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("whsec_"))
+    );
     let id = created.body["id"].as_i64().expect("id");
     assert_eq!(
         created.header("location"),
@@ -356,14 +408,22 @@ async fn webhooks_refuse_private_targets_unless_the_operator_allows_them() {
     );
     let listed = app.get("/api/v1/webhooks", &ada.token).await;
     assert_eq!(listed.body[0]["id"], id);
-    assert!(listed.body[0].get("secret").is_none(), "the secret is shown once");
+    assert!(
+        listed.body[0].get("secret").is_none(),
+        "the secret is shown once"
+    );
 
     let bob = app.signup("bob@example.com").await;
     app.delete(&format!("/api/v1/webhooks/{id}"), &bob.token)
         .await
         .problem(StatusCode::NOT_FOUND);
-    assert_eq!(app.get("/api/v1/webhooks", &bob.token).await.body, json!([]));
-    let gone = app.delete(&format!("/api/v1/webhooks/{id}"), &ada.token).await;
+    assert_eq!(
+        app.get("/api/v1/webhooks", &bob.token).await.body,
+        json!([])
+    );
+    let gone = app
+        .delete(&format!("/api/v1/webhooks/{id}"), &ada.token)
+        .await;
     assert_eq!(gone.status, StatusCode::NO_CONTENT);
     app.delete(&format!("/api/v1/webhooks/{id}"), &ada.token)
         .await
@@ -389,7 +449,9 @@ async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Vec<(axum::http::Head
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, hook).await });
     (url, seen)
@@ -401,7 +463,9 @@ async fn a_webhook_receives_each_event_signed_and_a_failed_delivery_is_retried()
     let open = replica_allowing_private_webhooks(&app).await;
     let ada = app.signup("ada@example.com").await;
     let (url, seen) = receiver(1).await;
-    let created = open.post("/api/v1/webhooks", &ada.token, json!({"url": url})).await;
+    let created = open
+        .post("/api/v1/webhooks", &ada.token, json!({"url": url}))
+        .await;
     let secret = created.body["secret"].as_str().expect("secret").to_owned();
     let stop = CancellationToken::new();
     let worker =
@@ -416,7 +480,11 @@ async fn a_webhook_receives_each_event_signed_and_a_failed_delivery_is_retried()
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let deliveries = seen.lock().expect("lock").clone();
-    assert_eq!(deliveries.len(), 2, "one failure, one success, nothing more");
+    assert_eq!(
+        deliveries.len(),
+        2,
+        "one failure, one success, nothing more"
+    );
     for (headers, body) in &deliveries {
         let event: Value = serde_json::from_str(body).expect("JSON");
         assert_eq!(event["event_type"], "created");
@@ -455,6 +523,8 @@ async fn events_and_webhooks_routes_refuse_someone_elses_path() {
             .await
             .problem(StatusCode::FORBIDDEN);
     }
-    let own = app.get(&format!("/api/{}/webhooks", ada.id), &ada.token).await;
+    let own = app
+        .get(&format!("/api/{}/webhooks", ada.id), &ada.token)
+        .await;
     assert_eq!(own.status, StatusCode::OK);
 }

@@ -99,7 +99,8 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
                     title: Some("renamed".into()),
                     ..TaskChanges::default()
                 },
-                now(), &|_| None,
+                now(),
+                &|_| None,
             )
             .await
             .expect("update")

@@ -149,7 +149,11 @@ async fn three_replicas_fire_a_reminder_once_stream_each_others_changes_and_sign
 
     let (url, deliveries) = receiver().await;
     let (status, hook) = on_b
-        .send(reqwest::Method::POST, "/api/v1/webhooks", Some(json!({"url": url})))
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/webhooks",
+            Some(json!({"url": url})),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{hook}");
     let secret = hook["secret"].as_str().expect("secret").to_owned();
@@ -165,17 +169,33 @@ async fn three_replicas_fire_a_reminder_once_stream_each_others_changes_and_sign
     assert_eq!(status, StatusCode::CREATED, "{task}");
     let task_id = task["id"].as_i64().expect("id");
 
-    let created = stream.next(Duration::from_secs(10)).await.expect("an event on A");
-    assert_eq!(created["event_type"], "created", "A sees the change made through C");
+    let created = stream
+        .next(Duration::from_secs(10))
+        .await
+        .expect("an event on A");
+    assert_eq!(
+        created["event_type"], "created",
+        "A sees the change made through C"
+    );
     assert_eq!(created["task_id"], task_id);
-    let reminder = stream.next(Duration::from_secs(10)).await.expect("the reminder");
+    let reminder = stream
+        .next(Duration::from_secs(10))
+        .await
+        .expect("the reminder");
     assert_eq!(reminder["event_type"], "reminder");
     assert_eq!(reminder["task_id"], task_id);
     // Three workers raced for it; nothing more comes.
-    assert_eq!(stream.drain(Duration::from_secs(3)).await, Vec::<Value>::new());
+    assert_eq!(
+        stream.drain(Duration::from_secs(3)).await,
+        Vec::<Value>::new()
+    );
 
     let (_, stored) = on_b
-        .send(reqwest::Method::GET, &format!("/api/v1/tasks/{task_id}"), None)
+        .send(
+            reqwest::Method::GET,
+            &format!("/api/v1/tasks/{task_id}"),
+            None,
+        )
         .await;
     assert!(stored["reminders"][0]["sent_at"].is_string());
 
@@ -195,7 +215,10 @@ async fn three_replicas_fire_a_reminder_once_stream_each_others_changes_and_sign
             .find_map(|p| p.strip_prefix("t="))
             .and_then(|t| t.parse().ok())
             .expect("t=");
-        assert_eq!(header, &todo_server::jobs::signature(&secret, t, body.as_bytes()));
+        assert_eq!(
+            header,
+            &todo_server::jobs::signature(&secret, t, body.as_bytes())
+        );
     }
     let expected: HashMap<i64, usize> = [
         (created["id"].as_i64().expect("id"), 1),
@@ -243,7 +266,10 @@ async fn a_reminder_whose_replica_was_killed_fires_once_after_restart_and_after_
     let mut stream = Events::open(&client, Some(0)).await;
     let created = stream.next(Duration::from_secs(10)).await.expect("created");
     assert_eq!(created["event_type"], "created");
-    let reminder = stream.next(Duration::from_secs(15)).await.expect("the reminder");
+    let reminder = stream
+        .next(Duration::from_secs(15))
+        .await
+        .expect("the reminder");
     assert_eq!(reminder["event_type"], "reminder");
     assert_eq!(reminder["task_id"], task_id);
     let fired_at: chrono::DateTime<chrono::Utc> =
@@ -252,6 +278,9 @@ async fn a_reminder_whose_replica_was_killed_fires_once_after_restart_and_after_
         fired_at + chrono::Duration::milliseconds(200) >= lease_ends,
         "not before the dead holder's lease ended ({fired_at} < {lease_ends})"
     );
-    assert_eq!(stream.drain(Duration::from_secs(3)).await, Vec::<Value>::new());
+    assert_eq!(
+        stream.drain(Duration::from_secs(3)).await,
+        Vec::<Value>::new()
+    );
     second.stop();
 }
