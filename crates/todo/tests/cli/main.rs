@@ -4,6 +4,7 @@
 
 mod operations;
 mod replicas;
+mod transfer;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -323,6 +324,8 @@ fn every_command_explains_itself() {
         &["migrate", "--help"],
         &["user", "create", "--help"],
         &["api-key", "create", "--help"],
+        &["export", "--help"],
+        &["import", "--help"],
     ] {
         let output = Command::new(BIN).args(args).output().expect("run");
         assert!(output.status.success(), "{args:?}");
@@ -342,6 +345,8 @@ fn every_command_explains_itself() {
         "migrate",
         "user",
         "api-key",
+        "export",
+        "import",
         "DATABASE_URL",
         "PORT",
     ] {
