@@ -174,6 +174,17 @@ pub(crate) async fn replace_reminders(
     reminders: &[NewReminder],
     anchor: Option<DateTime<Utc>>,
 ) -> Result<()> {
+    // A reminder that stays as it was and has fired keeps its `sent_at`: editing the list
+    // must not fire it again.
+    let fired: Vec<(DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT remind_at, minutes_before, sent_at FROM reminders \
+         WHERE user_id = $1 AND task_id = $2 AND sent_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(task_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_error)?;
     sqlx::query("DELETE FROM reminders WHERE user_id = $1 AND task_id = $2")
         .bind(user_id)
         .bind(task_id)
@@ -185,17 +196,25 @@ pub(crate) async fn replace_reminders(
         let Some(at) = reminder.moment(anchor) else {
             continue;
         };
+        let sent_at = fired
+            .iter()
+            .find(|(r, m, _)| *r == at && *m == reminder.minutes_before())
+            .and_then(|(_, _, sent)| *sent);
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user_id)
         .bind(task_id)
         .bind(at)
         .bind(reminder.minutes_before())
+        .bind(sent_at)
         .fetch_one(&mut **tx)
         .await
         .map_err(db_error)?;
+        if sent_at.is_some() {
+            continue;
+        }
         queue_reminder(tx, user_id, id, at).await?;
         queued = true;
     }
@@ -223,8 +242,8 @@ pub(crate) async fn retime_reminders(
         .map_err(db_error)?;
         return Ok(());
     };
-    let relative: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT id, minutes_before FROM reminders \
+    let relative: Vec<(i64, i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, minutes_before, remind_at FROM reminders \
          WHERE user_id = $1 AND task_id = $2 AND minutes_before IS NOT NULL",
     )
     .bind(user_id)
@@ -232,8 +251,12 @@ pub(crate) async fn retime_reminders(
     .fetch_all(&mut **tx)
     .await
     .map_err(db_error)?;
-    for (id, minutes) in &relative {
+    for (id, minutes, was) in &relative {
         let at = anchor - Duration::minutes(*minutes);
+        if at == *was {
+            // The due did not really move: a reminder that fired stays fired.
+            continue;
+        }
         sqlx::query(
             "UPDATE reminders SET remind_at = $1, sent_at = NULL WHERE user_id = $2 AND id = $3",
         )

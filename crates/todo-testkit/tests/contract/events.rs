@@ -250,6 +250,54 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             None,
             "all jobs done"
         );
+
+        // Sending the same list back, or the same due, does not fire them again.
+        let same = TaskChanges {
+            reminders: Some(vec![NewReminder::At(at), NewReminder::Before(10)]),
+            reminder_anchor: Some(Some(at + Duration::minutes(10))),
+            ..TaskChanges::default()
+        };
+        let kept = store
+            .update_task(&owner, task.id, &same, now(), &|_| None)
+            .await
+            .expect("update")
+            .expect("task");
+        assert!(
+            kept.reminders.iter().all(|r| r.sent_at.is_some()),
+            "{}",
+            db.backend
+        );
+        let same_due = TaskChanges {
+            reminder_anchor: Some(Some(at + Duration::minutes(10))),
+            ..TaskChanges::default()
+        };
+        store
+            .update_task(&owner, task.id, &same_due, now(), &|_| None)
+            .await
+            .expect("update");
+        assert_eq!(
+            store.next_job_at().await.expect("next"),
+            None,
+            "nothing to fire"
+        );
+        // A due that really moves makes the relative reminder fire again.
+        let moved = TaskChanges {
+            reminder_anchor: Some(Some(at + Duration::minutes(20))),
+            ..TaskChanges::default()
+        };
+        let moved = store
+            .update_task(&owner, task.id, &moved, now(), &|_| None)
+            .await
+            .expect("update")
+            .expect("task");
+        let relative = moved
+            .reminders
+            .iter()
+            .find(|r| r.minutes_before.is_some())
+            .expect("relative");
+        assert_eq!(relative.remind_at, at + Duration::minutes(10));
+        assert_eq!(relative.sent_at, None);
+        assert!(store.next_job_at().await.expect("next").is_some());
     }
 }
 
