@@ -76,6 +76,9 @@ async fn queue_reminder(
     Ok(())
 }
 
+/// `remind_at`, `minutes_before` and `sent_at` of a reminder that has fired.
+type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
+
 /// Replaces a task's reminders, each with a job at its moment.
 pub(crate) async fn replace_reminders(
     tx: &mut Transaction<'static, Sqlite>,
@@ -86,7 +89,7 @@ pub(crate) async fn replace_reminders(
 ) -> Result<()> {
     // A reminder that stays as it was and has fired keeps its `sent_at`: editing the list
     // must not fire it again.
-    let fired: Vec<(DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let fired: Vec<Fired> = sqlx::query_as(
         "SELECT remind_at, minutes_before, sent_at FROM reminders \
          WHERE user_id = ?1 AND task_id = ?2 AND sent_at IS NOT NULL",
     )
