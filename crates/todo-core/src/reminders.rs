@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn at_most_ten_reminders_and_repeats_count_once() {
-        let eleven = format!("[{}]", vec![r#"{"minutes_before":1}"#; 11].join(","));
+        let eleven = format!("[{}]", [r#"{"minutes_before":1}"#; 11].join(","));
         assert!(parse_reminders(&input(&eleven), true).is_err());
         let twice = parse_reminders(
             &input(r#"[{"minutes_before":5},{"minutes_before":5}]"#),
