@@ -7,12 +7,15 @@ pub mod calendar;
 pub mod chat;
 pub mod credential_cache;
 pub mod error;
+pub mod events;
+pub mod jobs;
 pub mod metrics;
 pub mod page;
 pub mod password;
 pub mod patch;
 pub mod quick;
 pub mod recurrence;
+pub mod reminders;
 pub mod store;
 pub mod tag;
 pub mod task;
@@ -22,6 +25,7 @@ pub mod tools;
 pub mod transfer;
 pub mod user;
 pub mod validation;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,11 +38,12 @@ pub use store::Store;
 /// How long a checked credential is remembered by default (see [`credential_cache`]).
 pub const DEFAULT_CREDENTIAL_TTL: Duration = Duration::from_secs(1);
 
-/// The entry point to every use case. Cheap to clone: it holds the store and the memory of
-/// checked credentials, both shared by the clones.
+/// The entry point to every use case. Cheap to clone: it holds the store, a policy flag and
+/// the memory of checked credentials (shared by the clones).
 #[derive(Clone)]
 pub struct Todo {
     store: Arc<dyn Store>,
+    allow_private_webhooks: bool,
     credentials: Arc<CredentialCache>,
 }
 
@@ -52,8 +57,15 @@ impl Todo {
     pub fn with_credential_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
         Self {
             store,
+            allow_private_webhooks: false,
             credentials: Arc::new(CredentialCache::new(ttl)),
         }
+    }
+
+    /// Lets webhooks target loopback and private networks (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`).
+    pub fn with_private_webhooks(mut self, allow: bool) -> Self {
+        self.allow_private_webhooks = allow;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -225,6 +225,21 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
                 .expect("insert a conversation");
             Some(conversation.id)
         }
+        // A webhook's host must resolve (no DNS in tests) and be public unless allowed:
+        // create one for a loopback URL through the use case, private networks allowed.
+        "/api/v1/webhooks" => {
+            let input = todo_core::webhooks::WebhookInput {
+                url: "http://127.0.0.1:9/matrix".into(),
+            };
+            let created = app
+                .todo
+                .clone()
+                .with_private_webhooks(true)
+                .create_webhook(&owner.id, input)
+                .await
+                .expect("create a webhook");
+            Some(created.webhook.id.to_string())
+        }
         _ => None,
     }
 }

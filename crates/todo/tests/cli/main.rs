@@ -5,6 +5,7 @@
 mod chat;
 mod faults;
 mod operations;
+mod replicas;
 mod transfer;
 
 use std::path::Path;
