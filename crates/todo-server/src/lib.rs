@@ -11,6 +11,7 @@ pub mod hardening;
 pub mod mcp;
 pub mod metrics;
 pub mod rate_limit;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use todo_core::Todo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Authenticator, ExternalIssuers, TokenKeys};
+use crate::auth::{Authenticator, CsrfKey, ExternalIssuers, TokenKeys};
 use crate::hardening::HttpSettings;
 use crate::mcp::McpSettings;
 use crate::rate_limit::{RateLimitSettings, RateLimits};
@@ -84,7 +85,12 @@ impl AppState {
         );
         let limits = RateLimits::new(&settings.rate_limit, settings.redis_url.as_deref())?;
         Ok(Self {
-            auth: Arc::new(Authenticator::new(todo.clone(), keys, external)),
+            auth: Arc::new(Authenticator::new(
+                todo.clone(),
+                keys,
+                external,
+                CsrfKey::new(auth.jwt_secret.as_bytes()),
+            )),
             limits: Arc::new(limits),
             http: Arc::new(settings.http.clone()),
             mcp: Arc::new(settings.mcp.clone()),

@@ -17,3 +17,4 @@ mod rate_limits;
 mod tags;
 mod tasks;
 mod transfer;
+mod web;
