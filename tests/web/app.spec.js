@@ -54,6 +54,7 @@ async function quickAdd(page, text) {
 const row = (page, title) => page.locator(".task", { has: page.locator(".title", { hasText: title }) });
 
 async function shoot(page, name) {
+  await page.evaluate(() => { const t = document.querySelector("#toast"); if (t) t.classList.remove("show"); });
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
 }
 
@@ -249,6 +250,21 @@ test("settings: profile, an API key shown once that works until revoked, logout 
   const revoked = await request.get(`${server.baseURL}/api/v1/tasks`, { headers: { Authorization: `Bearer ${secret}` } });
   expect(revoked.status()).toBe(401);
 
+  // Export downloads everything; an import adds tasks from a file.
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: /Export everything/ }).click();
+  const exported = JSON.parse(fs.readFileSync(await (await download).path(), "utf8"));
+  expect(exported.format).toBe("todo-export");
+  await page.getByLabel(/Import a todo export/).setInputFiles({
+    name: "tasks.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify({ tasks: [{ title: "Imported one" }, { title: "Imported two", priority: "high" }] })),
+  });
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await expect(page.locator("#toast")).toContainText("Imported 2 tasks");
+  await page.getByRole("link", { name: "Tasks" }).click();
+  await expect(row(page, "Imported two").locator(".badge")).toHaveText("high");
+
   const cookies = await page.context().cookies();
   const session = cookies.find((c) => c.name === "todo_session");
   expect(session.httpOnly).toBe(true);
@@ -309,5 +325,41 @@ test("dark mode follows the system", async ({ browser }) => {
   const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   expect(background).toBe("rgb(15, 18, 23)");
   await shoot(page, "tasks-dark-desktop");
+  await context.close();
+});
+
+test("without JavaScript the core flows still work as plain forms", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signUp(page);
+  await page.getByLabel("New task").fill("Renew passport next monday !urgent #admin");
+  await page.getByRole("button", { name: "Add" }).click();
+  const passport = row(page, "Renew passport");
+  await expect(passport.locator(".badge")).toHaveText("urgent");
+  await page.getByLabel("New task").fill("Water plants");
+  await page.getByRole("button", { name: "Add" }).click();
+
+  await passport.getByRole("checkbox").click();
+  await expect(row(page, "Renew passport")).toHaveCount(0); // the Inbox shows pending tasks
+  await page.getByRole("link", { name: "Done" }).click();
+  await expect(row(page, "Renew passport")).toHaveClass(/done/);
+
+  await page.getByRole("link", { name: "Inbox" }).click();
+  await row(page, "Water plants").locator(".title").click();
+  await page.getByLabel("Title").fill("Water the plants");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(row(page, "Water the plants")).toBeVisible();
+
+  await page.getByLabel("Search").fill("plants");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await expect(page.locator(".tasks .task")).toHaveCount(1);
+
+  await row(page, "Water the plants").getByRole("button", { name: /Delete/ }).click();
+  await expect(page.locator(".tasks .task")).toHaveCount(0);
+  await expect(page.getByText("No tasks match")).toBeVisible();
+
+  await page.getByLabel("New task").fill(" ");
+  await page.getByRole("button", { name: "Add" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
   await context.close();
 });
