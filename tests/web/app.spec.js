@@ -65,6 +65,8 @@ test("a newcomer signs up, adds, filters, searches, completes, edits, deletes an
   await shoot(page, "login-desktop");
   await signUp(page);
   await expect(page.getByText("Nothing to do")).toBeVisible();
+  await page.locator("body").press("n");
+  await expect(page.getByLabel("New task")).toBeFocused();
 
   await quickAdd(page, "Pay rent on the 1st every month !high #home");
   const rent = row(page, "Pay rent");
@@ -108,6 +110,9 @@ test("a newcomer signs up, adds, filters, searches, completes, edits, deletes an
   await expect(row(page, "Pay rent")).toHaveClass(/selected/);
   await page.keyboard.press("x");
   await expect(row(page, "Pay rent")).toHaveClass(/done/);
+  await page.keyboard.press("j");
+  await page.keyboard.press("k");
+  await expect(row(page, "Pay rent")).toHaveClass(/selected/);
   await row(page, "Buy milk").getByRole("checkbox").click();
   await expect(row(page, "Buy milk")).toHaveClass(/done/);
   await page.goto(`${server.baseURL}/?view=completed`);

@@ -5,7 +5,7 @@ const fs = require("node:fs");
 const os = require("node:os");
 const path = require("node:path");
 
-async function startServer() {
+async function startServer(extraEnv = {}) {
   const bin = process.env.TODO_BIN;
   if (!bin) throw new Error("set TODO_BIN to the todo binary");
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "todo-web-"));
@@ -21,6 +21,7 @@ async function startServer() {
       LOG_FORMAT: "json",
       RUST_LOG: "warn,todo=info,todo_server=info",
       RATE_LIMIT_ENABLED: "false",
+      ...extraEnv,
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
