@@ -68,6 +68,13 @@ pub struct ImportReport {
     pub skipped: u64,
 }
 
+/// Told how a long transfer advances: tasks done so far, of how many. Imports and exports
+/// of 50 000 tasks take seconds; the command line draws a progress bar from this.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+/// For callers that do not show progress.
+pub fn no_progress(_done: u64, _total: u64) {}
+
 /// A task ready to import, and the key that identifies its origin.
 struct Incoming {
     key: String,
@@ -131,7 +138,7 @@ impl ImportDocument {
 }
 
 impl Todo {
-    pub async fn export(&self, user_id: &str) -> Result<Export> {
+    pub async fn export(&self, user_id: &str, progress: Progress<'_>) -> Result<Export> {
         let user = self.me(user_id).await?;
         let tags = self.store.list_tags(user_id).await?;
         let mut tasks = Vec::new();
@@ -140,16 +147,14 @@ impl Todo {
             ..TaskQuery::default()
         };
         loop {
-            let page = self
-                .store
-                .list_tasks(user_id, &query, query.limit)
-                .await?
-                .tasks;
+            let slice = self.store.list_tasks(user_id, &query, query.limit).await?;
+            let page = slice.tasks;
             let full = page.len() == query.limit as usize;
             query.after = page
                 .last()
                 .map(|last| Cursor::after(last, &Sort::default(), chrono_tz::Tz::UTC));
             tasks.extend(page);
+            progress(tasks.len() as u64, slice.total.max(tasks.len() as u64));
             if !full {
                 break;
             }
@@ -168,12 +173,18 @@ impl Todo {
         &self,
         user_id: &str,
         document: ImportDocument,
+        progress: Progress<'_>,
     ) -> Result<ImportReport> {
         let (tags, incoming) = document.into_incoming();
-        self.import(user_id, tags, incoming).await
+        self.import(user_id, tags, incoming, progress).await
     }
 
-    pub async fn import_todoist_csv(&self, user_id: &str, csv: &[u8]) -> Result<ImportReport> {
+    pub async fn import_todoist_csv(
+        &self,
+        user_id: &str,
+        csv: &[u8],
+        progress: Progress<'_>,
+    ) -> Result<ImportReport> {
         let tz = self.time_zone(user_id).await?;
         let rows = todoist::parse(csv, now().with_timezone(&tz))?;
         let fingerprints = rows.iter().map(|r| r.fingerprint.clone()).collect();
@@ -186,7 +197,7 @@ impl Todo {
                 input: row.input,
             })
             .collect();
-        self.import(user_id, Vec::new(), incoming).await
+        self.import(user_id, Vec::new(), incoming, progress).await
     }
 
     /// Validates everything first (nothing is stored if anything is wrong), then stores
@@ -196,6 +207,7 @@ impl Todo {
         user_id: &str,
         tags: Vec<ImportTag>,
         incoming: Vec<Incoming>,
+        progress: Progress<'_>,
     ) -> Result<ImportReport> {
         if incoming.len() > MAX_IMPORT_TASKS {
             return Err(Error::invalid(
@@ -249,6 +261,7 @@ impl Todo {
                 Err(e) => return Err(e),
             }
         }
+        let total = tasks.len() as u64;
         let mut report = ImportReport::default();
         let mut fresh = Vec::with_capacity(tasks.len());
         for (own_id, task) in tasks {
@@ -265,6 +278,7 @@ impl Todo {
             crate::metrics::tasks_created(created);
             report.created += created;
             report.skipped += batch.len() as u64 - created;
+            progress(report.created + report.skipped, total);
         }
         Ok(report)
     }

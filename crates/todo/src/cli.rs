@@ -80,9 +80,44 @@ pub enum Command {
     /// Exit 0 when the server on this machine answers /health (for container health checks
     /// in images without curl or a shell).
     Healthcheck(HealthcheckArgs),
+    /// Write all of a user's data (profile, tags, tasks) as todo's JSON export.
+    Export(ExportArgs),
+    /// Import todo's JSON export or Todoist's CSV into a user's account. Importing the same
+    /// file again adds nothing.
+    Import(ImportArgs),
     /// Serve the MCP tools on standard input and output, for an MCP client that starts
     /// `todo mcp` itself (Claude Desktop, Claude Code). Logs go to standard error.
     Mcp(McpArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ExportArgs {
+    /// The user's email or id.
+    #[arg(long)]
+    pub user: String,
+    /// Where to write the JSON; standard output when absent or `-`.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct ImportArgs {
+    /// The user's email or id.
+    #[arg(long)]
+    pub user: String,
+    /// The file to import.
+    pub file: std::path::PathBuf,
+    /// The file's format; guessed from its extension (`.csv` is Todoist) when absent.
+    #[arg(long, value_enum)]
+    pub format: Option<ImportFormat>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// todo's JSON export.
+    Json,
+    /// Todoist's CSV export.
+    Todoist,
 }
 
 #[derive(Args, Clone)]

@@ -3,6 +3,7 @@
 mod backend;
 mod cli;
 mod healthcheck;
+mod transfer;
 
 use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
@@ -41,6 +42,8 @@ async fn main() -> anyhow::Result<()> {
         Command::User(command) => user(&cli.global, command).await,
         Command::ApiKey(command) => api_key(&cli.global, command).await,
         Command::Healthcheck(args) => healthcheck::check(&args).await,
+        Command::Export(args) => transfer::export(open(&cli.global).await?, args).await,
+        Command::Import(args) => transfer::import(open(&cli.global).await?, args).await,
         Command::Mcp(args) => mcp(&cli.global, args).await,
     }
 }
@@ -224,7 +227,7 @@ async fn mcp(global: &GlobalArgs, args: McpArgs) -> anyhow::Result<()> {
 }
 
 /// The id of the user with this id or email.
-async fn find_user(todo: &Todo, user: &str) -> anyhow::Result<String> {
+pub(crate) async fn find_user(todo: &Todo, user: &str) -> anyhow::Result<String> {
     match todo.find_user(user).await {
         Ok(found) => Ok(found.id),
         Err(todo_core::Error::NotFound(_)) => Err(anyhow!("no user with id or email {user:?}")),
@@ -233,7 +236,7 @@ async fn find_user(todo: &Todo, user: &str) -> anyhow::Result<String> {
 }
 
 /// Spells out validation errors field by field for people at a terminal.
-fn describe(err: todo_core::Error) -> anyhow::Error {
+pub(crate) fn describe(err: todo_core::Error) -> anyhow::Error {
     match err {
         todo_core::Error::Validation(errors) => anyhow::anyhow!(
             "{}",

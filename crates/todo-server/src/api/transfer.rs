@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use todo_core::transfer::{Export, ImportDocument, ImportReport};
+use todo_core::transfer::{Export, ImportDocument, ImportReport, no_progress};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -24,7 +24,7 @@ pub async fn export(
     State(state): State<AppState>,
     Auth(principal): Auth,
 ) -> ApiResult<(HeaderMap, axum::Json<Export>)> {
-    let export = state.todo.export(&principal.user_id).await?;
+    let export = state.todo.export(&principal.user_id, &no_progress).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_DISPOSITION,
@@ -65,12 +65,15 @@ pub async fn import(
     let report = match content_type.as_str() {
         "application/json" => {
             let document: ImportDocument = parse_json(&body)?;
-            state.todo.import_json(&principal.user_id, document).await?
+            state
+                .todo
+                .import_json(&principal.user_id, document, &no_progress)
+                .await?
         }
         "text/csv" => {
             state
                 .todo
-                .import_todoist_csv(&principal.user_id, &body)
+                .import_todoist_csv(&principal.user_id, &body, &no_progress)
                 .await?
         }
         _ => {

@@ -3,6 +3,7 @@
 //! SIGTERM under load.
 
 mod operations;
+mod transfer;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -322,6 +323,8 @@ fn every_command_explains_itself() {
         &["migrate", "--help"],
         &["user", "create", "--help"],
         &["api-key", "create", "--help"],
+        &["export", "--help"],
+        &["import", "--help"],
     ] {
         let output = Command::new(BIN).args(args).output().expect("run");
         assert!(output.status.success(), "{args:?}");
@@ -341,6 +344,8 @@ fn every_command_explains_itself() {
         "migrate",
         "user",
         "api-key",
+        "export",
+        "import",
         "DATABASE_URL",
         "PORT",
     ] {
