@@ -8,7 +8,13 @@ let server;
 let llm;
 test.beforeAll(async () => {
   llm = await startScriptedLlm();
-  server = await startServer({ LLM_BASE_URL: llm.url, LLM_API_KEY: "test-key", LLM_MODEL: "scripted" });
+  server = await startServer({
+    LLM_BASE_URL: llm.url,
+    LLM_API_KEY: "test-key",
+    LLM_MODEL: "scripted",
+    TODO_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: "true",
+  });
 });
 test.afterAll(async () => {
   if (server) await server.stop();
@@ -58,11 +64,11 @@ test("webhooks and the LLM key are managed in settings", async ({ page }) => {
   const llmKey = await routeExists(page, "/api/v1/llm-credentials");
   test.skip(!hooks && !llmKey, "this server has neither webhooks nor LLM credentials");
   if (hooks) {
-    await page.getByLabel("URL", { exact: true }).fill("https://hooks.example.com/todo");
+    await page.getByLabel("URL", { exact: true }).fill("http://127.0.0.1:9/todo-hook");
     await page.getByRole("button", { name: "Add webhook" }).click();
-    await expect(page.locator("#webhook-list")).toContainText("https://hooks.example.com/todo");
+    await expect(page.locator("#webhook-list")).toContainText("http://127.0.0.1:9/todo-hook");
     await page.reload();
-    await expect(page.locator("#webhook-list")).toContainText("https://hooks.example.com/todo");
+    await expect(page.locator("#webhook-list")).toContainText("http://127.0.0.1:9/todo-hook");
     await page.getByRole("button", { name: /Remove webhook/ }).click();
     await expect(page.locator("#webhook-list li")).toHaveCount(0);
   }
@@ -95,7 +101,7 @@ test("a reminder shows a browser notification", async ({ browser }) => {
     const response = await fetch("/api/v1/tasks", {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ title: "Stretch", reminders: [at] }),
+      body: JSON.stringify({ title: "Stretch", reminders: [{ remind_at: at }] }),
     });
     return response.status;
   }, soon);

@@ -387,12 +387,11 @@
     } else if (!response.ok) return;
     section.hidden = false;
     const current = $("#llm-current");
-    const show = (cred) => { current.textContent = cred ? `Stored: ${cred.masked_key || cred.api_key || cred.key || "a key"}${cred.model ? ` · ${cred.model}` : ""}` : "No key stored: the server's model is used."; };
+    const show = (cred) => { current.textContent = cred ? `Stored: ${cred.api_key}${cred.model ? ` · ${cred.model}` : ""}` : "No key stored: the server's key is used."; };
     show(response.ok ? await response.json() : null);
     $("#llm-form").addEventListener("submit", async (e) => {
       e.preventDefault();
       const body = { api_key: $("#llm-key").value };
-      if ($("#llm-base").value) body.base_url = $("#llm-base").value;
       if ($("#llm-model").value) body.model = $("#llm-model").value;
       try { show(await api("PUT", "/api/v1/llm-credentials", body)); e.target.reset(); toast("Key saved"); } catch (err) { toast(err.message); }
     });
@@ -458,7 +457,8 @@
           if (payload.conversation_id) conversationId = payload.conversation_id;
           if (!text && payload.response) answer.textContent = payload.response;
         } else if (type === "error") {
-          answer.textContent = `Error: ${payload.detail || payload.message || payload}`;
+          const problem = payload.problem || payload;
+          answer.textContent = `Error: ${problem.detail || problem.title || problem.message || "the assistant failed"}`;
         }
       };
       if ((response.headers.get("content-type") || "").startsWith("text/event-stream")) {
