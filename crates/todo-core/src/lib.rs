@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_key;
+pub mod calendar;
 pub mod error;
 pub mod metrics;
 pub mod page;

@@ -5,11 +5,12 @@ use chrono_tz::Tz;
 
 use crate::Todo;
 use crate::error::{Error, Result};
-use crate::page::{Cursor, ListTasksRequest, Page};
+use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
 use crate::quick;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
+use crate::transfer::Progress;
 
 const NOT_FOUND: Error = Error::NotFound("task");
 const QUICK_TEXT_MAX_CHARS: usize = 500;
@@ -30,6 +31,37 @@ impl Todo {
             .await?
             .ok_or(Error::NotFound("user"))?;
         Ok(user.timezone.parse().unwrap_or(Tz::UTC))
+    }
+
+    /// Every task matching `query` (its limit and cursor aside), page by page in its order, up
+    /// to `max`. `tz` places all-day tasks in due-order cursors.
+    pub(crate) async fn collect_tasks(
+        &self,
+        user_id: &str,
+        mut query: TaskQuery,
+        tz: Tz,
+        max: usize,
+        progress: Progress<'_>,
+    ) -> Result<Vec<Task>> {
+        let mut tasks = Vec::new();
+        query.limit = MAX_LIMIT;
+        while tasks.len() < max {
+            let limit = query
+                .limit
+                .min(u32::try_from(max - tasks.len()).unwrap_or(u32::MAX));
+            let slice = self.store.list_tasks(user_id, &query, limit).await?;
+            let full = slice.tasks.len() == limit as usize;
+            query.after = slice
+                .tasks
+                .last()
+                .map(|last| Cursor::after(last, &query.sort, tz));
+            tasks.extend(slice.tasks);
+            progress(tasks.len() as u64, slice.total.max(tasks.len() as u64));
+            if !full {
+                break;
+            }
+        }
+        Ok(tasks)
     }
 
     /// The time zone when `needed`, else UTC without a lookup.

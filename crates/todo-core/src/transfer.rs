@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Todo;
 use crate::error::{Error, FieldError, Result};
-use crate::page::{Cursor, Sort, TaskQuery};
+use crate::page::TaskQuery;
 use crate::tag::{Tag, TagName, parse_color};
 use crate::task::{Task, TaskInput};
 use crate::time::now;
@@ -141,24 +141,10 @@ impl Todo {
     pub async fn export(&self, user_id: &str, progress: Progress<'_>) -> Result<Export> {
         let user = self.me(user_id).await?;
         let tags = self.store.list_tags(user_id).await?;
-        let mut tasks = Vec::new();
-        let mut query = TaskQuery {
-            limit: crate::page::MAX_LIMIT,
-            ..TaskQuery::default()
-        };
-        loop {
-            let slice = self.store.list_tasks(user_id, &query, query.limit).await?;
-            let page = slice.tasks;
-            let full = page.len() == query.limit as usize;
-            query.after = page
-                .last()
-                .map(|last| Cursor::after(last, &Sort::default(), chrono_tz::Tz::UTC));
-            tasks.extend(page);
-            progress(tasks.len() as u64, slice.total.max(tasks.len() as u64));
-            if !full {
-                break;
-            }
-        }
+        let query = TaskQuery::default();
+        let tasks = self
+            .collect_tasks(user_id, query, chrono_tz::Tz::UTC, usize::MAX, progress)
+            .await?;
         Ok(Export {
             format: EXPORT_FORMAT,
             version: EXPORT_VERSION,

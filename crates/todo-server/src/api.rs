@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod calendar;
 pub mod health;
 pub mod tags;
 pub mod tasks;
@@ -68,6 +69,7 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::quick))
         .routes(routes!(tasks::bulk))
         .routes(routes!(transfer::export))
+        .routes(routes!(calendar::feed))
         .routes(
             routes!(transfer::import).layer(axum::extract::DefaultBodyLimit::max(
                 transfer::MAX_IMPORT_BYTES,

@@ -196,17 +196,6 @@ impl FromRequestParts<AppState> for Auth {
             }
         };
 
-        if let Ok(params) = RawPathParams::from_request_parts(parts, state).await
-            && let Some((_, path_user)) = params.iter().find(|(name, _)| *name == "user_id")
-            && path_user != principal.user_id
-        {
-            auth_failure("wrong_user");
-            return Err(ApiError::forbidden(
-                "wrong-user",
-                "the user in the path is not the authenticated user",
-            ));
-        }
-
         if via == Via::Cookie && !is_read_only(&parts.method) {
             let presented = parts
                 .headers
@@ -215,20 +204,41 @@ impl FromRequestParts<AppState> for Auth {
             check_csrf(state, &principal, &parts.headers, presented)?;
         }
 
-        let needed = if is_read_only(&parts.method) {
-            Scope::Read
-        } else {
-            Scope::Write
-        };
-        if !principal.can(needed) {
-            auth_failure("insufficient_scope");
-            return Err(ApiError::forbidden(
-                "insufficient-scope",
-                format!("this API key lacks the {} scope", needed.as_str()),
-            ));
-        }
-        Ok(Auth(principal))
+        authorize(parts, state, principal).await.map(Auth)
     }
+}
+
+/// The checks after authentication: the path user of `/api/{user_id}/…` routes, then the
+/// credential's scope for the method.
+pub async fn authorize(
+    parts: &mut Parts,
+    state: &AppState,
+    principal: Principal,
+) -> Result<Principal, ApiError> {
+    if let Ok(params) = RawPathParams::from_request_parts(parts, state).await
+        && let Some((_, path_user)) = params.iter().find(|(name, _)| *name == "user_id")
+        && path_user != principal.user_id
+    {
+        auth_failure("wrong_user");
+        return Err(ApiError::forbidden(
+            "wrong-user",
+            "the user in the path is not the authenticated user",
+        ));
+    }
+
+    let needed = if is_read_only(&parts.method) {
+        Scope::Read
+    } else {
+        Scope::Write
+    };
+    if !principal.can(needed) {
+        auth_failure("insufficient_scope");
+        return Err(ApiError::forbidden(
+            "insufficient-scope",
+            format!("this API key lacks the {} scope", needed.as_str()),
+        ));
+    }
+    Ok(principal)
 }
 
 pub(crate) fn is_read_only(method: &Method) -> bool {

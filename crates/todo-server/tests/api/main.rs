@@ -3,6 +3,7 @@
 
 mod accounts;
 mod api_keys;
+mod calendar;
 mod errors;
 mod external;
 mod hardening;
