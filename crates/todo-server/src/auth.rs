@@ -168,7 +168,8 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
 }
 
 /// The authenticated caller of a route. Extracting it enforces, in order: a valid credential
-/// (401), the path user of `/api/{user_id}/…` routes (403), and the key's scope (403).
+/// (401), the CSRF token of a cookie-authenticated unsafe request (403), the path user of
+/// `/api/{user_id}/…` routes (403), and the key's scope (403).
 pub struct Auth(pub Principal);
 
 impl FromRequestParts<AppState> for Auth {
