@@ -109,3 +109,21 @@ test("a reminder shows a browser notification", async ({ browser }) => {
   await expect.poll(() => page.evaluate(() => window.__notifications.map((n) => n.body)), { timeout: 30_000 }).toContain("Stretch");
   await context.close();
 });
+
+test("a reminder is set from the edit form", async ({ page }) => {
+  await signUp(page);
+  test.skip(!(await routeExists(page, "/api/v1/events")), "this server has no reminders");
+  await page.getByLabel("New task").fill("Dentist");
+  await page.getByLabel("New task").press("Enter");
+  await row(page, "Dentist").getByRole("link", { name: /Edit details/ }).click();
+  await page.getByLabel("Due date").fill("2030-05-06");
+  await page.getByLabel("Time").fill("10:00");
+  await page.getByLabel("Remind me").selectOption({ label: "1 day before" });
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page).toHaveURL(`${server.baseURL}/`);
+  const id = (await row(page, "Dentist").getAttribute("id")).replace("task-", "");
+  const task = await page.evaluate(async (taskId) => (await fetch(`/api/v1/tasks/${taskId}`)).json(), id);
+  expect(task.reminders.map((r) => r.minutes_before)).toEqual([1440]);
+  await page.goto(`${server.baseURL}/tasks/${id}/edit`);
+  await expect(page.getByLabel("Remind me")).toHaveValue("1440");
+});

@@ -494,6 +494,48 @@
     }
   }
 
+  // --- reminders on the edit page (shown when the server's tasks carry reminders) ----------
+  async function setupReminders() {
+    const select = $("#remind");
+    const form = $("#edit-form");
+    if (!select || !form) return;
+    const id = select.dataset.task;
+    const response = await fetch(`/api/v1/tasks/${id}`).catch(() => null);
+    if (!response || !response.ok) return;
+    const task = await response.json();
+    if (!Array.isArray(task.reminders)) return;
+    $("#reminder-field").hidden = false;
+    const relative = task.reminders.find((r) => r.minutes_before !== null && r.minutes_before !== undefined);
+    if (relative) {
+      const value = String(relative.minutes_before);
+      if (!$(`option[value="${value}"]`, select)) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = `${value} minutes before`;
+        select.append(option);
+      }
+      select.value = value;
+    } else if (task.reminders.length) {
+      const option = document.createElement("option");
+      option.value = "keep";
+      option.textContent = `At ${new Date(task.reminders[0].remind_at).toLocaleString()}`;
+      select.append(option);
+      select.value = "keep";
+    }
+    const initial = select.value;
+    // Save the form first (it may set the due the reminder counts from), then the reminder.
+    form.addEventListener("submit", async (event) => {
+      if (select.value === initial) return;
+      event.preventDefault();
+      try {
+        await postFragment(form.action, new URLSearchParams(new FormData(form)));
+        const reminders = select.value === "" ? [] : [{ minutes_before: Number(select.value) }];
+        await api("PATCH", `/api/v1/tasks/${id}`, { reminders });
+        location.href = $("input[name=return_to]", form).value || "/";
+      } catch (e) { toast(e.message); }
+    });
+  }
+
   // --- start ------------------------------------------------------------------------------
   const zone = $("#signup #timezone, form[action='/signup'] #timezone");
   if (zone) { try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* keep UTC */ } }
@@ -502,5 +544,6 @@
     setupChat();
     setupWebhooks();
     setupLlmKey();
+    setupReminders();
   }
 })();
