@@ -238,6 +238,7 @@ test("another session of the same user sees a change", async ({ browser }) => {
     return response.ok;
   });
   await quickAdd(pageA, "Plan the trip #travel");
+  console.log(live ? "second session: live over SSE" : "second session: no event stream, after a reload");
   if (live) {
     // Server-Sent Events: no reload.
     await expect(row(pageB, "Plan the trip")).toBeVisible({ timeout: 10_000 });
