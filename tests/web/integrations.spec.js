@@ -55,6 +55,20 @@ test("the chat panel streams the answer and shows which tools ran", async ({ pag
   await expect(row(page, "Buy bread")).toBeVisible();
   await expect(row(page, "Buy bread").locator(".badge")).toHaveText("high");
   await page.screenshot({ path: `${process.env.SCREENSHOT_DIR || "."}/chat-desktop.png` });
+
+  // The conversation follows to another page, and goes on from there.
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page.locator("#chat-log .user")).toHaveText(["Add buy bread, it's important"]);
+  await expect(page.locator("#chat-log .tool")).toContainText("add_task");
+  await expect(page.locator("#chat-log .assistant").last()).toContainText("Added “Buy bread”");
+  await page.getByLabel("Message").fill("And another");
+  await page.getByRole("button", { name: "Send" }).click();
+  await expect(page.locator("#chat-log .user")).toHaveCount(2);
+  await expect(page.locator("#chat-log .assistant").last()).toContainText("Added");
+  const history = llm.requests[llm.requests.length - 1].messages.filter((m) => m.role === "user").map((m) => m.content);
+  expect(history).toEqual(["Add buy bread, it's important", "And another"]);
+  await page.getByRole("button", { name: "New chat" }).click();
+  await expect(page.locator("#chat-log li")).toHaveCount(0);
 });
 
 test("webhooks and the LLM key are managed in settings", async ({ page }) => {

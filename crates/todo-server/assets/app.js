@@ -417,6 +417,26 @@
     toggle.addEventListener("click", () => open(panel.hidden));
     if (sessionStorage.getItem("todo-chat-open")) open(true);
     $("#chat-form").addEventListener("submit", (e) => { e.preventDefault(); sendChat(); });
+    $("#chat-new").addEventListener("click", () => {
+      conversationId = null;
+      sessionStorage.removeItem("todo-chat-conversation");
+      $("#chat-log").replaceChildren();
+      $("#chat-input").focus();
+    });
+    // The conversation goes on across pages: the server keeps it, the tab remembers its id.
+    const saved = sessionStorage.getItem("todo-chat-conversation");
+    if (saved) {
+      const response = await fetch(`/api/v1/conversations/${encodeURIComponent(saved)}`).catch(() => null);
+      if (!response || !response.ok) { sessionStorage.removeItem("todo-chat-conversation"); return; }
+      conversationId = saved;
+      const conversation = await response.json();
+      for (const message of conversation.messages || []) {
+        if (message.role === "user") chatLine("user", message.content);
+        if (message.role !== "assistant") continue;
+        for (const call of message.tool_calls || []) chatLine("tool", `ran ${call.tool}(${JSON.stringify(call.arguments ?? {})})`);
+        if (message.content) chatLine("assistant", message.content);
+      }
+    }
   }
 
   function chatLine(kind, text) {
@@ -454,7 +474,10 @@
           answer.before(line);
           if (payload.result && payload.result.task_id) refreshRow(payload.result.task_id, payload.result.status === "created");
         } else if (type === "done") {
-          if (payload.conversation_id) conversationId = payload.conversation_id;
+          if (payload.conversation_id) {
+            conversationId = payload.conversation_id;
+            sessionStorage.setItem("todo-chat-conversation", conversationId);
+          }
           if (!text && payload.response) answer.textContent = payload.response;
         } else if (type === "error") {
           const problem = payload.problem || payload;
