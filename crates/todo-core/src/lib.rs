@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod api_key;
 pub mod calendar;
+pub mod chat;
 pub mod error;
 pub mod metrics;
 pub mod page;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::accounts::{NewUser, Session};
 use crate::api_key::ApiKey;
+use crate::chat::ChatStore;
 use crate::error::Result;
 use chrono::NaiveDate;
 
@@ -38,7 +39,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ChatStore + Send + Sync + 'static {
     /// Fails unless the database answers a trivial query.
     async fn ping(&self) -> Result<()>;
 

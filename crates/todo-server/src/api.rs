@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod calendar;
+pub mod chat;
 pub mod health;
 pub mod tags;
 pub mod tasks;
@@ -37,6 +38,7 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
         (name = "tasks", description = "The task list"),
         (name = "tags", description = "Labels on tasks"),
         (name = "transfer", description = "Export and import"),
+        (name = "chat", description = "The AI assistant: chat turns, conversations, your own LLM key"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
@@ -84,6 +86,14 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(tasks::complete))
         .routes(routes!(tags::list, tags::create))
         .routes(routes!(tags::update, tags::delete))
+        .routes(routes!(chat::chat))
+        .routes(routes!(chat::list))
+        .routes(routes!(chat::get, chat::delete))
+        .routes(routes!(
+            chat::put_credential,
+            chat::get_credential,
+            chat::delete_credential
+        ))
 }
 
 /// `Location` of resource `id` in the collection at `collection` (in the request's route shape).

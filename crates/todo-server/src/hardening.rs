@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -71,6 +71,15 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
 }
 
 async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
+    // A chat turn waits on a model for several rounds; it has its own bounds
+    // (LLM_TIMEOUT_SECS per answer, a fixed number of rounds).
+    if request
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|path| path.as_str().ends_with("/chat"))
+    {
+        return next.run(request).await;
+    }
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

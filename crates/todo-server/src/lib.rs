@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod hardening;
+pub mod llm;
 pub mod mcp;
 pub mod metrics;
 pub mod rate_limit;
@@ -19,11 +20,14 @@ use std::time::Duration;
 
 use axum::Router;
 use todo_core::Todo;
+use todo_core::chat::Chat;
+use todo_core::chat::secret::Cipher;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Authenticator, CsrfKey, ExternalIssuers, TokenKeys};
 use crate::hardening::HttpSettings;
+use crate::llm::{LlmSettings, OpenAiCompatible};
 use crate::mcp::McpSettings;
 use crate::rate_limit::{RateLimitSettings, RateLimits};
 
@@ -35,6 +39,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     pub http: Arc<HttpSettings>,
     pub mcp: Arc<McpSettings>,
+    /// The chat agent, with its model client.
+    pub chat: Chat,
     /// Cancelled when shutdown begins: long-lived responses (SSE streams) end on it, so that
     /// in-flight work can finish within the grace period.
     pub shutdown: CancellationToken,
@@ -48,6 +54,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub http: HttpSettings,
     pub mcp: McpSettings,
+    pub llm: LlmSettings,
 }
 
 impl Settings {
@@ -59,6 +66,7 @@ impl Settings {
             rate_limit: RateLimitSettings::default(),
             http: HttpSettings::default(),
             mcp: McpSettings::default(),
+            llm: LlmSettings::default(),
         }
     }
 }
@@ -84,7 +92,21 @@ impl AppState {
             auth.jwks_url.clone(),
         );
         let limits = RateLimits::new(&settings.rate_limit, settings.redis_url.as_deref())?;
+        let cipher = settings
+            .llm
+            .encryption_key
+            .as_ref()
+            .map(|key| Cipher::from_config(key.expose()))
+            .transpose()?;
+        let model = OpenAiCompatible::new(settings.llm.timeout)?;
+        let chat = Chat::new(
+            todo.clone(),
+            Arc::new(model),
+            settings.llm.chat.clone(),
+            cipher,
+        );
         Ok(Self {
+            chat,
             auth: Arc::new(Authenticator::new(
                 todo.clone(),
                 keys,

@@ -112,6 +112,14 @@ fn describe() {
         todo_core::metrics::TASKS_COMPLETED,
         "Tasks marked completed, by any interface"
     );
+    describe_counter!(
+        todo_core::metrics::CHAT_TURNS,
+        "Chat turns that ended, by outcome"
+    );
+    describe_counter!(
+        todo_core::metrics::CHAT_TOOL_CALLS,
+        "Tools the chat agent ran, by tool and outcome"
+    );
 }
 
 /// Counts a refused credential. `reason` is one of a fixed set (see `docs/operations.md`).

@@ -1,5 +1,6 @@
 //! The PostgreSQL backend: its own migrations and queries on native types.
 
+mod chat;
 mod list;
 mod tags;
 

@@ -4,6 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use todo_core::Error;
 use todo_core::api_key::{ApiKey, scopes_from_text};
+use todo_core::chat::store::StoredCredential;
+use todo_core::chat::{Conversation, Message, NewMessage, Role};
 use todo_core::tag::Tag;
 use todo_core::task::{Priority, Task};
 use todo_core::user::User;
@@ -166,4 +168,90 @@ pub struct CountedTaskRow {
     #[sqlx(flatten)]
     pub task: TaskRow,
     pub total: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ConversationRow {
+    id: String,
+    user_id: String,
+    title: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ConversationRow> for Conversation {
+    fn from(r: ConversationRow) -> Self {
+        Conversation {
+            id: r.id,
+            user_id: r.user_id,
+            title: r.title,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct MessageRow {
+    id: i64,
+    role: String,
+    content: String,
+    /// JSON array of `MessageToolCall`.
+    tool_calls: Option<String>,
+    tool_call_id: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<MessageRow> for Message {
+    type Error = Error;
+
+    fn try_from(r: MessageRow) -> Result<Self, Error> {
+        let role = Role::parse(&r.role)
+            .ok_or_else(|| Error::internal(format!("unknown message role {:?}", r.role)))?;
+        let tool_calls = match r.tool_calls {
+            Some(json) => serde_json::from_str(&json).map_err(Error::internal)?,
+            None => Vec::new(),
+        };
+        Ok(Message {
+            id: r.id,
+            role,
+            content: r.content,
+            tool_calls,
+            tool_call_id: r.tool_call_id,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// The tool calls of a message as stored: a JSON array, or null when there are none.
+pub fn tool_calls_json(message: &NewMessage) -> Result<Option<String>, Error> {
+    if message.tool_calls.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(&message.tool_calls)
+        .map(Some)
+        .map_err(Error::internal)
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CredentialRow {
+    user_id: String,
+    api_key_ciphertext: String,
+    key_hint: String,
+    model: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<CredentialRow> for StoredCredential {
+    fn from(r: CredentialRow) -> Self {
+        StoredCredential {
+            user_id: r.user_id,
+            api_key_ciphertext: r.api_key_ciphertext,
+            key_hint: r.key_hint,
+            model: r.model,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }

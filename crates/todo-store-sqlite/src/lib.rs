@@ -1,5 +1,6 @@
 //! The SQLite backend: an embedded file in WAL mode, its own migrations and queries.
 
+mod chat;
 mod list;
 mod tags;
 

@@ -23,6 +23,26 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl TestDb {
+    /// A new store over the same data, sharing nothing in memory with [`TestDb::store`]: what
+    /// a restarted process (or another replica) would open.
+    pub async fn reopen(&self) -> Arc<dyn Store> {
+        if self.backend == "postgres" {
+            Arc::new(
+                PostgresStore::connect(&self.url, 4)
+                    .await
+                    .expect("reconnect to PostgreSQL"),
+            )
+        } else {
+            Arc::new(
+                SqliteStore::connect(&self.url)
+                    .await
+                    .expect("reopen SQLite"),
+            )
+        }
+    }
+}
+
 pub fn postgres_url() -> String {
     std::env::var("TODO_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
 }

@@ -4,8 +4,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_core::api_key::Scope;
+use todo_core::chat::ChatConfig;
+use todo_core::chat::model::Secret;
 use todo_server::client_ip::TrustedProxies;
 use todo_server::hardening::HttpSettings;
+use todo_server::llm::LlmSettings;
 use todo_server::mcp::McpSettings;
 use todo_server::rate_limit::RateLimitSettings;
 
@@ -172,6 +175,60 @@ pub struct ServeArgs {
     pub http: HttpArgs,
     #[command(flatten)]
     pub mcp: McpHttpArgs,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Chat agent (any OpenAI-compatible Chat Completions API)")]
+pub struct LlmArgs {
+    /// Base URL of the API, e.g. https://api.openai.com/v1,
+    /// https://generativelanguage.googleapis.com/v1beta/openai, http://localhost:11434/v1.
+    /// The chat answers 503 while it is unset.
+    #[arg(long, env = "LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+    /// The server's key for that API; users may store their own (PUT /api/v1/llm-credentials).
+    #[arg(long, env = "LLM_API_KEY", hide_env_values = true)]
+    pub llm_api_key: Option<String>,
+    /// The model, e.g. gpt-4.1-mini, gemini-2.5-flash, qwen3:8b.
+    #[arg(long, env = "LLM_MODEL")]
+    pub llm_model: Option<String>,
+    /// Longest wait for one answer of the model (streaming: for each chunk), in seconds.
+    #[arg(long, env = "LLM_TIMEOUT_SECS", default_value_t = 60)]
+    pub llm_timeout_secs: u64,
+    /// Model calls per chat turn before the agent stops and says so.
+    #[arg(long, env = "LLM_MAX_ROUNDS", default_value_t = 8)]
+    pub llm_max_rounds: usize,
+    /// Conversation history sent with each turn, in (estimated) tokens.
+    #[arg(long, env = "LLM_HISTORY_TOKENS", default_value_t = 12_000)]
+    pub llm_history_tokens: usize,
+    /// 32 random bytes (base64 or hex) that encrypt users' stored LLM keys; without it users
+    /// cannot store keys. Make one with `openssl rand -base64 32`.
+    #[arg(long, env = "TODO_ENCRYPTION_KEY", hide_env_values = true)]
+    pub encryption_key: Option<String>,
+}
+
+impl LlmArgs {
+    pub fn settings(&self) -> LlmSettings {
+        let set = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        LlmSettings {
+            chat: ChatConfig {
+                base_url: set(&self.llm_base_url),
+                api_key: set(&self.llm_api_key).map(Secret::new),
+                model: set(&self.llm_model),
+                max_rounds: self.llm_max_rounds.max(1),
+                history_tokens: self.llm_history_tokens,
+            },
+            timeout: Duration::from_secs(self.llm_timeout_secs.max(1)),
+            encryption_key: set(&self.encryption_key).map(Secret::new),
+        }
+    }
 }
 
 #[derive(Args, Clone)]

@@ -80,6 +80,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         rate_limit: args.rate_limit.settings()?,
         http: args.http.settings(),
         mcp: args.mcp.settings(),
+        llm: args.llm.settings(),
     };
     let state = AppState::new(todo, &settings).map_err(|e| anyhow!(e))?;
     let shutdown = state.shutdown.clone();

@@ -112,6 +112,18 @@ impl TestApp {
         }
     }
 
+    /// The app after a restart: a new process's state over the same database, with nothing
+    /// carried over in memory (a new connection pool, new caches).
+    pub async fn restarted(&self, settings: &Settings) -> Self {
+        let todo = Todo::new(self.db.reopen().await);
+        let state = AppState::new(todo.clone(), settings).expect("valid settings");
+        Self {
+            router: todo_server::app(state).expect("router"),
+            todo,
+            db: self.db.clone(),
+        }
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn send(
         &self,

@@ -12,7 +12,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use crate::helpers::TestApp;
 
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -36,7 +36,7 @@ impl<'a> MakeWriter<'a> for Captured {
 }
 
 impl Captured {
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         self.0
             .lock()
             .map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -46,7 +46,7 @@ impl Captured {
 
 /// Every log line of this test process, as `LOG_FORMAT=json` writes them. Global: a
 /// thread-local subscriber misses events when tests run in parallel (tokio-rs/tracing#2874).
-fn captured() -> &'static Captured {
+pub fn captured() -> &'static Captured {
     static CAPTURED: OnceLock<Captured> = OnceLock::new();
     CAPTURED.get_or_init(|| {
         let captured = Captured::default();

@@ -4,6 +4,7 @@
 mod accounts;
 mod api_keys;
 mod calendar;
+mod chat;
 mod errors;
 mod external;
 mod hardening;
@@ -15,6 +16,7 @@ mod mcp;
 mod metrics;
 mod operations;
 mod rate_limits;
+mod scripted_llm;
 mod tags;
 mod tasks;
 mod transfer;

@@ -2,6 +2,7 @@
 //! when it passes every one of them.
 
 mod accounts;
+mod chat;
 mod listing;
 mod migrations;
 mod tags;

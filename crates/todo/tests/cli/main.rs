@@ -2,6 +2,7 @@
 //! line, stopped with SIGTERM and started again; in `operations`, replicas sharing Redis and a
 //! SIGTERM under load.
 
+mod chat;
 mod operations;
 mod transfer;
 
