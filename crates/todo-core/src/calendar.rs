@@ -110,9 +110,11 @@ mod tests {
             due_at: None,
             due_date: None,
             recurrence: None,
+            recurrence_mode: crate::recurrence::RecurrenceMode::Due,
             parent_id: None,
             position: 0,
             tags: Vec::new(),
+            reminders: Vec::new(),
             created_at: at,
             updated_at: at,
         }

@@ -6,12 +6,15 @@ pub mod api_key;
 pub mod calendar;
 pub mod chat;
 pub mod error;
+pub mod events;
+pub mod jobs;
 pub mod metrics;
 pub mod page;
 pub mod password;
 pub mod patch;
 pub mod quick;
 pub mod recurrence;
+pub mod reminders;
 pub mod store;
 pub mod tag;
 pub mod task;
@@ -21,21 +24,32 @@ pub mod tools;
 pub mod transfer;
 pub mod user;
 pub mod validation;
+pub mod webhooks;
 
 use std::sync::Arc;
 
 pub use error::{Error, Result};
 pub use store::Store;
 
-/// The entry point to every use case. Cheap to clone: it only holds the store.
+/// The entry point to every use case. Cheap to clone: it holds the store and a policy flag.
 #[derive(Clone)]
 pub struct Todo {
     store: Arc<dyn Store>,
+    allow_private_webhooks: bool,
 }
 
 impl Todo {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            allow_private_webhooks: false,
+        }
+    }
+
+    /// Lets webhooks target loopback and private networks (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`).
+    pub fn with_private_webhooks(mut self, allow: bool) -> Self {
+        self.allow_private_webhooks = allow;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

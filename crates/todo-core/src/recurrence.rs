@@ -4,7 +4,14 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
+    Weekday,
+};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::task::{Due, start_of_day};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frequency {
@@ -228,6 +235,310 @@ impl fmt::Display for Recurrence {
     }
 }
 
+/// What the next occurrence of a recurring task counts from.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RecurrenceMode {
+    /// The next occurrence follows the rule from the current due date (a fixed schedule).
+    #[default]
+    Due,
+    /// The next occurrence follows the rule from the day the task was completed
+    /// ("water the plants 3 days after I last did").
+    Completion,
+}
+
+impl RecurrenceMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecurrenceMode::Due => "due",
+            RecurrenceMode::Completion => "completion",
+        }
+    }
+
+    /// Reads the stored text; anything unknown is the default.
+    pub fn from_text(text: &str) -> Self {
+        match text {
+            "completion" => RecurrenceMode::Completion,
+            _ => RecurrenceMode::Due,
+        }
+    }
+}
+
+/// How many periods the search for a next date looks ahead before it gives up (a rule such as
+/// `FREQ=YEARLY;BYMONTHDAY=30` in February-only periods never matches).
+const MAX_PERIODS: u32 = 2000;
+
+fn week_start(date: NaiveDate) -> NaiveDate {
+    date - Days::new(u64::from(date.weekday().num_days_from_monday()))
+}
+
+fn first_of_month(date: NaiveDate) -> NaiveDate {
+    date.with_day(1).unwrap_or(date)
+}
+
+fn days_in_month(first: NaiveDate) -> u32 {
+    let next = first + Months::new(1);
+    u32::try_from((next - first).num_days()).unwrap_or(28)
+}
+
+/// Day `n` of the month starting at `first` (negative counts from the end), if it exists.
+fn month_day(first: NaiveDate, n: i8) -> Option<NaiveDate> {
+    let len = i64::from(days_in_month(first));
+    let day = if n > 0 {
+        i64::from(n)
+    } else {
+        len + 1 + i64::from(n)
+    };
+    if !(1..=len).contains(&day) {
+        return None;
+    }
+    first.with_day(u32::try_from(day).ok()?)
+}
+
+/// The dates from `from` to `to` (inclusive) that fall on `spec` (`2TU`: the second Tuesday of
+/// the span; `TU`: every Tuesday).
+fn weekdays_in(from: NaiveDate, to: NaiveDate, spec: DaySpec) -> Vec<NaiveDate> {
+    let all: Vec<NaiveDate> = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .filter(|d| d.weekday() == spec.day)
+        .collect();
+    match spec.nth {
+        None => all,
+        Some(n) if n > 0 => all
+            .get(usize::from(n.unsigned_abs()) - 1)
+            .copied()
+            .into_iter()
+            .collect(),
+        Some(n) => {
+            let back = usize::from(n.unsigned_abs());
+            all.len()
+                .checked_sub(back)
+                .and_then(|i| all.get(i).copied())
+                .into_iter()
+                .collect()
+        }
+    }
+}
+
+impl Recurrence {
+    /// The candidate dates of one period of the rule started on `start`: period `k` is the
+    /// `k * interval`-th day, week, month or year after the start's.
+    fn period(&self, start: NaiveDate, k: u32) -> Option<Vec<NaiveDate>> {
+        let step = k.checked_mul(self.interval)?;
+        let mut dates = match self.frequency {
+            Frequency::Daily => vec![start.checked_add_days(Days::new(u64::from(step)))?],
+            Frequency::Weekly => {
+                let monday = week_start(start).checked_add_days(Days::new(u64::from(step) * 7))?;
+                let sunday = monday + Days::new(6);
+                if self.by_day.is_empty() {
+                    weekdays_in(
+                        monday,
+                        sunday,
+                        DaySpec {
+                            nth: None,
+                            day: start.weekday(),
+                        },
+                    )
+                } else {
+                    self.by_day
+                        .iter()
+                        .flat_map(|spec| weekdays_in(monday, sunday, *spec))
+                        .collect()
+                }
+            }
+            Frequency::Monthly => {
+                let first = first_of_month(start).checked_add_months(Months::new(step))?;
+                self.month_candidates(first, start)
+            }
+            Frequency::Yearly => {
+                let year = start.year().checked_add(i32::try_from(step).ok()?)?;
+                let jan1 = NaiveDate::from_ymd_opt(year, 1, 1)?;
+                if self.by_day.is_empty() && self.by_month_day.is_empty() {
+                    // RFC 5545: the start's month and day; Feb 29 occurs in leap years only.
+                    NaiveDate::from_ymd_opt(year, start.month(), start.day())
+                        .into_iter()
+                        .collect()
+                } else if !self.by_month_day.is_empty() {
+                    (0..12)
+                        .filter_map(|m| jan1.checked_add_months(Months::new(m)))
+                        .flat_map(|first| self.month_candidates(first, start))
+                        .collect()
+                } else {
+                    let dec31 = NaiveDate::from_ymd_opt(year, 12, 31)?;
+                    self.by_day
+                        .iter()
+                        .flat_map(|spec| weekdays_in(jan1, dec31, *spec))
+                        .collect()
+                }
+            }
+        };
+        // BYDAY and BYMONTHDAY that did not expand the period limit it (RFC 5545 table).
+        if matches!(self.frequency, Frequency::Daily) && !self.by_day.is_empty() {
+            dates.retain(|d| self.by_day.iter().any(|s| s.day == d.weekday()));
+        }
+        if matches!(self.frequency, Frequency::Daily | Frequency::Weekly)
+            && !self.by_month_day.is_empty()
+        {
+            dates.retain(|d| {
+                self.by_month_day
+                    .iter()
+                    .any(|n| month_day(first_of_month(*d), *n) == Some(*d))
+            });
+        }
+        dates.sort_unstable();
+        dates.dedup();
+        Some(dates)
+    }
+
+    fn month_candidates(&self, first: NaiveDate, start: NaiveDate) -> Vec<NaiveDate> {
+        let last = first + Days::new(u64::from(days_in_month(first)) - 1);
+        let by_days = || -> Vec<NaiveDate> {
+            self.by_day
+                .iter()
+                .flat_map(|spec| weekdays_in(first, last, *spec))
+                .collect()
+        };
+        match (self.by_month_day.is_empty(), self.by_day.is_empty()) {
+            // RFC 5545: the start's day of the month; months without it are skipped.
+            (true, true) => month_day(first, i8::try_from(start.day()).unwrap_or(1))
+                .into_iter()
+                .collect(),
+            (true, false) => by_days(),
+            (false, true) => self
+                .by_month_day
+                .iter()
+                .filter_map(|n| month_day(first, *n))
+                .collect(),
+            (false, false) => {
+                let days = by_days();
+                self.by_month_day
+                    .iter()
+                    .filter_map(|n| month_day(first, *n))
+                    .filter(|d| days.contains(d))
+                    .collect()
+            }
+        }
+    }
+
+    /// How many whole periods lie between the start and `date` (to skip ahead quickly).
+    fn periods_before(&self, start: NaiveDate, date: NaiveDate) -> u32 {
+        if date <= start {
+            return 0;
+        }
+        let units = match self.frequency {
+            Frequency::Daily => (date - start).num_days(),
+            Frequency::Weekly => (week_start(date) - week_start(start)).num_days() / 7,
+            Frequency::Monthly => {
+                i64::from(date.year() - start.year()) * 12 + i64::from(date.month())
+                    - i64::from(start.month())
+            }
+            Frequency::Yearly => i64::from(date.year() - start.year()),
+        };
+        u32::try_from(units / i64::from(self.interval)).unwrap_or(0)
+    }
+
+    /// The first date of the rule started on `start` (RFC 5545 DTSTART: nothing before it
+    /// occurs) that comes after `after`. `None` when none does within the search horizon.
+    /// COUNT and UNTIL are not applied here (see [`next_occurrence`]).
+    pub fn next_date(&self, start: NaiveDate, after: NaiveDate) -> Option<NaiveDate> {
+        let first = self.periods_before(start, after);
+        (first..first.saturating_add(MAX_PERIODS)).find_map(|k| {
+            self.period(start, k)?
+                .into_iter()
+                .find(|d| *d >= start && *d > after)
+        })
+    }
+}
+
+/// The moment a wall-clock time in `tz` names: an ambiguous time (clocks going back) is the
+/// earlier one; a time that does not exist (clocks going forward) moves forward by the gap,
+/// so 02:30 on a spring-forward night becomes 03:30.
+pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    if let Some(at) = tz.from_local_datetime(&local).earliest() {
+        return at.with_timezone(&Utc);
+    }
+    // In a gap: read the time with the offset in force just before it.
+    let before = local - Duration::hours(4);
+    match tz.from_local_datetime(&before).earliest() {
+        Some(b) => {
+            use chrono::Offset;
+            let offset = b.offset().fix();
+            (local - Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc()
+        }
+        None => local.and_utc(),
+    }
+}
+
+/// The next occurrence of a recurring task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    pub due: Due,
+    /// The rule for the next task: COUNT counts the occurrences left, so it goes down by one.
+    pub rule: String,
+}
+
+/// The occurrence after a task with `rule` and `due`, completed at `completed_at`, read in the
+/// owner's zone `tz`. A timed task keeps its wall-clock time across daylight-saving changes.
+/// `None` when the series is over (COUNT used up, past UNTIL) or the rule does not parse.
+pub fn next_occurrence(
+    rule: &str,
+    mode: RecurrenceMode,
+    due: Due,
+    completed_at: DateTime<Utc>,
+    tz: Tz,
+) -> Option<Occurrence> {
+    let mut rule: Recurrence = rule.parse().ok()?;
+    if rule.count == Some(1) {
+        return None;
+    }
+    let done_on = completed_at.with_timezone(&tz).date_naive();
+    let (anchor, time): (NaiveDate, Option<NaiveTime>) = match due {
+        Due::At(at) => {
+            let local = at.with_timezone(&tz);
+            (local.date_naive(), Some(local.time()))
+        }
+        Due::Date(date) => (date, None),
+        // Without a due date there is no schedule: the series counts from the completion.
+        Due::None => (done_on, None),
+    };
+    let start = match mode {
+        RecurrenceMode::Due => anchor,
+        RecurrenceMode::Completion => done_on,
+    };
+    let date = rule.next_date(start, start)?;
+    let next = match time {
+        Some(time) => Due::At(local_to_utc(date.and_time(time), tz)),
+        None => Due::Date(date),
+    };
+    let moment = match next {
+        Due::At(at) => at,
+        _ => start_of_day(date, tz),
+    };
+    match rule.until {
+        Some(Until::Date(until)) if date > until => return None,
+        Some(Until::At(until)) if moment > until => return None,
+        _ => {}
+    }
+    rule.count = rule.count.map(|n| n - 1);
+    Some(Occurrence {
+        due: next,
+        rule: rule.to_string(),
+    })
+}
+
 /// Validates a rule and returns its canonical text.
 pub fn parse_rule(raw: &str) -> Result<String, String> {
     raw.parse::<Recurrence>().map(|rule| rule.to_string())
@@ -236,6 +547,304 @@ pub fn parse_rule(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
+    }
+
+    fn rule(text: &str) -> Recurrence {
+        text.parse().expect("valid rule")
+    }
+
+    /// The dates a rule yields from `start`, `n` of them, each found from the previous one.
+    fn series(text: &str, start: NaiveDate, n: usize) -> Vec<NaiveDate> {
+        let rule = rule(text);
+        let mut out = vec![start];
+        while out.len() < n {
+            let last = *out.last().expect("non-empty");
+            out.push(rule.next_date(start, last).expect("a next date"));
+        }
+        out
+    }
+
+    /// Follows a task through `n` completions (each on its due day) and returns the due moments.
+    fn completions(text: &str, mode: RecurrenceMode, first: Due, tz: Tz, n: usize) -> Vec<Due> {
+        let mut out = vec![first];
+        let mut rule = text.to_owned();
+        while out.len() < n {
+            let due = *out.last().expect("non-empty");
+            let done = due.key(tz).expect("has a due");
+            match next_occurrence(&rule, mode, due, done, tz) {
+                Some(next) => {
+                    rule = next.rule;
+                    out.push(next.due);
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    fn at(tz: Tz, y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        local_to_utc(date(y, m, d).and_hms_opt(h, min, 0).expect("time"), tz)
+    }
+
+    #[test]
+    fn a_daily_task_at_nine_stays_at_nine_across_new_yorks_spring_and_fall_changes() {
+        let tz = chrono_tz::America::New_York;
+        let dues = completions(
+            "FREQ=DAILY",
+            RecurrenceMode::Due,
+            Due::At(at(tz, 2026, 3, 7, 9, 0)),
+            tz,
+            3,
+        );
+        let hours: Vec<String> = dues
+            .iter()
+            .map(|d| {
+                d.at()
+                    .expect("timed")
+                    .with_timezone(&tz)
+                    .format("%F %R %Z")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            hours,
+            [
+                "2026-03-07 09:00 EST",
+                "2026-03-08 09:00 EDT",
+                "2026-03-09 09:00 EDT"
+            ]
+        );
+        let fall = completions(
+            "FREQ=DAILY",
+            RecurrenceMode::Due,
+            Due::At(at(tz, 2026, 10, 31, 9, 0)),
+            tz,
+            3,
+        );
+        let utc: Vec<u32> = fall
+            .iter()
+            .map(|d| {
+                d.at()
+                    .expect("timed")
+                    .format("%H")
+                    .to_string()
+                    .parse()
+                    .expect("hour")
+            })
+            .collect();
+        assert_eq!(
+            utc,
+            [13, 14, 14],
+            "09:00 EDT is 13:00 UTC, 09:00 EST is 14:00 UTC"
+        );
+    }
+
+    #[test]
+    fn a_time_that_does_not_exist_on_the_spring_forward_day_moves_forward_by_the_gap() {
+        // The moved occurrence is what the next one counts from (documented in docs/events.md).
+        let tz = chrono_tz::America::New_York;
+        let dues = completions(
+            "FREQ=DAILY",
+            RecurrenceMode::Due,
+            Due::At(at(tz, 2026, 3, 7, 2, 30)),
+            tz,
+            3,
+        );
+        let local: Vec<String> = dues
+            .iter()
+            .map(|d| {
+                d.at()
+                    .expect("timed")
+                    .with_timezone(&tz)
+                    .format("%F %R")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            local,
+            ["2026-03-07 02:30", "2026-03-08 03:30", "2026-03-09 03:30"]
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_time_on_the_fall_back_day_is_the_first_of_the_two() {
+        let tz = chrono_tz::Europe::Berlin;
+        // Berlin repeats 02:00–03:00 on 2026-10-25.
+        let dues = completions(
+            "FREQ=WEEKLY",
+            RecurrenceMode::Due,
+            Due::At(at(tz, 2026, 10, 18, 2, 30)),
+            tz,
+            2,
+        );
+        let next = dues[1].at().expect("timed");
+        assert_eq!(
+            next.to_rfc3339(),
+            "2026-10-25T00:30:00+00:00",
+            "02:30 CEST, not CET"
+        );
+    }
+
+    #[test]
+    fn monthly_from_january_31_skips_months_without_a_31st_as_rfc_5545_says() {
+        let dates = series("FREQ=MONTHLY", date(2027, 1, 31), 4);
+        assert_eq!(
+            dates,
+            [
+                date(2027, 1, 31),
+                date(2027, 3, 31),
+                date(2027, 5, 31),
+                date(2027, 7, 31)
+            ]
+        );
+        let explicit = series("FREQ=MONTHLY;BYMONTHDAY=31", date(2027, 1, 31), 3);
+        assert_eq!(
+            explicit,
+            [date(2027, 1, 31), date(2027, 3, 31), date(2027, 5, 31)]
+        );
+    }
+
+    #[test]
+    fn the_last_day_of_every_month_is_bymonthday_minus_one() {
+        let dates = series("FREQ=MONTHLY;BYMONTHDAY=-1", date(2027, 1, 31), 4);
+        assert_eq!(
+            dates,
+            [
+                date(2027, 1, 31),
+                date(2027, 2, 28),
+                date(2027, 3, 31),
+                date(2027, 4, 30)
+            ]
+        );
+    }
+
+    #[test]
+    fn yearly_from_february_29_occurs_in_leap_years_only() {
+        let dates = series("FREQ=YEARLY", date(2028, 2, 29), 3);
+        assert_eq!(
+            dates,
+            [date(2028, 2, 29), date(2032, 2, 29), date(2036, 2, 29)]
+        );
+    }
+
+    #[test]
+    fn every_weekday_skips_the_weekend() {
+        // 2026-11-27 is a Friday.
+        let dates = series("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", date(2026, 11, 26), 4);
+        assert_eq!(
+            dates,
+            [
+                date(2026, 11, 26),
+                date(2026, 11, 27),
+                date(2026, 11, 30),
+                date(2026, 12, 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_second_tuesday_and_the_last_friday_of_the_month() {
+        let tuesdays = series("FREQ=MONTHLY;BYDAY=2TU", date(2026, 11, 10), 3);
+        assert_eq!(
+            tuesdays,
+            [date(2026, 11, 10), date(2026, 12, 8), date(2027, 1, 12)]
+        );
+        let fridays = series("FREQ=MONTHLY;BYDAY=-1FR", date(2026, 11, 27), 3);
+        assert_eq!(
+            fridays,
+            [date(2026, 11, 27), date(2026, 12, 25), date(2027, 1, 29)]
+        );
+    }
+
+    #[test]
+    fn every_other_week_on_monday_and_thursday() {
+        // 2026-11-23 is a Monday.
+        let dates = series("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH", date(2026, 11, 23), 4);
+        assert_eq!(
+            dates,
+            [
+                date(2026, 11, 23),
+                date(2026, 11, 26),
+                date(2026, 12, 7),
+                date(2026, 12, 10)
+            ]
+        );
+    }
+
+    #[test]
+    fn count_ends_the_series_after_that_many_occurrences() {
+        let dues = completions(
+            "FREQ=DAILY;COUNT=3",
+            RecurrenceMode::Due,
+            Due::Date(date(2026, 1, 1)),
+            Tz::UTC,
+            10,
+        );
+        assert_eq!(
+            dues,
+            [
+                Due::Date(date(2026, 1, 1)),
+                Due::Date(date(2026, 1, 2)),
+                Due::Date(date(2026, 1, 3))
+            ]
+        );
+    }
+
+    #[test]
+    fn until_ends_the_series_on_its_day_or_moment() {
+        let by_date = completions(
+            "FREQ=WEEKLY;UNTIL=20260115",
+            RecurrenceMode::Due,
+            Due::Date(date(2026, 1, 1)),
+            Tz::UTC,
+            10,
+        );
+        assert_eq!(by_date.len(), 3, "Jan 1, 8 and 15");
+        let tz = chrono_tz::Europe::Berlin;
+        let by_moment = completions(
+            "FREQ=DAILY;UNTIL=20260103T080000Z",
+            RecurrenceMode::Due,
+            Due::At(at(tz, 2026, 1, 1, 9, 0)),
+            tz,
+            10,
+        );
+        assert_eq!(
+            by_moment.len(),
+            3,
+            "09:00 CET is 08:00 UTC: Jan 3 is the last"
+        );
+    }
+
+    #[test]
+    fn from_completion_counts_from_the_day_of_completion_and_keeps_the_time() {
+        let tz = chrono_tz::Europe::Berlin;
+        let due = Due::At(at(tz, 2026, 1, 1, 18, 0));
+        let done = at(tz, 2026, 1, 10, 7, 0);
+        let next = next_occurrence(
+            "FREQ=DAILY;INTERVAL=3",
+            RecurrenceMode::Completion,
+            due,
+            done,
+            tz,
+        )
+        .expect("next");
+        assert_eq!(next.due, Due::At(at(tz, 2026, 1, 13, 18, 0)));
+        let by_due = next_occurrence("FREQ=DAILY;INTERVAL=3", RecurrenceMode::Due, due, done, tz)
+            .expect("next");
+        assert_eq!(by_due.due, Due::At(at(tz, 2026, 1, 4, 18, 0)));
+    }
+
+    #[test]
+    fn a_rule_that_can_never_match_ends_the_series_instead_of_looping() {
+        assert_eq!(
+            rule("FREQ=YEARLY;BYMONTHDAY=30;BYDAY=2MO")
+                .next_date(date(2026, 1, 1), date(2026, 1, 1)),
+            None
+        );
+    }
 
     #[test]
     fn supported_rules_round_trip_in_canonical_form() {

@@ -8,12 +8,19 @@ use crate::accounts::{NewUser, Session};
 use crate::api_key::ApiKey;
 use crate::chat::ChatStore;
 use crate::error::Result;
+use crate::events::EventStore;
+use crate::jobs::JobStore;
+use crate::webhooks::WebhookStore;
 use chrono::NaiveDate;
 
 use crate::page::TaskQuery;
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
 use crate::user::User;
+
+/// Builds the next occurrence of a recurring task that a write has just completed (the store
+/// calls it inside the completing transaction, only when the row really changed to completed).
+pub type NextOccurrence<'a> = &'a (dyn Fn(&Task) -> Option<NewTask> + Send + Sync);
 
 /// Part of a listing and the size of the whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,7 +46,7 @@ pub struct PoolStats {
 }
 
 #[async_trait]
-pub trait Store: ChatStore + Send + Sync + 'static {
+pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync + 'static {
     /// Fails unless the database answers a trivial query.
     async fn ping(&self) -> Result<()>;
 
@@ -88,21 +95,27 @@ pub trait Store: ChatStore + Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<u64>;
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>>;
-    /// Applies the changes in one statement; `None` when the user has no such task.
+    /// Applies the changes in one statement; `None` when the user has no such task. When the
+    /// change completes the task, `next` may give the series' next task, inserted in the same
+    /// transaction.
     async fn update_task(
         &self,
         user_id: &str,
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
+        next: NextOccurrence<'_>,
     ) -> Result<Option<Task>>;
-    /// Sets completion, or flips it when `completed` is `None`, atomically.
+    /// Sets completion, or flips it when `completed` is `None`, atomically; see `update_task`
+    /// for `next`. Of two requests completing a task at once, only the one that changed the
+    /// row creates the next occurrence.
     async fn set_task_completed(
         &self,
         user_id: &str,
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
+        next: NextOccurrence<'_>,
     ) -> Result<Option<Task>>;
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool>;
     /// Up to `limit` tasks matching the query, after its cursor, in its order; and how many

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::patch::Patch;
-use crate::recurrence::parse_rule;
+use crate::recurrence::{RecurrenceMode, parse_rule};
+use crate::reminders::{NewReminder, Reminder, ReminderInput, anchor, parse_reminders};
 use crate::tag::{TagName, parse_tag_list};
 use crate::user::UserId;
 use crate::validation::Validator;
@@ -73,17 +74,29 @@ pub struct Task {
     pub due_date: Option<NaiveDate>,
     /// RFC 5545 RRULE of a recurring task.
     pub recurrence: Option<String>,
+    /// Whether the next occurrence counts from the due date or from the completion.
+    pub recurrence_mode: RecurrenceMode,
     /// The first task of the series this one recurs from.
     pub parent_id: Option<TaskId>,
     /// Manual order within the user's list.
     pub position: i64,
     /// Tag names, sorted without regard to case.
     pub tags: Vec<String>,
+    /// In the order they fire.
+    pub reminders: Vec<Reminder>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Task {
+    pub fn due(&self) -> Due {
+        match (self.due_at, self.due_date) {
+            (Some(at), _) => Due::At(at),
+            (None, Some(date)) => Due::Date(date),
+            (None, None) => Due::None,
+        }
+    }
+
     /// When the task falls due, for sorting and for due-range filters (see [`Due::key`]).
     pub fn due_key(&self, tz: Tz) -> Option<DateTime<Utc>> {
         match (self.due_at, self.due_date) {
@@ -111,8 +124,9 @@ pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
 }
 
 /// When a task is due: not at all, at a moment, or on a day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Due {
+    #[default]
     None,
     At(DateTime<Utc>),
     Date(NaiveDate),
@@ -165,6 +179,13 @@ pub struct TaskInput {
     /// An RRULE such as `FREQ=WEEKLY;BYDAY=MO` (FREQ, INTERVAL, BYDAY, BYMONTHDAY, COUNT, UNTIL).
     #[serde(default)]
     pub recurrence: Option<String>,
+    /// `due` (default: the next occurrence follows the schedule) or `completion` (it counts
+    /// from the day the task is completed).
+    #[serde(default)]
+    pub recurrence_mode: Option<RecurrenceMode>,
+    /// Up to 10, each `{"remind_at": "<RFC 3339>"}` or `{"minutes_before": 30}`.
+    #[serde(default)]
+    pub reminders: Option<Vec<ReminderInput>>,
     /// Only on replace; absent keeps the current state.
     #[serde(default)]
     pub completed: Option<bool>,
@@ -196,13 +217,21 @@ pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub recurrence: Patch<String>,
+    /// `null` is `due`.
+    #[serde(default)]
+    #[schema(value_type = Option<RecurrenceMode>)]
+    pub recurrence_mode: Patch<RecurrenceMode>,
+    /// Replaces the task's reminders; `null` or `[]` removes them all.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<ReminderInput>>)]
+    pub reminders: Patch<Vec<ReminderInput>>,
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub completed: Patch<bool>,
 }
 
 /// A validated new task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewTask {
     pub title: String,
     pub description: Option<String>,
@@ -213,9 +242,15 @@ pub struct NewTask {
     pub tags: Vec<TagName>,
     /// Canonical RRULE text.
     pub recurrence: Option<String>,
+    pub recurrence_mode: RecurrenceMode,
     pub completed: bool,
     /// Where an imported task came from; the store refuses a second task with the same key.
     pub import_key: Option<String>,
+    pub reminders: Vec<NewReminder>,
+    /// What relative reminders count back from ([`anchor`] of the due).
+    pub reminder_anchor: Option<DateTime<Utc>>,
+    /// The series a recurring task's next occurrence belongs to.
+    pub parent_id: Option<TaskId>,
 }
 
 /// A validated change: `None` leaves a field as it is.
@@ -228,7 +263,13 @@ pub struct TaskChanges {
     pub due: Option<(Due, Option<DateTime<Utc>>)>,
     pub tags: Option<Vec<TagName>>,
     pub recurrence: Option<Option<String>>,
+    pub recurrence_mode: Option<RecurrenceMode>,
     pub completed: Option<bool>,
+    /// Replaces every reminder of the task.
+    pub reminders: Option<Vec<NewReminder>>,
+    /// Set when the due or the reminders change: what relative reminders now count back from
+    /// (`Some(None)`: the task has no due any more, relative reminders go).
+    pub reminder_anchor: Option<Option<DateTime<Utc>>>,
 }
 
 pub fn parse_title(raw: &str) -> Result<String, String> {
@@ -286,9 +327,19 @@ impl TaskInput {
             Some(rule) if !rule.trim().is_empty() => v.check("recurrence", parse_rule(rule)),
             _ => None,
         };
+        let reminders = match &self.reminders {
+            Some(list) => v
+                .check("reminders", parse_reminders(list, due != Due::None))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         v.finish()?;
         Ok(NewTask {
             recurrence,
+            recurrence_mode: self.recurrence_mode.unwrap_or_default(),
+            reminders,
+            reminder_anchor: anchor(&due, tz),
+            parent_id: None,
             title: title.unwrap_or_default(),
             description,
             priority: self.priority.unwrap_or_default(),
@@ -311,7 +362,10 @@ impl TaskInput {
             due: Some((new.due, new.due_key)),
             tags: Some(new.tags),
             recurrence: Some(new.recurrence),
+            recurrence_mode: Some(new.recurrence_mode),
             completed,
+            reminders: Some(new.reminders),
+            reminder_anchor: Some(new.reminder_anchor),
         })
     }
 
@@ -322,12 +376,19 @@ impl TaskInput {
 }
 
 impl TaskPatchInput {
-    /// Whether validating needs the owner's time zone (an all-day date is given).
+    /// Whether validating needs the owner's time zone (an all-day date is given, or reminders
+    /// that may count back from one).
     pub fn needs_time_zone(&self) -> bool {
-        matches!(self.due_date, Patch::Value(_))
+        matches!(self.due_date, Patch::Value(_)) || self.needs_current_due()
     }
 
-    pub fn validate(self, tz: Tz) -> Result<TaskChanges> {
+    /// Whether validating needs the task's current due (reminders given without a new due).
+    pub fn needs_current_due(&self) -> bool {
+        !self.reminders.is_missing() && self.due_at.is_missing() && self.due_date.is_missing()
+    }
+
+    /// `current_due` is the task's due before the change (only read for its reminders).
+    pub fn validate(self, tz: Tz, current_due: Due) -> Result<TaskChanges> {
         let mut v = Validator::new();
         let title = match &self.title {
             Patch::Missing => None,
@@ -377,6 +438,22 @@ impl TaskPatchInput {
             Patch::Value(rule) if rule.trim().is_empty() => Some(None),
             Patch::Value(rule) => v.check("recurrence", parse_rule(rule)).map(Some),
         };
+        let recurrence_mode = match self.recurrence_mode {
+            Patch::Missing => None,
+            Patch::Null => Some(RecurrenceMode::Due),
+            Patch::Value(mode) => Some(mode),
+        };
+        let effective_due = due.unwrap_or(current_due);
+        let reminders = match &self.reminders {
+            Patch::Missing => None,
+            Patch::Null => Some(Vec::new()),
+            Patch::Value(list) => v.check(
+                "reminders",
+                parse_reminders(list, effective_due != Due::None),
+            ),
+        };
+        let reminder_anchor =
+            (due.is_some() || reminders.is_some()).then(|| anchor(&effective_due, tz));
         v.finish()?;
         Ok(TaskChanges {
             title,
@@ -385,7 +462,10 @@ impl TaskPatchInput {
             due: due.map(|due| (due, due.key(tz))),
             tags,
             recurrence,
+            recurrence_mode,
             completed,
+            reminders,
+            reminder_anchor,
         })
     }
 }
@@ -434,7 +514,7 @@ mod tests {
     fn a_patch_keeps_absent_fields_and_clears_null_ones() {
         let patch: TaskPatchInput =
             serde_json::from_str(r#"{"description":null,"due_at":null}"#).expect("json");
-        let changes = patch.validate(Tz::UTC).expect("valid");
+        let changes = patch.validate(Tz::UTC, Due::None).expect("valid");
         assert_eq!(changes.title, None);
         assert_eq!(changes.description, Some(None));
         assert_eq!(changes.due, Some((Due::None, None)));
@@ -446,7 +526,7 @@ mod tests {
     fn a_patch_cannot_null_the_title() {
         let patch: TaskPatchInput = serde_json::from_str(r#"{"title":null}"#).expect("json");
         assert_eq!(
-            field_errors(patch.validate(Tz::UTC).expect_err("invalid")),
+            field_errors(patch.validate(Tz::UTC, Due::None).expect_err("invalid")),
             ["title"]
         );
     }

@@ -6,9 +6,13 @@ use chrono_tz::Tz;
 use crate::Todo;
 use crate::error::{Error, Result};
 use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
+use crate::patch::Patch;
 use crate::quick;
+use crate::recurrence::next_occurrence;
+use crate::reminders::{anchor, shifted};
+use crate::tag::TagName;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
-use crate::task::{NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
+use crate::task::{Due, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
 use crate::transfer::Progress;
 
@@ -111,6 +115,7 @@ impl Todo {
             tags: Some(parsed.tags),
             recurrence: parsed.recurrence.map(|rule| rule.to_string()),
             completed: None,
+            ..TaskInput::default()
         }
         .validate(tz)?;
         self.insert(user_id, &task).await
@@ -148,8 +153,9 @@ impl Todo {
     }
 
     pub async fn replace_task(&self, user_id: &str, id: TaskId, input: TaskInput) -> Result<Task> {
-        let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
-        self.apply(user_id, id, input.validate_as_replacement(tz)?)
+        let needs_tz = input.needs_time_zone() || input.completed == Some(true);
+        let tz = self.time_zone_if(user_id, needs_tz).await?;
+        self.apply(user_id, id, input.validate_as_replacement(tz)?, tz)
             .await
     }
 
@@ -159,15 +165,29 @@ impl Todo {
         id: TaskId,
         input: TaskPatchInput,
     ) -> Result<Task> {
-        let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
-        self.apply(user_id, id, input.validate(tz)?).await
+        let needs_tz = input.needs_time_zone() || matches!(input.completed, Patch::Value(true));
+        let tz = self.time_zone_if(user_id, needs_tz).await?;
+        let current_due = if input.needs_current_due() {
+            self.get_task(user_id, id).await?.due()
+        } else {
+            Due::None
+        };
+        self.apply(user_id, id, input.validate(tz, current_due)?, tz)
+            .await
     }
 
-    async fn apply(&self, user_id: &str, id: TaskId, changes: TaskChanges) -> Result<Task> {
-        self.store
-            .update_task(user_id, id, &changes, now())
+    async fn apply(&self, user_id: &str, id: TaskId, changes: TaskChanges, tz: Tz) -> Result<Task> {
+        let at = now();
+        let next = |task: &Task| next_task(task, tz);
+        let task = self
+            .store
+            .update_task(user_id, id, &changes, at, &next)
             .await?
-            .ok_or(NOT_FOUND)
+            .ok_or(NOT_FOUND)?;
+        if changes.completed == Some(true) && task.completed_at == Some(at) {
+            crate::metrics::task_completed();
+        }
+        Ok(task)
     }
 
     /// Sets completion to `completed`, or toggles it when `None`.
@@ -178,9 +198,12 @@ impl Todo {
         completed: Option<bool>,
     ) -> Result<Task> {
         let at = now();
+        // The zone places the next occurrence of a recurring task.
+        let tz = self.time_zone(user_id).await?;
+        let next = |task: &Task| next_task(task, tz);
         let task = self
             .store
-            .set_task_completed(user_id, id, completed, at)
+            .set_task_completed(user_id, id, completed, at, &next)
             .await?
             .ok_or(NOT_FOUND)?;
         // Completing a completed task keeps its first `completed_at`: count it once.
@@ -236,6 +259,34 @@ impl Todo {
             Err(Error::NotFound("tag"))
         }
     }
+}
+
+/// The task that follows a completed occurrence of a recurring task: same title, description,
+/// priority, tags and mode; the next due by the rule; reminders carried over; the same series.
+pub fn next_task(task: &Task, tz: Tz) -> Option<NewTask> {
+    let rule = task.recurrence.as_deref()?;
+    let completed_at = task.completed_at?;
+    let occurrence = next_occurrence(rule, task.recurrence_mode, task.due(), completed_at, tz)?;
+    let new_anchor = anchor(&occurrence.due, tz);
+    Some(NewTask {
+        title: task.title.clone(),
+        description: task.description.clone(),
+        priority: task.priority,
+        due_key: occurrence.due.key(tz),
+        due: occurrence.due,
+        tags: task
+            .tags
+            .iter()
+            .filter_map(|t| TagName::parse(t).ok())
+            .collect(),
+        recurrence: Some(occurrence.rule),
+        recurrence_mode: task.recurrence_mode,
+        completed: false,
+        import_key: None,
+        reminders: shifted(&task.reminders, anchor(&task.due(), tz), new_anchor),
+        reminder_anchor: new_anchor,
+        parent_id: Some(task.parent_id.unwrap_or(task.id)),
+    })
 }
 
 /// Most ids one bulk request may name.

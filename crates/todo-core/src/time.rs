@@ -7,6 +7,11 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// A moment cut to the precision the databases keep.
+pub fn truncate(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
 /// Fixed-width RFC 3339 text, which sorts in time order as plain text (SQLite stores this).
 pub fn to_sortable_text(at: &DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()

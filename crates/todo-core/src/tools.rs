@@ -18,6 +18,8 @@ use crate::api_key::Scope;
 use crate::error::Error;
 use crate::page::ListTasksRequest;
 use crate::patch::Patch;
+use crate::recurrence::RecurrenceMode;
+use crate::reminders::ReminderInput;
 use crate::tag::Tag;
 use crate::task::{Priority, Task, TaskId, TaskInput, TaskPatchInput};
 use crate::tasks::QuickInput;
@@ -358,6 +360,13 @@ struct AddTaskArgs {
     /// An RRULE such as `FREQ=WEEKLY;BYDAY=MO` (FREQ, INTERVAL, BYDAY, BYMONTHDAY, COUNT, UNTIL).
     #[serde(default)]
     recurrence: Option<String>,
+    /// `due` (default): the next occurrence follows the schedule; `completion`: it counts
+    /// from the day the task is completed.
+    #[serde(default)]
+    recurrence_mode: Option<RecurrenceMode>,
+    /// Reminders: `{"remind_at": "<RFC 3339>"}` or `{"minutes_before": 30}` (needs a due).
+    #[serde(default)]
+    reminders: Option<Vec<ReminderInput>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -464,6 +473,12 @@ struct UpdateTaskArgs {
     /// An RRULE; `null` stops the task recurring.
     #[serde(default)]
     recurrence: Patch<String>,
+    /// `due` or `completion`.
+    #[serde(default)]
+    recurrence_mode: Patch<RecurrenceMode>,
+    /// The new reminder list, replacing the old; `[]` or `null` removes them.
+    #[serde(default)]
+    reminders: Patch<Vec<ReminderInput>>,
     /// Done or not done.
     #[serde(default)]
     completed: Patch<bool>,
@@ -478,6 +493,8 @@ async fn add_task(todo: &Todo, user: &str, args: AddTaskArgs) -> Result<Value, T
         due_date: args.due_date,
         tags: args.tags,
         recurrence: args.recurrence,
+        recurrence_mode: args.recurrence_mode,
+        reminders: args.reminders,
         completed: None,
     };
     let task = todo.create_task(user, input).await?;
@@ -564,6 +581,8 @@ async fn update_task(todo: &Todo, user: &str, args: UpdateTaskArgs) -> Result<Va
         due_date: args.due_date,
         tags: args.tags,
         recurrence: args.recurrence,
+        recurrence_mode: args.recurrence_mode,
+        reminders: args.reminders,
         completed: args.completed,
     };
     if [
@@ -574,6 +593,8 @@ async fn update_task(todo: &Todo, user: &str, args: UpdateTaskArgs) -> Result<Va
         patch.due_date.is_missing(),
         patch.tags.is_missing(),
         patch.recurrence.is_missing(),
+        patch.recurrence_mode.is_missing(),
+        patch.reminders.is_missing(),
         patch.completed.is_missing(),
     ]
     .iter()

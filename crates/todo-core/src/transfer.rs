@@ -407,7 +407,7 @@ mod todoist {
             due_date: when.due.date(),
             tags: Some(tags),
             recurrence: when.recurrence.map(|rule| rule.to_string()),
-            completed: None,
+            ..TaskInput::default()
         }
     }
 }

@@ -4,10 +4,12 @@ pub mod accounts;
 pub mod api_keys;
 pub mod calendar;
 pub mod chat;
+pub mod events;
 pub mod health;
 pub mod tags;
 pub mod tasks;
 pub mod transfer;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -39,6 +41,8 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
         (name = "tags", description = "Labels on tasks"),
         (name = "transfer", description = "Export and import"),
         (name = "chat", description = "The AI assistant: chat turns, conversations, your own LLM key"),
+        (name = "events", description = "Live updates (Server-Sent Events)"),
+        (name = "webhooks", description = "Events POSTed to your URL, signed"),
         (name = "operations", description = "Health, readiness and metrics"),
     )
 )]
@@ -94,6 +98,9 @@ fn resources() -> OpenApiRouter<AppState> {
             chat::get_credential,
             chat::delete_credential
         ))
+        .routes(routes!(events::stream))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::delete))
 }
 
 /// `Location` of resource `id` in the collection at `collection` (in the request's route shape).

@@ -8,6 +8,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod hardening;
+pub mod jobs;
 pub mod llm;
 pub mod mcp;
 pub mod metrics;

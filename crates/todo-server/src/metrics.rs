@@ -120,6 +120,14 @@ fn describe() {
         todo_core::metrics::CHAT_TOOL_CALLS,
         "Tools the chat agent ran, by tool and outcome"
     );
+    describe_counter!(
+        crate::jobs::REMINDERS_FIRED,
+        "Reminders fired (each once, across replicas)"
+    );
+    describe_counter!(
+        crate::jobs::WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts, by outcome"
+    );
 }
 
 /// Counts a refused credential. `reason` is one of a fixed set (see `docs/operations.md`).

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: its own migrations and queries on native types.
 
 mod chat;
+mod events;
 mod list;
 mod tags;
 
@@ -13,10 +14,12 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
+use todo_core::events::{EventType, task_data};
 use todo_core::page::{TaskFilter, TaskQuery};
-use todo_core::store::{PoolStats, ProfileChanges, Store, TaskSlice};
+use todo_core::store::{NextOccurrence, PoolStats, ProfileChanges, Store, TaskSlice};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
+use todo_core::time::now;
 use todo_core::user::User;
 use todo_core::{Error, Result};
 
@@ -29,10 +32,13 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A task row with its tag names as a JSON array, sorted without regard to case.
 const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, priority, \
-     due_at, due_date, recurrence, parent_id, position, created_at, updated_at, \
+     due_at, due_date, recurrence, recurrence_mode, parent_id, position, created_at, updated_at, \
      (SELECT json_agg(t.name ORDER BY t.name_key)::text FROM task_tags tt \
          JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id \
-         WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) AS tags";
+         WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) AS tags, \
+     (SELECT json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at, \
+             'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id)::text \
+         FROM reminders r WHERE r.user_id = tasks.user_id AND r.task_id = tasks.id) AS reminders";
 const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
 const API_KEY_COLUMNS: &str =
     "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
@@ -40,6 +46,7 @@ const API_KEY_COLUMNS: &str =
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    signals: std::sync::Arc<events::Signals>,
 }
 
 impl PostgresStore {
@@ -51,7 +58,10 @@ impl PostgresStore {
             .connect(url)
             .await
             .map_err(db_error)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            signals: events::Signals::new(),
+        })
     }
 
     /// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while it migrates,
@@ -284,13 +294,9 @@ impl Store for PostgresStore {
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let id = insert_row(&mut tx, user_id, task, now, false)
+        let task = insert_full(&mut tx, user_id, task, now, false)
             .await?
             .ok_or_else(|| Error::internal("insert returned no row"))?;
-        tags::link(&mut tx, user_id, id, &task.tags, now).await?;
-        let task = select_task(&mut *tx, user_id, id)
-            .await?
-            .ok_or_else(|| Error::internal("inserted task vanished"))?;
         tx.commit().await.map_err(db_error)?;
         Ok(task)
     }
@@ -304,8 +310,10 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let mut created = 0;
         for task in tasks {
-            if let Some(id) = insert_row(&mut tx, user_id, task, now, true).await? {
-                tags::link(&mut tx, user_id, id, &task.tags, now).await?;
+            if insert_full(&mut tx, user_id, task, now, true)
+                .await?
+                .is_some()
+            {
                 created += 1;
             }
         }
@@ -323,6 +331,7 @@ impl Store for PostgresStore {
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
+        next: NextOccurrence<'_>,
     ) -> Result<Option<Task>> {
         let mut qb = QueryBuilder::<Postgres>::new("UPDATE tasks SET updated_at = ");
         qb.push_bind(now);
@@ -343,6 +352,9 @@ impl Store for PostgresStore {
         if let Some(recurrence) = &changes.recurrence {
             qb.push(", recurrence = ").push_bind(recurrence.clone());
         }
+        if let Some(mode) = changes.recurrence_mode {
+            qb.push(", recurrence_mode = ").push_bind(mode.as_str());
+        }
         if let Some(completed) = changes.completed {
             qb.push(", completed = ").push_bind(completed);
             qb.push(", completed_at = CASE WHEN ").push_bind(completed);
@@ -353,6 +365,9 @@ impl Store for PostgresStore {
         qb.push(" AND id = ").push_bind(id);
         qb.push(" RETURNING id");
         let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let Some(was_completed) = lock_completed(&mut tx, user_id, id).await? else {
+            return Ok(None);
+        };
         let updated: Option<i64> = qb
             .build_query_scalar()
             .fetch_optional(&mut *tx)
@@ -370,7 +385,14 @@ impl Store for PostgresStore {
                 .map_err(db_error)?;
             tags::link(&mut tx, user_id, id, new_tags, now).await?;
         }
-        let task = select_task(&mut *tx, user_id, id).await?;
+        match (&changes.reminders, changes.reminder_anchor) {
+            (Some(list), anchor) => {
+                events::replace_reminders(&mut tx, user_id, id, list, anchor.flatten()).await?;
+            }
+            (None, Some(anchor)) => events::retime_reminders(&mut tx, user_id, id, anchor).await?,
+            (None, None) => {}
+        }
+        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(task)
     }
@@ -381,37 +403,61 @@ impl Store for PostgresStore {
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
+        next: NextOccurrence<'_>,
     ) -> Result<Option<Task>> {
-        // The right-hand sides see the row as it was, so a toggle is one atomic statement.
-        let updated: Option<i64> = sqlx::query_scalar(
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let Some(was_completed) = lock_completed(&mut tx, user_id, id).await? else {
+            return Ok(None);
+        };
+        if completed == Some(was_completed) {
+            // Nothing changes: no write, no event.
+            return select_task(&mut *tx, user_id, id).await;
+        }
+        sqlx::query(
             "UPDATE tasks SET \
                  completed = COALESCE($1, NOT completed), \
                  completed_at = CASE WHEN COALESCE($1, NOT completed) \
                      THEN COALESCE(completed_at, $2) ELSE NULL END, \
                  updated_at = $2 \
-             WHERE user_id = $3 AND id = $4 RETURNING id",
+             WHERE user_id = $3 AND id = $4",
         )
         .bind(completed)
         .bind(now)
         .bind(user_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        match updated {
-            Some(id) => select_task(&self.pool, user_id, id).await,
-            None => Ok(None),
-        }
+        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(task)
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query("DELETE FROM tasks WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        events::record(
+            &mut tx,
+            user_id,
+            EventType::Deleted,
+            id,
+            &task_data(&task),
+            now(),
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
     }
 
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
@@ -593,8 +639,9 @@ async fn insert_row(
     };
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, recurrence, import_key, position, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, \
+                 due_at, due_date, due_key, recurrence, import_key, recurrence_mode, parent_id, \
+                 position, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
              {conflict} RETURNING id"
     );
@@ -611,12 +658,85 @@ async fn insert_row(
         .bind(now)
         .bind(&task.recurrence)
         .bind(&task.import_key)
+        .bind(task.recurrence_mode.as_str())
+        .bind(task.parent_id)
         .fetch_optional(&mut **tx)
         .await
         .map_err(import_conflict)
 }
 
-async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
+/// Inserts a task with its tags and reminders and writes its `created` event; `None` when
+/// `skip_imported` skipped it.
+async fn insert_full(
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+    user_id: &str,
+    task: &NewTask,
+    now: DateTime<Utc>,
+    skip_imported: bool,
+) -> Result<Option<Task>> {
+    let Some(id) = insert_row(tx, user_id, task, now, skip_imported).await? else {
+        return Ok(None);
+    };
+    tags::link(tx, user_id, id, &task.tags, now).await?;
+    if !task.reminders.is_empty() {
+        events::replace_reminders(tx, user_id, id, &task.reminders, task.reminder_anchor).await?;
+    }
+    let created = select_task(&mut **tx, user_id, id)
+        .await?
+        .ok_or_else(|| Error::internal("inserted task vanished"))?;
+    events::record(
+        tx,
+        user_id,
+        EventType::Created,
+        id,
+        &task_data(&created),
+        now,
+    )
+    .await?;
+    Ok(Some(created))
+}
+
+/// Locks the task's row for the rest of the transaction and says whether it was completed:
+/// of two requests completing it at once, the second waits here and then sees `true`.
+async fn lock_completed(
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+    user_id: &str,
+    id: TaskId,
+) -> Result<Option<bool>> {
+    sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE")
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_error)
+}
+
+/// After a task changed: its event, and when this change completed it, the next occurrence.
+async fn after_change(
+    tx: &mut sqlx::Transaction<'static, Postgres>,
+    user_id: &str,
+    id: TaskId,
+    was_completed: bool,
+    now: DateTime<Utc>,
+    next: NextOccurrence<'_>,
+) -> Result<Option<Task>> {
+    let Some(task) = select_task(&mut **tx, user_id, id).await? else {
+        return Ok(None);
+    };
+    let just_completed = task.completed && !was_completed;
+    let kind = if just_completed {
+        EventType::Completed
+    } else {
+        EventType::Updated
+    };
+    events::record(tx, user_id, kind, id, &task_data(&task), now).await?;
+    if just_completed && let Some(successor) = next(&task) {
+        insert_full(tx, user_id, &successor, now, false).await?;
+    }
+    Ok(Some(task))
+}
+
+pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     user_id: &str,
     id: TaskId,

@@ -6,9 +6,13 @@ use todo_core::Error;
 use todo_core::api_key::{ApiKey, scopes_from_text};
 use todo_core::chat::store::StoredCredential;
 use todo_core::chat::{Conversation, Message, NewMessage, Role};
+use todo_core::events::{Event, EventType};
+use todo_core::jobs::{Job, JobKind};
+use todo_core::recurrence::RecurrenceMode;
 use todo_core::tag::Tag;
 use todo_core::task::{Priority, Task};
 use todo_core::user::User;
+use todo_core::webhooks::Webhook;
 
 /// Database failures are internal: the detail is logged, never shown to clients.
 pub fn db_error(err: sqlx::Error) -> Error {
@@ -108,12 +112,15 @@ pub struct TaskRow {
     due_at: Option<DateTime<Utc>>,
     due_date: Option<NaiveDate>,
     recurrence: Option<String>,
+    recurrence_mode: String,
     parent_id: Option<i64>,
     position: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     /// Tag names as a JSON array.
     tags: Option<String>,
+    /// Reminders as a JSON array of objects.
+    reminders: Option<String>,
 }
 
 impl From<TaskRow> for Task {
@@ -129,10 +136,15 @@ impl From<TaskRow> for Task {
             due_at: r.due_at,
             due_date: r.due_date,
             recurrence: r.recurrence,
+            recurrence_mode: RecurrenceMode::from_text(&r.recurrence_mode),
             parent_id: r.parent_id,
             position: r.position,
             tags: r
                 .tags
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
+            reminders: r
+                .reminders
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
             created_at: r.created_at,
@@ -192,6 +204,30 @@ impl From<ConversationRow> for Conversation {
 }
 
 #[derive(sqlx::FromRow)]
+pub struct EventRow {
+    id: i64,
+    user_id: String,
+    event_type: String,
+    task_id: i64,
+    task_data: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for Event {
+    fn from(r: EventRow) -> Self {
+        Event {
+            id: r.id,
+            // Only the store writes this column, from `EventType::as_str`.
+            event_type: EventType::from_text(&r.event_type).unwrap_or(EventType::Updated),
+            task_id: r.task_id,
+            task_data: serde_json::from_str(&r.task_data).unwrap_or_default(),
+            user_id: r.user_id,
+            timestamp: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub struct MessageRow {
     id: i64,
     role: String,
@@ -219,6 +255,32 @@ impl TryFrom<MessageRow> for Message {
             tool_calls,
             tool_call_id: r.tool_call_id,
             created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct JobRow {
+    id: i64,
+    kind: String,
+    user_id: String,
+    reminder_id: Option<i64>,
+    event_id: Option<i64>,
+    webhook_id: Option<i64>,
+    attempts: i32,
+}
+
+impl JobRow {
+    /// `None` for a kind this version does not know (left for a newer replica).
+    pub fn into_job(self) -> Option<Job> {
+        Some(Job {
+            id: self.id,
+            kind: JobKind::from_text(&self.kind)?,
+            user_id: self.user_id,
+            reminder_id: self.reminder_id,
+            event_id: self.event_id,
+            webhook_id: self.webhook_id,
+            attempts: self.attempts,
         })
     }
 }
@@ -254,4 +316,53 @@ impl From<CredentialRow> for StoredCredential {
             updated_at: r.updated_at,
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct WebhookRow {
+    id: i64,
+    url: String,
+    created_at: DateTime<Utc>,
+    consecutive_failures: i32,
+    disabled_at: Option<DateTime<Utc>>,
+    last_error: Option<String>,
+}
+
+impl From<WebhookRow> for Webhook {
+    fn from(r: WebhookRow) -> Self {
+        Webhook {
+            id: r.id,
+            url: r.url,
+            created_at: r.created_at,
+            consecutive_failures: r.consecutive_failures,
+            disabled_at: r.disabled_at,
+            last_error: r.last_error,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct WebhookSecretRow {
+    #[sqlx(flatten)]
+    pub webhook: WebhookRow,
+    pub secret: String,
+}
+
+pub const WEBHOOK_COLUMNS: &str =
+    "id, url, created_at, consecutive_failures, disabled_at, last_error";
+pub const JOB_COLUMNS: &str = "id, kind, user_id, reminder_id, event_id, webhook_id, attempts";
+pub const EVENT_COLUMNS: &str = "id, user_id, event_type, task_id, task_data, created_at";
+
+/// The reminder a `reminder` event is about, added to its task's JSON.
+pub fn reminder_task_data(task: &Task, reminder_id: i64) -> String {
+    let mut value = serde_json::to_value(task).unwrap_or_default();
+    if let Some(reminder) = task.reminders.iter().find(|r| r.id == reminder_id)
+        && let Some(object) = value.as_object_mut()
+    {
+        object.insert(
+            "reminder".into(),
+            serde_json::to_value(reminder).unwrap_or_default(),
+        );
+    }
+    value.to_string()
 }

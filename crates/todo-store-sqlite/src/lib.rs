@@ -1,6 +1,7 @@
 //! The SQLite backend: an embedded file in WAL mode, its own migrations and queries.
 
 mod chat;
+mod events;
 mod list;
 mod tags;
 
@@ -15,10 +16,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
+use todo_core::events::{EventType, Signal, task_data};
 use todo_core::page::{TaskFilter, TaskQuery};
-use todo_core::store::{PoolStats, ProfileChanges, Store, TaskSlice};
+use todo_core::store::{NextOccurrence, PoolStats, ProfileChanges, Store, TaskSlice};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
+use todo_core::time::now;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
 use todo_core::{Error, Result};
@@ -32,9 +35,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A task row with its tag names as a JSON array, sorted without regard to case.
 const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, priority, \
-     due_at, due_date, recurrence, parent_id, position, created_at, updated_at, \
+     due_at, due_date, recurrence, recurrence_mode, parent_id, position, created_at, updated_at, \
      (SELECT json_group_array(t.name ORDER BY t.name_key) FROM task_tags tt \
-         JOIN tags t ON t.id = tt.tag_id WHERE tt.task_id = tasks.id) AS tags";
+         JOIN tags t ON t.id = tt.tag_id WHERE tt.task_id = tasks.id) AS tags, \
+     (SELECT json_group_array(json_object('id', r.id, 'remind_at', r.remind_at, \
+             'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id) \
+         FROM reminders r WHERE r.task_id = tasks.id) AS reminders";
 const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
 const API_KEY_COLUMNS: &str =
     "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
@@ -42,6 +48,8 @@ const API_KEY_COLUMNS: &str =
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Wake-ups for this process's listeners, sent after each commit.
+    signals: tokio::sync::broadcast::Sender<Signal>,
 }
 
 impl SqliteStore {
@@ -65,7 +73,18 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(db_error)?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            signals: tokio::sync::broadcast::channel(1024).0,
+        })
+    }
+
+    /// Tells listeners that the user has new events and that jobs may have changed.
+    fn wake(&self, user_id: &str) {
+        let _ = self.signals.send(Signal::Events {
+            user_id: user_id.to_owned(),
+        });
+        let _ = self.signals.send(Signal::Jobs);
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -298,14 +317,11 @@ impl Store for SqliteStore {
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
         let mut tx = self.write().await?;
-        let id = insert_row(&mut tx, user_id, task, now, false)
+        let task = insert_full(&mut tx, user_id, task, now, false)
             .await?
             .ok_or_else(|| Error::internal("insert returned no row"))?;
-        tags::link(&mut tx, user_id, id, &task.tags, now).await?;
-        let task = select_task(&mut *tx, user_id, id)
-            .await?
-            .ok_or_else(|| Error::internal("inserted task vanished"))?;
         tx.commit().await.map_err(db_error)?;
+        self.wake(user_id);
         Ok(task)
     }
 
@@ -318,12 +334,15 @@ impl Store for SqliteStore {
         let mut tx = self.write().await?;
         let mut created = 0;
         for task in tasks {
-            if let Some(id) = insert_row(&mut tx, user_id, task, now, true).await? {
-                tags::link(&mut tx, user_id, id, &task.tags, now).await?;
+            if insert_full(&mut tx, user_id, task, now, true)
+                .await?
+                .is_some()
+            {
                 created += 1;
             }
         }
         tx.commit().await.map_err(db_error)?;
+        self.wake(user_id);
         Ok(created)
     }
 
@@ -337,6 +356,7 @@ impl Store for SqliteStore {
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
+        next: NextOccurrence<'_>,
     ) -> Result<Option<Task>> {
         let mut qb = QueryBuilder::<Sqlite>::new("UPDATE tasks SET updated_at = ");
         qb.push_bind(ts(&now));
@@ -357,6 +377,9 @@ impl Store for SqliteStore {
         if let Some(recurrence) = &changes.recurrence {
             qb.push(", recurrence = ").push_bind(recurrence.clone());
         }
+        if let Some(mode) = changes.recurrence_mode {
+            qb.push(", recurrence_mode = ").push_bind(mode.as_str());
+        }
         if let Some(completed) = changes.completed {
             qb.push(", completed = ").push_bind(completed);
             qb.push(", completed_at = CASE WHEN ").push_bind(completed);
@@ -367,6 +390,9 @@ impl Store for SqliteStore {
         qb.push(" AND id = ").push_bind(id);
         qb.push(" RETURNING id");
         let mut tx = self.write().await?;
+        let Some(was_completed) = completed_now(&mut tx, user_id, id).await? else {
+            return Ok(None);
+        };
         let updated: Option<i64> = qb
             .build_query_scalar()
             .fetch_optional(&mut *tx)
@@ -383,8 +409,16 @@ impl Store for SqliteStore {
                 .map_err(db_error)?;
             tags::link(&mut tx, user_id, id, new_tags, now).await?;
         }
-        let task = select_task(&mut *tx, user_id, id).await?;
+        match (&changes.reminders, changes.reminder_anchor) {
+            (Some(list), anchor) => {
+                events::replace_reminders(&mut tx, user_id, id, list, anchor.flatten()).await?;
+            }
+            (None, Some(anchor)) => events::retime_reminders(&mut tx, user_id, id, anchor).await?,
+            (None, None) => {}
+        }
+        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
         tx.commit().await.map_err(db_error)?;
+        self.wake(user_id);
         Ok(task)
     }
 
@@ -394,37 +428,63 @@ impl Store for SqliteStore {
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
+        next: NextOccurrence<'_>,
     ) -> Result<Option<Task>> {
-        // The right-hand sides see the row as it was, so a toggle is one atomic statement.
-        let updated: Option<i64> = sqlx::query_scalar(
+        let mut tx = self.write().await?;
+        let Some(was_completed) = completed_now(&mut tx, user_id, id).await? else {
+            return Ok(None);
+        };
+        if completed == Some(was_completed) {
+            // Nothing changes: no write, no event.
+            return select_task(&mut *tx, user_id, id).await;
+        }
+        sqlx::query(
             "UPDATE tasks SET \
                  completed = COALESCE(?1, NOT completed), \
                  completed_at = CASE WHEN COALESCE(?1, NOT completed) \
                      THEN COALESCE(completed_at, ?2) ELSE NULL END, \
                  updated_at = ?2 \
-             WHERE user_id = ?3 AND id = ?4 RETURNING id",
+             WHERE user_id = ?3 AND id = ?4",
         )
         .bind(completed)
         .bind(ts(&now))
         .bind(user_id)
         .bind(id)
-        .fetch_optional(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        match updated {
-            Some(id) => select_task(&self.pool, user_id, id).await,
-            None => Ok(None),
-        }
+        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.wake(user_id);
+        Ok(task)
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
+            return Ok(false);
+        };
         let done = sqlx::query("DELETE FROM tasks WHERE user_id = ? AND id = ?")
             .bind(user_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        events::record(
+            &mut tx,
+            user_id,
+            EventType::Deleted,
+            id,
+            &task_data(&task),
+            now(),
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
+        self.wake(user_id);
+        Ok(true)
     }
 
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
@@ -606,8 +666,9 @@ async fn insert_row(
     };
     let sql = format!(
         "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, recurrence, import_key, position, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, \
+                 due_at, due_date, due_key, recurrence, import_key, recurrence_mode, parent_id, \
+                 position, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?14, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10) \
              {conflict} RETURNING id"
     );
@@ -624,12 +685,85 @@ async fn insert_row(
         .bind(ts(&now))
         .bind(&task.recurrence)
         .bind(&task.import_key)
+        .bind(task.recurrence_mode.as_str())
+        .bind(task.parent_id)
         .fetch_optional(&mut **tx)
         .await
         .map_err(import_conflict)
 }
 
-async fn select_task<'e, E: sqlx::SqliteExecutor<'e>>(
+/// Inserts a task with its tags and reminders and writes its `created` event; `None` when
+/// `skip_imported` skipped it.
+async fn insert_full(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    user_id: &str,
+    task: &NewTask,
+    now: DateTime<Utc>,
+    skip_imported: bool,
+) -> Result<Option<Task>> {
+    let Some(id) = insert_row(tx, user_id, task, now, skip_imported).await? else {
+        return Ok(None);
+    };
+    tags::link(tx, user_id, id, &task.tags, now).await?;
+    if !task.reminders.is_empty() {
+        events::replace_reminders(tx, user_id, id, &task.reminders, task.reminder_anchor).await?;
+    }
+    let created = select_task(&mut **tx, user_id, id)
+        .await?
+        .ok_or_else(|| Error::internal("inserted task vanished"))?;
+    events::record(
+        tx,
+        user_id,
+        EventType::Created,
+        id,
+        &task_data(&created),
+        now,
+    )
+    .await?;
+    Ok(Some(created))
+}
+
+/// Whether the task is completed, read inside a write transaction (`BEGIN IMMEDIATE` holds
+/// the write lock, so of two requests completing it at once the second sees `true`).
+async fn completed_now(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    user_id: &str,
+    id: TaskId,
+) -> Result<Option<bool>> {
+    sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = ? AND id = ?")
+        .bind(user_id)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db_error)
+}
+
+/// After a task changed: its event, and when this change completed it, the next occurrence.
+async fn after_change(
+    tx: &mut sqlx::Transaction<'static, Sqlite>,
+    user_id: &str,
+    id: TaskId,
+    was_completed: bool,
+    now: DateTime<Utc>,
+    next: NextOccurrence<'_>,
+) -> Result<Option<Task>> {
+    let Some(task) = select_task(&mut **tx, user_id, id).await? else {
+        return Ok(None);
+    };
+    let just_completed = task.completed && !was_completed;
+    let kind = if just_completed {
+        EventType::Completed
+    } else {
+        EventType::Updated
+    };
+    events::record(tx, user_id, kind, id, &task_data(&task), now).await?;
+    if just_completed && let Some(successor) = next(&task) {
+        insert_full(tx, user_id, &successor, now, false).await?;
+    }
+    Ok(Some(task))
+}
+
+pub(crate) async fn select_task<'e, E: sqlx::SqliteExecutor<'e>>(
     executor: E,
     user_id: &str,
     id: TaskId,

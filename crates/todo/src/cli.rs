@@ -177,6 +177,8 @@ pub struct ServeArgs {
     pub mcp: McpHttpArgs,
     #[command(flatten)]
     pub llm: LlmArgs,
+    #[command(flatten)]
+    pub jobs: JobArgs,
 }
 
 #[derive(Args, Clone)]
@@ -227,6 +229,39 @@ impl LlmArgs {
             },
             timeout: Duration::from_secs(self.llm_timeout_secs.max(1)),
             encryption_key: set(&self.encryption_key).map(Secret::new),
+        }
+    }
+}
+
+/// Reminders, webhooks and the event log.
+#[derive(Args, Clone)]
+pub struct JobArgs {
+    /// Let webhooks target loopback, private and link-local addresses (off: they are refused
+    /// when created and when delivered).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private_networks: bool,
+    /// A webhook delivery that takes longer than this many seconds fails (and is retried).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+    /// A webhook is disabled after this many failed deliveries in a row.
+    #[arg(long, env = "WEBHOOK_DISABLE_AFTER", default_value_t = 20)]
+    pub webhook_disable_after: i32,
+    /// Days events are kept for `Last-Event-ID` resumption (and webhook retries).
+    #[arg(long, env = "EVENTS_RETENTION_DAYS", default_value_t = 7)]
+    pub events_retention_days: u64,
+    /// Seconds a replica holds a job it claimed; a job whose replica died runs again after.
+    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 60)]
+    pub job_lease_secs: u64,
+}
+
+impl JobArgs {
+    pub fn settings(&self) -> todo_server::jobs::JobSettings {
+        todo_server::jobs::JobSettings {
+            lease: Duration::from_secs(self.job_lease_secs.max(1)),
+            events_retention: Duration::from_secs(self.events_retention_days.max(1) * 24 * 3600),
+            webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
+            webhook_disable_after: self.webhook_disable_after.max(1),
+            ..todo_server::jobs::JobSettings::default()
         }
     }
 }

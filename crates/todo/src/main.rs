@@ -69,7 +69,9 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<Todo> {
 }
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
-    let todo = open(global).await?;
+    let todo = open(global)
+        .await?
+        .with_private_webhooks(args.jobs.webhook_allow_private_networks);
     let settings = Settings {
         auth: AuthSettings {
             jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret).await?,
@@ -82,6 +84,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         mcp: args.mcp.settings(),
         llm: args.llm.settings(),
     };
+    let worker_todo = todo.clone();
     let state = AppState::new(todo, &settings).map_err(|e| anyhow!(e))?;
     let shutdown = state.shutdown.clone();
     let app = todo_server::app(state).map_err(|e| anyhow!(e))?;
@@ -96,8 +99,13 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             shutdown.cancel();
         }
     });
+    let worker =
+        todo_server::jobs::spawn(worker_todo, args.jobs.settings(), shutdown.child_token())
+            .map_err(|e| anyhow!(e))?;
     let grace = Duration::from_secs(args.http.shutdown_grace_secs);
     todo_server::serve(listener, app, shutdown, grace).await?;
+    // A job cut short by exit is retried by another replica (or on restart) when its lease ends.
+    let _ = tokio::time::timeout(Duration::from_secs(5), worker).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -6,6 +6,7 @@ mod api_keys;
 mod calendar;
 mod chat;
 mod errors;
+mod events;
 mod external;
 mod hardening;
 mod helpers;

@@ -80,7 +80,7 @@ async fn seed(store: &dyn Store, owner: &str) -> Vec<Task> {
     }
     let done = tasks[3].id; // "Write report": overdue, but completed
     store
-        .set_task_completed(owner, done, Some(true), base)
+        .set_task_completed(owner, done, Some(true), base, &|_| None)
         .await
         .expect("complete");
     tasks[3] = store
@@ -381,7 +381,7 @@ async fn search_finds_word_prefixes_in_title_and_description_of_the_owner_only()
             ..Default::default()
         };
         store
-            .update_task(&owner, milk.id, &rename, now())
+            .update_task(&owner, milk.id, &rename, now(), &|_| None)
             .await
             .expect("update");
         assert!(

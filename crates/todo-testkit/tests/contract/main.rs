@@ -3,6 +3,7 @@
 
 mod accounts;
 mod chat;
+mod events;
 mod listing;
 mod migrations;
 mod tags;

@@ -76,7 +76,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
             ..TaskChanges::default()
         };
         let updated = store
-            .update_task(&owner, task.id, &retag, now())
+            .update_task(&owner, task.id, &retag, now(), &|_| None)
             .await
             .expect("update")
             .expect("found");
@@ -86,7 +86,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
             ..TaskChanges::default()
         };
         let cleared = store
-            .update_task(&owner, task.id, &clear, now())
+            .update_task(&owner, task.id, &clear, now(), &|_| None)
             .await
             .expect("update")
             .expect("found");
@@ -100,6 +100,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
                     ..TaskChanges::default()
                 },
                 now(),
+                &|_| None,
             )
             .await
             .expect("update")

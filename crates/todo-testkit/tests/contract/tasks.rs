@@ -19,6 +19,7 @@ pub fn new_task(title: &str) -> NewTask {
         recurrence: None,
         completed: false,
         import_key: None,
+        ..NewTask::default()
     }
 }
 
@@ -49,6 +50,7 @@ async fn a_task_round_trips_every_field() {
             recurrence: Some("FREQ=MONTHLY;BYMONTHDAY=1".into()),
             completed: true,
             import_key: None,
+            ..NewTask::default()
         };
         let task = store.insert_task(&owner, &new, at).await.expect("insert");
         assert_eq!(task.title, "Pay rent");
@@ -102,14 +104,14 @@ async fn nobody_reaches_another_users_task() {
         );
         assert!(
             store
-                .update_task(&mallory, task.id, &changes, now())
+                .update_task(&mallory, task.id, &changes, now(), &|_| None)
                 .await
                 .expect("update")
                 .is_none()
         );
         assert!(
             store
-                .set_task_completed(&mallory, task.id, None, now())
+                .set_task_completed(&mallory, task.id, None, now(), &|_| None)
                 .await
                 .expect("complete")
                 .is_none()
@@ -162,7 +164,7 @@ async fn an_update_changes_only_what_it_names() {
             ..TaskChanges::default()
         };
         let updated = store
-            .update_task(&owner, task.id, &changes, later)
+            .update_task(&owner, task.id, &changes, later, &|_| None)
             .await
             .expect("update")
             .expect("found");
@@ -186,7 +188,7 @@ async fn an_update_changes_only_what_it_names() {
             ..TaskChanges::default()
         };
         let cleared = store
-            .update_task(&owner, task.id, &clear, later)
+            .update_task(&owner, task.id, &clear, later, &|_| None)
             .await
             .expect("update")
             .expect("found");
@@ -208,7 +210,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
         let t2 = now() + Duration::seconds(2);
 
         let done = store
-            .set_task_completed(&owner, task.id, None, t1)
+            .set_task_completed(&owner, task.id, None, t1, &|_| None)
             .await
             .expect("toggle")
             .expect("found");
@@ -219,7 +221,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             db.backend
         );
         let again = store
-            .set_task_completed(&owner, task.id, Some(true), t2)
+            .set_task_completed(&owner, task.id, Some(true), t2, &|_| None)
             .await
             .expect("set")
             .expect("found");
@@ -229,13 +231,13 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             "completing twice keeps the first time"
         );
         let reopened = store
-            .set_task_completed(&owner, task.id, None, t2)
+            .set_task_completed(&owner, task.id, None, t2, &|_| None)
             .await
             .expect("toggle")
             .expect("found");
         assert_eq!((reopened.completed, reopened.completed_at), (false, None));
         let still_open = store
-            .set_task_completed(&owner, task.id, Some(false), t2)
+            .set_task_completed(&owner, task.id, Some(false), t2, &|_| None)
             .await
             .expect("set")
             .expect("found");
@@ -246,7 +248,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             ..TaskChanges::default()
         };
         let done = store
-            .update_task(&owner, task.id, &via_update, t2)
+            .update_task(&owner, task.id, &via_update, t2, &|_| None)
             .await
             .expect("update")
             .expect("found");
@@ -388,7 +390,7 @@ async fn status_filters_the_list_and_the_count() {
             let task = add(store, &owner, &format!("t{i}")).await;
             if i % 2 == 0 {
                 store
-                    .set_task_completed(&owner, task.id, Some(true), now())
+                    .set_task_completed(&owner, task.id, Some(true), now(), &|_| None)
                     .await
                     .expect("complete");
             }

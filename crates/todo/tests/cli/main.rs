@@ -4,6 +4,7 @@
 
 mod chat;
 mod operations;
+mod replicas;
 mod transfer;
 
 use std::path::Path;

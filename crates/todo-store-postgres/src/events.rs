@@ -1,0 +1,545 @@
+//! Events, reminders, jobs and webhooks on PostgreSQL. Events are written in the transaction
+//! of the change; `pg_notify` inside it wakes every replica's listener on commit (and never
+//! for a rolled-back change). Notifications carry no payload but the user id: readers read
+//! the table, so order and resumption come from event ids.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sqlx::postgres::PgListener;
+use sqlx::{PgPool, Postgres, Transaction};
+use todo_core::Result;
+use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
+use todo_core::jobs::{Job, JobId, JobStore};
+use todo_core::reminders::NewReminder;
+use todo_core::task::TaskId;
+use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
+use tokio::sync::broadcast;
+
+use todo_store_sql::{
+    EVENT_COLUMNS, EventRow, JOB_COLUMNS, JobRow, WEBHOOK_COLUMNS, WebhookRow, WebhookSecretRow,
+    db_error, reminder_task_data,
+};
+
+use crate::{PostgresStore, select_task};
+
+pub const EVENTS_CHANNEL: &str = "todo_events";
+pub const JOBS_CHANNEL: &str = "todo_jobs";
+
+/// The wake-up channel of one store, fed by one LISTEN connection started on first use.
+pub(crate) struct Signals {
+    sender: broadcast::Sender<Signal>,
+    started: OnceLock<()>,
+}
+
+impl Signals {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            sender: broadcast::channel(1024).0,
+            started: OnceLock::new(),
+        })
+    }
+}
+
+async fn listen(pool: PgPool, sender: broadcast::Sender<Signal>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection failed; retrying");
+                tokio::time::sleep(StdDuration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen_all([EVENTS_CHANNEL, JOBS_CHANNEL]).await {
+            tracing::warn!(error = %e, "LISTEN failed; retrying");
+            tokio::time::sleep(StdDuration::from_secs(1)).await;
+            continue;
+        }
+        // Whatever was committed while we were not listening is read on this resync.
+        let _ = sender.send(Signal::Resync);
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(note)) => {
+                    let signal = if note.channel() == EVENTS_CHANNEL {
+                        Signal::Events {
+                            user_id: note.payload().to_owned(),
+                        }
+                    } else {
+                        Signal::Jobs
+                    };
+                    let _ = sender.send(signal);
+                }
+                // The connection dropped; `try_recv` reconnects on the next call, and
+                // notifications sent meanwhile are lost: tell readers to look again.
+                Ok(None) => {
+                    let _ = sender.send(Signal::Resync);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "LISTEN connection lost; reconnecting");
+                    tokio::time::sleep(StdDuration::from_secs(1)).await;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Writes one event in the change's transaction, queues a delivery to each of the user's
+/// active webhooks, and notifies listeners (delivered on commit).
+pub(crate) async fn record(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: &str,
+    kind: EventType,
+    task_id: TaskId,
+    task_data: &str,
+    now: DateTime<Utc>,
+) -> Result<EventId> {
+    // The user's writers take turns from here to commit, so a user's event ids are committed
+    // in order and a reader that has seen id n never later finds a smaller one appear.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(kind.as_str())
+    .bind(task_id)
+    .bind(task_data)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    let queued = sqlx::query(
+        "INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
+         SELECT 'webhook', user_id, $2, id, $3 FROM webhooks \
+         WHERE user_id = $1 AND disabled_at IS NULL",
+    )
+    .bind(user_id)
+    .bind(id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    notify(tx, EVENTS_CHANNEL, user_id).await?;
+    if queued.rows_affected() > 0 {
+        notify(tx, JOBS_CHANNEL, "").await?;
+    }
+    Ok(id)
+}
+
+async fn notify(
+    tx: &mut Transaction<'static, Postgres>,
+    channel: &str,
+    payload: &str,
+) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+async fn queue_reminder(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: &str,
+    reminder_id: i64,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO jobs (kind, user_id, reminder_id, run_at) VALUES ('reminder', $1, $2, $3)",
+    )
+    .bind(user_id)
+    .bind(reminder_id)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// `remind_at`, `minutes_before` and `sent_at` of a reminder that has fired.
+type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
+
+/// Replaces a task's reminders, each with a job at its moment.
+pub(crate) async fn replace_reminders(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: &str,
+    task_id: TaskId,
+    reminders: &[NewReminder],
+    anchor: Option<DateTime<Utc>>,
+) -> Result<()> {
+    // A reminder that stays as it was and has fired keeps its `sent_at`: editing the list
+    // must not fire it again.
+    let fired: Vec<Fired> = sqlx::query_as(
+        "SELECT remind_at, minutes_before, sent_at FROM reminders \
+         WHERE user_id = $1 AND task_id = $2 AND sent_at IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(task_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    sqlx::query("DELETE FROM reminders WHERE user_id = $1 AND task_id = $2")
+        .bind(user_id)
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+    let mut queued = false;
+    for reminder in reminders {
+        let Some(at) = reminder.moment(anchor) else {
+            continue;
+        };
+        let sent_at = fired
+            .iter()
+            .find(|(r, m, _)| *r == at && *m == reminder.minutes_before())
+            .and_then(|(_, _, sent)| *sent);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(task_id)
+        .bind(at)
+        .bind(reminder.minutes_before())
+        .bind(sent_at)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db_error)?;
+        if sent_at.is_some() {
+            continue;
+        }
+        queue_reminder(tx, user_id, id, at).await?;
+        queued = true;
+    }
+    if queued {
+        notify(tx, JOBS_CHANNEL, "").await?;
+    }
+    Ok(())
+}
+
+/// The due moved: relative reminders move with it (and may fire again), or go with it.
+pub(crate) async fn retime_reminders(
+    tx: &mut Transaction<'static, Postgres>,
+    user_id: &str,
+    task_id: TaskId,
+    anchor: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let Some(anchor) = anchor else {
+        sqlx::query(
+            "DELETE FROM reminders WHERE user_id = $1 AND task_id = $2 AND minutes_before IS NOT NULL",
+        )
+        .bind(user_id)
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+        return Ok(());
+    };
+    let relative: Vec<(i64, i64, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id, minutes_before, remind_at FROM reminders \
+         WHERE user_id = $1 AND task_id = $2 AND minutes_before IS NOT NULL",
+    )
+    .bind(user_id)
+    .bind(task_id)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db_error)?;
+    for (id, minutes, was) in &relative {
+        let at = anchor - Duration::minutes(*minutes);
+        if at == *was {
+            // The due did not really move: a reminder that fired stays fired.
+            continue;
+        }
+        sqlx::query(
+            "UPDATE reminders SET remind_at = $1, sent_at = NULL WHERE user_id = $2 AND id = $3",
+        )
+        .bind(at)
+        .bind(user_id)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_error)?;
+        queue_reminder(tx, user_id, *id, at).await?;
+    }
+    if !relative.is_empty() {
+        notify(tx, JOBS_CHANNEL, "").await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl EventStore for PostgresStore {
+    async fn events_after(&self, user_id: &str, after: EventId, limit: u32) -> Result<Vec<Event>> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn last_event_id(&self, user_id: &str) -> Result<EventId> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(id.unwrap_or(0))
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
+    fn signals(&self) -> broadcast::Receiver<Signal> {
+        let receiver = self.signals.sender.subscribe();
+        self.signals.started.get_or_init(|| {
+            tokio::spawn(listen(self.pool.clone(), self.signals.sender.clone()));
+        });
+        receiver
+    }
+}
+
+#[async_trait]
+impl JobStore for PostgresStore {
+    async fn claim_jobs(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        // SKIP LOCKED: replicas claiming at once take different jobs instead of waiting.
+        let sql = format!(
+            "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN ( \
+                 SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $1 \
+                     AND (locked_until IS NULL OR locked_until <= $1) \
+                 ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(now + lease)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
+    }
+
+    async fn next_job_at(&self) -> Result<Option<DateTime<Utc>>> {
+        sqlx::query_scalar(
+            "SELECT MIN(GREATEST(run_at, COALESCE(locked_until, run_at))) FROM jobs WHERE done_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let fired: Option<(i64, i64)> = match job.reminder_id {
+            Some(reminder_id) => sqlx::query_as(
+                "UPDATE reminders r SET sent_at = $3 FROM tasks t \
+                 WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL AND r.remind_at <= $3 \
+                     AND t.user_id = r.user_id AND t.id = r.task_id AND NOT t.completed \
+                 RETURNING r.id, r.task_id",
+            )
+            .bind(&job.user_id)
+            .bind(reminder_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?,
+            None => None,
+        };
+        let mut event = None;
+        if let Some((reminder_id, task_id)) = fired
+            && let Some(task) = select_task(&mut *tx, &job.user_id, task_id).await?
+        {
+            let data = reminder_task_data(&task, reminder_id);
+            let id = record(
+                &mut tx,
+                &job.user_id,
+                EventType::Reminder,
+                task_id,
+                &data,
+                now,
+            )
+            .await?;
+            event = Some(Event {
+                id,
+                event_type: EventType::Reminder,
+                task_id,
+                task_data: serde_json::from_str(&data).unwrap_or_default(),
+                user_id: job.user_id.clone(),
+                timestamp: now,
+            });
+        }
+        sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
+            .bind(job.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(event)
+    }
+
+    async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET done_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn retry_job(&self, id: JobId, run_at: DateTime<Utc>, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(run_at)
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM jobs WHERE done_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait]
+impl WebhookStore for PostgresStore {
+    async fn insert_webhook(
+        &self,
+        user_id: &str,
+        url: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Webhook> {
+        let sql = format!(
+            "INSERT INTO webhooks (user_id, url, secret, created_at) VALUES ($1, $2, $3, $4) \
+             RETURNING {WEBHOOK_COLUMNS}"
+        );
+        sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(url)
+            .bind(secret)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map(Into::into)
+            .map_err(db_error)
+    }
+
+    async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
+        let rows = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn delete_webhook(&self, user_id: &str, id: WebhookId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delivery(&self, job: &Job) -> Result<Option<Delivery>> {
+        let (Some(webhook_id), Some(event_id)) = (job.webhook_id, job.event_id) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks \
+             WHERE user_id = $1 AND id = $2 AND disabled_at IS NULL"
+        );
+        let Some(hook) = sqlx::query_as::<_, WebhookSecretRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&job.user_id)
+            .bind(webhook_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id = $2");
+        let event = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&job.user_id)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(event.map(|event| Delivery {
+            webhook: hook.webhook.into(),
+            secret: hook.secret,
+            event: event.into(),
+        }))
+    }
+
+    async fn record_delivery(
+        &self,
+        user_id: &str,
+        id: WebhookId,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+        disable_after: i32,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhooks SET \
+                 consecutive_failures = CASE WHEN $3::text IS NULL THEN 0 ELSE consecutive_failures + 1 END, \
+                 last_error = $3, \
+                 disabled_at = CASE WHEN $3::text IS NOT NULL AND consecutive_failures + 1 >= $5 \
+                     THEN COALESCE(disabled_at, $4) ELSE disabled_at END \
+             WHERE user_id = $1 AND id = $2",
+        )
+        .bind(user_id)
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .bind(disable_after)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,416 @@
+//! Events, reminders, jobs and webhooks: the outbox written with each change, the next
+//! occurrence created once, reminders fired once, leases, retries and pruning.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use todo_core::Store;
+use todo_core::events::EventType;
+use todo_core::jobs::JobKind;
+use todo_core::recurrence::RecurrenceMode;
+use todo_core::reminders::NewReminder;
+use todo_core::task::{Due, NewTask, TaskChanges};
+use todo_core::time::now;
+
+use crate::tasks::{add, new_task};
+use crate::user;
+
+fn kinds(events: &[todo_core::events::Event]) -> Vec<EventType> {
+    events.iter().map(|e| e.event_type).collect()
+}
+
+#[tokio::test]
+async fn every_task_change_writes_one_event_in_order_for_its_owner_only() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let other = user(store).await;
+        add(store, &other, "not yours").await;
+        let task = add(store, &owner, "Read").await;
+        let changes = TaskChanges {
+            title: Some("Read more".into()),
+            ..TaskChanges::default()
+        };
+        store
+            .update_task(&owner, task.id, &changes, now(), &|_| None)
+            .await
+            .expect("update");
+        store
+            .set_task_completed(&owner, task.id, Some(true), now(), &|_| None)
+            .await
+            .expect("complete");
+        // Completing a completed task changes nothing and says nothing.
+        store
+            .set_task_completed(&owner, task.id, Some(true), now(), &|_| None)
+            .await
+            .expect("complete again");
+        assert!(store.delete_task(&owner, task.id).await.expect("delete"));
+        assert!(
+            !store
+                .delete_task(&owner, task.id)
+                .await
+                .expect("delete again")
+        );
+
+        let events = store.events_after(&owner, 0, 100).await.expect("events");
+        assert_eq!(
+            kinds(&events),
+            [
+                EventType::Created,
+                EventType::Updated,
+                EventType::Completed,
+                EventType::Deleted
+            ],
+            "{}",
+            db.backend
+        );
+        assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+        assert!(
+            events
+                .iter()
+                .all(|e| e.user_id == owner && e.task_id == task.id)
+        );
+        assert_eq!(events[1].task_data["title"], "Read more");
+        assert_eq!(
+            events[3].task_data["title"], "Read more",
+            "deleted carries the task"
+        );
+        assert_eq!(
+            store.last_event_id(&owner).await.expect("last"),
+            events[3].id
+        );
+        let after = store
+            .events_after(&owner, events[1].id, 100)
+            .await
+            .expect("after");
+        assert_eq!(kinds(&after), [EventType::Completed, EventType::Deleted]);
+        assert_eq!(
+            store
+                .events_after(&other, 0, 100)
+                .await
+                .expect("other")
+                .len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn imports_write_a_created_event_per_new_task() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let keyed = |key: &str| NewTask {
+            import_key: Some(key.into()),
+            ..new_task(key)
+        };
+        let created = store
+            .import_tasks(&owner, &[keyed("a"), keyed("b")], now())
+            .await
+            .expect("import");
+        assert_eq!(created, 2);
+        store
+            .import_tasks(&owner, &[keyed("a")], now())
+            .await
+            .expect("import again");
+        let events = store.events_after(&owner, 0, 100).await.expect("events");
+        assert_eq!(
+            kinds(&events),
+            [EventType::Created, EventType::Created],
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_completions_at_once_create_the_next_occurrence_once() {
+    for db in todo_testkit::all().await {
+        let store: Arc<dyn Store> = db.store.clone();
+        let owner = user(store.as_ref()).await;
+        let new = NewTask {
+            recurrence: Some("FREQ=DAILY".into()),
+            recurrence_mode: RecurrenceMode::Completion,
+            ..new_task("Daily")
+        };
+        let task = store
+            .insert_task(&owner, &new, now())
+            .await
+            .expect("insert");
+        let next = |t: &todo_core::task::Task| {
+            Some(NewTask {
+                parent_id: Some(t.id),
+                ..new_task("Daily, next")
+            })
+        };
+        let completions = (0..4).map(|_| {
+            let store = store.clone();
+            let owner = owner.clone();
+            tokio::spawn(async move {
+                store
+                    .set_task_completed(&owner, task.id, Some(true), now(), &next)
+                    .await
+                    .expect("complete")
+            })
+        });
+        for done in futures::future::join_all(completions).await {
+            assert!(done.expect("joined").expect("found").completed);
+        }
+        let events = store.events_after(&owner, 0, 100).await.expect("events");
+        assert_eq!(
+            kinds(&events),
+            [EventType::Created, EventType::Completed, EventType::Created],
+            "{}",
+            db.backend
+        );
+        let successor = store
+            .get_task(&owner, events[2].task_id)
+            .await
+            .expect("get")
+            .expect("the next occurrence");
+        assert_eq!(successor.parent_id, Some(task.id));
+        assert_eq!(task.recurrence_mode, RecurrenceMode::Completion);
+    }
+}
+
+#[tokio::test]
+async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_ends() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let at = now() - Duration::seconds(1);
+        let new = NewTask {
+            due: Due::At(at + Duration::minutes(10)),
+            reminders: vec![NewReminder::At(at), NewReminder::Before(10)],
+            reminder_anchor: Some(at + Duration::minutes(10)),
+            ..new_task("Call")
+        };
+        let task = store
+            .insert_task(&owner, &new, now())
+            .await
+            .expect("insert");
+        assert_eq!(task.reminders.len(), 2);
+        assert_eq!(task.reminders[0].remind_at, at);
+        assert_eq!(task.reminders[1].minutes_before, Some(10));
+        assert!(
+            store
+                .next_job_at()
+                .await
+                .expect("next")
+                .is_some_and(|n| n <= now())
+        );
+
+        let t = now();
+        let claimed = store
+            .claim_jobs(t, Duration::seconds(30), 10)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 2, "{}: both reminders are due", db.backend);
+        assert!(
+            claimed
+                .iter()
+                .all(|j| j.kind == JobKind::Reminder && j.attempts == 1)
+        );
+        // Leased: nobody else gets them until the lease ends.
+        assert!(
+            store
+                .claim_jobs(t, Duration::seconds(30), 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        let reclaimed = store
+            .claim_jobs(t + Duration::seconds(31), Duration::seconds(30), 10)
+            .await
+            .expect("after the lease");
+        assert_eq!(reclaimed.len(), 2);
+        assert!(reclaimed.iter().all(|j| j.attempts == 2));
+
+        let mut fired = 0;
+        for job in claimed.iter().chain(&reclaimed) {
+            if let Some(event) = store.fire_reminder(job, now()).await.expect("fire") {
+                assert_eq!(event.event_type, EventType::Reminder);
+                assert!(event.task_data["reminder"]["sent_at"].is_string());
+                fired += 1;
+            }
+        }
+        assert_eq!(
+            fired, 2,
+            "{}: each reminder once, however often its job runs",
+            db.backend
+        );
+        let task = store
+            .get_task(&owner, task.id)
+            .await
+            .expect("get")
+            .expect("task");
+        assert!(task.reminders.iter().all(|r| r.sent_at.is_some()));
+        assert_eq!(
+            store.next_job_at().await.expect("next"),
+            None,
+            "all jobs done"
+        );
+
+        // Sending the same list back, or the same due, does not fire them again.
+        let same = TaskChanges {
+            reminders: Some(vec![NewReminder::At(at), NewReminder::Before(10)]),
+            reminder_anchor: Some(Some(at + Duration::minutes(10))),
+            ..TaskChanges::default()
+        };
+        let kept = store
+            .update_task(&owner, task.id, &same, now(), &|_| None)
+            .await
+            .expect("update")
+            .expect("task");
+        assert!(
+            kept.reminders.iter().all(|r| r.sent_at.is_some()),
+            "{}",
+            db.backend
+        );
+        let same_due = TaskChanges {
+            reminder_anchor: Some(Some(at + Duration::minutes(10))),
+            ..TaskChanges::default()
+        };
+        store
+            .update_task(&owner, task.id, &same_due, now(), &|_| None)
+            .await
+            .expect("update");
+        assert_eq!(
+            store.next_job_at().await.expect("next"),
+            None,
+            "nothing to fire"
+        );
+        // A due that really moves makes the relative reminder fire again.
+        let moved = TaskChanges {
+            reminder_anchor: Some(Some(at + Duration::minutes(20))),
+            ..TaskChanges::default()
+        };
+        let moved = store
+            .update_task(&owner, task.id, &moved, now(), &|_| None)
+            .await
+            .expect("update")
+            .expect("task");
+        let relative = moved
+            .reminders
+            .iter()
+            .find(|r| r.minutes_before.is_some())
+            .expect("relative");
+        assert_eq!(relative.remind_at, at + Duration::minutes(10));
+        assert_eq!(relative.sent_at, None);
+        assert!(store.next_job_at().await.expect("next").is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_failed_job_waits_for_its_retry_and_done_jobs_are_pruned() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let at = now() - Duration::seconds(1);
+        let new = NewTask {
+            reminders: vec![NewReminder::At(at)],
+            ..new_task("Retry me")
+        };
+        store
+            .insert_task(&owner, &new, now())
+            .await
+            .expect("insert");
+        let job = store
+            .claim_jobs(now(), Duration::seconds(30), 10)
+            .await
+            .expect("claim")
+            .pop()
+            .expect("a job");
+        let later = now() + Duration::seconds(20);
+        store.retry_job(job.id, later, "boom").await.expect("retry");
+        assert!(
+            store
+                .claim_jobs(now(), Duration::seconds(30), 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        assert_eq!(store.next_job_at().await.expect("next"), Some(later));
+        let again = store
+            .claim_jobs(later, Duration::seconds(30), 10)
+            .await
+            .expect("claim");
+        assert_eq!(again.len(), 1);
+        store.finish_job(job.id, now(), None).await.expect("finish");
+        assert_eq!(
+            store
+                .prune_jobs(now() + Duration::seconds(1))
+                .await
+                .expect("prune"),
+            1
+        );
+        assert!(
+            store
+                .prune_events(now() + Duration::seconds(1))
+                .await
+                .expect("prune")
+                >= 1
+        );
+        assert!(
+            store
+                .events_after(&owner, 0, 10)
+                .await
+                .expect("events")
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_change_queues_a_delivery_per_active_webhook_and_failures_disable_it() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let hook = store
+            .insert_webhook(&owner, "https://example.com/hook", "whsec_x", now())
+            .await
+            .expect("webhook");
+        let task = add(store, &owner, "Ping").await;
+        let jobs = store
+            .claim_jobs(now(), Duration::seconds(30), 10)
+            .await
+            .expect("claim");
+        assert_eq!(jobs.len(), 1, "{}", db.backend);
+        assert_eq!(jobs[0].kind, JobKind::Webhook);
+        let delivery = store
+            .delivery(&jobs[0])
+            .await
+            .expect("delivery")
+            .expect("some");
+        assert_eq!(delivery.secret, "whsec_x");
+        assert_eq!(delivery.event.task_id, task.id);
+        assert_eq!(delivery.webhook.id, hook.id);
+
+        for _ in 0..3 {
+            store
+                .record_delivery(&owner, hook.id, Some("500"), now(), 3)
+                .await
+                .expect("record");
+        }
+        let listed = store.list_webhooks(&owner).await.expect("list");
+        assert_eq!(listed[0].consecutive_failures, 3);
+        assert!(
+            listed[0].disabled_at.is_some(),
+            "disabled after 3 failures in a row"
+        );
+        assert_eq!(listed[0].last_error.as_deref(), Some("500"));
+        assert!(store.delivery(&jobs[0]).await.expect("delivery").is_none());
+        add(store, &owner, "Not delivered").await;
+        assert!(
+            store
+                .claim_jobs(now(), Duration::seconds(30), 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+
+        let other = user(store).await;
+        assert!(!store.delete_webhook(&other, hook.id).await.expect("delete"));
+        assert!(store.delete_webhook(&owner, hook.id).await.expect("delete"));
+    }
+}
