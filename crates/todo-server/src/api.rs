@@ -147,6 +147,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .nest("/api/{user_id}", by_user)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .merge(mcp::routes(&state))
+        .merge(crate::web::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

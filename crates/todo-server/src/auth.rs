@@ -1,6 +1,7 @@
 //! Who is calling: a Bearer credential (our JWT, an API key, or an external issuer's JWT)
 //! turned into a [`Principal`], plus the checks every authenticated route shares.
 
+pub mod cookie;
 mod external;
 mod tokens;
 
@@ -10,9 +11,10 @@ use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use todo_core::Todo;
-use todo_core::accounts::Principal;
+use todo_core::accounts::{CredentialKind, Principal};
 use todo_core::api_key::{Scope, looks_like_api_key};
 
+pub use cookie::CsrfKey;
 pub use external::{ExternalIssuers, Jwks};
 pub use tokens::{SessionToken, TokenKeys};
 
@@ -25,19 +27,35 @@ pub struct Authenticator {
     todo: Todo,
     keys: TokenKeys,
     external: ExternalIssuers,
+    csrf: CsrfKey,
 }
 
 impl Authenticator {
-    pub fn new(todo: Todo, keys: TokenKeys, external: ExternalIssuers) -> Self {
+    pub fn new(todo: Todo, keys: TokenKeys, external: ExternalIssuers, csrf: CsrfKey) -> Self {
         Self {
             todo,
             keys,
             external,
+            csrf,
         }
     }
 
     pub fn keys(&self) -> &TokenKeys {
         &self.keys
+    }
+
+    pub fn csrf(&self) -> &CsrfKey {
+        &self.csrf
+    }
+
+    /// The principal of a web session cookie: only our own session tokens are accepted there.
+    pub async fn authenticate_cookie(&self, token: &str) -> Result<Principal, ApiError> {
+        match self.keys.verify(token) {
+            Some(session_id) => Ok(self.todo.session_principal(&session_id).await?),
+            None => Err(ApiError::unauthenticated(
+                "the session has ended: log in again",
+            )),
+        }
     }
 
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
@@ -56,15 +74,30 @@ impl Authenticator {
 
 /// Who the request's credential names, resolved once per request by [`identify`] so that rate
 /// limits (keyed by user), the request log and the [`Auth`] extractor agree without
-/// authenticating twice. `None` inside: the request carried no credential.
+/// authenticating twice. `None` inside: the request carried no credential. A `Bearer` header
+/// wins over the web app's session cookie.
 #[derive(Clone)]
-pub struct Caller(Option<Result<Principal, ApiError>>);
+pub struct Caller(Option<Result<Principal, ApiError>>, Via);
+
+/// Where the credential came from: a cookie is sent by the browser on its own, so unsafe
+/// requests authenticated by it must also prove they come from our pages (CSRF).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Header,
+    Cookie,
+}
 
 impl Caller {
     async fn resolve(state: &AppState, headers: &HeaderMap) -> Self {
-        match bearer_token(headers) {
-            Some(token) => Self(Some(state.auth.authenticate(token).await)),
-            None => Self(None),
+        if let Some(token) = bearer_token(headers) {
+            return Self(Some(state.auth.authenticate(token).await), Via::Header);
+        }
+        match cookie::read(headers, cookie::SESSION_COOKIE) {
+            Some(token) => Self(
+                Some(state.auth.authenticate_cookie(token).await),
+                Via::Cookie,
+            ),
+            None => Self(None, Via::Header),
         }
     }
 
@@ -78,6 +111,42 @@ impl Caller {
             Some(Ok(principal)) => Some(&principal.user_id),
             _ => None,
         }
+    }
+
+    pub fn via(&self) -> Via {
+        self.1
+    }
+
+    /// The caller of a request, resolved by [`identify`] (or now, outside the middleware).
+    pub async fn of(parts: &Parts, state: &AppState) -> Self {
+        match parts.extensions.get::<Caller>() {
+            Some(caller) => caller.clone(),
+            None => Caller::resolve(state, &parts.headers).await,
+        }
+    }
+}
+
+/// Refuses an unsafe request authenticated by the session cookie unless it carries the
+/// session's CSRF token (`presented`, from the header or a form field) and no browser signal
+/// says it comes from another site.
+pub fn check_csrf(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    presented: Option<&str>,
+) -> Result<(), ApiError> {
+    let CredentialKind::Session(session_id) = &principal.credential else {
+        return Ok(());
+    };
+    let valid = presented.is_some_and(|token| state.auth.csrf().verify(session_id, token));
+    if valid && !cookie::is_cross_site(headers) {
+        Ok(())
+    } else {
+        auth_failure("csrf");
+        Err(ApiError::forbidden(
+            "csrf",
+            "this request needs the page's CSRF token (X-CSRF-Token) and must come from this site",
+        ))
     }
 }
 
@@ -99,7 +168,8 @@ pub async fn identify(State(state): State<AppState>, mut request: Request, next:
 }
 
 /// The authenticated caller of a route. Extracting it enforces, in order: a valid credential
-/// (401), the path user of `/api/{user_id}/…` routes (403), and the key's scope (403).
+/// (401), the CSRF token of a cookie-authenticated unsafe request (403), the path user of
+/// `/api/{user_id}/…` routes (403), and the key's scope (403).
 pub struct Auth(pub Principal);
 
 impl FromRequestParts<AppState> for Auth {
@@ -109,11 +179,8 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let caller = match parts.extensions.get::<Caller>() {
-            Some(caller) => caller.clone(),
-            // Outside the router's middleware, nothing resolved it yet.
-            None => Caller::resolve(state, &parts.headers).await,
-        };
+        let caller = Caller::of(parts, state).await;
+        let via = caller.via();
         let principal = match caller.0 {
             Some(Ok(principal)) => principal,
             Some(Err(e)) => {
@@ -129,6 +196,14 @@ impl FromRequestParts<AppState> for Auth {
                 ));
             }
         };
+
+        if via == Via::Cookie && !is_read_only(&parts.method) {
+            let presented = parts
+                .headers
+                .get(cookie::CSRF_HEADER)
+                .and_then(|v| v.to_str().ok());
+            check_csrf(state, &principal, &parts.headers, presented)?;
+        }
 
         authorize(parts, state, principal).await.map(Auth)
     }
@@ -167,7 +242,7 @@ pub async fn authorize(
     Ok(principal)
 }
 
-fn is_read_only(method: &Method) -> bool {
+pub(crate) fn is_read_only(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 

@@ -13,6 +13,7 @@ pub mod llm;
 pub mod mcp;
 pub mod metrics;
 pub mod rate_limit;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use todo_core::chat::secret::Cipher;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Authenticator, ExternalIssuers, TokenKeys};
+use crate::auth::{Authenticator, CsrfKey, ExternalIssuers, TokenKeys};
 use crate::hardening::HttpSettings;
 use crate::llm::{LlmSettings, OpenAiCompatible};
 use crate::mcp::McpSettings;
@@ -107,7 +108,12 @@ impl AppState {
         );
         Ok(Self {
             chat,
-            auth: Arc::new(Authenticator::new(todo.clone(), keys, external)),
+            auth: Arc::new(Authenticator::new(
+                todo.clone(),
+                keys,
+                external,
+                CsrfKey::new(auth.jwt_secret.as_bytes()),
+            )),
             limits: Arc::new(limits),
             http: Arc::new(settings.http.clone()),
             mcp: Arc::new(settings.mcp.clone()),

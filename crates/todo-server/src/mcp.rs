@@ -28,7 +28,7 @@ use todo_core::tools::{self, ToolDef, ToolError};
 use tokio_util::sync::CancellationToken;
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, Via};
 use crate::error::ApiError;
 use crate::metrics::auth_failure;
 
@@ -209,9 +209,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 /// Middleware on `/mcp`: the request's credential (resolved by [`crate::auth::identify`])
 /// must name a user, else 401 with a pointer to the resource metadata (RFC 9728).
 async fn require_principal(mut request: Request, next: Next) -> Response {
+    // The web app's cookie is not a credential for MCP clients: they send a Bearer header.
     let outcome = request
         .extensions()
         .get::<Caller>()
+        .filter(|caller| caller.via() == Via::Header)
         .and_then(Caller::outcome)
         .cloned();
     match outcome {

@@ -27,10 +27,15 @@ pub use self::redis::RedisBackend;
 const WINDOW: Duration = Duration::from_secs(60);
 
 /// Routes that are never limited: probes and scrapes must work when clients are throttled.
-pub(crate) const EXEMPT: &[&str] = &["/health", "/ready", "/metrics"];
+pub(crate) const EXEMPT: &[&str] = &["/health", "/ready", "/metrics", "/assets/{file}"];
 
 /// Routes under the stricter `auth` policy (password guessing, account spraying).
-const AUTH_ROUTES: &[&str] = &["/api/v1/auth/login", "/api/v1/auth/signup"];
+const AUTH_ROUTES: &[&str] = &[
+    "/api/v1/auth/login",
+    "/api/v1/auth/signup",
+    "/login",
+    "/signup",
+];
 
 /// What the operator configured (`RATE_LIMIT_*`). A limit of 0 turns that policy off.
 #[derive(Debug, Clone)]
@@ -177,7 +182,9 @@ impl RateLimits {
     fn policy_for(&self, method: &Method, route: Option<&str>) -> Option<&Policy> {
         let name = match route {
             Some(route) if EXEMPT.contains(&route) => return None,
-            Some(route) if AUTH_ROUTES.contains(&route) => PolicyName::Auth,
+            Some(route) if AUTH_ROUTES.contains(&route) && method == Method::POST => {
+                PolicyName::Auth
+            }
             // Every MCP message is a POST, reads included (tools/list, list_tasks): counting
             // them as writes would starve an agent that mostly reads.
             Some("/mcp") => PolicyName::Reads,

@@ -21,3 +21,4 @@ mod scripted_llm;
 mod tags;
 mod tasks;
 mod transfer;
+mod web;

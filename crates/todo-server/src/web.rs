@@ -1,0 +1,214 @@
+//! The web app: server-rendered pages (askama templates compiled into the binary) over the same
+//! core use cases as the JSON API, plus a small script that enhances them. Every core flow is a
+//! plain HTML form that works without JavaScript; with it, forms are sent with `fetch` and the
+//! server answers an HTML fragment instead of a redirect (header `X-Fragment: 1`), so rows are
+//! rendered in one place only. See docs/web.md.
+
+mod account;
+mod assets;
+mod settings;
+mod tasks;
+mod view;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use todo_core::accounts::{CredentialKind, Principal};
+
+use crate::AppState;
+use crate::auth::{Caller, check_csrf};
+use crate::error::ApiError;
+
+/// Pages load nothing from anywhere but this server: no inline script or style, no CDN.
+const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Request header of the page script: answer with an HTML fragment, not a redirect.
+const FRAGMENT_HEADER: &str = "x-fragment";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(tasks::list))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/logout", post(account::logout))
+        .route("/tasks", post(tasks::quick_add))
+        .route("/tasks/{id}", post(tasks::save))
+        .route("/tasks/{id}/edit", get(tasks::edit))
+        .route("/tasks/{id}/row", get(tasks::row))
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/delete", post(tasks::delete))
+        .route("/settings", get(settings::page))
+        .route("/settings/profile", post(settings::profile))
+        .route("/settings/api-keys", post(settings::create_key))
+        .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        .route("/assets/{file}", get(assets::serve))
+}
+
+/// What every page's layout shows.
+pub struct Layout {
+    pub csrf: String,
+    pub asset_v: &'static str,
+    pub user_name: String,
+    /// The current section, for `aria-current` in the navigation.
+    pub nav: &'static str,
+}
+
+/// A signed-in visitor of the pages (by the session cookie, or a Bearer token).
+pub struct WebUser {
+    pub principal: Principal,
+    pub csrf: String,
+}
+
+impl WebUser {
+    pub fn id(&self) -> &str {
+        &self.principal.user_id
+    }
+
+    /// Refuses the form unless it carries this session's CSRF token and comes from this site.
+    pub fn check_form(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        token: &str,
+    ) -> Result<(), PageError> {
+        let presented = headers
+            .get(crate::auth::cookie::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .or(Some(token).filter(|t| !t.is_empty()));
+        check_csrf(state, &self.principal, headers, presented).map_err(PageError::Api)
+    }
+
+    pub fn layout(&self, user_name: String, nav: &'static str) -> Layout {
+        Layout {
+            csrf: self.csrf.clone(),
+            asset_v: assets::version(),
+            user_name,
+            nav,
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for WebUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::of(parts, state).await;
+        match caller.outcome() {
+            Some(Ok(principal)) => {
+                let csrf = match &principal.credential {
+                    CredentialKind::Session(id) => state.auth.csrf().token(id),
+                    _ => String::new(),
+                };
+                Ok(WebUser {
+                    principal: principal.clone(),
+                    csrf,
+                })
+            }
+            _ if is_fragment(&parts.headers) => {
+                Err(ApiError::unauthenticated("log in again").into_response())
+            }
+            _ => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// How a page request fails: a problem the script can show, or a core error.
+pub enum PageError {
+    Api(ApiError),
+}
+
+impl From<todo_core::Error> for PageError {
+    fn from(err: todo_core::Error) -> Self {
+        PageError::Api(err.into())
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(err: ApiError) -> Self {
+        PageError::Api(err)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::Api(err) => {
+                let status = err.status();
+                if status == StatusCode::NOT_FOUND {
+                    // A plain page, not JSON, for a person who followed a stale link.
+                    return (
+                        status,
+                        page_headers(),
+                        axum::response::Html(
+                            "<!doctype html><title>Not found</title><p>Not found. \
+                             <a href=\"/\">Back to your tasks</a></p>",
+                        ),
+                    )
+                        .into_response();
+                }
+                err.into_response()
+            }
+        }
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+fn page_headers() -> [(header::HeaderName, HeaderValue); 2] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ]
+}
+
+/// A rendered template with the pages' headers.
+pub fn render(template: &impl Template) -> PageResult {
+    render_with(StatusCode::OK, template)
+}
+
+pub fn render_with(status: StatusCode, template: &impl Template) -> PageResult {
+    let html = template.render().map_err(|e| ApiError::internal(&e))?;
+    Ok((status, page_headers(), axum::response::Html(html)).into_response())
+}
+
+pub fn is_fragment(headers: &HeaderMap) -> bool {
+    headers.contains_key(FRAGMENT_HEADER)
+}
+
+/// Where a form says to go back to: a path on this site only (no open redirect).
+pub fn safe_return(raw: &str) -> &str {
+    let ok = raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\');
+    if ok { raw } else { "/" }
+}
+
+/// 303 to `to` with a message for the page to show (used when there is no script).
+pub fn redirect_with_error(to: &str, message: &str) -> Response {
+    let separator = if to.contains('?') { '&' } else { '?' };
+    let query = serde_html_form::to_string(&[("error", message)][..]).unwrap_or_default();
+    Redirect::to(&format!("{to}{separator}{query}")).into_response()
+}
+
+/// The text of a core error for a person: the validation messages, or the error itself.
+pub fn message_of(err: &todo_core::Error) -> String {
+    match err {
+        todo_core::Error::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        todo_core::Error::Internal(_) => "something went wrong; try again".into(),
+        other => other.to_string(),
+    }
+}

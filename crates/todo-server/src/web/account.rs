@@ -1,0 +1,197 @@
+//! Sign up, log in and log out: forms that set and clear the session cookie.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, SignupInput};
+
+use super::{PageError, PageResult, WebUser, assets, message_of, render, render_with};
+use crate::AppState;
+use crate::auth::cookie;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    asset_v: &'static str,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    asset_v: &'static str,
+    email: String,
+    name: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    name: String,
+    /// Filled in by the page script from the browser's time zone.
+    #[serde(default)]
+    timezone: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn login_page() -> PageResult {
+    render(&LoginPage {
+        asset_v: assets::version(),
+        email: String::new(),
+        error: None,
+    })
+}
+
+pub async fn signup_page() -> PageResult {
+    render(&SignupPage {
+        asset_v: assets::version(),
+        email: String::new(),
+        name: String::new(),
+        error: None,
+    })
+}
+
+/// Logging in from another site's form would sign the visitor into someone else's account.
+fn refuse_cross_site(headers: &HeaderMap) -> Result<(), PageError> {
+    if cookie::is_cross_site(headers) {
+        return Err(PageError::Api(crate::error::ApiError::forbidden(
+            "csrf",
+            "log in from this site's own page",
+        )));
+    }
+    Ok(())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> PageResult {
+    refuse_cross_site(&headers)?;
+    let input = LoginInput {
+        email: form.email.clone(),
+        password: form.password,
+    };
+    match state.todo.login(input).await {
+        Ok((_, session)) => signed_in(&state, &headers, &session),
+        Err(err) => {
+            if matches!(err, todo_core::Error::Unauthenticated(_)) {
+                crate::metrics::auth_failure("wrong_password");
+            }
+            let status = status_of(&err);
+            render_with(
+                status,
+                &LoginPage {
+                    asset_v: assets::version(),
+                    email: form.email,
+                    error: Some(message_of(&err)),
+                },
+            )
+        }
+    }
+}
+
+pub async fn signup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignupForm>,
+) -> PageResult {
+    refuse_cross_site(&headers)?;
+    let name = Some(form.name.clone()).filter(|n| !n.trim().is_empty());
+    let input = SignupInput {
+        email: form.email.clone(),
+        password: form.password,
+        name,
+    };
+    match state.todo.signup(input).await {
+        Ok((user, session)) => {
+            if !form.timezone.is_empty() && form.timezone != user.timezone {
+                let profile = ProfileInput {
+                    timezone: Some(form.timezone),
+                    ..ProfileInput::default()
+                };
+                // An unknown zone from an odd browser is not worth failing the signup for.
+                if let Err(e) = state.todo.update_profile(&user.id, profile).await {
+                    tracing::debug!(error = %e, "browser time zone not accepted at signup");
+                }
+            }
+            signed_in(&state, &headers, &session)
+        }
+        Err(err) => {
+            let status = status_of(&err);
+            render_with(
+                status,
+                &SignupPage {
+                    asset_v: assets::version(),
+                    email: form.email,
+                    name: form.name,
+                    error: Some(message_of(&err)),
+                },
+            )
+        }
+    }
+}
+
+/// The status of a failed form, as the JSON API would answer it.
+fn status_of(err: &todo_core::Error) -> StatusCode {
+    use todo_core::Error as E;
+    match err {
+        E::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        E::NotFound(_) => StatusCode::NOT_FOUND,
+        E::Conflict(_) => StatusCode::CONFLICT,
+        E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        E::Forbidden(_) => StatusCode::FORBIDDEN,
+        E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn signed_in(state: &AppState, headers: &HeaderMap, session: &Session) -> PageResult {
+    let issued = state.auth.keys().issue(session)?;
+    let mut response = Redirect::to("/").into_response();
+    if let Some(value) =
+        cookie::set_session(&issued.token, issued.expires_at, cookie::is_https(headers))
+    {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    user: WebUser,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    if let CredentialKind::Session(id) = &user.principal.credential {
+        state.todo.logout(id).await?;
+    }
+    let mut response: Response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie::clear_session(cookie::is_https(&headers)),
+    );
+    Ok(response)
+}

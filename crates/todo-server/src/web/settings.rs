@@ -1,0 +1,191 @@
+//! Settings: name and time zone, API keys (the secret shown once), export and import.
+//! Export and import are links to the JSON API (the session cookie authenticates them).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use todo_core::accounts::{ApiKeyInput, ProfileInput};
+use todo_core::api_key::Scope;
+use todo_core::patch::Patch;
+
+use super::{Layout, PageResult, WebUser, message_of, redirect_with_error, render};
+use crate::AppState;
+use crate::extract::{Path, Query};
+
+struct KeyView {
+    id: String,
+    name: String,
+    prefix: String,
+    scopes: String,
+    created: String,
+    last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    name: String,
+    email: String,
+    timezone: String,
+    zones: Vec<&'static str>,
+    keys: Vec<KeyView>,
+    new_key: Option<(String, String)>,
+    csrf: String,
+    notice: String,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct Notices {
+    #[serde(default)]
+    notice: String,
+    #[serde(default)]
+    error: String,
+}
+
+async fn settings_page(
+    state: &AppState,
+    user: &WebUser,
+    notices: Notices,
+    new_key: Option<(String, String)>,
+) -> PageResult {
+    let me = state.todo.me(user.id()).await?;
+    let keys = state
+        .todo
+        .list_api_keys(user.id())
+        .await?
+        .into_iter()
+        .map(|k| KeyView {
+            scopes: k
+                .scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            created: k.created_at.format("%Y-%m-%d").to_string(),
+            last_used: k
+                .last_used_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "never".into()),
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+        })
+        .collect();
+    let display = me.name.clone().or(me.email.clone()).unwrap_or_default();
+    render(&SettingsPage {
+        layout: user.layout(display, "settings"),
+        name: me.name.unwrap_or_default(),
+        email: me.email.unwrap_or_default(),
+        timezone: me.timezone,
+        zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
+        keys,
+        new_key,
+        csrf: user.csrf.clone(),
+        notice: notices.notice,
+        error: notices.error,
+    })
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Query(notices): Query<Notices>,
+) -> PageResult {
+    settings_page(&state, &user, notices, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    timezone: String,
+}
+
+pub async fn profile(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<ProfileForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let input = ProfileInput {
+        name: if form.name.trim().is_empty() {
+            Patch::Null
+        } else {
+            Patch::Value(form.name)
+        },
+        timezone: Some(form.timezone).filter(|t| !t.trim().is_empty()),
+    };
+    match state.todo.update_profile(user.id(), input).await {
+        Ok(_) => Ok(Redirect::to("/settings?notice=Profile+saved").into_response()),
+        Err(err) => Ok(redirect_with_error("/settings", &message_of(&err))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct KeyForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    /// Checkbox: absent when unticked.
+    write: Option<String>,
+}
+
+/// Creates a key and shows its secret on this one page; it is never shown again.
+pub async fn create_key(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<KeyForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let scopes = if form.write.is_some() {
+        vec![Scope::Read, Scope::Write]
+    } else {
+        vec![Scope::Read]
+    };
+    let input = ApiKeyInput {
+        name: form.name,
+        scopes: Some(scopes),
+        expires_at: None,
+    };
+    match state.todo.create_api_key(user.id(), input).await {
+        Ok(created) => {
+            let new_key = Some((created.key.name, created.secret));
+            settings_page(&state, &user, Notices::default(), new_key).await
+        }
+        Err(err) => Ok(redirect_with_error("/settings", &message_of(&err))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct KeyPath {
+    id: String,
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(KeyPath { id }): Path<KeyPath>,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    state.todo.revoke_api_key(user.id(), &id).await?;
+    Ok(Redirect::to("/settings?notice=Key+revoked").into_response())
+}

@@ -1,0 +1,498 @@
+//! The task list page and its forms: quick add, check off, edit, delete.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect};
+use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use todo_core::page::ListTasksRequest;
+use todo_core::patch::Patch;
+use todo_core::task::{Priority, TaskId, TaskPatchInput};
+use todo_core::tasks::QuickInput;
+use todo_core::time::now;
+
+use super::view::{PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
+use super::{
+    Layout, PageError, PageResult, WebUser, is_fragment, message_of, redirect_with_error, render,
+    render_with, safe_return,
+};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::{Path, Query};
+
+/// Rows per page: one screen and a bit; "Load more" fetches the next page by keyset cursor.
+const PAGE_SIZE: u32 = 50;
+
+/// The views the navigation offers: (name, label).
+const VIEWS: &[(&str, &str)] = &[
+    ("pending", "Inbox"),
+    ("today", "Today"),
+    ("upcoming", "Upcoming"),
+    ("overdue", "Overdue"),
+    ("completed", "Done"),
+    ("all", "All"),
+];
+
+const SORTS: &[(&str, &str)] = &[
+    ("", "Oldest first"),
+    ("-created_at", "Newest first"),
+    ("due_at", "Due date"),
+    ("-priority", "Priority"),
+    ("title", "Title"),
+];
+
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct ListParams {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    view: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    q: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    priority: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    tag: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    sort: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    cursor: String,
+    #[serde(default, skip_serializing)]
+    error: String,
+}
+
+impl ListParams {
+    fn view(&self) -> &str {
+        if self.view.is_empty() {
+            "pending"
+        } else {
+            &self.view
+        }
+    }
+
+    fn is_filtered(&self) -> bool {
+        !(self.q.is_empty() && self.priority.is_empty() && self.tag.is_empty())
+    }
+
+    /// This list's URL, without a cursor: where forms return to.
+    fn url(&self) -> String {
+        let params = ListParams {
+            cursor: String::new(),
+            ..self.clone()
+        };
+        match serde_html_form::to_string(&params) {
+            Ok(query) if !query.is_empty() => format!("/?{query}"),
+            _ => "/".into(),
+        }
+    }
+
+    fn request(&self, tz: Tz) -> ListTasksRequest {
+        let some = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+        let mut request = ListTasksRequest {
+            q: some(&self.q),
+            priority: some(&self.priority).into_iter().collect(),
+            tag: some(&self.tag).into_iter().collect(),
+            sort: some(&self.sort),
+            limit: Some(PAGE_SIZE),
+            cursor: some(&self.cursor),
+            ..ListTasksRequest::default()
+        };
+        let tomorrow = tomorrow(tz, now()).format("%Y-%m-%d").to_string();
+        let due_sort = || Some("due_at".to_owned());
+        match self.view() {
+            "today" => {
+                request.status = Some("pending".into());
+                request.due_before = Some(tomorrow);
+                request.sort = request.sort.or_else(due_sort);
+            }
+            "upcoming" => {
+                request.status = Some("pending".into());
+                request.due_after = Some(tomorrow);
+                request.sort = request.sort.or_else(due_sort);
+            }
+            "overdue" => {
+                request.overdue = Some(true);
+                request.sort = request.sort.or_else(due_sort);
+            }
+            "completed" => request.status = Some("completed".into()),
+            "all" => request.status = Some("all".into()),
+            _ => request.status = Some("pending".into()),
+        }
+        request
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tasks.html")]
+struct TasksPage {
+    layout: Layout,
+    params: ListParams,
+    view: String,
+    views: &'static [(&'static str, &'static str)],
+    sorts: &'static [(&'static str, &'static str)],
+    priorities: &'static [&'static str],
+    all_tags: Vec<String>,
+    tasks: Vec<TaskView>,
+    total: u64,
+    more_url: Option<String>,
+    csrf: String,
+    return_to: String,
+    filtered: bool,
+}
+
+/// The next rows of a list, for "Load more".
+#[derive(Template)]
+#[template(path = "rows.html")]
+struct RowsFragment {
+    tasks: Vec<TaskView>,
+    more_url: Option<String>,
+    csrf: String,
+    return_to: String,
+}
+
+#[derive(Template)]
+#[template(path = "row.html")]
+struct RowFragment {
+    task: TaskView,
+    csrf: String,
+    return_to: String,
+}
+
+#[derive(Template)]
+#[template(path = "edit.html")]
+struct EditPage {
+    layout: Layout,
+    task: TaskView,
+    presets: &'static [(&'static str, &'static str)],
+    priorities: &'static [&'static str],
+    csrf: String,
+    return_to: String,
+    error: String,
+}
+
+async fn user_zone(state: &AppState, user: &WebUser) -> Result<(String, Tz), PageError> {
+    let me = state.todo.me(user.id()).await?;
+    let tz = me.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
+    let name = me.name.or(me.email).unwrap_or_default();
+    Ok((name, tz))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Query(params): Query<ListParams>,
+) -> PageResult {
+    let (name, tz) = user_zone(&state, &user).await?;
+    let page = state
+        .todo
+        .list_tasks(user.id(), &params.request(tz))
+        .await?;
+    let at = now();
+    let tasks: Vec<TaskView> = page
+        .items
+        .iter()
+        .map(|t| TaskView::new(t, tz, at))
+        .collect();
+    let more_url = page.next.as_ref().map(|next| {
+        let next = ListParams {
+            cursor: next.encode(),
+            error: String::new(),
+            ..params.clone()
+        };
+        format!(
+            "/?{}",
+            serde_html_form::to_string(&next).unwrap_or_default()
+        )
+    });
+    let return_to = params.url();
+    if is_fragment(&headers) {
+        return render(&RowsFragment {
+            tasks,
+            more_url,
+            csrf: user.csrf.clone(),
+            return_to,
+        });
+    }
+    let all_tags = state
+        .todo
+        .list_tags(user.id())
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    render(&TasksPage {
+        layout: user.layout(name, "tasks"),
+        view: params.view().to_owned(),
+        filtered: params.is_filtered(),
+        params,
+        views: VIEWS,
+        sorts: SORTS,
+        priorities: PRIORITIES,
+        all_tags,
+        tasks,
+        total: page.total,
+        more_url,
+        csrf: user.csrf.clone(),
+        return_to,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct QuickForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct RowForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+#[derive(Deserialize)]
+pub struct TaskPath {
+    id: TaskId,
+}
+
+/// The answer to a row form: the row itself for the script, a redirect without it.
+async fn row_or_redirect(
+    state: &AppState,
+    user: &WebUser,
+    headers: &HeaderMap,
+    task: &todo_core::task::Task,
+    status: StatusCode,
+    return_to: &str,
+) -> PageResult {
+    if is_fragment(headers) {
+        let (_, tz) = user_zone(state, user).await?;
+        return render_with(
+            status,
+            &RowFragment {
+                task: TaskView::new(task, tz, now()),
+                csrf: user.csrf.clone(),
+                return_to: return_to.to_owned(),
+            },
+        );
+    }
+    Ok(Redirect::to(return_to).into_response())
+}
+
+/// A failed form: the problem for the script, the page again with the message without it.
+fn failed(headers: &HeaderMap, return_to: &str, err: todo_core::Error) -> PageResult {
+    if is_fragment(headers) || matches!(err, todo_core::Error::NotFound(_)) {
+        return Err(err.into());
+    }
+    Ok(redirect_with_error(return_to, &message_of(&err)))
+}
+
+pub async fn quick_add(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<QuickForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let return_to = safe_return(&form.return_to);
+    match state
+        .todo
+        .quick_add(user.id(), QuickInput { text: form.text })
+        .await
+    {
+        Ok(task) => {
+            row_or_redirect(
+                &state,
+                &user,
+                &headers,
+                &task,
+                StatusCode::CREATED,
+                return_to,
+            )
+            .await
+        }
+        Err(err) => failed(&headers, return_to, err),
+    }
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(TaskPath { id }): Path<TaskPath>,
+    Form(form): Form<RowForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let return_to = safe_return(&form.return_to);
+    match state.todo.complete_task(user.id(), id, None).await {
+        Ok(task) => {
+            row_or_redirect(&state, &user, &headers, &task, StatusCode::OK, return_to).await
+        }
+        Err(err) => failed(&headers, return_to, err),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(TaskPath { id }): Path<TaskPath>,
+    Form(form): Form<RowForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let return_to = safe_return(&form.return_to);
+    match state.todo.delete_task(user.id(), id).await {
+        Ok(()) if is_fragment(&headers) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(()) => Ok(Redirect::to(return_to).into_response()),
+        Err(err) => failed(&headers, return_to, err),
+    }
+}
+
+/// One row, rendered as the list renders it: for live updates and inline edits.
+pub async fn row(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(TaskPath { id }): Path<TaskPath>,
+    Query(params): Query<ListParams>,
+) -> PageResult {
+    let (_, tz) = user_zone(&state, &user).await?;
+    let task = state.todo.get_task(user.id(), id).await?;
+    render(&RowFragment {
+        task: TaskView::new(&task, tz, now()),
+        csrf: user.csrf.clone(),
+        return_to: params.url(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct EditQuery {
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    error: String,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(TaskPath { id }): Path<TaskPath>,
+    Query(query): Query<EditQuery>,
+) -> PageResult {
+    let (name, tz) = user_zone(&state, &user).await?;
+    let task = state.todo.get_task(user.id(), id).await?;
+    render(&EditPage {
+        layout: user.layout(name, "tasks"),
+        task: TaskView::new(&task, tz, now()),
+        presets: RULE_PRESETS,
+        priorities: PRIORITIES,
+        csrf: user.csrf.clone(),
+        return_to: safe_return(&query.return_to).to_owned(),
+        error: query.error,
+    })
+}
+
+/// The edit form. Only the fields it sends change: the inline editor sends the title alone.
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    return_to: String,
+    title: Option<String>,
+    description: Option<String>,
+    priority: Option<String>,
+    due_date: Option<String>,
+    due_time: Option<String>,
+    tags: Option<String>,
+    recurrence: Option<String>,
+}
+
+impl EditForm {
+    fn patch(&self, tz: Tz) -> Result<TaskPatchInput, todo_core::Error> {
+        let mut patch = TaskPatchInput::default();
+        if let Some(title) = &self.title {
+            patch.title = Patch::Value(title.clone());
+        }
+        if let Some(description) = &self.description {
+            patch.description = Patch::Value(description.clone());
+        }
+        if let Some(priority) = &self.priority {
+            let priority: Priority = serde_json::from_value(serde_json::json!(priority))
+                .map_err(|_| todo_core::Error::invalid("priority", "unknown priority"))?;
+            patch.priority = Patch::Value(priority);
+        }
+        if let Some(tags) = &self.tags {
+            patch.tags = Patch::Value(
+                tags.split(',')
+                    .map(|t| t.trim().trim_start_matches('#').to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+            );
+        }
+        if let Some(rule) = &self.recurrence {
+            patch.recurrence = Patch::Value(rule.clone());
+        }
+        if let Some(date) = self.due_date.as_deref().map(str::trim) {
+            let time = self.due_time.as_deref().map(str::trim).unwrap_or("");
+            if date.is_empty() {
+                patch.due_at = Patch::Null;
+            } else {
+                let day = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                    .map_err(|_| todo_core::Error::invalid("due_date", "not a date"))?;
+                if time.is_empty() {
+                    patch.due_date = Patch::Value(day);
+                } else {
+                    let at = NaiveTime::parse_from_str(time, "%H:%M")
+                        .map_err(|_| todo_core::Error::invalid("due_time", "not a time"))?;
+                    let local = tz
+                        .from_local_datetime(&day.and_time(at))
+                        .earliest()
+                        .ok_or_else(|| {
+                            todo_core::Error::invalid("due_time", "that time does not exist here")
+                        })?;
+                    patch.due_at = Patch::Value(local.with_timezone(&Utc));
+                }
+            }
+        }
+        Ok(patch)
+    }
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(TaskPath { id }): Path<TaskPath>,
+    Form(form): Form<EditForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let return_to = safe_return(&form.return_to).to_owned();
+    let (_, tz) = user_zone(&state, &user).await?;
+    let result = match form.patch(tz) {
+        Ok(patch) => state.todo.patch_task(user.id(), id, patch).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(task) => {
+            row_or_redirect(&state, &user, &headers, &task, StatusCode::OK, &return_to).await
+        }
+        Err(err) if is_fragment(&headers) => Err(err.into()),
+        Err(todo_core::Error::NotFound(what)) => {
+            Err(ApiError::not_found(format!("{what} not found")).into())
+        }
+        Err(err) => {
+            let back = format!(
+                "/tasks/{id}/edit?{}",
+                serde_html_form::to_string(&[("return_to", return_to.as_str())][..])
+                    .unwrap_or_default()
+            );
+            Ok(redirect_with_error(&back, &message_of(&err)))
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Tasks as the pages show them: dates in the user's time zone, rules in words.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono_tz::Tz;
+use todo_core::recurrence::{Frequency, Recurrence, Until};
+use todo_core::task::{Priority, Task};
+
+pub struct TaskView {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub completed: bool,
+    pub priority: &'static str,
+    /// "Today 18:00", "Tomorrow", "Mon 1 Dec", "1 Dec 2027".
+    pub due_label: String,
+    /// The due moment or day, machine-readable (`<time datetime>`).
+    pub due_iso: String,
+    pub overdue: bool,
+    /// For the date and time pickers, in the user's time zone.
+    pub due_date: String,
+    pub due_time: String,
+    pub recurrence: String,
+    pub recurrence_label: String,
+    pub tags: Vec<String>,
+}
+
+impl TaskView {
+    pub fn new(task: &Task, tz: Tz, now: DateTime<Utc>) -> Self {
+        let today = now.with_timezone(&tz).date_naive();
+        let (due_label, due_iso, due_date, due_time) = match (task.due_at, task.due_date) {
+            (Some(at), _) => {
+                let local = at.with_timezone(&tz);
+                let time = local.format("%H:%M").to_string();
+                (
+                    format!("{} {time}", day_label(local.date_naive(), today)),
+                    at.to_rfc3339(),
+                    local.date_naive().format("%Y-%m-%d").to_string(),
+                    time,
+                )
+            }
+            (None, Some(date)) => (
+                day_label(date, today),
+                date.format("%Y-%m-%d").to_string(),
+                date.format("%Y-%m-%d").to_string(),
+                String::new(),
+            ),
+            (None, None) => Default::default(),
+        };
+        let overdue = !task.completed && task.due_key(tz).is_some_and(|key| key < now);
+        let recurrence = task.recurrence.clone().unwrap_or_default();
+        Self {
+            id: task.id,
+            title: task.title.clone(),
+            description: task.description.clone().unwrap_or_default(),
+            completed: task.completed,
+            priority: priority_name(task.priority),
+            due_label,
+            due_iso,
+            overdue,
+            due_date,
+            due_time,
+            recurrence_label: describe_rule(&recurrence),
+            recurrence,
+            tags: task.tags.clone(),
+        }
+    }
+
+    pub fn tags_text(&self) -> String {
+        self.tags.join(", ")
+    }
+
+    /// Whether the rule is one the edit form offers by name (otherwise it is listed as is).
+    pub fn has_custom_rule(&self) -> bool {
+        !self.recurrence.is_empty() && !RULE_PRESETS.iter().any(|(r, _)| *r == self.recurrence)
+    }
+}
+
+/// The rules the edit form offers, canonical text first.
+pub const RULE_PRESETS: &[(&str, &str)] = &[
+    ("FREQ=DAILY", "Every day"),
+    ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "Every weekday"),
+    ("FREQ=WEEKLY", "Every week"),
+    ("FREQ=WEEKLY;INTERVAL=2", "Every 2 weeks"),
+    ("FREQ=MONTHLY", "Every month"),
+    ("FREQ=YEARLY", "Every year"),
+];
+
+pub const PRIORITIES: &[&str] = &["none", "low", "medium", "high", "urgent"];
+
+pub fn priority_name(priority: Priority) -> &'static str {
+    match priority {
+        Priority::None => "none",
+        Priority::Low => "low",
+        Priority::Medium => "medium",
+        Priority::High => "high",
+        Priority::Urgent => "urgent",
+    }
+}
+
+fn day_label(date: NaiveDate, today: NaiveDate) -> String {
+    let days = (date - today).num_days();
+    match days {
+        0 => "Today".into(),
+        1 => "Tomorrow".into(),
+        -1 => "Yesterday".into(),
+        2..=6 => date.format("%A").to_string(),
+        _ if date.year() == today.year() => date.format("%a %-d %b").to_string(),
+        _ => date.format("%-d %b %Y").to_string(),
+    }
+}
+
+fn ordinal(n: i64) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+fn weekday_name(day: Weekday) -> &'static str {
+    match day {
+        Weekday::Mon => "Mon",
+        Weekday::Tue => "Tue",
+        Weekday::Wed => "Wed",
+        Weekday::Thu => "Thu",
+        Weekday::Fri => "Fri",
+        Weekday::Sat => "Sat",
+        Weekday::Sun => "Sun",
+    }
+}
+
+/// "every month on the 1st", "every 2 weeks on Mon, Thu", "every weekday"; empty for no rule.
+pub fn describe_rule(rule: &str) -> String {
+    if rule.is_empty() {
+        return String::new();
+    }
+    let Ok(rule) = rule.parse::<Recurrence>() else {
+        return rule.to_owned();
+    };
+    let unit = match rule.frequency {
+        Frequency::Daily => "day",
+        Frequency::Weekly => "week",
+        Frequency::Monthly => "month",
+        Frequency::Yearly => "year",
+    };
+    let weekdays = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ];
+    let mut text = if rule.frequency == Frequency::Weekly
+        && rule.interval == 1
+        && rule.by_day.len() == 5
+        && weekdays
+            .iter()
+            .all(|d| rule.by_day.iter().any(|s| s.day == *d && s.nth.is_none()))
+    {
+        "every weekday".to_owned()
+    } else if rule.interval == 1 {
+        format!("every {unit}")
+    } else {
+        format!("every {} {unit}s", rule.interval)
+    };
+    if text != "every weekday" && !rule.by_day.is_empty() {
+        let days: Vec<String> = rule
+            .by_day
+            .iter()
+            .map(|spec| match spec.nth {
+                Some(-1) => format!("last {}", weekday_name(spec.day)),
+                Some(n) => format!("{} {}", ordinal(n.into()), weekday_name(spec.day)),
+                None => weekday_name(spec.day).to_owned(),
+            })
+            .collect();
+        text.push_str(&format!(" on {}", days.join(", ")));
+    }
+    if !rule.by_month_day.is_empty() {
+        let days: Vec<String> = rule
+            .by_month_day
+            .iter()
+            .map(|d| match d {
+                -1 => "last day".to_owned(),
+                d => format!("the {}", ordinal((*d).into())),
+            })
+            .collect();
+        text.push_str(&format!(" on {}", days.join(", ")));
+    }
+    if let Some(count) = rule.count {
+        text.push_str(&format!(", {count} times"));
+    }
+    match rule.until {
+        Some(Until::Date(date)) => text.push_str(&format!(", until {}", date.format("%-d %b %Y"))),
+        Some(Until::At(at)) => text.push_str(&format!(", until {}", at.format("%-d %b %Y"))),
+        None => {}
+    }
+    text
+}
+
+/// The first moment of the day after `now` in `tz`, as a date: the `today` view's bound.
+pub fn tomorrow(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&tz).date_naive() + Duration::days(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_read_as_words() {
+        assert_eq!(
+            describe_rule("FREQ=MONTHLY;BYMONTHDAY=1"),
+            "every month on the 1st"
+        );
+        assert_eq!(
+            describe_rule("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
+            "every weekday"
+        );
+        assert_eq!(
+            describe_rule("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH"),
+            "every 2 weeks on Mon, Thu"
+        );
+        assert_eq!(
+            describe_rule("FREQ=MONTHLY;BYDAY=-1FR"),
+            "every month on last Fri"
+        );
+        assert_eq!(describe_rule("FREQ=DAILY;COUNT=3"), "every day, 3 times");
+        assert_eq!(describe_rule(""), "");
+    }
+
+    #[test]
+    fn ordinals_follow_english() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 31].map(ordinal).into();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "31st"
+            ]
+        );
+    }
+}

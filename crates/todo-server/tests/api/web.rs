@@ -1,0 +1,368 @@
+//! The web app's pages in-process: the session cookie, CSRF refusals, logout, headers. The
+//! flows themselves run in a real browser (tests/web).
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestResponse};
+
+/// A browser's view of a signed-in user: the cookie and the page's CSRF token.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+fn form(uri: &str, cookie: Option<&str>) -> axum::http::request::Builder {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::HOST, "todo.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request
+}
+
+async fn post_form(app: &TestApp, uri: &str, cookie: Option<&str>, body: &str) -> TestResponse {
+    app.raw(
+        form(uri, cookie)
+            .body(Body::from(body.to_owned()))
+            .expect("request"),
+    )
+    .await
+}
+
+async fn get_page(app: &TestApp, uri: &str, cookie: &str) -> TestResponse {
+    app.raw(
+        Request::builder()
+            .uri(uri)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await
+}
+
+fn page_text(response: &TestResponse) -> &str {
+    response.body.as_str().expect("an HTML page")
+}
+
+fn csrf_of(page: &str) -> String {
+    let start = page
+        .find(r#"name="csrf-token" content=""#)
+        .expect("csrf meta")
+        + r#"name="csrf-token" content=""#.len();
+    page[start..].split('"').next().expect("token").to_owned()
+}
+
+async fn sign_up(app: &TestApp, email: &str) -> Browser {
+    let body = format!("email={email}&password=correct+horse+battery&name=Robin");
+    let response = post_form(app, "/signup", None, &body).await;
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        response.body
+    );
+    assert_eq!(response.header("location"), Some("/"));
+    let set_cookie = response.header("set-cookie").expect("a session cookie");
+    let cookie = set_cookie.split(';').next().expect("name=value").to_owned();
+    let page = get_page(app, "/", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    Browser {
+        csrf: csrf_of(page_text(&page)),
+        cookie,
+    }
+}
+
+#[tokio::test]
+async fn pages_without_a_session_send_the_visitor_to_log_in() {
+    let app = TestApp::spawn().await;
+    for uri in ["/", "/settings", "/tasks/1/edit"] {
+        let response = app
+            .raw(Request::get(uri).body(Body::empty()).expect("request"))
+            .await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{uri}");
+        assert_eq!(response.header("location"), Some("/login"), "{uri}");
+    }
+    let login = app
+        .raw(Request::get("/login").body(Body::empty()).expect("request"))
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(page_text(&login).contains("<form method=\"post\" action=\"/login\""));
+}
+
+#[tokio::test]
+async fn signing_up_sets_an_http_only_same_site_cookie_that_is_secure_behind_https() {
+    let app = TestApp::spawn().await;
+    let response = post_form(
+        &app,
+        "/signup",
+        None,
+        "email=a%40example.com&password=correct+horse+battery",
+    )
+    .await;
+    let cookie = response.header("set-cookie").expect("cookie");
+    assert!(cookie.starts_with("todo_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+
+    let https = app
+        .raw(
+            form("/login", None)
+                .header("x-forwarded-proto", "https")
+                .body(Body::from(
+                    "email=a%40example.com&password=correct+horse+battery",
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(https.status, StatusCode::SEE_OTHER);
+    assert!(
+        https
+            .header("set-cookie")
+            .expect("cookie")
+            .contains("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_form_again_with_an_error() {
+    let app = TestApp::spawn().await;
+    sign_up(&app, "b%40example.com").await;
+    let response = post_form(
+        &app,
+        "/login",
+        None,
+        "email=b%40example.com&password=nope-nope",
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
+    assert!(response.header("set-cookie").is_none());
+    assert!(page_text(&response).contains("role=\"alert\""));
+}
+
+#[tokio::test]
+async fn the_cookie_reads_the_api_but_unsafe_api_calls_also_need_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "c%40example.com").await;
+    let read = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    assert_eq!(read.status, StatusCode::OK);
+
+    let create = |token: Option<&str>, origin: Option<&str>| {
+        let mut request = Request::post("/api/v1/tasks")
+            .header(header::HOST, "todo.test")
+            .header(header::COOKIE, &browser.cookie)
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        request
+            .body(Body::from(json!({"title": "From the page"}).to_string()))
+            .expect("request")
+    };
+    let without = app.raw(create(None, None)).await;
+    assert_eq!(
+        without.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:csrf"
+    );
+    let forged = app.raw(create(Some("bm90LXRoZS10b2tlbg"), None)).await;
+    forged.problem(StatusCode::FORBIDDEN);
+    let cross_site = app
+        .raw(create(Some(&browser.csrf), Some("https://evil.example")))
+        .await;
+    cross_site.problem(StatusCode::FORBIDDEN);
+    let same_site = app
+        .raw(create(Some(&browser.csrf), Some("http://todo.test")))
+        .await;
+    assert_eq!(same_site.status, StatusCode::CREATED, "{}", same_site.body);
+}
+
+#[tokio::test]
+async fn bearer_requests_need_no_csrf_token() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("d@example.com").await;
+    let response = app
+        .post("/api/v1/tasks", &user.token, json!({"title": "API"}))
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn page_forms_refuse_a_missing_or_another_sessions_csrf_token() {
+    let app = TestApp::spawn().await;
+    let alice = sign_up(&app, "e%40example.com").await;
+    let mallory = sign_up(&app, "f%40example.com").await;
+
+    let missing = post_form(&app, "/tasks", Some(&alice.cookie), "text=Buy+milk").await;
+    missing.problem(StatusCode::FORBIDDEN);
+    let foreign = format!("text=Buy+milk&_csrf={}", mallory.csrf);
+    let response = post_form(&app, "/tasks", Some(&alice.cookie), &foreign).await;
+    response.problem(StatusCode::FORBIDDEN);
+
+    let ok = format!(
+        "text=Buy+milk+%23errands&_csrf={}&return_to=%2F",
+        alice.csrf
+    );
+    let added = post_form(&app, "/tasks", Some(&alice.cookie), &ok).await;
+    assert_eq!(
+        added.status,
+        StatusCode::SEE_OTHER,
+        "without script: back to the list"
+    );
+    assert_eq!(added.header("location"), Some("/"));
+    let list = get_page(&app, "/", &alice.cookie).await;
+    assert!(page_text(&list).contains("Buy milk"));
+    assert!(page_text(&list).contains("#errands"));
+}
+
+#[tokio::test]
+async fn a_form_cannot_touch_another_users_task() {
+    let app = TestApp::spawn().await;
+    let alice = sign_up(&app, "g%40example.com").await;
+    let bob = sign_up(&app, "h%40example.com").await;
+    let body = format!("text=Secret&_csrf={}", alice.csrf);
+    post_form(&app, "/tasks", Some(&alice.cookie), &body).await;
+    let tasks = get_page(&app, "/api/v1/tasks", &alice.cookie).await;
+    let id = tasks.body[0]["id"].as_i64().expect("id");
+
+    let body = format!("_csrf={}", bob.csrf);
+    for action in ["complete", "delete"] {
+        let uri = format!("/tasks/{id}/{action}");
+        let response = post_form(&app, &uri, Some(&bob.cookie), &body).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{action}");
+    }
+    let edit = get_page(&app, &format!("/tasks/{id}/edit"), &bob.cookie).await;
+    assert_eq!(edit.status, StatusCode::NOT_FOUND);
+    let still = get_page(&app, &format!("/api/v1/tasks/{id}"), &alice.cookie).await;
+    assert_eq!(still.body["completed"], false);
+}
+
+#[tokio::test]
+async fn a_fragment_request_gets_the_row_and_the_edit_form_changes_only_what_it_sends() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "i%40example.com").await;
+    let added = app
+        .raw(
+            form("/tasks", Some(&browser.cookie))
+                .header("x-fragment", "1")
+                .body(Body::from(format!(
+                    "text=Pay+rent+on+the+1st+every+month+!high+%23home&_csrf={}",
+                    browser.csrf
+                )))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED);
+    let row = page_text(&added);
+    assert!(row.starts_with("<li class=\"task"), "{row}");
+    assert!(row.contains("every month on the 1st"), "{row}");
+    let tasks = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    let id = tasks.body[0]["id"].as_i64().expect("id");
+
+    let body = format!("title=Pay+the+rent&_csrf={}", browser.csrf);
+    let saved = post_form(&app, &format!("/tasks/{id}"), Some(&browser.cookie), &body).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let task = get_page(&app, &format!("/api/v1/tasks/{id}"), &browser.cookie).await;
+    assert_eq!(task.body["title"], "Pay the rent");
+    assert_eq!(task.body["priority"], "high", "fields not sent are kept");
+    assert_eq!(task.body["tags"], json!(["home"]));
+    assert_eq!(task.body["recurrence"], "FREQ=MONTHLY;BYMONTHDAY=1");
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session_and_clears_the_cookie() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "j%40example.com").await;
+    let refused = post_form(&app, "/logout", Some(&browser.cookie), "").await;
+    refused.problem(StatusCode::FORBIDDEN);
+
+    let body = format!("_csrf={}", browser.csrf);
+    let response = post_form(&app, "/logout", Some(&browser.cookie), &body).await;
+    assert_eq!(response.status, StatusCode::SEE_OTHER);
+    assert_eq!(response.header("location"), Some("/login"));
+    assert!(
+        response
+            .header("set-cookie")
+            .expect("cleared")
+            .contains("Max-Age=0")
+    );
+
+    let page = get_page(&app, "/", &browser.cookie).await;
+    assert_eq!(page.header("location"), Some("/login"));
+    let api = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    api.problem(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn logging_in_from_another_site_is_refused() {
+    let app = TestApp::spawn().await;
+    sign_up(&app, "k%40example.com").await;
+    let response = app
+        .raw(
+            form("/login", None)
+                .header(header::ORIGIN, "https://evil.example")
+                .body(Body::from(
+                    "email=k%40example.com&password=correct+horse+battery",
+                ))
+                .expect("request"),
+        )
+        .await;
+    response.problem(StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn pages_allow_nothing_from_elsewhere_and_assets_are_cached_for_good() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "l%40example.com").await;
+    let page = get_page(&app, "/", &browser.cookie).await;
+    let csp = page.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    let html = page_text(&page);
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external URL in the page"
+    );
+    assert!(
+        !html.contains("<script>") && !html.contains(" style="),
+        "no inline script or style"
+    );
+
+    let script = app
+        .raw(
+            Request::get("/assets/app.js?v=1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert_eq!(
+        script.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert!(
+        script
+            .header("cache-control")
+            .expect("cache")
+            .contains("immutable")
+    );
+    let missing = app
+        .raw(
+            Request::get("/assets/nope.js")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
