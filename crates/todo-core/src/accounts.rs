@@ -182,10 +182,17 @@ impl Todo {
     }
 
     pub async fn logout(&self, session_id: &str) -> Result<()> {
-        self.store.delete_session(session_id).await
+        self.store.delete_session(session_id).await?;
+        self.credentials
+            .forget(&CredentialKind::Session(session_id.to_owned()));
+        Ok(())
     }
 
     pub async fn session_principal(&self, session_id: &str) -> Result<Principal> {
+        let cache_key = format!("s:{session_id}");
+        if let Some(principal) = self.credentials.get(&cache_key) {
+            return Ok(principal);
+        }
         let user =
             self.store
                 .session_user(session_id, now())
@@ -193,11 +200,13 @@ impl Todo {
                 .ok_or(Error::Unauthenticated(
                     "the session has ended: log in again",
                 ))?;
-        Ok(Principal {
+        let principal = Principal {
             user_id: user.id,
             scopes: vec![Scope::Read, Scope::Write],
             credential: CredentialKind::Session(session_id.to_owned()),
-        })
+        };
+        self.credentials.put(cache_key, principal.clone(), None);
+        Ok(principal)
     }
 
     /// The user behind a verified external token, created the first time it is seen. The
@@ -331,6 +340,8 @@ impl Todo {
 
     pub async fn revoke_api_key(&self, user_id: &str, id: &str) -> Result<()> {
         if self.store.revoke_api_key(user_id, id, now()).await? {
+            self.credentials
+                .forget(&CredentialKind::ApiKey(id.to_owned()));
             Ok(())
         } else {
             Err(Error::NotFound("api key"))
@@ -339,12 +350,13 @@ impl Todo {
 
     pub async fn api_key_principal(&self, secret: &str) -> Result<Principal> {
         const INVALID: Error = Error::Unauthenticated("invalid, expired or revoked API key");
+        let hash = api_key::hash_secret(secret);
+        let cache_key = format!("k:{hash}");
+        if let Some(principal) = self.credentials.get(&cache_key) {
+            return Ok(principal);
+        }
         let at = now();
-        let key = self
-            .store
-            .api_key_by_hash(&api_key::hash_secret(secret))
-            .await?
-            .ok_or(INVALID)?;
+        let key = self.store.api_key_by_hash(&hash).await?.ok_or(INVALID)?;
         if !key.is_usable_at(at) {
             return Err(INVALID);
         }
@@ -354,10 +366,16 @@ impl Todo {
         {
             self.store.touch_api_key(&key.id, at).await?;
         }
-        Ok(Principal {
+        let expires_in = key
+            .expires_at
+            .map(|until| (until - at).to_std().unwrap_or_default());
+        let principal = Principal {
             user_id: key.user_id,
             scopes: key.scopes,
             credential: CredentialKind::ApiKey(key.id),
-        })
+        };
+        self.credentials
+            .put(cache_key, principal.clone(), expires_in);
+        Ok(principal)
     }
 }

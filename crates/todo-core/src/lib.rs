@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api_key;
 pub mod calendar;
 pub mod chat;
+pub mod credential_cache;
 pub mod error;
 pub mod events;
 pub mod jobs;
@@ -27,22 +28,37 @@ pub mod validation;
 pub mod webhooks;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use credential_cache::CredentialCache;
 
 pub use error::{Error, Result};
 pub use store::Store;
 
-/// The entry point to every use case. Cheap to clone: it holds the store and a policy flag.
+/// How long a checked credential is remembered by default (see [`credential_cache`]).
+pub const DEFAULT_CREDENTIAL_TTL: Duration = Duration::from_secs(1);
+
+/// The entry point to every use case. Cheap to clone: it holds the store, a policy flag and
+/// the memory of checked credentials (shared by the clones).
 #[derive(Clone)]
 pub struct Todo {
     store: Arc<dyn Store>,
     allow_private_webhooks: bool,
+    credentials: Arc<CredentialCache>,
 }
 
 impl Todo {
     pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_credential_ttl(store, DEFAULT_CREDENTIAL_TTL)
+    }
+
+    /// With checked credentials remembered for `ttl` (zero: every request looks its
+    /// credential up).
+    pub fn with_credential_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
         Self {
             store,
             allow_private_webhooks: false,
+            credentials: Arc::new(CredentialCache::new(ttl)),
         }
     }
 

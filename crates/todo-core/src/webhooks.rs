@@ -45,6 +45,7 @@ pub struct CreatedWebhook {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct WebhookInput {
     /// An `http` or `https` URL that accepts POSTed JSON.
+    #[schema(format = "uri")]
     pub url: String,
 }
 

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod chat;
 pub mod events;
 pub mod health;
+mod problems;
 pub mod tags;
 pub mod tasks;
 pub mod transfer;
@@ -113,7 +114,7 @@ pub(crate) fn location(collection: &str, id: impl std::fmt::Display) -> HeaderMa
 }
 
 fn documented() -> (Router<AppState>, OpenApiDoc) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))
@@ -125,7 +126,10 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
                 .routes(routes!(accounts::logout))
                 .merge(resources()),
         )
-        .split_for_parts()
+        .split_for_parts();
+    // After the routes are in: a modifier on `ApiDoc` would run before there are any.
+    problems::CommonProblems.modify(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.

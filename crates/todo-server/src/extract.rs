@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body. Wrong content type → 415, not JSON → 400, JSON of the wrong shape → 422.
+/// A JSON object body. Wrong content type → 415, not JSON → 400, JSON of the wrong shape → 422
+/// (an array too: serde would otherwise fill a struct from one, field by position).
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>
@@ -25,11 +26,12 @@ where
         if !is_json {
             return Err(unsupported_media_type());
         }
-        parse_json(&bytes).map(Json)
+        parse_json_object(&bytes).map(Json)
     }
 }
 
-/// An optional JSON body: an empty body is `None`; anything else must be valid JSON.
+/// An optional JSON object body: an empty body or `null` is `None`; anything else must be a
+/// JSON object.
 pub struct OptionalJson<T>(pub Option<T>);
 
 impl<S, T> FromRequest<S> for OptionalJson<T>
@@ -48,7 +50,10 @@ where
         if !is_json {
             return Err(unsupported_media_type());
         }
-        parse_json(&bytes).map(|value| OptionalJson(Some(value)))
+        if bytes.trim_ascii() == b"null" {
+            return Ok(OptionalJson(None));
+        }
+        parse_json_object(&bytes).map(|value| OptionalJson(Some(value)))
     }
 }
 
@@ -91,6 +96,20 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
         };
         ApiError::new(status, slug, rejection.body_text())
     })
+}
+
+/// Parses a JSON object (see [`parse_json`]); any other JSON value is a 422.
+pub fn parse_json_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.trim_ascii_start().first() != Some(&b'{')
+        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok()
+    {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "the body must be a JSON object",
+        ));
+    }
+    parse_json(bytes)
 }
 
 /// Parses JSON, naming the path of the offending field. Whether the text is JSON at all

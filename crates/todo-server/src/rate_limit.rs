@@ -27,7 +27,7 @@ pub use self::redis::RedisBackend;
 const WINDOW: Duration = Duration::from_secs(60);
 
 /// Routes that are never limited: probes and scrapes must work when clients are throttled.
-const EXEMPT: &[&str] = &["/health", "/ready", "/metrics", "/assets/{file}"];
+pub(crate) const EXEMPT: &[&str] = &["/health", "/ready", "/metrics", "/assets/{file}"];
 
 /// Routes under the stricter `auth` policy (password guessing, account spraying).
 const AUTH_ROUTES: &[&str] = &[

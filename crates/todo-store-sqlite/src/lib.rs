@@ -45,9 +45,14 @@ const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
 const API_KEY_COLUMNS: &str =
     "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
 
+/// SQLite allows one writer at a time. Writes go through `writer`, a pool of one connection,
+/// so concurrent writers queue in the pool (in order, without spinning) instead of each taking
+/// a connection of their own and then sleeping in SQLite's busy handler until the lock is
+/// free, which under load made write latency a lottery. Reads use `pool`, in parallel (WAL).
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    writer: SqlitePool,
     /// Wake-ups for this process's listeners, sent after each commit.
     signals: tokio::sync::broadcast::Sender<Signal>,
 }
@@ -68,6 +73,11 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("creating {}: {e}", dir.display())))?;
         }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(db_error)?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -75,6 +85,7 @@ impl SqliteStore {
             .map_err(db_error)?;
         Ok(Self {
             pool,
+            writer,
             signals: tokio::sync::broadcast::channel(1024).0,
         })
     }
@@ -97,7 +108,7 @@ impl SqliteStore {
     /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`): a deferred
     /// one that reads before writing can fail with "database is locked" instead of waiting.
     async fn write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
-        self.pool
+        self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_error)
@@ -105,16 +116,18 @@ impl SqliteStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     fn pool_stats(&self) -> PoolStats {
+        let idle = self.pool.num_idle() + self.writer.num_idle();
         PoolStats {
-            size: self.pool.size(),
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections(),
+            size: self.pool.size() + self.writer.size(),
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections() + 1,
         }
     }
 
@@ -130,7 +143,7 @@ impl Store for SqliteStore {
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
             .bind(key)
             .bind(candidate)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
@@ -153,7 +166,7 @@ impl Store for SqliteStore {
             .bind(&user.timezone)
             .bind(ts(&user.created_at))
             .bind(ts(&user.created_at))
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map(Into::into)
             .map_err(user_conflict)
@@ -197,7 +210,7 @@ impl Store for SqliteStore {
         qb.push(" RETURNING ").push(USER_COLUMNS);
         let row = qb
             .build_query_as::<UserRow>()
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(row.map(Into::into))
@@ -220,7 +233,7 @@ impl Store for SqliteStore {
         .bind(&session.user_id)
         .bind(ts(&session.created_at))
         .bind(ts(&session.expires_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -244,7 +257,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, session_id: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id = ?")
             .bind(session_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -263,7 +276,7 @@ impl Store for SqliteStore {
         .bind(scopes_to_text(&key.scopes))
         .bind(ts(&key.created_at))
         .bind(key.expires_at.as_ref().map(ts))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -289,7 +302,7 @@ impl Store for SqliteStore {
         .bind(ts(&now))
         .bind(id)
         .bind(user_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
@@ -309,7 +322,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
             .bind(ts(&now))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(())
@@ -559,7 +572,7 @@ impl Store for SqliteStore {
         .bind(&name.key)
         .bind(color)
         .bind(ts(&now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(tag_conflict)?;
         tags::get(&self.pool, user_id, id)
@@ -583,7 +596,11 @@ impl Store for SqliteStore {
         }
         qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
         qb.push(" AND id = ").push_bind(id);
-        let done = qb.build().execute(&self.pool).await.map_err(tag_conflict)?;
+        let done = qb
+            .build()
+            .execute(&self.writer)
+            .await
+            .map_err(tag_conflict)?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
@@ -594,7 +611,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("DELETE FROM tags WHERE user_id = ? AND id = ?")
             .bind(user_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)

@@ -50,6 +50,11 @@ pub struct GlobalArgs {
         global = true
     )]
     pub database_max_connections: u32,
+    /// How long (milliseconds) a checked login token or API key is remembered, saving a
+    /// database lookup per request. A logout or revoke takes effect at once on the replica
+    /// that served it and within this time on the others; 0 looks up every request.
+    #[arg(long, env = "AUTH_CACHE_TTL_MS", default_value_t = 1000, global = true)]
+    pub auth_cache_ttl_ms: u64,
     /// Apply pending migrations when the database is opened.
     #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub run_migrations: bool,

@@ -65,7 +65,10 @@ async fn open(global: &GlobalArgs) -> anyhow::Result<Todo> {
     if global.run_migrations {
         backend.migrate().await?;
     }
-    Ok(Todo::new(backend.store()))
+    Ok(Todo::with_credential_ttl(
+        backend.store(),
+        Duration::from_millis(global.auth_cache_ttl_ms),
+    ))
 }
 
 async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {

@@ -51,7 +51,7 @@ pub struct KeyPath {
     id: String,
 }
 
-/// Revoke a key; it stops working at once.
+/// Revoke a key; it stops working at once on this replica, within `AUTH_CACHE_TTL_MS` (1 s) on others.
 #[utoipa::path(
     delete,
     path = "/api-keys/{id}",

@@ -7,7 +7,7 @@ use todo_core::transfer::{Export, ImportDocument, ImportReport, no_progress};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{RawBody, parse_json};
+use crate::extract::{RawBody, parse_json_object};
 
 /// Largest import body: 50 000 tasks fit comfortably.
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
@@ -64,7 +64,7 @@ pub async fn import(
         .unwrap_or_default();
     let report = match content_type.as_str() {
         "application/json" => {
-            let document: ImportDocument = parse_json(&body)?;
+            let document: ImportDocument = parse_json_object(&body)?;
             state
                 .todo
                 .import_json(&principal.user_id, document, &no_progress)

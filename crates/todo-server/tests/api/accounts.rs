@@ -102,6 +102,32 @@ async fn logout_ends_that_session_only() {
 }
 
 #[tokio::test]
+async fn another_replica_stops_accepting_a_logged_out_token_within_its_credential_memory() {
+    let app = TestApp::spawn().await;
+    let ttl = std::time::Duration::from_millis(300);
+    let other = app.replica_with_own_credential_memory(ttl);
+    let user = app.signup("ken@example.com").await;
+    assert_eq!(
+        other.get("/api/v1/me", &user.token).await.status,
+        StatusCode::OK
+    );
+
+    let response = app
+        .send(Method::POST, "/api/v1/auth/logout", Some(&user.token), None)
+        .await;
+    assert_eq!(response.status, StatusCode::NO_CONTENT);
+    app.get("/api/v1/me", &user.token)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+
+    tokio::time::sleep(ttl + std::time::Duration::from_millis(50)).await;
+    other
+        .get("/api/v1/me", &user.token)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn the_profile_changes_name_and_time_zone() {
     let app = TestApp::spawn().await;
     let user = app.signup("barbara@example.com").await;

@@ -112,6 +112,18 @@ impl TestApp {
         }
     }
 
+    /// Another replica over the same database with a memory of checked credentials of its own
+    /// (a separate process, as far as that memory goes), remembering them for `ttl`.
+    pub fn replica_with_own_credential_memory(&self, ttl: std::time::Duration) -> Self {
+        let todo = Todo::with_credential_ttl(self.db.store.clone(), ttl);
+        let state = AppState::new(todo.clone(), &Settings::new(auth_settings())).expect("state");
+        Self {
+            router: todo_server::app(state).expect("router"),
+            todo,
+            db: self.db.clone(),
+        }
+    }
+
     /// The app after a restart: a new process's state over the same database, with nothing
     /// carried over in memory (a new connection pool, new caches).
     pub async fn restarted(&self, settings: &Settings) -> Self {

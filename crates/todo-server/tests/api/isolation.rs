@@ -1,48 +1,276 @@
-//! Every route: no credential → 401; someone else's object → 404; someone else's path → 403.
+//! The authorization matrix, driven by the OpenAPI document so that a new route is covered the
+//! day it is added: every protected route without a credential → 401; every write with a
+//! read-only API key → 403; every route with an object id, given another user's object → 404;
+//! someone else's path → 403. A route the matrix cannot exercise fails it.
 
 use axum::http::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
-use todo_server::Settings;
+use crate::helpers::{TestApp, TestUser, auth_settings};
 
-use crate::helpers::{TestApp, auth_settings};
+/// The matrix sends more writes a minute than the default limit allows; limits are not what
+/// it tests.
+async fn app_without_rate_limits() -> TestApp {
+    let mut settings = todo_server::Settings::new(auth_settings());
+    settings.rate_limit.enabled = false;
+    TestApp::spawn_configured(settings).await
+}
 
-/// Every documented operation that needs a credential, with `{…}` parameters filled in.
-fn protected_operations() -> Vec<(Method, String)> {
-    let doc = serde_json::to_value(todo_server::api::openapi()).expect("openapi");
+/// Operations anyone may call without a credential. A new route without `security` in the
+/// OpenAPI document fails the matrix until it is named here on purpose.
+const PUBLIC: &[&str] = &[
+    "GET /health",
+    "GET /ready",
+    "GET /metrics",
+    "POST /api/v1/auth/signup",
+    "POST /api/v1/auth/login",
+];
+
+/// One documented operation, as the matrix exercises it.
+#[derive(Debug)]
+struct Operation {
+    method: Method,
+    /// The path template, e.g. `/api/v1/tasks/{id}`.
+    template: String,
+    /// The collection whose object `{id}` names (`/api/v1/tasks` for `/api/v1/tasks/{id}…`).
+    item_of: Option<String>,
+    /// A valid body built from the request schema, so that validation never answers first.
+    body: Option<Value>,
+}
+
+impl Operation {
+    fn is_write(&self) -> bool {
+        !matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS)
+    }
+
+    /// The URI with `{id}` filled in, in the `/api/v1` shape.
+    fn uri(&self, id: &str) -> String {
+        self.template.replace("{id}", id)
+    }
+
+    /// The URI in both route shapes: `/api/v1/…` and, for resources, `/api/{user_id}/…`.
+    fn shapes(&self, id: &str, user_id: &str) -> Vec<String> {
+        let uri = self.uri(id);
+        let mut shapes = vec![uri.clone()];
+        if uri.starts_with("/api/v1/") && !uri.starts_with("/api/v1/auth/") {
+            shapes.push(uri.replacen("/api/v1/", &format!("/api/{user_id}/"), 1));
+        }
+        shapes
+    }
+}
+
+fn openapi() -> Value {
+    serde_json::to_value(todo_server::api::openapi()).expect("openapi")
+}
+
+/// Every documented operation that needs a credential. Panics on an operation the matrix does
+/// not know how to exercise: an unlisted public route, or a path parameter other than `{id}`.
+fn protected_operations(doc: &Value) -> Vec<Operation> {
     let mut operations = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("item") {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let name = format!("{method} {path}");
             if operation.get("security").is_none() {
+                assert!(
+                    PUBLIC.contains(&name.as_str()),
+                    "{name} takes no credential: add it to PUBLIC if that is intended"
+                );
                 continue;
             }
-            let uri = path.replace("{id}", "1");
-            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-            operations.push((method, uri));
+            let params: Vec<&str> = path
+                .split('/')
+                .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            assert!(
+                params.iter().all(|p| *p == "id"),
+                "{name}: the authorization matrix knows only `{{id}}` path parameters, not {params:?}"
+            );
+            let item_of = path.find("/{id}").map(|at| path[..at].to_owned());
+            let body = operation
+                .pointer("/requestBody/content/application~1json/schema")
+                .map(|schema| example(schema, doc));
+            operations.push(Operation {
+                method,
+                template: path.clone(),
+                item_of,
+                body,
+            });
         }
     }
     assert!(
-        operations.len() >= 12,
+        operations.len() >= 20,
         "expected every protected route, got {operations:?}"
     );
     operations
 }
 
+/// A small valid instance of a JSON Schema: required properties only, the first of a `oneOf`
+/// that is not `null`, the first enum value, a plausible value for each string format.
+fn example(schema: &Value, doc: &Value) -> Value {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let pointer = reference.trim_start_matches('#');
+        let target = doc.pointer(pointer).expect("a $ref that resolves");
+        return example(target, doc);
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        return values.first().cloned().unwrap_or(Value::Null);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let chosen = options
+                .iter()
+                .find(|option| option["type"] != "null")
+                .unwrap_or(&options[0]);
+            return example(chosen, doc);
+        }
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut merged = Map::new();
+        for part in parts {
+            if let Value::Object(fields) = example(part, doc) {
+                merged.extend(fields);
+            }
+        }
+        return Value::Object(merged);
+    }
+    let kind = match &schema["type"] {
+        Value::String(kind) => kind.as_str(),
+        Value::Array(kinds) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|kind| *kind != "null")
+            .unwrap_or("null"),
+        _ if schema.get("properties").is_some() => "object",
+        _ => "null",
+    };
+    match kind {
+        "object" => {
+            let properties = &schema["properties"];
+            let required = schema["required"].as_array().cloned().unwrap_or_default();
+            let fields = required
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|name| (name.to_owned(), example(&properties[name], doc)))
+                .collect();
+            Value::Object(fields)
+        }
+        "array" => {
+            let min = schema["minItems"].as_u64().unwrap_or(0);
+            Value::Array((0..min).map(|_| example(&schema["items"], doc)).collect())
+        }
+        "string" => json!(match schema["format"].as_str() {
+            Some("date-time") => "2030-01-01T09:00:00Z".to_owned(),
+            Some("date") => "2030-01-01".to_owned(),
+            Some("email") => "matrix@example.com".to_owned(),
+            Some("uri" | "url") => "https://example.com/matrix".to_owned(),
+            _ => "m".repeat(schema["minLength"].as_u64().unwrap_or(1).max(1) as usize),
+        }),
+        "integer" | "number" => json!(schema["minimum"].as_i64().unwrap_or(1)),
+        "boolean" => json!(true),
+        _ => Value::Null,
+    }
+}
+
+/// Creates an object in `collection` for `owner` with the collection's documented `POST` and
+/// an example body; its id. Panics when the collection has no `POST` to make one with.
+async fn create_object(app: &TestApp, doc: &Value, owner: &TestUser, collection: &str) -> String {
+    if let Some(id) = create_without_post(app, owner, collection).await {
+        return id;
+    }
+    let operation = doc["paths"][collection]["post"]
+        .as_object()
+        .unwrap_or_else(|| {
+            panic!(
+                "{collection}/{{id}}: the matrix creates objects with POST {collection}; \
+             there is none, so teach it another way to make one"
+            )
+        });
+    let body = operation
+        .get("requestBody")
+        .and_then(|body| body.pointer("/content/application~1json/schema"))
+        .map(|schema| example(schema, doc))
+        .unwrap_or_else(|| json!({}));
+    let created = app.post(collection, &owner.token, body.clone()).await;
+    assert!(
+        created.status.is_success(),
+        "POST {collection} {body}: {} {}",
+        created.status,
+        created.body
+    );
+    match &created.body["id"] {
+        Value::String(id) => id.clone(),
+        Value::Number(id) => id.to_string(),
+        other => panic!("POST {collection} answered no id: {other}"),
+    }
+}
+
+/// Objects of collections that have no `POST` of their own.
+async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) -> Option<String> {
+    match collection {
+        // Conversations begin with `POST /api/v1/chat`, which needs a model; store one directly.
+        "/api/v1/conversations" => {
+            let now = chrono::Utc::now();
+            let conversation = todo_core::chat::Conversation {
+                id: uuid::Uuid::now_v7().to_string(),
+                user_id: owner.id.clone(),
+                title: "matrix".into(),
+                created_at: now,
+                updated_at: now,
+            };
+            app.db
+                .store
+                .insert_conversation(&conversation)
+                .await
+                .expect("insert a conversation");
+            Some(conversation.id)
+        }
+        // A webhook's host must resolve (no DNS in tests) and be public unless allowed:
+        // create one for a loopback URL through the use case, private networks allowed.
+        "/api/v1/webhooks" => {
+            let input = todo_core::webhooks::WebhookInput {
+                url: "http://127.0.0.1:9/matrix".into(),
+            };
+            let created = app
+                .todo
+                .clone()
+                .with_private_webhooks(true)
+                .create_webhook(&owner.id, input)
+                .await
+                .expect("create a webhook");
+            Some(created.webhook.id.to_string())
+        }
+        _ => None,
+    }
+}
+
+/// One object per collection that has `{id}` routes, owned by `owner`.
+async fn objects_of(
+    app: &TestApp,
+    doc: &Value,
+    owner: &TestUser,
+    operations: &[Operation],
+) -> std::collections::BTreeMap<String, String> {
+    let mut objects = std::collections::BTreeMap::new();
+    for collection in operations.iter().filter_map(|o| o.item_of.as_deref()) {
+        if !objects.contains_key(collection) {
+            let id = create_object(app, doc, owner, collection).await;
+            objects.insert(collection.to_owned(), id);
+        }
+    }
+    objects
+}
+
 #[tokio::test]
 async fn every_protected_route_needs_a_credential_in_both_shapes() {
-    // Two shapes of every route are more anonymous writes than a minute's quota allows.
-    let mut settings = Settings::new(auth_settings());
-    settings.rate_limit.enabled = false;
-    let app = TestApp::spawn_configured(settings).await;
+    let app = app_without_rate_limits().await;
     let user = app.signup("ada@example.com").await;
-    for (method, uri) in protected_operations() {
-        let mut shapes = vec![uri.clone()];
-        if !uri.starts_with("/api/v1/auth/") {
-            shapes.push(uri.replacen("/api/v1/", &format!("/api/{}/", user.id), 1));
-        }
-        for uri in shapes {
-            let body = (method != Method::GET && method != Method::DELETE).then(|| json!({}));
-            let response = app.send(method.clone(), &uri, None, body).await;
+    for operation in protected_operations(&openapi()) {
+        for uri in operation.shapes("1", &user.id) {
+            let method = operation.method.clone();
+            let response = app
+                .send(method.clone(), &uri, None, operation.body.clone())
+                .await;
             response.problem(StatusCode::UNAUTHORIZED);
             assert_eq!(
                 response.header("www-authenticate"),
@@ -51,6 +279,112 @@ async fn every_protected_route_needs_a_credential_in_both_shapes() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_read_only_api_key_is_refused_every_write_in_both_shapes() {
+    let app = app_without_rate_limits().await;
+    let doc = openapi();
+    let user = app.signup("ada@example.com").await;
+    let operations = protected_operations(&doc);
+    // The key's own user's objects: only the scope stands between the key and the write.
+    let objects = objects_of(&app, &doc, &user, &operations).await;
+    let key = app
+        .post(
+            "/api/v1/api-keys",
+            &user.token,
+            json!({"name": "read only", "scopes": ["read"]}),
+        )
+        .await;
+    let key = key.body["secret"].as_str().expect("secret").to_owned();
+
+    let writes: Vec<_> = operations.iter().filter(|o| o.is_write()).collect();
+    assert!(writes.len() >= 12, "expected every write, got {writes:?}");
+    for operation in writes {
+        let id = operation
+            .item_of
+            .as_ref()
+            .map_or("1", |collection| objects[collection].as_str());
+        for uri in operation.shapes(id, &user.id) {
+            let method = operation.method.clone();
+            let response = app
+                .send(method.clone(), &uri, Some(&key), operation.body.clone())
+                .await;
+            assert_eq!(
+                response.status,
+                StatusCode::FORBIDDEN,
+                "{method} {uri}: {}",
+                response.body
+            );
+            assert_eq!(
+                response.problem(StatusCode::FORBIDDEN)["type"],
+                "urn:todo:problem:insufficient-scope",
+                "{method} {uri}"
+            );
+        }
+    }
+    for (collection, id) in &objects {
+        assert_still_there(&app, &user, collection, id).await;
+    }
+}
+
+#[tokio::test]
+async fn every_route_with_an_object_id_answers_404_for_another_users_object_in_both_shapes() {
+    let app = app_without_rate_limits().await;
+    let doc = openapi();
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let operations = protected_operations(&doc);
+    let objects = objects_of(&app, &doc, &alice, &operations).await;
+    assert!(
+        objects.len() >= 3,
+        "expected tasks, tags and API keys at least: {objects:?}"
+    );
+
+    for operation in operations.iter().filter(|o| o.item_of.is_some()) {
+        let collection = operation.item_of.as_deref().expect("item route");
+        for uri in operation.shapes(&objects[collection], &bob.id) {
+            let method = operation.method.clone();
+            let response = app
+                .send(
+                    method.clone(),
+                    &uri,
+                    Some(&bob.token),
+                    operation.body.clone(),
+                )
+                .await;
+            assert_eq!(
+                response.status,
+                StatusCode::NOT_FOUND,
+                "{method} {uri} as another user: {}",
+                response.body
+            );
+            response.problem(StatusCode::NOT_FOUND);
+        }
+    }
+    for (collection, id) in &objects {
+        assert_still_there(&app, &alice, collection, id).await;
+    }
+}
+
+/// The owner still lists the object, unchanged in existence by everyone else's attempts.
+async fn assert_still_there(app: &TestApp, owner: &TestUser, collection: &str, id: &str) {
+    let listed = app.get(collection, &owner.token).await;
+    assert_eq!(listed.status, StatusCode::OK, "GET {collection}");
+    let ids: Vec<String> = listed
+        .body
+        .as_array()
+        .unwrap_or_else(|| panic!("GET {collection} is not a list: {}", listed.body))
+        .iter()
+        .map(|object| match &object["id"] {
+            Value::String(id) => id.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    assert!(
+        ids.iter().any(|listed| listed == id),
+        "{collection}/{id} is gone: {ids:?}"
+    );
 }
 
 #[tokio::test]

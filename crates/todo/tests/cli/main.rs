@@ -1,8 +1,9 @@
 //! The real binary: started as a newcomer would start it, driven over HTTP and the command
 //! line, stopped with SIGTERM and started again; in `operations`, replicas sharing Redis and a
-//! SIGTERM under load.
+//! SIGTERM under load; in `faults`, kill -9 under a write load and a PostgreSQL restart.
 
 mod chat;
+mod faults;
 mod operations;
 mod replicas;
 mod transfer;
