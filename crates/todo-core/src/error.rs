@@ -38,6 +38,10 @@ pub enum Error {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The database cannot be reached right now (restarting, overloaded, network); worth
+    /// retrying soon. The detail is for the log, never the client.
+    #[error("unavailable: {0}")]
+    Unavailable(#[source] BoxError),
     /// Storage or another dependency failed; the detail is for the log, never the client.
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),

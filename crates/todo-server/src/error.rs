@@ -75,6 +75,9 @@ impl ApiError {
     }
 }
 
+/// The slug of a database outage (503 with `Retry-After`).
+const UNAVAILABLE: &str = "unavailable";
+
 impl From<todo_core::Error> for ApiError {
     fn from(err: todo_core::Error) -> Self {
         use todo_core::Error as E;
@@ -95,6 +98,14 @@ impl From<todo_core::Error> for ApiError {
             E::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
             E::Unauthenticated(detail) => Self::unauthenticated(detail),
             E::Forbidden(detail) => Self::forbidden("forbidden", detail),
+            E::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNAVAILABLE,
+                    "the database cannot be reached right now; nothing was changed, try again shortly",
+                )
+            }
             E::Internal(cause) => Self::internal(&cause),
         }
     }
@@ -121,6 +132,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if self.slug == UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         response
     }

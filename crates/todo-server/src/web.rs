@@ -209,6 +209,9 @@ pub fn message_of(err: &todo_core::Error) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         todo_core::Error::Internal(_) => "something went wrong; try again".into(),
+        todo_core::Error::Unavailable(_) => {
+            "the database cannot be reached right now; try again in a moment".into()
+        }
         other => other.to_string(),
     }
 }

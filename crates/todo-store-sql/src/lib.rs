@@ -15,8 +15,34 @@ use todo_core::user::User;
 use todo_core::webhooks::Webhook;
 
 /// Database failures are internal: the detail is logged, never shown to clients.
+/// Failures to reach the database (a restart, a full pool, a lost connection, SQLite's lock
+/// held past the busy timeout) are `Unavailable`: the request changed nothing and may be retried.
 pub fn db_error(err: sqlx::Error) -> Error {
-    Error::internal(err)
+    if is_unavailable(&err) {
+        Error::Unavailable(err.into())
+    } else {
+        Error::internal(err)
+    }
+}
+
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // PostgreSQL: connection exceptions (08…), shutting down or starting (57P01–57P03).
+            // SQLite: SQLITE_BUSY (5) and its extended codes, the lock still held.
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "5" | "261" | "517"
+                )
+        }),
+        _ => false,
+    }
 }
 
 fn conflict_or_internal(err: sqlx::Error, conflict: &str) -> Error {

@@ -27,7 +27,7 @@ impl ChatStore for SqliteStore {
         .bind(&c.title)
         .bind(ts(&c.created_at))
         .bind(ts(&c.updated_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -78,7 +78,7 @@ impl ChatStore for SqliteStore {
         let done = sqlx::query("DELETE FROM conversations WHERE user_id = ? AND id = ?")
             .bind(user_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
@@ -162,7 +162,7 @@ impl ChatStore for SqliteStore {
         .bind(&c.model)
         .bind(ts(&c.created_at))
         .bind(ts(&c.updated_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -181,7 +181,7 @@ impl ChatStore for SqliteStore {
     async fn delete_llm_credential(&self, user_id: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM llm_credentials WHERE user_id = ?")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)

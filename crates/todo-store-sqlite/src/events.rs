@@ -207,7 +207,7 @@ impl EventStore for SqliteStore {
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query("DELETE FROM events WHERE created_at < ?1")
             .bind(ts(&before))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected())
@@ -315,7 +315,7 @@ impl JobStore for SqliteStore {
         .bind(id)
         .bind(ts(&now))
         .bind(error)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -328,7 +328,7 @@ impl JobStore for SqliteStore {
         .bind(id)
         .bind(ts(&run_at))
         .bind(error)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(())
@@ -337,7 +337,7 @@ impl JobStore for SqliteStore {
     async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query("DELETE FROM jobs WHERE done_at < ?1")
             .bind(ts(&before))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected())
@@ -362,7 +362,7 @@ impl WebhookStore for SqliteStore {
             .bind(url)
             .bind(secret)
             .bind(ts(&now))
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map(Into::into)
             .map_err(db_error)
@@ -382,7 +382,7 @@ impl WebhookStore for SqliteStore {
         let done = sqlx::query("DELETE FROM webhooks WHERE user_id = ?1 AND id = ?2")
             .bind(user_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
@@ -440,7 +440,7 @@ impl WebhookStore for SqliteStore {
         .bind(error)
         .bind(ts(&now))
         .bind(disable_after)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(())

@@ -163,6 +163,7 @@ fn status_of(err: &todo_core::Error) -> StatusCode {
         E::Conflict(_) => StatusCode::CONFLICT,
         E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         E::Forbidden(_) => StatusCode::FORBIDDEN,
+        E::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

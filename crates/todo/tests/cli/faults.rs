@@ -353,6 +353,27 @@ async fn the_server_rides_out_a_postgres_restart_and_is_unready_meanwhile() {
         StatusCode::OK,
         "liveness does not depend on it"
     );
+    let refused = reqwest::Client::new()
+        .post(format!("{}/api/v1/tasks", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "while the database is down"}))
+        .send()
+        .await
+        .expect("a write while PostgreSQL is down");
+    assert_eq!(
+        refused.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a database outage is a 503 to retry, not a 500"
+    );
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    let problem: Value = refused.json().await.expect("problem body");
+    assert_eq!(problem["type"], "urn:todo:problem:unavailable");
 
     postgres.pg_ctl_start();
     let up = wait_for_ready(&server.base, StatusCode::OK, Duration::from_secs(30)).await;
