@@ -96,14 +96,18 @@
     if (form.matches("[data-row-form], #quick-add")) {
       event.preventDefault();
       const params = new URLSearchParams(new FormData(form));
+      // The quick-add box empties at once, so the next task can be typed while this one is
+      // on its way; a failure puts the text back if the box is still empty.
+      const quick = form.id === "quick-add" ? $("#quick") : null;
+      const typed = quick ? quick.value : "";
+      if (quick) quick.value = "";
       try {
         const response = await postFragment(form.action, params);
         const row = rowFromHtml(await response.text());
         if (!row) return;
-        if (form.id === "quick-add") {
+        if (quick) {
           addRow(row);
-          form.reset();
-          $("#quick").focus();
+          quick.focus();
           toast(`Added “${$(".title", row).textContent}”`);
           announce("created", row.dataset.id);
         } else {
@@ -112,7 +116,10 @@
           toast(done ? "Marked done" : "Marked not done");
           announce("updated", row.dataset.id);
         }
-      } catch (e) { toast(e.message); }
+      } catch (e) {
+        if (quick && !quick.value) quick.value = typed;
+        toast(e.message);
+      }
     } else if (form.matches("[data-delete]")) {
       event.preventDefault();
       deleteWithUndo(form.closest(".task"), form);
