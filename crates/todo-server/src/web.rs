@@ -104,14 +104,15 @@ impl FromRequestParts<AppState> for WebUser {
         let caller = Caller::of(parts, state).await;
         match caller.outcome() {
             Some(Ok(principal)) => {
+                // The same scope rule as the API: a read-only key may look, not change.
+                let principal = crate::auth::authorize(parts, state, principal.clone())
+                    .await
+                    .map_err(IntoResponse::into_response)?;
                 let csrf = match &principal.credential {
                     CredentialKind::Session(id) => state.auth.csrf().token(id),
                     _ => String::new(),
                 };
-                Ok(WebUser {
-                    principal: principal.clone(),
-                    csrf,
-                })
+                Ok(WebUser { principal, csrf })
             }
             _ if is_fragment(&parts.headers) => {
                 Err(ApiError::unauthenticated("log in again").into_response())
@@ -187,9 +188,14 @@ pub fn is_fragment(headers: &HeaderMap) -> bool {
     headers.contains_key(FRAGMENT_HEADER)
 }
 
-/// Where a form says to go back to: a path on this site only (no open redirect).
+/// Where a form says to go back to: a path on this site only (no open redirect). Control
+/// characters are refused too: browsers drop tabs and newlines from URLs (`/\t/evil.example`
+/// would become `//evil.example`), and a newline cannot go in a `Location` header at all.
 pub fn safe_return(raw: &str) -> &str {
-    let ok = raw.starts_with('/') && !raw.starts_with("//") && !raw.contains('\\');
+    let ok = raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.contains('\\')
+        && !raw.chars().any(char::is_control);
     if ok { raw } else { "/" }
 }
 
@@ -200,18 +206,13 @@ pub fn redirect_with_error(to: &str, message: &str) -> Response {
     Redirect::to(&format!("{to}{separator}{query}")).into_response()
 }
 
-/// The text of a core error for a person: the validation messages, or the error itself.
-pub fn message_of(err: &todo_core::Error) -> String {
-    match err {
-        todo_core::Error::Validation(errors) => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        todo_core::Error::Internal(_) => "something went wrong; try again".into(),
-        todo_core::Error::Unavailable(_) => {
-            "the database cannot be reached right now; try again in a moment".into()
-        }
-        other => other.to_string(),
-    }
+/// A core error as a page shows it: the status and detail the JSON API would answer with
+/// (validation messages field by field), or a plain apology where the detail is ours alone.
+pub fn failure(err: todo_core::Error) -> (StatusCode, String) {
+    let error = crate::error::ApiError::from(err);
+    let message = error
+        .detail()
+        .unwrap_or("something went wrong; try again")
+        .to_owned();
+    (error.status(), message)
 }

@@ -225,6 +225,47 @@ async fn page_forms_refuse_a_missing_or_another_sessions_csrf_token() {
 }
 
 #[tokio::test]
+async fn a_read_only_key_cannot_change_anything_through_the_page_forms() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ro@example.com").await;
+    let created = app
+        .post(
+            "/api/v1/api-keys",
+            &user.token,
+            json!({"name": "reader", "scopes": ["read"]}),
+        )
+        .await;
+    let secret = created.body["secret"].as_str().expect("secret");
+    let refused = app
+        .raw(
+            form("/tasks", None)
+                .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                .body(Body::from("text=Sneaky"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(
+        refused.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:insufficient-scope"
+    );
+    let tasks = app.get("/api/v1/tasks", &user.token).await;
+    assert_eq!(tasks.body, json!([]), "nothing was added");
+}
+
+#[tokio::test]
+async fn a_return_address_with_control_characters_goes_home_instead() {
+    let app = TestApp::spawn().await;
+    let alice = sign_up(&app, "rt%40example.com").await;
+    // Browsers drop the tab (`//evil.example`); a newline cannot be in a Location header.
+    for sneaky in ["%2F%09%2Fevil.example", "%2F%0A"] {
+        let body = format!("text=Buy+milk&_csrf={}&return_to={sneaky}", alice.csrf);
+        let added = post_form(&app, "/tasks", Some(&alice.cookie), &body).await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{sneaky}");
+        assert_eq!(added.header("location"), Some("/"), "{sneaky}");
+    }
+}
+
+#[tokio::test]
 async fn a_form_cannot_touch_another_users_task() {
     let app = TestApp::spawn().await;
     let alice = sign_up(&app, "g%40example.com").await;
