@@ -59,6 +59,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not-found", detail)
     }
 
+    /// What the client is told, if anything (never for internal errors).
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }

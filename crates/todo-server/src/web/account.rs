@@ -3,12 +3,12 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, SignupInput};
 
-use super::{PageError, PageResult, WebUser, assets, message_of, render, render_with};
+use super::{PageError, PageResult, WebUser, assets, failure, render, render_with};
 use crate::AppState;
 use crate::auth::cookie;
 
@@ -100,13 +100,13 @@ pub async fn login(
             if matches!(err, todo_core::Error::Unauthenticated(_)) {
                 crate::metrics::auth_failure("wrong_password");
             }
-            let status = status_of(&err);
+            let (status, message) = failure(err);
             render_with(
                 status,
                 &LoginPage {
                     asset_v: assets::version(),
                     email: form.email,
-                    error: Some(message_of(&err)),
+                    error: Some(message),
                 },
             )
         }
@@ -140,31 +140,17 @@ pub async fn signup(
             signed_in(&state, &headers, &session)
         }
         Err(err) => {
-            let status = status_of(&err);
+            let (status, message) = failure(err);
             render_with(
                 status,
                 &SignupPage {
                     asset_v: assets::version(),
                     email: form.email,
                     name: form.name,
-                    error: Some(message_of(&err)),
+                    error: Some(message),
                 },
             )
         }
-    }
-}
-
-/// The status of a failed form, as the JSON API would answer it.
-fn status_of(err: &todo_core::Error) -> StatusCode {
-    use todo_core::Error as E;
-    match err {
-        E::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        E::NotFound(_) => StatusCode::NOT_FOUND,
-        E::Conflict(_) => StatusCode::CONFLICT,
-        E::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        E::Forbidden(_) => StatusCode::FORBIDDEN,
-        E::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-        E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -11,7 +11,7 @@ use todo_core::accounts::{ApiKeyInput, ProfileInput};
 use todo_core::api_key::Scope;
 use todo_core::patch::Patch;
 
-use super::{Layout, PageResult, WebUser, message_of, redirect_with_error, render};
+use super::{Layout, PageResult, WebUser, failure, redirect_with_error, render};
 use crate::AppState;
 use crate::extract::{Path, Query};
 
@@ -126,7 +126,7 @@ pub async fn profile(
     };
     match state.todo.update_profile(user.id(), input).await {
         Ok(_) => Ok(Redirect::to("/settings?notice=Profile+saved").into_response()),
-        Err(err) => Ok(redirect_with_error("/settings", &message_of(&err))),
+        Err(err) => Ok(redirect_with_error("/settings", &failure(err).1)),
     }
 }
 
@@ -163,7 +163,7 @@ pub async fn create_key(
             let new_key = Some((created.key.name, created.secret));
             settings_page(&state, &user, Notices::default(), new_key).await
         }
-        Err(err) => Ok(redirect_with_error("/settings", &message_of(&err))),
+        Err(err) => Ok(redirect_with_error("/settings", &failure(err).1)),
     }
 }
 

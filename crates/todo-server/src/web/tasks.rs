@@ -16,7 +16,7 @@ use todo_core::time::now;
 
 use super::view::{PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
 use super::{
-    Layout, PageError, PageResult, WebUser, is_fragment, message_of, redirect_with_error, render,
+    Layout, PageError, PageResult, WebUser, failure, is_fragment, redirect_with_error, render,
     render_with, safe_return,
 };
 use crate::AppState;
@@ -290,7 +290,7 @@ fn failed(headers: &HeaderMap, return_to: &str, err: todo_core::Error) -> PageRe
     if is_fragment(headers) || matches!(err, todo_core::Error::NotFound(_)) {
         return Err(err.into());
     }
-    Ok(redirect_with_error(return_to, &message_of(&err)))
+    Ok(redirect_with_error(return_to, &failure(err).1))
 }
 
 pub async fn quick_add(
@@ -492,7 +492,7 @@ pub async fn save(
                 serde_html_form::to_string(&[("return_to", return_to.as_str())][..])
                     .unwrap_or_default()
             );
-            Ok(redirect_with_error(&back, &message_of(&err)))
+            Ok(redirect_with_error(&back, &failure(err).1))
         }
     }
 }
