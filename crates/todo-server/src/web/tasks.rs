@@ -20,7 +20,6 @@ use super::{
     render_with, safe_return,
 };
 use crate::AppState;
-use crate::error::ApiError;
 use crate::extract::{Path, Query};
 
 /// Rows per page: one screen and a bit; "Load more" fetches the next page by keyset cursor.
@@ -482,17 +481,14 @@ pub async fn save(
         Ok(task) => {
             row_or_redirect(&state, &user, &headers, &task, StatusCode::OK, &return_to).await
         }
-        Err(err) if is_fragment(&headers) => Err(err.into()),
-        Err(todo_core::Error::NotFound(what)) => {
-            Err(ApiError::not_found(format!("{what} not found")).into())
-        }
         Err(err) => {
+            // Without script, back to the edit form with the message.
             let back = format!(
                 "/tasks/{id}/edit?{}",
                 serde_html_form::to_string(&[("return_to", return_to.as_str())][..])
                     .unwrap_or_default()
             );
-            Ok(redirect_with_error(&back, &failure(err).1))
+            failed(&headers, &back, err)
         }
     }
 }
