@@ -11,7 +11,7 @@ use chrono::{
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::task::{Due, start_of_day};
+use crate::task::Due;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frequency {
@@ -523,10 +523,7 @@ pub fn next_occurrence(
         Some(time) => Due::At(local_to_utc(date.and_time(time), tz)),
         None => Due::Date(date),
     };
-    let moment = match next {
-        Due::At(at) => at,
-        _ => start_of_day(date, tz),
-    };
+    let moment = crate::reminders::anchor(&next, tz)?;
     match rule.until {
         Some(Until::Date(until)) if date > until => return None,
         Some(Until::At(until)) if moment > until => return None,

@@ -412,6 +412,10 @@ impl Chat {
             "I stopped after {} steps without finishing. Tell me how to go on.",
             self.config.max_rounds
         );
+        // A new paragraph after what was said, as in the joined `response`.
+        if !said.is_empty() {
+            events(ChatEvent::Delta("\n\n"));
+        }
         events(ChatEvent::Delta(&stop));
         store
             .append_messages(

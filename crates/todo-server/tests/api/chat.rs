@@ -371,6 +371,45 @@ async fn the_agent_stops_after_its_round_limit() {
     llm.assert_done();
 }
 
+#[tokio::test]
+async fn a_streamed_turn_stopped_at_the_round_limit_streams_what_it_answers() {
+    let llm = ScriptedLlm::start().await;
+    let mut settings = settings(&llm);
+    settings.llm.chat.max_rounds = 1;
+    let app = TestApp::spawn_configured(settings).await;
+    let ada = app.signup("ada@example.com").await;
+    // One round that both says something and calls a tool, streamed.
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({"id": "chatcmpl-scripted", "object": "chat.completion.chunk",
+               "created": 1_764_000_000, "model": "scripted",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    llm.then(Reply::Stream(vec![
+        chunk(
+            json!({"role": "assistant", "content": "Let me look."}),
+            None,
+        ),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+                   "function": {"name": "list_tags", "arguments": "{}"}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+    ]));
+    let (status, body) = stream_chat(&app, &ada, json!({"message": "loop"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = sse_events(&body);
+    let streamed: String = events
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .map(|(_, d)| d["text"].as_str().expect("text"))
+        .collect();
+    let done = &events.last().expect("done").1;
+    assert!(streamed.contains("stopped after 1 steps"), "{body}");
+    assert_eq!(done["response"].as_str(), Some(streamed.as_str()), "{body}");
+    llm.assert_done();
+}
+
 async fn only_conversation(app: &TestApp, user: &TestUser) -> Value {
     let listed = app.get("/api/v1/conversations", &user.token).await;
     let all = listed.body.as_array().expect("conversations");
