@@ -184,7 +184,7 @@ impl Todo {
     pub async fn logout(&self, session_id: &str) -> Result<()> {
         self.store.delete_session(session_id).await?;
         self.credentials
-            .forget(&CredentialKind::Session(session_id.to_owned()));
+            .forget_credential(&CredentialKind::Session(session_id.to_owned()));
         Ok(())
     }
 
@@ -291,6 +291,7 @@ impl Todo {
             .await?
             .ok_or(Error::NotFound("user"))?;
         if let Some(tz) = new_zone {
+            self.zones.forget(user_id);
             self.retime_all_day_tasks(user_id, tz).await?;
         }
         Ok(user)
@@ -341,7 +342,7 @@ impl Todo {
     pub async fn revoke_api_key(&self, user_id: &str, id: &str) -> Result<()> {
         if self.store.revoke_api_key(user_id, id, now()).await? {
             self.credentials
-                .forget(&CredentialKind::ApiKey(id.to_owned()));
+                .forget_credential(&CredentialKind::ApiKey(id.to_owned()));
             Ok(())
         } else {
             Err(Error::NotFound("api key"))

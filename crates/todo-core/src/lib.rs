@@ -5,10 +5,10 @@ pub mod accounts;
 pub mod api_key;
 pub mod calendar;
 pub mod chat;
-pub mod credential_cache;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod memo;
 pub mod metrics;
 pub mod page;
 pub mod password;
@@ -30,21 +30,24 @@ pub mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
-use credential_cache::CredentialCache;
+use chrono_tz::Tz;
+use memo::{CredentialMemo, Memo};
 
 pub use error::{Error, Result};
 pub use store::Store;
 
-/// How long a checked credential is remembered by default (see [`credential_cache`]).
+/// How long a checked credential is remembered by default (see [`memo`]).
 pub const DEFAULT_CREDENTIAL_TTL: Duration = Duration::from_secs(1);
 
 /// The entry point to every use case. Cheap to clone: it holds the store, a policy flag and
-/// the memory of checked credentials (shared by the clones).
+/// the memory of checked credentials and time zones (shared by the clones).
 #[derive(Clone)]
 pub struct Todo {
     store: Arc<dyn Store>,
     allow_private_webhooks: bool,
-    credentials: Arc<CredentialCache>,
+    credentials: Arc<CredentialMemo>,
+    /// Each user's time zone, by user id.
+    zones: Arc<Memo<Tz>>,
 }
 
 impl Todo {
@@ -52,13 +55,14 @@ impl Todo {
         Self::with_credential_ttl(store, DEFAULT_CREDENTIAL_TTL)
     }
 
-    /// With checked credentials remembered for `ttl` (zero: every request looks its
-    /// credential up).
+    /// With checked credentials and time zones remembered for `ttl` (zero: every request
+    /// looks them up).
     pub fn with_credential_ttl(store: Arc<dyn Store>, ttl: Duration) -> Self {
         Self {
             store,
             allow_private_webhooks: false,
-            credentials: Arc::new(CredentialCache::new(ttl)),
+            credentials: Arc::new(Memo::new(ttl)),
+            zones: Arc::new(Memo::new(ttl)),
         }
     }
 

@@ -29,12 +29,17 @@ pub struct QuickInput {
 impl Todo {
     /// The user's time zone, which places all-day dates and date filters.
     pub async fn time_zone(&self, user_id: &str) -> Result<Tz> {
+        if let Some(tz) = self.zones.get(user_id) {
+            return Ok(tz);
+        }
         let user = self
             .store
             .user_by_id(user_id)
             .await?
             .ok_or(Error::NotFound("user"))?;
-        Ok(user.timezone.parse().unwrap_or(Tz::UTC))
+        let tz = user.timezone.parse().unwrap_or(Tz::UTC);
+        self.zones.put(user.id, tz, None);
+        Ok(tz)
     }
 
     /// Every task matching `query` (its limit and cursor aside), page by page in its order, up

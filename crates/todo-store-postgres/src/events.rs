@@ -97,40 +97,32 @@ pub(crate) async fn record(
     task_data: &str,
     now: DateTime<Utc>,
 ) -> Result<EventId> {
-    // The user's writers take turns from here to commit, so a user's event ids are committed
-    // in order and a reader that has seen id n never later finds a smaller one appear.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    // The user's writers take turns from the lock to commit, so a user's event ids are
+    // committed in order and a reader that has seen id n never later finds a smaller one
+    // appear. Everything from the lock on is this one statement, so the turn lasts one round
+    // trip and the commit: the lock (first, as the insert reads from it), the event, a
+    // delivery per active webhook, and the notifications (sent by PostgreSQL on commit).
+    let (id,): (i64,) = sqlx::query_as(
+        "WITH turn AS (SELECT pg_advisory_xact_lock(hashtext($1))), \
+         event AS (INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
+             SELECT $1, $2, $3, $4, $5 FROM turn RETURNING id), \
+         queued AS (INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
+             SELECT 'webhook', w.user_id, event.id, w.id, $5 FROM webhooks w, event \
+             WHERE w.user_id = $1 AND w.disabled_at IS NULL RETURNING 1), \
+         woken AS (SELECT pg_notify($6, $1) FROM event \
+             UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM queued)) \
+         SELECT event.id FROM event WHERE (SELECT COUNT(*) FROM woken) > 0",
     )
     .bind(user_id)
     .bind(kind.as_str())
     .bind(task_id)
     .bind(task_data)
     .bind(now)
+    .bind(EVENTS_CHANNEL)
+    .bind(JOBS_CHANNEL)
     .fetch_one(&mut **tx)
     .await
     .map_err(db_error)?;
-    let queued = sqlx::query(
-        "INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
-         SELECT 'webhook', user_id, $2, id, $3 FROM webhooks \
-         WHERE user_id = $1 AND disabled_at IS NULL",
-    )
-    .bind(user_id)
-    .bind(id)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    notify(tx, EVENTS_CHANNEL, user_id).await?;
-    if queued.rows_affected() > 0 {
-        notify(tx, JOBS_CHANNEL, "").await?;
-    }
     Ok(id)
 }
 

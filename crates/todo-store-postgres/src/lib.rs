@@ -392,9 +392,12 @@ impl Store for PostgresStore {
             (None, Some(anchor)) => events::retime_reminders(&mut tx, user_id, id, anchor).await?,
             (None, None) => {}
         }
-        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
+        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
+            return Ok(None);
+        };
+        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(task)
+        Ok(Some(task))
     }
 
     async fn set_task_completed(
@@ -413,24 +416,27 @@ impl Store for PostgresStore {
             // Nothing changes: no write, no event.
             return select_task(&mut *tx, user_id, id).await;
         }
-        sqlx::query(
+        // The row comes back with the update: tags and reminders do not change here.
+        let sql = format!(
             "UPDATE tasks SET \
                  completed = COALESCE($1, NOT completed), \
                  completed_at = CASE WHEN COALESCE($1, NOT completed) \
                      THEN COALESCE(completed_at, $2) ELSE NULL END, \
                  updated_at = $2 \
-             WHERE user_id = $3 AND id = $4",
-        )
-        .bind(completed)
-        .bind(now)
-        .bind(user_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
+             WHERE user_id = $3 AND id = $4 RETURNING {TASK_COLUMNS}"
+        );
+        let task: Task = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+            .bind(completed)
+            .bind(now)
+            .bind(user_id)
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?
+            .into();
+        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(task)
+        Ok(Some(task))
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
@@ -465,10 +471,13 @@ impl Store for PostgresStore {
             return self.list_matches(user_id, query, limit).await;
         }
         // The page's ids come from an index alone; the full rows (with their tags) are built
-        // for those ids only, never for every candidate row before sorting.
+        // for those ids only, never for every candidate row before sorting. The total rides
+        // along as an uncorrelated subquery (computed once): one round trip for both.
         let mut qb = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "
+            "SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM tasks"
         ));
+        list::push_filter(&mut qb, user_id, &query.filter);
+        qb.push(") AS total FROM tasks WHERE user_id = ");
         qb.push_bind(user_id.to_owned());
         qb.push(" AND id IN (SELECT id FROM tasks");
         list::push_filter(&mut qb, user_id, &query.filter);
@@ -481,14 +490,11 @@ impl Store for PostgresStore {
         );
         qb.push(")").push(list::order_by(&query.sort));
         let rows = qb
-            .build_query_as::<TaskRow>()
+            .build_query_as::<CountedTaskRow>()
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        Ok(TaskSlice {
-            tasks: rows.into_iter().map(Into::into).collect(),
-            total: self.count_tasks(user_id, &query.filter).await?,
-        })
+        self.counted_slice(user_id, query, rows).await
     }
 
     async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>> {
@@ -610,6 +616,18 @@ impl PostgresStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
+        self.counted_slice(user_id, query, rows).await
+    }
+}
+
+impl PostgresStore {
+    /// A page whose rows carry the total.
+    async fn counted_slice(
+        &self,
+        user_id: &str,
+        query: &TaskQuery,
+        rows: Vec<CountedTaskRow>,
+    ) -> Result<TaskSlice> {
         let total = match rows.first() {
             Some(row) => u64::try_from(row.total).unwrap_or_default(),
             // Past the last page the rows cannot carry the total.
@@ -631,7 +649,7 @@ async fn insert_row(
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
-) -> Result<Option<i64>> {
+) -> Result<Option<Task>> {
     let conflict = if skip_imported {
         "ON CONFLICT (user_id, import_key) WHERE import_key IS NOT NULL DO NOTHING"
     } else {
@@ -643,9 +661,9 @@ async fn insert_row(
                  position, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
-             {conflict} RETURNING id"
+             {conflict} RETURNING {TASK_COLUMNS}"
     );
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(&task.title)
         .bind(&task.description)
@@ -662,6 +680,7 @@ async fn insert_row(
         .bind(task.parent_id)
         .fetch_optional(&mut **tx)
         .await
+        .map(|row| row.map(Task::from))
         .map_err(import_conflict)
 }
 
@@ -674,16 +693,21 @@ async fn insert_full(
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<Task>> {
-    let Some(id) = insert_row(tx, user_id, task, now, skip_imported).await? else {
+    let Some(mut created) = insert_row(tx, user_id, task, now, skip_imported).await? else {
         return Ok(None);
     };
-    tags::link(tx, user_id, id, &task.tags, now).await?;
-    if !task.reminders.is_empty() {
-        events::replace_reminders(tx, user_id, id, &task.reminders, task.reminder_anchor).await?;
+    let id = created.id;
+    // The inserted row came back without tags and reminders: read it again if it has any.
+    if !task.tags.is_empty() || !task.reminders.is_empty() {
+        tags::link(tx, user_id, id, &task.tags, now).await?;
+        if !task.reminders.is_empty() {
+            events::replace_reminders(tx, user_id, id, &task.reminders, task.reminder_anchor)
+                .await?;
+        }
+        created = select_task(&mut **tx, user_id, id)
+            .await?
+            .ok_or_else(|| Error::internal("inserted task vanished"))?;
     }
-    let created = select_task(&mut **tx, user_id, id)
-        .await?
-        .ok_or_else(|| Error::internal("inserted task vanished"))?;
     events::record(
         tx,
         user_id,
@@ -711,29 +735,27 @@ async fn lock_completed(
         .map_err(db_error)
 }
 
-/// After a task changed: its event, and when this change completed it, the next occurrence.
+/// After a task changed (`task` as it is now): its event, and when this change completed it,
+/// the next occurrence.
 async fn after_change(
     tx: &mut sqlx::Transaction<'static, Postgres>,
     user_id: &str,
-    id: TaskId,
+    task: &Task,
     was_completed: bool,
     now: DateTime<Utc>,
     next: NextOccurrence<'_>,
-) -> Result<Option<Task>> {
-    let Some(task) = select_task(&mut **tx, user_id, id).await? else {
-        return Ok(None);
-    };
+) -> Result<()> {
     let just_completed = task.completed && !was_completed;
     let kind = if just_completed {
         EventType::Completed
     } else {
         EventType::Updated
     };
-    events::record(tx, user_id, kind, id, &task_data(&task), now).await?;
-    if just_completed && let Some(successor) = next(&task) {
+    events::record(tx, user_id, kind, task.id, &task_data(task), now).await?;
+    if just_completed && let Some(successor) = next(task) {
         insert_full(tx, user_id, &successor, now, false).await?;
     }
-    Ok(Some(task))
+    Ok(())
 }
 
 pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(

@@ -1,8 +1,9 @@
-//! A short memory of credentials already checked, so that a busy client does not cost one
-//! database lookup per request. Entries live at most the configured time to live (default
-//! 1 s; 0 turns the memory off). Logging out or revoking a key forgets its entry at once in
-//! this process; another replica may still accept the credential until its own entry expires,
-//! so the time to live is the bound on how late a logout or a revoke takes effect elsewhere.
+//! A short memory of what a request looked up, so that a busy client does not cost one
+//! database lookup per request: checked credentials, and each user's time zone. Entries live
+//! at most the configured time to live (default 1 s, `AUTH_CACHE_TTL_MS`; 0 turns the memory
+//! off). What changes here (a logout, a revoked key, a new time zone) is forgotten at once in
+//! this process; another replica may still use its entry until it expires, so the time to live
+//! is the bound on how late such a change takes effect elsewhere.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -11,15 +12,18 @@ use std::time::{Duration, Instant};
 use crate::accounts::{CredentialKind, Principal};
 
 /// Beyond this many entries, expired ones are dropped; if none were, all are (a flood of
-/// distinct credentials then costs lookups, never memory).
+/// distinct keys then costs lookups, never memory).
 const MAX_ENTRIES: usize = 10_000;
 
-pub struct CredentialCache {
+pub struct Memo<V> {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (Principal, Instant)>>,
+    entries: Mutex<HashMap<String, (V, Instant)>>,
 }
 
-impl CredentialCache {
+/// Checked credentials, under `s:<session id>` or `k:<key hash>`.
+pub type CredentialMemo = Memo<Principal>;
+
+impl<V: Clone> Memo<V> {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
@@ -27,8 +31,8 @@ impl CredentialCache {
         }
     }
 
-    /// The principal remembered under `key`, if its entry has not expired.
-    pub fn get(&self, key: &str) -> Option<Principal> {
+    /// The value remembered under `key`, if its entry has not expired.
+    pub fn get(&self, key: &str) -> Option<V> {
         if self.ttl.is_zero() {
             return None;
         }
@@ -36,12 +40,12 @@ impl CredentialCache {
         entries
             .get(key)
             .filter(|(_, until)| Instant::now() < *until)
-            .map(|(principal, _)| principal.clone())
+            .map(|(value, _)| value.clone())
     }
 
-    /// Remembers `principal` under `key` for the time to live, or less when the credential
-    /// itself expires sooner.
-    pub fn put(&self, key: String, principal: Principal, expires_in: Option<Duration>) {
+    /// Remembers `value` under `key` for the time to live, or less when it goes stale sooner
+    /// (a credential that expires).
+    pub fn put(&self, key: String, value: V, expires_in: Option<Duration>) {
         if self.ttl.is_zero() {
             return;
         }
@@ -54,13 +58,26 @@ impl CredentialCache {
                 entries.clear();
             }
         }
-        entries.insert(key, (principal, until));
+        entries.insert(key, (value, until));
     }
 
-    /// Forgets every entry for this credential (a logout, a revoked key).
-    pub fn forget(&self, credential: &CredentialKind) {
+    /// Forgets the entry under `key`.
+    pub fn forget(&self, key: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, (principal, _)| &principal.credential != credential);
+        entries.remove(key);
+    }
+
+    /// Forgets every entry whose value matches.
+    fn forget_where(&self, matches: impl Fn(&V) -> bool) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, (value, _)| !matches(value));
+    }
+}
+
+impl CredentialMemo {
+    /// Forgets every entry for this credential (a logout, a revoked key).
+    pub fn forget_credential(&self, credential: &CredentialKind) {
+        self.forget_where(|principal| &principal.credential == credential);
     }
 }
 
@@ -79,7 +96,7 @@ mod tests {
 
     #[test]
     fn remembers_for_the_time_to_live_only() {
-        let cache = CredentialCache::new(Duration::from_millis(30));
+        let cache = CredentialMemo::new(Duration::from_millis(30));
         let session = principal(CredentialKind::Session("s1".into()));
         cache.put("s:s1".into(), session.clone(), None);
         assert_eq!(cache.get("s:s1"), Some(session));
@@ -89,7 +106,7 @@ mod tests {
 
     #[test]
     fn a_credential_that_expires_sooner_is_remembered_until_then() {
-        let cache = CredentialCache::new(Duration::from_secs(60));
+        let cache = CredentialMemo::new(Duration::from_secs(60));
         let key = principal(CredentialKind::ApiKey("k1".into()));
         cache.put("k:h".into(), key, Some(Duration::from_millis(10)));
         std::thread::sleep(Duration::from_millis(20));
@@ -98,26 +115,36 @@ mod tests {
 
     #[test]
     fn forgetting_a_credential_drops_its_entries_and_no_others() {
-        let cache = CredentialCache::new(Duration::from_secs(60));
+        let cache = CredentialMemo::new(Duration::from_secs(60));
         let revoked = principal(CredentialKind::ApiKey("k1".into()));
         let other = principal(CredentialKind::ApiKey("k2".into()));
         cache.put("k:a".into(), revoked.clone(), None);
         cache.put("k:b".into(), other.clone(), None);
-        cache.forget(&revoked.credential);
+        cache.forget_credential(&revoked.credential);
         assert_eq!(cache.get("k:a"), None);
         assert_eq!(cache.get("k:b"), Some(other));
     }
 
     #[test]
+    fn forgetting_a_key_drops_that_entry_only() {
+        let zones = Memo::<&str>::new(Duration::from_secs(60));
+        zones.put("u1".into(), "Europe/Paris", None);
+        zones.put("u2".into(), "Asia/Tokyo", None);
+        zones.forget("u1");
+        assert_eq!(zones.get("u1"), None);
+        assert_eq!(zones.get("u2"), Some("Asia/Tokyo"));
+    }
+
+    #[test]
     fn a_zero_time_to_live_remembers_nothing() {
-        let cache = CredentialCache::new(Duration::ZERO);
+        let cache = CredentialMemo::new(Duration::ZERO);
         cache.put("s:s1".into(), principal(CredentialKind::Local), None);
         assert_eq!(cache.get("s:s1"), None);
     }
 
     #[test]
     fn a_flood_of_credentials_is_bounded() {
-        let cache = CredentialCache::new(Duration::from_secs(60));
+        let cache = CredentialMemo::new(Duration::from_secs(60));
         for n in 0..MAX_ENTRIES + 5 {
             cache.put(format!("k:{n}"), principal(CredentialKind::Local), None);
         }
