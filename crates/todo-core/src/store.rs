@@ -1,6 +1,8 @@
 //! The storage trait every database backend implements. Every task query is scoped by
 //! `user_id`, so data can later be distributed by user without changes.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -20,7 +22,14 @@ use crate::user::User;
 
 /// Builds the next occurrence of a recurring task that a write has just completed (the store
 /// calls it inside the completing transaction, only when the row really changed to completed).
-pub type NextOccurrence<'a> = &'a (dyn Fn(&Task) -> Option<NewTask> + Send + Sync);
+/// Owned rather than borrowed, so that a store can move it into the blocking call that runs
+/// the transaction (SQLite).
+pub type NextOccurrence = Arc<dyn Fn(&Task) -> Option<NewTask> + Send + Sync>;
+
+/// A `NextOccurrence` for writes that never create a next task.
+pub fn no_next_occurrence() -> NextOccurrence {
+    Arc::new(|_| None)
+}
 
 /// Part of a listing and the size of the whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,7 +113,7 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
-        next: NextOccurrence<'_>,
+        next: NextOccurrence,
     ) -> Result<Option<Task>>;
     /// Sets completion, or flips it when `completed` is `None`, atomically; see `update_task`
     /// for `next`. Of two requests completing a task at once, only the one that changed the
@@ -115,7 +124,7 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
-        next: NextOccurrence<'_>,
+        next: NextOccurrence,
     ) -> Result<Option<Task>>;
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool>;
     /// Up to `limit` tasks matching the query, after its cursor, in its order; and how many

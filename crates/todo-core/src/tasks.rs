@@ -1,5 +1,7 @@
 //! Task and tag use cases, shared by every interface.
 
+use std::sync::Arc;
+
 use chrono::Utc;
 use chrono_tz::Tz;
 
@@ -10,6 +12,7 @@ use crate::patch::Patch;
 use crate::quick;
 use crate::recurrence::next_occurrence;
 use crate::reminders::{anchor, shifted};
+use crate::store::NextOccurrence;
 use crate::tag::TagName;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{Due, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
@@ -183,10 +186,10 @@ impl Todo {
 
     async fn apply(&self, user_id: &str, id: TaskId, changes: TaskChanges, tz: Tz) -> Result<Task> {
         let at = now();
-        let next = |task: &Task| next_task(task, tz);
+        let next: NextOccurrence = Arc::new(move |task: &Task| next_task(task, tz));
         let task = self
             .store
-            .update_task(user_id, id, &changes, at, &next)
+            .update_task(user_id, id, &changes, at, next)
             .await?
             .ok_or(NOT_FOUND)?;
         if changes.completed == Some(true) && task.completed_at == Some(at) {
@@ -205,10 +208,10 @@ impl Todo {
         let at = now();
         // The zone places the next occurrence of a recurring task.
         let tz = self.time_zone(user_id).await?;
-        let next = |task: &Task| next_task(task, tz);
+        let next: NextOccurrence = Arc::new(move |task: &Task| next_task(task, tz));
         let task = self
             .store
-            .set_task_completed(user_id, id, completed, at, &next)
+            .set_task_completed(user_id, id, completed, at, next)
             .await?
             .ok_or(NOT_FOUND)?;
         // Completing a completed task keeps its first `completed_at`: count it once.

@@ -331,7 +331,7 @@ impl Store for PostgresStore {
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
-        next: NextOccurrence<'_>,
+        next: NextOccurrence,
     ) -> Result<Option<Task>> {
         let mut qb = QueryBuilder::<Postgres>::new("UPDATE tasks SET updated_at = ");
         qb.push_bind(now);
@@ -406,7 +406,7 @@ impl Store for PostgresStore {
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
-        next: NextOccurrence<'_>,
+        next: NextOccurrence,
     ) -> Result<Option<Task>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let Some(was_completed) = lock_completed(&mut tx, user_id, id).await? else {
@@ -743,7 +743,7 @@ async fn after_change(
     task: &Task,
     was_completed: bool,
     now: DateTime<Utc>,
-    next: NextOccurrence<'_>,
+    next: NextOccurrence,
 ) -> Result<()> {
     let just_completed = task.completed && !was_completed;
     let kind = if just_completed {

@@ -1,5 +1,7 @@
-//! What the SQL backends share: rows as either database returns them (the derived `FromRow`
-//! is generic over the database), their mapping to domain types, and error mapping.
+//! What the SQL backends share: rows as either database returns them, their mapping to domain
+//! types, and error mapping. PostgreSQL decodes the rows with the derived `FromRow`; SQLite
+//! (rusqlite, not sqlx) fills the public fields itself, so the mapping to domain types is
+//! written once, here.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use todo_core::Error;
@@ -14,9 +16,10 @@ use todo_core::task::{Priority, Task};
 use todo_core::user::User;
 use todo_core::webhooks::Webhook;
 
-/// Database failures are internal: the detail is logged, never shown to clients.
-/// Failures to reach the database (a restart, a full pool, a lost connection, SQLite's lock
-/// held past the busy timeout) are `Unavailable`: the request changed nothing and may be retried.
+/// sqlx failures (PostgreSQL; SQLite maps rusqlite's errors the same way in its own crate)
+/// are internal: the detail is logged, never shown to clients. Failures to reach the database
+/// (a restart, a full pool, a lost connection) are `Unavailable`: the request changed nothing
+/// and may be retried.
 pub fn db_error(err: sqlx::Error) -> Error {
     if is_unavailable(&err) {
         Error::Unavailable(err.into())
@@ -34,12 +37,7 @@ fn is_unavailable(err: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
             // PostgreSQL: connection exceptions (08…), shutting down or starting (57P01–57P03).
-            // SQLite: SQLITE_BUSY (5) and its extended codes, the lock still held.
-            code.starts_with("08")
-                || matches!(
-                    code.as_ref(),
-                    "57P01" | "57P02" | "57P03" | "5" | "261" | "517"
-                )
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
         }),
         _ => false,
     }
@@ -52,29 +50,36 @@ fn conflict_or_internal(err: sqlx::Error, conflict: &str) -> Error {
     }
 }
 
+/// What a unique violation on `users` means: the email is taken.
+pub const USER_CONFLICT: &str = "an account with this email already exists";
+/// What a unique violation on inserting a task means: its import key is taken.
+pub const IMPORT_CONFLICT: &str = "this task was imported already";
+/// What a unique violation on `tags` means: the user has a tag of that name.
+pub const TAG_CONFLICT: &str = "a tag with this name already exists";
+
 /// A unique violation on `users` means the email is taken.
 pub fn user_conflict(err: sqlx::Error) -> Error {
-    conflict_or_internal(err, "an account with this email already exists")
+    conflict_or_internal(err, USER_CONFLICT)
 }
 
 /// A unique violation on inserting a task means its import key is taken: already imported.
 pub fn import_conflict(err: sqlx::Error) -> Error {
-    conflict_or_internal(err, "this task was imported already")
+    conflict_or_internal(err, IMPORT_CONFLICT)
 }
 
 /// A unique violation on `tags` means the user has a tag of that name.
 pub fn tag_conflict(err: sqlx::Error) -> Error {
-    conflict_or_internal(err, "a tag with this name already exists")
+    conflict_or_internal(err, TAG_CONFLICT)
 }
 
 #[derive(sqlx::FromRow)]
 pub struct UserRow {
-    id: String,
-    email: Option<String>,
-    name: Option<String>,
-    timezone: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub id: String,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub timezone: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<UserRow> for User {
@@ -99,15 +104,15 @@ pub struct UserWithPasswordRow {
 
 #[derive(sqlx::FromRow)]
 pub struct ApiKeyRow {
-    id: String,
-    user_id: String,
-    name: String,
-    prefix: String,
-    scopes: String,
-    created_at: DateTime<Utc>,
-    last_used_at: Option<DateTime<Utc>>,
-    expires_at: Option<DateTime<Utc>>,
-    revoked_at: Option<DateTime<Utc>>,
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    pub prefix: String,
+    pub scopes: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl From<ApiKeyRow> for ApiKey {
@@ -128,25 +133,25 @@ impl From<ApiKeyRow> for ApiKey {
 
 #[derive(sqlx::FromRow)]
 pub struct TaskRow {
-    id: i64,
-    user_id: String,
-    title: String,
-    description: Option<String>,
-    completed: bool,
-    completed_at: Option<DateTime<Utc>>,
-    priority: i16,
-    due_at: Option<DateTime<Utc>>,
-    due_date: Option<NaiveDate>,
-    recurrence: Option<String>,
-    recurrence_mode: String,
-    parent_id: Option<i64>,
-    position: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub id: i64,
+    pub user_id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub priority: i16,
+    pub due_at: Option<DateTime<Utc>>,
+    pub due_date: Option<NaiveDate>,
+    pub recurrence: Option<String>,
+    pub recurrence_mode: String,
+    pub parent_id: Option<i64>,
+    pub position: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     /// Tag names as a JSON array.
-    tags: Option<String>,
+    pub tags: Option<String>,
     /// Reminders as a JSON array of objects.
-    reminders: Option<String>,
+    pub reminders: Option<String>,
 }
 
 impl From<TaskRow> for Task {
@@ -181,11 +186,11 @@ impl From<TaskRow> for Task {
 
 #[derive(sqlx::FromRow)]
 pub struct TagRow {
-    id: i64,
-    name: String,
-    color: Option<String>,
-    created_at: DateTime<Utc>,
-    task_count: i64,
+    pub id: i64,
+    pub name: String,
+    pub color: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub task_count: i64,
 }
 
 impl From<TagRow> for Tag {
@@ -210,11 +215,11 @@ pub struct CountedTaskRow {
 
 #[derive(sqlx::FromRow)]
 pub struct ConversationRow {
-    id: String,
-    user_id: String,
-    title: String,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub id: String,
+    pub user_id: String,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<ConversationRow> for Conversation {
@@ -231,12 +236,12 @@ impl From<ConversationRow> for Conversation {
 
 #[derive(sqlx::FromRow)]
 pub struct EventRow {
-    id: i64,
-    user_id: String,
-    event_type: String,
-    task_id: i64,
-    task_data: String,
-    created_at: DateTime<Utc>,
+    pub id: i64,
+    pub user_id: String,
+    pub event_type: String,
+    pub task_id: i64,
+    pub task_data: String,
+    pub created_at: DateTime<Utc>,
 }
 
 impl From<EventRow> for Event {
@@ -255,13 +260,13 @@ impl From<EventRow> for Event {
 
 #[derive(sqlx::FromRow)]
 pub struct MessageRow {
-    id: i64,
-    role: String,
-    content: String,
+    pub id: i64,
+    pub role: String,
+    pub content: String,
     /// JSON array of `MessageToolCall`.
-    tool_calls: Option<String>,
-    tool_call_id: Option<String>,
-    created_at: DateTime<Utc>,
+    pub tool_calls: Option<String>,
+    pub tool_call_id: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 impl TryFrom<MessageRow> for Message {
@@ -287,13 +292,13 @@ impl TryFrom<MessageRow> for Message {
 
 #[derive(sqlx::FromRow)]
 pub struct JobRow {
-    id: i64,
-    kind: String,
-    user_id: String,
-    reminder_id: Option<i64>,
-    event_id: Option<i64>,
-    webhook_id: Option<i64>,
-    attempts: i32,
+    pub id: i64,
+    pub kind: String,
+    pub user_id: String,
+    pub reminder_id: Option<i64>,
+    pub event_id: Option<i64>,
+    pub webhook_id: Option<i64>,
+    pub attempts: i32,
 }
 
 impl JobRow {
@@ -323,12 +328,12 @@ pub fn tool_calls_json(message: &NewMessage) -> Result<Option<String>, Error> {
 
 #[derive(sqlx::FromRow)]
 pub struct CredentialRow {
-    user_id: String,
-    api_key_ciphertext: String,
-    key_hint: String,
-    model: Option<String>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
+    pub user_id: String,
+    pub api_key_ciphertext: String,
+    pub key_hint: String,
+    pub model: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<CredentialRow> for StoredCredential {
@@ -346,12 +351,12 @@ impl From<CredentialRow> for StoredCredential {
 
 #[derive(sqlx::FromRow)]
 pub struct WebhookRow {
-    id: i64,
-    url: String,
-    created_at: DateTime<Utc>,
-    consecutive_failures: i32,
-    disabled_at: Option<DateTime<Utc>>,
-    last_error: Option<String>,
+    pub id: i64,
+    pub url: String,
+    pub created_at: DateTime<Utc>,
+    pub consecutive_failures: i32,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
 }
 
 impl From<WebhookRow> for Webhook {

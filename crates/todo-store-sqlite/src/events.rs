@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::{Sqlite, Transaction};
+use rusqlite::Connection;
 use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::jobs::{Job, JobId, JobStore};
@@ -16,62 +16,53 @@ use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
 use tokio::sync::broadcast;
 
 use todo_store_sql::{
-    EVENT_COLUMNS, EventRow, JOB_COLUMNS, JobRow, WEBHOOK_COLUMNS, WebhookRow, WebhookSecretRow,
-    db_error, reminder_task_data,
+    EVENT_COLUMNS, JOB_COLUMNS, JobRow, WEBHOOK_COLUMNS, WebhookSecretRow, reminder_task_data,
 };
 
-use crate::{SqliteStore, select_task};
+use crate::rows::{self, db_error, opt_time, time};
+use crate::{SqliteStore, immediate, select_task, sql};
 
 /// Writes one event in the change's transaction, queues a delivery to each of the user's
 /// active webhooks. The caller signals listeners after the commit.
-pub(crate) async fn record(
-    tx: &mut Transaction<'static, Sqlite>,
+pub(crate) fn record(
+    conn: &Connection,
     user_id: &str,
     kind: EventType,
     task_id: TaskId,
     task_data: &str,
     now: DateTime<Utc>,
 ) -> Result<EventId> {
-    let id: i64 = sqlx::query_scalar(
+    let id: i64 = sql::one(
+        conn,
         "INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        (user_id, kind.as_str(), task_id, task_data, ts(&now)),
+        |row| row.get(0),
     )
-    .bind(user_id)
-    .bind(kind.as_str())
-    .bind(task_id)
-    .bind(task_data)
-    .bind(ts(&now))
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    sqlx::query(
+    .map_err(db_error)?
+    .ok_or_else(|| todo_core::Error::internal("insert returned no row"))?;
+    sql::execute(
+        conn,
         "INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
          SELECT 'webhook', user_id, ?2, id, ?3 FROM webhooks \
          WHERE user_id = ?1 AND disabled_at IS NULL",
+        (user_id, id, ts(&now)),
     )
-    .bind(user_id)
-    .bind(id)
-    .bind(ts(&now))
-    .execute(&mut **tx)
-    .await
     .map_err(db_error)?;
     Ok(id)
 }
 
-async fn queue_reminder(
-    tx: &mut Transaction<'static, Sqlite>,
+fn queue_reminder(
+    conn: &Connection,
     user_id: &str,
     reminder_id: i64,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
+    sql::execute(
+        conn,
         "INSERT INTO jobs (kind, user_id, reminder_id, run_at) VALUES ('reminder', ?1, ?2, ?3)",
+        (user_id, reminder_id, ts(&at)),
     )
-    .bind(user_id)
-    .bind(reminder_id)
-    .bind(ts(&at))
-    .execute(&mut **tx)
-    .await
     .map_err(db_error)?;
     Ok(())
 }
@@ -80,8 +71,8 @@ async fn queue_reminder(
 type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
 
 /// Replaces a task's reminders, each with a job at its moment.
-pub(crate) async fn replace_reminders(
-    tx: &mut Transaction<'static, Sqlite>,
+pub(crate) fn replace_reminders(
+    conn: &Connection,
     user_id: &str,
     task_id: TaskId,
     reminders: &[NewReminder],
@@ -89,21 +80,20 @@ pub(crate) async fn replace_reminders(
 ) -> Result<()> {
     // A reminder that stays as it was and has fired keeps its `sent_at`: editing the list
     // must not fire it again.
-    let fired: Vec<Fired> = sqlx::query_as(
+    let fired: Vec<Fired> = sql::all(
+        conn,
         "SELECT remind_at, minutes_before, sent_at FROM reminders \
          WHERE user_id = ?1 AND task_id = ?2 AND sent_at IS NOT NULL",
+        (user_id, task_id),
+        |row| Ok((time(row, 0)?, row.get(1)?, opt_time(row, 2)?)),
     )
-    .bind(user_id)
-    .bind(task_id)
-    .fetch_all(&mut **tx)
-    .await
     .map_err(db_error)?;
-    sqlx::query("DELETE FROM reminders WHERE user_id = ?1 AND task_id = ?2")
-        .bind(user_id)
-        .bind(task_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
+    sql::execute(
+        conn,
+        "DELETE FROM reminders WHERE user_id = ?1 AND task_id = ?2",
+        (user_id, task_id),
+    )
+    .map_err(db_error)?;
     for reminder in reminders {
         let Some(at) = reminder.moment(anchor) else {
             continue;
@@ -112,52 +102,53 @@ pub(crate) async fn replace_reminders(
             .iter()
             .find(|(r, m, _)| *r == at && *m == reminder.minutes_before())
             .and_then(|(_, _, sent)| *sent);
-        let id: i64 = sqlx::query_scalar(
+        let id: i64 = sql::one(
+            conn,
             "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            (
+                user_id,
+                task_id,
+                ts(&at),
+                reminder.minutes_before(),
+                sent_at.as_ref().map(ts),
+            ),
+            |row| row.get(0),
         )
-        .bind(user_id)
-        .bind(task_id)
-        .bind(ts(&at))
-        .bind(reminder.minutes_before())
-        .bind(sent_at.as_ref().map(ts))
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_error)?;
+        .map_err(db_error)?
+        .ok_or_else(|| todo_core::Error::internal("insert returned no row"))?;
         if sent_at.is_some() {
             continue;
         }
-        queue_reminder(tx, user_id, id, at).await?;
+        queue_reminder(conn, user_id, id, at)?;
     }
     Ok(())
 }
 
 /// The due moved: relative reminders move with it (and may fire again), or go with it.
-pub(crate) async fn retime_reminders(
-    tx: &mut Transaction<'static, Sqlite>,
+pub(crate) fn retime_reminders(
+    conn: &Connection,
     user_id: &str,
     task_id: TaskId,
     anchor: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let Some(anchor) = anchor else {
-        sqlx::query(
-            "DELETE FROM reminders WHERE user_id = ?1 AND task_id = ?2 AND minutes_before IS NOT NULL",
+        sql::execute(
+            conn,
+            "DELETE FROM reminders \
+             WHERE user_id = ?1 AND task_id = ?2 AND minutes_before IS NOT NULL",
+            (user_id, task_id),
         )
-        .bind(user_id)
-        .bind(task_id)
-        .execute(&mut **tx)
-        .await
         .map_err(db_error)?;
         return Ok(());
     };
-    let relative: Vec<(i64, i64, DateTime<Utc>)> = sqlx::query_as(
+    let relative: Vec<(i64, i64, DateTime<Utc>)> = sql::all(
+        conn,
         "SELECT id, minutes_before, remind_at FROM reminders \
          WHERE user_id = ?1 AND task_id = ?2 AND minutes_before IS NOT NULL",
+        (user_id, task_id),
+        |row| Ok((row.get(0)?, row.get(1)?, time(row, 2)?)),
     )
-    .bind(user_id)
-    .bind(task_id)
-    .fetch_all(&mut **tx)
-    .await
     .map_err(db_error)?;
     for (id, minutes, was) in &relative {
         let at = anchor - Duration::minutes(*minutes);
@@ -165,16 +156,13 @@ pub(crate) async fn retime_reminders(
             // The due did not really move: a reminder that fired stays fired.
             continue;
         }
-        sqlx::query(
+        sql::execute(
+            conn,
             "UPDATE reminders SET remind_at = ?1, sent_at = NULL WHERE user_id = ?2 AND id = ?3",
+            (ts(&at), user_id, id),
         )
-        .bind(ts(&at))
-        .bind(user_id)
-        .bind(id)
-        .execute(&mut **tx)
-        .await
         .map_err(db_error)?;
-        queue_reminder(tx, user_id, *id, at).await?;
+        queue_reminder(conn, user_id, *id, at)?;
     }
     Ok(())
 }
@@ -182,35 +170,46 @@ pub(crate) async fn retime_reminders(
 #[async_trait]
 impl EventStore for SqliteStore {
     async fn events_after(&self, user_id: &str, after: EventId, limit: u32) -> Result<Vec<Event>> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
-        );
-        let rows = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id > ?2 \
+                 ORDER BY id LIMIT ?3"
+            );
+            let rows = sql::all(conn, &sql, (&user_id, after, i64::from(limit)), rows::event)
+                .map_err(db_error)?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+        .await
     }
 
     async fn last_event_id(&self, user_id: &str) -> Result<EventId> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events WHERE user_id = ?1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(id.unwrap_or(0))
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let id: Option<i64> = sql::one(
+                conn,
+                "SELECT MAX(id) FROM events WHERE user_id = ?1",
+                [&user_id],
+                |row| row.get(0),
+            )
+            .map_err(db_error)?
+            .flatten();
+            Ok(id.unwrap_or(0))
+        })
+        .await
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM events WHERE created_at < ?1")
-            .bind(ts(&before))
-            .execute(&self.writer)
-            .await
+        self.write(move |conn| {
+            let done = sql::execute(
+                conn,
+                "DELETE FROM events WHERE created_at < ?1",
+                [ts(&before)],
+            )
             .map_err(db_error)?;
-        Ok(done.rows_affected())
+            Ok(done as u64)
+        })
+        .await
     }
 
     fn signals(&self) -> broadcast::Receiver<Signal> {
@@ -226,121 +225,128 @@ impl JobStore for SqliteStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Job>> {
-        // One statement in a write transaction: processes sharing the file take turns.
-        let sql = format!(
-            "UPDATE jobs SET locked_until = ?2, attempts = attempts + 1 WHERE id IN ( \
-                 SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= ?1 \
-                     AND (locked_until IS NULL OR locked_until <= ?1) \
-                 ORDER BY run_at LIMIT ?3) \
-             RETURNING {JOB_COLUMNS}"
-        );
-        let mut tx = self.write().await?;
-        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
-            .bind(ts(&now))
-            .bind(ts(&(now + lease)))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await
+        self.write(move |conn| {
+            // One statement in a write transaction: processes sharing the file take turns.
+            let sql = format!(
+                "UPDATE jobs SET locked_until = ?2, attempts = attempts + 1 WHERE id IN ( \
+                     SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= ?1 \
+                         AND (locked_until IS NULL OR locked_until <= ?1) \
+                     ORDER BY run_at LIMIT ?3) \
+                 RETURNING {JOB_COLUMNS}"
+            );
+            let tx = immediate(conn)?;
+            let rows = sql::all(
+                &tx,
+                &sql,
+                (ts(&now), ts(&(now + lease)), i64::from(limit)),
+                rows::job,
+            )
             .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
+            tx.commit().map_err(db_error)?;
+            Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
+        })
+        .await
     }
 
     async fn next_job_at(&self) -> Result<Option<DateTime<Utc>>> {
-        sqlx::query_scalar(
-            "SELECT MIN(MAX(run_at, COALESCE(locked_until, run_at))) FROM jobs WHERE done_at IS NULL",
-        )
-        .fetch_one(&self.pool)
+        self.read(|conn| {
+            sql::one(
+                conn,
+                "SELECT MIN(MAX(run_at, COALESCE(locked_until, run_at))) FROM jobs \
+                 WHERE done_at IS NULL",
+                [],
+                |row| opt_time(row, 0),
+            )
+            .map(Option::flatten)
+            .map_err(db_error)
+        })
         .await
-        .map_err(db_error)
     }
 
     async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
-        let mut tx = self.write().await?;
-        let fired: Option<(i64, i64)> = match job.reminder_id {
-            Some(reminder_id) => sqlx::query_as(
-                "UPDATE reminders SET sent_at = ?3 \
-                 WHERE user_id = ?1 AND id = ?2 AND sent_at IS NULL AND remind_at <= ?3 \
-                     AND EXISTS (SELECT 1 FROM tasks t WHERE t.id = reminders.task_id AND t.completed = 0) \
-                 RETURNING id, task_id",
+        let (job, wake) = (job.clone(), self.wake());
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            let fired: Option<(i64, i64)> = match job.reminder_id {
+                Some(reminder_id) => sql::one(
+                    &tx,
+                    "UPDATE reminders SET sent_at = ?3 \
+                     WHERE user_id = ?1 AND id = ?2 AND sent_at IS NULL AND remind_at <= ?3 \
+                         AND EXISTS (SELECT 1 FROM tasks t \
+                             WHERE t.id = reminders.task_id AND t.completed = 0) \
+                     RETURNING id, task_id",
+                    (&job.user_id, reminder_id, ts(&now)),
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map_err(db_error)?,
+                None => None,
+            };
+            let mut event = None;
+            if let Some((reminder_id, task_id)) = fired
+                && let Some(task) = select_task(&tx, &job.user_id, task_id)?
+            {
+                let data = reminder_task_data(&task, reminder_id);
+                let id = record(&tx, &job.user_id, EventType::Reminder, task_id, &data, now)?;
+                event = Some(Event {
+                    id,
+                    event_type: EventType::Reminder,
+                    task_id,
+                    task_data: serde_json::from_str(&data).unwrap_or_default(),
+                    user_id: job.user_id.clone(),
+                    timestamp: now,
+                });
+            }
+            sql::execute(
+                &tx,
+                "UPDATE jobs SET done_at = ?2, locked_until = NULL WHERE id = ?1",
+                (job.id, ts(&now)),
             )
-            .bind(&job.user_id)
-            .bind(reminder_id)
-            .bind(ts(&now))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?,
-            None => None,
-        };
-        let mut event = None;
-        if let Some((reminder_id, task_id)) = fired
-            && let Some(task) = select_task(&mut *tx, &job.user_id, task_id).await?
-        {
-            let data = reminder_task_data(&task, reminder_id);
-            let id = record(
-                &mut tx,
-                &job.user_id,
-                EventType::Reminder,
-                task_id,
-                &data,
-                now,
-            )
-            .await?;
-            event = Some(Event {
-                id,
-                event_type: EventType::Reminder,
-                task_id,
-                task_data: serde_json::from_str(&data).unwrap_or_default(),
-                user_id: job.user_id.clone(),
-                timestamp: now,
-            });
-        }
-        sqlx::query("UPDATE jobs SET done_at = ?2, locked_until = NULL WHERE id = ?1")
-            .bind(job.id)
-            .bind(ts(&now))
-            .execute(&mut *tx)
-            .await
             .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        if let Some(event) = &event {
-            self.wake(&event.user_id);
-        }
-        Ok(event)
+            tx.commit().map_err(db_error)?;
+            if let Some(event) = &event {
+                wake.user(&event.user_id);
+            }
+            Ok(event)
+        })
+        .await
     }
 
     async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET done_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1",
-        )
-        .bind(id)
-        .bind(ts(&now))
-        .bind(error)
-        .execute(&self.writer)
+        let error = error.map(str::to_owned);
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "UPDATE jobs SET done_at = ?2, locked_until = NULL, last_error = ?3 \
+                 WHERE id = ?1",
+                (id, ts(&now), &error),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
         .await
-        .map_err(db_error)?;
-        Ok(())
     }
 
     async fn retry_job(&self, id: JobId, run_at: DateTime<Utc>, error: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1",
-        )
-        .bind(id)
-        .bind(ts(&run_at))
-        .bind(error)
-        .execute(&self.writer)
+        let error = error.to_owned();
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "UPDATE jobs SET run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1",
+                (id, ts(&run_at), &error),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
         .await
-        .map_err(db_error)?;
-        Ok(())
     }
 
     async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM jobs WHERE done_at < ?1")
-            .bind(ts(&before))
-            .execute(&self.writer)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected())
+        self.write(move |conn| {
+            let done = sql::execute(conn, "DELETE FROM jobs WHERE done_at < ?1", [ts(&before)])
+                .map_err(db_error)?;
+            Ok(done as u64)
+        })
+        .await
     }
 }
 
@@ -353,70 +359,80 @@ impl WebhookStore for SqliteStore {
         secret: &str,
         now: DateTime<Utc>,
     ) -> Result<Webhook> {
-        let sql = format!(
-            "INSERT INTO webhooks (user_id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4) \
-             RETURNING {WEBHOOK_COLUMNS}"
-        );
-        sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(url)
-            .bind(secret)
-            .bind(ts(&now))
-            .fetch_one(&self.writer)
-            .await
+        let (user_id, url, secret) = (user_id.to_owned(), url.to_owned(), secret.to_owned());
+        self.write(move |conn| {
+            let sql = format!(
+                "INSERT INTO webhooks (user_id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4) \
+                 RETURNING {WEBHOOK_COLUMNS}"
+            );
+            sql::one(
+                conn,
+                &sql,
+                (&user_id, &url, &secret, ts(&now)),
+                rows::webhook,
+            )
+            .map_err(db_error)?
             .map(Into::into)
-            .map_err(db_error)
+            .ok_or_else(|| todo_core::Error::internal("insert returned no row"))
+        })
+        .await
     }
 
     async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY id");
-        let rows = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let sql =
+                format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY id");
+            let rows = sql::all(conn, &sql, [&user_id], rows::webhook).map_err(db_error)?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+        .await
     }
 
     async fn delete_webhook(&self, user_id: &str, id: WebhookId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM webhooks WHERE user_id = ?1 AND id = ?2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&self.writer)
-            .await
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let done = sql::execute(
+                conn,
+                "DELETE FROM webhooks WHERE user_id = ?1 AND id = ?2",
+                (&user_id, id),
+            )
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+            Ok(done > 0)
+        })
+        .await
     }
 
     async fn delivery(&self, job: &Job) -> Result<Option<Delivery>> {
         let (Some(webhook_id), Some(event_id)) = (job.webhook_id, job.event_id) else {
             return Ok(None);
         };
-        let sql = format!(
-            "SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks \
-             WHERE user_id = ?1 AND id = ?2 AND disabled_at IS NULL"
-        );
-        let Some(hook) = sqlx::query_as::<_, WebhookSecretRow>(sqlx::AssertSqlSafe(sql))
-            .bind(&job.user_id)
-            .bind(webhook_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id = ?2");
-        let event = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
-            .bind(&job.user_id)
-            .bind(event_id)
-            .fetch_optional(&self.pool)
-            .await
+        let user_id = job.user_id.clone();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks \
+                 WHERE user_id = ?1 AND id = ?2 AND disabled_at IS NULL"
+            );
+            let hook = sql::one(conn, &sql, (&user_id, webhook_id), |row| {
+                Ok(WebhookSecretRow {
+                    webhook: rows::webhook(row)?,
+                    secret: row.get(6)?,
+                })
+            })
             .map_err(db_error)?;
-        Ok(event.map(|event| Delivery {
-            webhook: hook.webhook.into(),
-            secret: hook.secret,
-            event: event.into(),
-        }))
+            let Some(hook) = hook else {
+                return Ok(None);
+            };
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id = ?2");
+            let event =
+                sql::one(conn, &sql, (&user_id, event_id), rows::event).map_err(db_error)?;
+            Ok(event.map(|event| Delivery {
+                webhook: hook.webhook.into(),
+                secret: hook.secret,
+                event: event.into(),
+            }))
+        })
+        .await
     }
 
     async fn record_delivery(
@@ -427,22 +443,22 @@ impl WebhookStore for SqliteStore {
         now: DateTime<Utc>,
         disable_after: i32,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE webhooks SET \
-                 consecutive_failures = CASE WHEN ?3 IS NULL THEN 0 ELSE consecutive_failures + 1 END, \
-                 last_error = ?3, \
-                 disabled_at = CASE WHEN ?3 IS NOT NULL AND consecutive_failures + 1 >= ?5 \
-                     THEN COALESCE(disabled_at, ?4) ELSE disabled_at END \
-             WHERE user_id = ?1 AND id = ?2",
-        )
-        .bind(user_id)
-        .bind(id)
-        .bind(error)
-        .bind(ts(&now))
-        .bind(disable_after)
-        .execute(&self.writer)
+        let (user_id, error) = (user_id.to_owned(), error.map(str::to_owned));
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "UPDATE webhooks SET \
+                     consecutive_failures = CASE WHEN ?3 IS NULL THEN 0 \
+                         ELSE consecutive_failures + 1 END, \
+                     last_error = ?3, \
+                     disabled_at = CASE WHEN ?3 IS NOT NULL AND consecutive_failures + 1 >= ?5 \
+                         THEN COALESCE(disabled_at, ?4) ELSE disabled_at END \
+                 WHERE user_id = ?1 AND id = ?2",
+                (&user_id, id, &error, ts(&now), disable_after),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
         .await
-        .map_err(db_error)?;
-        Ok(())
     }
 }

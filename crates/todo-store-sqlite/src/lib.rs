@@ -1,23 +1,27 @@
-//! The SQLite backend: an embedded file in WAL mode, its own migrations and queries.
+//! The SQLite backend: an embedded file in WAL mode, its own migrations and queries, on
+//! rusqlite. Every store method runs its whole unit of work in one blocking call (see
+//! `pool`); docs/architecture.md says why this is not sqlx.
 
 mod chat;
 mod events;
 mod list;
+mod migrate;
+mod pool;
+mod rows;
+mod sql;
 mod tags;
 
-use std::path::Path;
-use std::str::FromStr;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::events::{EventType, Signal, task_data};
-use todo_core::page::{TaskFilter, TaskQuery};
+use todo_core::page::TaskQuery;
 use todo_core::store::{NextOccurrence, PoolStats, ProfileChanges, Store, TaskSlice};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
@@ -25,171 +29,224 @@ use todo_core::time::now;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
 use todo_core::{Error, Result};
+use todo_store_sql::{IMPORT_CONFLICT, TAG_CONFLICT, USER_CONFLICT, UserWithPasswordRow};
+use tokio::sync::broadcast;
 
-use todo_store_sql::{
-    ApiKeyRow, CountedTaskRow, TaskRow, UserRow, UserWithPasswordRow, db_error, import_conflict,
-    tag_conflict, user_conflict,
+use crate::pool::{Connections, Role};
+use crate::rows::{
+    API_KEY_COLUMNS, TASK_COLUMNS, USER_COLUMNS, conflict, date_text, db_error, opt_date,
 };
+use crate::sql::Sql;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// Reader connections. WAL lets them read in parallel with each other and with the writer;
+/// on the two cores this runs on, more than a handful only adds switching (measured with
+/// `bench/load`: see docs/benchmarks.md).
+const READERS: u32 = 4;
 
-/// A task row with its tag names as a JSON array, sorted without regard to case.
-const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, priority, \
-     due_at, due_date, recurrence, recurrence_mode, parent_id, position, created_at, updated_at, \
-     (SELECT json_group_array(t.name ORDER BY t.name_key) FROM task_tags tt \
-         JOIN tags t ON t.id = tt.tag_id WHERE tt.task_id = tasks.id) AS tags, \
-     (SELECT json_group_array(json_object('id', r.id, 'remind_at', r.remind_at, \
-             'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id) \
-         FROM reminders r WHERE r.task_id = tasks.id) AS reminders";
-const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
-const API_KEY_COLUMNS: &str =
-    "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
+static SELECT_TASK: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2"));
 
-/// SQLite allows one writer at a time. Writes go through `writer`, a pool of one connection,
-/// so concurrent writers queue in the pool (in order, without spinning) instead of each taking
-/// a connection of their own and then sleeping in SQLite's busy handler until the lock is
-/// free, which under load made write latency a lottery. Reads use `pool`, in parallel (WAL).
+/// SQLite allows one writer at a time. Writes go through `writer`, one connection, so
+/// concurrent writers queue for it in async land (in order, without spinning) instead of each
+/// taking a connection of their own and then sleeping in SQLite's busy handler until the lock
+/// is free, which under load made write latency a lottery. Reads use `readers`, in parallel
+/// (WAL).
 #[derive(Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
-    writer: SqlitePool,
+    readers: Connections,
+    writer: Connections,
     /// Wake-ups for this process's listeners, sent after each commit.
-    signals: tokio::sync::broadcast::Sender<Signal>,
+    signals: broadcast::Sender<Signal>,
+}
+
+/// Sends the wake-ups of a committed change (from the blocking call that committed it, so a
+/// caller that gives up waiting cannot lose them).
+#[derive(Clone)]
+struct Wake(broadcast::Sender<Signal>);
+
+impl Wake {
+    /// Tells listeners that the user has new events and that jobs may have changed.
+    fn user(&self, user_id: &str) {
+        let _ = self.0.send(Signal::Events {
+            user_id: user_id.to_owned(),
+        });
+        let _ = self.0.send(Signal::Jobs);
+    }
+}
+
+/// The file a `sqlite://` URL names (`sqlite://data/todo.db`, `sqlite:///abs/todo.db`,
+/// optionally `?mode=rwc`). The file and its folder are created when missing, whatever the
+/// mode says, as before.
+fn database_path(url: &str) -> Result<PathBuf> {
+    let invalid = |why: &str| Error::internal(format!("invalid SQLite URL {url:?}: {why}"));
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| invalid("it must start with sqlite://"))?;
+    let (file, params) = rest.split_once('?').unwrap_or((rest, ""));
+    for param in params.split('&').filter(|p| !p.is_empty()) {
+        match param {
+            "mode=rwc" | "mode=rw" => {}
+            _ => return Err(invalid(&format!("unsupported parameter {param:?}"))),
+        }
+    }
+    if file.is_empty() || file == ":memory:" {
+        return Err(invalid(
+            "name a file (in-memory databases are not supported)",
+        ));
+    }
+    let file = percent_encoding::percent_decode_str(file)
+        .decode_utf8()
+        .map_err(|_| invalid("the path is not UTF-8"))?;
+    Ok(PathBuf::from(file.as_ref()))
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file named by a `sqlite://` URL.
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| Error::internal(format!("invalid SQLite URL: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        if let Some(dir) = Path::new(options.get_filename()).parent()
+        let path = database_path(url)?;
+        if let Some(dir) = Path::new(&path).parent()
             && !dir.as_os_str().is_empty()
         {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::internal(format!("creating {}: {e}", dir.display())))?;
         }
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(db_error)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await
-            .map_err(db_error)?;
-        Ok(Self {
-            pool,
-            writer,
-            signals: tokio::sync::broadcast::channel(1024).0,
-        })
-    }
-
-    /// Tells listeners that the user has new events and that jobs may have changed.
-    fn wake(&self, user_id: &str) {
-        let _ = self.signals.send(Signal::Events {
-            user_id: user_id.to_owned(),
-        });
-        let _ = self.signals.send(Signal::Jobs);
+        let store = Self {
+            readers: Connections::new(&path, Role::Reader, READERS),
+            writer: Connections::new(&path, Role::Writer, 1),
+            signals: broadcast::channel(1024).0,
+        };
+        // Open the writer now: it creates the file and switches it to WAL, and a bad path
+        // fails here rather than on the first request.
+        store.write(|_| Ok(())).await?;
+        Ok(store)
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| Error::internal(format!("migrating SQLite: {e}")))
-    }
-
-    /// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`): a deferred
-    /// one that reads before writing can fail with "database is locked" instead of waiting.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_error)
+        self.write(migrate::run).await
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.readers.close().await;
         self.writer.close().await;
     }
+
+    /// Runs `work` on a reader connection, in one blocking call.
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        self.readers.run(work).await
+    }
+
+    /// Runs `work` on the writer connection, in one blocking call, after the writes queued
+    /// before it.
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        self.writer.run(work).await
+    }
+
+    fn wake(&self) -> Wake {
+        Wake(self.signals.clone())
+    }
+}
+
+/// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`): a deferred one
+/// that reads before writing can fail with "database is locked" instead of waiting (when
+/// another process shares the file).
+fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(db_error)
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     fn pool_stats(&self) -> PoolStats {
-        let idle = self.pool.num_idle() + self.writer.num_idle();
         PoolStats {
-            size: self.pool.size() + self.writer.size(),
-            idle: u32::try_from(idle).unwrap_or(u32::MAX),
-            max: self.pool.options().get_max_connections() + 1,
+            size: self.readers.open() + self.writer.open(),
+            idle: self.readers.idle() + self.writer.idle(),
+            max: self.readers.max() + self.writer.max(),
         }
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
+        self.read(|conn| sql::one(conn, "SELECT 1", [], |_| Ok(())).map_err(db_error))
+            .await?;
         Ok(())
     }
 
     async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(candidate)
-            .execute(&self.writer)
-            .await
+        let (key, candidate) = (key.to_owned(), candidate.to_owned());
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                (&key, &candidate),
+            )
             .map_err(db_error)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)
+            sql::one(
+                conn,
+                "SELECT value FROM settings WHERE key = ?1",
+                [&key],
+                |row| row.get(0),
+            )
+            .map_err(db_error)?
+            .ok_or_else(|| Error::internal("the setting vanished"))
+        })
+        .await
     }
 
     async fn insert_user(&self, user: &NewUser) -> Result<User> {
-        let sql = format!(
-            "INSERT INTO users (id, email, name, password_hash, timezone, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
-        );
-        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
-            .bind(&user.id)
-            .bind(&user.email)
-            .bind(&user.name)
-            .bind(&user.password_hash)
-            .bind(&user.timezone)
-            .bind(ts(&user.created_at))
-            .bind(ts(&user.created_at))
-            .fetch_one(&self.writer)
-            .await
-            .map(Into::into)
-            .map_err(user_conflict)
+        let user = user.clone();
+        self.write(move |conn| {
+            let sql = format!(
+                "INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
+                 updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {USER_COLUMNS}"
+            );
+            let params = (
+                &user.id,
+                &user.email,
+                &user.name,
+                &user.password_hash,
+                &user.timezone,
+                ts(&user.created_at),
+            );
+            sql::one(conn, &sql, params, rows::user)
+                .map_err(conflict(USER_CONFLICT))?
+                .map(Into::into)
+                .ok_or_else(|| Error::internal("insert returned no row"))
+        })
+        .await
     }
 
     async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?");
-        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+            let row = sql::one(conn, &sql, [&id], rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
     }
 
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
-        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?");
-        let row = sqlx::query_as::<_, UserWithPasswordRow>(sqlx::AssertSqlSafe(sql))
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await
+        let email = email.to_owned();
+        self.read(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1");
+            let row = sql::one(conn, &sql, [&email], |row| {
+                Ok(UserWithPasswordRow {
+                    user: rows::user(row)?,
+                    password_hash: row.get(6)?,
+                })
+            })
             .map_err(db_error)?;
-        Ok(row.map(|r| (r.user.into(), r.password_hash)))
+            Ok(row.map(|r| (r.user.into(), r.password_hash)))
+        })
+        .await
     }
 
     async fn update_user(
@@ -198,144 +255,164 @@ impl Store for SqliteStore {
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> Result<Option<User>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE users SET updated_at = ");
-        qb.push_bind(ts(&now));
+        let mut sql = Sql::new("UPDATE users SET updated_at = ");
+        sql.bind(ts(&now));
         if let Some(name) = &changes.name {
-            qb.push(", name = ").push_bind(name.clone());
+            sql.push(", name = ").bind(name.clone());
         }
         if let Some(tz) = &changes.timezone {
-            qb.push(", timezone = ").push_bind(tz.clone());
+            sql.push(", timezone = ").bind(tz.clone());
         }
-        qb.push(" WHERE id = ").push_bind(id.to_owned());
-        qb.push(" RETURNING ").push(USER_COLUMNS);
-        let row = qb
-            .build_query_as::<UserRow>()
-            .fetch_optional(&self.writer)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        sql.push(" WHERE id = ").bind(id.to_owned());
+        sql.push(" RETURNING ").push(USER_COLUMNS);
+        self.write(move |conn| {
+            let row = sql.one(conn, rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
-        let rows = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        self.read(|conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+            let rows = sql::all(conn, &sql, [], rows::user).map_err(db_error)?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+        .await
     }
 
     async fn insert_session(&self, session: &Session) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(&session.id)
-        .bind(&session.user_id)
-        .bind(ts(&session.created_at))
-        .bind(ts(&session.expires_at))
-        .execute(&self.writer)
+        let session = session.clone();
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                (
+                    &session.id,
+                    &session.user_id,
+                    ts(&session.created_at),
+                    ts(&session.expires_at),
+                ),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
         .await
-        .map_err(db_error)?;
-        Ok(())
     }
 
     async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>> {
-        let sql = format!(
-            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = ? AND s.expires_at > ?",
-            prefixed("u", USER_COLUMNS)
-        );
-        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
-            .bind(session_id)
-            .bind(ts(&now))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        let session_id = session_id.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.id = ?1 AND s.expires_at > ?2",
+                prefixed("u", USER_COLUMNS)
+            );
+            let row =
+                sql::one(conn, &sql, (&session_id, ts(&now)), rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
     }
 
     async fn delete_session(&self, session_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?")
-            .bind(session_id)
-            .execute(&self.writer)
-            .await
-            .map_err(db_error)?;
-        Ok(())
+        let session_id = session_id.to_owned();
+        self.write(move |conn| {
+            sql::execute(conn, "DELETE FROM sessions WHERE id = ?1", [&session_id])
+                .map_err(db_error)?;
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key.id)
-        .bind(&key.user_id)
-        .bind(&key.name)
-        .bind(&key.prefix)
-        .bind(hash)
-        .bind(scopes_to_text(&key.scopes))
-        .bind(ts(&key.created_at))
-        .bind(key.expires_at.as_ref().map(ts))
-        .execute(&self.writer)
+        let (key, hash) = (key.clone(), hash.to_owned());
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "INSERT INTO api_keys (id, user_id, name, prefix, hash, scopes, created_at, \
+                 expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                (
+                    &key.id,
+                    &key.user_id,
+                    &key.name,
+                    &key.prefix,
+                    &hash,
+                    scopes_to_text(&key.scopes),
+                    ts(&key.created_at),
+                    key.expires_at.as_ref().map(ts),
+                ),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
         .await
-        .map_err(db_error)?;
-        Ok(())
     }
 
     async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
-        let sql = format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = ? AND revoked_at IS NULL \
-             ORDER BY created_at DESC, id DESC"
-        );
-        let rows = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = ?1 \
+                 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC"
+            );
+            let rows = sql::all(conn, &sql, [&user_id], rows::api_key).map_err(db_error)?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+        .await
     }
 
     async fn revoke_api_key(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-        )
-        .bind(ts(&now))
-        .bind(id)
-        .bind(user_id)
-        .execute(&self.writer)
+        let (user_id, id) = (user_id.to_owned(), id.to_owned());
+        self.write(move |conn| {
+            let done = sql::execute(
+                conn,
+                "UPDATE api_keys SET revoked_at = ?1 \
+                 WHERE id = ?2 AND user_id = ?3 AND revoked_at IS NULL",
+                (ts(&now), &id, &user_id),
+            )
+            .map_err(db_error)?;
+            Ok(done > 0)
+        })
         .await
-        .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
     }
 
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
-        let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?");
-        let row = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        let hash = hash.to_owned();
+        self.read(move |conn| {
+            let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?1");
+            let row = sql::one(conn, &sql, [&hash], rows::api_key).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
     }
 
     async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ?")
-            .bind(ts(&now))
-            .bind(id)
-            .execute(&self.writer)
-            .await
+        let id = id.to_owned();
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2",
+                (ts(&now), &id),
+            )
             .map_err(db_error)?;
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
-        let mut tx = self.write().await?;
-        let task = insert_full(&mut tx, user_id, task, now, false)
-            .await?
-            .ok_or_else(|| Error::internal("insert returned no row"))?;
-        tx.commit().await.map_err(db_error)?;
-        self.wake(user_id);
-        Ok(task)
+        let (user_id, task, wake) = (user_id.to_owned(), task.clone(), self.wake());
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            let task = insert_full(&tx, &user_id, &task, now, false)?
+                .ok_or_else(|| Error::internal("insert returned no row"))?;
+            tx.commit().map_err(db_error)?;
+            wake.user(&user_id);
+            Ok(task)
+        })
+        .await
     }
 
     async fn import_tasks(
@@ -344,23 +421,25 @@ impl Store for SqliteStore {
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let mut tx = self.write().await?;
-        let mut created = 0;
-        for task in tasks {
-            if insert_full(&mut tx, user_id, task, now, true)
-                .await?
-                .is_some()
-            {
-                created += 1;
+        let (user_id, tasks, wake) = (user_id.to_owned(), tasks.to_vec(), self.wake());
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            let mut created = 0;
+            for task in &tasks {
+                if insert_full(&tx, &user_id, task, now, true)?.is_some() {
+                    created += 1;
+                }
             }
-        }
-        tx.commit().await.map_err(db_error)?;
-        self.wake(user_id);
-        Ok(created)
+            tx.commit().map_err(db_error)?;
+            wake.user(&user_id);
+            Ok(created)
+        })
+        .await
     }
 
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
-        select_task(&self.pool, user_id, id).await
+        let user_id = user_id.to_owned();
+        self.read(move |conn| select_task(conn, &user_id, id)).await
     }
 
     async fn update_task(
@@ -369,70 +448,68 @@ impl Store for SqliteStore {
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
-        next: NextOccurrence<'_>,
+        next: NextOccurrence,
     ) -> Result<Option<Task>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE tasks SET updated_at = ");
-        qb.push_bind(ts(&now));
+        let mut sql = Sql::new("UPDATE tasks SET updated_at = ");
+        sql.bind(ts(&now));
         if let Some(title) = &changes.title {
-            qb.push(", title = ").push_bind(title.clone());
+            sql.push(", title = ").bind(title.clone());
         }
         if let Some(description) = &changes.description {
-            qb.push(", description = ").push_bind(description.clone());
+            sql.push(", description = ").bind(description.clone());
         }
         if let Some(priority) = changes.priority {
-            qb.push(", priority = ").push_bind(priority.rank());
+            sql.push(", priority = ").bind(priority.rank());
         }
         if let Some((due, key)) = &changes.due {
-            qb.push(", due_at = ").push_bind(due.at().as_ref().map(ts));
-            qb.push(", due_date = ").push_bind(due.date());
-            qb.push(", due_key = ").push_bind(key.as_ref().map(ts));
+            sql.push(", due_at = ").bind(due.at().as_ref().map(ts));
+            sql.push(", due_date = ").bind(due.date().map(date_text));
+            sql.push(", due_key = ").bind(key.as_ref().map(ts));
         }
         if let Some(recurrence) = &changes.recurrence {
-            qb.push(", recurrence = ").push_bind(recurrence.clone());
+            sql.push(", recurrence = ").bind(recurrence.clone());
         }
         if let Some(mode) = changes.recurrence_mode {
-            qb.push(", recurrence_mode = ").push_bind(mode.as_str());
+            sql.push(", recurrence_mode = ")
+                .bind(mode.as_str().to_owned());
         }
         if let Some(completed) = changes.completed {
-            qb.push(", completed = ").push_bind(completed);
-            qb.push(", completed_at = CASE WHEN ").push_bind(completed);
-            qb.push(" THEN COALESCE(completed_at, ").push_bind(ts(&now));
-            qb.push(") ELSE NULL END");
+            sql.push(", completed = ").bind(completed);
+            sql.push(", completed_at = CASE WHEN ").bind(completed);
+            sql.push(" THEN COALESCE(completed_at, ").bind(ts(&now));
+            sql.push(") ELSE NULL END");
         }
-        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
-        qb.push(" AND id = ").push_bind(id);
-        qb.push(" RETURNING id");
-        let mut tx = self.write().await?;
-        let Some(was_completed) = completed_now(&mut tx, user_id, id).await? else {
-            return Ok(None);
-        };
-        let updated: Option<i64> = qb
-            .build_query_scalar()
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if updated.is_none() {
-            return Ok(None);
-        }
-        if let Some(new_tags) = &changes.tags {
-            sqlx::query("DELETE FROM task_tags WHERE task_id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            tags::link(&mut tx, user_id, id, new_tags, now).await?;
-        }
-        match (&changes.reminders, changes.reminder_anchor) {
-            (Some(list), anchor) => {
-                events::replace_reminders(&mut tx, user_id, id, list, anchor.flatten()).await?;
+        sql.push(" WHERE user_id = ").bind(user_id.to_owned());
+        sql.push(" AND id = ").bind(id);
+        sql.push(" RETURNING id");
+        let (user_id, changes, wake) = (user_id.to_owned(), changes.clone(), self.wake());
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            let Some(was_completed) = completed_now(&tx, &user_id, id)? else {
+                return Ok(None);
+            };
+            let updated: Option<i64> = sql.one(&tx, |row| row.get(0)).map_err(db_error)?;
+            if updated.is_none() {
+                return Ok(None);
             }
-            (None, Some(anchor)) => events::retime_reminders(&mut tx, user_id, id, anchor).await?,
-            (None, None) => {}
-        }
-        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
-        tx.commit().await.map_err(db_error)?;
-        self.wake(user_id);
-        Ok(task)
+            if let Some(new_tags) = &changes.tags {
+                sql::execute(&tx, "DELETE FROM task_tags WHERE task_id = ?1", [id])
+                    .map_err(db_error)?;
+                tags::link(&tx, &user_id, id, new_tags, now)?;
+            }
+            match (&changes.reminders, changes.reminder_anchor) {
+                (Some(list), anchor) => {
+                    events::replace_reminders(&tx, &user_id, id, list, anchor.flatten())?;
+                }
+                (None, Some(anchor)) => events::retime_reminders(&tx, &user_id, id, anchor)?,
+                (None, None) => {}
+            }
+            let task = after_change(&tx, &user_id, id, was_completed, now, &next)?;
+            tx.commit().map_err(db_error)?;
+            wake.user(&user_id);
+            Ok(task)
+        })
+        .await
     }
 
     async fn set_task_completed(
@@ -441,120 +518,112 @@ impl Store for SqliteStore {
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
-        next: NextOccurrence<'_>,
+        next: NextOccurrence,
     ) -> Result<Option<Task>> {
-        let mut tx = self.write().await?;
-        let Some(was_completed) = completed_now(&mut tx, user_id, id).await? else {
-            return Ok(None);
-        };
-        if completed == Some(was_completed) {
-            // Nothing changes: no write, no event.
-            return select_task(&mut *tx, user_id, id).await;
-        }
-        sqlx::query(
-            "UPDATE tasks SET \
-                 completed = COALESCE(?1, NOT completed), \
-                 completed_at = CASE WHEN COALESCE(?1, NOT completed) \
-                     THEN COALESCE(completed_at, ?2) ELSE NULL END, \
-                 updated_at = ?2 \
-             WHERE user_id = ?3 AND id = ?4",
-        )
-        .bind(completed)
-        .bind(ts(&now))
-        .bind(user_id)
-        .bind(id)
-        .execute(&mut *tx)
+        let (user_id, wake) = (user_id.to_owned(), self.wake());
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            let Some(was_completed) = completed_now(&tx, &user_id, id)? else {
+                return Ok(None);
+            };
+            if completed == Some(was_completed) {
+                // Nothing changes: no write, no event.
+                return select_task(&tx, &user_id, id);
+            }
+            sql::execute(
+                &tx,
+                "UPDATE tasks SET \
+                     completed = COALESCE(?1, NOT completed), \
+                     completed_at = CASE WHEN COALESCE(?1, NOT completed) \
+                         THEN COALESCE(completed_at, ?2) ELSE NULL END, \
+                     updated_at = ?2 \
+                 WHERE user_id = ?3 AND id = ?4",
+                (completed, ts(&now), &user_id, id),
+            )
+            .map_err(db_error)?;
+            let task = after_change(&tx, &user_id, id, was_completed, now, &next)?;
+            tx.commit().map_err(db_error)?;
+            wake.user(&user_id);
+            Ok(task)
+        })
         .await
-        .map_err(db_error)?;
-        let task = after_change(&mut tx, user_id, id, was_completed, now, next).await?;
-        tx.commit().await.map_err(db_error)?;
-        self.wake(user_id);
-        Ok(task)
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
-        let mut tx = self.write().await?;
-        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
-            return Ok(false);
-        };
-        let done = sqlx::query("DELETE FROM tasks WHERE user_id = ? AND id = ?")
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
+        let (user_id, wake) = (user_id.to_owned(), self.wake());
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            let Some(task) = select_task(&tx, &user_id, id)? else {
+                return Ok(false);
+            };
+            let done = sql::execute(
+                &tx,
+                "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2",
+                (&user_id, id),
+            )
             .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        events::record(
-            &mut tx,
-            user_id,
-            EventType::Deleted,
-            id,
-            &task_data(&task),
-            now(),
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        self.wake(user_id);
-        Ok(true)
+            if done == 0 {
+                return Ok(false);
+            }
+            events::record(
+                &tx,
+                &user_id,
+                EventType::Deleted,
+                id,
+                &task_data(&task),
+                now(),
+            )?;
+            tx.commit().map_err(db_error)?;
+            wake.user(&user_id);
+            Ok(true)
+        })
+        .await
     }
 
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
-        if list::is_selective(&query.filter) {
-            return self.list_matches(user_id, query, limit).await;
-        }
-        // The page's ids come from an index alone; the full rows (with their tags) are built
-        // for those ids only, never for every candidate row before sorting.
-        let mut qb = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "
-        ));
-        qb.push_bind(user_id.to_owned());
-        qb.push(" AND id IN (SELECT id FROM tasks");
-        list::push_filter(&mut qb, user_id, &query.filter);
-        list::push_page(
-            &mut qb,
-            list::sort_expression(query.sort.field),
-            &query.sort,
-            query.after.as_ref(),
-            limit,
-        );
-        qb.push(")").push(list::order_by(&query.sort));
-        let rows = qb
-            .build_query_as::<TaskRow>()
-            .fetch_all(&self.pool)
+        let (user_id, query) = (user_id.to_owned(), query.clone());
+        self.read(move |conn| list::page(conn, &user_id, &query, limit))
             .await
-            .map_err(db_error)?;
-        Ok(TaskSlice {
-            tasks: rows.into_iter().map(Into::into).collect(),
-            total: self.count_tasks(user_id, &query.filter).await?,
-        })
     }
 
     async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>> {
-        sqlx::query_as("SELECT id, due_date FROM tasks WHERE user_id = ? AND due_date IS NOT NULL")
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let rows = sql::all(
+                conn,
+                "SELECT id, due_date FROM tasks WHERE user_id = ?1 AND due_date IS NOT NULL",
+                [&user_id],
+                |row| Ok((row.get::<_, TaskId>(0)?, opt_date(row, 1)?)),
+            )
+            .map_err(db_error)?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(id, date)| Some((id, date?)))
+                .collect())
+        })
+        .await
     }
 
     async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
-        let mut tx = self.write().await?;
-        for (id, key) in keys {
-            sqlx::query("UPDATE tasks SET due_key = ? WHERE user_id = ? AND id = ?")
-                .bind(ts(key))
-                .bind(user_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
+        let (user_id, keys) = (user_id.to_owned(), keys.to_vec());
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            for (id, key) in &keys {
+                sql::execute(
+                    &tx,
+                    "UPDATE tasks SET due_key = ?1 WHERE user_id = ?2 AND id = ?3",
+                    (ts(key), &user_id, id),
+                )
                 .map_err(db_error)?;
-        }
-        tx.commit().await.map_err(db_error)
+            }
+            tx.commit().map_err(db_error)
+        })
+        .await
     }
 
     async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>> {
-        tags::list(&self.pool, user_id).await
+        let user_id = user_id.to_owned();
+        self.read(move |conn| tags::list(conn, &user_id)).await
     }
 
     async fn insert_tag(
@@ -564,20 +633,24 @@ impl Store for SqliteStore {
         color: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Tag> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tags (user_id, name, name_key, color, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(&name.name)
-        .bind(&name.key)
-        .bind(color)
-        .bind(ts(&now))
-        .fetch_one(&self.writer)
+        let (user_id, name, color) = (user_id.to_owned(), name.clone(), color.map(str::to_owned));
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            let id: i64 = sql::one(
+                &tx,
+                "INSERT INTO tags (user_id, name, name_key, color, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                (&user_id, &name.name, &name.key, &color, ts(&now)),
+                |row| row.get(0),
+            )
+            .map_err(conflict(TAG_CONFLICT))?
+            .ok_or_else(|| Error::internal("insert returned no row"))?;
+            let tag = tags::get(&tx, &user_id, id)?
+                .ok_or_else(|| Error::internal("inserted tag vanished"))?;
+            tx.commit().map_err(db_error)?;
+            Ok(tag)
+        })
         .await
-        .map_err(tag_conflict)?;
-        tags::get(&self.pool, user_id, id)
-            .await?
-            .ok_or_else(|| Error::internal("inserted tag vanished"))
     }
 
     async fn update_tag(
@@ -586,185 +659,136 @@ impl Store for SqliteStore {
         id: TagId,
         changes: &TagChanges,
     ) -> Result<Option<Tag>> {
-        let mut qb = QueryBuilder::<Sqlite>::new("UPDATE tags SET user_id = user_id");
+        let mut sql = Sql::new("UPDATE tags SET user_id = user_id");
         if let Some(name) = &changes.name {
-            qb.push(", name = ").push_bind(name.name.clone());
-            qb.push(", name_key = ").push_bind(name.key.clone());
+            sql.push(", name = ").bind(name.name.clone());
+            sql.push(", name_key = ").bind(name.key.clone());
         }
         if let Some(color) = &changes.color {
-            qb.push(", color = ").push_bind(color.clone());
+            sql.push(", color = ").bind(color.clone());
         }
-        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
-        qb.push(" AND id = ").push_bind(id);
-        let done = qb
-            .build()
-            .execute(&self.writer)
-            .await
-            .map_err(tag_conflict)?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        tags::get(&self.pool, user_id, id).await
+        sql.push(" WHERE user_id = ").bind(user_id.to_owned());
+        sql.push(" AND id = ").bind(id);
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let tx = immediate(conn)?;
+            if sql.execute(&tx).map_err(conflict(TAG_CONFLICT))? == 0 {
+                return Ok(None);
+            }
+            let tag = tags::get(&tx, &user_id, id)?;
+            tx.commit().map_err(db_error)?;
+            Ok(tag)
+        })
+        .await
     }
 
     async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM tags WHERE user_id = ? AND id = ?")
-            .bind(user_id)
-            .bind(id)
-            .execute(&self.writer)
-            .await
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let done = sql::execute(
+                conn,
+                "DELETE FROM tags WHERE user_id = ?1 AND id = ?2",
+                (&user_id, id),
+            )
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
-    }
-}
-
-impl SqliteStore {
-    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
-        let mut qb = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM tasks");
-        list::push_filter(&mut qb, user_id, filter);
-        let count: i64 = qb
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(u64::try_from(count).unwrap_or_default())
-    }
-
-    /// Search and tag filters select a set that must be found before it can be sorted: find it
-    /// once, then take both the page and the total from it.
-    async fn list_matches(
-        &self,
-        user_id: &str,
-        query: &TaskQuery,
-        limit: u32,
-    ) -> Result<TaskSlice> {
-        let mut qb = QueryBuilder::<Sqlite>::new("WITH matches AS MATERIALIZED (SELECT id, ");
-        qb.push(list::sort_expression(query.sort.field))
-            .push(" AS k FROM tasks");
-        list::push_filter(&mut qb, user_id, &query.filter);
-        qb.push(format!(
-            ") SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM matches) AS total FROM tasks WHERE user_id = "
-        ));
-        qb.push_bind(user_id.to_owned());
-        qb.push(" AND id IN (SELECT id FROM matches WHERE TRUE");
-        list::push_page(&mut qb, "k", &query.sort, query.after.as_ref(), limit);
-        qb.push(")").push(list::order_by(&query.sort));
-        let rows = qb
-            .build_query_as::<CountedTaskRow>()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        let total = match rows.first() {
-            Some(row) => u64::try_from(row.total).unwrap_or_default(),
-            // Past the last page the rows cannot carry the total.
-            None if query.after.is_some() => self.count_tasks(user_id, &query.filter).await?,
-            None => 0,
-        };
-        Ok(TaskSlice {
-            tasks: rows.into_iter().map(|row| row.task.into()).collect(),
-            total,
+            Ok(done > 0)
         })
+        .await
     }
 }
 
 /// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
 /// skipped (`None`) instead of failing.
-async fn insert_row(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
+fn insert_row(
+    conn: &Connection,
     user_id: &str,
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<i64>> {
-    let conflict = if skip_imported {
-        "ON CONFLICT (user_id, import_key) WHERE import_key IS NOT NULL DO NOTHING"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, recurrence, import_key, recurrence_mode, parent_id, \
-                 position, created_at, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?14, \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10) \
-             {conflict} RETURNING id"
+    const COLUMNS: &str = "INSERT INTO tasks (user_id, title, description, completed, \
+         completed_at, priority, due_at, due_date, due_key, recurrence, import_key, \
+         recurrence_mode, parent_id, position, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?14, \
+             (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10)";
+    static PLAIN: LazyLock<String> = LazyLock::new(|| format!("{COLUMNS} RETURNING id"));
+    static SKIPPING: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "{COLUMNS} ON CONFLICT (user_id, import_key) WHERE import_key IS NOT NULL \
+             DO NOTHING RETURNING id"
+        )
+    });
+    let sql = if skip_imported { &SKIPPING } else { &PLAIN };
+    let params = (
+        user_id,
+        &task.title,
+        &task.description,
+        task.completed,
+        task.completed.then(|| ts(&now)),
+        task.priority.rank(),
+        task.due.at().as_ref().map(ts),
+        task.due.date().map(date_text),
+        task.due_key.as_ref().map(ts),
+        ts(&now),
+        &task.recurrence,
+        &task.import_key,
+        task.recurrence_mode.as_str(),
+        task.parent_id,
     );
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(&task.title)
-        .bind(&task.description)
-        .bind(task.completed)
-        .bind(task.completed.then(|| ts(&now)))
-        .bind(task.priority.rank())
-        .bind(task.due.at().as_ref().map(ts))
-        .bind(task.due.date())
-        .bind(task.due_key.as_ref().map(ts))
-        .bind(ts(&now))
-        .bind(&task.recurrence)
-        .bind(&task.import_key)
-        .bind(task.recurrence_mode.as_str())
-        .bind(task.parent_id)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(import_conflict)
+    sql::one(conn, sql, params, |row| row.get(0)).map_err(conflict(IMPORT_CONFLICT))
 }
 
 /// Inserts a task with its tags and reminders and writes its `created` event; `None` when
 /// `skip_imported` skipped it.
-async fn insert_full(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
+fn insert_full(
+    conn: &Connection,
     user_id: &str,
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<Task>> {
-    let Some(id) = insert_row(tx, user_id, task, now, skip_imported).await? else {
+    let Some(id) = insert_row(conn, user_id, task, now, skip_imported)? else {
         return Ok(None);
     };
-    tags::link(tx, user_id, id, &task.tags, now).await?;
+    tags::link(conn, user_id, id, &task.tags, now)?;
     if !task.reminders.is_empty() {
-        events::replace_reminders(tx, user_id, id, &task.reminders, task.reminder_anchor).await?;
+        events::replace_reminders(conn, user_id, id, &task.reminders, task.reminder_anchor)?;
     }
-    let created = select_task(&mut **tx, user_id, id)
-        .await?
-        .ok_or_else(|| Error::internal("inserted task vanished"))?;
+    let created =
+        select_task(conn, user_id, id)?.ok_or_else(|| Error::internal("inserted task vanished"))?;
     events::record(
-        tx,
+        conn,
         user_id,
         EventType::Created,
         id,
         &task_data(&created),
         now,
-    )
-    .await?;
+    )?;
     Ok(Some(created))
 }
 
 /// Whether the task is completed, read inside a write transaction (`BEGIN IMMEDIATE` holds
 /// the write lock, so of two requests completing it at once the second sees `true`).
-async fn completed_now(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
-    user_id: &str,
-    id: TaskId,
-) -> Result<Option<bool>> {
-    sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = ? AND id = ?")
-        .bind(user_id)
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(db_error)
+fn completed_now(conn: &Connection, user_id: &str, id: TaskId) -> Result<Option<bool>> {
+    sql::one(
+        conn,
+        "SELECT completed FROM tasks WHERE user_id = ?1 AND id = ?2",
+        (user_id, id),
+        |row| row.get(0),
+    )
+    .map_err(db_error)
 }
 
 /// After a task changed: its event, and when this change completed it, the next occurrence.
-async fn after_change(
-    tx: &mut sqlx::Transaction<'static, Sqlite>,
+fn after_change(
+    conn: &Connection,
     user_id: &str,
     id: TaskId,
     was_completed: bool,
     now: DateTime<Utc>,
-    next: NextOccurrence<'_>,
+    next: &NextOccurrence,
 ) -> Result<Option<Task>> {
-    let Some(task) = select_task(&mut **tx, user_id, id).await? else {
+    let Some(task) = select_task(conn, user_id, id)? else {
         return Ok(None);
     };
     let just_completed = task.completed && !was_completed;
@@ -773,25 +797,15 @@ async fn after_change(
     } else {
         EventType::Updated
     };
-    events::record(tx, user_id, kind, id, &task_data(&task), now).await?;
+    events::record(conn, user_id, kind, id, &task_data(&task), now)?;
     if just_completed && let Some(successor) = next(&task) {
-        insert_full(tx, user_id, &successor, now, false).await?;
+        insert_full(conn, user_id, &successor, now, false)?;
     }
     Ok(Some(task))
 }
 
-pub(crate) async fn select_task<'e, E: sqlx::SqliteExecutor<'e>>(
-    executor: E,
-    user_id: &str,
-    id: TaskId,
-) -> Result<Option<Task>> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ? AND id = ?");
-    let row = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(id)
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
+pub(crate) fn select_task(conn: &Connection, user_id: &str, id: TaskId) -> Result<Option<Task>> {
+    let row = sql::one(conn, &SELECT_TASK, (user_id, id), rows::task).map_err(db_error)?;
     Ok(row.map(Into::into))
 }
 

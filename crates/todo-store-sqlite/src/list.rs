@@ -1,14 +1,99 @@
-//! The `WHERE`, `ORDER BY` and keyset parts of task listings.
+//! Task listings: the `WHERE`, `ORDER BY` and keyset parts, and the page with its total,
+//! read in one snapshot.
 
-use sqlx::{QueryBuilder, Sqlite};
-use todo_core::page::{Cursor, Sort, SortField, SortValue, TaskFilter};
+use rusqlite::Connection;
+use todo_core::Result;
+use todo_core::page::{Cursor, Sort, SortField, SortValue, TaskFilter, TaskQuery};
+use todo_core::store::TaskSlice;
 use todo_core::time::to_sortable_text as ts;
+
+use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, task};
+use crate::sql::Sql;
 
 /// What "no due date" sorts as: after every real date.
 const NO_DUE: &str = "9999-12-31T23:59:59.999999Z";
 
+/// Up to `limit` tasks of the query and the total of its filter, from one read transaction
+/// (so the total counts the snapshot the page came from).
+pub fn page(
+    conn: &mut Connection,
+    user_id: &str,
+    query: &TaskQuery,
+    limit: u32,
+) -> Result<TaskSlice> {
+    let tx = conn.transaction().map_err(db_error)?;
+    let slice = if is_selective(&query.filter) {
+        matches(&tx, user_id, query, limit)?
+    } else {
+        // The page's ids come from an index alone; the full rows (with their tags) are built
+        // for those ids only, never for every candidate row before sorting.
+        let mut sql = Sql::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "));
+        sql.bind(user_id.to_owned());
+        sql.push(" AND id IN (SELECT id FROM tasks");
+        push_filter(&mut sql, user_id, &query.filter);
+        push_page(
+            &mut sql,
+            sort_expression(query.sort.field),
+            &query.sort,
+            query.after.as_ref(),
+            limit,
+        );
+        sql.push(")").push(&order_by(&query.sort));
+        let rows = sql.all(&tx, task).map_err(db_error)?;
+        TaskSlice {
+            tasks: rows.into_iter().map(Into::into).collect(),
+            total: count(&tx, user_id, &query.filter)?,
+        }
+    };
+    tx.commit().map_err(db_error)?;
+    Ok(slice)
+}
+
+/// How many of the user's tasks match the filter: an index-only count for status, priority
+/// and due filters.
+fn count(conn: &Connection, user_id: &str, filter: &TaskFilter) -> Result<u64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM tasks");
+    push_filter(&mut sql, user_id, filter);
+    let count: i64 = sql
+        .one(conn, |row| row.get(0))
+        .map_err(db_error)?
+        .unwrap_or(0);
+    Ok(u64::try_from(count).unwrap_or_default())
+}
+
+/// Search and tag filters select a set that must be found before it can be sorted: find it
+/// once, then take both the page and the total from it.
+fn matches(conn: &Connection, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
+    let mut sql = Sql::new("WITH matches AS MATERIALIZED (SELECT id, ");
+    sql.push(sort_expression(query.sort.field))
+        .push(" AS k FROM tasks");
+    push_filter(&mut sql, user_id, &query.filter);
+    sql.push(&format!(
+        ") SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM matches) AS total FROM tasks WHERE user_id = "
+    ));
+    sql.bind(user_id.to_owned());
+    sql.push(" AND id IN (SELECT id FROM matches WHERE TRUE");
+    push_page(&mut sql, "k", &query.sort, query.after.as_ref(), limit);
+    sql.push(")").push(&order_by(&query.sort));
+    let rows = sql
+        .all(conn, |row| {
+            Ok((task(row)?, row.get::<_, i64>(TASK_COLUMN_COUNT)?))
+        })
+        .map_err(db_error)?;
+    let total = match rows.first() {
+        Some((_, total)) => u64::try_from(*total).unwrap_or_default(),
+        // Past the last page the rows cannot carry the total.
+        None if query.after.is_some() => count(conn, user_id, &query.filter)?,
+        None => 0,
+    };
+    Ok(TaskSlice {
+        tasks: rows.into_iter().map(|(row, _)| row.into()).collect(),
+        total,
+    })
+}
+
 /// The sort key expression; each has an index on `(user_id, <expression>, id)`.
-pub fn sort_expression(field: SortField) -> &'static str {
+fn sort_expression(field: SortField) -> &'static str {
     match field {
         SortField::CreatedAt => "created_at",
         SortField::DueAt => "COALESCE(due_key, '9999-12-31T23:59:59.999999Z')",
@@ -19,40 +104,41 @@ pub fn sort_expression(field: SortField) -> &'static str {
 }
 
 /// `WHERE` for a filter; always scoped to the user.
-pub fn push_filter(qb: &mut QueryBuilder<Sqlite>, user_id: &str, filter: &TaskFilter) {
-    qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+fn push_filter(sql: &mut Sql, user_id: &str, filter: &TaskFilter) {
+    sql.push(" WHERE user_id = ").bind(user_id.to_owned());
     if let Some(completed) = filter.status.completed() {
-        qb.push(" AND completed = ").push_bind(completed);
+        sql.push(" AND completed = ").bind(completed);
     }
     if !filter.priorities.is_empty() {
-        qb.push(" AND priority IN (");
-        let mut list = qb.separated(", ");
-        for priority in &filter.priorities {
-            list.push_bind(priority.rank());
+        sql.push(" AND priority IN (");
+        for (i, priority) in filter.priorities.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(priority.rank());
         }
-        qb.push(")");
+        sql.push(")");
     }
     for tag in &filter.tags {
-        qb.push(" AND id IN (SELECT tt.task_id FROM task_tags tt JOIN tags t ON t.id = tt.tag_id WHERE t.user_id = ");
-        qb.push_bind(user_id.to_owned())
+        sql.push(" AND id IN (SELECT tt.task_id FROM task_tags tt JOIN tags t ON t.id = tt.tag_id WHERE t.user_id = ");
+        sql.bind(user_id.to_owned())
             .push(" AND t.name_key = ")
-            .push_bind(tag.clone())
+            .bind(tag.clone())
             .push(")");
     }
     if !filter.search.is_empty() {
-        qb.push(" AND id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ");
-        qb.push_bind(match_expression(user_id, &filter.search))
+        sql.push(" AND id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ");
+        sql.bind(match_expression(user_id, &filter.search))
             .push(")");
     }
     if let Some(before) = &filter.due_before {
-        qb.push(" AND due_key < ").push_bind(ts(before));
+        sql.push(" AND due_key < ").bind(ts(before));
     }
     if let Some(after) = &filter.due_after {
-        qb.push(" AND due_key >= ").push_bind(ts(after));
+        sql.push(" AND due_key >= ").bind(ts(after));
     }
     if let Some(now) = &filter.overdue_at {
-        qb.push(" AND completed = 0 AND due_key < ")
-            .push_bind(ts(now));
+        sql.push(" AND completed = 0 AND due_key < ").bind(ts(now));
     }
 }
 
@@ -70,41 +156,33 @@ fn match_expression(user_id: &str, terms: &[String]) -> String {
 }
 
 /// ` ORDER BY …` for a sort, ties broken by id in the same direction.
-pub fn order_by(sort: &Sort) -> String {
+fn order_by(sort: &Sort) -> String {
     let dir = if sort.descending { "DESC" } else { "ASC" };
     format!(" ORDER BY {} {dir}, id {dir}", sort_expression(sort.field))
 }
 
-/// Whether the filter selects through search or tags (see `list_matches`).
-pub fn is_selective(filter: &TaskFilter) -> bool {
+/// Whether the filter selects through search or tags (see `matches`).
+fn is_selective(filter: &TaskFilter) -> bool {
     !filter.search.is_empty() || !filter.tags.is_empty()
 }
 
 /// Keyset condition on `expression` (the sort key, or a column holding it), order, limit.
-pub fn push_page(
-    qb: &mut QueryBuilder<Sqlite>,
-    expression: &str,
-    sort: &Sort,
-    after: Option<&Cursor>,
-    limit: u32,
-) {
+fn push_page(sql: &mut Sql, expression: &str, sort: &Sort, after: Option<&Cursor>, limit: u32) {
     let (cmp, dir) = if sort.descending {
         ("<", "DESC")
     } else {
         (">", "ASC")
     };
     if let Some(after) = after {
-        qb.push(format_args!(" AND ({expression}, id) {cmp} ("));
+        sql.push(&format!(" AND ({expression}, id) {cmp} ("));
         match &after.key {
-            SortValue::Time(Some(at)) => qb.push_bind(ts(at)),
-            SortValue::Time(None) => qb.push_bind(NO_DUE),
-            SortValue::Int(n) => qb.push_bind(*n),
-            SortValue::Text(text) => qb.push_bind(text.clone()),
+            SortValue::Time(Some(at)) => sql.bind(ts(at)),
+            SortValue::Time(None) => sql.bind(NO_DUE.to_owned()),
+            SortValue::Int(n) => sql.bind(*n),
+            SortValue::Text(text) => sql.bind(text.clone()),
         };
-        qb.push(", ").push_bind(after.id).push(")");
+        sql.push(", ").bind(after.id).push(")");
     }
-    qb.push(format_args!(
-        " ORDER BY {expression} {dir}, id {dir} LIMIT "
-    ));
-    qb.push_bind(i64::from(limit));
+    sql.push(&format!(" ORDER BY {expression} {dir}, id {dir} LIMIT "));
+    sql.bind(i64::from(limit));
 }

@@ -1,72 +1,64 @@
 //! Tag queries, and linking tags to a task inside the task's transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Sqlite, SqliteExecutor, Transaction};
+use rusqlite::Connection;
 use todo_core::Result;
 use todo_core::tag::{Tag, TagId, TagName};
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
-use todo_store_sql::{TagRow, db_error};
+
+use crate::rows::{db_error, tag};
+use crate::sql;
 
 const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
      (SELECT COUNT(*) FROM task_tags tt WHERE tt.tag_id = t.id) AS task_count FROM tags t";
 
 /// Creates the tags that do not exist yet and links all of them to the task.
-pub async fn link(
-    tx: &mut Transaction<'_, Sqlite>,
+pub fn link(
+    conn: &Connection,
     user_id: &str,
     task_id: TaskId,
     tags: &[TagName],
     now: DateTime<Utc>,
 ) -> Result<()> {
     for tag in tags {
-        sqlx::query(
-            "INSERT INTO tags (user_id, name, name_key, created_at) VALUES (?, ?, ?, ?) \
+        sql::execute(
+            conn,
+            "INSERT INTO tags (user_id, name, name_key, created_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (user_id, name_key) DO NOTHING",
+            (user_id, &tag.name, &tag.key, ts(&now)),
         )
-        .bind(user_id)
-        .bind(&tag.name)
-        .bind(&tag.key)
-        .bind(ts(&now))
-        .execute(&mut **tx)
-        .await
         .map_err(db_error)?;
-        sqlx::query(
+        sql::execute(
+            conn,
             "INSERT INTO task_tags (user_id, task_id, tag_id) \
              SELECT ?1, ?2, id FROM tags WHERE user_id = ?1 AND name_key = ?3 \
              ON CONFLICT DO NOTHING",
+            (user_id, task_id, &tag.key),
         )
-        .bind(user_id)
-        .bind(task_id)
-        .bind(&tag.key)
-        .execute(&mut **tx)
-        .await
         .map_err(db_error)?;
     }
     Ok(())
 }
 
-pub async fn list<'e>(executor: impl SqliteExecutor<'e>, user_id: &str) -> Result<Vec<Tag>> {
-    let sql = format!("{TAG_SELECT} WHERE t.user_id = ? ORDER BY t.name_key");
-    let rows = sqlx::query_as::<_, TagRow>(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .fetch_all(executor)
-        .await
-        .map_err(db_error)?;
+pub fn list(conn: &Connection, user_id: &str) -> Result<Vec<Tag>> {
+    let rows = sql::all(
+        conn,
+        &format!("{TAG_SELECT} WHERE t.user_id = ?1 ORDER BY t.name_key"),
+        [user_id],
+        tag,
+    )
+    .map_err(db_error)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub async fn get<'e>(
-    executor: impl SqliteExecutor<'e>,
-    user_id: &str,
-    id: TagId,
-) -> Result<Option<Tag>> {
-    let sql = format!("{TAG_SELECT} WHERE t.user_id = ? AND t.id = ?");
-    let row = sqlx::query_as::<_, TagRow>(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(id)
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
+pub fn get(conn: &Connection, user_id: &str, id: TagId) -> Result<Option<Tag>> {
+    let row = sql::one(
+        conn,
+        &format!("{TAG_SELECT} WHERE t.user_id = ?1 AND t.id = ?2"),
+        (user_id, id),
+        tag,
+    )
+    .map_err(db_error)?;
     Ok(row.map(Into::into))
 }

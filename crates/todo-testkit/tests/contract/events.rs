@@ -9,6 +9,7 @@ use todo_core::events::EventType;
 use todo_core::jobs::JobKind;
 use todo_core::recurrence::RecurrenceMode;
 use todo_core::reminders::NewReminder;
+use todo_core::store::{NextOccurrence, no_next_occurrence};
 use todo_core::task::{Due, NewTask, TaskChanges};
 use todo_core::time::now;
 
@@ -32,16 +33,16 @@ async fn every_task_change_writes_one_event_in_order_for_its_owner_only() {
             ..TaskChanges::default()
         };
         store
-            .update_task(&owner, task.id, &changes, now(), &|_| None)
+            .update_task(&owner, task.id, &changes, now(), no_next_occurrence())
             .await
             .expect("update");
         store
-            .set_task_completed(&owner, task.id, Some(true), now(), &|_| None)
+            .set_task_completed(&owner, task.id, Some(true), now(), no_next_occurrence())
             .await
             .expect("complete");
         // Completing a completed task changes nothing and says nothing.
         store
-            .set_task_completed(&owner, task.id, Some(true), now(), &|_| None)
+            .set_task_completed(&owner, task.id, Some(true), now(), no_next_occurrence())
             .await
             .expect("complete again");
         assert!(store.delete_task(&owner, task.id).await.expect("delete"));
@@ -137,18 +138,19 @@ async fn two_completions_at_once_create_the_next_occurrence_once() {
             .insert_task(&owner, &new, now())
             .await
             .expect("insert");
-        let next = |t: &todo_core::task::Task| {
+        let next: NextOccurrence = Arc::new(|t: &todo_core::task::Task| {
             Some(NewTask {
                 parent_id: Some(t.id),
                 ..new_task("Daily, next")
             })
-        };
+        });
         let completions = (0..4).map(|_| {
             let store = store.clone();
             let owner = owner.clone();
+            let next = next.clone();
             tokio::spawn(async move {
                 store
-                    .set_task_completed(&owner, task.id, Some(true), now(), &next)
+                    .set_task_completed(&owner, task.id, Some(true), now(), next)
                     .await
                     .expect("complete")
             })
@@ -258,7 +260,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             ..TaskChanges::default()
         };
         let kept = store
-            .update_task(&owner, task.id, &same, now(), &|_| None)
+            .update_task(&owner, task.id, &same, now(), no_next_occurrence())
             .await
             .expect("update")
             .expect("task");
@@ -272,7 +274,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             ..TaskChanges::default()
         };
         store
-            .update_task(&owner, task.id, &same_due, now(), &|_| None)
+            .update_task(&owner, task.id, &same_due, now(), no_next_occurrence())
             .await
             .expect("update");
         assert_eq!(
@@ -286,7 +288,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             ..TaskChanges::default()
         };
         let moved = store
-            .update_task(&owner, task.id, &moved, now(), &|_| None)
+            .update_task(&owner, task.id, &moved, now(), no_next_occurrence())
             .await
             .expect("update")
             .expect("task");

@@ -4,6 +4,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use todo_core::Store;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery, search_terms};
+use todo_core::store::no_next_occurrence;
 use todo_core::tag::TagName;
 use todo_core::task::{Due, NewTask, Priority, Task};
 use todo_core::time::now;
@@ -80,7 +81,7 @@ async fn seed(store: &dyn Store, owner: &str) -> Vec<Task> {
     }
     let done = tasks[3].id; // "Write report": overdue, but completed
     store
-        .set_task_completed(owner, done, Some(true), base, &|_| None)
+        .set_task_completed(owner, done, Some(true), base, no_next_occurrence())
         .await
         .expect("complete");
     tasks[3] = store
@@ -381,7 +382,7 @@ async fn search_finds_word_prefixes_in_title_and_description_of_the_owner_only()
             ..Default::default()
         };
         store
-            .update_task(&owner, milk.id, &rename, now(), &|_| None)
+            .update_task(&owner, milk.id, &rename, now(), no_next_occurrence())
             .await
             .expect("update");
         assert!(

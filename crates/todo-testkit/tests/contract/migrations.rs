@@ -43,6 +43,33 @@ async fn concurrent_migrations_on_postgres_apply_once() {
     assert_eq!(applied as usize, files);
 }
 
+/// The SQLite migration files, in order.
+fn sqlite_migrations() -> Vec<std::path::PathBuf> {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../todo-store-sqlite/migrations"
+    );
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("migrations dir")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    files
+}
+
+/// `(version, hex(checksum))` of the ledger, in order.
+fn sqlite_ledger(file: &std::path::Path) -> Vec<(i64, String)> {
+    let conn = rusqlite::Connection::open(file).expect("open");
+    let mut statement = conn
+        .prepare("SELECT version, hex(checksum) FROM _sqlx_migrations ORDER BY version")
+        .expect("prepare");
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 #[tokio::test]
 async fn migrating_twice_is_harmless_on_sqlite() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -54,8 +81,94 @@ async fn migrating_twice_is_harmless_on_sqlite() {
         store.migrate().await.expect("migrate");
         store.close().await;
     }
-    assert!(
-        dir.path().join("nested/todo.db").exists(),
-        "the file and its folder are created"
+    let file = dir.path().join("nested/todo.db");
+    assert!(file.exists(), "the file and its folder are created");
+    let ledger = sqlite_ledger(&file);
+    assert_eq!(ledger.len(), sqlite_migrations().len(), "each applied once");
+    assert_eq!(
+        ledger[0],
+        (1, SQLX_CHECKSUMS[0].into()),
+        "recorded as sqlx did"
     );
+}
+
+/// SHA-384 of each SQLite migration file, as sqlx 0.9 recorded them in `_sqlx_migrations`
+/// (read from a database that the sqlx-based store migrated). A migration file must never
+/// change once released: this also fails if one does.
+const SQLX_CHECKSUMS: [&str; 4] = [
+    "F3B8721C6E5C9649FC5CA125420C6E6844E63D442E2E16EDB9B39DCE8583BE02B640EB2907FA6AD49AAC8B7E33EA912D",
+    "80499E2DEEEB7AE37CDC8B2FEF8A865AC662181B4FBCD5EA3F1190C32E3527DC626710672C2601F6026F2D56DDA9F81F",
+    "881A29D87F19CF48B0590E6211AE5E4092E78664002DC79E38F891171B5AB858D10F3A1EC2C76FF4EB3A029C4CE32185",
+    "4CBE431E2186210FADFC3ABC41FAF8DCCAEBEA4DFCB191BB67706A86E8942F62DD374FA1CB50962C70B2EA43DCB05657",
+];
+
+/// Databases created before the store moved from sqlx to rusqlite open as they are.
+#[tokio::test]
+async fn a_sqlite_database_migrated_by_sqlx_opens_without_migrating_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("todo.db");
+    // Arrange: the file as the sqlx-based store left it, with one account in it.
+    {
+        let conn = rusqlite::Connection::open(&file).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE _sqlx_migrations (
+                version BIGINT PRIMARY KEY,
+                description TEXT NOT NULL,
+                installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+                success BOOLEAN NOT NULL,
+                checksum BLOB NOT NULL,
+                execution_time BIGINT NOT NULL
+            );",
+        )
+        .expect("ledger");
+        let files = sqlite_migrations();
+        assert_eq!(files.len(), SQLX_CHECKSUMS.len(), "a checksum per file");
+        for (i, (path, checksum)) in files.iter().zip(SQLX_CHECKSUMS).enumerate() {
+            conn.execute_batch(&std::fs::read_to_string(path).expect("read"))
+                .expect("apply");
+            let name = path
+                .file_stem()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            let description = name
+                .split_once('_')
+                .expect("version_name")
+                .1
+                .replace('_', " ");
+            conn.execute(
+                &format!(
+                    "INSERT INTO _sqlx_migrations \
+                     (version, description, success, checksum, execution_time) \
+                     VALUES (?1, ?2, TRUE, X'{checksum}', 1000)"
+                ),
+                (i as i64 + 1, description),
+            )
+            .expect("record");
+        }
+        conn.execute(
+            "INSERT INTO users (id, email, timezone, created_at, updated_at) \
+             VALUES ('u1', 'ada@example.com', 'UTC', '2026-01-01T00:00:00.000000Z', \
+             '2026-01-01T00:00:00.000000Z')",
+            [],
+        )
+        .expect("user");
+    }
+    let before = sqlite_ledger(&file);
+
+    // Act
+    let url = format!("sqlite://{}", file.display());
+    let store = todo_store_sqlite::SqliteStore::connect(&url)
+        .await
+        .expect("open");
+    store.migrate().await.expect("migrate");
+
+    // Assert: nothing applied again (a second 0001 would fail on its CREATE TABLEs), the
+    // ledger as it was, the data there.
+    assert_eq!(sqlite_ledger(&file), before);
+    let user = todo_core::Store::user_by_id(&store, "u1")
+        .await
+        .expect("read")
+        .expect("the account is still there");
+    assert_eq!(user.email.as_deref(), Some("ada@example.com"));
 }

@@ -1,4 +1,5 @@
 use todo_core::Error;
+use todo_core::store::no_next_occurrence;
 use todo_core::tag::{TagChanges, TagName};
 use todo_core::task::{NewTask, TaskChanges};
 use todo_core::time::now;
@@ -76,7 +77,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
             ..TaskChanges::default()
         };
         let updated = store
-            .update_task(&owner, task.id, &retag, now(), &|_| None)
+            .update_task(&owner, task.id, &retag, now(), no_next_occurrence())
             .await
             .expect("update")
             .expect("found");
@@ -86,7 +87,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
             ..TaskChanges::default()
         };
         let cleared = store
-            .update_task(&owner, task.id, &clear, now(), &|_| None)
+            .update_task(&owner, task.id, &clear, now(), no_next_occurrence())
             .await
             .expect("update")
             .expect("found");
@@ -100,7 +101,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
                     ..TaskChanges::default()
                 },
                 now(),
-                &|_| None,
+                no_next_occurrence(),
             )
             .await
             .expect("update")

@@ -2,6 +2,7 @@ use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 use todo_core::Store;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery};
+use todo_core::store::no_next_occurrence;
 use todo_core::tag::TagName;
 use todo_core::task::{Due, NewTask, Priority, Task, TaskChanges};
 use todo_core::time::now;
@@ -104,14 +105,14 @@ async fn nobody_reaches_another_users_task() {
         );
         assert!(
             store
-                .update_task(&mallory, task.id, &changes, now(), &|_| None)
+                .update_task(&mallory, task.id, &changes, now(), no_next_occurrence())
                 .await
                 .expect("update")
                 .is_none()
         );
         assert!(
             store
-                .set_task_completed(&mallory, task.id, None, now(), &|_| None)
+                .set_task_completed(&mallory, task.id, None, now(), no_next_occurrence())
                 .await
                 .expect("complete")
                 .is_none()
@@ -164,7 +165,7 @@ async fn an_update_changes_only_what_it_names() {
             ..TaskChanges::default()
         };
         let updated = store
-            .update_task(&owner, task.id, &changes, later, &|_| None)
+            .update_task(&owner, task.id, &changes, later, no_next_occurrence())
             .await
             .expect("update")
             .expect("found");
@@ -188,7 +189,7 @@ async fn an_update_changes_only_what_it_names() {
             ..TaskChanges::default()
         };
         let cleared = store
-            .update_task(&owner, task.id, &clear, later, &|_| None)
+            .update_task(&owner, task.id, &clear, later, no_next_occurrence())
             .await
             .expect("update")
             .expect("found");
@@ -210,7 +211,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
         let t2 = now() + Duration::seconds(2);
 
         let done = store
-            .set_task_completed(&owner, task.id, None, t1, &|_| None)
+            .set_task_completed(&owner, task.id, None, t1, no_next_occurrence())
             .await
             .expect("toggle")
             .expect("found");
@@ -221,7 +222,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             db.backend
         );
         let again = store
-            .set_task_completed(&owner, task.id, Some(true), t2, &|_| None)
+            .set_task_completed(&owner, task.id, Some(true), t2, no_next_occurrence())
             .await
             .expect("set")
             .expect("found");
@@ -231,13 +232,13 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             "completing twice keeps the first time"
         );
         let reopened = store
-            .set_task_completed(&owner, task.id, None, t2, &|_| None)
+            .set_task_completed(&owner, task.id, None, t2, no_next_occurrence())
             .await
             .expect("toggle")
             .expect("found");
         assert_eq!((reopened.completed, reopened.completed_at), (false, None));
         let still_open = store
-            .set_task_completed(&owner, task.id, Some(false), t2, &|_| None)
+            .set_task_completed(&owner, task.id, Some(false), t2, no_next_occurrence())
             .await
             .expect("set")
             .expect("found");
@@ -248,7 +249,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             ..TaskChanges::default()
         };
         let done = store
-            .update_task(&owner, task.id, &via_update, t2, &|_| None)
+            .update_task(&owner, task.id, &via_update, t2, no_next_occurrence())
             .await
             .expect("update")
             .expect("found");
@@ -390,7 +391,7 @@ async fn status_filters_the_list_and_the_count() {
             let task = add(store, &owner, &format!("t{i}")).await;
             if i % 2 == 0 {
                 store
-                    .set_task_completed(&owner, task.id, Some(true), now(), &|_| None)
+                    .set_task_completed(&owner, task.id, Some(true), now(), no_next_occurrence())
                     .await
                     .expect("complete");
             }

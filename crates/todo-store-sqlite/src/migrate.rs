@@ -1,0 +1,168 @@
+//! The migration runner. The files in `migrations/` are applied in order, each with its
+//! bookkeeping in one `BEGIN IMMEDIATE` transaction, so a migration is applied once even when
+//! several processes start on the same file together.
+//!
+//! The ledger is the `_sqlx_migrations` table that sqlx kept, written as sqlx wrote it
+//! (version, description, SHA-384 checksum of the file). So a database that sqlx migrated
+//! opens without re-applying anything, and a build of todo from before rusqlite can still
+//! open a database migrated here. As sqlx did, it refuses a database that records a failed
+//! migration, a migration this build does not know (a newer build's), or a migration whose
+//! file has changed since it was applied.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use rusqlite::{Connection, TransactionBehavior};
+use sha2::{Digest, Sha384};
+use todo_core::{Error, Result};
+
+use crate::rows::db_error;
+use crate::sql;
+
+struct Migration {
+    version: i64,
+    /// The file name after the version, without `.sql`, `_` read as a space (as sqlx does).
+    description: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration, in order. A test checks that this list matches `migrations/`.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial",
+        sql: include_str!("../migrations/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "organize",
+        sql: include_str!("../migrations/0002_organize.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "events",
+        sql: include_str!("../migrations/0003_events.sql"),
+    },
+    Migration {
+        version: 4,
+        description: "chat",
+        sql: include_str!("../migrations/0004_chat.sql"),
+    },
+];
+
+/// sqlx's ledger, created the way sqlx creates it.
+const LEDGER: &str = "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    success BOOLEAN NOT NULL,
+    checksum BLOB NOT NULL,
+    execution_time BIGINT NOT NULL
+)";
+
+fn checksum(sql: &str) -> Vec<u8> {
+    Sha384::digest(sql.as_bytes()).to_vec()
+}
+
+fn refused(why: String) -> Error {
+    Error::internal(format!("migrating SQLite: {why}"))
+}
+
+/// Applies the migrations that are not applied yet.
+pub fn run(conn: &mut Connection) -> Result<()> {
+    sql::execute(conn, LEDGER, []).map_err(db_error)?;
+    check_applied(conn)?;
+    for migration in MIGRATIONS {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db_error)?;
+        // Read under the write lock: another process may have applied it meanwhile.
+        let applied: Option<Vec<u8>> = sql::one(
+            &tx,
+            "SELECT checksum FROM _sqlx_migrations WHERE version = ?1",
+            [migration.version],
+            |row| row.get(0),
+        )
+        .map_err(db_error)?;
+        let expected = checksum(migration.sql);
+        match applied {
+            Some(found) if found == expected => continue,
+            Some(_) => {
+                return Err(refused(format!(
+                    "migration {} was applied from a different file",
+                    migration.version
+                )));
+            }
+            None => {}
+        }
+        let started = Instant::now();
+        tx.execute_batch(migration.sql)
+            .map_err(|e| refused(format!("migration {} failed: {e}", migration.version)))?;
+        let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        sql::execute(
+            &tx,
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (?1, ?2, TRUE, ?3, ?4)",
+            (migration.version, migration.description, expected, nanos),
+        )
+        .map_err(db_error)?;
+        tx.commit().map_err(db_error)?;
+        tracing::info!(version = migration.version, "applied SQLite migration");
+    }
+    Ok(())
+}
+
+/// What sqlx checked before migrating: no failed migration, none this build does not know.
+fn check_applied(conn: &Connection) -> Result<()> {
+    let applied: HashMap<i64, bool> = sql::all(
+        conn,
+        "SELECT version, success FROM _sqlx_migrations",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .map_err(db_error)?
+    .into_iter()
+    .collect();
+    for (version, success) in applied {
+        if !success {
+            return Err(refused(format!("migration {version} failed earlier")));
+        }
+        if !MIGRATIONS.iter().any(|m| m.version == version) {
+            return Err(refused(format!(
+                "migration {version} is applied but unknown to this build (a newer one?)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each file in `migrations/` is in `MIGRATIONS`, in order, with the name sqlx derives.
+    #[test]
+    fn the_list_matches_the_folder() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations folder")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        files.sort();
+        let listed: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{:04}_{}.sql", m.version, m.description.replace(' ', "_")))
+            .collect();
+        assert_eq!(files, listed);
+        for (file, migration) in files.iter().zip(MIGRATIONS) {
+            let text = std::fs::read_to_string(format!("{dir}/{file}")).expect("read");
+            assert_eq!(text, migration.sql, "{file}");
+        }
+    }
+}
