@@ -10,6 +10,7 @@ mod pool;
 mod rows;
 mod sql;
 mod tags;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -17,7 +18,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, Savepoint};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::events::{EventType, Signal, task_data};
@@ -37,6 +38,7 @@ use crate::rows::{
     API_KEY_COLUMNS, TASK_COLUMNS, USER_COLUMNS, conflict, date_text, db_error, opt_date,
 };
 use crate::sql::Sql;
+use crate::writer::Writer;
 
 /// Reader connections. WAL lets them read in parallel with each other and with the writer;
 /// on the two cores this runs on, more than a handful only adds switching (measured with
@@ -46,31 +48,33 @@ const READERS: u32 = 4;
 static SELECT_TASK: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2"));
 
-/// SQLite allows one writer at a time. Writes go through `writer`, one connection, so
-/// concurrent writers queue for it in async land (in order, without spinning) instead of each
+/// SQLite allows one writer at a time. Writes go through `writer`, one connection on its own
+/// thread, so concurrent writers queue for it (in order, without spinning) instead of each
 /// taking a connection of their own and then sleeping in SQLite's busy handler until the lock
-/// is free, which under load made write latency a lottery. Reads use `readers`, in parallel
-/// (WAL).
+/// is free, which under load made write latency a lottery; the queued writes commit together.
+/// Reads use `readers`, in parallel (WAL).
 #[derive(Clone)]
 pub struct SqliteStore {
     readers: Connections,
-    writer: Connections,
+    writer: Writer,
     /// Wake-ups for this process's listeners, sent after each commit.
     signals: broadcast::Sender<Signal>,
 }
 
-/// Sends the wake-ups of a committed change (from the blocking call that committed it, so a
+/// Sends the wake-ups of a committed change (from the writer thread, after the commit, so a
 /// caller that gives up waiting cannot lose them).
 #[derive(Clone)]
 struct Wake(broadcast::Sender<Signal>);
 
 impl Wake {
     /// Tells listeners that the user has new events and that jobs may have changed.
+    /// Sent once the write's batch has committed (see `writer::after_commit`).
     fn user(&self, user_id: &str) {
-        let _ = self.0.send(Signal::Events {
-            user_id: user_id.to_owned(),
+        let (signals, user_id) = (self.0.clone(), user_id.to_owned());
+        writer::after_commit(move || {
+            let _ = signals.send(Signal::Events { user_id });
+            let _ = signals.send(Signal::Jobs);
         });
-        let _ = self.0.send(Signal::Jobs);
     }
 }
 
@@ -113,17 +117,17 @@ impl SqliteStore {
         }
         let store = Self {
             readers: Connections::new(&path, Role::Reader, READERS),
-            writer: Connections::new(&path, Role::Writer, 1),
+            writer: Writer::new(&path)?,
             signals: broadcast::channel(1024).0,
         };
         // Open the writer now: it creates the file and switches it to WAL, and a bad path
         // fails here rather than on the first request.
-        store.write(|_| Ok(())).await?;
+        store.writer.alone(|_| Ok(())).await?;
         Ok(store)
     }
 
     pub async fn migrate(&self) -> Result<()> {
-        self.write(migrate::run).await
+        self.writer.alone(migrate::run).await
     }
 
     pub async fn close(&self) {
@@ -140,14 +144,14 @@ impl SqliteStore {
         self.readers.run(work).await
     }
 
-    /// Runs `work` on the writer connection, in one blocking call, after the writes queued
-    /// before it.
+    /// Runs `work` on the writer connection, after the writes queued before it, committed
+    /// with the others of its batch (see `writer`).
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        self.writer.run(work).await
+        self.writer.write(work).await
     }
 
     fn wake(&self) -> Wake {
@@ -155,12 +159,10 @@ impl SqliteStore {
     }
 }
 
-/// A write transaction that takes the write lock at once (`BEGIN IMMEDIATE`): a deferred one
-/// that reads before writing can fail with "database is locked" instead of waiting (when
-/// another process shares the file).
-fn immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(db_error)
+/// A unit of a write that must be all or nothing: a savepoint inside the writer's batch
+/// transaction, which took the write lock at once (`BEGIN IMMEDIATE`; see `writer`).
+fn immediate(conn: &mut Connection) -> Result<Savepoint<'_>> {
+    conn.savepoint().map_err(db_error)
 }
 
 #[async_trait]
@@ -168,8 +170,9 @@ impl Store for SqliteStore {
     fn pool_stats(&self) -> PoolStats {
         PoolStats {
             size: self.readers.open() + self.writer.open(),
-            idle: self.readers.idle() + self.writer.idle(),
-            max: self.readers.max() + self.writer.max(),
+            // The writer's connection is always in use: it belongs to its thread.
+            idle: self.readers.idle(),
+            max: self.readers.max() + 1,
         }
     }
 

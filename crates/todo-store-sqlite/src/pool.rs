@@ -133,24 +133,29 @@ impl Inner {
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
-        // Not SQLITE_OPEN_URI: the path is a file name, never a `file:` URI.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&self.path, flags)?;
-        // The busy timeout first: switching to WAL takes a lock another process may hold.
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )?;
-        if let Role::Reader = self.role {
-            // A write slipped onto a reader would bypass the writer's queue and wait in the
-            // busy handler instead; make it fail loudly.
-            conn.execute_batch("PRAGMA query_only = ON;")?;
-        }
-        Ok(conn)
+        connect(&self.path, self.role)
     }
+}
+
+/// Opens a connection to the file, set up for its role.
+pub(crate) fn connect(path: &Path, role: Role) -> rusqlite::Result<Connection> {
+    // Not SQLITE_OPEN_URI: the path is a file name, never a `file:` URI.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    // The busy timeout first: switching to WAL takes a lock another process may hold.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+    )?;
+    if let Role::Reader = role {
+        // A write slipped onto a reader would bypass the writer's queue and wait in the
+        // busy handler instead; make it fail loudly.
+        conn.execute_batch("PRAGMA query_only = ON;")?;
+    }
+    Ok(conn)
 }
 
 /// A connection taken from the pool (or newly opened), given back on drop.

@@ -187,3 +187,37 @@ async fn renaming_recoloring_and_deleting_tags() {
         assert_eq!(store.list_tags(&owner).await.expect("list").len(), 1);
     }
 }
+
+/// Concurrent writes (on SQLite they commit together, each in a savepoint of one transaction):
+/// a write that fails is undone alone, and every other write of its batch is kept.
+#[tokio::test]
+async fn concurrent_writes_keep_their_own_outcomes_when_some_fail() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let owner = owner.as_str();
+        let at = now();
+        let tag_writes = futures::future::join_all((0..40).map(|n| async move {
+            let name = tag(&format!("tag-{}", n % 10));
+            store.insert_tag(owner, &name, None, at).await
+        }));
+        let task_writes = futures::future::join_all((0..20).map(|n| async move {
+            let task = new_task(&format!("task {n}"));
+            store.insert_task(owner, &task, at).await
+        }));
+        let (tag_results, task_results) = tokio::join!(tag_writes, task_writes);
+        let created = tag_results.iter().filter(|r| r.is_ok()).count();
+        let conflicts = tag_results
+            .iter()
+            .filter(|r| matches!(r, Err(Error::Conflict(_))))
+            .count();
+        assert_eq!((created, conflicts), (10, 30), "{}", db.backend);
+        assert!(task_results.iter().all(Result::is_ok), "{}", db.backend);
+        assert_eq!(store.list_tags(owner).await.expect("tags").len(), 10);
+        let listed = store
+            .list_tasks(owner, &Default::default(), 100)
+            .await
+            .expect("list");
+        assert_eq!(listed.total, 20, "{}", db.backend);
+    }
+}
