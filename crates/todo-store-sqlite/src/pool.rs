@@ -1,8 +1,7 @@
-//! Connections, and the one blocking call each store method makes. A caller waits for a
-//! connection in async land (a fair semaphore: writers queue in arrival order, and nobody
-//! sleeps in SQLite's busy handler waiting for our own writer); then its whole unit of work,
-//! however many statements, runs with that connection on tokio's blocking pool, and the
-//! connection goes back. One hop to a blocking thread and one back per call.
+//! The reader connections, and the one blocking call each read makes. A caller waits for a
+//! connection in async land (a fair semaphore); then its whole unit of work, however many
+//! statements, runs with that connection on tokio's blocking pool, and the connection goes
+//! back. One hop to a blocking thread and one back per call. (Writes go to `writer`.)
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
