@@ -8,8 +8,8 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
 use sqlx::postgres::PgListener;
-use sqlx::{PgPool, Postgres, Transaction};
 use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::jobs::{Job, JobId, JobStore};
@@ -23,6 +23,7 @@ use todo_store_sql::{
     db_error, reminder_task_data,
 };
 
+use crate::turns::Tx;
 use crate::{PostgresStore, select_task};
 
 pub const EVENTS_CHANNEL: &str = "todo_events";
@@ -87,25 +88,22 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<Signal>) {
     }
 }
 
-/// Writes one event in the change's transaction, queues a delivery to each of the user's
+/// Writes one event in the change's transaction (in the user's turn), queues a delivery to each of the user's
 /// active webhooks, and notifies listeners (delivered on commit).
 pub(crate) async fn record(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     user_id: &str,
     kind: EventType,
     task_id: TaskId,
     task_data: &str,
     now: DateTime<Utc>,
 ) -> Result<EventId> {
-    // The user's writers take turns from the lock to commit, so a user's event ids are
-    // committed in order and a reader that has seen id n never later finds a smaller one
-    // appear. Everything from the lock on is this one statement, so the turn lasts one round
-    // trip and the commit: the lock (first, as the insert reads from it), the event, a
-    // delivery per active webhook, and the notifications (sent by PostgreSQL on commit).
+    // Runs in the user's turn (`turns`), which holds the user's lock: a user's event ids
+    // commit in order. One statement: the event, a delivery per active webhook, and the
+    // notifications (sent by PostgreSQL on commit).
     let (id,): (i64,) = sqlx::query_as(
-        "WITH turn AS (SELECT pg_advisory_xact_lock(hashtext($1))), \
-         event AS (INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
-             SELECT $1, $2, $3, $4, $5 FROM turn RETURNING id), \
+        "WITH event AS (INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id), \
          queued AS (INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
              SELECT 'webhook', w.user_id, event.id, w.id, $5 FROM webhooks w, event \
              WHERE w.user_id = $1 AND w.disabled_at IS NULL RETURNING 1), \
@@ -126,11 +124,7 @@ pub(crate) async fn record(
     Ok(id)
 }
 
-async fn notify(
-    tx: &mut Transaction<'static, Postgres>,
-    channel: &str,
-    payload: &str,
-) -> Result<()> {
+async fn notify(tx: &mut Tx, channel: &str, payload: &str) -> Result<()> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(channel)
         .bind(payload)
@@ -141,7 +135,7 @@ async fn notify(
 }
 
 async fn queue_reminder(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     user_id: &str,
     reminder_id: i64,
     at: DateTime<Utc>,
@@ -163,7 +157,7 @@ type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
 
 /// Replaces a task's reminders, each with a job at its moment.
 pub(crate) async fn replace_reminders(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     user_id: &str,
     task_id: TaskId,
     reminders: &[NewReminder],
@@ -221,7 +215,7 @@ pub(crate) async fn replace_reminders(
 
 /// The due moved: relative reminders move with it (and may fire again), or go with it.
 pub(crate) async fn retime_reminders(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     user_id: &str,
     task_id: TaskId,
     anchor: Option<DateTime<Utc>>,
@@ -348,53 +342,51 @@ impl JobStore for PostgresStore {
     }
 
     async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let fired: Option<(i64, i64)> = match job.reminder_id {
-            Some(reminder_id) => sqlx::query_as(
-                "UPDATE reminders r SET sent_at = $3 FROM tasks t \
-                 WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL AND r.remind_at <= $3 \
-                     AND t.user_id = r.user_id AND t.id = r.task_id AND NOT t.completed \
-                 RETURNING r.id, r.task_id",
-            )
-            .bind(&job.user_id)
-            .bind(reminder_id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?,
-            None => None,
-        };
-        let mut event = None;
-        if let Some((reminder_id, task_id)) = fired
-            && let Some(task) = select_task(&mut *tx, &job.user_id, task_id).await?
-        {
-            let data = reminder_task_data(&task, reminder_id);
-            let id = record(
-                &mut tx,
-                &job.user_id,
-                EventType::Reminder,
-                task_id,
-                &data,
-                now,
-            )
-            .await?;
-            event = Some(Event {
-                id,
-                event_type: EventType::Reminder,
-                task_id,
-                task_data: serde_json::from_str(&data).unwrap_or_default(),
-                user_id: job.user_id.clone(),
-                timestamp: now,
-            });
-        }
-        sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
-            .bind(job.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(event)
+        let (user, reminder_id, job_id) = (job.user_id.clone(), job.reminder_id, job.id);
+        self.change(&job.user_id, move |tx| {
+            let user = user.clone();
+            Box::pin(async move {
+                let fired: Option<(i64, i64)> = match reminder_id {
+                    Some(reminder_id) => sqlx::query_as(
+                        "UPDATE reminders r SET sent_at = $3 FROM tasks t \
+                         WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL \
+                             AND r.remind_at <= $3 \
+                             AND t.user_id = r.user_id AND t.id = r.task_id AND NOT t.completed \
+                         RETURNING r.id, r.task_id",
+                    )
+                    .bind(&user)
+                    .bind(reminder_id)
+                    .bind(now)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db_error)?,
+                    None => None,
+                };
+                let mut event = None;
+                if let Some((reminder_id, task_id)) = fired
+                    && let Some(task) = select_task(&mut **tx, &user, task_id).await?
+                {
+                    let data = reminder_task_data(&task, reminder_id);
+                    let id = record(tx, &user, EventType::Reminder, task_id, &data, now).await?;
+                    event = Some(Event {
+                        id,
+                        event_type: EventType::Reminder,
+                        task_id,
+                        task_data: serde_json::from_str(&data).unwrap_or_default(),
+                        user_id: user.clone(),
+                        timestamp: now,
+                    });
+                }
+                sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
+                    .bind(job_id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                Ok(event)
+            })
+        })
+        .await
     }
 
     async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {

@@ -4,6 +4,7 @@ mod chat;
 mod events;
 mod list;
 mod tags;
+mod turns;
 
 use std::time::Duration;
 
@@ -47,6 +48,7 @@ const API_KEY_COLUMNS: &str =
 pub struct PostgresStore {
     pool: PgPool,
     signals: std::sync::Arc<events::Signals>,
+    turns: std::sync::Arc<turns::Turns>,
 }
 
 impl PostgresStore {
@@ -61,6 +63,7 @@ impl PostgresStore {
         Ok(Self {
             pool,
             signals: events::Signals::new(),
+            turns: Default::default(),
         })
     }
 
@@ -293,12 +296,16 @@ impl Store for PostgresStore {
     }
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let task = insert_full(&mut tx, user_id, task, now, false)
-            .await?
-            .ok_or_else(|| Error::internal("insert returned no row"))?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(task)
+        let (user, task) = (user_id.to_owned(), task.clone());
+        self.change(user_id, move |tx| {
+            let (user, task) = (user.clone(), task.clone());
+            Box::pin(async move {
+                insert_full(tx, &user, &task, now, false)
+                    .await?
+                    .ok_or_else(|| Error::internal("insert returned no row"))
+            })
+        })
+        .await
     }
 
     async fn import_tasks(
@@ -307,18 +314,21 @@ impl Store for PostgresStore {
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let mut created = 0;
-        for task in tasks {
-            if insert_full(&mut tx, user_id, task, now, true)
-                .await?
-                .is_some()
-            {
-                created += 1;
-            }
-        }
-        tx.commit().await.map_err(db_error)?;
-        Ok(created)
+        let (user, tasks) = (user_id.to_owned(), tasks.to_vec());
+        let tasks = std::sync::Arc::new(tasks);
+        self.change(user_id, move |tx| {
+            let (user, tasks) = (user.clone(), tasks.clone());
+            Box::pin(async move {
+                let mut created = 0;
+                for task in tasks.iter() {
+                    if insert_full(tx, &user, task, now, true).await?.is_some() {
+                        created += 1;
+                    }
+                }
+                Ok(created)
+            })
+        })
+        .await
     }
 
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
@@ -333,71 +343,47 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         next: NextOccurrence,
     ) -> Result<Option<Task>> {
-        let mut qb = QueryBuilder::<Postgres>::new("UPDATE tasks SET updated_at = ");
-        qb.push_bind(now);
-        if let Some(title) = &changes.title {
-            qb.push(", title = ").push_bind(title.clone());
-        }
-        if let Some(description) = &changes.description {
-            qb.push(", description = ").push_bind(description.clone());
-        }
-        if let Some(priority) = changes.priority {
-            qb.push(", priority = ").push_bind(priority.rank());
-        }
-        if let Some((due, key)) = &changes.due {
-            qb.push(", due_at = ").push_bind(due.at());
-            qb.push(", due_date = ").push_bind(due.date());
-            qb.push(", due_key = ").push_bind(key);
-        }
-        if let Some(recurrence) = &changes.recurrence {
-            qb.push(", recurrence = ").push_bind(recurrence.clone());
-        }
-        if let Some(mode) = changes.recurrence_mode {
-            qb.push(", recurrence_mode = ").push_bind(mode.as_str());
-        }
-        if let Some(completed) = changes.completed {
-            qb.push(", completed = ").push_bind(completed);
-            qb.push(", completed_at = CASE WHEN ").push_bind(completed);
-            qb.push(" THEN COALESCE(completed_at, ").push_bind(now);
-            qb.push(") ELSE NULL END");
-        }
-        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
-        qb.push(" AND id = ").push_bind(id);
-        qb.push(" RETURNING id");
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let Some(was_completed) = lock_completed(&mut tx, user_id, id).await? else {
-            return Ok(None);
-        };
-        let updated: Option<i64> = qb
-            .build_query_scalar()
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if updated.is_none() {
-            return Ok(None);
-        }
-        if let Some(new_tags) = &changes.tags {
-            sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
-                .bind(user_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            tags::link(&mut tx, user_id, id, new_tags, now).await?;
-        }
-        match (&changes.reminders, changes.reminder_anchor) {
-            (Some(list), anchor) => {
-                events::replace_reminders(&mut tx, user_id, id, list, anchor.flatten()).await?;
-            }
-            (None, Some(anchor)) => events::retime_reminders(&mut tx, user_id, id, anchor).await?,
-            (None, None) => {}
-        }
-        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
-            return Ok(None);
-        };
-        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(Some(task))
+        let (user, changes) = (user_id.to_owned(), changes.clone());
+        self.change(user_id, move |tx| {
+            let (user, changes, next) = (user.clone(), changes.clone(), next.clone());
+            Box::pin(async move {
+                let Some(was_completed) = lock_completed(tx, &user, id).await? else {
+                    return Ok(None);
+                };
+                let updated: Option<i64> = update_statement(&user, id, &changes, now)
+                    .build_query_scalar()
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                if updated.is_none() {
+                    return Ok(None);
+                }
+                if let Some(new_tags) = &changes.tags {
+                    sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
+                        .bind(&user)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_error)?;
+                    tags::link(tx, &user, id, new_tags, now).await?;
+                }
+                match (&changes.reminders, changes.reminder_anchor) {
+                    (Some(list), anchor) => {
+                        events::replace_reminders(tx, &user, id, list, anchor.flatten()).await?;
+                    }
+                    (None, Some(anchor)) => {
+                        events::retime_reminders(tx, &user, id, anchor).await?;
+                    }
+                    (None, None) => {}
+                }
+                let Some(task) = select_task(&mut **tx, &user, id).await? else {
+                    return Ok(None);
+                };
+                after_change(tx, &user, &task, was_completed, now, next).await?;
+                Ok(Some(task))
+            })
+        })
+        .await
     }
 
     async fn set_task_completed(
@@ -408,62 +394,65 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         next: NextOccurrence,
     ) -> Result<Option<Task>> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let Some(was_completed) = lock_completed(&mut tx, user_id, id).await? else {
-            return Ok(None);
-        };
-        if completed == Some(was_completed) {
-            // Nothing changes: no write, no event.
-            return select_task(&mut *tx, user_id, id).await;
-        }
-        // The row comes back with the update: tags and reminders do not change here.
-        let sql = format!(
-            "UPDATE tasks SET \
-                 completed = COALESCE($1, NOT completed), \
-                 completed_at = CASE WHEN COALESCE($1, NOT completed) \
-                     THEN COALESCE(completed_at, $2) ELSE NULL END, \
-                 updated_at = $2 \
-             WHERE user_id = $3 AND id = $4 RETURNING {TASK_COLUMNS}"
-        );
-        let task: Task = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
-            .bind(completed)
-            .bind(now)
-            .bind(user_id)
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(db_error)?
-            .into();
-        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(Some(task))
+        let user = user_id.to_owned();
+        self.change(user_id, move |tx| {
+            let (user, next) = (user.clone(), next.clone());
+            Box::pin(async move {
+                let Some(was_completed) = lock_completed(tx, &user, id).await? else {
+                    return Ok(None);
+                };
+                if completed == Some(was_completed) {
+                    // Nothing changes: no write, no event.
+                    return select_task(&mut **tx, &user, id).await;
+                }
+                // The row comes back with the update: tags and reminders do not change here.
+                let sql = format!(
+                    "UPDATE tasks SET \
+                         completed = COALESCE($1, NOT completed), \
+                         completed_at = CASE WHEN COALESCE($1, NOT completed) \
+                             THEN COALESCE(completed_at, $2) ELSE NULL END, \
+                         updated_at = $2 \
+                     WHERE user_id = $3 AND id = $4 RETURNING {TASK_COLUMNS}"
+                );
+                let task: Task = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(completed)
+                    .bind(now)
+                    .bind(&user)
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(db_error)?
+                    .into();
+                after_change(tx, &user, &task, was_completed, now, next).await?;
+                Ok(Some(task))
+            })
+        })
+        .await
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
-            return Ok(false);
-        };
-        let done = sqlx::query("DELETE FROM tasks WHERE user_id = $1 AND id = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
-        }
-        events::record(
-            &mut tx,
-            user_id,
-            EventType::Deleted,
-            id,
-            &task_data(&task),
-            now(),
-        )
-        .await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
+        let user = user_id.to_owned();
+        self.change(user_id, move |tx| {
+            let user = user.clone();
+            Box::pin(async move {
+                let Some(task) = select_task(&mut **tx, &user, id).await? else {
+                    return Ok(false);
+                };
+                let done = sqlx::query("DELETE FROM tasks WHERE user_id = $1 AND id = $2")
+                    .bind(&user)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(db_error)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let data = task_data(&task);
+                events::record(tx, &user, EventType::Deleted, id, &data, now()).await?;
+                Ok(true)
+            })
+        })
+        .await
     }
 
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
@@ -581,6 +570,16 @@ impl Store for PostgresStore {
 }
 
 impl PostgresStore {
+    /// Runs a change that records events in the user's next turn (see `turns`); it may run
+    /// twice, so it clones what it takes.
+    pub(crate) async fn change<T, F>(&self, user_id: &str, change: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'t> Fn(&'t mut turns::Tx) -> turns::BoxFuture<'t, Result<T>> + Send + 'static,
+    {
+        self.turns.run(&self.pool, user_id, change).await
+    }
+
     async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
         let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM tasks");
         list::push_filter(&mut qb, user_id, filter);
@@ -641,10 +640,51 @@ impl PostgresStore {
     }
 }
 
+/// `UPDATE tasks` for the fields `changes` names, returning the id.
+fn update_statement(
+    user_id: &str,
+    id: TaskId,
+    changes: &TaskChanges,
+    now: DateTime<Utc>,
+) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::<Postgres>::new("UPDATE tasks SET updated_at = ");
+    qb.push_bind(now);
+    if let Some(title) = &changes.title {
+        qb.push(", title = ").push_bind(title.clone());
+    }
+    if let Some(description) = &changes.description {
+        qb.push(", description = ").push_bind(description.clone());
+    }
+    if let Some(priority) = changes.priority {
+        qb.push(", priority = ").push_bind(priority.rank());
+    }
+    if let Some((due, key)) = &changes.due {
+        qb.push(", due_at = ").push_bind(due.at());
+        qb.push(", due_date = ").push_bind(due.date());
+        qb.push(", due_key = ").push_bind(key);
+    }
+    if let Some(recurrence) = &changes.recurrence {
+        qb.push(", recurrence = ").push_bind(recurrence.clone());
+    }
+    if let Some(mode) = changes.recurrence_mode {
+        qb.push(", recurrence_mode = ").push_bind(mode.as_str());
+    }
+    if let Some(completed) = changes.completed {
+        qb.push(", completed = ").push_bind(completed);
+        qb.push(", completed_at = CASE WHEN ").push_bind(completed);
+        qb.push(" THEN COALESCE(completed_at, ").push_bind(now);
+        qb.push(") ELSE NULL END");
+    }
+    qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+    qb.push(" AND id = ").push_bind(id);
+    qb.push(" RETURNING id");
+    qb
+}
+
 /// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
 /// skipped (`None`) instead of failing.
 async fn insert_row(
-    tx: &mut sqlx::Transaction<'static, Postgres>,
+    tx: &mut turns::Tx,
     user_id: &str,
     task: &NewTask,
     now: DateTime<Utc>,
@@ -687,7 +727,7 @@ async fn insert_row(
 /// Inserts a task with its tags and reminders and writes its `created` event; `None` when
 /// `skip_imported` skipped it.
 async fn insert_full(
-    tx: &mut sqlx::Transaction<'static, Postgres>,
+    tx: &mut turns::Tx,
     user_id: &str,
     task: &NewTask,
     now: DateTime<Utc>,
@@ -722,11 +762,7 @@ async fn insert_full(
 
 /// Locks the task's row for the rest of the transaction and says whether it was completed:
 /// of two requests completing it at once, the second waits here and then sees `true`.
-async fn lock_completed(
-    tx: &mut sqlx::Transaction<'static, Postgres>,
-    user_id: &str,
-    id: TaskId,
-) -> Result<Option<bool>> {
+async fn lock_completed(tx: &mut turns::Tx, user_id: &str, id: TaskId) -> Result<Option<bool>> {
     sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE")
         .bind(user_id)
         .bind(id)
@@ -738,7 +774,7 @@ async fn lock_completed(
 /// After a task changed (`task` as it is now): its event, and when this change completed it,
 /// the next occurrence.
 async fn after_change(
-    tx: &mut sqlx::Transaction<'static, Postgres>,
+    tx: &mut turns::Tx,
     user_id: &str,
     task: &Task,
     was_completed: bool,

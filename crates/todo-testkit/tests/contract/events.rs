@@ -96,6 +96,43 @@ async fn every_task_change_writes_one_event_in_order_for_its_owner_only() {
     }
 }
 
+/// Many changes of one user at once commit together (group commit on both backends): each
+/// keeps its own outcome, one that fails leaves neither its row nor its event, and the
+/// events of the others are there once each, in order.
+#[tokio::test]
+async fn concurrent_changes_of_a_user_keep_their_events_and_a_failing_one_leaves_nothing() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let owner = owner.as_str();
+        let at = now();
+        let results = futures::future::join_all((0..30).map(|n| async move {
+            let mut task = new_task(&format!("task {n}"));
+            if n % 3 == 0 {
+                // No such parent: the insert breaks a foreign key.
+                task.parent_id = Some(i64::MAX);
+            }
+            store.insert_task(owner, &task, at).await
+        }))
+        .await;
+        let created: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(created.len(), 20, "{}: {results:?}", db.backend);
+        let events = store.events_after(owner, 0, 100).await.expect("events");
+        assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+        let mut evented: Vec<_> = events.iter().map(|e| e.task_id).collect();
+        let mut ids: Vec<_> = created.iter().map(|t| t.id).collect();
+        evented.sort_unstable();
+        ids.sort_unstable();
+        assert_eq!(evented, ids, "{}", db.backend);
+        let listed = store
+            .list_tasks(owner, &Default::default(), 100)
+            .await
+            .expect("list");
+        assert_eq!(listed.total, 20, "{}", db.backend);
+        assert!(listed.tasks.iter().all(|t| t.parent_id.is_none()));
+    }
+}
+
 #[tokio::test]
 async fn imports_write_a_created_event_per_new_task() {
     for db in todo_testkit::all().await {
