@@ -10,6 +10,10 @@ use todo_core::time::to_sortable_text as ts;
 use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, task};
 use crate::sql::Sql;
 
+/// The page's rows by their ids (`IN` follows), still scoped to the owner; the unary `+`
+/// keeps the owner's index out of the plan, where it would scan every task of the owner.
+const OWNED_PAGE: &str = "WHERE +user_id = ";
+
 /// What "no due date" sorts as: after every real date.
 const NO_DUE: &str = "9999-12-31T23:59:59.999999Z";
 
@@ -26,8 +30,8 @@ pub fn page(
         matches(&tx, user_id, query, limit)?
     } else {
         // The page's ids come from an index alone; the full rows (with their tags) are built
-        // for those ids only, never for every candidate row before sorting.
-        let mut sql = Sql::new(format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = "));
+        // for those ids only, never for every candidate row before sorting (`OWNED_PAGE`).
+        let mut sql = Sql::new(format!("SELECT {TASK_COLUMNS} FROM tasks {OWNED_PAGE}"));
         sql.bind(user_id.to_owned());
         sql.push(" AND id IN (SELECT id FROM tasks");
         push_filter(&mut sql, user_id, &query.filter);
@@ -69,7 +73,7 @@ fn matches(conn: &Connection, user_id: &str, query: &TaskQuery, limit: u32) -> R
         .push(" AS k FROM tasks");
     push_filter(&mut sql, user_id, &query.filter);
     sql.push(&format!(
-        ") SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM matches) AS total FROM tasks WHERE user_id = "
+        ") SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM matches) AS total FROM tasks {OWNED_PAGE}"
     ));
     sql.bind(user_id.to_owned());
     sql.push(" AND id IN (SELECT id FROM matches WHERE TRUE");
