@@ -314,8 +314,7 @@ impl Store for PostgresStore {
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let (user, tasks) = (user_id.to_owned(), tasks.to_vec());
-        let tasks = std::sync::Arc::new(tasks);
+        let (user, tasks) = (user_id.to_owned(), std::sync::Arc::new(tasks.to_vec()));
         self.change(user_id, move |tx| {
             let (user, tasks) = (user.clone(), tasks.clone());
             Box::pin(async move {

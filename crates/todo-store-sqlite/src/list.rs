@@ -190,5 +190,7 @@ fn push_page(sql: &mut Sql, expression: &str, sort: &Sort, after: Option<&Cursor
     // The limit is written into the text, not bound: SQLite plans `LIMIT ?` with the bound
     // value, so rebinding it makes every execution prepare the statement again (perf showed
     // the parser and planner in each listing). Pages use a handful of limits, each cached.
-    sql.push(&format!(" ORDER BY {expression} {dir}, id {dir} LIMIT {limit}"));
+    sql.push(&format!(
+        " ORDER BY {expression} {dir}, id {dir} LIMIT {limit}"
+    ));
 }
