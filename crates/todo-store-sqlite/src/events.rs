@@ -172,12 +172,12 @@ impl EventStore for SqliteStore {
     async fn events_after(&self, user_id: &str, after: EventId, limit: u32) -> Result<Vec<Event>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
+            // The limit in the text, as in listings: a bound one re-prepares at every call.
             let sql = format!(
                 "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id > ?2 \
-                 ORDER BY id LIMIT ?3"
+                 ORDER BY id LIMIT {limit}"
             );
-            let rows = sql::all(conn, &sql, (&user_id, after, i64::from(limit)), rows::event)
-                .map_err(db_error)?;
+            let rows = sql::all(conn, &sql, (&user_id, after), rows::event).map_err(db_error)?;
             Ok(rows.into_iter().map(Into::into).collect())
         })
         .await

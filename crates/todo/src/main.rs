@@ -94,7 +94,9 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    // A target of its own, so that `RUST_LOG=…,todo::listening=info` shows this line alone
+    // (the tests start servers on port 0 and read the port from it).
+    tracing::info!(target: "todo::listening", address = %listener.local_addr()?, "listening");
     tokio::spawn({
         let shutdown = shutdown.clone();
         async move {

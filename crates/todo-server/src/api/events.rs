@@ -72,6 +72,10 @@ pub async fn stream(
         ),
         None => None,
     };
+    // The header wins; a query value it overrides is not judged.
+    if from_header.is_none() && query.last_event_id.is_some_and(|id| id < 0) {
+        return Err(Error::invalid("last_event_id", "must be an event id").into());
+    }
     // Subscribe before reading, so nothing committed in between goes unnoticed.
     let signals = state.todo.signals();
     let user_id = principal.user_id;

@@ -148,6 +148,12 @@ async fn a_malformed_last_event_id_is_a_problem() {
         .body(Body::empty())
         .expect("request");
     assert_eq!(app.raw(request).await.invalid_fields(), ["Last-Event-ID"]);
+    let request = Request::builder()
+        .uri("/api/v1/events?last_event_id=-1")
+        .header(header::AUTHORIZATION, format!("Bearer {}", ada.token))
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(app.raw(request).await.invalid_fields(), ["last_event_id"]);
 }
 
 async fn tasks(app: &TestApp, user: &TestUser) -> Vec<Value> {

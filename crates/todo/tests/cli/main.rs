@@ -46,14 +46,45 @@ impl Server {
 
     /// With extra environment variables (configuration).
     async fn start_with(dir: &Path, database_url: &str, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let child = todo(dir, database_url)
+        // Port 0: the server binds a free port itself and logs it. A port picked here and bound
+        // there could be taken by another test's server in between (seen in CI: a replica
+        // failed to bind and the test reached another test's server).
+        let log = env
+            .iter()
+            .find(|(name, _)| *name == "RUST_LOG")
+            .map_or("warn", |(_, value)| *value);
+        let mut child = todo(dir, database_url)
             .envs(env.iter().copied())
-            .env("PORT", port.to_string())
+            .env("RUST_LOG", format!("{log},todo::listening=info"))
+            .env("LOG_FORMAT", "json")
+            .env("PORT", "0")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start todo");
+        let stderr = child.stderr.take().expect("stderr");
+        let (port, bound) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                eprintln!("{line}");
+                if let Ok(entry) = serde_json::from_str::<Value>(&line)
+                    && entry["fields"]["message"] == "listening"
+                    && let Some(port_of_line) = entry["fields"]["address"]
+                        .as_str()
+                        .and_then(|at| at.rsplit(':').next())
+                {
+                    let _ = port.send(port_of_line.to_owned());
+                }
+            }
+        });
+        let port = tokio::task::spawn_blocking(move || bound.recv_timeout(Duration::from_secs(20)))
+            .await
+            .expect("join")
+            .expect("todo logs the address it listens on");
         let server = Self {
             child,
             base: format!("http://127.0.0.1:{port}"),
