@@ -397,31 +397,33 @@ impl Store for PostgresStore {
         self.change(user_id, move |tx| {
             let (user, next) = (user.clone(), next.clone());
             Box::pin(async move {
-                let Some(was_completed) = lock_completed(tx, &user, id).await? else {
-                    return Ok(None);
-                };
-                if completed == Some(was_completed) {
-                    // Nothing changes: no write, no event.
-                    return select_task(&mut **tx, &user, id).await;
-                }
-                // The row comes back with the update: tags and reminders do not change here.
+                // One statement reads the old state and writes the new one: no other change
+                // of this user runs meanwhile (they take turns), so nothing can come between.
+                // The row comes back with the update (tags and reminders do not change here).
                 let sql = format!(
                     "UPDATE tasks SET \
-                         completed = COALESCE($1, NOT completed), \
-                         completed_at = CASE WHEN COALESCE($1, NOT completed) \
-                             THEN COALESCE(completed_at, $2) ELSE NULL END, \
+                         completed = COALESCE($1, NOT tasks.completed), \
+                         completed_at = CASE WHEN COALESCE($1, NOT tasks.completed) \
+                             THEN COALESCE(tasks.completed_at, $2) ELSE NULL END, \
                          updated_at = $2 \
-                     WHERE user_id = $3 AND id = $4 RETURNING {TASK_COLUMNS}"
+                     FROM (SELECT completed AS was FROM tasks WHERE user_id = $3 AND id = $4) old \
+                     WHERE tasks.user_id = $3 AND tasks.id = $4 \
+                         AND ($1 IS NULL OR tasks.completed <> $1) \
+                     RETURNING old.was, {TASK_COLUMNS}"
                 );
-                let task: Task = sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
+                let toggled = sqlx::query_as::<_, ToggledRow>(sqlx::AssertSqlSafe(sql))
                     .bind(completed)
                     .bind(now)
                     .bind(&user)
                     .bind(id)
-                    .fetch_one(&mut **tx)
+                    .fetch_optional(&mut **tx)
                     .await
-                    .map_err(db_error)?
-                    .into();
+                    .map_err(db_error)?;
+                let Some(ToggledRow { task, was: was_completed }) = toggled else {
+                    // Absent, or already as asked: no write, no event.
+                    return select_task(&mut **tx, &user, id).await;
+                };
+                let task = Task::from(task);
                 after_change(tx, &user, &task, was_completed, now, next).await?;
                 Ok(Some(task))
             })
@@ -637,6 +639,14 @@ impl PostgresStore {
             total,
         })
     }
+}
+
+/// A task as a completion change left it, with its completion before (`was`).
+#[derive(sqlx::FromRow)]
+struct ToggledRow {
+    #[sqlx(flatten)]
+    task: TaskRow,
+    was: bool,
 }
 
 /// `UPDATE tasks` for the fields `changes` names, returning the id.
