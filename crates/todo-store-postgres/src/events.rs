@@ -8,8 +8,8 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use sqlx::{PgConnection, PgPool};
 use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::jobs::{Job, JobId, JobStore};
@@ -88,40 +88,52 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<Signal>) {
     }
 }
 
-/// Writes one event in the change's transaction (in the user's turn), queues a delivery to each of the user's
-/// active webhooks, and notifies listeners (delivered on commit).
-pub(crate) async fn record(
-    tx: &mut Tx,
+/// An event recorded in a turn, written when the turn's changes are (`turns::Tx::flush`).
+pub(crate) struct NewEvent {
+    pub kind: EventType,
+    pub task_id: TaskId,
+    pub data: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Writes a turn's events in their order, queues a delivery of each to every active webhook of
+/// the user, and notifies listeners (delivered on commit); the events' ids, in order.
+pub(crate) async fn write(
+    tx: &mut PgConnection,
     user_id: &str,
-    kind: EventType,
-    task_id: TaskId,
-    task_data: &str,
-    now: DateTime<Utc>,
-) -> Result<EventId> {
+    events: &[NewEvent],
+) -> Result<Vec<EventId>> {
     // Runs in the user's turn (`turns`), which holds the user's lock: a user's event ids
-    // commit in order. One statement: the event, a delivery per active webhook, and the
-    // notifications (sent by PostgreSQL on commit).
-    let (id,): (i64,) = sqlx::query_as(
+    // commit in order. One statement: the events (ids drawn in the order of the arrays), a
+    // delivery per active webhook, and the notifications (sent by PostgreSQL on commit).
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let task_ids: Vec<TaskId> = events.iter().map(|e| e.task_id).collect();
+    let data: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
+    let at: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
+    let ids: Vec<(i64, bool)> = sqlx::query_as(
         "WITH event AS (INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id), \
+             SELECT $1, e.kind, e.task_id, e.data, e.at \
+             FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) \
+                 WITH ORDINALITY AS e (kind, task_id, data, at, n) \
+             ORDER BY e.n RETURNING id, created_at), \
          queued AS (INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
-             SELECT 'webhook', w.user_id, event.id, w.id, $5 FROM webhooks w, event \
+             SELECT 'webhook', w.user_id, event.id, w.id, event.created_at FROM webhooks w, event \
              WHERE w.user_id = $1 AND w.disabled_at IS NULL RETURNING 1), \
-         woken AS (SELECT pg_notify($6, $1) FROM event \
+         woken AS (SELECT pg_notify($6, $1) \
              UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM queued)) \
-         SELECT event.id FROM event WHERE (SELECT COUNT(*) FROM woken) > 0",
+         SELECT event.id, (SELECT COUNT(*) FROM woken) > 0 FROM event ORDER BY event.id",
     )
     .bind(user_id)
-    .bind(kind.as_str())
-    .bind(task_id)
-    .bind(task_data)
-    .bind(now)
+    .bind(&kinds)
+    .bind(&task_ids)
+    .bind(&data)
+    .bind(&at)
     .bind(EVENTS_CHANNEL)
     .bind(JOBS_CHANNEL)
-    .fetch_one(&mut **tx)
+    .fetch_all(tx)
     .await
     .map_err(db_error)?;
-    Ok(id)
+    Ok(ids.into_iter().map(|(id, _)| id).collect())
 }
 
 async fn notify(tx: &mut Tx, channel: &str, payload: &str) -> Result<()> {
@@ -367,7 +379,8 @@ impl JobStore for PostgresStore {
                     && let Some(task) = select_task(&mut **tx, &user, task_id).await?
                 {
                     let data = reminder_task_data(&task, reminder_id);
-                    let id = record(tx, &user, EventType::Reminder, task_id, &data, now).await?;
+                    tx.record(EventType::Reminder, task_id, data.clone(), now);
+                    let id = tx.flush().await?.last().copied().unwrap_or_default();
                     event = Some(Event {
                         id,
                         event_type: EventType::Reminder,

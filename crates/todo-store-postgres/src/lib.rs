@@ -40,6 +40,11 @@ const TASK_COLUMNS: &str = "id, user_id, title, description, completed, complete
      (SELECT json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at, \
              'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id)::text \
          FROM reminders r WHERE r.user_id = tasks.user_id AND r.task_id = tasks.id) AS reminders";
+/// `TASK_COLUMNS` for a row just inserted, which has no tags or reminders yet (they are linked
+/// after it, and the row is read again then).
+const INSERTED_TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, \
+     priority, due_at, due_date, recurrence, recurrence_mode, parent_id, position, created_at, \
+     updated_at, NULL::text AS tags, NULL::text AS reminders";
 const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
 const API_KEY_COLUMNS: &str =
     "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
@@ -419,7 +424,11 @@ impl Store for PostgresStore {
                     .fetch_optional(&mut **tx)
                     .await
                     .map_err(db_error)?;
-                let Some(ToggledRow { task, was: was_completed }) = toggled else {
+                let Some(ToggledRow {
+                    task,
+                    was: was_completed,
+                }) = toggled
+                else {
                     // Absent, or already as asked: no write, no event.
                     return select_task(&mut **tx, &user, id).await;
                 };
@@ -448,8 +457,7 @@ impl Store for PostgresStore {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                let data = task_data(&task);
-                events::record(tx, &user, EventType::Deleted, id, &data, now()).await?;
+                tx.record(EventType::Deleted, id, task_data(&task), now());
                 Ok(true)
             })
         })
@@ -710,7 +718,7 @@ async fn insert_row(
                  position, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
-             {conflict} RETURNING {TASK_COLUMNS}"
+             {conflict} RETURNING {INSERTED_TASK_COLUMNS}"
     );
     sqlx::query_as::<_, TaskRow>(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
@@ -757,15 +765,7 @@ async fn insert_full(
             .await?
             .ok_or_else(|| Error::internal("inserted task vanished"))?;
     }
-    events::record(
-        tx,
-        user_id,
-        EventType::Created,
-        id,
-        &task_data(&created),
-        now,
-    )
-    .await?;
+    tx.record(EventType::Created, id, task_data(&created), now);
     Ok(Some(created))
 }
 
@@ -796,7 +796,7 @@ async fn after_change(
     } else {
         EventType::Updated
     };
-    events::record(tx, user_id, kind, task.id, &task_data(task), now).await?;
+    tx.record(kind, task.id, task_data(task), now);
     if just_completed && let Some(successor) = next(task) {
         insert_full(tx, user_id, &successor, now, false).await?;
     }

@@ -1,7 +1,7 @@
 //! Tag queries, and linking tags to a task inside the task's transaction.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgExecutor, Postgres, Transaction};
+use sqlx::PgExecutor;
 use todo_core::Result;
 use todo_core::tag::{Tag, TagId, TagName};
 use todo_core::task::TaskId;
@@ -13,7 +13,7 @@ const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
 
 /// Creates the tags that do not exist yet and links all of them to the task.
 pub async fn link(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut crate::turns::Tx,
     user_id: &str,
     task_id: TaskId,
     tags: &[TagName],

@@ -16,13 +16,65 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sqlx::{PgPool, Postgres, Transaction};
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+use todo_core::events::{EventId, EventType};
+use todo_core::task::TaskId;
 use todo_core::{Error, Result};
 use tokio::sync::oneshot;
 
 use todo_store_sql::db_error;
 
-pub(crate) type Tx = Transaction<'static, Postgres>;
+use crate::events::{self, NewEvent};
+
+/// A turn's transaction, and the events its changes recorded that are not written yet: they
+/// are written together, in one statement, when the turn (or, after a failure, each change)
+/// ends. Derefs to the connection, like a sqlx transaction.
+pub(crate) struct Tx {
+    transaction: Transaction<'static, Postgres>,
+    user_id: String,
+    events: Vec<NewEvent>,
+}
+
+impl Tx {
+    /// Records an event of the turn's user, written with the turn's others (see `flush`).
+    pub(crate) fn record(
+        &mut self,
+        kind: EventType,
+        task_id: TaskId,
+        data: String,
+        at: DateTime<Utc>,
+    ) {
+        self.events.push(NewEvent {
+            kind,
+            task_id,
+            data,
+            at,
+        });
+    }
+
+    /// Writes the recorded events in their order; their ids.
+    pub(crate) async fn flush(&mut self) -> Result<Vec<EventId>> {
+        if self.events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let events = std::mem::take(&mut self.events);
+        events::write(&mut self.transaction, &self.user_id, &events).await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        &self.transaction
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        &mut self.transaction
+    }
+}
 
 pub(crate) type BoxFuture<'t, T> = Pin<Box<dyn Future<Output = T> + Send + 't>>;
 
@@ -34,6 +86,8 @@ const MAX_TURN: usize = 64;
 trait Queued: Send {
     /// Runs the change in `tx`, keeping its outcome; whether it succeeded.
     fn run<'t>(&'t mut self, tx: &'t mut Tx) -> BoxFuture<'t, bool>;
+    /// Makes `error` the change's outcome (its events could not be written).
+    fn fail(&mut self, error: Error);
     /// Answers the caller: the change's outcome if its turn committed.
     fn finish(self: Box<Self>, turn: std::result::Result<(), &TurnFailed>);
 }
@@ -56,6 +110,10 @@ where
             self.outcome = Some(outcome);
             ok
         })
+    }
+
+    fn fail(&mut self, error: Error) {
+        self.outcome = Some(Err(error));
     }
 
     fn finish(self: Box<Self>, turn: std::result::Result<(), &TurnFailed>) {
@@ -187,7 +245,8 @@ impl Drop for Leave<'_> {
     }
 }
 
-/// One turn: the lock, every change, the commit; again in savepoints if a change failed.
+/// One turn: the lock, every change, their events, the commit; again in savepoints if a
+/// change (or the writing of the events) failed.
 async fn run_turn(
     pool: &PgPool,
     user_id: &str,
@@ -202,17 +261,30 @@ async fn run_turn(
         }
     }
     if !failed {
-        return commit(tx).await;
+        match tx.flush().await {
+            Ok(_) => return commit(tx).await,
+            Err(e) => {
+                if let [alone] = changes {
+                    alone.fail(e);
+                }
+            }
+        }
     }
     // Nothing of this try stays; a change alone has its answer (its error) already.
-    let _ = tx.rollback().await;
+    let _ = tx.transaction.rollback().await;
     if changes.len() == 1 {
         return Ok(());
     }
     let mut tx = begin(pool, user_id).await?;
     for change in changes.iter_mut() {
         step(&mut tx, "SAVEPOINT change").await?;
-        let end = if change.run(&mut tx).await {
+        let mut ok = change.run(&mut tx).await;
+        if ok && let Err(e) = tx.flush().await {
+            change.fail(e);
+            ok = false;
+        }
+        tx.events.clear();
+        let end = if ok {
             "RELEASE SAVEPOINT change"
         } else {
             "ROLLBACK TO SAVEPOINT change"
@@ -223,16 +295,20 @@ async fn run_turn(
 }
 
 async fn begin(pool: &PgPool, user_id: &str) -> std::result::Result<Tx, TurnFailed> {
-    let mut tx = pool
+    let mut transaction = pool
         .begin()
         .await
         .map_err(|e| TurnFailed::new("starting a turn of writes", e))?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut *transaction)
         .await
         .map_err(|e| TurnFailed::new("taking the user's turn", e))?;
-    Ok(tx)
+    Ok(Tx {
+        transaction,
+        user_id: user_id.to_owned(),
+        events: Vec::new(),
+    })
 }
 
 async fn step(tx: &mut Tx, statement: &'static str) -> std::result::Result<(), TurnFailed> {
@@ -244,7 +320,8 @@ async fn step(tx: &mut Tx, statement: &'static str) -> std::result::Result<(), T
 }
 
 async fn commit(tx: Tx) -> std::result::Result<(), TurnFailed> {
-    tx.commit()
+    tx.transaction
+        .commit()
         .await
         .map_err(|e| TurnFailed::new("committing a turn of writes", e))
 }
