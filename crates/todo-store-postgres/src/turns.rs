@@ -3,7 +3,8 @@
 //! later find a smaller one), so a user's changes hold the user's advisory lock until they
 //! commit. With one change per turn, the commit's fsync bounded a user's write rate; here the
 //! changes that queue in this process while a turn runs all go in the next one: one
-//! transaction, one lock, one commit. Callers hear back after the commit. Should a change
+//! transaction, one lock, one commit, and one statement for all their events (recorded in the
+//! turn's `Tx` and written at its end). Callers hear back after the commit. Should a change
 //! fail, the turn is rolled back and run again with each change in a savepoint of its own, so
 //! that the failing one is undone alone (savepoints cost a round trip each, and failures are
 //! rare: the first try goes without).
