@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
-use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::jobs::{Job, JobId, JobStore};
 use todo_core::reminders::NewReminder;
 use todo_core::task::TaskId;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
+use todo_core::{Error, Result};
 use tokio::sync::broadcast;
 
 use todo_store_sql::{
@@ -122,6 +122,8 @@ pub(crate) async fn write(
          woken AS (SELECT pg_notify($6, $1) \
              UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM queued)) \
          SELECT event.id, (SELECT COUNT(*) FROM woken) > 0 FROM event ORDER BY event.id",
+        // (The second column is unused: it makes PostgreSQL evaluate `woken`, which a
+        // statement that does not read it would skip.)
     )
     .bind(user_id)
     .bind(&kinds)
@@ -380,7 +382,9 @@ impl JobStore for PostgresStore {
                 {
                     let data = reminder_task_data(&task, reminder_id);
                     tx.record(EventType::Reminder, task_id, data.clone(), now);
-                    let id = tx.flush().await?.last().copied().unwrap_or_default();
+                    let id = tx.flush().await?.last().copied().ok_or_else(|| {
+                        Error::internal("a reminder's event was written without an id")
+                    })?;
                     event = Some(Event {
                         id,
                         event_type: EventType::Reminder,

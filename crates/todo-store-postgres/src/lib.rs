@@ -769,8 +769,9 @@ async fn insert_full(
     Ok(Some(created))
 }
 
-/// Locks the task's row for the rest of the transaction and says whether it was completed:
-/// of two requests completing it at once, the second waits here and then sees `true`.
+/// Whether the task was completed before this change (`None`: no such task). A turn runs
+/// alone for its user, so nothing changes it meanwhile; the row lock also keeps writers
+/// outside turns (none touch `completed` today) from slipping in.
 async fn lock_completed(tx: &mut turns::Tx, user_id: &str, id: TaskId) -> Result<Option<bool>> {
     sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE")
         .bind(user_id)

@@ -133,6 +133,33 @@ async fn concurrent_changes_of_a_user_keep_their_events_and_a_failing_one_leaves
     }
 }
 
+/// Changes that commit together (a batch on SQLite, a turn on PostgreSQL) have their events
+/// in the order of the changes, as their tasks' ids are.
+#[tokio::test]
+async fn events_of_changes_committed_together_keep_the_order_of_the_changes() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let owner = owner.as_str();
+        let at = now();
+        let created = futures::future::join_all((0..20).map(|n| async move {
+            store
+                .insert_task(owner, &new_task(&format!("task {n}")), at)
+                .await
+        }))
+        .await;
+        assert!(created.iter().all(Result::is_ok), "{}", db.backend);
+        let events = store.events_after(owner, 0, 100).await.expect("events");
+        assert_eq!(events.len(), 20, "{}", db.backend);
+        assert!(
+            events.windows(2).all(|w| w[0].task_id < w[1].task_id),
+            "{}: {:?}",
+            db.backend,
+            events.iter().map(|e| e.task_id).collect::<Vec<_>>()
+        );
+    }
+}
+
 #[tokio::test]
 async fn imports_write_a_created_event_per_new_task() {
     for db in todo_testkit::all().await {
