@@ -2,8 +2,9 @@
 # Runs the browser tests of the web app against the `todo` binary given as $1.
 # Node 22 and Playwright come from npm at the versions pinned in package-lock.json, installed
 # into target/web-tests (reinstalled only when the lock file changes); the browser is the
-# system's Chromium (Debian `chromium`), never a download. Without Chromium the tests are
-# skipped with a warning, except under CI=true, where that fails.
+# system's Chromium (Debian `chromium`, installed with apt-get when missing and run as root),
+# never a browser download. Without Chromium the tests are skipped with a warning, except under
+# CI=true, where that fails.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -11,7 +12,15 @@ bin="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 dir="$root/target/web-tests"
 in_ci() { [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; }
 
-chromium="${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}"
+find_chromium() { command -v chromium || command -v chromium-browser || true; }
+chromium="${CHROMIUM:-$(find_chromium)}"
+# A fresh machine of ours has Debian's package available but not installed; install it when we
+# can (root with apt-get), as the test command installs its other tools.
+if [[ -z "$chromium" && "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+  echo "chromium is not installed; installing Debian's chromium" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >&2 || true
+  chromium="$(find_chromium)"
+fi
 if [[ -z "$chromium" ]]; then
   if in_ci; then
     echo "error: chromium is not installed (apt-get install chromium) and CI=true" >&2
