@@ -20,10 +20,12 @@ pub const MAX_MINUTES_BEFORE: i64 = 4 * 7 * 24 * 60;
 pub struct Reminder {
     pub id: ReminderId,
     /// When it fires.
+    #[serde(serialize_with = "crate::time::serialize_json")]
     pub remind_at: DateTime<Utc>,
     /// Set for a reminder relative to the due; it moves when the due moves.
     pub minutes_before: Option<i64>,
     /// When it fired; null until then.
+    #[serde(serialize_with = "crate::time::serialize_json_option")]
     pub sent_at: Option<DateTime<Utc>>,
 }
 

@@ -66,9 +66,11 @@ pub struct Task {
     pub title: String,
     pub description: Option<String>,
     pub completed: bool,
+    #[serde(serialize_with = "crate::time::serialize_json_option")]
     pub completed_at: Option<DateTime<Utc>>,
     pub priority: Priority,
     /// A moment, for tasks due at a time.
+    #[serde(serialize_with = "crate::time::serialize_json_option")]
     pub due_at: Option<DateTime<Utc>>,
     /// A calendar day, for all-day tasks. At most one of `due_at` and `due_date` is set.
     pub due_date: Option<NaiveDate>,
@@ -84,7 +86,9 @@ pub struct Task {
     pub tags: Vec<String>,
     /// In the order they fire.
     pub reminders: Vec<Reminder>,
+    #[serde(serialize_with = "crate::time::serialize_json")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::serialize_json")]
     pub updated_at: DateTime<Utc>,
 }
 

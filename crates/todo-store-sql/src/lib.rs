@@ -1,7 +1,7 @@
 //! What the SQL backends share: rows as either database returns them, their mapping to domain
-//! types, and error mapping. PostgreSQL decodes the rows with the derived `FromRow`; SQLite
-//! (rusqlite, not sqlx) fills the public fields itself, so the mapping to domain types is
-//! written once, here.
+//! types, and error mapping. PostgreSQL decodes most rows with the derived `FromRow` (task rows,
+//! the hot ones, by position); SQLite (rusqlite, not sqlx) fills the public fields itself, so
+//! the mapping to domain types is written once, here.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use todo_core::Error;
@@ -131,7 +131,8 @@ impl From<ApiKeyRow> for ApiKey {
     }
 }
 
-#[derive(sqlx::FromRow)]
+/// A task as stored; each backend decodes it (PostgreSQL by position, `todo-store-postgres`
+/// `rows.rs`).
 pub struct TaskRow {
     pub id: i64,
     pub user_id: String,
@@ -203,14 +204,6 @@ impl From<TagRow> for Tag {
             created_at: r.created_at,
         }
     }
-}
-
-/// A task row carrying the total of the listing it belongs to.
-#[derive(sqlx::FromRow)]
-pub struct CountedTaskRow {
-    #[sqlx(flatten)]
-    pub task: TaskRow,
-    pub total: i64,
 }
 
 #[derive(sqlx::FromRow)]
