@@ -295,21 +295,37 @@ async fn run_turn(
     commit(tx).await
 }
 
+/// `BEGIN` and the user's lock, in one round trip (a simple query of two statements, which
+/// cannot carry parameters: the user id is written as a literal).
 async fn begin(pool: &PgPool, user_id: &str) -> std::result::Result<Tx, TurnFailed> {
-    let mut transaction = pool
-        .begin()
+    let statement = format!(
+        "BEGIN; SELECT pg_advisory_xact_lock(hashtext({}))",
+        literal(user_id)
+    );
+    let transaction = pool
+        .begin_with(sqlx::AssertSqlSafe(statement))
         .await
-        .map_err(|e| TurnFailed::new("starting a turn of writes", e))?;
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-        .bind(user_id)
-        .execute(&mut *transaction)
-        .await
-        .map_err(|e| TurnFailed::new("taking the user's turn", e))?;
+        .map_err(|e| TurnFailed::new("starting a turn of writes and taking the user's turn", e))?;
     Ok(Tx {
         transaction,
         user_id: user_id.to_owned(),
         events: Vec::new(),
     })
+}
+
+/// `text` as an SQL string literal: `E'…'` with backslashes and quotes escaped, which reads
+/// the same whatever `standard_conforming_strings` says.
+fn literal(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 3);
+    quoted.push_str("E'");
+    for c in text.chars() {
+        if c == '\\' || c == '\'' {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('\'');
+    quoted
 }
 
 async fn step(tx: &mut Tx, statement: &'static str) -> std::result::Result<(), TurnFailed> {
@@ -325,4 +341,15 @@ async fn commit(tx: Tx) -> std::result::Result<(), TurnFailed> {
         .commit()
         .await
         .map_err(|e| TurnFailed::new("committing a turn of writes", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::literal;
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes() {
+        assert_eq!(literal("01a2-b"), "E'01a2-b'");
+        assert_eq!(literal(r"o'k\'; DROP"), r"E'o\'k\\\'; DROP'");
+    }
 }

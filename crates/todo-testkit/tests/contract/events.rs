@@ -96,6 +96,35 @@ async fn every_task_change_writes_one_event_in_order_for_its_owner_only() {
     }
 }
 
+/// A user id is any text an identity provider gives (`sub`); PostgreSQL writes it into the
+/// statement that takes the user's turn as a literal, which must read back as the same text.
+#[tokio::test]
+async fn a_user_whose_id_has_quotes_and_backslashes_writes_in_turns_of_their_own() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let odd = format!(r"o'k\'; {}", uuid::Uuid::now_v7());
+        let new = crate::new_user(&odd, None, now());
+        store.insert_user(&new).await.expect("insert user");
+        let task = add(store, &odd, "Quoted").await;
+        store
+            .set_task_completed(&odd, task.id, Some(true), now(), no_next_occurrence())
+            .await
+            .expect("complete");
+        let events = store.events_after(&odd, 0, 10).await.expect("events");
+        assert_eq!(
+            kinds(&events),
+            [EventType::Created, EventType::Completed],
+            "{}",
+            db.backend
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.user_id == odd && e.task_id == task.id)
+        );
+    }
+}
+
 /// Many changes of one user at once commit together (group commit on both backends): each
 /// keeps its own outcome, one that fails leaves neither its row nor its event, and the
 /// events of the others are there once each, in order.
