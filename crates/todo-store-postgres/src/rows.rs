@@ -10,16 +10,22 @@ use sqlx::{Decode, FromRow, Postgres, Row, Type};
 use todo_store_sql::TaskRow;
 
 /// A task row with its tag names and reminders as JSON arrays (tags sorted without regard to
-/// case), in the order [`task_at`] reads them.
+/// case; each NULL when there are none), in the order [`task_at`] reads them. An aggregate
+/// with `ORDER BY` starts a sort every time it runs, rows or not: the `EXISTS` probes run it
+/// only for tasks that have tags or reminders (most have neither).
 pub const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, \
      priority, due_at, due_date, recurrence, recurrence_mode, parent_id, position, created_at, \
      updated_at, \
-     (SELECT json_agg(t.name ORDER BY t.name_key)::text FROM task_tags tt \
-         JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id \
-         WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) AS tags, \
-     (SELECT json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at, \
+     CASE WHEN EXISTS (SELECT FROM task_tags tt \
+             WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) THEN \
+         (SELECT json_agg(t.name ORDER BY t.name_key)::text FROM task_tags tt \
+             JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id \
+             WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) END AS tags, \
+     CASE WHEN EXISTS (SELECT FROM reminders r \
+             WHERE r.user_id = tasks.user_id AND r.task_id = tasks.id) THEN \
+         (SELECT json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at, \
              'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id)::text \
-         FROM reminders r WHERE r.user_id = tasks.user_id AND r.task_id = tasks.id) AS reminders";
+         FROM reminders r WHERE r.user_id = tasks.user_id AND r.task_id = tasks.id) END AS reminders";
 /// `TASK_COLUMNS` for a row just inserted, which has no tags or reminders yet (they are linked
 /// after it, and the row is read again then).
 pub const INSERTED_TASK_COLUMNS: &str = "id, user_id, title, description, completed, \

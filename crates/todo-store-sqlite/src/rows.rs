@@ -117,15 +117,19 @@ pub(crate) fn api_key(row: &Row) -> rusqlite::Result<ApiKeyRow> {
 }
 
 /// A task row with its tag names as a JSON array, sorted without regard to case, and its
-/// reminders as a JSON array of objects.
+/// reminders as a JSON array of objects (each NULL when there are none). An aggregate with
+/// `ORDER BY` opens a temporary b-tree every time it runs, rows or not: the `EXISTS` probes
+/// run it only for tasks that have tags or reminders (most have neither).
 pub(crate) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, \
      completed_at, priority, due_at, due_date, recurrence, recurrence_mode, parent_id, position, \
      created_at, updated_at, \
-     (SELECT json_group_array(t.name ORDER BY t.name_key) FROM task_tags tt \
-         JOIN tags t ON t.id = tt.tag_id WHERE tt.task_id = tasks.id) AS tags, \
-     (SELECT json_group_array(json_object('id', r.id, 'remind_at', r.remind_at, \
+     CASE WHEN EXISTS (SELECT 1 FROM task_tags tt WHERE tt.task_id = tasks.id) THEN \
+         (SELECT json_group_array(t.name ORDER BY t.name_key) FROM task_tags tt \
+             JOIN tags t ON t.id = tt.tag_id WHERE tt.task_id = tasks.id) END AS tags, \
+     CASE WHEN EXISTS (SELECT 1 FROM reminders r WHERE r.task_id = tasks.id) THEN \
+         (SELECT json_group_array(json_object('id', r.id, 'remind_at', r.remind_at, \
              'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id) \
-         FROM reminders r WHERE r.task_id = tasks.id) AS reminders";
+         FROM reminders r WHERE r.task_id = tasks.id) END AS reminders";
 /// How many columns `TASK_COLUMNS` has: a listing's total follows them.
 pub(crate) const TASK_COLUMN_COUNT: usize = 17;
 
