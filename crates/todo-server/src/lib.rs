@@ -32,9 +32,22 @@ use crate::llm::{LlmSettings, OpenAiCompatible};
 use crate::mcp::McpSettings;
 use crate::rate_limit::{RateLimitSettings, RateLimits};
 
-/// What every handler can reach. Cheap to clone.
+/// What every handler can reach. Cheap to clone: one reference count. axum clones the state
+/// for each middleware and extractor of every request, and cloning the fields one by one (a
+/// dozen reference counts, and the shutdown token's lock) was ~6 % of a small request's
+/// instructions.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The contents of [`AppState`].
+pub struct Shared {
     pub todo: Todo,
     pub auth: Arc<Authenticator>,
     pub limits: Arc<RateLimits>,
@@ -106,7 +119,7 @@ impl AppState {
             settings.llm.chat.clone(),
             cipher,
         );
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             chat,
             auth: Arc::new(Authenticator::new(
                 todo.clone(),
@@ -119,7 +132,7 @@ impl AppState {
             mcp: Arc::new(settings.mcp.clone()),
             shutdown: CancellationToken::new(),
             todo,
-        })
+        })))
     }
 }
 
