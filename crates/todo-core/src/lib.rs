@@ -66,6 +66,11 @@ impl Todo {
         }
     }
 
+    /// How long checked credentials are remembered (`AUTH_CACHE_TTL_MS`).
+    pub fn credential_ttl(&self) -> Duration {
+        self.credentials.ttl()
+    }
+
     /// Lets webhooks target loopback and private networks (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`).
     pub fn with_private_webhooks(mut self, allow: bool) -> Self {
         self.allow_private_webhooks = allow;

@@ -31,6 +31,11 @@ impl<V: Clone> Memo<V> {
         }
     }
 
+    /// How long entries live at most.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     /// The value remembered under `key`, if its entry has not expired.
     pub fn get(&self, key: &str) -> Option<V> {
         if self.ttl.is_zero() {

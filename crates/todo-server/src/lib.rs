@@ -100,7 +100,7 @@ impl AppState {
     /// Must run inside a Tokio runtime (the Redis connection manager starts a task).
     pub fn new(todo: Todo, settings: &Settings) -> Result<Self, String> {
         let auth = &settings.auth;
-        let keys = TokenKeys::new(auth.jwt_secret.as_bytes());
+        let keys = TokenKeys::new(auth.jwt_secret.as_bytes(), todo.credential_ttl());
         let external = ExternalIssuers::new(
             auth.better_auth_secret.as_deref().map(str::as_bytes),
             auth.jwks_url.clone(),
