@@ -455,34 +455,30 @@ impl Store for PostgresStore {
         if list::is_selective(&query.filter) {
             return self.list_matches(user_id, query, limit).await;
         }
-        if query.filter == TaskFilter::default() {
-            return self.list_all(user_id, query, limit).await;
-        }
-        // The page's ids come from an index alone; the full rows (with their tags) are built
-        // for those ids only, never for every candidate row before sorting. The total rides
-        // along as an uncorrelated subquery (computed once): one round trip for both.
+        // The total rides along as an uncorrelated subquery (computed once): one round trip
+        // for the page and its total.
         let mut qb = QueryBuilder::<Postgres>::new(format!(
             "SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM tasks"
         ));
         list::push_filter(&mut qb, user_id, &query.filter);
-        qb.push(") AS total FROM tasks WHERE user_id = ");
-        qb.push_bind(user_id.to_owned());
-        qb.push(" AND id IN (SELECT id FROM tasks");
-        list::push_filter(&mut qb, user_id, &query.filter);
-        list::push_page(
-            &mut qb,
-            list::sort_expression(query.sort.field),
-            &query.sort,
-            query.after.as_ref(),
-            limit,
-        );
-        qb.push(")").push(list::order_by(&query.sort));
-        let rows = qb
-            .build_query_as::<CountedTask>()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        self.counted_slice(user_id, query, rows).await
+        qb.push(") AS total FROM tasks");
+        let sort_key = list::sort_expression(query.sort.field);
+        if query.filter == TaskFilter::default() {
+            // Every task of the user, in order: an index scan on `(user_id, <sort key>, id)`
+            // stops after the page's rows, and the tag and reminder subqueries run for those
+            // rows only (PostgreSQL evaluates costly output columns after the `LIMIT`).
+            list::push_filter(&mut qb, user_id, &query.filter);
+            list::push_page(&mut qb, sort_key, &query.sort, query.after.as_ref(), limit);
+        } else {
+            // The page's ids come from an index alone; the full rows (with their tags) are
+            // built for those ids only, never for every candidate row before sorting.
+            qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+            qb.push(" AND id IN (SELECT id FROM tasks");
+            list::push_filter(&mut qb, user_id, &query.filter);
+            list::push_page(&mut qb, sort_key, &query.sort, query.after.as_ref(), limit);
+            qb.push(")").push(list::order_by(&query.sort));
+        }
+        self.counted_page(user_id, query, qb).await
     }
 
     async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>> {
@@ -609,49 +605,23 @@ impl PostgresStore {
         qb.push(" AND id IN (SELECT id FROM matches WHERE TRUE");
         list::push_page(&mut qb, "k", &query.sort, query.after.as_ref(), limit);
         qb.push(")").push(list::order_by(&query.sort));
-        let rows = qb
-            .build_query_as::<CountedTask>()
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        self.counted_slice(user_id, query, rows).await
+        self.counted_page(user_id, query, qb).await
     }
 }
 
 impl PostgresStore {
-    /// Every task of the user, in order: an index scan on `(user_id, <sort key>, id)` in that
-    /// order stops after the page's rows, and the tag and reminder subqueries run for those rows
-    /// only (PostgreSQL evaluates costly output columns after the `LIMIT`). Cheaper than the
-    /// ids-first form of a filtered page, which must join the ids back to their rows.
-    async fn list_all(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
-        let mut qb = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM tasks WHERE user_id = "
-        ));
-        qb.push_bind(user_id.to_owned());
-        qb.push(") AS total FROM tasks WHERE user_id = ");
-        qb.push_bind(user_id.to_owned());
-        list::push_page(
-            &mut qb,
-            list::sort_expression(query.sort.field),
-            &query.sort,
-            query.after.as_ref(),
-            limit,
-        );
-        let rows = qb
+    /// Runs a page's statement, whose rows carry the total.
+    async fn counted_page(
+        &self,
+        user_id: &str,
+        query: &TaskQuery,
+        mut statement: QueryBuilder<Postgres>,
+    ) -> Result<TaskSlice> {
+        let rows = statement
             .build_query_as::<CountedTask>()
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
-        self.counted_slice(user_id, query, rows).await
-    }
-
-    /// A page whose rows carry the total.
-    async fn counted_slice(
-        &self,
-        user_id: &str,
-        query: &TaskQuery,
-        rows: Vec<CountedTask>,
-    ) -> Result<TaskSlice> {
         let total = match rows.first() {
             Some(row) => u64::try_from(row.total).unwrap_or_default(),
             // Past the last page the rows cannot carry the total.
