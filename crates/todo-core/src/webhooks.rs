@@ -59,13 +59,16 @@ pub struct Delivery {
 
 #[async_trait]
 pub trait WebhookStore {
+    /// Registers a webhook unless the user already has `limit` of them (`None` then). Calls
+    /// at the same time, from any replica, never take a user past `limit`.
     async fn insert_webhook(
         &self,
         user_id: &str,
         url: &str,
         secret: &str,
         now: DateTime<Utc>,
-    ) -> Result<Webhook>;
+        limit: usize,
+    ) -> Result<Option<Webhook>>;
     /// The user's webhooks, oldest first.
     async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>>;
     async fn delete_webhook(&self, user_id: &str, id: WebhookId) -> Result<bool>;
@@ -178,11 +181,6 @@ impl Todo {
         let url = check_url(&input.url, self.allow_private_webhooks)
             .await
             .map_err(|m| Error::invalid("url", m))?;
-        if self.store.list_webhooks(user_id).await?.len() >= MAX_WEBHOOKS_PER_USER {
-            return Err(Error::Conflict(format!(
-                "a user may have at most {MAX_WEBHOOKS_PER_USER} webhooks"
-            )));
-        }
         let bytes: [u8; 32] = rand::random();
         let secret = format!(
             "whsec_{}",
@@ -190,8 +188,13 @@ impl Todo {
         );
         let webhook = self
             .store
-            .insert_webhook(user_id, url.as_str(), &secret, now())
-            .await?;
+            .insert_webhook(user_id, url.as_str(), &secret, now(), MAX_WEBHOOKS_PER_USER)
+            .await?
+            .ok_or_else(|| {
+                Error::Conflict(format!(
+                    "a user may have at most {MAX_WEBHOOKS_PER_USER} webhooks"
+                ))
+            })?;
         Ok(CreatedWebhook { webhook, secret })
     }
 

@@ -307,3 +307,114 @@ fn add_headers(headers: &mut HeaderMap, policy: &Policy, decision: &Decision) {
 fn ceil_secs(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn configured(settings: RateLimitSettings) -> RateLimits {
+        RateLimits::new(&settings, None).expect("in-memory limits")
+    }
+
+    fn policy(limits: &RateLimits, method: Method, route: Option<&str>) -> Option<PolicyName> {
+        limits.policy_for(&method, route).map(|p| p.name)
+    }
+
+    #[test]
+    fn requests_fall_under_the_policy_of_what_they_do() {
+        let limits = configured(RateLimitSettings::default());
+        let tasks = Some("/api/v1/tasks");
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS] {
+            assert_eq!(policy(&limits, method, tasks), Some(PolicyName::Reads));
+        }
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            assert_eq!(policy(&limits, method, tasks), Some(PolicyName::Writes));
+        }
+        // Unmatched paths (404s) count too, by method.
+        assert_eq!(
+            policy(&limits, Method::POST, None),
+            Some(PolicyName::Writes)
+        );
+        assert_eq!(policy(&limits, Method::GET, None), Some(PolicyName::Reads));
+    }
+
+    #[test]
+    fn signing_in_and_up_is_under_the_auth_policy_on_both_doors() {
+        let limits = configured(RateLimitSettings::default());
+        for route in AUTH_ROUTES {
+            assert_eq!(
+                policy(&limits, Method::POST, Some(route)),
+                Some(PolicyName::Auth),
+                "{route}"
+            );
+        }
+        // The sign-in page itself is a read.
+        assert_eq!(
+            policy(&limits, Method::GET, Some("/login")),
+            Some(PolicyName::Reads)
+        );
+        // Logging out is an ordinary write.
+        assert_eq!(
+            policy(&limits, Method::POST, Some("/api/v1/auth/logout")),
+            Some(PolicyName::Writes)
+        );
+    }
+
+    #[test]
+    fn mcp_messages_are_reads_and_probes_are_never_limited() {
+        let limits = configured(RateLimitSettings::default());
+        assert_eq!(
+            policy(&limits, Method::POST, Some("/mcp")),
+            Some(PolicyName::Reads)
+        );
+        for route in EXEMPT {
+            assert_eq!(policy(&limits, Method::GET, Some(route)), None, "{route}");
+        }
+    }
+
+    #[test]
+    fn a_limit_of_zero_turns_its_policy_off_and_disabled_turns_off_all() {
+        let limits = configured(RateLimitSettings {
+            writes_per_minute: 0,
+            ..RateLimitSettings::default()
+        });
+        assert_eq!(policy(&limits, Method::POST, Some("/api/v1/tasks")), None);
+        assert_eq!(
+            policy(&limits, Method::GET, Some("/api/v1/tasks")),
+            Some(PolicyName::Reads)
+        );
+        assert!(!limits.needs_redis(), "fail open by default");
+
+        let off = configured(RateLimitSettings {
+            enabled: false,
+            ..RateLimitSettings::default()
+        });
+        for (method, route) in [
+            (Method::GET, "/api/v1/tasks"),
+            (Method::POST, "/api/v1/tasks"),
+            (Method::POST, "/api/v1/auth/login"),
+        ] {
+            assert_eq!(policy(&off, method, Some(route)), None);
+        }
+        assert!(!off.needs_redis());
+    }
+
+    #[test]
+    fn limits_that_fail_closed_need_redis() {
+        let closed = configured(RateLimitSettings {
+            fail_open: false,
+            ..RateLimitSettings::default()
+        });
+        assert!(closed.needs_redis());
+    }
+
+    #[test]
+    fn a_policy_costs_its_window_over_its_limit_per_request() {
+        let policy = Policy {
+            name: PolicyName::Writes,
+            limit: NonZeroU32::new(30).expect("non-zero"),
+            window: WINDOW,
+        };
+        assert_eq!(policy.interval(), Duration::from_secs(2));
+    }
+}

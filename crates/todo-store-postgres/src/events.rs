@@ -450,20 +450,34 @@ impl WebhookStore for PostgresStore {
         url: &str,
         secret: &str,
         now: DateTime<Utc>,
-    ) -> Result<Webhook> {
-        let sql = format!(
-            "INSERT INTO webhooks (user_id, url, secret, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING {WEBHOOK_COLUMNS}"
-        );
-        sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(url)
-            .bind(secret)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map(Into::into)
-            .map_err(db_error)
+        limit: usize,
+    ) -> Result<Option<Webhook>> {
+        // In the user's turn: its lock (taken first, across replicas) keeps another insert from
+        // committing between this statement's count and its insert.
+        let (user, url, secret) = (user_id.to_owned(), url.to_owned(), secret.to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.change(user_id, move |tx| {
+            let (user, url, secret) = (user.clone(), url.clone(), secret.clone());
+            Box::pin(async move {
+                let sql = format!(
+                    "INSERT INTO webhooks (user_id, url, secret, created_at) \
+                     SELECT $1, $2, $3, $4 \
+                     WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = $1) < $5 \
+                     RETURNING {WEBHOOK_COLUMNS}"
+                );
+                sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+                    .bind(user)
+                    .bind(url)
+                    .bind(secret)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map(|row| row.map(Into::into))
+                    .map_err(db_error)
+            })
+        })
+        .await
     }
 
     async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>> {

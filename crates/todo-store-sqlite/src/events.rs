@@ -358,22 +358,26 @@ impl WebhookStore for SqliteStore {
         url: &str,
         secret: &str,
         now: DateTime<Utc>,
-    ) -> Result<Webhook> {
+        limit: usize,
+    ) -> Result<Option<Webhook>> {
         let (user_id, url, secret) = (user_id.to_owned(), url.to_owned(), secret.to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // The count and the insert are one statement of the one writer: nothing comes between.
         self.write(move |conn| {
             let sql = format!(
-                "INSERT INTO webhooks (user_id, url, secret, created_at) VALUES (?1, ?2, ?3, ?4) \
+                "INSERT INTO webhooks (user_id, url, secret, created_at) \
+                 SELECT ?1, ?2, ?3, ?4 \
+                 WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = ?1) < ?5 \
                  RETURNING {WEBHOOK_COLUMNS}"
             );
             sql::one(
                 conn,
                 &sql,
-                (&user_id, &url, &secret, ts(&now)),
+                (&user_id, &url, &secret, ts(&now), limit),
                 rows::webhook,
             )
-            .map_err(db_error)?
-            .map(Into::into)
-            .ok_or_else(|| todo_core::Error::internal("insert returned no row"))
+            .map(|row| row.map(Into::into))
+            .map_err(db_error)
         })
         .await
     }

@@ -462,9 +462,10 @@ async fn a_change_queues_a_delivery_per_active_webhook_and_failures_disable_it()
         let store = db.store.as_ref();
         let owner = user(store).await;
         let hook = store
-            .insert_webhook(&owner, "https://example.com/hook", "whsec_x", now())
+            .insert_webhook(&owner, "https://example.com/hook", "whsec_x", now(), 10)
             .await
-            .expect("webhook");
+            .expect("webhook")
+            .expect("under the limit");
         let task = add(store, &owner, "Ping").await;
         let jobs = store
             .claim_jobs(now(), Duration::seconds(30), 10)
@@ -507,5 +508,48 @@ async fn a_change_queues_a_delivery_per_active_webhook_and_failures_disable_it()
         let other = user(store).await;
         assert!(!store.delete_webhook(&other, hook.id).await.expect("delete"));
         assert!(store.delete_webhook(&owner, hook.id).await.expect("delete"));
+    }
+}
+
+/// The per-user limit holds when webhooks are created at the same time through two stores
+/// over the same data (two replicas): no count is read before another insert commits.
+#[tokio::test]
+async fn webhooks_created_at_once_on_two_replicas_stop_at_the_limit() {
+    for db in todo_testkit::all().await {
+        let replicas = [db.store.clone(), db.reopen().await];
+        let owner = user(replicas[0].as_ref()).await;
+        let owner = owner.as_str();
+        let created = futures::future::join_all((0..16).map(|n| {
+            let store = replicas[n % 2].clone();
+            async move {
+                store
+                    .insert_webhook(
+                        owner,
+                        &format!("https://example.com/{n}"),
+                        "whsec_x",
+                        now(),
+                        5,
+                    )
+                    .await
+            }
+        }))
+        .await;
+        let created: Vec<_> = created
+            .into_iter()
+            .flat_map(|r| r.expect("insert"))
+            .collect();
+        assert_eq!(created.len(), 5, "{}", db.backend);
+        let listed = replicas[1].list_webhooks(owner).await.expect("list");
+        assert_eq!(listed.len(), 5, "{}", db.backend);
+        let other = user(replicas[1].as_ref()).await;
+        assert!(
+            replicas[1]
+                .insert_webhook(&other, "https://example.com/other", "whsec_y", now(), 5)
+                .await
+                .expect("insert")
+                .is_some(),
+            "{}: the limit is each user's own",
+            db.backend
+        );
     }
 }
