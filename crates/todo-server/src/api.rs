@@ -13,7 +13,7 @@ pub mod transfer;
 pub mod webhooks;
 
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::middleware;
 use tower_http::catch_panic::CatchPanicLayer;
 use utoipa::openapi::OpenApi as OpenApiDoc;
@@ -113,6 +113,23 @@ pub(crate) fn location(collection: &str, id: impl std::fmt::Display) -> HeaderMa
     headers
 }
 
+/// Adds `Link: <…>; rel="next"` to `headers`: this request again, its other query parameters
+/// kept (filters, `limit`), with `key` (the page cursor) set to `value`.
+pub(crate) fn link_next(headers: &mut HeaderMap, uri: &Uri, key: &str, value: &str) {
+    let mut query: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some(key))
+        .collect();
+    let next = format!("{key}={value}");
+    query.push(&next);
+    let link = format!("<{}?{}>; rel=\"next\"", uri.path(), query.join("&"));
+    if let Ok(link) = HeaderValue::try_from(link) {
+        headers.insert(header::LINK, link);
+    }
+}
+
 fn documented() -> (Router<AppState>, OpenApiDoc) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
@@ -163,4 +180,31 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .layer(middleware::from_fn(metrics::track))
         .layer(middleware::from_fn(access_log::log))
         .with_state(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next(uri: &str, key: &str, value: &str) -> String {
+        let mut headers = HeaderMap::new();
+        link_next(&mut headers, &uri.parse().expect("uri"), key, value);
+        headers[header::LINK].to_str().expect("ascii").to_owned()
+    }
+
+    #[test]
+    fn the_next_link_keeps_the_query_and_replaces_the_cursor() {
+        assert_eq!(
+            next("/api/v1/tasks", "cursor", "abc"),
+            "</api/v1/tasks?cursor=abc>; rel=\"next\""
+        );
+        assert_eq!(
+            next("/api/v1/tasks?limit=5&cursor=old&tag=x", "cursor", "new"),
+            "</api/v1/tasks?limit=5&tag=x&cursor=new>; rel=\"next\""
+        );
+        assert_eq!(
+            next("/api/v1/conversations/c1?limit=3&before=9", "before", "4"),
+            "</api/v1/conversations/c1?limit=3&before=4>; rel=\"next\""
+        );
+    }
 }

@@ -17,6 +17,7 @@ use todo_core::chat::{
 use tokio::sync::mpsc;
 
 use crate::AppState;
+use crate::api::link_next;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::extract::{Json, Path, Query};
@@ -205,22 +206,9 @@ pub async fn list(
         .await?;
     let mut headers = HeaderMap::new();
     if let Some(next) = page.next {
-        let limit = query
-            .limit
-            .map(|l| format!("&limit={l}"))
-            .unwrap_or_default();
-        link_next(
-            &mut headers,
-            &format!("{}?cursor={}{limit}", uri.path(), next.encode()),
-        );
+        link_next(&mut headers, &uri, "cursor", &next.encode());
     }
     Ok((headers, axum::Json(page.items)))
-}
-
-fn link_next(headers: &mut HeaderMap, target: &str) {
-    if let Ok(value) = HeaderValue::try_from(format!("<{target}>; rel=\"next\"")) {
-        headers.insert(header::LINK, value);
-    }
 }
 
 #[derive(Deserialize)]
@@ -261,14 +249,7 @@ pub async fn get(
         .await?;
     let mut headers = HeaderMap::new();
     if let Some(before) = page.next {
-        let limit = query
-            .limit
-            .map(|l| format!("&limit={l}"))
-            .unwrap_or_default();
-        link_next(
-            &mut headers,
-            &format!("{}?before={before}{limit}", uri.path()),
-        );
+        link_next(&mut headers, &uri, "before", &before.to_string());
     }
     let conversation = page
         .items

@@ -1,14 +1,14 @@
 //! The task list: create, read, list, replace, patch, complete, delete.
 
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
-use todo_core::page::{Cursor, ListTasksRequest};
+use todo_core::page::ListTasksRequest;
 use todo_core::task::{Task, TaskId, TaskInput, TaskPatchInput};
 use todo_core::tasks::{BulkInput, BulkResult, QuickInput};
 
 use crate::AppState;
-use crate::api::location;
+use crate::api::{link_next, location};
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Json, OptionalJson, Path, Query};
@@ -49,25 +49,10 @@ pub async fn list(
     let page = state.todo.list_tasks(&principal.user_id, &request).await?;
     let mut headers = HeaderMap::new();
     headers.insert("x-total-count", HeaderValue::from(page.total));
-    if let Some(next) = &page.next
-        && let Ok(link) = HeaderValue::try_from(next_link(&uri, next))
-    {
-        headers.insert(header::LINK, link);
+    if let Some(next) = &page.next {
+        link_next(&mut headers, &uri, "cursor", &next.encode());
     }
     Ok((headers, axum::Json(page.items)))
-}
-
-/// The same request with the cursor of the next page, as a `Link` header value.
-fn next_link(uri: &axum::http::Uri, next: &Cursor) -> String {
-    let mut query: Vec<&str> = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|pair| !pair.is_empty() && pair.split('=').next() != Some("cursor"))
-        .collect();
-    let cursor = format!("cursor={}", next.encode());
-    query.push(&cursor);
-    format!("<{}?{}>; rel=\"next\"", uri.path(), query.join("&"))
 }
 
 /// Add a task.
