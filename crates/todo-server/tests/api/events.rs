@@ -436,6 +436,43 @@ async fn webhooks_refuse_private_targets_unless_the_operator_allows_them() {
         .problem(StatusCode::NOT_FOUND);
 }
 
+#[tokio::test]
+async fn an_eleventh_webhook_is_refused_until_one_is_deleted() {
+    let app = TestApp::spawn().await;
+    let open = replica_allowing_private_webhooks(&app).await;
+    let ada = app.signup("ada@example.com").await;
+    let create = |n: usize| {
+        open.post(
+            "/api/v1/webhooks",
+            &ada.token,
+            json!({"url": format!("http://127.0.0.1:9/hook/{n}")}),
+        )
+    };
+    let mut first = None;
+    for n in 0..10 {
+        let created = create(n).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{n}: {}", created.body);
+        first.get_or_insert(created.body["id"].as_i64().expect("id"));
+    }
+    let refused = create(10).await;
+    let problem = refused.problem(StatusCode::CONFLICT);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("at most 10 webhooks")),
+        "{problem}"
+    );
+    let listed = app.get("/api/v1/webhooks", &ada.token).await;
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(10));
+
+    let first = first.expect("created");
+    let gone = app
+        .delete(&format!("/api/v1/webhooks/{first}"), &ada.token)
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert_eq!(create(11).await.status, StatusCode::CREATED);
+}
+
 /// A loopback receiver that records each delivery; answers 500 to the first `fail_first`.
 async fn receiver(fail_first: usize) -> (String, Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>) {
     let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
