@@ -108,12 +108,41 @@ impl Principal {
     }
 }
 
-/// Who an external token says its bearer is.
+/// Who an external token says its bearer is: a subject within an issuer's namespace. It is
+/// linked to a local account of our making through the identities table, never used as a
+/// local user id (a token whose `sub` equals a local id must not act as that user).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalIdentity {
-    pub id: String,
+    /// Which trust root vouched for the token (`better-auth` for `BETTER_AUTH_SECRET`, `jwks`
+    /// for `AUTH_JWKS_URL`): subjects of different roots never meet.
+    pub issuer: &'static str,
+    pub subject: String,
     pub email: Option<String>,
     pub name: Option<String>,
+}
+
+/// The longest subject accepted, in bytes (as stored).
+pub const MAX_SUBJECT_BYTES: usize = 255;
+
+impl ExternalIdentity {
+    /// `None` for a subject that is empty, longer than [`MAX_SUBJECT_BYTES`] or holds control
+    /// characters (NUL cannot even be stored in PostgreSQL text): such a token is refused.
+    pub fn new(
+        issuer: &'static str,
+        subject: String,
+        email: Option<String>,
+        name: Option<String>,
+    ) -> Option<Self> {
+        let valid = !subject.is_empty()
+            && subject.len() <= MAX_SUBJECT_BYTES
+            && !subject.chars().any(char::is_control);
+        valid.then_some(Self {
+            issuer,
+            subject,
+            email,
+            name,
+        })
+    }
 }
 
 /// Don't rewrite `last_used_at` on every request: once a minute is precise enough.
@@ -209,40 +238,52 @@ impl Todo {
         Ok(principal)
     }
 
-    /// The user behind a verified external token, created the first time it is seen. The
-    /// email is kept only if no other account holds it: accounts are never merged by email.
+    /// The user behind a verified external token: the account linked to its identity, created
+    /// (with an id of ours) the first time the identity is seen. The email is kept only if no
+    /// other account holds it: accounts are never merged by email, nor by id.
     pub async fn external_principal(&self, identity: ExternalIdentity) -> Result<Principal> {
-        let user_id = identity.id.clone();
-        if self.store.user_by_id(&user_id).await?.is_none() {
-            let mut new = NewUser {
-                id: identity.id,
-                email: identity
-                    .email
-                    .as_deref()
-                    .and_then(|e| Email::parse(e).ok())
-                    .map(|e| e.as_str().to_owned()),
-                name: identity
-                    .name
-                    .as_deref()
-                    .and_then(|n| parse_name(n).ok().flatten()),
-                password_hash: None,
-                timezone: "UTC".into(),
-                created_at: now(),
-            };
-            if let Err(Error::Conflict(_)) = self.store.insert_user(&new).await {
-                // Either the email is taken or another request created this user just now.
-                new.email = None;
-                match self.store.insert_user(&new).await {
-                    Ok(_) | Err(Error::Conflict(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        let user = self.external_user(identity).await?;
         Ok(Principal {
-            user_id,
+            user_id: user.id,
             scopes: vec![Scope::Read, Scope::Write],
             credential: CredentialKind::External,
         })
+    }
+
+    async fn external_user(&self, identity: ExternalIdentity) -> Result<User> {
+        let (issuer, subject) = (identity.issuer, identity.subject.as_str());
+        if let Some(user) = self.store.external_user(issuer, subject).await? {
+            return Ok(user);
+        }
+        let mut new = NewUser {
+            id: uuid::Uuid::now_v7().to_string(),
+            email: identity
+                .email
+                .as_deref()
+                .and_then(|e| Email::parse(e).ok())
+                .map(|e| e.as_str().to_owned()),
+            name: identity
+                .name
+                .as_deref()
+                .and_then(|n| parse_name(n).ok().flatten()),
+            password_hash: None,
+            timezone: "UTC".into(),
+            created_at: now(),
+        };
+        loop {
+            match self.store.insert_external_user(issuer, subject, &new).await {
+                Err(Error::Conflict(_)) => {
+                    // Another request linked this identity just now, or the email is taken.
+                    if let Some(user) = self.store.external_user(issuer, subject).await? {
+                        return Ok(user);
+                    }
+                    if new.email.take().is_none() {
+                        return Err(Error::internal("linking an external identity conflicts"));
+                    }
+                }
+                result => return result,
+            }
+        }
     }
 
     pub async fn me(&self, user_id: &str) -> Result<User> {

@@ -68,6 +68,17 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     /// Fails with `Error::Conflict` when the email is taken.
     async fn insert_user(&self, user: &NewUser) -> Result<User>;
     async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
+    /// The user linked to an external identity: `(issuer, subject)`, or else a `legacy`
+    /// identity with that subject (external users from before identities had issuers).
+    async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>>;
+    /// Creates `user` and links `(issuer, subject)` to it, in one transaction. Fails with
+    /// `Error::Conflict` when the email is taken or the identity was linked meanwhile.
+    async fn insert_external_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user: &NewUser,
+    ) -> Result<User>;
     /// The user with this (normalised) email and their password hash, if any.
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
     async fn update_user(

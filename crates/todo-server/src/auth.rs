@@ -15,7 +15,7 @@ use todo_core::accounts::{CredentialKind, Principal};
 use todo_core::api_key::{Scope, looks_like_api_key};
 
 pub use cookie::CsrfKey;
-pub use external::{ExternalIssuers, Jwks};
+pub use external::{ExternalIssuers, ExternalSettings, Jwks, MIN_SECRET_BYTES, check_secret};
 pub use tokens::{SessionToken, TokenKeys};
 
 use crate::AppState;

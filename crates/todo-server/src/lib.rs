@@ -26,7 +26,10 @@ use todo_core::chat::secret::Cipher;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Authenticator, CsrfKey, ExternalIssuers, TokenKeys};
+use crate::auth::{
+    Authenticator, CsrfKey, ExternalIssuers, ExternalSettings, TokenKeys, check_secret,
+};
+use todo_core::chat::model::Secret;
 use crate::hardening::HttpSettings;
 use crate::llm::{LlmSettings, OpenAiCompatible};
 use crate::mcp::McpSettings;
@@ -87,24 +90,22 @@ impl Settings {
 
 /// How the server authenticates, resolved once at start.
 pub struct AuthSettings {
-    /// Signs our tokens. See [`resolve_jwt_secret`].
-    pub jwt_secret: String,
-    /// Accept HS256 tokens signed with this (Better Auth's `BETTER_AUTH_SECRET`).
-    pub better_auth_secret: Option<String>,
-    /// Accept EdDSA/RS256/ES256 tokens signed by a key published here.
-    pub jwks_url: Option<String>,
+    /// Signs our tokens; at least [`auth::MIN_SECRET_BYTES`]. See [`resolve_jwt_secret`].
+    pub jwt_secret: Secret,
+    /// Which outside tokens are accepted.
+    pub external: ExternalSettings,
 }
 
 impl AppState {
-    /// Fails on settings that cannot work (a malformed `REDIS_URL`, an invalid CORS origin).
-    /// Must run inside a Tokio runtime (the Redis connection manager starts a task).
+    /// Fails on settings that cannot work (a signing secret under 32 bytes, a malformed
+    /// `REDIS_URL`, an invalid CORS origin). Must run inside a Tokio runtime (the Redis
+    /// connection manager starts a task).
     pub fn new(todo: Todo, settings: &Settings) -> Result<Self, String> {
         let auth = &settings.auth;
-        let keys = TokenKeys::new(auth.jwt_secret.as_bytes(), todo.credential_ttl());
-        let external = ExternalIssuers::new(
-            auth.better_auth_secret.as_deref().map(str::as_bytes),
-            auth.jwks_url.clone(),
-        );
+        check_secret("TODO_JWT_SECRET", auth.jwt_secret.expose())?;
+        let jwt_secret = auth.jwt_secret.expose().as_bytes();
+        let keys = TokenKeys::new(jwt_secret, todo.credential_ttl());
+        let external = ExternalIssuers::new(&auth.external)?;
         let limits = RateLimits::new(&settings.rate_limit, settings.redis_url.as_deref())?;
         let cipher = settings
             .llm
@@ -125,7 +126,7 @@ impl AppState {
                 todo.clone(),
                 keys,
                 external,
-                CsrfKey::new(auth.jwt_secret.as_bytes()),
+                CsrfKey::new(jwt_secret),
             )),
             limits: Arc::new(limits),
             http: Arc::new(settings.http.clone()),
@@ -141,13 +142,15 @@ impl AppState {
 pub async fn resolve_jwt_secret(
     todo: &Todo,
     configured: Option<String>,
-) -> todo_core::Result<String> {
+) -> todo_core::Result<Secret> {
     match configured {
-        Some(secret) => Ok(secret),
+        Some(secret) => Ok(Secret::new(secret)),
         None => {
             let bytes: [u8; 32] = rand::random();
             let candidate: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-            todo.stored_secret("jwt_secret", &candidate).await
+            todo.stored_secret("jwt_secret", &candidate)
+                .await
+                .map(Secret::new)
         }
     }
 }

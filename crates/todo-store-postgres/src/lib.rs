@@ -141,6 +141,51 @@ impl Store for PostgresStore {
         Ok(row.map(Into::into))
     }
 
+    async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
+        let sql = format!(
+            "SELECT {} FROM identities i JOIN users u ON u.id = i.user_id \
+             WHERE i.subject = $2 AND i.issuer IN ($1, 'legacy') \
+             ORDER BY i.issuer = 'legacy' LIMIT 1",
+            prefixed("u", USER_COLUMNS)
+        );
+        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn insert_external_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user: &NewUser,
+    ) -> Result<User> {
+        // One statement, so the user and its identity exist together or not at all; a unique
+        // violation (the email, or the identity linked meanwhile) is a conflict.
+        let sql = format!(
+            "WITH u AS (INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
+                 updated_at) VALUES ($1, $2, $3, NULL, $4, $5, $5) RETURNING {USER_COLUMNS}), \
+             i AS (INSERT INTO identities (issuer, subject, user_id, created_at) \
+                 SELECT $6, $7, id, created_at FROM u) \
+             SELECT {USER_COLUMNS} FROM u"
+        );
+        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(&user.name)
+            .bind(&user.timezone)
+            .bind(user.created_at)
+            .bind(issuer)
+            .bind(subject)
+            .fetch_one(&self.pool)
+            .await
+            .map(Into::into)
+            .map_err(user_conflict)
+    }
+
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
         let row = sqlx::query_as::<_, UserWithPasswordRow>(sqlx::AssertSqlSafe(sql))

@@ -52,6 +52,8 @@ fn conflict_or_internal(err: sqlx::Error, conflict: &str) -> Error {
 
 /// What a unique violation on `users` means: the email is taken.
 pub const USER_CONFLICT: &str = "an account with this email already exists";
+/// What a unique violation on `identities` means: another request linked it first.
+pub const IDENTITY_CONFLICT: &str = "this identity is linked already";
 /// What a unique violation on inserting a task means: its import key is taken.
 pub const IMPORT_CONFLICT: &str = "this task was imported already";
 /// What a unique violation on `tags` means: the user has a tag of that name.

@@ -30,7 +30,9 @@ use todo_core::time::now;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
 use todo_core::{Error, Result};
-use todo_store_sql::{IMPORT_CONFLICT, TAG_CONFLICT, USER_CONFLICT, UserWithPasswordRow};
+use todo_store_sql::{
+    IDENTITY_CONFLICT, IMPORT_CONFLICT, TAG_CONFLICT, USER_CONFLICT, UserWithPasswordRow,
+};
 use tokio::sync::broadcast;
 
 use crate::pool::{Connections, Role};
@@ -232,6 +234,50 @@ impl Store for SqliteStore {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
             let row = sql::one(conn, &sql, [&id], rows::user).map_err(db_error)?;
             Ok(row.map(Into::into))
+        })
+        .await
+    }
+
+    async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
+        let (issuer, subject) = (issuer.to_owned(), subject.to_owned());
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {} FROM identities i JOIN users u ON u.id = i.user_id \
+                 WHERE i.subject = ?2 AND i.issuer IN (?1, 'legacy') \
+                 ORDER BY i.issuer = 'legacy' LIMIT 1",
+                prefixed("u", USER_COLUMNS)
+            );
+            let row = sql::one(conn, &sql, [&issuer, &subject], rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
+    }
+
+    async fn insert_external_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user: &NewUser,
+    ) -> Result<User> {
+        let (issuer, subject, user) = (issuer.to_owned(), subject.to_owned(), user.clone());
+        self.write(move |conn| {
+            let sql = format!(
+                "INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
+                 updated_at) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?5) RETURNING {USER_COLUMNS}"
+            );
+            let created_at = ts(&user.created_at);
+            let params = (&user.id, &user.email, &user.name, &user.timezone, &created_at);
+            let row = sql::one(conn, &sql, params, rows::user)
+                .map_err(conflict(USER_CONFLICT))?
+                .ok_or_else(|| Error::internal("insert returned no row"))?;
+            sql::execute(
+                conn,
+                "INSERT INTO identities (issuer, subject, user_id, created_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                (&issuer, &subject, &user.id, &created_at),
+            )
+            .map_err(conflict(IDENTITY_CONFLICT))?;
+            Ok(row.into())
         })
         .await
     }

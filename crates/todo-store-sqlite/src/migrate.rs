@@ -48,6 +48,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "chat",
         sql: include_str!("../migrations/0004_chat.sql"),
     },
+    Migration {
+        version: 5,
+        description: "identities",
+        sql: include_str!("../migrations/0005_identities.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.
@@ -70,9 +75,13 @@ fn refused(why: String) -> Error {
 
 /// Applies the migrations that are not applied yet.
 pub fn run(conn: &mut Connection) -> Result<()> {
+    run_these(conn, MIGRATIONS)
+}
+
+fn run_these(conn: &mut Connection, migrations: &[Migration]) -> Result<()> {
     sql::execute(conn, LEDGER, []).map_err(db_error)?;
     check_applied(conn)?;
-    for migration in MIGRATIONS {
+    for migration in migrations {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db_error)?;
@@ -139,6 +148,32 @@ fn check_applied(conn: &Connection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn external_users_from_before_identities_keep_their_accounts() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        run_these(&mut conn, &MIGRATIONS[..4]).expect("migrations 1-4");
+        conn.execute_batch(
+            "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES \
+             ('ba_123', NULL, NULL, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'), \
+             ('0190-local', 'ada@example.com', '$argon2id$x', '2026-01-01T00:00:00.000000Z', \
+              '2026-01-01T00:00:00.000000Z')",
+        )
+        .expect("users");
+        run(&mut conn).expect("all migrations");
+        let linked: Vec<(String, String, String)> = sql::all(
+            &conn,
+            "SELECT issuer, subject, user_id FROM identities ORDER BY subject",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("identities");
+        assert_eq!(
+            linked,
+            vec![("legacy".into(), "ba_123".into(), "ba_123".into())],
+            "only the password-less (external) user is linked, never a local one"
+        );
+    }
 
     /// Each file in `migrations/` is in `MIGRATIONS`, in order, with the name sqlx derives.
     #[test]

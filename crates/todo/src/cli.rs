@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use todo_core::api_key::Scope;
 use todo_core::chat::ChatConfig;
 use todo_core::chat::model::Secret;
+use todo_server::auth::ExternalSettings;
 use todo_server::client_ip::TrustedProxies;
 use todo_server::hardening::HttpSettings;
 use todo_server::llm::LlmSettings;
@@ -171,6 +172,16 @@ pub struct ServeArgs {
     /// Accept EdDSA/RS256/ES256 tokens signed by keys published at this JWKS URL.
     #[arg(long, env = "AUTH_JWKS_URL")]
     pub auth_jwks_url: Option<String>,
+    /// When set, outside tokens must carry this `iss`.
+    #[arg(long, env = "AUTH_ISSUER")]
+    pub auth_issuer: Option<String>,
+    /// When set, outside tokens must carry this `aud`.
+    #[arg(long, env = "AUTH_AUDIENCE")]
+    pub auth_audience: Option<String>,
+    /// Outside tokens valid for longer than this (from `iat`, else from now, to `exp`) are
+    /// refused.
+    #[arg(long, env = "AUTH_MAX_TOKEN_LIFETIME_SECS", default_value_t = 86_400)]
+    pub auth_max_token_lifetime_secs: u64,
     /// Redis shared by all replicas (rate limits): redis://host:6379. In memory when unset.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
@@ -184,6 +195,28 @@ pub struct ServeArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub jobs: JobArgs,
+}
+
+/// A setting's value, trimmed; empty counts as unset.
+fn set(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+impl ServeArgs {
+    /// Which outside tokens are accepted; empty values count as unset.
+    pub fn external_auth(&self) -> ExternalSettings {
+        ExternalSettings {
+            shared_secret: self.better_auth_secret.clone().map(Secret::new),
+            jwks_url: set(&self.auth_jwks_url),
+            issuer: set(&self.auth_issuer),
+            audience: set(&self.auth_audience),
+            max_lifetime: Duration::from_secs(self.auth_max_token_lifetime_secs),
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -217,13 +250,6 @@ pub struct LlmArgs {
 
 impl LlmArgs {
     pub fn settings(&self) -> LlmSettings {
-        let set = |value: &Option<String>| {
-            value
-                .as_deref()
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-        };
         LlmSettings {
             chat: ChatConfig {
                 base_url: set(&self.llm_base_url),

@@ -77,9 +77,8 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         .with_private_webhooks(args.jobs.webhook_allow_private_networks);
     let settings = Settings {
         auth: AuthSettings {
-            jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret).await?,
-            better_auth_secret: args.better_auth_secret,
-            jwks_url: args.auth_jwks_url,
+            jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret.clone()).await?,
+            external: args.external_auth(),
         },
         redis_url: args.redis_url.filter(|url| !url.is_empty()),
         rate_limit: args.rate_limit.settings()?,

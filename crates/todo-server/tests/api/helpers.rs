@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use todo_core::Todo;
+use todo_core::chat::model::Secret;
+use todo_server::auth::ExternalSettings;
 use todo_server::{AppState, AuthSettings, Settings};
 use todo_testkit::TestDb;
 use tower::ServiceExt;
@@ -74,9 +76,8 @@ pub struct TestUser {
 
 pub fn auth_settings() -> AuthSettings {
     AuthSettings {
-        jwt_secret: "test-secret-test-secret-test-secret".into(),
-        better_auth_secret: None,
-        jwks_url: None,
+        jwt_secret: Secret::new("test-secret-test-secret-test-secret"),
+        external: ExternalSettings::default(),
     }
 }
 

@@ -121,8 +121,8 @@ async fn a_sqlite_database_migrated_by_sqlx_opens_without_migrating_again() {
             );",
         )
         .expect("ledger");
+        // The migrations of the sqlx days; later ones are applied by the store as usual.
         let files = sqlite_migrations();
-        assert_eq!(files.len(), SQLX_CHECKSUMS.len(), "a checksum per file");
         for (i, (path, checksum)) in files.iter().zip(SQLX_CHECKSUMS).enumerate() {
             conn.execute_batch(&std::fs::read_to_string(path).expect("read"))
                 .expect("apply");
@@ -164,11 +164,56 @@ async fn a_sqlite_database_migrated_by_sqlx_opens_without_migrating_again() {
     store.migrate().await.expect("migrate");
 
     // Assert: nothing applied again (a second 0001 would fail on its CREATE TABLEs), the
-    // ledger as it was, the data there.
-    assert_eq!(sqlite_ledger(&file), before);
+    // ledger as it was plus the migrations since, the data there.
+    let after = sqlite_ledger(&file);
+    assert_eq!(after[..before.len()], before[..]);
+    assert_eq!(after.len(), sqlite_migrations().len());
     let user = todo_core::Store::user_by_id(&store, "u1")
         .await
         .expect("read")
         .expect("the account is still there");
     assert_eq!(user.email.as_deref(), Some("ada@example.com"));
+}
+
+/// External users from before the identities table (their id was their token's subject) keep
+/// their accounts: migration 5 links them as `legacy` identities; local accounts are never
+/// linked. (SQLite: `todo-store-sqlite` migrate.rs tests the same statement.)
+#[tokio::test]
+async fn external_users_from_before_identities_keep_their_accounts_on_postgres() {
+    let Some(db) = todo_testkit::postgres().await else {
+        return;
+    };
+    let schema = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = PostgresStore::connect(&db.url, 1).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(admin.pool())
+        .await
+        .expect("create schema");
+    let url = todo_testkit::schema_url(&todo_testkit::postgres_url(), &schema);
+    let store = PostgresStore::connect(&url, 2).await.expect("connect");
+    let all = sqlx::migrate!("../todo-store-postgres/migrations");
+    let before: Vec<_> = all.iter().filter(|m| m.version < 5).cloned().collect();
+    sqlx::migrate::Migrator::with_migrations(before)
+        .run(store.pool())
+        .await
+        .expect("migrations 1-4");
+    sqlx::query(
+        "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES \
+         ('ba_123', NULL, NULL, now(), now()), \
+         ('0190-local', 'ada@example.com', '$argon2id$x', now(), now())",
+    )
+    .execute(store.pool())
+    .await
+    .expect("users");
+    store.migrate().await.expect("all migrations");
+
+    let user = todo_core::Store::external_user(&store, "better-auth", "ba_123")
+        .await
+        .expect("lookup")
+        .expect("the legacy user is found");
+    assert_eq!(user.id, "ba_123");
+    let local = todo_core::Store::external_user(&store, "jwks", "0190-local")
+        .await
+        .expect("lookup");
+    assert_eq!(local, None, "a local account is never an external identity");
 }
