@@ -103,6 +103,15 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// Someone at the machine acting for `user_id` with full access (the command line).
+    pub fn local(user_id: UserId) -> Self {
+        Self {
+            user_id,
+            scopes: vec![Scope::Read, Scope::Write],
+            credential: CredentialKind::Local,
+        }
+    }
+
     pub fn can(&self, scope: Scope) -> bool {
         self.scopes.contains(&scope)
     }
@@ -338,36 +347,64 @@ impl Todo {
         Ok(user)
     }
 
-    pub async fn create_api_key(&self, user_id: &str, input: ApiKeyInput) -> Result<CreatedApiKey> {
+    /// Creates a key for the actor's user. An actor that is itself an API key creates keys
+    /// within its own reach only (see [`ApiKey::covers`]): what the input leaves out is taken
+    /// from the actor's key, and asking for more is refused.
+    pub async fn create_api_key(
+        &self,
+        actor: &Principal,
+        input: ApiKeyInput,
+    ) -> Result<CreatedApiKey> {
         let created_at = now();
+        let acting_key = self.acting_key(actor).await?;
         let mut v = Validator::new();
         let name = input.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             v.fail("name", "must be 1–100 characters");
         }
-        let mut scopes = input
-            .scopes
-            .unwrap_or_else(|| vec![Scope::Read, Scope::Write]);
+        v.check("name", crate::validation::storable_text(name));
+        let mut scopes = input.scopes.unwrap_or_else(|| match &acting_key {
+            Some(key) => key.scopes.clone(),
+            None => vec![Scope::Read, Scope::Write],
+        });
         scopes.sort_by_key(|s| s.as_str());
         scopes.dedup();
         if scopes.is_empty() {
             v.fail("scopes", "must name at least one of read, write");
         }
-        if input.expires_at.is_some_and(|at| at <= created_at) {
+        let expires_at = input
+            .expires_at
+            .or_else(|| acting_key.as_ref().and_then(|key| key.expires_at));
+        if expires_at.is_some_and(|at| at <= created_at) {
             v.fail("expires_at", "must be in the future");
         }
+        if let Some(at) = expires_at {
+            v.check("expires_at", crate::validation::storable_moment(at));
+        }
         v.finish()?;
-        let generated = api_key::generate_secret();
         let key = ApiKey {
             id: uuid::Uuid::now_v7().to_string(),
-            user_id: user_id.to_owned(),
+            user_id: actor.user_id.clone(),
             name: name.to_owned(),
-            prefix: generated.prefix,
+            prefix: String::new(),
             scopes,
             created_at,
             last_used_at: None,
-            expires_at: input.expires_at,
+            expires_at,
             revoked_at: None,
+        };
+        if let Some(acting) = &acting_key
+            && !acting.covers(&key)
+        {
+            return Err(Error::Forbidden(
+                "an API key cannot create a key with more scopes or a later expiry than its own"
+                    .into(),
+            ));
+        }
+        let generated = api_key::generate_secret();
+        let key = ApiKey {
+            prefix: generated.prefix,
+            ..key
         };
         self.store.insert_api_key(&key, &generated.hash).await?;
         Ok(CreatedApiKey {
@@ -380,14 +417,43 @@ impl Todo {
         self.store.list_api_keys(user_id).await
     }
 
-    pub async fn revoke_api_key(&self, user_id: &str, id: &str) -> Result<()> {
-        if self.store.revoke_api_key(user_id, id, now()).await? {
+    /// Revokes one of the actor's user's keys. An actor that is an API key may revoke only
+    /// keys within its own reach (itself included), so a narrow key cannot cut off a wide one.
+    pub async fn revoke_api_key(&self, actor: &Principal, id: &str) -> Result<()> {
+        if let Some(acting) = self.acting_key(actor).await? {
+            let keys = self.store.list_api_keys(&actor.user_id).await?;
+            let target = keys
+                .iter()
+                .find(|key| key.id == id)
+                .ok_or(Error::NotFound("api key"))?;
+            if !acting.covers(target) {
+                return Err(Error::Forbidden(
+                    "an API key cannot revoke a key with more scopes or a later expiry than its own"
+                        .into(),
+                ));
+            }
+        }
+        if self.store.revoke_api_key(&actor.user_id, id, now()).await? {
             self.credentials
                 .forget_credential(&CredentialKind::ApiKey(id.to_owned()));
             Ok(())
         } else {
             Err(Error::NotFound("api key"))
         }
+    }
+
+    /// The key an actor authenticated with, when it is one.
+    async fn acting_key(&self, actor: &Principal) -> Result<Option<ApiKey>> {
+        let CredentialKind::ApiKey(id) = &actor.credential else {
+            return Ok(None);
+        };
+        let keys = self.store.list_api_keys(&actor.user_id).await?;
+        keys.into_iter()
+            .find(|key| &key.id == id)
+            .map(Some)
+            .ok_or(Error::Unauthenticated(
+                "invalid, expired or revoked API key",
+            ))
     }
 
     pub async fn api_key_principal(&self, secret: &str) -> Result<Principal> {

@@ -70,6 +70,20 @@ impl ApiKey {
     pub fn is_usable_at(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
     }
+
+    /// Whether `other` is within this key's reach: no scope this key lacks, and no later
+    /// expiry (a key that never expires is reached only by another that never expires).
+    /// A key may create or revoke only such keys, so a leaked key never grows into a wider
+    /// or longer-lived one, nor cuts off a wider one.
+    pub fn covers(&self, other: &ApiKey) -> bool {
+        let scopes = other.scopes.iter().all(|s| self.scopes.contains(s));
+        let expiry = match (self.expires_at, other.expires_at) {
+            (None, _) => true,
+            (Some(_), None) => false,
+            (Some(mine), Some(theirs)) => theirs <= mine,
+        };
+        scopes && expiry
+    }
 }
 
 /// A freshly generated secret and what is stored of it.
@@ -105,6 +119,39 @@ pub fn looks_like_api_key(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(scopes: &[Scope], expires_in_days: Option<i64>) -> ApiKey {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("time");
+        ApiKey {
+            id: "k".into(),
+            user_id: "u".into(),
+            name: "k".into(),
+            prefix: "todo_".into(),
+            scopes: scopes.to_vec(),
+            created_at: now,
+            last_used_at: None,
+            expires_at: expires_in_days.map(|d| now + chrono::Duration::days(d)),
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_key_covers_only_keys_no_wider_and_no_longer_lived() {
+        use Scope::{Read, Write};
+        let full = key(&[Read, Write], None);
+        assert!(full.covers(&key(&[Read], Some(1))));
+        assert!(full.covers(&full));
+        let write_only = key(&[Write], None);
+        assert!(!write_only.covers(&key(&[Read, Write], None)));
+        assert!(write_only.covers(&key(&[Write], Some(3))));
+        let day = key(&[Read, Write], Some(1));
+        assert!(
+            !day.covers(&key(&[Read], None)),
+            "never expiring outlives it"
+        );
+        assert!(!day.covers(&key(&[Read], Some(2))));
+        assert!(day.covers(&key(&[Read], Some(1))));
+    }
 
     #[test]
     fn secrets_are_prefixed_unique_and_hashed() {

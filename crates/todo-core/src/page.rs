@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::tag::TagName;
+use crate::tag::{MAX_TAGS_PER_TASK, TagName};
 use crate::task::{Priority, Task, TaskId, start_of_day};
 use crate::validation::Validator;
 
@@ -257,10 +257,17 @@ impl ListTasksRequest {
                 }
             }
         }
+        priorities.sort();
+        priorities.dedup();
         let mut tags = Vec::new();
-        for raw in &self.tag {
-            if let Some(tag) = v.check("tag", TagName::parse(raw)) {
-                tags.push(tag.key);
+        if self.tag.len() > MAX_TAGS_PER_TASK {
+            // No task carries more, and each becomes a bound parameter.
+            v.fail("tag", format!("at most {MAX_TAGS_PER_TASK} tags"));
+        } else {
+            for raw in &self.tag {
+                if let Some(tag) = v.check("tag", TagName::parse(raw)) {
+                    tags.push(tag.key);
+                }
             }
         }
         tags.sort();
@@ -312,11 +319,12 @@ fn parse_priority(raw: &str) -> Result<Priority, String> {
 /// An RFC 3339 timestamp, or a `YYYY-MM-DD` date meaning its first moment in `tz`.
 fn parse_moment(raw: &str, tz: Tz) -> Result<DateTime<Utc>, String> {
     if let Ok(at) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(at.with_timezone(&Utc));
+        return crate::validation::storable_moment(at.with_timezone(&Utc));
     }
     NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map(|date| start_of_day(date, tz))
         .map_err(|_| format!("{raw:?} is neither an RFC 3339 timestamp nor a YYYY-MM-DD date"))
+        .and_then(crate::validation::storable_date)
+        .map(|date| start_of_day(date, tz))
 }
 
 /// The words of a search: letters and digits, lower-cased, at most 16, each at most 64
@@ -465,15 +473,34 @@ mod tests {
     #[test]
     fn priorities_and_tags_may_repeat() {
         let request = ListTasksRequest {
-            priority: vec!["high".into(), "urgent,low".into()],
+            priority: vec!["high".into(), "urgent,low".into(), "high".into()],
             tag: vec!["#Home".into(), "home".into(), "work".into()],
             ..Default::default()
         };
         let query = validate(&request).expect("valid");
         assert_eq!(
             query.filter.priorities,
-            [Priority::High, Priority::Urgent, Priority::Low]
+            [Priority::Low, Priority::High, Priority::Urgent]
         );
         assert_eq!(query.filter.tags, ["home", "work"]);
+    }
+
+    #[test]
+    fn long_filter_lists_are_bounded() {
+        let request = ListTasksRequest {
+            priority: vec!["high".into(); 100_000],
+            ..Default::default()
+        };
+        let query = validate(&request).expect("valid");
+        assert_eq!(
+            query.filter.priorities,
+            [Priority::High],
+            "one parameter, not 100 000"
+        );
+        let request = ListTasksRequest {
+            tag: (0..21).map(|i| format!("t{i}")).collect(),
+            ..Default::default()
+        };
+        assert!(validate(&request).is_err(), "no task carries 21 tags");
     }
 }

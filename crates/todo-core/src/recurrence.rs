@@ -109,10 +109,17 @@ fn parse_until(raw: &str) -> Result<Until, String> {
         .map_err(|_| format!("UNTIL {raw:?} must be YYYYMMDD or YYYYMMDDTHHMMSSZ"))
 }
 
+/// Longest rule text: enough for every day of the week and month listed, and a bound on the
+/// work of expanding it.
+const RULE_MAX_BYTES: usize = 300;
+
 impl FromStr for Recurrence {
     type Err = String;
 
     fn from_str(raw: &str) -> Result<Self, String> {
+        if raw.len() > RULE_MAX_BYTES {
+            return Err(format!("a rule is at most {RULE_MAX_BYTES} characters"));
+        }
         let text = raw.trim();
         let text = text.strip_prefix("RRULE:").unwrap_or(text);
         let mut rule: Option<Recurrence> = None;
@@ -518,12 +525,16 @@ pub fn next_occurrence(
         RecurrenceMode::Due => anchor,
         RecurrenceMode::Completion => done_on,
     };
-    let date = rule.next_date(start, start)?;
+    // A series ends with the last day both databases can store.
+    let date = rule
+        .next_date(start, start)
+        .filter(|date| crate::validation::storable_date(*date).is_ok())?;
     let next = match time {
         Some(time) => Due::At(local_to_utc(date.and_time(time), tz)),
         None => Due::Date(date),
     };
     let moment = crate::reminders::anchor(&next, tz)?;
+    crate::validation::storable_moment(moment).ok()?;
     match rule.until {
         Some(Until::Date(until)) if date > until => return None,
         Some(Until::At(until)) if moment > until => return None,
@@ -544,6 +555,46 @@ pub fn parse_rule(raw: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_ends_with_the_last_storable_day() {
+        let last = NaiveDate::from_ymd_opt(9999, 12, 31).expect("date");
+        let done = Utc::now();
+        for due in [
+            Due::Date(last),
+            Due::At(last.and_hms_opt(9, 0, 0).expect("time").and_utc()),
+        ] {
+            assert_eq!(
+                next_occurrence(
+                    "FREQ=YEARLY",
+                    RecurrenceMode::Due,
+                    due,
+                    done,
+                    chrono_tz::UTC
+                ),
+                None
+            );
+        }
+        // 9999-12-31 at 22:00 in New York is already year 10000 in UTC.
+        let late = Due::At(
+            NaiveDate::from_ymd_opt(9999, 12, 30)
+                .and_then(|d| d.and_hms_opt(3, 0, 0))
+                .expect("moment")
+                .and_utc(),
+        );
+        let ny: Tz = "America/New_York".parse().expect("zone");
+        assert!(
+            next_occurrence("FREQ=DAILY", RecurrenceMode::Due, late, done, ny)
+                .is_none_or(|next| next.due.at().is_some_and(|at| at.year() <= 9999))
+        );
+        assert_eq!(
+            crate::task::end_of_day(last, ny),
+            last.and_hms_micro_opt(23, 59, 59, 999_999)
+                .expect("moment")
+                .and_utc(),
+            "the end of the last day is clamped to what can be stored"
+        );
+    }
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, d).expect("valid date")

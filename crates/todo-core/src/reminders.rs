@@ -87,7 +87,11 @@ pub fn parse_reminders(list: &[ReminderInput], has_due: bool) -> Result<Vec<NewR
     let mut out = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
         let reminder = match (item.remind_at, item.minutes_before) {
-            (Some(at), None) => NewReminder::At(crate::time::truncate(at)),
+            (Some(at), None) => {
+                let at = crate::validation::storable_moment(at)
+                    .map_err(|e| format!("reminder {i}: remind_at {e}"))?;
+                NewReminder::At(crate::time::truncate(at))
+            }
             (_, Some(m)) if (0..=MAX_MINUTES_BEFORE).contains(&m) => {
                 if !has_due {
                     return Err(format!(

@@ -56,17 +56,19 @@ impl TagName {
     }
 }
 
-/// Parses a task's tag list: each name valid, duplicates (by key) dropped, at most 20.
+/// Parses a task's tag list: at most 20 names, each valid, duplicates (by key) dropped. The
+/// count is checked before any name is read, so a list of any length costs nothing.
 pub fn parse_tag_list(raw: &[String]) -> Result<Vec<TagName>, String> {
+    if raw.len() > MAX_TAGS_PER_TASK {
+        return Err(format!("at most {MAX_TAGS_PER_TASK} tags per task"));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(raw.len());
     let mut tags: Vec<TagName> = Vec::with_capacity(raw.len());
     for name in raw {
         let tag = TagName::parse(name)?;
-        if !tags.iter().any(|t| t.key == tag.key) {
+        if seen.insert(tag.key.clone()) {
             tags.push(tag);
         }
-    }
-    if tags.len() > MAX_TAGS_PER_TASK {
-        return Err(format!("at most {MAX_TAGS_PER_TASK} tags per task"));
     }
     Ok(tags)
 }
@@ -159,6 +161,11 @@ mod tests {
 
     #[test]
     fn tag_lists_drop_duplicates_regardless_of_case() {
+        let huge: Vec<String> = (0..100_000).map(|i| format!("t{i}")).collect();
+        assert!(
+            parse_tag_list(&huge).is_err(),
+            "refused by count before a name is read"
+        );
         let tags = parse_tag_list(&["Work".into(), "work".into(), "#home".into()]).expect("valid");
         let names: Vec<_> = tags.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["Work", "home"]);

@@ -10,7 +10,7 @@ use crate::recurrence::{RecurrenceMode, parse_rule};
 use crate::reminders::{NewReminder, Reminder, ReminderInput, anchor, parse_reminders};
 use crate::tag::{TagName, parse_tag_list};
 use crate::user::UserId;
-use crate::validation::Validator;
+use crate::validation::{Validator, storable_date, storable_moment, storable_text};
 
 pub type TaskId = i64;
 
@@ -111,9 +111,18 @@ impl Task {
     }
 }
 
-/// The last microsecond of `date` in `tz` (DST-safe: a missing midnight moves to the next hour).
+/// The last microsecond of `date` in `tz` (DST-safe: a missing midnight moves to the next hour),
+/// at the latest the end of 9999-12-31 UTC: both databases store moments of four-digit years.
 pub fn end_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    start_of_day(date + Duration::days(1), tz) - Duration::microseconds(1)
+    let last = crate::validation::LAST_DAY
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc()
+        + Duration::days(1)
+        - Duration::microseconds(1);
+    match date.succ_opt() {
+        Some(next) => (start_of_day(next, tz) - Duration::microseconds(1)).min(last),
+        None => last,
+    }
 }
 
 /// The first moment of `date` in `tz`.
@@ -277,6 +286,7 @@ pub struct TaskChanges {
 }
 
 pub fn parse_title(raw: &str) -> Result<String, String> {
+    storable_text(raw)?;
     let title = raw.trim();
     let chars = title.chars().count();
     if chars == 0 {
@@ -292,6 +302,7 @@ pub fn parse_title(raw: &str) -> Result<String, String> {
 
 /// An empty description is no description.
 pub fn parse_description(raw: &str) -> Result<Option<String>, String> {
+    storable_text(raw)?;
     let chars = raw.chars().count();
     if chars > DESCRIPTION_MAX_CHARS {
         return Err(format!(
@@ -307,8 +318,12 @@ fn due_from(v: &mut Validator, at: Option<DateTime<Utc>>, date: Option<NaiveDate
             v.fail("due_date", "give either due_at or due_date, not both");
             Due::None
         }
-        (Some(at), None) => Due::At(at),
-        (None, Some(date)) => Due::Date(date),
+        (Some(at), None) => v
+            .check("due_at", storable_moment(at))
+            .map_or(Due::None, Due::At),
+        (None, Some(date)) => v
+            .check("due_date", storable_date(date))
+            .map_or(Due::None, Due::Date),
         (None, None) => Due::None,
     }
 }
@@ -427,8 +442,8 @@ impl TaskPatchInput {
                 v.fail("due_date", "give either due_at or due_date, not both");
                 None
             }
-            (Patch::Value(at), _) => Some(Due::At(at)),
-            (_, Patch::Value(date)) => Some(Due::Date(date)),
+            (Patch::Value(at), _) => v.check("due_at", storable_moment(at)).map(Due::At),
+            (_, Patch::Value(date)) => v.check("due_date", storable_date(date)).map(Due::Date),
             _ => Some(Due::None),
         };
         let tags = match &self.tags {

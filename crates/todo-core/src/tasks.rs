@@ -106,6 +106,7 @@ impl Todo {
                 format!("must be at most {QUICK_TEXT_MAX_CHARS} characters"),
             ));
         }
+        crate::validation::storable_text(&input.text).map_err(|e| Error::invalid("text", e))?;
         let tz = self.time_zone(user_id).await?;
         let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz));
         if parsed.title.is_empty() {

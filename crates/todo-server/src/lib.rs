@@ -29,11 +29,11 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{
     Authenticator, CsrfKey, ExternalIssuers, ExternalSettings, TokenKeys, check_secret,
 };
-use todo_core::chat::model::Secret;
 use crate::hardening::HttpSettings;
 use crate::llm::{LlmSettings, OpenAiCompatible};
 use crate::mcp::McpSettings;
 use crate::rate_limit::{RateLimitSettings, RateLimits};
+use todo_core::chat::model::Secret;
 
 /// What every handler can reach. Cheap to clone: one reference count. axum clones the state
 /// for each middleware and extractor of every request, and cloning the fields one by one (a

@@ -266,7 +266,13 @@ impl Store for SqliteStore {
                  updated_at) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?5) RETURNING {USER_COLUMNS}"
             );
             let created_at = ts(&user.created_at);
-            let params = (&user.id, &user.email, &user.name, &user.timezone, &created_at);
+            let params = (
+                &user.id,
+                &user.email,
+                &user.name,
+                &user.timezone,
+                &created_at,
+            );
             let row = sql::one(conn, &sql, params, rows::user)
                 .map_err(conflict(USER_CONFLICT))?
                 .ok_or_else(|| Error::internal("insert returned no row"))?;

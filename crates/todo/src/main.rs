@@ -11,8 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use todo_core::Todo;
-use todo_core::accounts::{ApiKeyInput, CredentialKind, Principal, SignupInput};
-use todo_core::api_key::Scope;
+use todo_core::accounts::{ApiKeyInput, Principal, SignupInput};
 use todo_server::{AppState, AuthSettings, Settings};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -199,7 +198,10 @@ async fn api_key(global: &GlobalArgs, command: ApiKeyCommand) -> anyhow::Result<
         scopes: (!scopes.is_empty()).then_some(scopes),
         expires_at,
     };
-    let created = todo.create_api_key(&owner, input).await.map_err(describe)?;
+    let created = todo
+        .create_api_key(&Principal::local(owner), input)
+        .await
+        .map_err(describe)?;
     println!("{}", created.secret);
     eprintln!(
         "API key {:?} created for {}; the secret above is shown only once.",
@@ -219,11 +221,7 @@ async fn mcp(global: &GlobalArgs, args: McpArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow!("TODO_API_KEY: {e}"))?,
         (None, Some(user)) => {
             let owner = find_user(&todo, &user).await?;
-            Principal {
-                user_id: owner,
-                scopes: vec![Scope::Read, Scope::Write],
-                credential: CredentialKind::Local,
-            }
+            Principal::local(owner)
         }
         (None, None) => bail!("say who the tools act for: set TODO_API_KEY or pass --user"),
     };

@@ -286,6 +286,7 @@ impl Chat {
             )
             .into());
         }
+        crate::validation::storable_text(text).map_err(|e| Error::invalid("message", e))?;
         let conversation = match &input.conversation_id {
             Some(id) => self
                 .todo

@@ -42,7 +42,7 @@ pub async fn create(
     Auth(principal): Auth,
     Json(input): Json<ApiKeyInput>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedApiKey>)> {
-    let created = state.todo.create_api_key(&principal.user_id, input).await?;
+    let created = state.todo.create_api_key(&principal, input).await?;
     Ok((StatusCode::CREATED, axum::Json(created)))
 }
 
@@ -65,9 +65,6 @@ pub async fn revoke(
     Auth(principal): Auth,
     Path(path): Path<KeyPath>,
 ) -> ApiResult<StatusCode> {
-    state
-        .todo
-        .revoke_api_key(&principal.user_id, &path.id)
-        .await?;
+    state.todo.revoke_api_key(&principal, &path.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -158,7 +158,7 @@ pub async fn create_key(
         scopes: Some(scopes),
         expires_at: None,
     };
-    match state.todo.create_api_key(user.id(), input).await {
+    match state.todo.create_api_key(&user.principal, input).await {
         Ok(created) => {
             let new_key = Some((created.key.name, created.secret));
             settings_page(&state, &user, Notices::default(), new_key).await
@@ -186,6 +186,6 @@ pub async fn revoke_key(
     Form(form): Form<CsrfOnly>,
 ) -> PageResult {
     user.check_form(&state, &headers, &form.csrf)?;
-    state.todo.revoke_api_key(user.id(), &id).await?;
+    state.todo.revoke_api_key(&user.principal, &id).await?;
     Ok(Redirect::to("/settings?notice=Key+revoked").into_response())
 }

@@ -150,3 +150,103 @@ async fn key_input_is_validated() {
         .await;
     response.problem(StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Creates a key with `body` as `token` and returns the response.
+async fn create_key(
+    app: &TestApp,
+    token: &str,
+    body: serde_json::Value,
+) -> crate::helpers::TestResponse {
+    app.post("/api/v1/api-keys", token, body).await
+}
+
+#[tokio::test]
+async fn a_key_never_creates_a_key_with_more_scopes_than_its_own() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let write_only = create_key(&app, &user.token, json!({"name": "w", "scopes": ["write"]})).await;
+    let write_only = write_only.body["secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+
+    create_key(
+        &app,
+        &write_only,
+        json!({"name": "wider", "scopes": ["read", "write"]}),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN);
+    let inherited = create_key(&app, &write_only, json!({"name": "same"})).await;
+    assert_eq!(inherited.status, StatusCode::CREATED, "{}", inherited.body);
+    assert_eq!(
+        inherited.body["scopes"],
+        json!(["write"]),
+        "left out: the key's own"
+    );
+    let listed = app.get("/api/v1/api-keys", &user.token).await;
+    assert_eq!(
+        listed.body.as_array().map(Vec::len),
+        Some(2),
+        "no wider key exists"
+    );
+}
+
+#[tokio::test]
+async fn an_expiring_key_never_creates_a_longer_lived_key_nor_revokes_a_wider_one() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let in_a_day = (Utc::now() + Duration::days(1)).to_rfc3339();
+    let parent = create_key(
+        &app,
+        &user.token,
+        json!({"name": "p", "expires_at": in_a_day}),
+    )
+    .await;
+    let parent_id = parent.body["id"].as_str().expect("id").to_owned();
+    let parent = parent.body["secret"].as_str().expect("secret").to_owned();
+
+    let in_a_year = (Utc::now() + Duration::days(365)).to_rfc3339();
+    create_key(
+        &app,
+        &parent,
+        json!({"name": "later", "expires_at": in_a_year}),
+    )
+    .await
+    .problem(StatusCode::FORBIDDEN);
+    let child = create_key(&app, &parent, json!({"name": "child"})).await;
+    assert_eq!(child.status, StatusCode::CREATED, "{}", child.body);
+    assert_eq!(
+        child.body["expires_at"]
+            .as_str()
+            .map(|t| t[..19].to_owned()),
+        Some(in_a_day[..19].to_owned()),
+        "a key that never expires would outlive its parent: it inherits the parent's expiry"
+    );
+    let child_id = child.body["id"].as_str().expect("id").to_owned();
+    let child = child.body["secret"].as_str().expect("secret").to_owned();
+
+    // A narrower or shorter-lived key cannot cut off a wider one …
+    let never = create_key(&app, &user.token, json!({"name": "never"})).await;
+    let never_id = never.body["id"].as_str().expect("id").to_owned();
+    app.delete(&format!("/api/v1/api-keys/{never_id}"), &parent)
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    // … but a key may revoke keys within its reach, itself included.
+    let revoked = app
+        .delete(&format!("/api/v1/api-keys/{child_id}"), &parent)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    app.get("/api/v1/me", &child)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let own = app
+        .delete(&format!("/api/v1/api-keys/{parent_id}"), &parent)
+        .await;
+    assert_eq!(own.status, StatusCode::NO_CONTENT);
+    // A login session manages every key.
+    let by_session = app
+        .delete(&format!("/api/v1/api-keys/{never_id}"), &user.token)
+        .await;
+    assert_eq!(by_session.status, StatusCode::NO_CONTENT);
+}

@@ -66,7 +66,11 @@ async fn a_better_auth_token_creates_its_user_on_first_sight() {
         )
         .await;
     assert_eq!(created.body["user_id"], id.as_str());
-    assert_eq!(user_of(&app, &token).await, id, "second sight reuses the user");
+    assert_eq!(
+        user_of(&app, &token).await,
+        id,
+        "second sight reuses the user"
+    );
     assert_eq!(app.todo.list_users().await.expect("users").len(), 1);
 }
 
@@ -101,10 +105,7 @@ async fn a_token_whose_subject_is_a_local_users_id_never_acts_as_that_user() {
         json!({"title": "victim's secret"}),
     )
     .await;
-    let attacker = hs256(
-        &json!({"sub": victim.id, "exp": in_ten_minutes()}),
-        SHARED,
-    );
+    let attacker = hs256(&json!({"sub": victim.id, "exp": in_ten_minutes()}), SHARED);
 
     assert_ne!(user_of(&app, &attacker).await, victim.id);
     let tasks = app.get("/api/v1/tasks", &attacker).await;
@@ -177,10 +178,7 @@ async fn external_tokens_that_are_forged_expired_or_anonymous_are_refused() {
             &json!({"sub": "x", "iat": now, "exp": now + 30 * 365 * 86_400}),
             SHARED,
         ),
-        hs256(
-            &json!({"sub": "x", "exp": now + 2 * 86_400}),
-            SHARED,
-        ),
+        hs256(&json!({"sub": "x", "exp": now + 2 * 86_400}), SHARED),
     ] {
         app.get("/api/v1/me", &token)
             .await
@@ -223,7 +221,10 @@ async fn secrets_under_32_bytes_are_refused_at_start() {
         ("", None),
         ("short", None),
         ("test-secret-test-secret-test-secret", Some("")),
-        ("test-secret-test-secret-test-secret", Some("31-bytes-31-bytes-31-bytes-31-b")),
+        (
+            "test-secret-test-secret-test-secret",
+            Some("31-bytes-31-bytes-31-bytes-31-b"),
+        ),
     ] {
         let mut auth = auth_settings();
         auth.jwt_secret = Secret::new(jwt);
@@ -296,7 +297,8 @@ async fn an_eddsa_token_is_verified_with_keys_from_the_jwks_url_in_a_namespace_o
     let me = app.get("/api/v1/me", &sign("k1")).await;
     assert_eq!(me.status, StatusCode::OK, "{}", me.body);
     assert_eq!(me.body["email"], "oidc@example.com");
-    let same_subject_other_root = hs256(&json!({"sub": "oidc|77", "exp": in_ten_minutes()}), SHARED);
+    let same_subject_other_root =
+        hs256(&json!({"sub": "oidc|77", "exp": in_ten_minutes()}), SHARED);
     assert_ne!(
         user_of(&app, &same_subject_other_root).await,
         me.body["id"].as_str().expect("id"),

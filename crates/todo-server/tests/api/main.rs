@@ -16,6 +16,7 @@ mod logs;
 mod mcp;
 mod metrics;
 mod operations;
+mod probe;
 mod rate_limits;
 mod scripted_llm;
 mod tags;
