@@ -113,22 +113,33 @@ impl NewMessage {
         }
     }
 
+    /// The model's words, which we do not control: a NUL (which PostgreSQL cannot store)
+    /// becomes U+FFFD.
     pub fn assistant(content: impl Into<String>, tool_calls: Vec<MessageToolCall>) -> Self {
         Self {
             role: Role::Assistant,
-            content: content.into(),
+            content: without_nul(content.into()),
             tool_calls,
             tool_call_id: None,
         }
     }
 
+    /// A tool's answer to the model's call `call_id` (the model's text: see [`Self::assistant`]).
     pub fn tool(call_id: impl Into<String>, content: impl Into<String>) -> Self {
         Self {
             role: Role::Tool,
-            content: content.into(),
+            content: without_nul(content.into()),
             tool_calls: Vec::new(),
-            tool_call_id: Some(call_id.into()),
+            tool_call_id: Some(without_nul(call_id.into())),
         }
+    }
+}
+
+fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
     }
 }
 

@@ -350,6 +350,30 @@ fn bad_configuration_fails_with_a_message_not_a_panic() {
 }
 
 #[test]
+fn the_server_refuses_to_start_with_a_weak_signing_secret() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, value) in [
+        ("TODO_JWT_SECRET", ""),
+        ("TODO_JWT_SECRET", "short"),
+        ("BETTER_AUTH_SECRET", ""),
+        ("BETTER_AUTH_SECRET", "31-bytes-31-bytes-31-bytes-31-b"),
+    ] {
+        let output = todo(dir.path(), "sqlite://todo.db")
+            .args(["serve", "--port", "0"])
+            .env(name, value)
+            .output()
+            .expect("run");
+        assert!(!output.status.success(), "{name}={value:?} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(name) && stderr.contains("at least 32"),
+            "{name}={value:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
 fn every_command_explains_itself() {
     for args in [
         &["--help"][..],
