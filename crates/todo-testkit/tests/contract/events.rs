@@ -199,12 +199,12 @@ async fn imports_write_a_created_event_per_new_task() {
             ..new_task(key)
         };
         let created = store
-            .import_tasks(&owner, &[keyed("a"), keyed("b")], now())
+            .import_tasks(&owner, &[], &[keyed("a"), keyed("b")], now())
             .await
             .expect("import");
         assert_eq!(created, 2);
         store
-            .import_tasks(&owner, &[keyed("a")], now())
+            .import_tasks(&owner, &[], &[keyed("a")], now())
             .await
             .expect("import again");
         let events = store.events_after(&owner, 0, 100).await.expect("events");
