@@ -106,11 +106,15 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
 
     // Tasks. Writes that carry tags create missing tags and link them in the same transaction.
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task>;
-    /// Inserts tasks in one transaction, skipping those whose `import_key` the user already
-    /// has; returns how many were inserted.
+    /// Stores an import in one transaction: the tags (with their colours) the user does not
+    /// have yet, and the tasks whose `import_key` the user does not have yet (the others are
+    /// skipped); returns how many tasks were inserted. All or nothing: should any row fail, or
+    /// the caller stop waiting (the future is dropped: a client abort, a request timeout),
+    /// nothing is stored.
     async fn import_tasks(
         &self,
         user_id: &str,
+        tags: &[(TagName, Option<String>)],
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64>;

@@ -1,6 +1,9 @@
 //! Moving a user's data in and out: the JSON export, and imports of that JSON or of
-//! Todoist's CSV. Imports are all-or-nothing on validation and idempotent: every imported
-//! task carries a key of where it came from, so importing the same file twice adds nothing.
+//! Todoist's CSV. An import is all or nothing: the whole file is checked before anything is
+//! written (a bad row is named by its JSON index or CSV line), then stored in one transaction,
+//! which a failure, a client abort or a request timeout rolls back whole. Imports are
+//! idempotent: every imported task carries a key of where it came from, so importing the same
+//! file twice adds nothing. See docs/api-design.md.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,8 +21,8 @@ pub const EXPORT_FORMAT: &str = "todo-export";
 pub const EXPORT_VERSION: u32 = 1;
 /// More tasks than this in one import are refused.
 pub const MAX_IMPORT_TASKS: usize = 50_000;
-/// Tasks stored per transaction during an import.
-const IMPORT_BATCH: usize = 500;
+/// Progress is told every this many tasks checked.
+const PROGRESS_EVERY: usize = 250;
 
 /// Everything of one user.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -69,7 +72,9 @@ pub struct ImportReport {
 }
 
 /// Told how a long transfer advances: tasks done so far, of how many. Imports and exports
-/// of 50 000 tasks take seconds; the command line draws a progress bar from this.
+/// of 50 000 tasks take seconds; the command line draws a progress bar from this. An import
+/// counts the tasks it has checked; when all are, it stores them in one transaction (and
+/// tells nothing more until that has committed).
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
 /// For callers that do not show progress.
@@ -77,6 +82,8 @@ pub fn no_progress(_done: u64, _total: u64) {}
 
 /// A task ready to import, and the key that identifies its origin.
 struct Incoming {
+    /// Where it is in the file, as errors name it: `tasks[3]` (JSON), `line[12]` (CSV).
+    at: String,
     key: String,
     /// The id of a task of this very account (an export imported back).
     own_id: Option<i64>,
@@ -127,7 +134,9 @@ impl ImportDocument {
             .tasks
             .into_iter()
             .zip(keys)
-            .map(|(item, key)| Incoming {
+            .enumerate()
+            .map(|(i, (item, key))| Incoming {
+                at: format!("tasks[{i}]"),
                 key: item.id.map_or(key, |id| format!("todo:{id}")),
                 own_id: item.id,
                 input: item.task,
@@ -178,6 +187,7 @@ impl Todo {
             .into_iter()
             .zip(numbered_keys("todoist", fingerprints))
             .map(|(row, key)| Incoming {
+                at: format!("line[{}]", row.line),
                 key,
                 own_id: None,
                 input: row.input,
@@ -186,8 +196,9 @@ impl Todo {
         self.import(user_id, Vec::new(), incoming, progress).await
     }
 
-    /// Validates everything first (nothing is stored if anything is wrong), then stores
-    /// what is not there yet.
+    /// Checks everything first (nothing is stored if anything is wrong), then stores what
+    /// is not there yet in one transaction: all of the file or, should that fail or its
+    /// caller give up, none of it.
     async fn import(
         &self,
         user_id: &str,
@@ -196,10 +207,7 @@ impl Todo {
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
         if incoming.len() > MAX_IMPORT_TASKS {
-            return Err(Error::invalid(
-                "tasks",
-                format!("at most {MAX_IMPORT_TASKS} tasks per import"),
-            ));
+            return Err(too_many());
         }
         let tz = self.time_zone(user_id).await?;
         let mut errors = Vec::new();
@@ -218,56 +226,54 @@ impl Todo {
                 (name, color) => errors.extend(name.err().into_iter().chain(color.err())),
             }
         }
-        let mut tasks = Vec::with_capacity(incoming.len());
+        let total = incoming.len() as u64;
+        let mut report = ImportReport::default();
+        let mut fresh = Vec::with_capacity(incoming.len());
         for (i, item) in incoming.into_iter().enumerate() {
+            // A task of this very account (its own export imported back) is there already.
+            let own = match item.own_id {
+                Some(id) => self.store.get_task(user_id, id).await?.is_some(),
+                None => false,
+            };
             match item.input.validate(tz) {
+                Ok(_) if own => report.skipped += 1,
                 Ok(mut task) => {
                     task.import_key = Some(item.key);
-                    tasks.push((item.own_id, task));
+                    fresh.push(task);
                 }
                 Err(Error::Validation(field_errors)) => errors.extend(
                     field_errors
                         .into_iter()
-                        .map(|e| FieldError::new(format!("tasks[{i}].{}", e.field), e.message)),
+                        .map(|e| FieldError::new(format!("{}.{}", item.at, e.field), e.message)),
                 ),
                 Err(other) => return Err(other),
+            }
+            if (i + 1) % PROGRESS_EVERY == 0 {
+                progress(i as u64 + 1, total);
             }
         }
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
+        progress(total, total);
 
-        for (name, color) in tag_rows {
-            match self
-                .store
-                .insert_tag(user_id, &name, color.as_deref(), now())
-                .await
-            {
-                Ok(_) | Err(Error::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let total = tasks.len() as u64;
-        let mut report = ImportReport::default();
-        let mut fresh = Vec::with_capacity(tasks.len());
-        for (own_id, task) in tasks {
-            match own_id {
-                Some(id) if self.store.get_task(user_id, id).await?.is_some() => {
-                    report.skipped += 1
-                }
-                _ => fresh.push(task),
-            }
-        }
-        // Batches keep each write transaction short, so other writers are not held up.
-        for batch in fresh.chunks(IMPORT_BATCH) {
-            let created = self.store.import_tasks(user_id, batch, now()).await?;
-            crate::metrics::tasks_created(created);
-            report.created += created;
-            report.skipped += batch.len() as u64 - created;
-            progress(report.created + report.skipped, total);
-        }
+        let created = self
+            .store
+            .import_tasks(user_id, &tag_rows, &fresh, now())
+            .await?;
+        crate::metrics::tasks_created(created);
+        report.created = created;
+        report.skipped += fresh.len() as u64 - created;
         Ok(report)
     }
+}
+
+/// The 422 for a file over [`MAX_IMPORT_TASKS`].
+fn too_many() -> Error {
+    Error::invalid(
+        "tasks",
+        format!("a file may hold at most {MAX_IMPORT_TASKS} tasks; split it and import each part"),
+    )
 }
 
 /// Todoist's CSV export: `TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,…`.
@@ -280,6 +286,8 @@ mod todoist {
     use crate::task::{Priority, TITLE_MAX_CHARS, TaskInput};
 
     pub struct Row {
+        /// The line of the file it starts on (the header is line 1).
+        pub line: u64,
         pub fingerprint: String,
         pub input: TaskInput,
     }
@@ -294,8 +302,16 @@ mod todoist {
         }
     }
 
+    /// The file's tasks; refused whole at the first line that cannot be read, or when it has
+    /// more than `super::MAX_IMPORT_TASKS` tasks.
     pub fn parse(csv: &[u8], now: DateTime<Tz>) -> Result<Vec<Row>> {
-        let bad = |e: csv::Error| Error::invalid("csv", format!("not a readable CSV file: {e}"));
+        let bad = |e: csv::Error| match e.position() {
+            Some(at) => Error::invalid(
+                format!("line[{}]", at.line()),
+                format!("is not readable CSV: {e}"),
+            ),
+            None => Error::invalid("csv", format!("not a readable CSV file: {e}")),
+        };
         let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(csv);
         let headers: Vec<String> = reader
             .headers()
@@ -317,6 +333,7 @@ mod todoist {
         let mut section: Option<String> = None;
         for record in reader.records() {
             let record = record.map_err(bad)?;
+            let line = record.position().map_or(0, csv::Position::line);
             let field = |at: Option<usize>| {
                 at.and_then(|i| record.get(i))
                     .unwrap_or_default()
@@ -340,10 +357,14 @@ mod todoist {
                     }
                 }
                 "task" => {
+                    if rows.len() == super::MAX_IMPORT_TASKS {
+                        return Err(super::too_many());
+                    }
                     let description = field(description_at);
                     let date = field(date_at);
                     let priority_text = field(priority_at);
                     rows.push(Row {
+                        line,
                         fingerprint: super::fingerprint(&[
                             &content,
                             &description,

@@ -1,7 +1,16 @@
-//! The job worker every `serve` process runs: it sleeps until the next job is due (or a
-//! wake-up says jobs changed), leases due jobs, fires reminders and delivers webhooks, and
-//! prunes old events and finished jobs. Leases make each job run to completion once across
-//! replicas; a job whose holder died becomes due again when its lease ends.
+//! The job worker every `serve` process runs, in three lanes that never wait for each other:
+//!
+//! - the reminder lane leases due reminders and fires them (a write to our own database);
+//! - the delivery lane leases due webhook deliveries and runs each as a task of its own,
+//!   at most `webhook_concurrency` at once, and at most `webhook_per_user` of one user and
+//!   `webhook_per_target` to one host (a delivery over either bound is put back for a few
+//!   seconds without using up an attempt);
+//! - housekeeping prunes old events and finished jobs.
+//!
+//! Each lane sleeps until its next job is due (or a wake-up says jobs changed). Leases make
+//! each job run to completion once across replicas; a job whose holder died becomes due again
+//! when its lease ends. What becomes of a job (retry, give up, put back, disable the webhook)
+//! is decided in `todo_core::jobs`. See docs/events.md.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,10 +19,11 @@ use std::time::Duration;
 use chrono::Utc;
 use todo_core::Todo;
 use todo_core::events::Signal;
-use todo_core::jobs::{Job, JobKind, backoff};
-use todo_core::time::now;
+use todo_core::jobs::{InFlight, Job, JobKind, Started};
 use todo_core::webhooks::{Delivery, is_public};
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 /// How the worker runs; the binary fills it from its configuration.
@@ -23,12 +33,18 @@ pub struct JobSettings {
     pub lease: Duration,
     /// How long events are kept for `Last-Event-ID` resumption.
     pub events_retention: Duration,
-    /// A webhook delivery that takes longer fails.
+    /// A webhook delivery that takes longer fails (and counts towards disabling the webhook).
     pub webhook_timeout: Duration,
     /// A delivery is given up after this many attempts.
     pub webhook_max_attempts: i32,
     /// A webhook is disabled after this many failed deliveries in a row.
     pub webhook_disable_after: i32,
+    /// Deliveries in flight at once in this process.
+    pub webhook_concurrency: usize,
+    /// Deliveries of one user in flight at once in this process.
+    pub webhook_per_user: usize,
+    /// Deliveries to one host in flight at once in this process.
+    pub webhook_per_target: usize,
 }
 
 impl Default for JobSettings {
@@ -36,9 +52,12 @@ impl Default for JobSettings {
         Self {
             lease: Duration::from_secs(60),
             events_retention: Duration::from_secs(7 * 24 * 3600),
-            webhook_timeout: Duration::from_secs(10),
+            webhook_timeout: Duration::from_secs(5),
             webhook_max_attempts: 8,
             webhook_disable_after: 20,
+            webhook_concurrency: 16,
+            webhook_per_user: 4,
+            webhook_per_target: 4,
         }
     }
 }
@@ -50,53 +69,246 @@ pub const WEBHOOK_DELIVERIES: &str = "todo_webhook_deliveries_total";
 const MAX_IDLE: Duration = Duration::from_secs(30);
 const CLAIM_BATCH: u32 = 16;
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+/// Longest wait for a connection to a webhook's host; the whole delivery has `webhook_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Starts the worker; it stops when `shutdown` is cancelled.
+/// Starts the worker; it stops when `shutdown` is cancelled (after the deliveries in flight,
+/// each bounded by `webhook_timeout`).
 pub fn spawn(
     todo: Todo,
     settings: JobSettings,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
     let client = delivery_client(&settings, todo.allows_private_webhooks())?;
-    Ok(tokio::spawn(run(todo, settings, client, shutdown)))
+    Ok(tokio::spawn(async move {
+        tracing::info!("job worker started");
+        tokio::join!(
+            reminder_lane(&todo, &settings, &shutdown),
+            delivery_lane(&todo, &settings, &client, &shutdown),
+            housekeeping(&todo, &settings, &shutdown),
+        );
+        tracing::info!("job worker stopped");
+    }))
 }
 
-async fn run(
+fn lease(settings: &JobSettings) -> chrono::Duration {
+    chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(1))
+}
+
+/// Fires due reminders, a batch at a time, then sleeps until the next is due.
+async fn reminder_lane(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
+    let mut signals = todo.signals();
+    while !shutdown.is_cancelled() {
+        let jobs = match todo
+            .claim_jobs(JobKind::Reminder, lease(settings), CLAIM_BATCH)
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming reminders failed");
+                Vec::new()
+            }
+        };
+        if jobs.is_empty() {
+            until_due(todo, JobKind::Reminder, &mut signals, shutdown, None).await;
+            continue;
+        }
+        let fired = jobs.iter().map(|job| fire_reminder(todo, settings, job));
+        futures_util::future::join_all(fired).await;
+    }
+}
+
+async fn fire_reminder(todo: &Todo, settings: &JobSettings, job: &Job) {
+    match todo.fire_reminder(job).await {
+        Ok(Some(event)) => {
+            metrics::counter!(REMINDERS_FIRED).increment(1);
+            tracing::info!(user_id = %job.user_id, task_id = event.task_id, "reminder fired");
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let failed = todo
+                .job_failed(job, &e.to_string(), settings.webhook_max_attempts)
+                .await;
+            if let Err(e) = failed {
+                tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
+            }
+        }
+    }
+}
+
+/// Starts due deliveries while it has free slots, each as a task of its own; sleeps when
+/// there is nothing due or no free slot.
+async fn delivery_lane(
+    todo: &Todo,
+    settings: &JobSettings,
+    client: &reqwest::Client,
+    shutdown: &CancellationToken,
+) {
+    let mut signals = todo.signals();
+    let slots = Arc::new(Semaphore::new(settings.webhook_concurrency.max(1)));
+    let in_flight = InFlight::new(settings.webhook_per_user, settings.webhook_per_target);
+    let mut running = JoinSet::new();
+    while !shutdown.is_cancelled() {
+        while running.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        if free == 0 {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = running.join_next() => {}
+            }
+            continue;
+        }
+        let limit = u32::try_from(free).unwrap_or(CLAIM_BATCH).min(CLAIM_BATCH);
+        let jobs = match todo
+            .claim_jobs(JobKind::Webhook, lease(settings), limit)
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming deliveries failed");
+                Vec::new()
+            }
+        };
+        if jobs.is_empty() {
+            let running = Some(&mut running);
+            until_due(todo, JobKind::Webhook, &mut signals, shutdown, running).await;
+            continue;
+        }
+        for job in jobs {
+            // Only this lane takes slots, and it claimed no more jobs than were free.
+            let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                postpone(todo, &job).await;
+                continue;
+            };
+            let run = Run {
+                todo: todo.clone(),
+                settings: settings.clone(),
+                client: client.clone(),
+                in_flight: Arc::clone(&in_flight),
+                _slot: slot,
+            };
+            running.spawn(run.delivery(job));
+        }
+    }
+    // Let the deliveries in flight end (each within `webhook_timeout`).
+    while running.join_next().await.is_some() {}
+}
+
+async fn postpone(todo: &Todo, job: &Job) {
+    if let Err(e) = todo.postpone_delivery(job).await {
+        // Its lease runs out and it is claimed again.
+        tracing::warn!(error = %e, job_id = job.id, "putting a delivery back failed");
+    }
+}
+
+/// What a delivery task needs, and its slot among the lane's, held until the task ends.
+struct Run {
     todo: Todo,
     settings: JobSettings,
     client: reqwest::Client,
-    shutdown: CancellationToken,
-) {
-    let mut signals = todo.signals();
-    let mut last_prune: Option<tokio::time::Instant> = None;
-    tracing::info!("job worker started");
-    while !shutdown.is_cancelled() {
-        run_due(&todo, &settings, &client, &shutdown).await;
-        if last_prune.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
-            prune(&todo, &settings).await;
-            last_prune = Some(tokio::time::Instant::now());
-        }
-        let wait = match todo.store().next_job_at().await {
-            Ok(Some(at)) => (at - Utc::now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(MAX_IDLE),
-            Ok(None) => MAX_IDLE,
+    in_flight: Arc<InFlight>,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Run {
+    async fn delivery(self, job: Job) {
+        let delivery = match self.todo.delivery(&job).await {
+            Ok(Some(delivery)) => delivery,
+            Ok(None) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "reading the job queue failed");
-                Duration::from_secs(1)
+                self.failed(&job, &e.to_string()).await;
+                return;
             }
         };
-        if wait.is_zero() {
-            continue;
+        let target = reqwest::Url::parse(&delivery.webhook.url)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        let Some(started) = self.in_flight.try_start(&job.user_id, &target) else {
+            tracing::debug!(job_id = job.id, user_id = %job.user_id, %target, "delivery put back: user or target busy");
+            postpone(&self.todo, &job).await;
+            return;
+        };
+        self.deliver(&job, &delivery, started).await;
+    }
+
+    async fn deliver(&self, job: &Job, delivery: &Delivery, started: Started) {
+        let outcome = deliver(&self.client, delivery, self.todo.allows_private_webhooks()).await;
+        drop(started);
+        metrics::counter!(
+            WEBHOOK_DELIVERIES,
+            "outcome" => if outcome.is_ok() { "success" } else { "failure" }
+        )
+        .increment(1);
+        if let Err(e) = &outcome {
+            tracing::info!(webhook_id = delivery.webhook.id, error = %e, "webhook delivery failed");
         }
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            () = tokio::time::sleep(wait) => {}
-            () = jobs_changed(&mut signals) => {}
+        let recorded = self
+            .todo
+            .delivered(
+                job,
+                delivery.webhook.id,
+                outcome,
+                self.settings.webhook_max_attempts,
+                self.settings.webhook_disable_after,
+            )
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, job_id = job.id, "recording a delivery failed");
         }
     }
-    tracing::info!("job worker stopped");
+
+    async fn failed(&self, job: &Job, error: &str) {
+        let failed = self
+            .todo
+            .job_failed(job, error, self.settings.webhook_max_attempts)
+            .await;
+        if let Err(e) = failed {
+            tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
+        }
+    }
+}
+
+/// Sleeps until the lane's next job of `kind` is due, jobs changed, one of the lane's
+/// `running` deliveries ended (it may have been retried sooner than the lane's next job), or
+/// shutdown.
+async fn until_due(
+    todo: &Todo,
+    kind: JobKind,
+    signals: &mut tokio::sync::broadcast::Receiver<Signal>,
+    shutdown: &CancellationToken,
+    running: Option<&mut JoinSet<()>>,
+) {
+    let wait = match todo.next_job_at(kind).await {
+        Ok(Some(at)) => (at - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_IDLE),
+        Ok(None) => MAX_IDLE,
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the job queue failed");
+            Duration::from_secs(1)
+        }
+    };
+    if wait.is_zero() {
+        // Due but not claimable (another replica took it a moment ago): look again shortly.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        return;
+    }
+    let ended = async {
+        match running {
+            Some(running) if !running.is_empty() => {
+                running.join_next().await;
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = shutdown.cancelled() => {}
+        () = tokio::time::sleep(wait) => {}
+        () = jobs_changed(signals) => {}
+        () = ended => {}
+    }
 }
 
 /// Returns when jobs may have changed: a new or earlier job, or lost wake-ups.
@@ -110,98 +322,13 @@ async fn jobs_changed(signals: &mut tokio::sync::broadcast::Receiver<Signal>) {
     }
 }
 
-/// Runs every job that is due now, a batch at a time.
-async fn run_due(
-    todo: &Todo,
-    settings: &JobSettings,
-    client: &reqwest::Client,
-    shutdown: &CancellationToken,
-) {
-    let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(1));
+/// Prunes old events and finished jobs, hourly.
+async fn housekeeping(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
     while !shutdown.is_cancelled() {
-        let jobs = match todo.store().claim_jobs(now(), lease, CLAIM_BATCH).await {
-            Ok(jobs) if jobs.is_empty() => return,
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming jobs failed");
-                return;
-            }
-        };
-        let runs = jobs
-            .into_iter()
-            .map(|job| run_job(todo, settings, client, job));
-        futures_util::future::join_all(runs).await;
-    }
-}
-
-async fn run_job(todo: &Todo, settings: &JobSettings, client: &reqwest::Client, job: Job) {
-    let store = todo.store();
-    let outcome = match job.kind {
-        JobKind::Reminder => match store.fire_reminder(&job, now()).await {
-            Ok(Some(event)) => {
-                metrics::counter!(REMINDERS_FIRED).increment(1);
-                tracing::info!(user_id = %job.user_id, task_id = event.task_id, "reminder fired");
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        },
-        JobKind::Webhook => deliver_job(todo, settings, client, &job).await,
-    };
-    if let Err(error) = outcome {
-        let result =
-            if job.kind == JobKind::Webhook && job.attempts >= settings.webhook_max_attempts {
-                store.finish_job(job.id, now(), Some(&error)).await
-            } else {
-                store
-                    .retry_job(job.id, now() + backoff(job.attempts), &error)
-                    .await
-            };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
-        }
-    }
-}
-
-async fn deliver_job(
-    todo: &Todo,
-    settings: &JobSettings,
-    client: &reqwest::Client,
-    job: &Job,
-) -> Result<(), String> {
-    let store = todo.store();
-    let Some(delivery) = store.delivery(job).await.map_err(|e| e.to_string())? else {
-        // The webhook was deleted or disabled, or the event pruned: nothing to send.
-        return store
-            .finish_job(job.id, now(), None)
-            .await
-            .map_err(|e| e.to_string());
-    };
-    let result = deliver(client, &delivery, todo.allows_private_webhooks()).await;
-    let error = result.as_ref().err().map(String::as_str);
-    metrics::counter!(
-        WEBHOOK_DELIVERIES,
-        "outcome" => if error.is_none() { "success" } else { "failure" }
-    )
-    .increment(1);
-    store
-        .record_delivery(
-            &job.user_id,
-            delivery.webhook.id,
-            error,
-            now(),
-            settings.webhook_disable_after,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    match result {
-        Ok(()) => store
-            .finish_job(job.id, now(), None)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => {
-            tracing::info!(webhook_id = delivery.webhook.id, error = %e, "webhook delivery failed");
-            Err(e)
+        prune(todo, settings).await;
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(PRUNE_EVERY) => {}
         }
     }
 }
@@ -290,6 +417,7 @@ impl reqwest::dns::Resolve for PublicResolver {
 fn delivery_client(settings: &JobSettings, allow_private: bool) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .timeout(settings.webhook_timeout)
+        .connect_timeout(CONNECT_TIMEOUT.min(settings.webhook_timeout))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
         .user_agent(concat!("todo-webhooks/", env!("CARGO_PKG_VERSION")));
@@ -304,15 +432,13 @@ fn delivery_client(settings: &JobSettings, allow_private: bool) -> Result<reqwes
 async fn prune(todo: &Todo, settings: &JobSettings) {
     let retention =
         chrono::Duration::from_std(settings.events_retention).unwrap_or(chrono::Duration::days(7));
-    let before = now() - retention;
-    let store = todo.store();
-    match store.prune_events(before).await {
+    match todo
+        .prune_jobs_and_events(todo_core::time::now() - retention)
+        .await
+    {
         Ok(n) if n > 0 => tracing::info!(events = n, "pruned old events"),
         Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "pruning events failed"),
-    }
-    if let Err(e) = store.prune_jobs(before).await {
-        tracing::warn!(error = %e, "pruning jobs failed");
+        Err(e) => tracing::warn!(error = %e, "pruning events and jobs failed"),
     }
 }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
-use todo_core::jobs::{Job, JobId, JobStore};
+use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_core::reminders::NewReminder;
 use todo_core::task::TaskId;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
@@ -324,6 +324,7 @@ impl EventStore for PostgresStore {
 impl JobStore for PostgresStore {
     async fn claim_jobs(
         &self,
+        kind: JobKind,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
@@ -332,7 +333,7 @@ impl JobStore for PostgresStore {
         let sql = format!(
             "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN ( \
                  SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $1 \
-                     AND (locked_until IS NULL OR locked_until <= $1) \
+                     AND (locked_until IS NULL OR locked_until <= $1) AND kind = $4 \
                  ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING {JOB_COLUMNS}"
         );
@@ -340,16 +341,19 @@ impl JobStore for PostgresStore {
             .bind(now)
             .bind(now + lease)
             .bind(i64::from(limit))
+            .bind(kind.as_str())
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
         Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
     }
 
-    async fn next_job_at(&self) -> Result<Option<DateTime<Utc>>> {
+    async fn next_job_at(&self, kind: JobKind) -> Result<Option<DateTime<Utc>>> {
         sqlx::query_scalar(
-            "SELECT MIN(GREATEST(run_at, COALESCE(locked_until, run_at))) FROM jobs WHERE done_at IS NULL",
+            "SELECT MIN(GREATEST(run_at, COALESCE(locked_until, run_at))) FROM jobs \
+             WHERE done_at IS NULL AND kind = $1",
         )
+        .bind(kind.as_str())
         .fetch_one(&self.pool)
         .await
         .map_err(db_error)
@@ -426,6 +430,19 @@ impl JobStore for PostgresStore {
         .bind(id)
         .bind(run_at)
         .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn postpone_job(&self, id: JobId, run_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET run_at = $2, locked_until = NULL, \
+                 attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(run_at)
         .execute(&self.pool)
         .await
         .map_err(db_error)?;

@@ -7,6 +7,7 @@ mod rows;
 mod tags;
 mod turns;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -348,23 +349,53 @@ impl Store for PostgresStore {
     async fn import_tasks(
         &self,
         user_id: &str,
+        tags: &[(TagName, Option<String>)],
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let (user, tasks) = (user_id.to_owned(), std::sync::Arc::new(tasks.to_vec()));
-        self.change(user_id, move |tx| {
-            let (user, tasks) = (user.clone(), tasks.clone());
-            Box::pin(async move {
-                let mut created = 0;
-                for task in tasks.iter() {
-                    if insert_full(tx, &user, task, now, true).await?.is_some() {
-                        created += 1;
+        let user = user_id.to_owned();
+        let (tags, tasks) = (Arc::new(tags.to_vec()), Arc::new(tasks.to_vec()));
+        // The turn runs in a task of its own whether or not its caller still waits: it looks
+        // at this (alive while the caller waits) and rolls back if the caller has gone.
+        let waiting = Arc::new(());
+        let caller = Arc::downgrade(&waiting);
+        let imported = self
+            .change(user_id, move |tx| {
+                let (user, tags, tasks) = (user.clone(), tags.clone(), tasks.clone());
+                let caller = caller.clone();
+                Box::pin(async move {
+                    for (name, color) in tags.iter() {
+                        sqlx::query(
+                            "INSERT INTO tags (user_id, name, name_key, color, created_at) \
+                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, name_key) DO NOTHING",
+                        )
+                        .bind(&user)
+                        .bind(&name.name)
+                        .bind(&name.key)
+                        .bind(color)
+                        .bind(now)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(db_error)?;
                     }
-                }
-                Ok(created)
+                    let mut created = 0;
+                    for (i, task) in tasks.iter().enumerate() {
+                        if i % IMPORT_CHECK_EVERY == 0 && caller.strong_count() == 0 {
+                            return Err(import_abandoned());
+                        }
+                        if insert_full(tx, &user, task, now, true).await?.is_some() {
+                            created += 1;
+                        }
+                    }
+                    if caller.strong_count() == 0 {
+                        return Err(import_abandoned());
+                    }
+                    Ok(created)
+                })
             })
-        })
-        .await
+            .await;
+        drop(waiting);
+        imported
     }
 
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
@@ -652,6 +683,13 @@ impl PostgresStore {
         qb.push(")").push(list::order_by(&query.sort));
         self.counted_page(user_id, query, qb).await
     }
+}
+
+/// An import looks this often whether its caller still waits.
+const IMPORT_CHECK_EVERY: usize = 256;
+
+fn import_abandoned() -> Error {
+    Error::Unavailable("the import's caller stopped waiting: rolled back".into())
 }
 
 impl PostgresStore {

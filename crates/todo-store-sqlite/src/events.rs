@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
-use todo_core::jobs::{Job, JobId, JobStore};
+use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_core::reminders::NewReminder;
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
@@ -221,6 +221,7 @@ impl EventStore for SqliteStore {
 impl JobStore for SqliteStore {
     async fn claim_jobs(
         &self,
+        kind: JobKind,
         now: DateTime<Utc>,
         lease: Duration,
         limit: u32,
@@ -230,7 +231,7 @@ impl JobStore for SqliteStore {
             let sql = format!(
                 "UPDATE jobs SET locked_until = ?2, attempts = attempts + 1 WHERE id IN ( \
                      SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= ?1 \
-                         AND (locked_until IS NULL OR locked_until <= ?1) \
+                         AND (locked_until IS NULL OR locked_until <= ?1) AND kind = ?4 \
                      ORDER BY run_at LIMIT ?3) \
                  RETURNING {JOB_COLUMNS}"
             );
@@ -238,7 +239,12 @@ impl JobStore for SqliteStore {
             let rows = sql::all(
                 &tx,
                 &sql,
-                (ts(&now), ts(&(now + lease)), i64::from(limit)),
+                (
+                    ts(&now),
+                    ts(&(now + lease)),
+                    i64::from(limit),
+                    kind.as_str(),
+                ),
                 rows::job,
             )
             .map_err(db_error)?;
@@ -248,13 +254,13 @@ impl JobStore for SqliteStore {
         .await
     }
 
-    async fn next_job_at(&self) -> Result<Option<DateTime<Utc>>> {
-        self.read(|conn| {
+    async fn next_job_at(&self, kind: JobKind) -> Result<Option<DateTime<Utc>>> {
+        self.read(move |conn| {
             sql::one(
                 conn,
                 "SELECT MIN(MAX(run_at, COALESCE(locked_until, run_at))) FROM jobs \
-                 WHERE done_at IS NULL",
-                [],
+                 WHERE done_at IS NULL AND kind = ?1",
+                [kind.as_str()],
                 |row| opt_time(row, 0),
             )
             .map(Option::flatten)
@@ -333,6 +339,20 @@ impl JobStore for SqliteStore {
                 conn,
                 "UPDATE jobs SET run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1",
                 (id, ts(&run_at), &error),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn postpone_job(&self, id: JobId, run_at: DateTime<Utc>) -> Result<()> {
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "UPDATE jobs SET run_at = ?2, locked_until = NULL, \
+                     attempts = MAX(attempts - 1, 0) WHERE id = ?1 AND done_at IS NULL",
+                (id, ts(&run_at)),
             )
             .map_err(db_error)?;
             Ok(())

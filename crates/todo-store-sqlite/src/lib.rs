@@ -13,7 +13,7 @@ mod tags;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -159,6 +159,13 @@ impl SqliteStore {
     fn wake(&self) -> Wake {
         Wake(self.signals.clone())
     }
+}
+
+/// An import looks this often whether its caller still waits.
+const IMPORT_CHECK_EVERY: usize = 256;
+
+fn import_abandoned() -> Error {
+    Error::Unavailable("the import's caller stopped waiting: rolled back".into())
 }
 
 /// A unit of a write that must be all or nothing: a savepoint inside the writer's batch
@@ -473,23 +480,51 @@ impl Store for SqliteStore {
     async fn import_tasks(
         &self,
         user_id: &str,
+        tags: &[(TagName, Option<String>)],
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let (user_id, tasks, wake) = (user_id.to_owned(), tasks.to_vec(), self.wake());
-        self.write(move |conn| {
-            let tx = immediate(conn)?;
-            let mut created = 0;
-            for task in &tasks {
-                if insert_full(&tx, &user_id, task, now, true)?.is_some() {
-                    created += 1;
+        let (user_id, tags, tasks, wake) = (
+            user_id.to_owned(),
+            tags.to_vec(),
+            tasks.to_vec(),
+            self.wake(),
+        );
+        // The write runs on the writer thread whether or not its caller still waits: it looks
+        // at this (alive while the caller waits) and rolls back if the caller has gone.
+        let waiting = Arc::new(());
+        let caller = Arc::downgrade(&waiting);
+        let imported = self
+            .write(move |conn| {
+                let tx = immediate(conn)?;
+                for (name, color) in &tags {
+                    sql::execute(
+                        &tx,
+                        "INSERT INTO tags (user_id, name, name_key, color, created_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, name_key) DO NOTHING",
+                        (&user_id, &name.name, &name.key, color, ts(&now)),
+                    )
+                    .map_err(db_error)?;
                 }
-            }
-            tx.commit().map_err(db_error)?;
-            wake.user(&user_id);
-            Ok(created)
-        })
-        .await
+                let mut created = 0;
+                for (i, task) in tasks.iter().enumerate() {
+                    if i % IMPORT_CHECK_EVERY == 0 && caller.strong_count() == 0 {
+                        return Err(import_abandoned());
+                    }
+                    if insert_full(&tx, &user_id, task, now, true)?.is_some() {
+                        created += 1;
+                    }
+                }
+                if caller.strong_count() == 0 {
+                    return Err(import_abandoned());
+                }
+                tx.commit().map_err(db_error)?;
+                wake.user(&user_id);
+                Ok(created)
+            })
+            .await;
+        drop(waiting);
+        imported
     }
 
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {

@@ -271,9 +271,19 @@ pub struct JobArgs {
     /// when created and when delivered).
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_NETWORKS", default_value_t = false, action = clap::ArgAction::Set)]
     pub webhook_allow_private_networks: bool,
-    /// A webhook delivery that takes longer than this many seconds fails (and is retried).
-    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    /// A webhook delivery that takes longer than this many seconds fails (and is retried, and
+    /// counts towards disabling the webhook like any failure).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 5)]
     pub webhook_timeout_secs: u64,
+    /// Webhook deliveries in flight at once in this process.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub webhook_concurrency: usize,
+    /// Webhook deliveries of one user in flight at once in this process; more wait their turn.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY_PER_USER", default_value_t = 4)]
+    pub webhook_concurrency_per_user: usize,
+    /// Webhook deliveries to one host in flight at once in this process; more wait their turn.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY_PER_TARGET", default_value_t = 4)]
+    pub webhook_concurrency_per_target: usize,
     /// A webhook is disabled after this many failed deliveries in a row.
     #[arg(long, env = "WEBHOOK_DISABLE_AFTER", default_value_t = 20)]
     pub webhook_disable_after: i32,
@@ -292,6 +302,9 @@ impl JobArgs {
             events_retention: Duration::from_secs(self.events_retention_days.max(1) * 24 * 3600),
             webhook_timeout: Duration::from_secs(self.webhook_timeout_secs.max(1)),
             webhook_disable_after: self.webhook_disable_after.max(1),
+            webhook_concurrency: self.webhook_concurrency.max(1),
+            webhook_per_user: self.webhook_concurrency_per_user.max(1),
+            webhook_per_target: self.webhook_concurrency_per_target.max(1),
             ..todo_server::jobs::JobSettings::default()
         }
     }

@@ -58,10 +58,19 @@ pub async fn import(todo: Todo, args: ImportArgs) -> anyhow::Result<()> {
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let format = args.format.unwrap_or_else(|| guess_format(&args.file));
-    let bar = progress_bar("importing");
+    // The tasks are checked first (the bar counts them), then stored in one transaction: all
+    // of the file or none of it (the bar says so while it runs).
+    let bar = progress_bar("checking");
     let progress = |done, total| {
         bar.set_length(total);
         bar.set_position(done);
+        if done == total {
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} storing {len} tasks in one transaction")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        }
     };
     let report = match format {
         ImportFormat::Json => {

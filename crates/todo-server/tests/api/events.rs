@@ -571,3 +571,127 @@ async fn events_and_webhooks_routes_refuse_someone_elses_path() {
         .await;
     assert_eq!(own.status, StatusCode::OK);
 }
+
+/// A loopback "blackhole": accepts connections and never answers. Counts the connections.
+async fn blackhole() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (url, accepted)
+}
+
+/// The probe's attack: ten webhooks at a blackhole held up another user's reminder for two
+/// minutes. Reminders run in a lane of their own, and one user's deliveries in flight are
+/// bounded, so the reminder comes at once while the deliveries hang.
+#[tokio::test]
+async fn another_users_hanging_webhooks_do_not_hold_up_a_reminder() {
+    let app = TestApp::spawn().await;
+    let open = replica_allowing_private_webhooks(&app).await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let (url, accepted) = blackhole().await;
+    for i in 0..10 {
+        let created = open
+            .post(
+                "/api/v1/webhooks",
+                &ada.token,
+                json!({"url": format!("{url}/hook{i}")}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    for i in 0..3 {
+        app.task(&ada, &format!("noisy {i}")).await;
+    }
+    let settings = JobSettings {
+        // Each of ada's 30 deliveries hangs this long.
+        webhook_timeout: Duration::from_secs(8),
+        webhook_per_user: 3,
+        ..JobSettings::default()
+    };
+    let stop = CancellationToken::new();
+    let _worker =
+        todo_server::jobs::spawn(open.todo.clone(), settings, stop.clone()).expect("worker");
+    let mut stream = EventStream::open(&app, &bob.token, None).await;
+    // Ada's deliveries are under way.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let soon = chrono::Utc::now() + chrono::Duration::seconds(1);
+    app.post(
+        "/api/v1/tasks",
+        &bob.token,
+        json!({"title": "Take pills", "reminders": [{"remind_at": soon}]}),
+    )
+    .await;
+    assert_eq!(stream.next(WAIT).await["event_type"], "created");
+    let reminder = stream.next(Duration::from_secs(5)).await;
+    assert_eq!(reminder["event_type"], "reminder");
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) <= 3,
+        "at most 3 of ada's deliveries in flight at once"
+    );
+    stop.cancel();
+}
+
+/// A receiver that always answers 200, too late: each delivery times out, which is a failure,
+/// and the webhook is disabled after `webhook_disable_after` of them like a failing one.
+#[tokio::test]
+async fn a_webhook_that_always_answers_too_late_is_disabled() {
+    let app = TestApp::spawn().await;
+    let open = replica_allowing_private_webhooks(&app).await;
+    let ada = app.signup("ada@example.com").await;
+    let hook = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, hook).await });
+    let created = open
+        .post("/api/v1/webhooks", &ada.token, json!({"url": url}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    app.task(&ada, "one").await;
+    app.task(&ada, "two").await;
+
+    let settings = JobSettings {
+        webhook_timeout: Duration::from_millis(300),
+        webhook_disable_after: 2,
+        ..fast_jobs()
+    };
+    let stop = CancellationToken::new();
+    let worker =
+        todo_server::jobs::spawn(open.todo.clone(), settings, stop.clone()).expect("worker");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let webhook = loop {
+        let hooks = app.get("/api/v1/webhooks", &ada.token).await;
+        if !hooks.body[0]["disabled_at"].is_null() {
+            break hooks.body[0].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not disabled in time: {}",
+            hooks.body
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(webhook["consecutive_failures"], 2, "{webhook}");
+    assert!(webhook["last_error"].is_string(), "{webhook}");
+    stop.cancel();
+    worker.await.expect("worker stops");
+}

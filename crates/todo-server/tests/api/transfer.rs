@@ -1,6 +1,7 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
+use todo_server::Settings;
 
 use crate::helpers::{TestApp, TestUser};
 
@@ -206,4 +207,76 @@ async fn imports_need_a_known_format() {
     import(&app, &user, "text/csv", "a,b\n1,2\n".into())
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+const TODOIST_HEADER: &str =
+    "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE\n";
+
+/// A Todoist CSV of `rows` distinct tasks (lines 2 to `rows + 1`).
+fn todoist_csv(rows: usize) -> String {
+    let mut csv = String::from(TODOIST_HEADER);
+    for i in 0..rows {
+        csv.push_str(&format!("task,Task number {i},,4,1,Ada (1),,,en,UTC\n"));
+    }
+    csv
+}
+
+#[tokio::test]
+async fn a_csv_whose_last_line_is_bad_stores_nothing_and_names_the_line() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    app.task(&user, "already there").await;
+    let mut csv = todoist_csv(1_200);
+    // Line 1 202: a task without a title.
+    csv.push_str("task,,,4,1,Ada (1),,,en,UTC\n");
+    let response = import(&app, &user, "text/csv", csv).await;
+    assert_eq!(response.invalid_fields(), ["line[1202].title"]);
+    assert_eq!(
+        total(&app, &user).await,
+        "1",
+        "nothing of the file was stored"
+    );
+}
+
+#[tokio::test]
+async fn a_file_over_the_row_limit_is_refused_naming_the_limit() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let response = import(&app, &user, "text/csv", todoist_csv(50_001)).await;
+    assert_eq!(response.invalid_fields(), ["tasks"]);
+    let message = response.body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("50000"), "{message}");
+    assert_eq!(total(&app, &user).await, "0");
+
+    let tasks: Vec<_> = (0..50_001)
+        .map(|i| json!({"title": format!("t{i}")}))
+        .collect();
+    let response = import(
+        &app,
+        &user,
+        "application/json",
+        json!({ "tasks": tasks }).to_string(),
+    )
+    .await;
+    assert_eq!(response.invalid_fields(), ["tasks"]);
+    assert_eq!(total(&app, &user).await, "0");
+}
+
+/// The request timeout cuts an import short: the client gets its 503 and nothing of the file
+/// is stored (before, each batch of 500 committed on its own and the rest was lost).
+#[tokio::test]
+async fn an_import_cut_short_by_the_request_timeout_stores_nothing() {
+    let app = TestApp::spawn().await;
+    let mut settings = Settings::new(crate::helpers::auth_settings());
+    settings.http.request_timeout = std::time::Duration::from_millis(1_500);
+    let hurried = app.replica(&settings);
+    let user = app.signup("ada@example.com").await;
+    let response = import(&hurried, &user, "text/csv", todoist_csv(40_000)).await;
+    response.problem(StatusCode::SERVICE_UNAVAILABLE);
+    // A write of the same user queues behind the import's transaction, so once it is done
+    // the import has rolled back (or, had it finished, committed whole).
+    app.task(&user, "marker").await;
+    assert_eq!(total(&app, &user).await, "1", "only the marker");
 }

@@ -199,12 +199,12 @@ async fn imports_write_a_created_event_per_new_task() {
             ..new_task(key)
         };
         let created = store
-            .import_tasks(&owner, &[keyed("a"), keyed("b")], now())
+            .import_tasks(&owner, &[], &[keyed("a"), keyed("b")], now())
             .await
             .expect("import");
         assert_eq!(created, 2);
         store
-            .import_tasks(&owner, &[keyed("a")], now())
+            .import_tasks(&owner, &[], &[keyed("a")], now())
             .await
             .expect("import again");
         let events = store.events_after(&owner, 0, 100).await.expect("events");
@@ -289,7 +289,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
         assert_eq!(task.reminders[1].minutes_before, Some(10));
         assert!(
             store
-                .next_job_at()
+                .next_job_at(JobKind::Reminder)
                 .await
                 .expect("next")
                 .is_some_and(|n| n <= now())
@@ -297,7 +297,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
 
         let t = now();
         let claimed = store
-            .claim_jobs(t, Duration::seconds(30), 10)
+            .claim_jobs(JobKind::Reminder, t, Duration::seconds(30), 10)
             .await
             .expect("claim");
         assert_eq!(claimed.len(), 2, "{}: both reminders are due", db.backend);
@@ -309,13 +309,18 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
         // Leased: nobody else gets them until the lease ends.
         assert!(
             store
-                .claim_jobs(t, Duration::seconds(30), 10)
+                .claim_jobs(JobKind::Reminder, t, Duration::seconds(30), 10)
                 .await
                 .expect("claim")
                 .is_empty()
         );
         let reclaimed = store
-            .claim_jobs(t + Duration::seconds(31), Duration::seconds(30), 10)
+            .claim_jobs(
+                JobKind::Reminder,
+                t + Duration::seconds(31),
+                Duration::seconds(30),
+                10,
+            )
             .await
             .expect("after the lease");
         assert_eq!(reclaimed.len(), 2);
@@ -341,7 +346,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             .expect("task");
         assert!(task.reminders.iter().all(|r| r.sent_at.is_some()));
         assert_eq!(
-            store.next_job_at().await.expect("next"),
+            store.next_job_at(JobKind::Reminder).await.expect("next"),
             None,
             "all jobs done"
         );
@@ -371,7 +376,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             .await
             .expect("update");
         assert_eq!(
-            store.next_job_at().await.expect("next"),
+            store.next_job_at(JobKind::Reminder).await.expect("next"),
             None,
             "nothing to fire"
         );
@@ -392,7 +397,13 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             .expect("relative");
         assert_eq!(relative.remind_at, at + Duration::minutes(10));
         assert_eq!(relative.sent_at, None);
-        assert!(store.next_job_at().await.expect("next").is_some());
+        assert!(
+            store
+                .next_job_at(JobKind::Reminder)
+                .await
+                .expect("next")
+                .is_some()
+        );
     }
 }
 
@@ -411,7 +422,7 @@ async fn a_failed_job_waits_for_its_retry_and_done_jobs_are_pruned() {
             .await
             .expect("insert");
         let job = store
-            .claim_jobs(now(), Duration::seconds(30), 10)
+            .claim_jobs(JobKind::Reminder, now(), Duration::seconds(30), 10)
             .await
             .expect("claim")
             .pop()
@@ -420,14 +431,17 @@ async fn a_failed_job_waits_for_its_retry_and_done_jobs_are_pruned() {
         store.retry_job(job.id, later, "boom").await.expect("retry");
         assert!(
             store
-                .claim_jobs(now(), Duration::seconds(30), 10)
+                .claim_jobs(JobKind::Reminder, now(), Duration::seconds(30), 10)
                 .await
                 .expect("claim")
                 .is_empty()
         );
-        assert_eq!(store.next_job_at().await.expect("next"), Some(later));
+        assert_eq!(
+            store.next_job_at(JobKind::Reminder).await.expect("next"),
+            Some(later)
+        );
         let again = store
-            .claim_jobs(later, Duration::seconds(30), 10)
+            .claim_jobs(JobKind::Reminder, later, Duration::seconds(30), 10)
             .await
             .expect("claim");
         assert_eq!(again.len(), 1);
@@ -468,7 +482,7 @@ async fn a_change_queues_a_delivery_per_active_webhook_and_failures_disable_it()
             .expect("under the limit");
         let task = add(store, &owner, "Ping").await;
         let jobs = store
-            .claim_jobs(now(), Duration::seconds(30), 10)
+            .claim_jobs(JobKind::Webhook, now(), Duration::seconds(30), 10)
             .await
             .expect("claim");
         assert_eq!(jobs.len(), 1, "{}", db.backend);
@@ -499,7 +513,7 @@ async fn a_change_queues_a_delivery_per_active_webhook_and_failures_disable_it()
         add(store, &owner, "Not delivered").await;
         assert!(
             store
-                .claim_jobs(now(), Duration::seconds(30), 10)
+                .claim_jobs(JobKind::Webhook, now(), Duration::seconds(30), 10)
                 .await
                 .expect("claim")
                 .is_empty()
@@ -508,6 +522,85 @@ async fn a_change_queues_a_delivery_per_active_webhook_and_failures_disable_it()
         let other = user(store).await;
         assert!(!store.delete_webhook(&other, hook.id).await.expect("delete"));
         assert!(store.delete_webhook(&owner, hook.id).await.expect("delete"));
+    }
+}
+
+/// The worker's lanes claim by kind, and a delivery put back because its user or target was
+/// busy runs again later with the attempt its claim counted taken back.
+#[tokio::test]
+async fn jobs_are_claimed_by_kind_and_a_postponed_delivery_keeps_its_attempts() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        store
+            .insert_webhook(&owner, "https://example.com/hook", "whsec_x", now(), 10)
+            .await
+            .expect("webhook")
+            .expect("under the limit");
+        let new = NewTask {
+            reminders: vec![NewReminder::At(now() - Duration::seconds(1))],
+            ..new_task("Both kinds")
+        };
+        store
+            .insert_task(&owner, &new, now())
+            .await
+            .expect("insert");
+
+        let t = now();
+        let lease = Duration::seconds(30);
+        let deliveries = store
+            .claim_jobs(JobKind::Webhook, t, lease, 10)
+            .await
+            .expect("claim deliveries");
+        assert_eq!(deliveries.len(), 1, "{}", db.backend);
+        assert_eq!(
+            (deliveries[0].kind, deliveries[0].attempts),
+            (JobKind::Webhook, 1)
+        );
+        assert!(
+            store
+                .next_job_at(JobKind::Reminder)
+                .await
+                .expect("next")
+                .is_some_and(|at| at <= now()),
+            "{}: claiming deliveries leaves the reminder due",
+            db.backend
+        );
+        let reminders = store
+            .claim_jobs(JobKind::Reminder, t, lease, 10)
+            .await
+            .expect("claim reminders");
+        assert_eq!(reminders.len(), 1, "{}", db.backend);
+        assert_eq!(reminders[0].kind, JobKind::Reminder);
+
+        let later = now() + Duration::seconds(20);
+        store
+            .postpone_job(deliveries[0].id, later)
+            .await
+            .expect("postpone");
+        assert!(
+            store
+                .claim_jobs(JobKind::Webhook, now(), lease, 10)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{}: not due before its new time",
+            db.backend
+        );
+        assert_eq!(
+            store.next_job_at(JobKind::Webhook).await.expect("next"),
+            Some(later)
+        );
+        let again = store
+            .claim_jobs(JobKind::Webhook, later, lease, 10)
+            .await
+            .expect("claim");
+        assert_eq!(again.len(), 1, "{}", db.backend);
+        assert_eq!(
+            again[0].attempts, 1,
+            "{}: the postponed claim did not use up an attempt",
+            db.backend
+        );
     }
 }
 

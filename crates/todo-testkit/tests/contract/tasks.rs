@@ -471,7 +471,7 @@ async fn an_import_batch_stores_new_keys_with_their_tags_and_skips_known_ones() 
         let first = [keyed("k1", "one"), keyed("k2", "two")];
         assert_eq!(
             store
-                .import_tasks(&owner, &first, now())
+                .import_tasks(&owner, &[], &first, now())
                 .await
                 .expect("import"),
             2,
@@ -485,7 +485,7 @@ async fn an_import_batch_stores_new_keys_with_their_tags_and_skips_known_ones() 
         ];
         assert_eq!(
             store
-                .import_tasks(&owner, &second, now())
+                .import_tasks(&owner, &[], &second, now())
                 .await
                 .expect("import"),
             1,
@@ -500,5 +500,96 @@ async fn an_import_batch_stores_new_keys_with_their_tags_and_skips_known_ones() 
         let titles: Vec<_> = slice.tasks.iter().map(|t| t.title.as_str()).collect();
         assert_eq!(titles, ["one", "two", "three"], "{}", db.backend);
         assert!(slice.tasks.iter().all(|t| t.tags == ["imported"]));
+    }
+}
+
+/// An import is one transaction: a row that fails in the middle (here a parent that does not
+/// exist, a foreign-key violation) leaves nothing of it, neither its tasks nor its tags.
+#[tokio::test]
+async fn an_import_with_a_failing_row_stores_nothing() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let keyed = |key: &str| NewTask {
+            import_key: Some(key.into()),
+            tags: vec![TagName::parse("imported").expect("tag")],
+            ..new_task(key)
+        };
+        let mut tasks: Vec<NewTask> = (0..600).map(|i| keyed(&format!("k{i}"))).collect();
+        tasks[450].parent_id = Some(999_999_999);
+        let tags = [(
+            TagName::parse("colourful").expect("tag"),
+            Some("#112233".to_owned()),
+        )];
+        let failed = store.import_tasks(&owner, &tags, &tasks, now()).await;
+        assert!(
+            failed.is_err(),
+            "{}: the bad row fails the import",
+            db.backend
+        );
+        let query = TaskQuery {
+            limit: 10,
+            ..TaskQuery::default()
+        };
+        let slice = store.list_tasks(&owner, &query, 10).await.expect("list");
+        assert_eq!(slice.total, 0, "{}: no task of the import", db.backend);
+        assert!(
+            store.list_tags(&owner).await.expect("tags").is_empty(),
+            "{}: no tag of the import",
+            db.backend
+        );
+
+        // Without the bad row it goes in whole, tags and all.
+        tasks[450].parent_id = None;
+        let created = store
+            .import_tasks(&owner, &tags, &tasks, now())
+            .await
+            .expect("import");
+        assert_eq!(created, 600, "{}", db.backend);
+        let tags = store.list_tags(&owner).await.expect("tags");
+        let colour = tags
+            .iter()
+            .find(|t| t.name == "colourful")
+            .and_then(|t| t.color.clone());
+        assert_eq!(colour.as_deref(), Some("#112233"), "{}", db.backend);
+    }
+}
+
+/// A caller that stops waiting (a client abort or a request timeout drops the future) leaves
+/// nothing of its import, even though the store's transaction runs on without it.
+#[tokio::test]
+async fn an_import_whose_caller_gives_up_stores_nothing() {
+    for db in todo_testkit::all().await {
+        let owner = user(db.store.as_ref()).await;
+        let tasks: Vec<NewTask> = (0..5_000)
+            .map(|i| NewTask {
+                import_key: Some(format!("k{i}")),
+                ..new_task(&format!("task {i}"))
+            })
+            .collect();
+        let store = db.store.clone();
+        let user_id = owner.clone();
+        let import =
+            tokio::spawn(async move { store.import_tasks(&user_id, &[], &tasks, now()).await });
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        import.abort();
+        assert!(
+            import.await.is_err_and(|e| e.is_cancelled()),
+            "{}",
+            db.backend
+        );
+
+        // A write of the same user after it: it runs once the import's transaction has ended.
+        add(db.store.as_ref(), &owner, "marker").await;
+        let query = TaskQuery {
+            limit: 10,
+            ..TaskQuery::default()
+        };
+        let slice = db.store.list_tasks(&owner, &query, 10).await.expect("list");
+        assert_eq!(
+            slice.total, 1,
+            "{}: only the marker; nothing of the abandoned import",
+            db.backend
+        );
     }
 }

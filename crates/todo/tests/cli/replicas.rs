@@ -255,7 +255,12 @@ async fn a_reminder_whose_replica_was_killed_fires_once_after_restart_and_after_
     // A replica that claimed the due job and then died: its lease holds the job for 3 s.
     let leased = db
         .store
-        .claim_jobs(todo_core::time::now(), chrono::Duration::seconds(3), 10)
+        .claim_jobs(
+            todo_core::jobs::JobKind::Reminder,
+            todo_core::time::now(),
+            chrono::Duration::seconds(3),
+            10,
+        )
         .await
         .expect("claim");
     assert_eq!(leased.len(), 1, "the reminder's job was due");
