@@ -17,7 +17,7 @@ WORKDIR /src
 # Dependencies first, in their own layer: stub sources let `cargo build` compile every
 # dependency; this layer is reused until a Cargo.toml or Cargo.lock changes.
 COPY Cargo.toml Cargo.lock ./
-# Build settings (the bundled SQLite's compile flags, v0 symbol names for the code layout).
+# Build settings (the bundled SQLite's compile flags).
 COPY .cargo .cargo
 COPY crates/todo/Cargo.toml crates/todo/
 COPY crates/todo-core/Cargo.toml crates/todo-core/
