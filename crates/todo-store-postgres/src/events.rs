@@ -23,7 +23,7 @@ use todo_store_sql::{
     db_error, reminder_task_data,
 };
 
-use crate::turns::Tx;
+use crate::tx::Tx;
 use crate::{PostgresStore, select_task};
 
 pub const EVENTS_CHANNEL: &str = "todo_events";
@@ -88,7 +88,7 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<Signal>) {
     }
 }
 
-/// An event recorded in a turn, written when the turn's changes are (`turns::Tx::flush`).
+/// An event recorded during a write, written when the write commits (`Tx::flush`).
 pub(crate) struct NewEvent {
     pub kind: EventType,
     pub task_id: TaskId,
@@ -96,15 +96,14 @@ pub(crate) struct NewEvent {
     pub at: DateTime<Utc>,
 }
 
-/// Writes a turn's events in their order, queues a delivery of each to every active webhook of
+/// Writes a write's events in their order, queues a delivery of each to every active webhook of
 /// the user, and notifies listeners (delivered on commit); the events' ids, in order.
 pub(crate) async fn write(
     tx: &mut PgConnection,
     user_id: &str,
     events: &[NewEvent],
 ) -> Result<Vec<EventId>> {
-    // Runs in the user's turn (`turns`), which holds the user's lock: a user's event ids
-    // commit in order. One statement: the events (ids drawn in the order of the arrays), a
+    // Runs under the user's lock (`Tx::begin`): a user's event ids commit in order. One statement: the events (ids drawn in the order of the arrays), a
     // delivery per active webhook, and the notifications (sent by PostgreSQL on commit).
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     let task_ids: Vec<TaskId> = events.iter().map(|e| e.task_id).collect();
@@ -360,54 +359,51 @@ impl JobStore for PostgresStore {
     }
 
     async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
-        let (user, reminder_id, job_id) = (job.user_id.clone(), job.reminder_id, job.id);
-        self.change(&job.user_id, move |tx| {
-            let user = user.clone();
-            Box::pin(async move {
-                let fired: Option<(i64, i64)> = match reminder_id {
-                    Some(reminder_id) => sqlx::query_as(
-                        "UPDATE reminders r SET sent_at = $3 FROM tasks t \
-                         WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL \
-                             AND r.remind_at <= $3 \
-                             AND t.user_id = r.user_id AND t.id = r.task_id AND NOT t.completed \
-                         RETURNING r.id, r.task_id",
-                    )
-                    .bind(&user)
-                    .bind(reminder_id)
-                    .bind(now)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(db_error)?,
-                    None => None,
-                };
-                let mut event = None;
-                if let Some((reminder_id, task_id)) = fired
-                    && let Some(task) = select_task(&mut **tx, &user, task_id).await?
-                {
-                    let data = reminder_task_data(&task, reminder_id);
-                    tx.record(EventType::Reminder, task_id, data.clone(), now);
-                    let id = tx.flush().await?.last().copied().ok_or_else(|| {
-                        Error::internal("a reminder's event was written without an id")
-                    })?;
-                    event = Some(Event {
-                        id,
-                        event_type: EventType::Reminder,
-                        task_id,
-                        task_data: serde_json::from_str(&data).unwrap_or_default(),
-                        user_id: user.clone(),
-                        timestamp: now,
-                    });
-                }
-                sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
-                    .bind(job_id)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-                Ok(event)
-            })
-        })
-        .await
+        let user = job.user_id.as_str();
+        let mut tx = Tx::begin(&self.pool, user).await?;
+        let fired: Option<(i64, i64)> = match job.reminder_id {
+            Some(reminder_id) => sqlx::query_as(
+                "UPDATE reminders r SET sent_at = $3 FROM tasks t \
+                 WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL \
+                     AND r.remind_at <= $3 \
+                     AND t.user_id = r.user_id AND t.id = r.task_id AND NOT t.completed \
+                 RETURNING r.id, r.task_id",
+            )
+            .bind(user)
+            .bind(reminder_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?,
+            None => None,
+        };
+        let mut event = None;
+        if let Some((reminder_id, task_id)) = fired
+            && let Some(task) = select_task(&mut *tx, user, task_id).await?
+        {
+            let data = reminder_task_data(&task, reminder_id);
+            tx.record(EventType::Reminder, task_id, data.clone(), now);
+            let id =
+                tx.flush().await?.last().copied().ok_or_else(|| {
+                    Error::internal("a reminder's event was written without an id")
+                })?;
+            event = Some(Event {
+                id,
+                event_type: EventType::Reminder,
+                task_id,
+                task_data: serde_json::from_str(&data).unwrap_or_default(),
+                user_id: user.to_owned(),
+                timestamp: now,
+            });
+        }
+        sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
+            .bind(job.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await?;
+        Ok(event)
     }
 
     async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
@@ -469,32 +465,27 @@ impl WebhookStore for PostgresStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Option<Webhook>> {
-        // In the user's turn: its lock (taken first, across replicas) keeps another insert from
-        // committing between this statement's count and its insert.
-        let (user, url, secret) = (user_id.to_owned(), url.to_owned(), secret.to_owned());
+        // Under the user's lock (taken first, across replicas): no other insert commits
+        // between this statement's count and its insert.
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.change(user_id, move |tx| {
-            let (user, url, secret) = (user.clone(), url.clone(), secret.clone());
-            Box::pin(async move {
-                let sql = format!(
-                    "INSERT INTO webhooks (user_id, url, secret, created_at) \
-                     SELECT $1, $2, $3, $4 \
-                     WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = $1) < $5 \
-                     RETURNING {WEBHOOK_COLUMNS}"
-                );
-                sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
-                    .bind(user)
-                    .bind(url)
-                    .bind(secret)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map(|row| row.map(Into::into))
-                    .map_err(db_error)
-            })
-        })
-        .await
+        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        let sql = format!(
+            "INSERT INTO webhooks (user_id, url, secret, created_at) \
+             SELECT $1, $2, $3, $4 \
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = $1) < $5 \
+             RETURNING {WEBHOOK_COLUMNS}"
+        );
+        let inserted = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(url)
+            .bind(secret)
+            .bind(now)
+            .bind(limit)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await?;
+        Ok(inserted.map(Into::into))
     }
 
     async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>> {

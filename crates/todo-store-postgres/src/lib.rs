@@ -5,9 +5,8 @@ mod events;
 mod list;
 mod rows;
 mod tags;
-mod turns;
+mod tx;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,6 +29,7 @@ use rows::{CountedTask, INSERTED_TASK_COLUMNS, TASK_COLUMNS, ToggledTask};
 use todo_store_sql::{
     ApiKeyRow, UserRow, UserWithPasswordRow, db_error, import_conflict, tag_conflict, user_conflict,
 };
+use tx::Tx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -41,7 +41,6 @@ const API_KEY_COLUMNS: &str =
 pub struct PostgresStore {
     pool: PgPool,
     signals: std::sync::Arc<events::Signals>,
-    turns: std::sync::Arc<turns::Turns>,
 }
 
 impl PostgresStore {
@@ -56,7 +55,6 @@ impl PostgresStore {
         Ok(Self {
             pool,
             signals: events::Signals::new(),
-            turns: Default::default(),
         })
     }
 
@@ -334,16 +332,12 @@ impl Store for PostgresStore {
     }
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
-        let (user, task) = (user_id.to_owned(), task.clone());
-        self.change(user_id, move |tx| {
-            let (user, task) = (user.clone(), task.clone());
-            Box::pin(async move {
-                insert_full(tx, &user, &task, now, false)
-                    .await?
-                    .ok_or_else(|| Error::internal("insert returned no row"))
-            })
-        })
-        .await
+        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        let inserted = insert_full(&mut tx, user_id, task, now, false)
+            .await?
+            .ok_or_else(|| Error::internal("insert returned no row"))?;
+        tx.commit().await?;
+        Ok(inserted)
     }
 
     async fn import_tasks(
@@ -353,49 +347,34 @@ impl Store for PostgresStore {
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let user = user_id.to_owned();
-        let (tags, tasks) = (Arc::new(tags.to_vec()), Arc::new(tasks.to_vec()));
-        // The turn runs in a task of its own whether or not its caller still waits: it looks
-        // at this (alive while the caller waits) and rolls back if the caller has gone.
-        let waiting = Arc::new(());
-        let caller = Arc::downgrade(&waiting);
-        let imported = self
-            .change(user_id, move |tx| {
-                let (user, tags, tasks) = (user.clone(), tags.clone(), tasks.clone());
-                let caller = caller.clone();
-                Box::pin(async move {
-                    for (name, color) in tags.iter() {
-                        sqlx::query(
-                            "INSERT INTO tags (user_id, name, name_key, color, created_at) \
-                             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, name_key) DO NOTHING",
-                        )
-                        .bind(&user)
-                        .bind(&name.name)
-                        .bind(&name.key)
-                        .bind(color)
-                        .bind(now)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(db_error)?;
-                    }
-                    let mut created = 0;
-                    for (i, task) in tasks.iter().enumerate() {
-                        if i % IMPORT_CHECK_EVERY == 0 && caller.strong_count() == 0 {
-                            return Err(import_abandoned());
-                        }
-                        if insert_full(tx, &user, task, now, true).await?.is_some() {
-                            created += 1;
-                        }
-                    }
-                    if caller.strong_count() == 0 {
-                        return Err(import_abandoned());
-                    }
-                    Ok(created)
-                })
-            })
-            .await;
-        drop(waiting);
-        imported
+        // One transaction: dropped before its commit (the caller gave up: a client abort, a
+        // request timeout), it rolls back, and nothing of the file stays.
+        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        for (name, color) in tags {
+            sqlx::query(
+                "INSERT INTO tags (user_id, name, name_key, color, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, name_key) DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(&name.name)
+            .bind(&name.key)
+            .bind(color)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        let mut created = 0;
+        for task in tasks {
+            if insert_full(&mut tx, user_id, task, now, true)
+                .await?
+                .is_some()
+            {
+                created += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(created)
     }
 
     async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
@@ -410,47 +389,42 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         next: NextOccurrence,
     ) -> Result<Option<Task>> {
-        let (user, changes) = (user_id.to_owned(), changes.clone());
-        self.change(user_id, move |tx| {
-            let (user, changes, next) = (user.clone(), changes.clone(), next.clone());
-            Box::pin(async move {
-                let Some(was_completed) = lock_completed(tx, &user, id).await? else {
-                    return Ok(None);
-                };
-                let updated: Option<i64> = update_statement(&user, id, &changes, now)
-                    .build_query_scalar()
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-                if updated.is_none() {
-                    return Ok(None);
-                }
-                if let Some(new_tags) = &changes.tags {
-                    sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
-                        .bind(&user)
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await
-                        .map_err(db_error)?;
-                    tags::link(tx, &user, id, new_tags, now).await?;
-                }
-                match (&changes.reminders, changes.reminder_anchor) {
-                    (Some(list), anchor) => {
-                        events::replace_reminders(tx, &user, id, list, anchor.flatten()).await?;
-                    }
-                    (None, Some(anchor)) => {
-                        events::retime_reminders(tx, &user, id, anchor).await?;
-                    }
-                    (None, None) => {}
-                }
-                let Some(task) = select_task(&mut **tx, &user, id).await? else {
-                    return Ok(None);
-                };
-                after_change(tx, &user, &task, was_completed, now, next).await?;
-                Ok(Some(task))
-            })
-        })
-        .await
+        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        let Some(was_completed) = lock_completed(&mut tx, user_id, id).await? else {
+            return Ok(None);
+        };
+        let updated: Option<i64> = update_statement(user_id, id, changes, now)
+            .build_query_scalar()
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if updated.is_none() {
+            return Ok(None);
+        }
+        if let Some(new_tags) = &changes.tags {
+            sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
+                .bind(user_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            tags::link(&mut tx, user_id, id, new_tags, now).await?;
+        }
+        match (&changes.reminders, changes.reminder_anchor) {
+            (Some(list), anchor) => {
+                events::replace_reminders(&mut tx, user_id, id, list, anchor.flatten()).await?;
+            }
+            (None, Some(anchor)) => {
+                events::retime_reminders(&mut tx, user_id, id, anchor).await?;
+            }
+            (None, None) => {}
+        }
+        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
+            return Ok(None);
+        };
+        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
+        tx.commit().await?;
+        Ok(Some(task))
     }
 
     async fn set_task_completed(
@@ -461,70 +435,60 @@ impl Store for PostgresStore {
         now: DateTime<Utc>,
         next: NextOccurrence,
     ) -> Result<Option<Task>> {
-        let user = user_id.to_owned();
-        self.change(user_id, move |tx| {
-            let (user, next) = (user.clone(), next.clone());
-            Box::pin(async move {
-                // One statement reads the old state and writes the new one: no other change
-                // of this user runs meanwhile (they take turns), so nothing can come between.
-                // The row comes back with the update (tags and reminders do not change here).
-                let sql = format!(
-                    "UPDATE tasks SET \
-                         completed = COALESCE($1, NOT tasks.completed), \
-                         completed_at = CASE WHEN COALESCE($1, NOT tasks.completed) \
-                             THEN COALESCE(tasks.completed_at, $2) ELSE NULL END, \
-                         updated_at = $2 \
-                     FROM (SELECT completed AS was FROM tasks WHERE user_id = $3 AND id = $4) old \
-                     WHERE tasks.user_id = $3 AND tasks.id = $4 \
-                         AND ($1 IS NULL OR tasks.completed <> $1) \
-                     RETURNING old.was, {TASK_COLUMNS}"
-                );
-                let toggled = sqlx::query_as::<_, ToggledTask>(sqlx::AssertSqlSafe(sql))
-                    .bind(completed)
-                    .bind(now)
-                    .bind(&user)
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-                let Some(ToggledTask {
-                    task,
-                    was: was_completed,
-                }) = toggled
-                else {
-                    // Absent, or already as asked: no write, no event.
-                    return select_task(&mut **tx, &user, id).await;
-                };
-                let task = Task::from(task);
-                after_change(tx, &user, &task, was_completed, now, next).await?;
-                Ok(Some(task))
-            })
-        })
-        .await
+        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        // One statement reads the old state and writes the new one: no other write of this
+        // user runs meanwhile (the user's lock), so nothing can come between. The row comes
+        // back with the update (tags and reminders do not change here).
+        let sql = format!(
+            "UPDATE tasks SET \
+                 completed = COALESCE($1, NOT tasks.completed), \
+                 completed_at = CASE WHEN COALESCE($1, NOT tasks.completed) \
+                     THEN COALESCE(tasks.completed_at, $2) ELSE NULL END, \
+                 updated_at = $2 \
+             FROM (SELECT completed AS was FROM tasks WHERE user_id = $3 AND id = $4) old \
+             WHERE tasks.user_id = $3 AND tasks.id = $4 \
+                 AND ($1 IS NULL OR tasks.completed <> $1) \
+             RETURNING old.was, {TASK_COLUMNS}"
+        );
+        let toggled = sqlx::query_as::<_, ToggledTask>(sqlx::AssertSqlSafe(sql))
+            .bind(completed)
+            .bind(now)
+            .bind(user_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let Some(ToggledTask {
+            task,
+            was: was_completed,
+        }) = toggled
+        else {
+            // Absent, or already as asked: no write, no event.
+            return select_task(&mut *tx, user_id, id).await;
+        };
+        let task = Task::from(task);
+        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
+        tx.commit().await?;
+        Ok(Some(task))
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
-        let user = user_id.to_owned();
-        self.change(user_id, move |tx| {
-            let user = user.clone();
-            Box::pin(async move {
-                let Some(task) = select_task(&mut **tx, &user, id).await? else {
-                    return Ok(false);
-                };
-                let done = sqlx::query("DELETE FROM tasks WHERE user_id = $1 AND id = $2")
-                    .bind(&user)
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(db_error)?;
-                if done.rows_affected() == 0 {
-                    return Ok(false);
-                }
-                tx.record(EventType::Deleted, id, task_data(&task), now());
-                Ok(true)
-            })
-        })
-        .await
+        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
+            return Ok(false);
+        };
+        let done = sqlx::query("DELETE FROM tasks WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        tx.record(EventType::Deleted, id, task_data(&task), now());
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
@@ -641,16 +605,6 @@ impl Store for PostgresStore {
 }
 
 impl PostgresStore {
-    /// Runs a change that records events in the user's next turn (see `turns`); it may run
-    /// twice, so it clones what it takes.
-    pub(crate) async fn change<T, F>(&self, user_id: &str, change: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: for<'t> Fn(&'t mut turns::Tx) -> turns::BoxFuture<'t, Result<T>> + Send + 'static,
-    {
-        self.turns.run(&self.pool, user_id, change).await
-    }
-
     async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
         let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM tasks");
         list::push_filter(&mut qb, user_id, filter);
@@ -683,13 +637,6 @@ impl PostgresStore {
         qb.push(")").push(list::order_by(&query.sort));
         self.counted_page(user_id, query, qb).await
     }
-}
-
-/// An import looks this often whether its caller still waits.
-const IMPORT_CHECK_EVERY: usize = 256;
-
-fn import_abandoned() -> Error {
-    Error::Unavailable("the import's caller stopped waiting: rolled back".into())
 }
 
 impl PostgresStore {
@@ -762,7 +709,7 @@ fn update_statement(
 /// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
 /// skipped (`None`) instead of failing.
 async fn insert_row(
-    tx: &mut turns::Tx,
+    tx: &mut Tx,
     user_id: &str,
     task: &NewTask,
     now: DateTime<Utc>,
@@ -805,7 +752,7 @@ async fn insert_row(
 /// Inserts a task with its tags and reminders and writes its `created` event; `None` when
 /// `skip_imported` skipped it.
 async fn insert_full(
-    tx: &mut turns::Tx,
+    tx: &mut Tx,
     user_id: &str,
     task: &NewTask,
     now: DateTime<Utc>,
@@ -833,7 +780,7 @@ async fn insert_full(
 /// Whether the task was completed before this change (`None`: no such task). A turn runs
 /// alone for its user, so nothing changes it meanwhile; the row lock also keeps writers
 /// outside turns (none touch `completed` today) from slipping in.
-async fn lock_completed(tx: &mut turns::Tx, user_id: &str, id: TaskId) -> Result<Option<bool>> {
+async fn lock_completed(tx: &mut Tx, user_id: &str, id: TaskId) -> Result<Option<bool>> {
     sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE")
         .bind(user_id)
         .bind(id)
@@ -845,7 +792,7 @@ async fn lock_completed(tx: &mut turns::Tx, user_id: &str, id: TaskId) -> Result
 /// After a task changed (`task` as it is now): its event, and when this change completed it,
 /// the next occurrence.
 async fn after_change(
-    tx: &mut turns::Tx,
+    tx: &mut Tx,
     user_id: &str,
     task: &Task,
     was_completed: bool,

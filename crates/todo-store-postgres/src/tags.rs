@@ -13,7 +13,7 @@ const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
 
 /// Creates the tags that do not exist yet and links all of them to the task.
 pub async fn link(
-    tx: &mut crate::turns::Tx,
+    tx: &mut crate::tx::Tx,
     user_id: &str,
     task_id: TaskId,
     tags: &[TagName],
