@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, SignupInput};
@@ -100,15 +100,17 @@ pub async fn login(
             if matches!(err, todo_core::Error::Unauthenticated(_)) {
                 crate::metrics::auth_failure("wrong_password");
             }
+            let busy = is_busy(&err);
             let (status, message) = failure(err);
-            render_with(
+            let page = render_with(
                 status,
                 &LoginPage {
                     asset_v: assets::version(),
                     email: form.email,
                     error: Some(message),
                 },
-            )
+            );
+            retry_soon_if(busy, page)
         }
     }
 }
@@ -140,8 +142,9 @@ pub async fn signup(
             signed_in(&state, &headers, &session)
         }
         Err(err) => {
+            let busy = is_busy(&err);
             let (status, message) = failure(err);
-            render_with(
+            let page = render_with(
                 status,
                 &SignupPage {
                     asset_v: assets::version(),
@@ -149,9 +152,27 @@ pub async fn signup(
                     name: form.name,
                     error: Some(message),
                 },
-            )
+            );
+            retry_soon_if(busy, page)
         }
     }
+}
+
+fn is_busy(err: &todo_core::Error) -> bool {
+    matches!(err, todo_core::Error::Busy(_))
+}
+
+/// Every password thread and its queue were taken: the form comes back (503, from
+/// [`failure`]) with `Retry-After`, as the API's problem does.
+fn retry_soon_if(busy: bool, page: PageResult) -> PageResult {
+    page.map(|mut response| {
+        if busy {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    })
 }
 
 fn signed_in(state: &AppState, headers: &HeaderMap, session: &Session) -> PageResult {
