@@ -75,7 +75,7 @@ pub async fn signup_page() -> PageResult {
 
 /// Logging in from another site's form would sign the visitor into someone else's account.
 fn refuse_cross_site(headers: &HeaderMap) -> Result<(), PageError> {
-    if cookie::is_cross_site(headers) {
+    if cookie::is_cross_site_sign_in(headers) {
         return Err(PageError::Api(crate::error::ApiError::forbidden(
             "csrf",
             "log in from this site's own page",
