@@ -11,6 +11,7 @@ use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, Sig
 use super::{PageError, PageResult, WebUser, assets, failure, render, render_with};
 use crate::AppState;
 use crate::auth::cookie;
+use crate::rate_limit;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -90,6 +91,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> PageResult {
     refuse_cross_site(&headers)?;
+    rate_limit::check_login_target(&state, &form.email).await?;
     let input = LoginInput {
         email: form.email.clone(),
         password: form.password,
