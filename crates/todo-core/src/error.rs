@@ -42,6 +42,10 @@ pub enum Error {
     /// retrying soon. The detail is for the log, never the client.
     #[error("unavailable: {0}")]
     Unavailable(#[source] BoxError),
+    /// Too much of a bounded resource is in use right now (every password-hashing thread and
+    /// its queue); nothing was done, worth retrying in a moment.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     /// Storage or another dependency failed; the detail is for the log, never the client.
     #[error("internal error: {0}")]
     Internal(#[source] BoxError),

@@ -88,7 +88,7 @@ impl From<Error> for ToolError {
             Error::Conflict(message) => ToolError::InvalidArguments(message),
             Error::Forbidden(message) => ToolError::Forbidden(message),
             Error::Unauthenticated(message) => ToolError::Forbidden(message.to_owned()),
-            internal @ (Error::Internal(_) | Error::Unavailable(_)) => {
+            internal @ (Error::Internal(_) | Error::Unavailable(_) | Error::Busy(_)) => {
                 ToolError::Internal(internal)
             }
         }

@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use crate::Todo;
@@ -87,44 +88,199 @@ pub trait WebhookStore {
     ) -> Result<()>;
 }
 
-/// Whether an address is one a webhook may reach without the operator's leave: not
-/// loopback, private (RFC 1918, unique-local), link-local, shared (CGNAT), unspecified,
-/// broadcast, multicast or documentation space.
+/// Whether an address is one a webhook may reach without the operator's leave: in neither
+/// table below and, for IPv6, inside global unicast space (2000::/3). An IPv4-mapped IPv6
+/// address (`::ffff:a.b.c.d`) is judged as the IPv4 address it is.
 pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => !SPECIAL_V4.iter().any(|(net, _)| net.contains(&v4)),
+        IpAddr::V6(v6) => {
+            GLOBAL_UNICAST_V6.contains(&v6) && !SPECIAL_V6.iter().any(|(net, _)| net.contains(&v6))
+        }
     }
 }
 
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || ip.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 198 && (b == 18 || b == 19))
-        || a >= 240)
+const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
+    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix)
 }
 
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00
-        || (first & 0xffc0) == 0xfe80
-        || first == 0x2001 && ip.segments()[1] == 0x0db8
-        || ip.to_ipv4().is_some_and(|v4| !is_public_v4(v4)))
+const fn v6(segments: [u16; 8], prefix: u8) -> Ipv6Net {
+    let [a, b, c, d, e, f, g, h] = segments;
+    Ipv6Net::new_assert(Ipv6Addr::new(a, b, c, d, e, f, g, h), prefix)
 }
+
+/// The only IPv6 space IANA allocates for global unicast (IANA IPv6 Address Space registry);
+/// everything outside it is reserved (site-local fec0::/10, the IPv4-compatible ::/96,
+/// multicast ff00::/8, unique-local, link-local, …) and refused whatever the table says.
+const GLOBAL_UNICAST_V6: Ipv6Net = v6([0x2000, 0, 0, 0, 0, 0, 0, 0], 3);
+
+/// Every entry of the IANA IPv4 Special-Purpose Address Registry (checked against the
+/// registry as of 2025), plus multicast from the IPv4 Address Space registry. All are refused,
+/// including the few the registry marks globally reachable (anycast and AS112 services): none
+/// is a place a webhook receiver lives.
+pub const SPECIAL_V4: &[(Ipv4Net, &str)] = &[
+    (
+        v4(0, 0, 0, 0, 8),
+        "\"This network\" (RFC 791); includes 0.0.0.0/32 \"this host\"",
+    ),
+    (v4(10, 0, 0, 0, 8), "Private-Use (RFC 1918)"),
+    (
+        v4(100, 64, 0, 0, 10),
+        "Shared Address Space, carrier-grade NAT (RFC 6598)",
+    ),
+    (v4(127, 0, 0, 0, 8), "Loopback (RFC 1122)"),
+    (
+        v4(169, 254, 0, 0, 16),
+        "Link Local, cloud metadata services (RFC 3927)",
+    ),
+    (v4(172, 16, 0, 0, 12), "Private-Use (RFC 1918)"),
+    (
+        v4(192, 0, 0, 0, 24),
+        "IETF Protocol Assignments (RFC 6890); includes the IPv4 Service Continuity Prefix \
+         192.0.0.0/29, the dummy address 192.0.0.8, PCP and TURN anycast 192.0.0.9-10 and \
+         NAT64/DNS64 discovery 192.0.0.170-171",
+    ),
+    (v4(192, 0, 2, 0, 24), "Documentation TEST-NET-1 (RFC 5737)"),
+    (v4(192, 31, 196, 0, 24), "AS112-v4 (RFC 7535)"),
+    (v4(192, 52, 193, 0, 24), "AMT (RFC 7450)"),
+    (
+        v4(192, 88, 99, 0, 24),
+        "Deprecated (6to4 Relay Anycast) (RFC 7526)",
+    ),
+    (v4(192, 168, 0, 0, 16), "Private-Use (RFC 1918)"),
+    (
+        v4(192, 175, 48, 0, 24),
+        "Direct Delegation AS112 Service (RFC 7534)",
+    ),
+    (v4(198, 18, 0, 0, 15), "Benchmarking (RFC 2544)"),
+    (
+        v4(198, 51, 100, 0, 24),
+        "Documentation TEST-NET-2 (RFC 5737)",
+    ),
+    (
+        v4(203, 0, 113, 0, 24),
+        "Documentation TEST-NET-3 (RFC 5737)",
+    ),
+    (
+        v4(224, 0, 0, 0, 4),
+        "Multicast (RFC 5771; IPv4 Address Space registry)",
+    ),
+    (
+        v4(240, 0, 0, 0, 4),
+        "Reserved (RFC 1112); includes Limited Broadcast 255.255.255.255/32 (RFC 919)",
+    ),
+];
+
+/// Every entry of the IANA IPv6 Special-Purpose Address Registry (as of 2025) inside
+/// 2000::/3, and the ones outside it for the record (those are refused by the 2000::/3 rule
+/// too). The IPv4-mapped ::ffff:0:0/96 is not here: such an address is judged as its IPv4
+/// address. Address families that embed an IPv4 address (NAT64, 6to4, Teredo) are refused
+/// whole: the gateway would carry the request to whatever IPv4 address is inside, private
+/// ones included.
+pub const SPECIAL_V6: &[(Ipv6Net, &str)] = &[
+    (
+        v6([0, 0, 0, 0, 0, 0, 0, 0], 128),
+        "Unspecified Address (RFC 4291)",
+    ),
+    (
+        v6([0, 0, 0, 0, 0, 0, 0, 1], 128),
+        "Loopback Address (RFC 4291)",
+    ),
+    (
+        v6([0, 0, 0, 0, 0, 0, 0, 0], 96),
+        "IPv4-compatible, deprecated (RFC 4291; not in the registry)",
+    ),
+    (
+        v6([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96),
+        "IPv4-IPv6 Translat., NAT64 (RFC 6052)",
+    ),
+    (
+        v6([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48),
+        "IPv4-IPv6 Translat., local-use NAT64 (RFC 8215)",
+    ),
+    (
+        v6([0x100, 0, 0, 0, 0, 0, 0, 0], 64),
+        "Discard-Only Address Block (RFC 6666)",
+    ),
+    (
+        v6([0x100, 0, 0, 1, 0, 0, 0, 0], 64),
+        "Dummy IPv6 Prefix (RFC 9780)",
+    ),
+    (
+        v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 23),
+        "IETF Protocol Assignments (RFC 2928); covers the entries below up to 2001:30::/28",
+    ),
+    (
+        v6([0x2001, 0, 0, 0, 0, 0, 0, 0], 32),
+        "TEREDO (RFC 4380, RFC 8190)",
+    ),
+    (
+        v6([0x2001, 1, 0, 0, 0, 0, 0, 1], 128),
+        "Port Control Protocol Anycast (RFC 7723)",
+    ),
+    (
+        v6([0x2001, 1, 0, 0, 0, 0, 0, 2], 128),
+        "TURN Anycast (RFC 8155)",
+    ),
+    (
+        v6([0x2001, 1, 0, 0, 0, 0, 0, 3], 128),
+        "DNS-SD Service Registration Protocol Anycast (RFC 9665)",
+    ),
+    (
+        v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48),
+        "Benchmarking (RFC 5180)",
+    ),
+    (v6([0x2001, 3, 0, 0, 0, 0, 0, 0], 32), "AMT (RFC 7450)"),
+    (
+        v6([0x2001, 4, 0x112, 0, 0, 0, 0, 0], 48),
+        "AS112-v6 (RFC 7535)",
+    ),
+    (
+        v6([0x2001, 0x10, 0, 0, 0, 0, 0, 0], 28),
+        "Deprecated (previously ORCHID) (RFC 4843)",
+    ),
+    (
+        v6([0x2001, 0x20, 0, 0, 0, 0, 0, 0], 28),
+        "ORCHIDv2 (RFC 7343)",
+    ),
+    (
+        v6([0x2001, 0x30, 0, 0, 0, 0, 0, 0], 28),
+        "Drone Remote ID Protocol Entity Tags (RFC 9374)",
+    ),
+    (
+        v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32),
+        "Documentation (RFC 3849)",
+    ),
+    (v6([0x2002, 0, 0, 0, 0, 0, 0, 0], 16), "6to4 (RFC 3056)"),
+    (
+        v6([0x2620, 0x4f, 0x8000, 0, 0, 0, 0, 0], 48),
+        "Direct Delegation AS112 Service (RFC 7534)",
+    ),
+    (
+        v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20),
+        "Documentation (RFC 9637)",
+    ),
+    (
+        v6([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16),
+        "Segment Routing (SRv6) SIDs (RFC 9602)",
+    ),
+    (
+        v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7),
+        "Unique-Local (RFC 4193, RFC 8190)",
+    ),
+    (
+        v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10),
+        "Link-Local Unicast (RFC 4291)",
+    ),
+    (
+        v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10),
+        "Site-local, deprecated (RFC 3879; not in the registry)",
+    ),
+    (
+        v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8),
+        "Multicast (RFC 4291; IPv6 Address Space registry)",
+    ),
+];
 
 /// Checks a webhook URL's form, and (unless `allow_private`) that every address its host
 /// resolves to is public.
@@ -226,15 +382,85 @@ mod tests {
             "169.254.169.254",
             "100.64.0.1",
             "0.0.0.0",
+            "192.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
             "::1",
             "fd00::1",
             "fe80::1",
+            "fec0::1",
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
+            "::10.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:a00:1::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:2::1",
+            "2001:10::1",
+            "2001:20::1",
+            "100::1",
         ] {
             assert!(!is_public(ip.parse().expect("ip")), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111", "1.1.1.1"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "1.1.1.1",
+            "::ffff:1.1.1.1",
+            "2001:4860:4860::8888",
+            "2a00:1450:4001::1",
+        ] {
+            assert!(is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+
+    /// The first, a middle and the last address of every registry entry are refused, and so
+    /// is every IPv6 address outside global unicast.
+    #[test]
+    fn every_address_of_every_registry_entry_is_refused() {
+        for (net, entry) in SPECIAL_V4 {
+            let first = u32::from(net.network());
+            let last = u32::from(net.broadcast());
+            for ip in [first, first + (last - first) / 2, last] {
+                let ip = Ipv4Addr::from(ip);
+                assert!(!is_public(IpAddr::V4(ip)), "{ip} ({entry})");
+                assert!(
+                    !is_public(IpAddr::V6(ip.to_ipv6_mapped())),
+                    "{ip} mapped ({entry})"
+                );
+            }
+        }
+        for (net, entry) in SPECIAL_V6 {
+            let first = u128::from(net.network());
+            let last = u128::from(net.broadcast());
+            for ip in [first, first + (last - first) / 2, last] {
+                let ip = Ipv6Addr::from(ip);
+                assert!(!is_public(IpAddr::V6(ip)), "{ip} ({entry})");
+            }
+        }
+        for ip in ["1fff:ffff::1", "4000::1", "8000::1", "e000::1"] {
+            assert!(!is_public(ip.parse().expect("ip")), "{ip}");
+        }
+    }
+
+    /// The neighbours just outside some entries are ordinary public addresses: the table
+    /// refuses what the registry lists and no more.
+    #[test]
+    fn the_neighbours_of_the_entries_are_public() {
+        for ip in [
+            "100.63.255.255",
+            "100.128.0.0",
+            "172.32.0.0",
+            "192.0.1.0",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
+            "2001:200::1",
+            "2003::1",
+            "2620:4f:8001::1",
+            "3fff:1000::1",
+        ] {
             assert!(is_public(ip.parse().expect("ip")), "{ip}");
         }
     }

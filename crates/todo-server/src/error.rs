@@ -29,6 +29,8 @@ pub struct ApiError {
     slug: &'static str,
     detail: Option<String>,
     errors: Vec<FieldError>,
+    /// Sent as `Retry-After`, in seconds.
+    retry_after: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -40,7 +42,14 @@ impl ApiError {
             slug,
             detail: Some(detail.into()),
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    /// Tells the client when to try again (`Retry-After`).
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -76,12 +85,10 @@ impl ApiError {
             slug: "internal",
             detail: None,
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 }
-
-/// The slug of a database outage (503 with `Retry-After`).
-const UNAVAILABLE: &str = "unavailable";
 
 impl From<todo_core::Error> for ApiError {
     fn from(err: todo_core::Error) -> Self {
@@ -98,6 +105,7 @@ impl From<todo_core::Error> for ApiError {
                         .join("; "),
                 ),
                 errors,
+                retry_after: None,
             },
             E::NotFound(what) => Self::not_found(format!("{what} not found")),
             E::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
@@ -107,9 +115,13 @@ impl From<todo_core::Error> for ApiError {
                 tracing::warn!(error = %cause, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    UNAVAILABLE,
+                    "unavailable",
                     "the database cannot be reached right now; nothing was changed, try again shortly",
                 )
+                .retry_after(5)
+            }
+            E::Busy(detail) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", detail).retry_after(1)
             }
             E::Internal(cause) => Self::internal(&cause),
         }
@@ -138,8 +150,8 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if self.slug == UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -161,4 +173,31 @@ pub async fn method_not_allowed() -> ApiError {
 /// What a panicking handler answers (the panic itself is logged by the layer's caller).
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal(&"a request handler panicked").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_core_is_a_503_problem_with_retry_after() {
+        let response =
+            ApiError::from(todo_core::Error::Busy("too many sign-ins at once")).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let headers = response.headers();
+        assert_eq!(
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some(PROBLEM_JSON)
+        );
+        assert_eq!(
+            headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+        let problem = ApiError::from(todo_core::Error::Busy("x")).problem();
+        assert_eq!(problem.kind, "urn:todo:problem:busy");
+    }
 }

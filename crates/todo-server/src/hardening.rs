@@ -32,6 +32,14 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Origins allowed to call the API from a browser; none by default. `*` allows any.
     pub cors_origins: Vec<String>,
+    /// Longest a client may take to send a request's headers; also how long a keep-alive
+    /// connection may wait for its next request (hyper ≥ 1.6).
+    pub header_read_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed (HTTP/1 and
+    /// HTTP/2, idle or stalled). Keep it above the event streams' keep-alive interval.
+    pub idle_timeout: Duration,
+    /// Open connections at most; at the cap no more are accepted until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -40,6 +48,9 @@ impl Default for HttpSettings {
             body_limit: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             cors_origins: Vec::new(),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 512,
         }
     }
 }
@@ -165,4 +176,18 @@ fn cors(origins: &[String]) -> Result<Option<CorsLayer>, String> {
             .expose_headers(exposed)
             .max_age(Duration::from_secs(600)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An event stream sends a comment every KEEP_ALIVE; an idle limit below that would cut
+    /// every quiet stream.
+    #[test]
+    fn the_default_idle_limit_outlasts_the_event_streams_keep_alive() {
+        let settings = HttpSettings::default();
+        assert!(settings.idle_timeout >= 2 * crate::api::events::KEEP_ALIVE);
+        assert!(settings.header_read_timeout < settings.idle_timeout);
+    }
 }

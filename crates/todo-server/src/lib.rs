@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod api;
 pub mod auth;
 pub mod client_ip;
+mod connections;
 pub mod error;
 pub mod extract;
 pub mod hardening;
@@ -15,15 +16,12 @@ pub mod metrics;
 pub mod rate_limit;
 pub mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use todo_core::Todo;
 use todo_core::chat::Chat;
 use todo_core::chat::secret::Cipher;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{
@@ -161,34 +159,4 @@ pub fn app(state: AppState) -> Result<Router, String> {
     api::router(state)
 }
 
-/// Serves `app` on an already bound listener until `shutdown` is cancelled; then stops
-/// accepting, lets the requests in flight finish for up to `grace`, and returns. Tests bind
-/// port 0 and cancel the token themselves.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: CancellationToken,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-    .into_future();
-    tokio::pin!(server);
-    tokio::select! {
-        result = &mut server => return result,
-        () = shutdown.cancelled() => {}
-    }
-    match tokio::time::timeout(grace, server).await {
-        Ok(result) => result,
-        Err(_) => {
-            tracing::warn!(
-                grace_s = grace.as_secs_f64(),
-                "grace period over; closing the connections still open"
-            );
-            Ok(())
-        }
-    }
-}
+pub use connections::serve;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -179,6 +179,10 @@ impl RateLimits {
         !self.fail_open && !self.policies.is_empty()
     }
 
+    fn policy(&self, name: PolicyName) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+
     fn policy_for(&self, method: &Method, route: Option<&str>) -> Option<&Policy> {
         let name = match route {
             Some(route) if EXEMPT.contains(&route) => return None,
@@ -193,12 +197,14 @@ impl RateLimits {
             }
             _ => PolicyName::Writes,
         };
-        self.policies.iter().find(|p| p.name == name)
+        self.policy(name)
     }
 }
 
 /// Checks the request's policy before the handler runs; 429 when over the limit. Runs after
-/// [`crate::auth::identify`], so a valid credential keys by user and anything else by address.
+/// [`crate::auth::identify`], so a valid credential keys by user and anything else by address
+/// — except signing in and up, which is always keyed by address: a credential riding along
+/// on a login attempt must not move its guesses into a bucket of the attacker's choosing.
 pub async fn enforce(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limits = &state.limits;
     let route = request
@@ -208,77 +214,119 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
     let Some(policy) = limits.policy_for(request.method(), route).copied() else {
         return next.run(request).await;
     };
-    let key = match request
-        .extensions()
-        .get::<Caller>()
-        .and_then(Caller::user_id)
-    {
+    let user = match policy.name {
+        PolicyName::Auth => None,
+        PolicyName::Reads | PolicyName::Writes => request
+            .extensions()
+            .get::<Caller>()
+            .and_then(Caller::user_id),
+    };
+    let key = match user {
         Some(user_id) => format!("user:{user_id}"),
         None => match limits
             .trusted_proxies
             .client_ip(request.headers(), request.extensions())
         {
-            Some(ip) => format!("ip:{ip}"),
+            Some(client) => format!("ip:{client}"),
             None => "ip:unknown".to_owned(),
         },
     };
-    check_and_run(&state, policy, key, request, next).await
-}
-
-async fn check_and_run(
-    state: &AppState,
-    policy: Policy,
-    key: String,
-    request: Request,
-    next: Next,
-) -> Response {
-    match state.limits.backend.check(&policy, &key).await {
-        Ok(decision) if decision.allowed => {
+    match check(&state, &policy, &key).await {
+        Ok(decision) => {
             let mut response = next.run(request).await;
+            if let Some(decision) = decision {
+                add_headers(response.headers_mut(), &policy, &decision);
+            }
+            response
+        }
+        Err(Denied::Limited(decision)) => {
+            let what = match policy.name {
+                PolicyName::Reads => "reads",
+                PolicyName::Writes => "writes",
+                PolicyName::Auth => "login or signup attempts",
+            };
+            let mut response = limited(&policy, &decision, what).into_response();
             add_headers(response.headers_mut(), &policy, &decision);
             response
         }
+        Err(Denied::Unavailable(e)) => e.into_response(),
+    }
+}
+
+/// Login attempts at one account, from anywhere: counted under the `auth` policy per target
+/// email (normalised), on top of the per-address count, so that a spray from many addresses
+/// at one account is limited too. Called by the login handlers of the API and the web app
+/// once the email is known. An email that does not parse names no account: nothing to count.
+pub async fn check_login_target(state: &AppState, email: &str) -> Result<(), ApiError> {
+    let Ok(email) = todo_core::user::Email::parse(email) else {
+        return Ok(());
+    };
+    let Some(policy) = state.limits.policy(PolicyName::Auth).copied() else {
+        return Ok(());
+    };
+    // A digest, so that Redis holds no email addresses.
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, email.as_str().as_bytes());
+    let key: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    match check(state, &policy, &format!("login:{key}")).await {
+        Ok(_) => Ok(()),
+        Err(Denied::Limited(decision)) => Err(limited(
+            &policy,
+            &decision,
+            "login attempts at this account",
+        )),
+        Err(Denied::Unavailable(e)) => Err(e),
+    }
+}
+
+/// Why [`check`] refused a request.
+enum Denied {
+    /// Over the limit.
+    Limited(Decision),
+    /// The backend could not answer and limits fail closed (503).
+    Unavailable(ApiError),
+}
+
+/// Counts one request under `policy` and `key`. `Ok(None)`: let through unchecked (the backend
+/// is down and limits fail open).
+async fn check(state: &AppState, policy: &Policy, key: &str) -> Result<Option<Decision>, Denied> {
+    match state.limits.backend.check(policy, key).await {
+        Ok(decision) if decision.allowed => Ok(Some(decision)),
         Ok(decision) => {
             metrics::counter!(RATE_LIMITED, "policy" => policy.name.as_str()).increment(1);
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                format!(
-                    "more than {} {} a minute; retry in {} s",
-                    policy.limit,
-                    match policy.name {
-                        PolicyName::Reads => "reads",
-                        PolicyName::Writes => "writes",
-                        PolicyName::Auth => "login or signup attempts",
-                    },
-                    ceil_secs(decision.retry_after)
-                ),
-            )
-            .into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(ceil_secs(decision.retry_after)),
-            );
-            add_headers(headers, &policy, &decision);
-            response
+            Err(Denied::Limited(decision))
         }
         Err(e) => {
             metrics::counter!(RATE_LIMIT_ERRORS).increment(1);
             if state.limits.fail_open {
                 tracing::debug!(error = %e, "rate limit not checked; allowing (fail open)");
-                next.run(request).await
+                Ok(None)
             } else {
                 tracing::debug!(error = %e, "rate limit not checked; refusing (fail closed)");
-                ApiError::new(
+                Err(Denied::Unavailable(ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "rate-limit-unavailable",
                     "the rate limiter is unavailable; try again shortly",
-                )
-                .into_response()
+                )))
             }
         }
     }
+}
+
+/// The 429 of a request over its limit.
+fn limited(policy: &Policy, decision: &Decision, what: &str) -> ApiError {
+    let retry_after = ceil_secs(decision.retry_after);
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate-limited",
+        format!(
+            "more than {} {what} a minute; retry in {retry_after} s",
+            policy.limit
+        ),
+    )
+    .retry_after(retry_after)
 }
 
 /// `RateLimit-Policy` and `RateLimit` as in draft-ietf-httpapi-ratelimit-headers.

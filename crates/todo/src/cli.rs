@@ -411,6 +411,21 @@ pub struct HttpArgs {
     /// On SIGTERM/SIGINT, how long requests in flight may take to finish, in seconds.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// Longest a client may take to send a request's headers, and to start its next request
+    /// on a kept-alive connection, in seconds.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_timeout_secs: u64,
+    /// A connection on which no byte moves either way for this long is closed, in seconds.
+    /// Keep it above 15 (the event streams' keep-alive interval).
+    #[arg(long, env = "HTTP_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_idle_timeout_secs: u64,
+    /// Open connections at most; beyond, new ones wait until one closes. Keep it under the
+    /// process's open-file limit (`ulimit -n`), which also counts database connections.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_max_connections: u64,
 }
 
 impl HttpArgs {
@@ -424,6 +439,9 @@ impl HttpArgs {
                 .filter(|o| !o.is_empty())
                 .cloned()
                 .collect(),
+            header_read_timeout: Duration::from_secs(self.http_header_timeout_secs),
+            idle_timeout: Duration::from_secs(self.http_idle_timeout_secs),
+            max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
         }
     }
 }

@@ -106,7 +106,7 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         todo_server::jobs::spawn(worker_todo, args.jobs.settings(), shutdown.child_token())
             .map_err(|e| anyhow!(e))?;
     let grace = Duration::from_secs(args.http.shutdown_grace_secs);
-    todo_server::serve(listener, app, shutdown, grace).await?;
+    todo_server::serve(listener, app, &settings.http, shutdown, grace).await?;
     // A job cut short by exit is retried by another replica (or on restart) when its lease ends.
     let _ = tokio::time::timeout(Duration::from_secs(5), worker).await;
     tracing::info!("stopped");

@@ -69,6 +69,7 @@ pub async fn login(
     State(state): State<AppState>,
     Json(input): Json<LoginInput>,
 ) -> ApiResult<axum::Json<AuthResponse>> {
+    crate::rate_limit::check_login_target(&state, &input.email).await?;
     let (user, session) = state.todo.login(input).await.inspect_err(|e| {
         if matches!(e, todo_core::Error::Unauthenticated(_)) {
             crate::metrics::auth_failure("wrong_password");

@@ -107,6 +107,26 @@ pub fn is_cross_site(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether a sign-in form post (log in, sign up) must be refused as cross-site. These carry no
+/// session and so no CSRF token: the browser's word is all there is. `Origin: null` is what a
+/// sandboxed frame, a `data:` page or a cross-site redirect sends, and also what our own pages
+/// send under `Referrer-Policy: no-referrer` (Fetch, "serializing a request origin") — so it
+/// is believed only beside `Sec-Fetch-Site: same-origin`, which every browser that sends
+/// `Origin: null` for its own pages also sends.
+pub fn is_cross_site_sign_in(headers: &HeaderMap) -> bool {
+    if is_cross_site(headers) {
+        return true;
+    }
+    let origin_is_null = headers
+        .get(header::ORIGIN)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"null"));
+    let same_origin = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|site| site.eq_ignore_ascii_case("same-origin"));
+    origin_is_null && !same_origin
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,5 +167,27 @@ mod tests {
             HeaderValue::from_static("https://evil.example"),
         );
         assert!(is_cross_site(&headers));
+    }
+
+    #[test]
+    fn a_sign_in_from_origin_null_needs_the_browser_to_say_same_origin() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("todo.example"));
+        assert!(!is_cross_site_sign_in(&headers), "no browser signal at all");
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(
+            !is_cross_site(&headers),
+            "a cookie post still needs its token"
+        );
+        assert!(is_cross_site_sign_in(&headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
+        assert!(is_cross_site_sign_in(&headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(!is_cross_site_sign_in(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(is_cross_site_sign_in(&headers), "the origin still counts");
     }
 }

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, SignupInput};
@@ -11,6 +11,7 @@ use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, Sig
 use super::{PageError, PageResult, WebUser, assets, failure, render, render_with};
 use crate::AppState;
 use crate::auth::cookie;
+use crate::rate_limit;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -75,7 +76,7 @@ pub async fn signup_page() -> PageResult {
 
 /// Logging in from another site's form would sign the visitor into someone else's account.
 fn refuse_cross_site(headers: &HeaderMap) -> Result<(), PageError> {
-    if cookie::is_cross_site(headers) {
+    if cookie::is_cross_site_sign_in(headers) {
         return Err(PageError::Api(crate::error::ApiError::forbidden(
             "csrf",
             "log in from this site's own page",
@@ -90,6 +91,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> PageResult {
     refuse_cross_site(&headers)?;
+    rate_limit::check_login_target(&state, &form.email).await?;
     let input = LoginInput {
         email: form.email.clone(),
         password: form.password,
@@ -100,15 +102,17 @@ pub async fn login(
             if matches!(err, todo_core::Error::Unauthenticated(_)) {
                 crate::metrics::auth_failure("wrong_password");
             }
+            let busy = is_busy(&err);
             let (status, message) = failure(err);
-            render_with(
+            let page = render_with(
                 status,
                 &LoginPage {
                     asset_v: assets::version(),
                     email: form.email,
                     error: Some(message),
                 },
-            )
+            );
+            retry_soon_if(busy, page)
         }
     }
 }
@@ -140,8 +144,9 @@ pub async fn signup(
             signed_in(&state, &headers, &session)
         }
         Err(err) => {
+            let busy = is_busy(&err);
             let (status, message) = failure(err);
-            render_with(
+            let page = render_with(
                 status,
                 &SignupPage {
                     asset_v: assets::version(),
@@ -149,9 +154,27 @@ pub async fn signup(
                     name: form.name,
                     error: Some(message),
                 },
-            )
+            );
+            retry_soon_if(busy, page)
         }
     }
+}
+
+fn is_busy(err: &todo_core::Error) -> bool {
+    matches!(err, todo_core::Error::Busy(_))
+}
+
+/// Every password thread and its queue were taken: the form comes back (503, from
+/// [`failure`]) with `Retry-After`, as the API's problem does.
+fn retry_soon_if(busy: bool, page: PageResult) -> PageResult {
+    page.map(|mut response| {
+        if busy {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        response
+    })
 }
 
 fn signed_in(state: &AppState, headers: &HeaderMap, session: &Session) -> PageResult {

@@ -5,6 +5,7 @@ mod accounts;
 mod api_keys;
 mod calendar;
 mod chat;
+mod connections;
 mod errors;
 mod events;
 mod external;

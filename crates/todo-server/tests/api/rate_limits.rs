@@ -5,9 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::http::{Method, StatusCode};
-use serde_json::json;
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
 use todo_server::Settings;
+use todo_server::client_ip::TrustedProxies;
 use todo_testkit::RedisServer;
 
 use crate::helpers::{TestApp, TestResponse, TestUser, auth_settings};
@@ -280,4 +285,206 @@ async fn failing_closed_refuses_with_503_and_is_unready_while_redis_is_down() {
     let ready = app.send(Method::GET, "/ready", None, None).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(ready.body["redis"], "unreachable");
+}
+
+/// A request as it reaches the router from a TCP peer at `peer` (what `serve` attaches).
+async fn from_peer(
+    app: &TestApp,
+    peer: &str,
+    uri: &str,
+    token: Option<&str>,
+    forwarded_for: Option<&str>,
+    body: &Value,
+) -> TestResponse {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(hops) = forwarded_for {
+        request = request.header("x-forwarded-for", hops);
+    }
+    let mut request = request.body(Body::from(body.to_string())).expect("request");
+    let addr: SocketAddr = format!("{peer}:40000").parse().expect("peer address");
+    request.extensions_mut().insert(ConnectInfo(addr));
+    app.raw(request).await
+}
+
+fn guess(email: &str) -> Value {
+    json!({"email": email, "password": "guess guess"})
+}
+
+/// The probe's bypass: valid tokens (several users', or none) riding along on login attempts
+/// each got a bucket of their own. Sign-in is keyed by address whatever comes with it.
+#[tokio::test]
+async fn a_valid_token_on_a_login_attempt_does_not_escape_the_per_address_limit() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let tokens = [None, Some(alice.token.as_str()), Some(bob.token.as_str())];
+
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        // A different account each time: only the per-address limit is in play.
+        let email = format!("target{i}@example.com");
+        let token = tokens[i % tokens.len()];
+        let response = from_peer(
+            &app,
+            "203.0.113.5",
+            "/api/v1/auth/login",
+            token,
+            None,
+            &guess(&email),
+        )
+        .await;
+        statuses.push(response.status);
+    }
+    assert!(
+        statuses[..10]
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses[10],
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMIT_AUTH is 10"
+    );
+
+    // Signing up is the same policy, the same bucket, the same answer.
+    let signup = from_peer(
+        &app,
+        "203.0.113.5",
+        "/api/v1/auth/signup",
+        Some(&alice.token),
+        None,
+        &json!({"email": "new@example.com", "password": "correct horse battery"}),
+    )
+    .await;
+    signup.problem(StatusCode::TOO_MANY_REQUESTS);
+
+    // Another address has its own quota.
+    let elsewhere = from_peer(
+        &app,
+        "203.0.113.6",
+        "/api/v1/auth/login",
+        Some(&alice.token),
+        None,
+        &guess("target0@example.com"),
+    )
+    .await;
+    assert_eq!(elsewhere.status, StatusCode::UNAUTHORIZED);
+}
+
+/// A spray from many addresses at one account: each address is under its limit, the account
+/// is not. The count is per account however the email is written, and shared by both doors.
+#[tokio::test]
+async fn login_attempts_at_one_account_are_limited_whatever_address_they_come_from() {
+    let app = TestApp::spawn().await;
+    app.signup("ada@example.com").await;
+
+    for i in 0..10 {
+        let email = if i % 2 == 0 {
+            "ada@example.com"
+        } else {
+            "  ADA@Example.COM "
+        };
+        let response = from_peer(
+            &app,
+            &format!("198.51.100.{i}"),
+            "/api/v1/auth/login",
+            None,
+            None,
+            &guess(email),
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let refused = from_peer(
+        &app,
+        "198.51.100.200",
+        "/api/v1/auth/login",
+        None,
+        None,
+        &json!({"email": "ada@example.com", "password": "correct horse battery"}),
+    )
+    .await;
+    let problem = refused.problem(StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(problem["type"], "urn:todo:problem:rate-limited");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("this account")),
+        "{problem}"
+    );
+    assert!(refused.header("retry-after").is_some());
+
+    // The web app's form counts against the same account.
+    let mut form = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(header::HOST, "todo.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(
+            "email=ada%40example.com&password=correct+horse+battery",
+        ))
+        .expect("request");
+    let addr: SocketAddr = "198.51.100.201:40000".parse().expect("addr");
+    form.extensions_mut().insert(ConnectInfo(addr));
+    app.raw(form).await.problem(StatusCode::TOO_MANY_REQUESTS);
+
+    // Other accounts are not affected.
+    let other = from_peer(
+        &app,
+        "198.51.100.202",
+        "/api/v1/auth/login",
+        None,
+        None,
+        &guess("someone.else@example.com"),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Behind a trusted proxy, a forwarded hop that is not an address is the client's key; it
+/// does not fall back to the proxy's address, which every client would share.
+#[tokio::test]
+async fn unparsable_forwarded_hops_do_not_share_the_proxys_bucket() {
+    let app = TestApp::spawn_configured(settings(|s| {
+        s.rate_limit.auth_per_minute = 1;
+        s.rate_limit.trusted_proxies = TrustedProxies::parse("10.0.0.0/8").expect("proxies");
+    }))
+    .await;
+    let attempt = |hops: &'static str, n: usize| {
+        let app = &app;
+        async move {
+            from_peer(
+                app,
+                "10.0.0.1",
+                "/api/v1/auth/login",
+                None,
+                Some(hops),
+                &guess(&format!("target{n}@example.com")),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(attempt("garbage-one", 0).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt("garbage-two", 1).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        attempt("198.51.100.7:5678", 2).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        attempt("garbage-one", 3).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The same address written another way is the same client.
+    assert_eq!(
+        attempt("\"198.51.100.7\"", 4).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

@@ -407,3 +407,37 @@ async fn pages_allow_nothing_from_elsewhere_and_assets_are_cached_for_good() {
         .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+/// `Origin: null` is what a sandboxed frame or a `data:` page sends: a sign-in form posted
+/// from one is refused, unless the browser also says the post came from this very origin
+/// (as it does for our own pages, which send `Referrer-Policy: no-referrer`).
+#[tokio::test]
+async fn a_sign_in_form_from_origin_null_needs_sec_fetch_site_same_origin() {
+    let app = TestApp::spawn().await;
+    sign_up(&app, "m%40example.com").await;
+    let post = |uri: &'static str, body: &'static str, same_origin: bool| {
+        let mut request = form(uri, None).header(header::ORIGIN, "null");
+        if same_origin {
+            request = request.header("sec-fetch-site", "same-origin");
+        }
+        app.raw(request.body(Body::from(body)).expect("request"))
+    };
+    let login = "email=m%40example.com&password=correct+horse+battery";
+    let signup = "email=n%40example.com&password=correct+horse+battery";
+
+    let refused = post("/login", login, false).await;
+    assert_eq!(
+        refused.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:csrf"
+    );
+    assert!(refused.header("set-cookie").is_none());
+    post("/signup", signup, false)
+        .await
+        .problem(StatusCode::FORBIDDEN);
+
+    let logged_in = post("/login", login, true).await;
+    assert_eq!(logged_in.status, StatusCode::SEE_OTHER);
+    assert!(logged_in.header("set-cookie").is_some());
+    let signed_up = post("/signup", signup, true).await;
+    assert_eq!(signed_up.status, StatusCode::SEE_OTHER);
+}
