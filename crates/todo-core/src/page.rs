@@ -24,8 +24,10 @@ pub enum Status {
     Completed,
 }
 
-impl Status {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
         match raw {
             "all" => Ok(Status::All),
             "pending" => Ok(Status::Pending),
@@ -35,7 +37,9 @@ impl Status {
             )),
         }
     }
+}
 
+impl Status {
     /// The `completed` value this status selects, if it selects one.
     pub fn completed(self) -> Option<bool> {
         match self {
@@ -97,9 +101,11 @@ pub struct Sort {
     pub descending: bool,
 }
 
-impl Sort {
+impl std::str::FromStr for Sort {
+    type Err = String;
+
     /// A field name, optionally prefixed by `-` for descending.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    fn from_str(raw: &str) -> Result<Self, String> {
         let (descending, name) = match raw.strip_prefix('-') {
             Some(name) => (true, name),
             None => (false, raw),
@@ -119,7 +125,9 @@ impl Sort {
         };
         Ok(Self { field, descending })
     }
+}
 
+impl Sort {
     pub fn as_param(&self) -> String {
         let name = self.field.name();
         if self.descending {
@@ -246,13 +254,13 @@ impl ListTasksRequest {
     pub fn validate(&self, tz: Tz, now: DateTime<Utc>) -> crate::Result<TaskQuery> {
         let mut v = Validator::new();
         let status = match &self.status {
-            Some(s) => v.check("status", Status::parse(s)),
+            Some(s) => v.check("status", s.parse::<Status>()),
             None => Some(Status::All),
         };
         let mut priorities = Vec::new();
         for raw in &self.priority {
             for p in raw.split(',') {
-                if let Some(priority) = v.check("priority", parse_priority(p.trim())) {
+                if let Some(priority) = v.check("priority", p.trim().parse::<Priority>()) {
                     priorities.push(priority);
                 }
             }
@@ -282,7 +290,7 @@ impl ListTasksRequest {
             None => None,
         };
         let sort = match &self.sort {
-            Some(s) => v.check("sort", Sort::parse(s)),
+            Some(s) => v.check("sort", s.parse::<Sort>()),
             None => Some(Sort::default()),
         };
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
@@ -309,11 +317,6 @@ impl ListTasksRequest {
             after,
         })
     }
-}
-
-fn parse_priority(raw: &str) -> Result<Priority, String> {
-    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
-        .map_err(|_| format!("unknown priority {raw:?}: use none, low, medium, high or urgent"))
 }
 
 /// An RFC 3339 timestamp, or a `YYYY-MM-DD` date meaning its first moment in `tz`.
@@ -366,7 +369,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_are_tied_to_their_sort() {
-        let sort = Sort::parse("-created_at").expect("valid");
+        let sort: Sort = "-created_at".parse().expect("valid");
         let cursor = Cursor {
             sort: sort.as_param(),
             key: SortValue::Time(Some(crate::time::now())),
@@ -380,7 +383,7 @@ mod tests {
 
     #[test]
     fn a_cursor_whose_key_does_not_fit_its_sort_is_malformed() {
-        let sort = Sort::parse("title").expect("valid");
+        let sort: Sort = "title".parse().expect("valid");
         let forged = Cursor {
             sort: sort.as_param(),
             key: SortValue::Int(3),
@@ -392,9 +395,9 @@ mod tests {
     #[test]
     fn every_sort_field_parses_both_ways() {
         for name in ["created_at", "due_at", "priority", "title", "position"] {
-            assert_eq!(Sort::parse(name).expect("asc").as_param(), name);
+            assert_eq!(name.parse::<Sort>().expect("asc").as_param(), name);
             assert_eq!(
-                Sort::parse(&format!("-{name}")).expect("desc").as_param(),
+                format!("-{name}").parse::<Sort>().expect("desc").as_param(),
                 format!("-{name}")
             );
         }

@@ -57,6 +57,40 @@ impl Priority {
             _ => Priority::None,
         }
     }
+
+    /// The name used at every door (JSON, query strings, forms, tools).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::None => "none",
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Priority {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        [
+            Priority::None,
+            Priority::Low,
+            Priority::Medium,
+            Priority::High,
+            Priority::Urgent,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == raw)
+        .ok_or_else(|| format!("unknown priority {raw:?}: use none, low, medium, high or urgent"))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
@@ -492,6 +526,21 @@ impl TaskPatchInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn priorities_read_and_write_their_names() {
+        for name in ["none", "low", "medium", "high", "urgent"] {
+            let priority: Priority = name.parse().expect("known");
+            assert_eq!(priority.to_string(), name);
+            assert_eq!(
+                serde_json::to_value(priority).expect("json"),
+                name,
+                "the same names as JSON"
+            );
+        }
+        assert!("High".parse::<Priority>().is_err());
+        assert!("p1".parse::<Priority>().is_err());
+    }
     use crate::error::Error;
 
     fn field_errors(err: Error) -> Vec<String> {

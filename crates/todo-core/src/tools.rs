@@ -523,7 +523,7 @@ async fn list_tasks(todo: &Todo, user: &str, args: ListTasksArgs) -> Result<Valu
             .map(OneOrMany::into_vec)
             .unwrap_or_default()
             .into_iter()
-            .map(|p| priority_name(p).to_owned())
+            .map(|p| p.as_str().to_owned())
             .collect(),
         tag: args.tag.map(OneOrMany::into_vec).unwrap_or_default(),
         q: args.search,
@@ -540,16 +540,6 @@ async fn list_tasks(todo: &Todo, user: &str, args: ListTasksArgs) -> Result<Valu
         total: page.total,
         next_cursor: page.next.map(|cursor| cursor.encode()),
     })
-}
-
-fn priority_name(priority: Priority) -> &'static str {
-    match priority {
-        Priority::None => "none",
-        Priority::Low => "low",
-        Priority::Medium => "medium",
-        Priority::High => "high",
-        Priority::Urgent => "urgent",
-    }
 }
 
 async fn get_task(todo: &Todo, user: &str, args: TaskIdArgs) -> Result<Value, ToolError> {

@@ -422,8 +422,9 @@ impl EditForm {
             patch.description = Patch::Value(description.clone());
         }
         if let Some(priority) = &self.priority {
-            let priority: Priority = serde_json::from_value(serde_json::json!(priority))
-                .map_err(|_| todo_core::Error::invalid("priority", "unknown priority"))?;
+            let priority: Priority = priority
+                .parse()
+                .map_err(|e: String| todo_core::Error::invalid("priority", e))?;
             patch.priority = Patch::Value(priority);
         }
         if let Some(tags) = &self.tags {

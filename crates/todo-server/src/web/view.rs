@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use todo_core::recurrence::{Frequency, Recurrence, Until};
-use todo_core::task::{Priority, Task};
+use todo_core::task::Task;
 
 pub struct TaskView {
     pub id: i64,
@@ -53,7 +53,7 @@ impl TaskView {
             title: task.title.clone(),
             description: task.description.clone().unwrap_or_default(),
             completed: task.completed,
-            priority: priority_name(task.priority),
+            priority: task.priority.as_str(),
             due_label,
             due_iso,
             overdue,
@@ -86,16 +86,6 @@ pub const RULE_PRESETS: &[(&str, &str)] = &[
 ];
 
 pub const PRIORITIES: &[&str] = &["none", "low", "medium", "high", "urgent"];
-
-pub fn priority_name(priority: Priority) -> &'static str {
-    match priority {
-        Priority::None => "none",
-        Priority::Low => "low",
-        Priority::Medium => "medium",
-        Priority::High => "high",
-        Priority::Urgent => "urgent",
-    }
-}
 
 fn day_label(date: NaiveDate, today: NaiveDate) -> String {
     let days = (date - today).num_days();

@@ -155,7 +155,7 @@ async fn every_sort_order_pages_without_skips_or_repeats() {
         let tasks = seed(store, &owner).await;
         for name in ["created_at", "due_at", "priority", "title", "position"] {
             for sort in [name.to_owned(), format!("-{name}")] {
-                let sort = Sort::parse(&sort).expect("sort");
+                let sort: Sort = sort.parse().expect("sort");
                 let expected = expected_order(&tasks, sort);
                 for page in [2, 3, 50] {
                     let titles = collect(store, &owner, &TaskFilter::default(), sort, page).await;
@@ -192,7 +192,7 @@ async fn every_sort_order_pages_without_skips_or_repeats() {
 
 async fn titles_matching(store: &dyn Store, owner: &str, filter: TaskFilter) -> Vec<String> {
     // Small pages, so the total is checked on pages that do not hold everything.
-    let sort = Sort::parse("title").expect("sort");
+    let sort: Sort = "title".parse().expect("sort");
     let query = TaskQuery {
         filter: filter.clone(),
         sort,

@@ -336,7 +336,7 @@ async fn pages_follow_the_sort_and_never_skip_or_repeat() {
             "{}",
             db.backend
         );
-        let descending = Sort::parse("-created_at").expect("sort");
+        let descending: Sort = "-created_at".parse().expect("sort");
         let titles = collect_pages(store, &owner, descending, Status::All, 2).await;
         assert_eq!(
             titles,
