@@ -21,7 +21,7 @@ pub fn to_sortable_text(at: &DateTime<Utc>) -> String {
 /// A moment in JSON exactly as chrono's `Serialize` writes it (RFC 3339 with `Z` and as many
 /// fraction digits as the value needs), for `#[serde(serialize_with = "...")]` on hot types.
 /// chrono hands serde_json a `Display` that writes one character at a time, and serde_json
-/// escapes each character in a call of its own: that was a fifth of the CPU of a task list.
+/// escapes each character in a call of its own (docs/benchmarks.md).
 /// Written as one string, it is escaped once.
 pub fn serialize_json<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))

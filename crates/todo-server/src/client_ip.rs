@@ -11,17 +11,12 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use axum::extract::ConnectInfo;
+use ipnet::IpNet;
 use axum::http::{Extensions, HeaderMap};
 
 /// Networks whose `X-Forwarded-For` we believe (`TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<Network>);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Network {
-    addr: IpAddr,
-    prefix: u8,
-}
+pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
     /// Comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8, 127.0.0.1, fd00::/8`.
@@ -29,13 +24,14 @@ impl TrustedProxies {
         list.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(Network::parse)
+            .map(parse_network)
             .collect::<Result<_, _>>()
             .map(Self)
     }
 
     fn contains(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|net| net.contains(ip))
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(&ip))
     }
 
     /// The client, or `None` when the request carries no peer address (in-process tests) —
@@ -113,41 +109,11 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(IpAddr::V6)
 }
 
-impl Network {
-    fn parse(text: &str) -> Result<Self, String> {
-        let invalid = || format!("{text:?} is not an IP address or CIDR network");
-        let (addr, prefix) = match text.split_once('/') {
-            Some((addr, prefix)) => (addr, Some(prefix.parse::<u8>().map_err(|_| invalid())?)),
-            None => (text, None),
-        };
-        let addr = IpAddr::from_str(addr).map_err(|_| invalid())?;
-        let bits = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(bits);
-        if prefix > bits {
-            return Err(invalid());
-        }
-        Ok(Self { addr, prefix })
-    }
-
-    fn contains(&self, ip: IpAddr) -> bool {
-        let mask = |bits: u32| -> u128 {
-            let keep = u32::from(self.prefix);
-            if keep == 0 {
-                0
-            } else {
-                (u128::MAX << (bits - keep)) & (u128::MAX >> (128 - bits))
-            }
-        };
-        match (self.addr, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                (u128::from(u32::from(net)) ^ u128::from(u32::from(ip))) & mask(32) == 0
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                (u128::from(net) ^ u128::from(ip)) & mask(128) == 0
-            }
-            _ => false,
-        }
-    }
+/// An address or CIDR network (`10.0.0.0/8`, `127.0.0.1`, `fd00::/8`).
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an IP address or CIDR network"))
 }
 
 #[cfg(test)]

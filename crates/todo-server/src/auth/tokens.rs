@@ -34,7 +34,8 @@ pub struct TokenKeys {
     validation: Validation,
     /// Tokens whose signature checked out, with their session id, for the credential time to
     /// live (never past the token's expiry): a client sends the same token with every request,
-    /// and checking it (base64, JSON, HMAC-SHA256) was ~15 % of a small request's instructions.
+    /// and checking it (base64, JSON, HMAC-SHA256) is most of a small request's work
+    /// (docs/benchmarks.md).
     /// Only verified tokens get in, so a forged one is never found here; the session itself is
     /// still checked on every request (a logout ends the token at once).
     verified: Memo<String>,
