@@ -11,8 +11,8 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 
 use axum::extract::ConnectInfo;
-use ipnet::IpNet;
 use axum::http::{Extensions, HeaderMap};
+use ipnet::IpNet;
 
 /// Networks whose `X-Forwarded-For` we believe (`TRUSTED_PROXIES`).
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use todo_core::{Error, Result};
 use todo_store_sql::tool_calls_json;
 
 use crate::rows::{self, CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, MESSAGE_COLUMNS, db_error};
-use crate::{SqliteStore, immediate, sql};
+use crate::{SqliteStore, savepoint, sql};
 
 #[async_trait]
 impl ChatStore for SqliteStore {
@@ -104,7 +104,7 @@ impl ChatStore for SqliteStore {
         let conversation_id = conversation_id.to_owned();
         let messages = messages.to_vec();
         self.write(move |conn| {
-            let tx = immediate(conn)?;
+            let tx = savepoint(conn)?;
             let touched = sql::execute(
                 &tx,
                 "UPDATE conversations SET updated_at = ?1 WHERE user_id = ?2 AND id = ?3",

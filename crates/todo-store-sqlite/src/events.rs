@@ -20,7 +20,7 @@ use todo_store_sql::{
 };
 
 use crate::rows::{self, db_error, opt_time, time};
-use crate::{SqliteStore, immediate, select_task, sql};
+use crate::{SqliteStore, savepoint, select_task, sql};
 
 /// Writes one event in the change's transaction, queues a delivery to each of the user's
 /// active webhooks. The caller signals listeners after the commit.
@@ -235,7 +235,7 @@ impl JobStore for SqliteStore {
                      ORDER BY run_at LIMIT ?3) \
                  RETURNING {JOB_COLUMNS}"
             );
-            let tx = immediate(conn)?;
+            let tx = savepoint(conn)?;
             let rows = sql::all(
                 &tx,
                 &sql,
@@ -270,9 +270,9 @@ impl JobStore for SqliteStore {
     }
 
     async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
-        let (job, wake) = (job.clone(), self.wake());
-        self.write(move |conn| {
-            let tx = immediate(conn)?;
+        let (job, user_id) = (job.clone(), job.user_id.clone());
+        self.write_announcing(&user_id, move |conn| {
+            let tx = savepoint(conn)?;
             let fired: Option<(i64, i64)> = match job.reminder_id {
                 Some(reminder_id) => sql::one(
                     &tx,
@@ -309,9 +309,6 @@ impl JobStore for SqliteStore {
             )
             .map_err(db_error)?;
             tx.commit().map_err(db_error)?;
-            if let Some(event) = &event {
-                wake.user(&event.user_id);
-            }
             Ok(event)
         })
         .await

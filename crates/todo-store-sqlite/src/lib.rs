@@ -63,23 +63,6 @@ pub struct SqliteStore {
     signals: broadcast::Sender<Signal>,
 }
 
-/// Sends the wake-ups of a committed change (from the writer thread, after the commit, so a
-/// caller that gives up waiting cannot lose them).
-#[derive(Clone)]
-struct Wake(broadcast::Sender<Signal>);
-
-impl Wake {
-    /// Tells listeners that the user has new events and that jobs may have changed.
-    /// Sent once the write's batch has committed (see `writer::after_commit`).
-    fn user(&self, user_id: &str) {
-        let (signals, user_id) = (self.0.clone(), user_id.to_owned());
-        writer::after_commit(move || {
-            let _ = signals.send(Signal::Events { user_id });
-            let _ = signals.send(Signal::Jobs);
-        });
-    }
-}
-
 /// The file a `sqlite://` URL names (`sqlite://data/todo.db`, `sqlite:///abs/todo.db`,
 /// optionally `?mode=rwc`). The file and its folder are created when missing, whatever the
 /// mode says, as before.
@@ -153,11 +136,23 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        self.writer.write(work).await
+        self.writer.write(work, None).await
     }
 
-    fn wake(&self) -> Wake {
-        Wake(self.signals.clone())
+    /// [`Self::write`] for a write that records events of `user_id`: once it has committed,
+    /// listeners hear that the user has new events and that jobs may have changed (sent by
+    /// the writer, so a caller that stops waiting cannot lose them).
+    async fn write_announcing<T, F>(&self, user_id: &str, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (signals, user_id) = (self.signals.clone(), user_id.to_owned());
+        let announce = Box::new(move || {
+            let _ = signals.send(Signal::Events { user_id });
+            let _ = signals.send(Signal::Jobs);
+        });
+        self.writer.write(work, Some(announce)).await
     }
 }
 
@@ -170,7 +165,7 @@ fn import_abandoned() -> Error {
 
 /// A unit of a write that must be all or nothing: a savepoint inside the writer's batch
 /// transaction, which took the write lock at once (`BEGIN IMMEDIATE`; see `writer`).
-fn immediate(conn: &mut Connection) -> Result<Savepoint<'_>> {
+fn savepoint(conn: &mut Connection) -> Result<Savepoint<'_>> {
     conn.savepoint().map_err(db_error)
 }
 
@@ -465,13 +460,13 @@ impl Store for SqliteStore {
     }
 
     async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
-        let (user_id, task, wake) = (user_id.to_owned(), task.clone(), self.wake());
-        self.write(move |conn| {
-            let tx = immediate(conn)?;
+        let (user, task) = (user_id.to_owned(), task.clone());
+        self.write_announcing(user_id, move |conn| {
+            let user_id = user;
+            let tx = savepoint(conn)?;
             let task = insert_full(&tx, &user_id, &task, now, false)?
                 .ok_or_else(|| Error::internal("insert returned no row"))?;
             tx.commit().map_err(db_error)?;
-            wake.user(&user_id);
             Ok(task)
         })
         .await
@@ -484,19 +479,15 @@ impl Store for SqliteStore {
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let (user_id, tags, tasks, wake) = (
-            user_id.to_owned(),
-            tags.to_vec(),
-            tasks.to_vec(),
-            self.wake(),
-        );
+        let (user, tags, tasks) = (user_id.to_owned(), tags.to_vec(), tasks.to_vec());
         // The write runs on the writer thread whether or not its caller still waits: it looks
         // at this (alive while the caller waits) and rolls back if the caller has gone.
         let waiting = Arc::new(());
         let caller = Arc::downgrade(&waiting);
         let imported = self
-            .write(move |conn| {
-                let tx = immediate(conn)?;
+            .write_announcing(user_id, move |conn| {
+                let user_id = user;
+                let tx = savepoint(conn)?;
                 for (name, color) in &tags {
                     sql::execute(
                         &tx,
@@ -519,7 +510,6 @@ impl Store for SqliteStore {
                     return Err(import_abandoned());
                 }
                 tx.commit().map_err(db_error)?;
-                wake.user(&user_id);
                 Ok(created)
             })
             .await;
@@ -572,9 +562,10 @@ impl Store for SqliteStore {
         sql.push(" WHERE user_id = ").bind(user_id.to_owned());
         sql.push(" AND id = ").bind(id);
         sql.push(" RETURNING id");
-        let (user_id, changes, wake) = (user_id.to_owned(), changes.clone(), self.wake());
-        self.write(move |conn| {
-            let tx = immediate(conn)?;
+        let (user, changes) = (user_id.to_owned(), changes.clone());
+        self.write_announcing(user_id, move |conn| {
+            let user_id = user;
+            let tx = savepoint(conn)?;
             let Some(was_completed) = completed_now(&tx, &user_id, id)? else {
                 return Ok(None);
             };
@@ -596,7 +587,6 @@ impl Store for SqliteStore {
             }
             let task = after_change(&tx, &user_id, id, was_completed, now, &next)?;
             tx.commit().map_err(db_error)?;
-            wake.user(&user_id);
             Ok(task)
         })
         .await
@@ -610,9 +600,10 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         next: NextOccurrence,
     ) -> Result<Option<Task>> {
-        let (user_id, wake) = (user_id.to_owned(), self.wake());
-        self.write(move |conn| {
-            let tx = immediate(conn)?;
+        let user = user_id.to_owned();
+        self.write_announcing(user_id, move |conn| {
+            let user_id = user;
+            let tx = savepoint(conn)?;
             let Some(was_completed) = completed_now(&tx, &user_id, id)? else {
                 return Ok(None);
             };
@@ -633,16 +624,16 @@ impl Store for SqliteStore {
             .map_err(db_error)?;
             let task = after_change(&tx, &user_id, id, was_completed, now, &next)?;
             tx.commit().map_err(db_error)?;
-            wake.user(&user_id);
             Ok(task)
         })
         .await
     }
 
     async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
-        let (user_id, wake) = (user_id.to_owned(), self.wake());
-        self.write(move |conn| {
-            let tx = immediate(conn)?;
+        let user = user_id.to_owned();
+        self.write_announcing(user_id, move |conn| {
+            let user_id = user;
+            let tx = savepoint(conn)?;
             let Some(task) = select_task(&tx, &user_id, id)? else {
                 return Ok(false);
             };
@@ -664,7 +655,6 @@ impl Store for SqliteStore {
                 now(),
             )?;
             tx.commit().map_err(db_error)?;
-            wake.user(&user_id);
             Ok(true)
         })
         .await
@@ -697,7 +687,7 @@ impl Store for SqliteStore {
     async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
         let (user_id, keys) = (user_id.to_owned(), keys.to_vec());
         self.write(move |conn| {
-            let tx = immediate(conn)?;
+            let tx = savepoint(conn)?;
             for (id, key) in &keys {
                 sql::execute(
                     &tx,
@@ -725,7 +715,7 @@ impl Store for SqliteStore {
     ) -> Result<Tag> {
         let (user_id, name, color) = (user_id.to_owned(), name.clone(), color.map(str::to_owned));
         self.write(move |conn| {
-            let tx = immediate(conn)?;
+            let tx = savepoint(conn)?;
             let id: i64 = sql::one(
                 &tx,
                 "INSERT INTO tags (user_id, name, name_key, color, created_at) \
@@ -761,7 +751,7 @@ impl Store for SqliteStore {
         sql.push(" AND id = ").bind(id);
         let user_id = user_id.to_owned();
         self.write(move |conn| {
-            let tx = immediate(conn)?;
+            let tx = savepoint(conn)?;
             if sql.execute(&tx).map_err(conflict(TAG_CONFLICT))? == 0 {
                 return Ok(None);
             }

@@ -5,9 +5,9 @@
 //! others commit together. One commit, one WAL append and one thread hop then serve the whole
 //! batch instead of each write; under load that is what lets writes keep up (see
 //! docs/benchmarks.md). Callers hear back only after the commit, so an acknowledged write is
-//! committed, and wake-ups (`after_commit`) are sent only for committed changes.
+//! committed; a write's `then` (the wake-ups of its listeners) runs on this thread after the
+//! commit, only if the write and the commit succeeded, even when its caller stopped waiting.
 
-use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +23,9 @@ use crate::pool::{Role, connect};
 
 /// Writes committed together at most; bounds how long the first of a batch waits.
 const MAX_BATCH: usize = 64;
+
+/// What runs once a write has committed (the wake-ups of its listeners).
+pub(crate) type AfterCommit = Box<dyn FnOnce() + Send>;
 
 /// What a queued write reports once its batch has committed (or failed to).
 type Finish = Box<dyn FnOnce(&std::result::Result<(), CommitFailed>) + Send>;
@@ -67,25 +70,6 @@ impl CommitFailed {
     }
 }
 
-thread_local! {
-    /// Wake-ups registered by the writes of the batch being run on this (the writer) thread.
-    static AFTER_COMMIT: RefCell<Vec<Box<dyn FnOnce() + Send>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `notify` once the current write has committed: at once outside the writer thread,
-/// after the batch's commit on it (and never if the write or the commit fails).
-pub(crate) fn after_commit(notify: impl FnOnce() + Send + 'static) {
-    if ON_WRITER.with(|on| *on.borrow()) {
-        AFTER_COMMIT.with(|queue| queue.borrow_mut().push(Box::new(notify)));
-    } else {
-        notify();
-    }
-}
-
-thread_local! {
-    static ON_WRITER: RefCell<bool> = const { RefCell::new(false) };
-}
-
 #[derive(Clone)]
 pub(crate) struct Writer {
     inner: Arc<Inner>,
@@ -116,13 +100,14 @@ impl Writer {
     }
 
     /// Runs `work` in the next batch, in a savepoint of the batch's transaction; its result
-    /// comes back after the batch commits.
-    pub async fn write<T, F>(&self, work: F) -> Result<T>
+    /// comes back after the batch commits. Once committed, `then` runs (on the writer thread,
+    /// before the answer is sent); never for a write or a batch that failed.
+    pub async fn write<T, F>(&self, work: F, then: Option<AfterCommit>) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        self.submit(false, work).await
+        self.submit(false, work, then).await
     }
 
     /// Runs `work` on the writer connection by itself, outside any transaction.
@@ -131,10 +116,10 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        self.submit(true, work).await
+        self.submit(true, work, None).await
     }
 
-    async fn submit<T, F>(&self, alone: bool, work: F) -> Result<T>
+    async fn submit<T, F>(&self, alone: bool, work: F, then: Option<AfterCommit>) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
@@ -157,6 +142,9 @@ impl Writer {
                         (_, Err(failed)) => Err(failed.error()),
                         (result, Ok(())) => result,
                     };
+                    if let (Ok(_), Some(then)) = (&result, then) {
+                        then();
+                    }
                     let _ = reply.send(result);
                 });
                 (ok, finish)
@@ -203,7 +191,6 @@ impl Writer {
 
 /// The writer thread: batches from the queue until it closes.
 fn run(path: &Path, jobs: &Receiver<Job>, open: &AtomicBool) {
-    ON_WRITER.with(|on| *on.borrow_mut() = true);
     let mut conn: Option<Connection> = None;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -266,7 +253,6 @@ fn commit_together(conn: &mut Connection, jobs: Vec<Job>) {
     let mut finishes = Vec::with_capacity(jobs.len());
     let mut jobs = jobs.into_iter();
     while let Some(job) = jobs.next() {
-        let registered = AFTER_COMMIT.with(|queue| queue.borrow().len());
         let began = conn.execute_batch("SAVEPOINT write");
         let (ok, finish) = (job.run)(began.is_ok().then_some(&mut *conn));
         if began.is_ok() {
@@ -279,9 +265,6 @@ fn commit_together(conn: &mut Connection, jobs: Vec<Job>) {
                 tracing::error!(error = %e, "ending a write's savepoint");
             }
         }
-        if !ok {
-            AFTER_COMMIT.with(|queue| queue.borrow_mut().truncate(registered));
-        }
         finishes.push(finish);
         if conn.is_autocommit() {
             // SQLite rolled the whole transaction back (an I/O error, a full disk): the writes
@@ -290,7 +273,6 @@ fn commit_together(conn: &mut Connection, jobs: Vec<Job>) {
                 busy: false,
                 message: "a write failed and SQLite rolled its batch back".into(),
             };
-            AFTER_COMMIT.with(|queue| queue.borrow_mut().clear());
             for finish in finishes {
                 finish(&Err(failed.clone()));
             }
@@ -304,12 +286,6 @@ fn commit_together(conn: &mut Connection, jobs: Vec<Job>) {
         tracing::error!(error = %e, writes = finishes.len(), "committing a batch of writes");
         failed
     });
-    let notifications = AFTER_COMMIT.with(|queue| std::mem::take(&mut *queue.borrow_mut()));
-    if committed.is_ok() {
-        for notify in notifications {
-            notify();
-        }
-    }
     for finish in finishes {
         finish(&committed);
     }
