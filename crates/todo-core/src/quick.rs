@@ -3,7 +3,7 @@
 //! the user's "now" in their time zone. Words that are none of those stay in the title, in
 //! their order and spelling.
 
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 
 use crate::recurrence::{DaySpec, Frequency, Recurrence};
@@ -408,15 +408,7 @@ impl Reader<'_> {
 }
 
 fn local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    let naive = date.and_time(time);
-    // In a DST gap, the same wall time an hour later.
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .or_else(|| {
-            tz.from_local_datetime(&(naive + Duration::hours(1)))
-                .earliest()
-        })
-        .map(|at| at.with_timezone(&Utc))
+    Some(crate::time::local_to_utc(date.and_time(time), tz))
 }
 
 fn monthly_on(nth: i8, day: Weekday) -> Recurrence {

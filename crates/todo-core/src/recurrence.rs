@@ -4,14 +4,12 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{
-    DateTime, Datelike, Days, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
-    Weekday,
-};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::task::Due;
+use crate::time::local_to_utc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frequency {
@@ -467,25 +465,6 @@ impl Recurrence {
                 .into_iter()
                 .find(|d| *d >= start && *d > after)
         })
-    }
-}
-
-/// The moment a wall-clock time in `tz` names: an ambiguous time (clocks going back) is the
-/// earlier one; a time that does not exist (clocks going forward) moves forward by the gap,
-/// so 02:30 on a spring-forward night becomes 03:30.
-pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
-    if let Some(at) = tz.from_local_datetime(&local).earliest() {
-        return at.with_timezone(&Utc);
-    }
-    // In a gap: read the time with the offset in force just before it.
-    let before = local - Duration::hours(4);
-    match tz.from_local_datetime(&before).earliest() {
-        Some(b) => {
-            use chrono::Offset;
-            let offset = b.offset().fix();
-            (local - Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc()
-        }
-        None => local.and_utc(),
     }
 }
 

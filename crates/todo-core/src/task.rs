@@ -1,6 +1,6 @@
 //! Tasks: the record, its fields' rules, and the validated forms of create and update.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -159,15 +159,9 @@ pub fn end_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     }
 }
 
-/// The first moment of `date` in `tz`.
+/// The first moment of `date` in `tz` (a midnight that does not exist moves forward by the gap).
 pub fn start_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
-    let midnight = date.and_time(chrono::NaiveTime::MIN);
-    (0..3)
-        .find_map(|hour| {
-            tz.from_local_datetime(&(midnight + Duration::hours(hour)))
-                .earliest()
-        })
-        .map_or_else(|| midnight.and_utc(), |local| local.with_timezone(&Utc))
+    crate::time::local_to_utc(date.and_time(chrono::NaiveTime::MIN), tz)
 }
 
 /// When a task is due: not at all, at a moment, or on a day.

@@ -1,7 +1,8 @@
 //! Time as the system keeps it: UTC, microsecond precision (what PostgreSQL stores), so a
 //! value read back from either database equals the value written.
 
-use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, SubsecRound, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::{Serialize, Serializer};
 
 pub fn now() -> DateTime<Utc> {
@@ -41,10 +42,62 @@ pub fn serialize_json_option<S: Serializer>(
     at.as_ref().map(Moment).serialize(serializer)
 }
 
+/// The moment a wall-clock time in `tz` names — the one policy for every door (quick add,
+/// recurrence, day boundaries, the web form): an ambiguous time (clocks going back) is the
+/// earlier one; a time that does not exist (clocks going forward) moves forward by the gap,
+/// so 02:30 on a spring-forward night becomes 03:30.
+pub fn local_to_utc(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+    if let Some(at) = tz.from_local_datetime(&local).earliest() {
+        return at.with_timezone(&Utc);
+    }
+    // In a gap: read the time with the offset in force just before it.
+    let before = local - Duration::hours(4);
+    match tz.from_local_datetime(&before).earliest() {
+        Some(b) => {
+            use chrono::Offset;
+            let offset = b.offset().fix();
+            (local - Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc()
+        }
+        None => local.and_utc(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::NaiveDate;
+
+    fn moment(tz: &str, text: &str) -> DateTime<Utc> {
+        let tz: Tz = tz.parse().expect("zone");
+        let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").expect("local");
+        local_to_utc(local, tz)
+    }
+
+    #[test]
+    fn wall_clock_times_in_gaps_move_forward_by_the_gap_and_folds_take_the_earlier() {
+        let utc = |text: &str| text.parse::<DateTime<Utc>>().expect("utc");
+        // Paris springs forward at 02:00 (an hour): 02:30 is 03:30 CEST.
+        assert_eq!(
+            moment("Europe/Paris", "2026-03-29 02:30"),
+            utc("2026-03-29T01:30:00Z")
+        );
+        // Lord Howe springs forward half an hour at 02:00: 02:15 is 02:45.
+        assert_eq!(
+            moment("Australia/Lord_Howe", "2026-10-04 02:15"),
+            utc("2026-10-03T15:45:00Z")
+        );
+        // Paris falls back at 03:00: 02:30 happens twice; the first is taken.
+        assert_eq!(
+            moment("Europe/Paris", "2026-10-25 02:30"),
+            utc("2026-10-25T00:30:00Z")
+        );
+        // A midnight that does not exist (Santiago springs forward at 00:00).
+        let day = NaiveDate::from_ymd_opt(2026, 9, 6).expect("date");
+        assert_eq!(
+            crate::task::start_of_day(day, "America/Santiago".parse().expect("zone")),
+            utc("2026-09-06T04:00:00Z")
+        );
+    }
 
     #[test]
     fn sortable_text_has_a_fixed_width_and_sorts_like_time() {

@@ -5,14 +5,14 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
-use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
 use todo_core::task::{Priority, TaskId, TaskPatchInput};
 use todo_core::tasks::QuickInput;
-use todo_core::time::now;
+use todo_core::time::{local_to_utc, now};
 
 use super::view::{PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
 use super::{
@@ -450,13 +450,7 @@ impl EditForm {
                 } else {
                     let at = NaiveTime::parse_from_str(time, "%H:%M")
                         .map_err(|_| todo_core::Error::invalid("due_time", "not a time"))?;
-                    let local = tz
-                        .from_local_datetime(&day.and_time(at))
-                        .earliest()
-                        .ok_or_else(|| {
-                            todo_core::Error::invalid("due_time", "that time does not exist here")
-                        })?;
-                    patch.due_at = Patch::Value(local.with_timezone(&Utc));
+                    patch.due_at = Patch::Value(local_to_utc(day.and_time(at), tz));
                 }
             }
         }
