@@ -232,8 +232,10 @@ pub struct TaskInput {
     pub completed: Option<bool>,
 }
 
-/// The body of a partial update (`PATCH`): absent fields are kept, `null` clears.
+/// The body of a partial update (`PATCH`): absent fields are kept, `null` clears. It must
+/// name at least one field: an update that changes nothing is a mistake at every door.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[schema(min_properties = 1)]
 pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -423,6 +425,24 @@ impl TaskInput {
 }
 
 impl TaskPatchInput {
+    /// Whether the patch names no field at all.
+    pub fn is_empty(&self) -> bool {
+        [
+            self.title.is_missing(),
+            self.description.is_missing(),
+            self.priority.is_missing(),
+            self.due_at.is_missing(),
+            self.due_date.is_missing(),
+            self.tags.is_missing(),
+            self.recurrence.is_missing(),
+            self.recurrence_mode.is_missing(),
+            self.reminders.is_missing(),
+            self.completed.is_missing(),
+        ]
+        .iter()
+        .all(|missing| *missing)
+    }
+
     /// Whether validating needs the owner's time zone (an all-day date is given, or reminders
     /// that may count back from one).
     pub fn needs_time_zone(&self) -> bool {

@@ -174,6 +174,14 @@ impl Todo {
         id: TaskId,
         input: TaskPatchInput,
     ) -> Result<Task> {
+        if input.is_empty() {
+            // Someone else's task (or none) is a 404 whatever the body says.
+            self.get_task(user_id, id).await?;
+            return Err(Error::invalid(
+                "body",
+                "nothing to change: give at least one field",
+            ));
+        }
         let needs_tz = input.needs_time_zone() || matches!(input.completed, Patch::Value(true));
         let tz = self.time_zone_if(user_id, needs_tz).await?;
         let current_due = if input.needs_current_due() {

@@ -577,25 +577,6 @@ async fn update_task(todo: &Todo, user: &str, args: UpdateTaskArgs) -> Result<Va
         reminders: args.reminders,
         completed: args.completed,
     };
-    if [
-        patch.title.is_missing(),
-        patch.description.is_missing(),
-        patch.priority.is_missing(),
-        patch.due_at.is_missing(),
-        patch.due_date.is_missing(),
-        patch.tags.is_missing(),
-        patch.recurrence.is_missing(),
-        patch.recurrence_mode.is_missing(),
-        patch.reminders.is_missing(),
-        patch.completed.is_missing(),
-    ]
-    .iter()
-    .all(|missing| *missing)
-    {
-        return Err(ToolError::InvalidArguments(
-            "nothing to change: give at least one field besides task_id".into(),
-        ));
-    }
     let task = todo.patch_task(user, args.task_id, patch).await?;
     to_value(&TaskChange::of(&task, ChangeStatus::Updated))
 }

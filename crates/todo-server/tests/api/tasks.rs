@@ -389,3 +389,30 @@ async fn recurrence_rules_are_validated_and_stored_in_canonical_form() {
         .await;
     assert_eq!(stopped.body["recurrence"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_patch_that_names_no_field_is_refused_at_every_door() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let id = app.task(&ada, "mine").await;
+    let uri = format!("/api/v1/tasks/{id}");
+
+    let empty = app.patch(&uri, &ada.token, json!({})).await;
+    assert_eq!(
+        empty.problem(StatusCode::UNPROCESSABLE_ENTITY)["errors"][0]["field"],
+        "body"
+    );
+    app.patch(&uri, &bob.token, json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let tool = app
+        .todo
+        .patch_task(&ada.id, id, todo_core::task::TaskPatchInput::default())
+        .await;
+    assert!(
+        matches!(tool, Err(todo_core::Error::Validation(_))),
+        "the rule is the core's, so MCP and chat refuse it too: {tool:?}"
+    );
+    assert_eq!(app.get(&uri, &ada.token).await.body["title"], "mine");
+}
