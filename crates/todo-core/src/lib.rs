@@ -77,8 +77,14 @@ impl Todo {
         self
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store, for the use cases only: every door goes through them.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The connection pool's state, for metrics.
+    pub fn pool_stats(&self) -> store::PoolStats {
+        self.store.pool_stats()
     }
 
     /// Whether the database answers (used by readiness checks).

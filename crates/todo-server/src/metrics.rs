@@ -182,7 +182,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         return crate::error::ApiError::internal(&"the metrics recorder is not installed")
             .into_response();
     };
-    let pool = state.todo.store().pool_stats();
+    let pool = state.todo.pool_stats();
     metrics::gauge!(DB_POOL_CONNECTIONS).set(pool.size);
     metrics::gauge!(DB_POOL_IDLE).set(pool.idle);
     metrics::gauge!(DB_POOL_MAX).set(pool.max);

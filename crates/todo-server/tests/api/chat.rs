@@ -761,8 +761,8 @@ async fn a_users_own_key_is_sealed_used_instead_of_the_servers_and_never_shown_o
     assert_eq!(shown.body["api_key"], "••••7d6c");
 
     let sealed = app
-        .todo
-        .store()
+        .db
+        .store
         .llm_credential(&ada.id)
         .await
         .expect("read")
