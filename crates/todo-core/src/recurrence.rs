@@ -921,3 +921,74 @@ mod tests {
         }
     }
 }
+
+/// Our expansion against the `rrule` crate's RFC 5545 one, over the subset we support: the
+/// same dates, in order, for any start.
+#[cfg(test)]
+mod against_rrule {
+    use chrono::{Datelike, NaiveDate};
+    use proptest::prelude::*;
+    use rrule::RRuleSet;
+
+    use super::Recurrence;
+
+    const DAYS: [&str; 7] = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
+
+    fn rule() -> impl Strategy<Value = String> {
+        let interval = 1u32..4;
+        let days = proptest::sample::subsequence(DAYS.to_vec(), 1..4);
+        let month_days = proptest::collection::vec(prop_oneof![1i8..=31, -3i8..=-1], 1..3);
+        let nth_day = (prop_oneof![1i8..=4, Just(-1i8)], 0usize..7);
+        prop_oneof![
+            interval
+                .clone()
+                .prop_map(|i| format!("FREQ=DAILY;INTERVAL={i}")),
+            (interval.clone(), days.clone())
+                .prop_map(|(i, d)| format!("FREQ=WEEKLY;INTERVAL={i};BYDAY={}", d.join(","))),
+            interval
+                .clone()
+                .prop_map(|i| format!("FREQ=WEEKLY;INTERVAL={i}")),
+            interval
+                .clone()
+                .prop_map(|i| format!("FREQ=MONTHLY;INTERVAL={i}")),
+            (interval.clone(), month_days).prop_map(|(i, d)| {
+                let d: Vec<String> = d.iter().map(i8::to_string).collect();
+                format!("FREQ=MONTHLY;INTERVAL={i};BYMONTHDAY={}", d.join(","))
+            }),
+            (interval.clone(), nth_day)
+                .prop_map(|(i, (n, d))| format!("FREQ=MONTHLY;INTERVAL={i};BYDAY={n}{}", DAYS[d])),
+            interval.prop_map(|i| format!("FREQ=YEARLY;INTERVAL={i}")),
+        ]
+    }
+
+    fn start() -> impl Strategy<Value = NaiveDate> {
+        (2000i32..2040, 1u32..=12, 1u32..=31)
+            .prop_filter_map("a real day", |(y, m, d)| NaiveDate::from_ymd_opt(y, m, d))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn our_dates_are_rrules_dates(text in rule(), start in start()) {
+            let ours: Recurrence = text.parse().expect("a supported rule");
+            let set: RRuleSet = format!(
+                "DTSTART:{:04}{:02}{:02}T000000Z\nRRULE:{text}",
+                start.year(), start.month(), start.day()
+            )
+            .parse()
+            .expect("rrule reads it");
+            let theirs: Vec<NaiveDate> =
+                set.all(12).dates.iter().map(|at| at.date_naive()).collect();
+            prop_assert_eq!(theirs.len(), 12, "{} from {}", text, start);
+            let mut mine = Vec::new();
+            let mut after = start.pred_opt().expect("a day before");
+            while mine.len() < theirs.len() {
+                let Some(next) = ours.next_date(start, after) else { break };
+                mine.push(next);
+                after = next;
+            }
+            prop_assert_eq!(mine, theirs, "{} from {}", text, start);
+        }
+    }
+}
