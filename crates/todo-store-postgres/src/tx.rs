@@ -3,8 +3,10 @@
 //! every write that records events first takes the user's transaction-scoped advisory lock,
 //! held until commit: a user's writes run one after another, across replicas, while different
 //! users' writes run in parallel. The lock is the first statement, before any row lock, so
-//! writes cannot deadlock on it. Its key is a 64-bit hash of the user id, computed by
-//! PostgreSQL from a bound parameter: no user text is ever written into SQL.
+//! writes cannot deadlock on it. Its key is PostgreSQL's `hashtext` of the user id, a bound
+//! parameter (no user text is ever written into SQL) — the same key earlier versions took, so
+//! old and new replicas exclude each other during a rolling deploy. Two users whose ids hash
+//! alike only wait for each other now and then.
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -28,7 +30,7 @@ impl Tx {
     /// Begins a write of `user_id`'s, holding the user's lock.
     pub(crate) async fn begin(pool: &PgPool, user_id: &str) -> Result<Self> {
         let mut transaction = pool.begin().await.map_err(db_error)?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(user_id)
             .execute(&mut *transaction)
             .await
