@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::Todo;
 use crate::api_key::{self, ApiKey, Scope};
 use crate::error::{Error, Result};
+use crate::ids::ApiKeyId;
 use crate::password;
 use crate::patch::Patch;
 use crate::store::ProfileChanges;
@@ -87,7 +88,7 @@ pub struct CreatedApiKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialKind {
     Session(String),
-    ApiKey(String),
+    ApiKey(ApiKeyId),
     External,
     /// Someone at the machine with access to the database, naming the user on the command
     /// line (`todo mcp --user`).
@@ -170,7 +171,7 @@ impl Todo {
         v.finish()?;
         let password_hash = password::hash(input.password).await?;
         let new = NewUser {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: UserId::generate(),
             email: email.map(|e| e.as_str().to_owned()),
             name,
             password_hash: Some(password_hash),
@@ -207,7 +208,7 @@ impl Todo {
         }
     }
 
-    async fn start_session(&self, user_id: &str) -> Result<Session> {
+    async fn start_session(&self, user_id: &UserId) -> Result<Session> {
         let created_at = now();
         let session = Session {
             id: uuid::Uuid::now_v7().to_string(),
@@ -265,7 +266,7 @@ impl Todo {
             return Ok(user);
         }
         let mut new = NewUser {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: UserId::generate(),
             email: identity
                 .email
                 .as_deref()
@@ -295,7 +296,7 @@ impl Todo {
         }
     }
 
-    pub async fn me(&self, user_id: &str) -> Result<User> {
+    pub async fn me(&self, user_id: &UserId) -> Result<User> {
         self.store
             .user_by_id(user_id)
             .await?
@@ -304,7 +305,7 @@ impl Todo {
 
     /// The user with this id, or else with this email (for the command line).
     pub async fn find_user(&self, id_or_email: &str) -> Result<User> {
-        if let Some(user) = self.store.user_by_id(id_or_email).await? {
+        if let Some(user) = self.store.user_by_id(&UserId::new(id_or_email)).await? {
             return Ok(user);
         }
         let email = Email::parse(id_or_email).map_err(|_| Error::NotFound("user"))?;
@@ -319,7 +320,7 @@ impl Todo {
         self.store.list_users().await
     }
 
-    pub async fn update_profile(&self, user_id: &str, input: ProfileInput) -> Result<User> {
+    pub async fn update_profile(&self, user_id: &UserId, input: ProfileInput) -> Result<User> {
         let mut v = Validator::new();
         let name = match &input.name {
             Patch::Missing => None,
@@ -341,7 +342,7 @@ impl Todo {
             .await?
             .ok_or(Error::NotFound("user"))?;
         if let Some(tz) = new_zone {
-            self.zones.forget(user_id);
+            self.zones.forget(user_id.as_str());
             self.retime_all_day_tasks(user_id, tz).await?;
         }
         Ok(user)
@@ -383,7 +384,7 @@ impl Todo {
         }
         v.finish()?;
         let key = ApiKey {
-            id: uuid::Uuid::now_v7().to_string(),
+            id: ApiKeyId::generate(),
             user_id: actor.user_id.clone(),
             name: name.to_owned(),
             prefix: String::new(),
@@ -413,18 +414,18 @@ impl Todo {
         })
     }
 
-    pub async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+    pub async fn list_api_keys(&self, user_id: &UserId) -> Result<Vec<ApiKey>> {
         self.store.list_api_keys(user_id).await
     }
 
     /// Revokes one of the actor's user's keys. An actor that is an API key may revoke only
     /// keys within its own reach (itself included), so a narrow key cannot cut off a wide one.
-    pub async fn revoke_api_key(&self, actor: &Principal, id: &str) -> Result<()> {
+    pub async fn revoke_api_key(&self, actor: &Principal, id: &ApiKeyId) -> Result<()> {
         if let Some(acting) = self.acting_key(actor).await? {
             let keys = self.store.list_api_keys(&actor.user_id).await?;
             let target = keys
                 .iter()
-                .find(|key| key.id == id)
+                .find(|key| &key.id == id)
                 .ok_or(Error::NotFound("api key"))?;
             if !acting.covers(target) {
                 return Err(Error::Forbidden(

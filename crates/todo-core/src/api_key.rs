@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use crate::ids::ApiKeyId;
 use crate::user::UserId;
 
 /// Every secret starts with this, so leaked keys are recognisable (and scannable).
@@ -53,7 +54,7 @@ pub fn scopes_from_text(text: &str) -> Vec<Scope> {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ApiKey {
-    pub id: String,
+    pub id: ApiKeyId,
     #[serde(skip)]
     pub user_id: UserId,
     pub name: String,

@@ -6,6 +6,7 @@ use icalendar::{Calendar, Component, EventLike, TodoStatus};
 
 use crate::Todo;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::page::{Sort, SortField, Status, TaskFilter, TaskQuery};
 use crate::task::{Priority, Task};
 use crate::transfer::no_progress;
@@ -16,7 +17,7 @@ pub const MAX_FEED_TASKS: usize = 5_000;
 
 impl Todo {
     /// The user's open tasks as an iCalendar document.
-    pub async fn calendar_feed(&self, user_id: &str) -> Result<String> {
+    pub async fn calendar_feed(&self, user_id: &UserId) -> Result<String> {
         let tz = self.time_zone(user_id).await?;
         let query = TaskQuery {
             filter: TaskFilter {
@@ -100,7 +101,7 @@ mod tests {
             .single()
             .expect("time");
         Task {
-            id,
+            id: crate::task::TaskId::new(id),
             user_id: "u".into(),
             title: title.into(),
             description: None,

@@ -17,12 +17,13 @@ use serde_json::Value;
 
 use crate::Todo;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 
 pub use agent::{Chat, ChatConfig, ChatError, ChatEvent, ChatInput, ChatReply, ToolCallOutcome};
 pub use store::ChatStore;
 
 /// A conversation's id: a UUIDv7, so ids sort by creation.
-pub type ConversationId = String;
+pub use crate::ids::ConversationId;
 /// A message's id: increasing within a conversation, in the order messages were stored.
 pub type MessageId = i64;
 
@@ -33,7 +34,7 @@ const TITLE_MAX_CHARS: usize = 60;
 pub struct Conversation {
     pub id: ConversationId,
     #[serde(skip)]
-    pub user_id: String,
+    pub user_id: UserId,
     /// The first words of the first message.
     pub title: String,
     pub created_at: DateTime<Utc>,
@@ -172,7 +173,7 @@ impl ConversationCursor {
             .with_timezone(&Utc);
         Ok(Self {
             updated_at,
-            id: id.to_owned(),
+            id: ConversationId::new(id),
         })
     }
 }
@@ -234,7 +235,7 @@ impl Todo {
     /// The user's conversations, most recently active first.
     pub async fn list_conversations(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Paged<Conversation, ConversationCursor>> {
@@ -255,8 +256,8 @@ impl Todo {
     /// A conversation with its latest messages (or those before message `before`).
     pub async fn get_conversation(
         &self,
-        user_id: &str,
-        id: &str,
+        user_id: &UserId,
+        id: &ConversationId,
         before: Option<MessageId>,
         limit: Option<u32>,
     ) -> Result<Paged<ConversationWithMessages, MessageId>> {
@@ -284,7 +285,7 @@ impl Todo {
     }
 
     /// Deletes a conversation and its messages.
-    pub async fn delete_conversation(&self, user_id: &str, id: &str) -> Result<()> {
+    pub async fn delete_conversation(&self, user_id: &UserId, id: &ConversationId) -> Result<()> {
         if self.store().delete_conversation(user_id, id).await? {
             Ok(())
         } else {

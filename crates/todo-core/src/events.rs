@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 
 use crate::Todo;
 use crate::error::Result;
+use crate::ids::UserId;
 use crate::task::{Task, TaskId};
 
 pub type EventId = i64;
@@ -59,7 +60,7 @@ pub struct Event {
     /// carries `reminder`: the reminder that fired.
     #[schema(value_type = Object)]
     pub task_data: serde_json::Value,
-    pub user_id: String,
+    pub user_id: UserId,
     pub timestamp: DateTime<Utc>,
 }
 
@@ -73,7 +74,7 @@ pub fn task_data(task: &Task) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Signal {
     /// The user has new events.
-    Events { user_id: String },
+    Events { user_id: UserId },
     /// Jobs were added or moved earlier.
     Jobs,
     /// Signals may have been lost (a listener reconnected): re-read everything.
@@ -83,9 +84,14 @@ pub enum Signal {
 #[async_trait]
 pub trait EventStore {
     /// The user's events with ids above `after`, oldest first, at most `limit`.
-    async fn events_after(&self, user_id: &str, after: EventId, limit: u32) -> Result<Vec<Event>>;
+    async fn events_after(
+        &self,
+        user_id: &UserId,
+        after: EventId,
+        limit: u32,
+    ) -> Result<Vec<Event>>;
     /// The id of the user's newest event, 0 when there is none.
-    async fn last_event_id(&self, user_id: &str) -> Result<EventId>;
+    async fn last_event_id(&self, user_id: &UserId) -> Result<EventId>;
     /// Deletes events from before `before`; returns how many.
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64>;
     /// Wake-ups for new events and jobs: from this process on SQLite (one process owns the
@@ -94,11 +100,11 @@ pub trait EventStore {
 }
 
 impl Todo {
-    pub async fn events_after(&self, user_id: &str, after: EventId) -> Result<Vec<Event>> {
+    pub async fn events_after(&self, user_id: &UserId, after: EventId) -> Result<Vec<Event>> {
         self.store.events_after(user_id, after, EVENT_PAGE).await
     }
 
-    pub async fn last_event_id(&self, user_id: &str) -> Result<EventId> {
+    pub async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
         self.store.last_event_id(user_id).await
     }
 

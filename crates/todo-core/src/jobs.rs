@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::Todo;
 use crate::error::Result;
 use crate::events::{Event, EventId};
+use crate::ids::UserId;
 use crate::reminders::ReminderId;
 use crate::time::now;
 use crate::webhooks::{Delivery, WebhookId};
@@ -49,7 +50,7 @@ impl JobKind {
 pub struct Job {
     pub id: JobId,
     pub kind: JobKind,
-    pub user_id: String,
+    pub user_id: UserId,
     pub reminder_id: Option<ReminderId>,
     pub event_id: Option<EventId>,
     pub webhook_id: Option<WebhookId>,

@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod chat;
 pub mod error;
 pub mod events;
+pub mod ids;
 pub mod jobs;
 pub mod memo;
 pub mod metrics;

@@ -373,7 +373,7 @@ mod tests {
         let cursor = Cursor {
             sort: sort.as_param(),
             key: SortValue::Time(Some(crate::time::now())),
-            id: 42,
+            id: TaskId::new(42),
         };
         let encoded = cursor.encode();
         assert_eq!(Cursor::decode(&encoded, &sort), Ok(cursor));
@@ -387,7 +387,7 @@ mod tests {
         let forged = Cursor {
             sort: sort.as_param(),
             key: SortValue::Int(3),
-            id: 1,
+            id: TaskId::new(1),
         };
         assert!(Cursor::decode(&forged.encode(), &sort).is_err());
     }

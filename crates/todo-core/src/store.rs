@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::accounts::{NewUser, Session};
-use crate::api_key::ApiKey;
+use crate::api_key::{ApiKey, ApiKeyId};
 use crate::chat::ChatStore;
 use crate::error::Result;
 use crate::events::EventStore;
@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use crate::page::TaskQuery;
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
-use crate::user::User;
+use crate::user::{User, UserId};
 
 /// Builds the next occurrence of a recurring task that a write has just completed (the store
 /// calls it inside the completing transaction, only when the row really changed to completed).
@@ -67,7 +67,7 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     // Users.
     /// Fails with `Error::Conflict` when the email is taken.
     async fn insert_user(&self, user: &NewUser) -> Result<User>;
-    async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>>;
     /// The user linked to an external identity: `(issuer, subject)`, or else a `legacy`
     /// identity with that subject (external users from before identities had issuers).
     async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>>;
@@ -83,7 +83,7 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>>;
     async fn update_user(
         &self,
-        id: &str,
+        id: &UserId,
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> Result<Option<User>>;
@@ -98,14 +98,24 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     // API keys.
     async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()>;
     /// The user's keys that are not revoked, newest first.
-    async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>>;
+    async fn list_api_keys(&self, user_id: &UserId) -> Result<Vec<ApiKey>>;
     /// Marks the key revoked; false when the user has no such usable key.
-    async fn revoke_api_key(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn revoke_api_key(
+        &self,
+        user_id: &UserId,
+        id: &ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>>;
-    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()>;
+    async fn touch_api_key(&self, id: &ApiKeyId, now: DateTime<Utc>) -> Result<()>;
 
     // Tasks. Writes that carry tags create missing tags and link them in the same transaction.
-    async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task>;
+    async fn insert_task(
+        &self,
+        user_id: &UserId,
+        task: &NewTask,
+        now: DateTime<Utc>,
+    ) -> Result<Task>;
     /// Stores an import in one transaction: the tags (with their colours) the user does not
     /// have yet, and the tasks whose `import_key` the user does not have yet (the others are
     /// skipped); returns how many tasks were inserted. All or nothing: should any row fail, or
@@ -113,18 +123,18 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     /// nothing is stored.
     async fn import_tasks(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         tags: &[(TagName, Option<String>)],
         tasks: &[NewTask],
         now: DateTime<Utc>,
     ) -> Result<u64>;
-    async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>>;
+    async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>>;
     /// Applies the changes in one statement; `None` when the user has no such task. When the
     /// change completes the task, `next` may give the series' next task, inserted in the same
     /// transaction.
     async fn update_task(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
@@ -135,28 +145,33 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     /// row creates the next occurrence.
     async fn set_task_completed(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
         next: NextOccurrence,
     ) -> Result<Option<Task>>;
-    async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool>;
+    async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool>;
     /// Up to `limit` tasks matching the query, after its cursor, in its order; and how many
     /// match the filter in all (cursor aside).
-    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice>;
+    async fn list_tasks(
+        &self,
+        user_id: &UserId,
+        query: &TaskQuery,
+        limit: u32,
+    ) -> Result<TaskSlice>;
     /// The user's tasks that are due on a day rather than at a time.
-    async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>>;
+    async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>>;
     /// Stores new due moments (`Task::due_key`) for the user's tasks.
-    async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()>;
+    async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()>;
 
     // Tags.
     /// The user's tags by name (without regard to case), with how many tasks carry each.
-    async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>>;
+    async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>>;
     /// Fails with `Error::Conflict` when the user has a tag of that name.
     async fn insert_tag(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         name: &TagName,
         color: Option<&str>,
         now: DateTime<Utc>,
@@ -164,9 +179,9 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     /// Fails with `Error::Conflict` when renaming onto another tag's name.
     async fn update_tag(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TagId,
         changes: &TagChanges,
     ) -> Result<Option<Tag>>;
-    async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<bool>;
+    async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<bool>;
 }

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::patch::Patch;
 use crate::validation::Validator;
 
-pub type TagId = i64;
+pub use crate::ids::TagId;
 
 pub const TAG_NAME_MAX_CHARS: usize = 50;
 pub const MAX_TAGS_PER_TASK: usize = 20;

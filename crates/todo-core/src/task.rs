@@ -12,7 +12,7 @@ use crate::tag::{TagName, parse_tag_list};
 use crate::user::UserId;
 use crate::validation::{Validator, storable_date, storable_moment, storable_text};
 
-pub type TaskId = i64;
+pub use crate::ids::TaskId;
 
 pub const TITLE_MAX_CHARS: usize = 200;
 pub const DESCRIPTION_MAX_CHARS: usize = 10_000;

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use crate::Todo;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
 use crate::patch::Patch;
 use crate::quick;
@@ -31,8 +32,8 @@ pub struct QuickInput {
 
 impl Todo {
     /// The user's time zone, which places all-day dates and date filters.
-    pub async fn time_zone(&self, user_id: &str) -> Result<Tz> {
-        if let Some(tz) = self.zones.get(user_id) {
+    pub async fn time_zone(&self, user_id: &UserId) -> Result<Tz> {
+        if let Some(tz) = self.zones.get(user_id.as_str()) {
             return Ok(tz);
         }
         let user = self
@@ -41,7 +42,7 @@ impl Todo {
             .await?
             .ok_or(Error::NotFound("user"))?;
         let tz = user.timezone.parse().unwrap_or(Tz::UTC);
-        self.zones.put(user.id, tz, None);
+        self.zones.put(user.id.into_inner(), tz, None);
         Ok(tz)
     }
 
@@ -49,7 +50,7 @@ impl Todo {
     /// to `max`. `tz` places all-day tasks in due-order cursors.
     pub(crate) async fn collect_tasks(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         mut query: TaskQuery,
         tz: Tz,
         max: usize,
@@ -77,7 +78,7 @@ impl Todo {
     }
 
     /// The time zone when `needed`, else UTC without a lookup.
-    async fn time_zone_if(&self, user_id: &str, needed: bool) -> Result<Tz> {
+    async fn time_zone_if(&self, user_id: &UserId, needed: bool) -> Result<Tz> {
         if needed {
             self.time_zone(user_id).await
         } else {
@@ -85,21 +86,21 @@ impl Todo {
         }
     }
 
-    pub async fn create_task(&self, user_id: &str, input: TaskInput) -> Result<Task> {
+    pub async fn create_task(&self, user_id: &UserId, input: TaskInput) -> Result<Task> {
         let tz = self.time_zone_if(user_id, input.needs_time_zone()).await?;
         let task = input.validate(tz)?;
         self.insert(user_id, &task).await
     }
 
     /// Stores a validated task and counts it; every way of adding a task comes through here.
-    pub(crate) async fn insert(&self, user_id: &str, task: &NewTask) -> Result<Task> {
+    pub(crate) async fn insert(&self, user_id: &UserId, task: &NewTask) -> Result<Task> {
         let task = self.store.insert_task(user_id, task, now()).await?;
         crate::metrics::task_created();
         Ok(task)
     }
 
     /// Adds a task from one line of text, read in the user's time zone (see [`crate::quick`]).
-    pub async fn quick_add(&self, user_id: &str, input: QuickInput) -> Result<Task> {
+    pub async fn quick_add(&self, user_id: &UserId, input: QuickInput) -> Result<Task> {
         if input.text.chars().count() > QUICK_TEXT_MAX_CHARS {
             return Err(Error::invalid(
                 "text",
@@ -130,13 +131,13 @@ impl Todo {
         self.insert(user_id, &task).await
     }
 
-    pub async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Task> {
+    pub async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Task> {
         self.store.get_task(user_id, id).await?.ok_or(NOT_FOUND)
     }
 
     pub async fn list_tasks(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         request: &ListTasksRequest,
     ) -> Result<Page<Task>> {
         let tz = self
@@ -161,7 +162,12 @@ impl Todo {
         Ok(Page { items, next, total })
     }
 
-    pub async fn replace_task(&self, user_id: &str, id: TaskId, input: TaskInput) -> Result<Task> {
+    pub async fn replace_task(
+        &self,
+        user_id: &UserId,
+        id: TaskId,
+        input: TaskInput,
+    ) -> Result<Task> {
         let needs_tz = input.needs_time_zone() || input.completed == Some(true);
         let tz = self.time_zone_if(user_id, needs_tz).await?;
         self.apply(user_id, id, input.validate_as_replacement(tz)?, tz)
@@ -170,7 +176,7 @@ impl Todo {
 
     pub async fn patch_task(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         input: TaskPatchInput,
     ) -> Result<Task> {
@@ -193,7 +199,13 @@ impl Todo {
             .await
     }
 
-    async fn apply(&self, user_id: &str, id: TaskId, changes: TaskChanges, tz: Tz) -> Result<Task> {
+    async fn apply(
+        &self,
+        user_id: &UserId,
+        id: TaskId,
+        changes: TaskChanges,
+        tz: Tz,
+    ) -> Result<Task> {
         let at = now();
         let next: NextOccurrence = Arc::new(move |task: &Task| next_task(task, tz));
         let task = self
@@ -210,7 +222,7 @@ impl Todo {
     /// Sets completion to `completed`, or toggles it when `None`.
     pub async fn complete_task(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         completed: Option<bool>,
     ) -> Result<Task> {
@@ -230,7 +242,7 @@ impl Todo {
         Ok(task)
     }
 
-    pub async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<()> {
+    pub async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<()> {
         if self.store.delete_task(user_id, id).await? {
             Ok(())
         } else {
@@ -240,7 +252,7 @@ impl Todo {
 
     /// All-day tasks fall due at the end of their day in the owner's zone: when the zone
     /// changes, their stored due moments move with it.
-    pub(crate) async fn retime_all_day_tasks(&self, user_id: &str, tz: Tz) -> Result<()> {
+    pub(crate) async fn retime_all_day_tasks(&self, user_id: &UserId, tz: Tz) -> Result<()> {
         let dates = self.store.all_day_due_dates(user_id).await?;
         let keys: Vec<_> = dates
             .into_iter()
@@ -249,18 +261,23 @@ impl Todo {
         self.store.set_due_keys(user_id, &keys).await
     }
 
-    pub async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>> {
+    pub async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>> {
         self.store.list_tags(user_id).await
     }
 
-    pub async fn create_tag(&self, user_id: &str, input: TagInput) -> Result<Tag> {
+    pub async fn create_tag(&self, user_id: &UserId, input: TagInput) -> Result<Tag> {
         let (name, color) = input.validate()?;
         self.store
             .insert_tag(user_id, &name, color.as_deref(), now())
             .await
     }
 
-    pub async fn update_tag(&self, user_id: &str, id: TagId, input: TagPatchInput) -> Result<Tag> {
+    pub async fn update_tag(
+        &self,
+        user_id: &UserId,
+        id: TagId,
+        input: TagPatchInput,
+    ) -> Result<Tag> {
         let changes = input.validate()?;
         self.store
             .update_tag(user_id, id, &changes)
@@ -269,7 +286,7 @@ impl Todo {
     }
 
     /// Deletes the tag and takes it off every task.
-    pub async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<()> {
+    pub async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<()> {
         if self.store.delete_tag(user_id, id).await? {
             Ok(())
         } else {
@@ -344,7 +361,7 @@ pub struct BulkResult {
 
 impl Todo {
     /// Applies one action to many tasks; each id gets its own result.
-    pub async fn bulk(&self, user_id: &str, input: BulkInput) -> Result<Vec<BulkResult>> {
+    pub async fn bulk(&self, user_id: &UserId, input: BulkInput) -> Result<Vec<BulkResult>> {
         if input.ids.is_empty() || input.ids.len() > MAX_BULK_IDS {
             return Err(Error::invalid(
                 "ids",

@@ -23,6 +23,7 @@ use crate::reminders::ReminderInput;
 use crate::tag::Tag;
 use crate::task::{Priority, Task, TaskId, TaskInput, TaskPatchInput};
 use crate::tasks::QuickInput;
+use crate::user::UserId;
 
 pub type JsonObject = Map<String, Value>;
 
@@ -186,7 +187,7 @@ pub async fn call(
             tool.scope.as_str()
         )));
     }
-    let user = principal.user_id.as_str();
+    let user = &principal.user_id;
     let args = arguments_for(user, arguments)?;
     match tool.name {
         "add_task" => add_task(todo, user, parse(args)?).await,
@@ -203,7 +204,7 @@ pub async fn call(
 
 /// The arguments object without `user_id`, after checking that one given names the caller:
 /// agents written against the old API send it, and it must never reach another user's data.
-fn arguments_for(user: &str, arguments: Value) -> Result<JsonObject, ToolError> {
+fn arguments_for(user: &UserId, arguments: Value) -> Result<JsonObject, ToolError> {
     let mut args = match arguments {
         Value::Null => JsonObject::new(),
         Value::Object(args) => args,
@@ -215,8 +216,8 @@ fn arguments_for(user: &str, arguments: Value) -> Result<JsonObject, ToolError> 
     };
     match args.remove(USER_ID) {
         None | Some(Value::Null) => {}
-        Some(Value::String(given)) if given == user => {}
-        Some(Value::Number(given)) if given.to_string() == user => {}
+        Some(Value::String(given)) if user == given.as_str() => {}
+        Some(Value::Number(given)) if user == given.to_string().as_str() => {}
         Some(_) => {
             return Err(ToolError::Forbidden(
                 "user_id is not the authenticated user; leave it out to act as yourself".into(),
@@ -486,7 +487,7 @@ struct UpdateTaskArgs {
     completed: Patch<bool>,
 }
 
-async fn add_task(todo: &Todo, user: &str, args: AddTaskArgs) -> Result<Value, ToolError> {
+async fn add_task(todo: &Todo, user: &UserId, args: AddTaskArgs) -> Result<Value, ToolError> {
     let input = TaskInput {
         title: args.title,
         description: args.description,
@@ -503,12 +504,16 @@ async fn add_task(todo: &Todo, user: &str, args: AddTaskArgs) -> Result<Value, T
     to_value(&TaskChange::of(&task, ChangeStatus::Created))
 }
 
-async fn quick_add_task(todo: &Todo, user: &str, args: QuickAddArgs) -> Result<Value, ToolError> {
+async fn quick_add_task(
+    todo: &Todo,
+    user: &UserId,
+    args: QuickAddArgs,
+) -> Result<Value, ToolError> {
     let task = todo.quick_add(user, QuickInput { text: args.text }).await?;
     to_value(&TaskChange::of(&task, ChangeStatus::Created))
 }
 
-async fn list_tasks(todo: &Todo, user: &str, args: ListTasksArgs) -> Result<Value, ToolError> {
+async fn list_tasks(todo: &Todo, user: &UserId, args: ListTasksArgs) -> Result<Value, ToolError> {
     let request = ListTasksRequest {
         status: args.status.map(|s| {
             match s {
@@ -542,13 +547,13 @@ async fn list_tasks(todo: &Todo, user: &str, args: ListTasksArgs) -> Result<Valu
     })
 }
 
-async fn get_task(todo: &Todo, user: &str, args: TaskIdArgs) -> Result<Value, ToolError> {
+async fn get_task(todo: &Todo, user: &UserId, args: TaskIdArgs) -> Result<Value, ToolError> {
     to_value(&todo.get_task(user, args.task_id).await?)
 }
 
 async fn complete_task(
     todo: &Todo,
-    user: &str,
+    user: &UserId,
     args: CompleteTaskArgs,
 ) -> Result<Value, ToolError> {
     // Unlike the REST toggle, a model that says "complete" means done, whatever the state.
@@ -564,7 +569,7 @@ async fn complete_task(
     to_value(&TaskChange::of(&task, status))
 }
 
-async fn update_task(todo: &Todo, user: &str, args: UpdateTaskArgs) -> Result<Value, ToolError> {
+async fn update_task(todo: &Todo, user: &UserId, args: UpdateTaskArgs) -> Result<Value, ToolError> {
     let patch = TaskPatchInput {
         title: args.title,
         description: args.description,
@@ -581,14 +586,14 @@ async fn update_task(todo: &Todo, user: &str, args: UpdateTaskArgs) -> Result<Va
     to_value(&TaskChange::of(&task, ChangeStatus::Updated))
 }
 
-async fn delete_task(todo: &Todo, user: &str, args: TaskIdArgs) -> Result<Value, ToolError> {
+async fn delete_task(todo: &Todo, user: &UserId, args: TaskIdArgs) -> Result<Value, ToolError> {
     // The result names the task, so read it first; a concurrent delete still ends in NotFound.
     let task = todo.get_task(user, args.task_id).await?;
     todo.delete_task(user, args.task_id).await?;
     to_value(&TaskChange::of(&task, ChangeStatus::Deleted))
 }
 
-async fn list_tags(todo: &Todo, user: &str, _args: NoArgs) -> Result<Value, ToolError> {
+async fn list_tags(todo: &Todo, user: &UserId, _args: NoArgs) -> Result<Value, ToolError> {
     to_value(&TagList {
         tags: todo.list_tags(user).await?,
     })
@@ -624,21 +629,21 @@ mod tests {
 
     #[test]
     fn user_id_must_name_the_caller() {
-        assert!(arguments_for("u1", json!({"user_id": "u1", "title": "x"})).is_ok());
-        assert!(arguments_for("u1", json!(null)).is_ok());
+        assert!(arguments_for(&"u1".into(), json!({"user_id": "u1", "title": "x"})).is_ok());
+        assert!(arguments_for(&"u1".into(), json!(null)).is_ok());
         assert!(matches!(
-            arguments_for("u1", json!({"user_id": "u2"})),
+            arguments_for(&"u1".into(), json!({"user_id": "u2"})),
             Err(ToolError::Forbidden(_))
         ));
         assert!(matches!(
-            arguments_for("u1", json!([1])),
+            arguments_for(&"u1".into(), json!([1])),
             Err(ToolError::InvalidArguments(_))
         ));
     }
 
     #[test]
     fn unknown_fields_are_named_in_the_error() {
-        let args = arguments_for("u1", json!({"task_id": 1, "titel": "x"}));
+        let args = arguments_for(&"u1".into(), json!({"task_id": 1, "titel": "x"}));
         let error = args.and_then(parse::<UpdateTaskArgs>);
         assert!(
             matches!(&error, Err(ToolError::InvalidArguments(m)) if m.contains("titel")),

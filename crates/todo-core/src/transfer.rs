@@ -11,9 +11,10 @@ use sha2::{Digest, Sha256};
 
 use crate::Todo;
 use crate::error::{Error, FieldError, Result};
+use crate::ids::UserId;
 use crate::page::TaskQuery;
 use crate::tag::{Tag, TagName, parse_color};
-use crate::task::{Task, TaskInput};
+use crate::task::{Task, TaskId, TaskInput};
 use crate::time::now;
 use crate::user::User;
 
@@ -57,7 +58,7 @@ pub struct ImportTag {
 pub struct ImportTask {
     /// The task's id where it came from; re-importing it is a no-op.
     #[serde(default)]
-    pub id: Option<i64>,
+    pub id: Option<TaskId>,
     #[serde(flatten)]
     pub task: TaskInput,
 }
@@ -86,7 +87,7 @@ struct Incoming {
     at: String,
     key: String,
     /// The id of a task of this very account (an export imported back).
-    own_id: Option<i64>,
+    own_id: Option<TaskId>,
     input: TaskInput,
 }
 
@@ -147,7 +148,7 @@ impl ImportDocument {
 }
 
 impl Todo {
-    pub async fn export(&self, user_id: &str, progress: Progress<'_>) -> Result<Export> {
+    pub async fn export(&self, user_id: &UserId, progress: Progress<'_>) -> Result<Export> {
         let user = self.me(user_id).await?;
         let tags = self.store.list_tags(user_id).await?;
         let query = TaskQuery::default();
@@ -166,7 +167,7 @@ impl Todo {
 
     pub async fn import_json(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         document: ImportDocument,
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
@@ -176,7 +177,7 @@ impl Todo {
 
     pub async fn import_todoist_csv(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         csv: &[u8],
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
@@ -201,7 +202,7 @@ impl Todo {
     /// caller give up, none of it.
     async fn import(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         tags: Vec<ImportTag>,
         incoming: Vec<Incoming>,
         progress: Progress<'_>,

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-/// A user id: a UUIDv7 for local accounts, the token subject for external ones.
-pub type UserId = String;
+pub use crate::ids::UserId;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct User {

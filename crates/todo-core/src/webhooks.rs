@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use crate::Todo;
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::ids::UserId;
 use crate::jobs::Job;
 use crate::time::now;
 
-pub type WebhookId = i64;
+pub use crate::ids::WebhookId;
 
 pub const URL_MAX_CHARS: usize = 2000;
 pub const MAX_WEBHOOKS_PER_USER: usize = 10;
@@ -64,15 +65,15 @@ pub trait WebhookStore {
     /// at the same time, from any replica, never take a user past `limit`.
     async fn insert_webhook(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         url: &str,
         secret: &str,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Option<Webhook>>;
     /// The user's webhooks, oldest first.
-    async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>>;
-    async fn delete_webhook(&self, user_id: &str, id: WebhookId) -> Result<bool>;
+    async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>>;
+    async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<bool>;
     /// What a delivery job names; `None` when the webhook is gone or disabled, or the event
     /// was pruned.
     async fn delivery(&self, job: &Job) -> Result<Option<Delivery>>;
@@ -80,7 +81,7 @@ pub trait WebhookStore {
     /// the `disable_after`-th failure in a row disables the webhook.
     async fn record_delivery(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: WebhookId,
         error: Option<&str>,
         now: DateTime<Utc>,
@@ -324,14 +325,14 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, Strin
 }
 
 impl Todo {
-    pub async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>> {
+    pub async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
         self.store.list_webhooks(user_id).await
     }
 
     /// Registers a webhook; its secret is in the result and nowhere else.
     pub async fn create_webhook(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         input: WebhookInput,
     ) -> Result<CreatedWebhook> {
         let url = check_url(&input.url, self.allow_private_webhooks)
@@ -354,7 +355,7 @@ impl Todo {
         Ok(CreatedWebhook { webhook, secret })
     }
 
-    pub async fn delete_webhook(&self, user_id: &str, id: WebhookId) -> Result<()> {
+    pub async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<()> {
         if self.store.delete_webhook(user_id, id).await? {
             Ok(())
         } else {

@@ -13,6 +13,7 @@ use axum::response::Response;
 use todo_core::Todo;
 use todo_core::accounts::{CredentialKind, Principal};
 use todo_core::api_key::{Scope, looks_like_api_key};
+use todo_core::ids::UserId;
 
 pub use cookie::CsrfKey;
 pub use external::{ExternalIssuers, ExternalSettings, Jwks, MIN_SECRET_BYTES, check_secret};
@@ -106,7 +107,7 @@ impl Caller {
         self.0.as_ref()
     }
 
-    pub fn user_id(&self) -> Option<&str> {
+    pub fn user_id(&self) -> Option<&UserId> {
         match &self.0 {
             Some(Ok(principal)) => Some(&principal.user_id),
             _ => None,
@@ -152,7 +153,7 @@ pub fn check_csrf(
 
 /// The user id of a request, on its response: the request log is written outside the routes.
 #[derive(Clone)]
-pub struct LoggedUser(pub String);
+pub struct LoggedUser(pub UserId);
 
 /// Middleware: authenticates the bearer credential, if any, and stores the outcome as a
 /// [`Caller`]. It refuses nothing itself; routes that need a user use [`Auth`].
@@ -218,7 +219,7 @@ pub async fn authorize(
 ) -> Result<Principal, ApiError> {
     if let Ok(params) = RawPathParams::from_request_parts(parts, state).await
         && let Some((_, path_user)) = params.iter().find(|(name, _)| *name == "user_id")
-        && path_user != principal.user_id
+        && principal.user_id != path_user
     {
         auth_failure("wrong_user");
         return Err(ApiError::forbidden(

@@ -122,7 +122,7 @@ async fn fire_reminder(todo: &Todo, settings: &JobSettings, job: &Job) {
     match todo.fire_reminder(job).await {
         Ok(Some(event)) => {
             metrics::counter!(REMINDERS_FIRED).increment(1);
-            tracing::info!(user_id = %job.user_id, task_id = event.task_id, "reminder fired");
+            tracing::info!(user_id = %job.user_id, task_id = event.task_id.get(), "reminder fired");
         }
         Ok(None) => {}
         Err(e) => {
@@ -224,7 +224,7 @@ impl Run {
             .ok()
             .and_then(|url| url.host_str().map(str::to_owned))
             .unwrap_or_default();
-        let Some(started) = self.in_flight.try_start(&job.user_id, &target) else {
+        let Some(started) = self.in_flight.try_start(job.user_id.as_str(), &target) else {
             tracing::debug!(job_id = job.id, user_id = %job.user_id, %target, "delivery put back: user or target busy");
             postpone(&self.todo, &job).await;
             return;
@@ -241,7 +241,7 @@ impl Run {
         )
         .increment(1);
         if let Err(e) = &outcome {
-            tracing::info!(webhook_id = delivery.webhook.id, error = %e, "webhook delivery failed");
+            tracing::info!(webhook_id = delivery.webhook.id.get(), error = %e, "webhook delivery failed");
         }
         let recorded = self
             .todo

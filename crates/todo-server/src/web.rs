@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use todo_core::accounts::{CredentialKind, Principal};
+use todo_core::ids::UserId;
 
 use crate::AppState;
 use crate::auth::{Caller, check_csrf};
@@ -66,7 +67,7 @@ pub struct WebUser {
 }
 
 impl WebUser {
-    pub fn id(&self) -> &str {
+    pub fn id(&self) -> &UserId {
         &self.principal.user_id
     }
 

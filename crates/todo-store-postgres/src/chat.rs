@@ -4,6 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::chat::store::{ChatStore, StoredCredential};
 use todo_core::chat::{Conversation, ConversationCursor, Message, MessageId, NewMessage};
+use todo_core::ids::ConversationId;
+use todo_core::ids::UserId;
 use todo_core::{Error, Result};
 use todo_store_sql::{ConversationRow, CredentialRow, MessageRow, db_error, tool_calls_json};
 
@@ -32,7 +34,11 @@ impl ChatStore for PostgresStore {
         Ok(())
     }
 
-    async fn get_conversation(&self, user_id: &str, id: &str) -> Result<Option<Conversation>> {
+    async fn get_conversation(
+        &self,
+        user_id: &UserId,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>> {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE user_id = $1 AND id = $2"
         );
@@ -47,7 +53,7 @@ impl ChatStore for PostgresStore {
 
     async fn list_conversations(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         after: Option<&ConversationCursor>,
         limit: u32,
     ) -> Result<Vec<Conversation>> {
@@ -73,7 +79,7 @@ impl ChatStore for PostgresStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn delete_conversation(&self, user_id: &str, id: &str) -> Result<bool> {
+    async fn delete_conversation(&self, user_id: &UserId, id: &ConversationId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM conversations WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
@@ -85,8 +91,8 @@ impl ChatStore for PostgresStore {
 
     async fn append_messages(
         &self,
-        user_id: &str,
-        conversation_id: &str,
+        user_id: &UserId,
+        conversation_id: &ConversationId,
         messages: &[NewMessage],
         now: DateTime<Utc>,
     ) -> Result<Vec<Message>> {
@@ -127,8 +133,8 @@ impl ChatStore for PostgresStore {
 
     async fn recent_messages(
         &self,
-        user_id: &str,
-        conversation_id: &str,
+        user_id: &UserId,
+        conversation_id: &ConversationId,
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>> {
@@ -167,7 +173,7 @@ impl ChatStore for PostgresStore {
         Ok(())
     }
 
-    async fn llm_credential(&self, user_id: &str) -> Result<Option<StoredCredential>> {
+    async fn llm_credential(&self, user_id: &UserId) -> Result<Option<StoredCredential>> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM llm_credentials WHERE user_id = $1");
         let row = sqlx::query_as::<_, CredentialRow>(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
@@ -177,7 +183,7 @@ impl ChatStore for PostgresStore {
         Ok(row.map(Into::into))
     }
 
-    async fn delete_llm_credential(&self, user_id: &str) -> Result<bool> {
+    async fn delete_llm_credential(&self, user_id: &UserId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM llm_credentials WHERE user_id = $1")
             .bind(user_id)
             .execute(&self.pool)

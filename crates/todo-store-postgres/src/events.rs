@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
+use todo_core::ids::UserId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_core::reminders::NewReminder;
 use todo_core::task::TaskId;
@@ -66,7 +67,7 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<Signal>) {
                 Ok(Some(note)) => {
                     let signal = if note.channel() == EVENTS_CHANNEL {
                         Signal::Events {
-                            user_id: note.payload().to_owned(),
+                            user_id: note.payload().into(),
                         }
                     } else {
                         Signal::Jobs
@@ -100,7 +101,7 @@ pub(crate) struct NewEvent {
 /// the user, and notifies listeners (delivered on commit); the events' ids, in order.
 pub(crate) async fn write(
     tx: &mut PgConnection,
-    user_id: &str,
+    user_id: &UserId,
     events: &[NewEvent],
 ) -> Result<Vec<EventId>> {
     // Runs under the user's lock (`Tx::begin`): a user's event ids commit in order. One statement: the events (ids drawn in the order of the arrays), a
@@ -149,7 +150,7 @@ async fn notify(tx: &mut Tx, channel: &str, payload: &str) -> Result<()> {
 
 async fn queue_reminder(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     reminder_id: i64,
     at: DateTime<Utc>,
 ) -> Result<()> {
@@ -171,7 +172,7 @@ type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
 /// Replaces a task's reminders, each with a job at its moment.
 pub(crate) async fn replace_reminders(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     task_id: TaskId,
     reminders: &[NewReminder],
     anchor: Option<DateTime<Utc>>,
@@ -229,7 +230,7 @@ pub(crate) async fn replace_reminders(
 /// The due moved: relative reminders move with it (and may fire again), or go with it.
 pub(crate) async fn retime_reminders(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     task_id: TaskId,
     anchor: Option<DateTime<Utc>>,
 ) -> Result<()> {
@@ -278,7 +279,12 @@ pub(crate) async fn retime_reminders(
 
 #[async_trait]
 impl EventStore for PostgresStore {
-    async fn events_after(&self, user_id: &str, after: EventId, limit: u32) -> Result<Vec<Event>> {
+    async fn events_after(
+        &self,
+        user_id: &UserId,
+        after: EventId,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
         );
@@ -292,7 +298,7 @@ impl EventStore for PostgresStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn last_event_id(&self, user_id: &str) -> Result<EventId> {
+    async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
         let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events WHERE user_id = $1")
             .bind(user_id)
             .fetch_one(&self.pool)
@@ -359,9 +365,9 @@ impl JobStore for PostgresStore {
     }
 
     async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
-        let user = job.user_id.as_str();
+        let user = &job.user_id;
         let mut tx = Tx::begin(&self.pool, user).await?;
-        let fired: Option<(i64, i64)> = match job.reminder_id {
+        let fired: Option<(i64, TaskId)> = match job.reminder_id {
             Some(reminder_id) => sqlx::query_as(
                 "UPDATE reminders r SET sent_at = $3 FROM tasks t \
                  WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL \
@@ -392,7 +398,7 @@ impl JobStore for PostgresStore {
                 event_type: EventType::Reminder,
                 task_id,
                 task_data: serde_json::from_str(&data).unwrap_or_default(),
-                user_id: user.to_owned(),
+                user_id: user.clone(),
                 timestamp: now,
             });
         }
@@ -459,7 +465,7 @@ impl JobStore for PostgresStore {
 impl WebhookStore for PostgresStore {
     async fn insert_webhook(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         url: &str,
         secret: &str,
         now: DateTime<Utc>,
@@ -488,7 +494,7 @@ impl WebhookStore for PostgresStore {
         Ok(inserted.map(Into::into))
     }
 
-    async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>> {
+    async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
         let rows = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
@@ -498,7 +504,7 @@ impl WebhookStore for PostgresStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn delete_webhook(&self, user_id: &str, id: WebhookId) -> Result<bool> {
+    async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM webhooks WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
@@ -541,7 +547,7 @@ impl WebhookStore for PostgresStore {
 
     async fn record_delivery(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: WebhookId,
         error: Option<&str>,
         now: DateTime<Utc>,

@@ -8,6 +8,8 @@ mod tags;
 mod tx;
 
 use std::time::Duration;
+use todo_core::ids::ApiKeyId;
+use todo_core::ids::UserId;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -130,7 +132,7 @@ impl Store for PostgresStore {
             .map_err(user_conflict)
     }
 
-    async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -197,7 +199,7 @@ impl Store for PostgresStore {
 
     async fn update_user(
         &self,
-        id: &str,
+        id: &UserId,
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> Result<Option<User>> {
@@ -285,7 +287,7 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+    async fn list_api_keys(&self, user_id: &UserId) -> Result<Vec<ApiKey>> {
         let sql = format!(
             "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL \
              ORDER BY created_at DESC, id DESC"
@@ -298,7 +300,12 @@ impl Store for PostgresStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn revoke_api_key(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    async fn revoke_api_key(
+        &self,
+        user_id: &UserId,
+        id: &ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )
@@ -321,7 +328,7 @@ impl Store for PostgresStore {
         Ok(row.map(Into::into))
     }
 
-    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+    async fn touch_api_key(&self, id: &ApiKeyId, now: DateTime<Utc>) -> Result<()> {
         sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
@@ -331,7 +338,12 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
+    async fn insert_task(
+        &self,
+        user_id: &UserId,
+        task: &NewTask,
+        now: DateTime<Utc>,
+    ) -> Result<Task> {
         let mut tx = Tx::begin(&self.pool, user_id).await?;
         let inserted = insert_full(&mut tx, user_id, task, now, false)
             .await?
@@ -342,7 +354,7 @@ impl Store for PostgresStore {
 
     async fn import_tasks(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         tags: &[(TagName, Option<String>)],
         tasks: &[NewTask],
         now: DateTime<Utc>,
@@ -377,13 +389,13 @@ impl Store for PostgresStore {
         Ok(created)
     }
 
-    async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
+    async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
         select_task(&self.pool, user_id, id).await
     }
 
     async fn update_task(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
@@ -429,7 +441,7 @@ impl Store for PostgresStore {
 
     async fn set_task_completed(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
@@ -472,7 +484,7 @@ impl Store for PostgresStore {
         Ok(Some(task))
     }
 
-    async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
+    async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool> {
         let mut tx = Tx::begin(&self.pool, user_id).await?;
         let Some(task) = select_task(&mut *tx, user_id, id).await? else {
             return Ok(false);
@@ -491,7 +503,12 @@ impl Store for PostgresStore {
         Ok(true)
     }
 
-    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
+    async fn list_tasks(
+        &self,
+        user_id: &UserId,
+        query: &TaskQuery,
+        limit: u32,
+    ) -> Result<TaskSlice> {
         if list::is_selective(&query.filter) {
             return self.list_matches(user_id, query, limit).await;
         }
@@ -521,7 +538,7 @@ impl Store for PostgresStore {
         self.counted_page(user_id, query, qb).await
     }
 
-    async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>> {
+    async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>> {
         sqlx::query_as("SELECT id, due_date FROM tasks WHERE user_id = $1 AND due_date IS NOT NULL")
             .bind(user_id)
             .fetch_all(&self.pool)
@@ -529,7 +546,7 @@ impl Store for PostgresStore {
             .map_err(db_error)
     }
 
-    async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
+    async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         for (id, key) in keys {
             sqlx::query("UPDATE tasks SET due_key = $1 WHERE user_id = $2 AND id = $3")
@@ -543,18 +560,18 @@ impl Store for PostgresStore {
         tx.commit().await.map_err(db_error)
     }
 
-    async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>> {
+    async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>> {
         tags::list(&self.pool, user_id).await
     }
 
     async fn insert_tag(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         name: &TagName,
         color: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Tag> {
-        let id: i64 = sqlx::query_scalar(
+        let id: TagId = sqlx::query_scalar(
             "INSERT INTO tags (user_id, name, name_key, color, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(user_id)
@@ -572,7 +589,7 @@ impl Store for PostgresStore {
 
     async fn update_tag(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TagId,
         changes: &TagChanges,
     ) -> Result<Option<Tag>> {
@@ -593,7 +610,7 @@ impl Store for PostgresStore {
         tags::get(&self.pool, user_id, id).await
     }
 
-    async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<bool> {
+    async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<bool> {
         let done = sqlx::query("DELETE FROM tags WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
@@ -605,7 +622,7 @@ impl Store for PostgresStore {
 }
 
 impl PostgresStore {
-    async fn count_tasks(&self, user_id: &str, filter: &TaskFilter) -> Result<u64> {
+    async fn count_tasks(&self, user_id: &UserId, filter: &TaskFilter) -> Result<u64> {
         let mut qb = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM tasks");
         list::push_filter(&mut qb, user_id, filter);
         let count: i64 = qb
@@ -620,7 +637,7 @@ impl PostgresStore {
     /// once, then take both the page and the total from it.
     async fn list_matches(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         query: &TaskQuery,
         limit: u32,
     ) -> Result<TaskSlice> {
@@ -643,7 +660,7 @@ impl PostgresStore {
     /// Runs a page's statement, whose rows carry the total.
     async fn counted_page(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         query: &TaskQuery,
         mut statement: QueryBuilder<Postgres>,
     ) -> Result<TaskSlice> {
@@ -667,7 +684,7 @@ impl PostgresStore {
 
 /// `UPDATE tasks` for the fields `changes` names, returning the id.
 fn update_statement(
-    user_id: &str,
+    user_id: &UserId,
     id: TaskId,
     changes: &TaskChanges,
     now: DateTime<Utc>,
@@ -710,7 +727,7 @@ fn update_statement(
 /// skipped (`None`) instead of failing.
 async fn insert_row(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
@@ -753,7 +770,7 @@ async fn insert_row(
 /// `skip_imported` skipped it.
 async fn insert_full(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
@@ -780,7 +797,7 @@ async fn insert_full(
 /// Whether the task was completed before this change (`None`: no such task). A turn runs
 /// alone for its user, so nothing changes it meanwhile; the row lock also keeps writers
 /// outside turns (none touch `completed` today) from slipping in.
-async fn lock_completed(tx: &mut Tx, user_id: &str, id: TaskId) -> Result<Option<bool>> {
+async fn lock_completed(tx: &mut Tx, user_id: &UserId, id: TaskId) -> Result<Option<bool>> {
     sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE")
         .bind(user_id)
         .bind(id)
@@ -793,7 +810,7 @@ async fn lock_completed(tx: &mut Tx, user_id: &str, id: TaskId) -> Result<Option
 /// the next occurrence.
 async fn after_change(
     tx: &mut Tx,
-    user_id: &str,
+    user_id: &UserId,
     task: &Task,
     was_completed: bool,
     now: DateTime<Utc>,
@@ -814,7 +831,7 @@ async fn after_change(
 
 pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
-    user_id: &str,
+    user_id: &UserId,
     id: TaskId,
 ) -> Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2");

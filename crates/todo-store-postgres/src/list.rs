@@ -1,6 +1,7 @@
 //! The `WHERE`, `ORDER BY` and keyset parts of task listings.
 
 use sqlx::{Postgres, QueryBuilder};
+use todo_core::ids::UserId;
 use todo_core::page::{Cursor, Sort, SortField, SortValue, TaskFilter};
 
 /// The sort key expression; each has an index on `(user_id, <expression>, id)`.
@@ -15,7 +16,7 @@ pub fn sort_expression(field: SortField) -> &'static str {
 }
 
 /// `WHERE` for a filter; always scoped to the user.
-pub fn push_filter(qb: &mut QueryBuilder<Postgres>, user_id: &str, filter: &TaskFilter) {
+pub fn push_filter(qb: &mut QueryBuilder<Postgres>, user_id: &UserId, filter: &TaskFilter) {
     qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
     if let Some(completed) = filter.status.completed() {
         qb.push(" AND completed = ").push_bind(completed);

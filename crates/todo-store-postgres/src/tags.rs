@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use todo_core::Result;
+use todo_core::ids::UserId;
 use todo_core::tag::{Tag, TagId, TagName};
 use todo_core::task::TaskId;
 
@@ -14,7 +15,7 @@ const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
 /// Creates the tags that do not exist yet and links all of them to the task.
 pub async fn link(
     tx: &mut crate::tx::Tx,
-    user_id: &str,
+    user_id: &UserId,
     task_id: TaskId,
     tags: &[TagName],
     now: DateTime<Utc>,
@@ -46,7 +47,7 @@ pub async fn link(
     Ok(())
 }
 
-pub async fn list<'e>(executor: impl PgExecutor<'e>, user_id: &str) -> Result<Vec<Tag>> {
+pub async fn list<'e>(executor: impl PgExecutor<'e>, user_id: &UserId) -> Result<Vec<Tag>> {
     let sql = format!("{TAG_SELECT} WHERE t.user_id = $1 ORDER BY t.name_key");
     let rows = sqlx::query_as::<_, TagRow>(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
@@ -58,7 +59,7 @@ pub async fn list<'e>(executor: impl PgExecutor<'e>, user_id: &str) -> Result<Ve
 
 pub async fn get<'e>(
     executor: impl PgExecutor<'e>,
-    user_id: &str,
+    user_id: &UserId,
     id: TagId,
 ) -> Result<Option<Tag>> {
     let sql = format!("{TAG_SELECT} WHERE t.user_id = $1 AND t.id = $2");

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
 use todo_core::Result;
 use todo_core::events::{EventId, EventType};
+use todo_core::ids::UserId;
 use todo_core::task::TaskId;
 use todo_store_sql::db_error;
 
@@ -22,13 +23,13 @@ use crate::events::{self, NewEvent};
 /// with [`Tx::flush`]). Dropped without committing, it rolls back.
 pub(crate) struct Tx {
     transaction: Transaction<'static, Postgres>,
-    user_id: String,
+    user_id: UserId,
     events: Vec<NewEvent>,
 }
 
 impl Tx {
     /// Begins a write of `user_id`'s, holding the user's lock.
-    pub(crate) async fn begin(pool: &PgPool, user_id: &str) -> Result<Self> {
+    pub(crate) async fn begin(pool: &PgPool, user_id: &UserId) -> Result<Self> {
         let mut transaction = pool.begin().await.map_err(db_error)?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
             .bind(user_id)

@@ -9,6 +9,7 @@ use todo_core::api_key::{ApiKey, scopes_from_text};
 use todo_core::chat::store::StoredCredential;
 use todo_core::chat::{Conversation, Message, NewMessage, Role};
 use todo_core::events::{Event, EventType};
+use todo_core::ids::{ApiKeyId, ConversationId, TagId, TaskId, UserId, WebhookId};
 use todo_core::jobs::{Job, JobKind};
 use todo_core::recurrence::RecurrenceMode;
 use todo_core::tag::Tag;
@@ -76,7 +77,7 @@ pub fn tag_conflict(err: sqlx::Error) -> Error {
 
 #[derive(sqlx::FromRow)]
 pub struct UserRow {
-    pub id: String,
+    pub id: UserId,
     pub email: Option<String>,
     pub name: Option<String>,
     pub timezone: String,
@@ -106,8 +107,8 @@ pub struct UserWithPasswordRow {
 
 #[derive(sqlx::FromRow)]
 pub struct ApiKeyRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: ApiKeyId,
+    pub user_id: UserId,
     pub name: String,
     pub prefix: String,
     pub scopes: String,
@@ -136,8 +137,8 @@ impl From<ApiKeyRow> for ApiKey {
 /// A task as stored; each backend decodes it (PostgreSQL by position, `todo-store-postgres`
 /// `rows.rs`).
 pub struct TaskRow {
-    pub id: i64,
-    pub user_id: String,
+    pub id: TaskId,
+    pub user_id: UserId,
     pub title: String,
     pub description: Option<String>,
     pub completed: bool,
@@ -147,7 +148,7 @@ pub struct TaskRow {
     pub due_date: Option<NaiveDate>,
     pub recurrence: Option<String>,
     pub recurrence_mode: String,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<TaskId>,
     pub position: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -189,7 +190,7 @@ impl From<TaskRow> for Task {
 
 #[derive(sqlx::FromRow)]
 pub struct TagRow {
-    pub id: i64,
+    pub id: TagId,
     pub name: String,
     pub color: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -210,8 +211,8 @@ impl From<TagRow> for Tag {
 
 #[derive(sqlx::FromRow)]
 pub struct ConversationRow {
-    pub id: String,
-    pub user_id: String,
+    pub id: ConversationId,
+    pub user_id: UserId,
     pub title: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -232,9 +233,9 @@ impl From<ConversationRow> for Conversation {
 #[derive(sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
-    pub user_id: String,
+    pub user_id: UserId,
     pub event_type: String,
-    pub task_id: i64,
+    pub task_id: TaskId,
     pub task_data: String,
     pub created_at: DateTime<Utc>,
 }
@@ -289,10 +290,10 @@ impl TryFrom<MessageRow> for Message {
 pub struct JobRow {
     pub id: i64,
     pub kind: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub reminder_id: Option<i64>,
     pub event_id: Option<i64>,
-    pub webhook_id: Option<i64>,
+    pub webhook_id: Option<WebhookId>,
     pub attempts: i32,
 }
 
@@ -323,7 +324,7 @@ pub fn tool_calls_json(message: &NewMessage) -> Result<Option<String>, Error> {
 
 #[derive(sqlx::FromRow)]
 pub struct CredentialRow {
-    pub user_id: String,
+    pub user_id: UserId,
     pub api_key_ciphertext: String,
     pub key_hint: String,
     pub model: Option<String>,
@@ -346,7 +347,7 @@ impl From<CredentialRow> for StoredCredential {
 
 #[derive(sqlx::FromRow)]
 pub struct WebhookRow {
-    pub id: i64,
+    pub id: WebhookId,
     pub url: String,
     pub created_at: DateTime<Utc>,
     pub consecutive_failures: i32,

@@ -4,6 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::chat::store::{ChatStore, StoredCredential};
 use todo_core::chat::{Conversation, ConversationCursor, Message, MessageId, NewMessage};
+use todo_core::ids::ConversationId;
+use todo_core::ids::UserId;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
 use todo_store_sql::tool_calls_json;
@@ -34,7 +36,11 @@ impl ChatStore for SqliteStore {
         .await
     }
 
-    async fn get_conversation(&self, user_id: &str, id: &str) -> Result<Option<Conversation>> {
+    async fn get_conversation(
+        &self,
+        user_id: &UserId,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>> {
         let (user_id, id) = (user_id.to_owned(), id.to_owned());
         self.read(move |conn| {
             let sql = format!(
@@ -49,7 +55,7 @@ impl ChatStore for SqliteStore {
 
     async fn list_conversations(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         after: Option<&ConversationCursor>,
         limit: u32,
     ) -> Result<Vec<Conversation>> {
@@ -79,7 +85,7 @@ impl ChatStore for SqliteStore {
         .await
     }
 
-    async fn delete_conversation(&self, user_id: &str, id: &str) -> Result<bool> {
+    async fn delete_conversation(&self, user_id: &UserId, id: &ConversationId) -> Result<bool> {
         let (user_id, id) = (user_id.to_owned(), id.to_owned());
         self.write(move |conn| {
             let done = sql::execute(
@@ -95,8 +101,8 @@ impl ChatStore for SqliteStore {
 
     async fn append_messages(
         &self,
-        user_id: &str,
-        conversation_id: &str,
+        user_id: &UserId,
+        conversation_id: &ConversationId,
         messages: &[NewMessage],
         now: DateTime<Utc>,
     ) -> Result<Vec<Message>> {
@@ -143,8 +149,8 @@ impl ChatStore for SqliteStore {
 
     async fn recent_messages(
         &self,
-        user_id: &str,
-        conversation_id: &str,
+        user_id: &UserId,
+        conversation_id: &ConversationId,
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>> {
@@ -192,7 +198,7 @@ impl ChatStore for SqliteStore {
         .await
     }
 
-    async fn llm_credential(&self, user_id: &str) -> Result<Option<StoredCredential>> {
+    async fn llm_credential(&self, user_id: &UserId) -> Result<Option<StoredCredential>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
             let sql =
@@ -203,7 +209,7 @@ impl ChatStore for SqliteStore {
         .await
     }
 
-    async fn delete_llm_credential(&self, user_id: &str) -> Result<bool> {
+    async fn delete_llm_credential(&self, user_id: &UserId) -> Result<bool> {
         let user_id = user_id.to_owned();
         self.write(move |conn| {
             let done = sql::execute(

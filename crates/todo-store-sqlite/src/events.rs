@@ -8,6 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
+use todo_core::ids::UserId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_core::reminders::NewReminder;
 use todo_core::task::TaskId;
@@ -26,7 +27,7 @@ use crate::{SqliteStore, savepoint, select_task, sql};
 /// active webhooks. The caller signals listeners after the commit.
 pub(crate) fn record(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     kind: EventType,
     task_id: TaskId,
     task_data: &str,
@@ -54,7 +55,7 @@ pub(crate) fn record(
 
 fn queue_reminder(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     reminder_id: i64,
     at: DateTime<Utc>,
 ) -> Result<()> {
@@ -73,7 +74,7 @@ type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
 /// Replaces a task's reminders, each with a job at its moment.
 pub(crate) fn replace_reminders(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     task_id: TaskId,
     reminders: &[NewReminder],
     anchor: Option<DateTime<Utc>>,
@@ -128,7 +129,7 @@ pub(crate) fn replace_reminders(
 /// The due moved: relative reminders move with it (and may fire again), or go with it.
 pub(crate) fn retime_reminders(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     task_id: TaskId,
     anchor: Option<DateTime<Utc>>,
 ) -> Result<()> {
@@ -169,7 +170,12 @@ pub(crate) fn retime_reminders(
 
 #[async_trait]
 impl EventStore for SqliteStore {
-    async fn events_after(&self, user_id: &str, after: EventId, limit: u32) -> Result<Vec<Event>> {
+    async fn events_after(
+        &self,
+        user_id: &UserId,
+        after: EventId,
+        limit: u32,
+    ) -> Result<Vec<Event>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
             // The limit in the text, as in listings: a bound one re-prepares at every call.
@@ -183,7 +189,7 @@ impl EventStore for SqliteStore {
         .await
     }
 
-    async fn last_event_id(&self, user_id: &str) -> Result<EventId> {
+    async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
             let id: Option<i64> = sql::one(
@@ -273,7 +279,7 @@ impl JobStore for SqliteStore {
         let (job, user_id) = (job.clone(), job.user_id.clone());
         self.write_announcing(&user_id, move |conn| {
             let tx = savepoint(conn)?;
-            let fired: Option<(i64, i64)> = match job.reminder_id {
+            let fired: Option<(i64, TaskId)> = match job.reminder_id {
                 Some(reminder_id) => sql::one(
                     &tx,
                     "UPDATE reminders SET sent_at = ?3 \
@@ -371,7 +377,7 @@ impl JobStore for SqliteStore {
 impl WebhookStore for SqliteStore {
     async fn insert_webhook(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         url: &str,
         secret: &str,
         now: DateTime<Utc>,
@@ -399,7 +405,7 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
-    async fn list_webhooks(&self, user_id: &str) -> Result<Vec<Webhook>> {
+    async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
             let sql =
@@ -410,7 +416,7 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
-    async fn delete_webhook(&self, user_id: &str, id: WebhookId) -> Result<bool> {
+    async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<bool> {
         let user_id = user_id.to_owned();
         self.write(move |conn| {
             let done = sql::execute(
@@ -458,7 +464,7 @@ impl WebhookStore for SqliteStore {
 
     async fn record_delivery(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: WebhookId,
         error: Option<&str>,
         now: DateTime<Utc>,

@@ -14,6 +14,8 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
+use todo_core::ids::ApiKeyId;
+use todo_core::ids::UserId;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -142,7 +144,7 @@ impl SqliteStore {
     /// [`Self::write`] for a write that records events of `user_id`: once it has committed,
     /// listeners hear that the user has new events and that jobs may have changed (sent by
     /// the writer, so a caller that stops waiting cannot lose them).
-    async fn write_announcing<T, F>(&self, user_id: &str, work: F) -> Result<T>
+    async fn write_announcing<T, F>(&self, user_id: &UserId, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
@@ -230,7 +232,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
         let id = id.to_owned();
         self.read(move |conn| {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
@@ -308,7 +310,7 @@ impl Store for SqliteStore {
 
     async fn update_user(
         &self,
-        id: &str,
+        id: &UserId,
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> Result<Option<User>> {
@@ -320,7 +322,7 @@ impl Store for SqliteStore {
         if let Some(tz) = &changes.timezone {
             sql.push(", timezone = ").bind(tz.clone());
         }
-        sql.push(" WHERE id = ").bind(id.to_owned());
+        sql.push(" WHERE id = ").bind(id.clone());
         sql.push(" RETURNING ").push(USER_COLUMNS);
         self.write(move |conn| {
             let row = sql.one(conn, rows::user).map_err(db_error)?;
@@ -407,7 +409,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_api_keys(&self, user_id: &str) -> Result<Vec<ApiKey>> {
+    async fn list_api_keys(&self, user_id: &UserId) -> Result<Vec<ApiKey>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
             let sql = format!(
@@ -420,7 +422,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn revoke_api_key(&self, user_id: &str, id: &str, now: DateTime<Utc>) -> Result<bool> {
+    async fn revoke_api_key(
+        &self,
+        user_id: &UserId,
+        id: &ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
         let (user_id, id) = (user_id.to_owned(), id.to_owned());
         self.write(move |conn| {
             let done = sql::execute(
@@ -445,7 +452,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn touch_api_key(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+    async fn touch_api_key(&self, id: &ApiKeyId, now: DateTime<Utc>) -> Result<()> {
         let id = id.to_owned();
         self.write(move |conn| {
             sql::execute(
@@ -459,7 +466,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_task(&self, user_id: &str, task: &NewTask, now: DateTime<Utc>) -> Result<Task> {
+    async fn insert_task(
+        &self,
+        user_id: &UserId,
+        task: &NewTask,
+        now: DateTime<Utc>,
+    ) -> Result<Task> {
         let (user, task) = (user_id.to_owned(), task.clone());
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
@@ -474,7 +486,7 @@ impl Store for SqliteStore {
 
     async fn import_tasks(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         tags: &[(TagName, Option<String>)],
         tasks: &[NewTask],
         now: DateTime<Utc>,
@@ -517,14 +529,14 @@ impl Store for SqliteStore {
         imported
     }
 
-    async fn get_task(&self, user_id: &str, id: TaskId) -> Result<Option<Task>> {
+    async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| select_task(conn, &user_id, id)).await
     }
 
     async fn update_task(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         changes: &TaskChanges,
         now: DateTime<Utc>,
@@ -594,7 +606,7 @@ impl Store for SqliteStore {
 
     async fn set_task_completed(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TaskId,
         completed: Option<bool>,
         now: DateTime<Utc>,
@@ -629,7 +641,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_task(&self, user_id: &str, id: TaskId) -> Result<bool> {
+    async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool> {
         let user = user_id.to_owned();
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
@@ -660,13 +672,18 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_tasks(&self, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
+    async fn list_tasks(
+        &self,
+        user_id: &UserId,
+        query: &TaskQuery,
+        limit: u32,
+    ) -> Result<TaskSlice> {
         let (user_id, query) = (user_id.to_owned(), query.clone());
         self.read(move |conn| list::page(conn, &user_id, &query, limit))
             .await
     }
 
-    async fn all_day_due_dates(&self, user_id: &str) -> Result<Vec<(TaskId, NaiveDate)>> {
+    async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
             let rows = sql::all(
@@ -684,7 +701,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn set_due_keys(&self, user_id: &str, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
+    async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
         let (user_id, keys) = (user_id.to_owned(), keys.to_vec());
         self.write(move |conn| {
             let tx = savepoint(conn)?;
@@ -701,14 +718,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_tags(&self, user_id: &str) -> Result<Vec<Tag>> {
+    async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| tags::list(conn, &user_id)).await
     }
 
     async fn insert_tag(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         name: &TagName,
         color: Option<&str>,
         now: DateTime<Utc>,
@@ -716,7 +733,7 @@ impl Store for SqliteStore {
         let (user_id, name, color) = (user_id.to_owned(), name.clone(), color.map(str::to_owned));
         self.write(move |conn| {
             let tx = savepoint(conn)?;
-            let id: i64 = sql::one(
+            let id: TagId = sql::one(
                 &tx,
                 "INSERT INTO tags (user_id, name, name_key, color, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
@@ -735,7 +752,7 @@ impl Store for SqliteStore {
 
     async fn update_tag(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         id: TagId,
         changes: &TagChanges,
     ) -> Result<Option<Tag>> {
@@ -762,7 +779,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_tag(&self, user_id: &str, id: TagId) -> Result<bool> {
+    async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<bool> {
         let user_id = user_id.to_owned();
         self.write(move |conn| {
             let done = sql::execute(
@@ -781,11 +798,11 @@ impl Store for SqliteStore {
 /// skipped (`None`) instead of failing.
 fn insert_row(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
-) -> Result<Option<i64>> {
+) -> Result<Option<TaskId>> {
     const COLUMNS: &str = "INSERT INTO tasks (user_id, title, description, completed, \
          completed_at, priority, due_at, due_date, due_key, recurrence, import_key, \
          recurrence_mode, parent_id, position, created_at, updated_at) \
@@ -822,7 +839,7 @@ fn insert_row(
 /// `skip_imported` skipped it.
 fn insert_full(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
@@ -849,7 +866,7 @@ fn insert_full(
 
 /// Whether the task is completed, read inside a write transaction (`BEGIN IMMEDIATE` holds
 /// the write lock, so of two requests completing it at once the second sees `true`).
-fn completed_now(conn: &Connection, user_id: &str, id: TaskId) -> Result<Option<bool>> {
+fn completed_now(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<bool>> {
     sql::one(
         conn,
         "SELECT completed FROM tasks WHERE user_id = ?1 AND id = ?2",
@@ -862,7 +879,7 @@ fn completed_now(conn: &Connection, user_id: &str, id: TaskId) -> Result<Option<
 /// After a task changed: its event, and when this change completed it, the next occurrence.
 fn after_change(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     id: TaskId,
     was_completed: bool,
     now: DateTime<Utc>,
@@ -884,7 +901,7 @@ fn after_change(
     Ok(Some(task))
 }
 
-pub(crate) fn select_task(conn: &Connection, user_id: &str, id: TaskId) -> Result<Option<Task>> {
+pub(crate) fn select_task(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
     let row = sql::one(conn, &SELECT_TASK, (user_id, id), rows::task).map_err(db_error)?;
     Ok(row.map(Into::into))
 }

@@ -3,6 +3,7 @@
 
 use rusqlite::Connection;
 use todo_core::Result;
+use todo_core::ids::UserId;
 use todo_core::page::{Cursor, Sort, SortField, SortValue, TaskFilter, TaskQuery};
 use todo_core::store::TaskSlice;
 use todo_core::time::to_sortable_text as ts;
@@ -21,7 +22,7 @@ const NO_DUE: &str = "9999-12-31T23:59:59.999999Z";
 /// (so the total counts the snapshot the page came from).
 pub fn page(
     conn: &mut Connection,
-    user_id: &str,
+    user_id: &UserId,
     query: &TaskQuery,
     limit: u32,
 ) -> Result<TaskSlice> {
@@ -55,7 +56,7 @@ pub fn page(
 
 /// How many of the user's tasks match the filter: an index-only count for status, priority
 /// and due filters.
-fn count(conn: &Connection, user_id: &str, filter: &TaskFilter) -> Result<u64> {
+fn count(conn: &Connection, user_id: &UserId, filter: &TaskFilter) -> Result<u64> {
     let mut sql = Sql::new("SELECT COUNT(*) FROM tasks");
     push_filter(&mut sql, user_id, filter);
     let count: i64 = sql
@@ -67,7 +68,12 @@ fn count(conn: &Connection, user_id: &str, filter: &TaskFilter) -> Result<u64> {
 
 /// Search and tag filters select a set that must be found before it can be sorted: find it
 /// once, then take both the page and the total from it.
-fn matches(conn: &Connection, user_id: &str, query: &TaskQuery, limit: u32) -> Result<TaskSlice> {
+fn matches(
+    conn: &Connection,
+    user_id: &UserId,
+    query: &TaskQuery,
+    limit: u32,
+) -> Result<TaskSlice> {
     let mut sql = Sql::new("WITH matches AS MATERIALIZED (SELECT id, ");
     sql.push(sort_expression(query.sort.field))
         .push(" AS k FROM tasks");
@@ -108,7 +114,7 @@ fn sort_expression(field: SortField) -> &'static str {
 }
 
 /// `WHERE` for a filter; always scoped to the user.
-fn push_filter(sql: &mut Sql, user_id: &str, filter: &TaskFilter) {
+fn push_filter(sql: &mut Sql, user_id: &UserId, filter: &TaskFilter) {
     sql.push(" WHERE user_id = ").bind(user_id.to_owned());
     if let Some(completed) = filter.status.completed() {
         sql.push(" AND completed = ").bind(completed);
@@ -149,9 +155,13 @@ fn push_filter(sql: &mut Sql, user_id: &str, filter: &TaskFilter) {
 /// An FTS5 query: the owner's rows (the owner column holds SQLite's `hex(user_id)`), and every
 /// term as a prefix in the title or description. Terms are letters and digits only (see
 /// `todo_core::page::search_terms`); quoting keeps them literal anyway.
-fn match_expression(user_id: &str, terms: &[String]) -> String {
+fn match_expression(user_id: &UserId, terms: &[String]) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let owner: String = user_id.bytes().map(|b| format!("{b:02X}")).collect();
+    let owner: String = user_id
+        .as_str()
+        .bytes()
+        .map(|b| format!("{b:02X}"))
+        .collect();
     let mut expression = format!("owner:{owner}");
     for term in terms {
         expression.push_str(&format!(" AND {{title description}}:{}*", quote(term)));

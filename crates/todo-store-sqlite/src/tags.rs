@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use todo_core::Result;
+use todo_core::ids::UserId;
 use todo_core::tag::{Tag, TagId, TagName};
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
@@ -16,7 +17,7 @@ const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
 /// Creates the tags that do not exist yet and links all of them to the task.
 pub fn link(
     conn: &Connection,
-    user_id: &str,
+    user_id: &UserId,
     task_id: TaskId,
     tags: &[TagName],
     now: DateTime<Utc>,
@@ -41,7 +42,7 @@ pub fn link(
     Ok(())
 }
 
-pub fn list(conn: &Connection, user_id: &str) -> Result<Vec<Tag>> {
+pub fn list(conn: &Connection, user_id: &UserId) -> Result<Vec<Tag>> {
     let rows = sql::all(
         conn,
         &format!("{TAG_SELECT} WHERE t.user_id = ?1 ORDER BY t.name_key"),
@@ -52,7 +53,7 @@ pub fn list(conn: &Connection, user_id: &str) -> Result<Vec<Tag>> {
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub fn get(conn: &Connection, user_id: &str, id: TagId) -> Result<Option<Tag>> {
+pub fn get(conn: &Connection, user_id: &UserId, id: TagId) -> Result<Option<Tag>> {
     let row = sql::one(
         conn,
         &format!("{TAG_SELECT} WHERE t.user_id = ?1 AND t.id = ?2"),

@@ -238,7 +238,7 @@ async fn mcp(global: &GlobalArgs, args: McpArgs) -> anyhow::Result<()> {
 }
 
 /// The id of the user with this id or email.
-pub(crate) async fn find_user(todo: &Todo, user: &str) -> anyhow::Result<String> {
+pub(crate) async fn find_user(todo: &Todo, user: &str) -> anyhow::Result<todo_core::user::UserId> {
     match todo.find_user(user).await {
         Ok(found) => Ok(found.id),
         Err(todo_core::Error::NotFound(_)) => Err(anyhow!("no user with id or email {user:?}")),

@@ -19,6 +19,7 @@ use super::{Conversation, ConversationId, Message, MessageToolCall, NewMessage, 
 use crate::Todo;
 use crate::accounts::Principal;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::metrics;
 use crate::time::now;
 use crate::tools::{self, ToolError};
@@ -154,7 +155,7 @@ impl Chat {
     }
 
     /// The endpoint, key and model this user's turns use.
-    async fn target(&self, user_id: &str) -> std::result::Result<ModelTarget, ChatError> {
+    async fn target(&self, user_id: &UserId) -> std::result::Result<ModelTarget, ChatError> {
         let base_url = self.config.base_url.clone().ok_or_else(|| {
             ChatError::NotConfigured(
                 "no language model is configured: the operator sets LLM_BASE_URL and \
@@ -194,7 +195,7 @@ impl Chat {
         stored: &StoredCredential,
     ) -> std::result::Result<(Secret, Option<String>), ChatError> {
         let opened = match self.cipher.as_ref() {
-            Some(cipher) => cipher.open(&stored.user_id, &stored.api_key_ciphertext),
+            Some(cipher) => cipher.open(stored.user_id.as_str(), &stored.api_key_ciphertext),
             None => Err("TODO_ENCRYPTION_KEY is not set".into()),
         };
         match opened {
@@ -214,7 +215,7 @@ impl Chat {
     /// Stores (or replaces) the user's own provider key, sealed.
     pub async fn put_credential(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         input: CredentialInput,
     ) -> std::result::Result<CredentialView, ChatError> {
         let cipher = self.cipher.as_ref().ok_or_else(|| {
@@ -242,7 +243,9 @@ impl Chat {
         let existing = self.todo.store().llm_credential(user_id).await?;
         let stored = StoredCredential {
             user_id: user_id.to_owned(),
-            api_key_ciphertext: cipher.seal(user_id, key).map_err(Error::internal)?,
+            api_key_ciphertext: cipher
+                .seal(user_id.as_str(), key)
+                .map_err(Error::internal)?,
             key_hint: key_hint(key),
             model,
             created_at: existing.map_or(at, |e| e.created_at),
@@ -252,7 +255,7 @@ impl Chat {
         Ok(view(&stored))
     }
 
-    pub async fn credential(&self, user_id: &str) -> Result<CredentialView> {
+    pub async fn credential(&self, user_id: &UserId) -> Result<CredentialView> {
         self.todo
             .store()
             .llm_credential(user_id)
@@ -261,7 +264,7 @@ impl Chat {
             .ok_or(Error::NotFound("LLM credential"))
     }
 
-    pub async fn delete_credential(&self, user_id: &str) -> Result<()> {
+    pub async fn delete_credential(&self, user_id: &UserId) -> Result<()> {
         if self.todo.store().delete_llm_credential(user_id).await? {
             Ok(())
         } else {
@@ -277,7 +280,7 @@ impl Chat {
         stream: bool,
         events: &(dyn Fn(ChatEvent<'_>) + Send + Sync),
     ) -> std::result::Result<ChatReply, ChatError> {
-        let user_id = principal.user_id.as_str();
+        let user_id = &principal.user_id;
         let text = input.message.trim();
         if text.is_empty() || text.chars().count() > MESSAGE_MAX_CHARS {
             return Err(Error::invalid(
@@ -295,8 +298,8 @@ impl Chat {
                 .await?
                 .ok_or(Error::NotFound("conversation"))?,
             None => Conversation {
-                id: uuid::Uuid::now_v7().to_string(),
-                user_id: user_id.to_owned(),
+                id: ConversationId::generate(),
+                user_id: user_id.clone(),
                 title: title_from(text),
                 created_at: now(),
                 updated_at: now(),
@@ -321,7 +324,7 @@ impl Chat {
                 .append_messages(user_id, &conversation.id, &[NewMessage::user(text)], now())
                 .await?,
         );
-        events(ChatEvent::Started(&conversation.id));
+        events(ChatEvent::Started(conversation.id.as_str()));
 
         let system = system_prompt(user.name.as_deref(), &user.timezone, now());
         let budget = self
@@ -481,9 +484,9 @@ fn view(stored: &StoredCredential) -> CredentialView {
     }
 }
 
-fn model_error(error: ModelError, conversation_id: &str) -> ChatError {
-    tracing::warn!(error = %error, conversation_id, "chat turn failed at the model");
-    let conversation_id = conversation_id.to_owned();
+fn model_error(error: ModelError, conversation_id: &ConversationId) -> ChatError {
+    tracing::warn!(error = %error, %conversation_id, "chat turn failed at the model");
+    let conversation_id = conversation_id.clone();
     match error {
         ModelError::Timeout => {
             metrics::chat_turn("model_timeout");

@@ -1,6 +1,8 @@
 //! What the chat needs from storage: conversations, their messages and users' provider keys.
 //! Every query is scoped by `user_id`, like the tasks.
 
+use crate::ids::ConversationId;
+use crate::ids::UserId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -10,7 +12,7 @@ use crate::error::Result;
 /// A user's own provider key as stored: encrypted, with what may be shown of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCredential {
-    pub user_id: String,
+    pub user_id: UserId,
     /// The key sealed by [`super::secret::Cipher`] (versioned text).
     pub api_key_ciphertext: String,
     /// The last characters of the key, to recognise it.
@@ -24,22 +26,26 @@ pub struct StoredCredential {
 #[async_trait]
 pub trait ChatStore: Send + Sync {
     async fn insert_conversation(&self, conversation: &Conversation) -> Result<()>;
-    async fn get_conversation(&self, user_id: &str, id: &str) -> Result<Option<Conversation>>;
+    async fn get_conversation(
+        &self,
+        user_id: &UserId,
+        id: &ConversationId,
+    ) -> Result<Option<Conversation>>;
     /// Up to `limit` conversations, most recently updated first, after `after`.
     async fn list_conversations(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         after: Option<&ConversationCursor>,
         limit: u32,
     ) -> Result<Vec<Conversation>>;
     /// Deletes the conversation and its messages; false when the user has no such one.
-    async fn delete_conversation(&self, user_id: &str, id: &str) -> Result<bool>;
+    async fn delete_conversation(&self, user_id: &UserId, id: &ConversationId) -> Result<bool>;
     /// Stores the messages in order in one transaction and moves the conversation's
     /// `updated_at` to `now`. `Error::NotFound` when the user has no such conversation.
     async fn append_messages(
         &self,
-        user_id: &str,
-        conversation_id: &str,
+        user_id: &UserId,
+        conversation_id: &ConversationId,
         messages: &[NewMessage],
         now: DateTime<Utc>,
     ) -> Result<Vec<Message>>;
@@ -47,14 +53,14 @@ pub trait ChatStore: Send + Sync {
     /// newest first.
     async fn recent_messages(
         &self,
-        user_id: &str,
-        conversation_id: &str,
+        user_id: &UserId,
+        conversation_id: &ConversationId,
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<Vec<Message>>;
 
     /// Stores or replaces the user's key.
     async fn put_llm_credential(&self, credential: &StoredCredential) -> Result<()>;
-    async fn llm_credential(&self, user_id: &str) -> Result<Option<StoredCredential>>;
-    async fn delete_llm_credential(&self, user_id: &str) -> Result<bool>;
+    async fn llm_credential(&self, user_id: &UserId) -> Result<Option<StoredCredential>>;
+    async fn delete_llm_credential(&self, user_id: &UserId) -> Result<bool>;
 }

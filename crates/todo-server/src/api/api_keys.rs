@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use todo_core::accounts::{ApiKeyInput, CreatedApiKey};
 use todo_core::api_key::ApiKey;
+use todo_core::ids::ApiKeyId;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -48,7 +49,7 @@ pub async fn create(
 
 #[derive(Deserialize)]
 pub struct KeyPath {
-    id: String,
+    id: ApiKeyId,
 }
 
 /// Revoke a key; it stops working at once on this replica, within `AUTH_CACHE_TTL_MS` (1 s) on others.

@@ -14,6 +14,7 @@ use todo_core::chat::agent::{CredentialInput, CredentialView};
 use todo_core::chat::{
     ChatError, ChatEvent, ChatInput, ChatReply, Conversation, ConversationWithMessages, MessageId,
 };
+use todo_core::ids::ConversationId;
 use tokio::sync::mpsc;
 
 use crate::AppState;
@@ -213,7 +214,7 @@ pub async fn list(
 
 #[derive(Deserialize)]
 pub struct ConversationPath {
-    id: String,
+    id: ConversationId,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

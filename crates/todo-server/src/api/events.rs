@@ -14,6 +14,7 @@ use serde::Deserialize;
 use todo_core::Todo;
 use todo_core::error::Error;
 use todo_core::events::{Event, EventId, Signal};
+use todo_core::ids::UserId;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
@@ -103,7 +104,7 @@ pub async fn stream(
 
 struct Reader {
     todo: Todo,
-    user_id: String,
+    user_id: UserId,
     last: EventId,
     pending: VecDeque<Event>,
     signals: broadcast::Receiver<Signal>,
@@ -136,10 +137,10 @@ impl Reader {
 }
 
 /// Returns when the user may have new events.
-async fn wake_for(signals: &mut broadcast::Receiver<Signal>, user_id: &str) {
+async fn wake_for(signals: &mut broadcast::Receiver<Signal>, user_id: &UserId) {
     loop {
         match signals.recv().await {
-            Ok(Signal::Events { user_id: who }) if who == user_id => return,
+            Ok(Signal::Events { user_id: who }) if &who == user_id => return,
             Ok(Signal::Resync) | Err(RecvError::Lagged(_)) => return,
             Ok(_) => {}
             Err(RecvError::Closed) => std::future::pending::<()>().await,

@@ -58,7 +58,7 @@ impl TokenKeys {
 
     pub fn issue(&self, session: &Session) -> Result<SessionToken, ApiError> {
         let claims = Claims {
-            sub: session.user_id.clone(),
+            sub: session.user_id.to_string(),
             sid: session.id.clone(),
             iss: ISSUER.into(),
             iat: session.created_at.timestamp(),

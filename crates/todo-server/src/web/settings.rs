@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use todo_core::accounts::{ApiKeyInput, ProfileInput};
 use todo_core::api_key::Scope;
+use todo_core::ids::ApiKeyId;
 use todo_core::patch::Patch;
 
 use super::{Layout, PageResult, WebUser, failure, redirect_with_error, render};
@@ -16,7 +17,7 @@ use crate::AppState;
 use crate::extract::{Path, Query};
 
 struct KeyView {
-    id: String,
+    id: ApiKeyId,
     name: String,
     prefix: String,
     scopes: String,
@@ -169,7 +170,7 @@ pub async fn create_key(
 
 #[derive(Deserialize)]
 pub struct KeyPath {
-    id: String,
+    id: ApiKeyId,
 }
 
 #[derive(Deserialize)]

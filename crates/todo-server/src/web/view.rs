@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
+use todo_core::ids::TaskId;
 use todo_core::recurrence::{Frequency, Recurrence, Until};
 use todo_core::task::Task;
 
 pub struct TaskView {
-    pub id: i64,
+    pub id: TaskId,
     pub title: String,
     pub description: String,
     pub completed: bool,

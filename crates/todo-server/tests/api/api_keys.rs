@@ -109,7 +109,7 @@ async fn an_expired_key_is_refused() {
     let generated = generate_secret();
     let key = ApiKey {
         id: "expired".into(),
-        user_id: user.id.clone(),
+        user_id: user.id.clone().into(),
         name: "old".into(),
         prefix: generated.prefix.clone(),
         scopes: vec![Scope::Read, Scope::Write],

@@ -763,7 +763,7 @@ async fn a_users_own_key_is_sealed_used_instead_of_the_servers_and_never_shown_o
     let sealed = app
         .db
         .store
-        .llm_credential(&ada.id)
+        .llm_credential(&ada.id.clone().into())
         .await
         .expect("read")
         .expect("stored");

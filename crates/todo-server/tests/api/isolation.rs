@@ -212,8 +212,8 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
         "/api/v1/conversations" => {
             let now = chrono::Utc::now();
             let conversation = todo_core::chat::Conversation {
-                id: uuid::Uuid::now_v7().to_string(),
-                user_id: owner.id.clone(),
+                id: todo_core::ids::ConversationId::generate(),
+                user_id: owner.id.clone().into(),
                 title: "matrix".into(),
                 created_at: now,
                 updated_at: now,
@@ -223,7 +223,7 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
                 .insert_conversation(&conversation)
                 .await
                 .expect("insert a conversation");
-            Some(conversation.id)
+            Some(conversation.id.into_inner())
         }
         // A webhook's host must resolve (no DNS in tests) and be public unless allowed:
         // create one for a loopback URL through the use case, private networks allowed.
@@ -235,7 +235,7 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
                 .todo
                 .clone()
                 .with_private_webhooks(true)
-                .create_webhook(&owner.id, input)
+                .create_webhook(&owner.id.clone().into(), input)
                 .await
                 .expect("create a webhook");
             Some(created.webhook.id.to_string())

@@ -408,7 +408,11 @@ async fn a_patch_that_names_no_field_is_refused_at_every_door() {
         .problem(StatusCode::NOT_FOUND);
     let tool = app
         .todo
-        .patch_task(&ada.id, id, todo_core::task::TaskPatchInput::default())
+        .patch_task(
+            &ada.id.clone().into(),
+            todo_core::task::TaskId::new(id),
+            todo_core::task::TaskPatchInput::default(),
+        )
         .await;
     assert!(
         matches!(tool, Err(todo_core::Error::Validation(_))),

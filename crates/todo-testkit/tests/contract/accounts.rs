@@ -2,6 +2,7 @@ use chrono::Duration;
 use todo_core::Error;
 use todo_core::accounts::Session;
 use todo_core::api_key::{ApiKey, Scope, generate_secret};
+use todo_core::ids::UserId;
 use todo_core::store::ProfileChanges;
 use todo_core::time::now;
 
@@ -33,7 +34,7 @@ async fn users_round_trip_and_emails_are_unique() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let at = now();
-        let mut new = new_user("u1", Some("ada@example.com"), at);
+        let mut new = new_user(&"u1".into(), Some("ada@example.com"), at);
         new.name = Some("Ada".into());
         let user = store.insert_user(&new).await.expect("insert");
         assert_eq!(user.email.as_deref(), Some("ada@example.com"));
@@ -44,12 +45,12 @@ async fn users_round_trip_and_emails_are_unique() {
             db.backend
         );
         assert_eq!(
-            store.user_by_id("u1").await.expect("get"),
+            store.user_by_id(&"u1".into()).await.expect("get"),
             Some(user.clone())
         );
 
         let taken = store
-            .insert_user(&new_user("u2", Some("ada@example.com"), at))
+            .insert_user(&new_user(&"u2".into(), Some("ada@example.com"), at))
             .await;
         assert!(
             matches!(taken, Err(Error::Conflict(_))),
@@ -59,11 +60,11 @@ async fn users_round_trip_and_emails_are_unique() {
 
         // Several users may have no email at all.
         store
-            .insert_user(&new_user("u3", None, at))
+            .insert_user(&new_user(&"u3".into(), None, at))
             .await
             .expect("no email");
         store
-            .insert_user(&new_user("u4", None, at))
+            .insert_user(&new_user(&"u4".into(), None, at))
             .await
             .expect("no email again");
 
@@ -123,7 +124,7 @@ async fn profiles_change_only_the_given_fields() {
         );
         assert!(
             store
-                .update_user("ghost", &clear_name, later)
+                .update_user(&"ghost".into(), &clear_name, later)
                 .await
                 .expect("update")
                 .is_none()
@@ -165,10 +166,10 @@ async fn sessions_end_when_deleted_or_expired() {
     }
 }
 
-fn key(id: &str, user_id: &str, scopes: Vec<Scope>) -> ApiKey {
+fn key(id: &str, user_id: &UserId, scopes: Vec<Scope>) -> ApiKey {
     ApiKey {
         id: id.into(),
-        user_id: user_id.into(),
+        user_id: user_id.clone(),
         name: "laptop".into(),
         prefix: "todo_abcdefg".into(),
         scopes,
@@ -200,7 +201,10 @@ async fn api_keys_are_found_by_hash_and_revoked_only_by_their_owner() {
         assert!(store.list_api_keys(&bob).await.expect("list").is_empty());
 
         let used = now() + Duration::minutes(3);
-        store.touch_api_key("k1", used).await.expect("touch");
+        store
+            .touch_api_key(&"k1".into(), used)
+            .await
+            .expect("touch");
         let touched = store
             .api_key_by_hash(&secret.hash)
             .await
@@ -210,19 +214,19 @@ async fn api_keys_are_found_by_hash_and_revoked_only_by_their_owner() {
 
         assert!(
             !store
-                .revoke_api_key(&bob, "k1", now())
+                .revoke_api_key(&bob, &"k1".into(), now())
                 .await
                 .expect("revoke")
         );
         assert!(
             store
-                .revoke_api_key(&alice, "k1", now())
+                .revoke_api_key(&alice, &"k1".into(), now())
                 .await
                 .expect("revoke")
         );
         assert!(
             !store
-                .revoke_api_key(&alice, "k1", now())
+                .revoke_api_key(&alice, &"k1".into(), now())
                 .await
                 .expect("twice")
         );

@@ -3,13 +3,15 @@ use serde_json::json;
 use todo_core::Error;
 use todo_core::chat::store::StoredCredential;
 use todo_core::chat::{Conversation, ConversationCursor, MessageToolCall, NewMessage, Role};
+use todo_core::ids::ConversationId;
+use todo_core::ids::UserId;
 use todo_core::time::now;
 
 use crate::user;
 
-fn conversation(user_id: &str, title: &str) -> Conversation {
+fn conversation(user_id: &UserId, title: &str) -> Conversation {
     Conversation {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: ConversationId::generate(),
         user_id: user_id.to_owned(),
         title: title.to_owned(),
         created_at: now(),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 use todo_core::Store;
 use todo_core::events::EventType;
+use todo_core::ids::{TaskId, UserId};
 use todo_core::jobs::JobKind;
 use todo_core::recurrence::RecurrenceMode;
 use todo_core::reminders::NewReminder;
@@ -102,7 +103,7 @@ async fn every_task_change_writes_one_event_in_order_for_its_owner_only() {
 async fn a_user_whose_id_has_quotes_and_backslashes_writes_in_turns_of_their_own() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
-        let odd = format!(r"o'k\'; {}", uuid::Uuid::now_v7());
+        let odd = UserId::new(format!(r"o'k\'; {}", uuid::Uuid::now_v7()));
         let new = crate::new_user(&odd, None, now());
         store.insert_user(&new).await.expect("insert user");
         let task = add(store, &odd, "Quoted").await;
@@ -133,13 +134,13 @@ async fn concurrent_changes_of_a_user_keep_their_events_and_a_failing_one_leaves
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let owner = user(store).await;
-        let owner = owner.as_str();
+        let owner = &owner;
         let at = now();
         let results = futures::future::join_all((0..30).map(|n| async move {
             let mut task = new_task(&format!("task {n}"));
             if n % 3 == 0 {
                 // No such parent: the insert breaks a foreign key.
-                task.parent_id = Some(i64::MAX);
+                task.parent_id = Some(TaskId::new(i64::MAX));
             }
             store.insert_task(owner, &task, at).await
         }))
@@ -169,7 +170,7 @@ async fn events_of_changes_committed_together_keep_the_order_of_the_changes() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let owner = user(store).await;
-        let owner = owner.as_str();
+        let owner = &owner;
         let at = now();
         let created = futures::future::join_all((0..20).map(|n| async move {
             store
@@ -611,7 +612,7 @@ async fn webhooks_created_at_once_on_two_replicas_stop_at_the_limit() {
     for db in todo_testkit::all().await {
         let replicas = [db.store.clone(), db.reopen().await];
         let owner = user(replicas[0].as_ref()).await;
-        let owner = owner.as_str();
+        let owner = &owner;
         let created = futures::future::join_all((0..16).map(|n| {
             let store = replicas[n % 2].clone();
             async move {

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use todo_core::Store;
+use todo_core::ids::UserId;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery, search_terms};
 use todo_core::store::no_next_occurrence;
 use todo_core::tag::TagName;
@@ -23,7 +24,7 @@ fn tags(names: &[&str]) -> Vec<TagName> {
 type Spec<'a> = (&'a str, Option<&'a str>, Priority, Due, &'a [&'a str]);
 
 /// A varied list: ties, missing dues, all-day and timed dues, several priorities and tags.
-async fn seed(store: &dyn Store, owner: &str) -> Vec<Task> {
+async fn seed(store: &dyn Store, owner: &UserId) -> Vec<Task> {
     let base = now();
     let day = |d: u32| NaiveDate::from_ymd_opt(2030, 1, d).expect("date");
     let specs: Vec<Spec> = vec![
@@ -94,7 +95,7 @@ async fn seed(store: &dyn Store, owner: &str) -> Vec<Task> {
 
 async fn collect(
     store: &dyn Store,
-    owner: &str,
+    owner: &UserId,
     filter: &TaskFilter,
     sort: Sort,
     page: u32,
@@ -190,7 +191,7 @@ async fn every_sort_order_pages_without_skips_or_repeats() {
     }
 }
 
-async fn titles_matching(store: &dyn Store, owner: &str, filter: TaskFilter) -> Vec<String> {
+async fn titles_matching(store: &dyn Store, owner: &UserId, filter: TaskFilter) -> Vec<String> {
     // Small pages, so the total is checked on pages that do not hold everything.
     let sort: Sort = "title".parse().expect("sort");
     let query = TaskQuery {

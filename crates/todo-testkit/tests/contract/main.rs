@@ -12,17 +12,18 @@ mod tasks;
 use chrono::{DateTime, Utc};
 use todo_core::Store;
 use todo_core::accounts::NewUser;
+use todo_core::ids::UserId;
 use todo_core::time::now;
 
 /// Stores a user with a unique email and returns its id.
-pub async fn user(store: &dyn Store) -> String {
-    let id = uuid::Uuid::now_v7().to_string();
+pub async fn user(store: &dyn Store) -> UserId {
+    let id = UserId::generate();
     let new = new_user(&id, Some(&format!("{id}@example.com")), now());
     store.insert_user(&new).await.expect("insert user");
     id
 }
 
-pub fn new_user(id: &str, email: Option<&str>, at: DateTime<Utc>) -> NewUser {
+pub fn new_user(id: &UserId, email: Option<&str>, at: DateTime<Utc>) -> NewUser {
     NewUser {
         id: id.to_owned(),
         email: email.map(str::to_owned),

@@ -168,7 +168,7 @@ async fn a_sqlite_database_migrated_by_sqlx_opens_without_migrating_again() {
     let after = sqlite_ledger(&file);
     assert_eq!(after[..before.len()], before[..]);
     assert_eq!(after.len(), sqlite_migrations().len());
-    let user = todo_core::Store::user_by_id(&store, "u1")
+    let user = todo_core::Store::user_by_id(&store, &"u1".into())
         .await
         .expect("read")
         .expect("the account is still there");

@@ -195,7 +195,7 @@ async fn concurrent_writes_keep_their_own_outcomes_when_some_fail() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let owner = user(store).await;
-        let owner = owner.as_str();
+        let owner = &owner;
         let at = now();
         let tag_writes = futures::future::join_all((0..40).map(|n| async move {
             let name = tag(&format!("tag-{}", n % 10));

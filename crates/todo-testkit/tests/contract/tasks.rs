@@ -1,10 +1,11 @@
 use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 use todo_core::Store;
+use todo_core::ids::UserId;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery};
 use todo_core::store::no_next_occurrence;
 use todo_core::tag::TagName;
-use todo_core::task::{Due, NewTask, Priority, Task, TaskChanges};
+use todo_core::task::{Due, NewTask, Priority, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 
 use crate::user;
@@ -24,7 +25,7 @@ pub fn new_task(title: &str) -> NewTask {
     }
 }
 
-pub async fn add(store: &dyn Store, user_id: &str, title: &str) -> Task {
+pub async fn add(store: &dyn Store, user_id: &UserId, title: &str) -> Task {
     store
         .insert_task(user_id, &new_task(title), now())
         .await
@@ -284,7 +285,7 @@ async fn deleted_tasks_are_gone() {
 
 async fn collect_pages(
     store: &dyn Store,
-    owner: &str,
+    owner: &UserId,
     sort: Sort,
     status: Status,
     page: u32,
@@ -516,7 +517,7 @@ async fn an_import_with_a_failing_row_stores_nothing() {
             ..new_task(key)
         };
         let mut tasks: Vec<NewTask> = (0..600).map(|i| keyed(&format!("k{i}"))).collect();
-        tasks[450].parent_id = Some(999_999_999);
+        tasks[450].parent_id = Some(TaskId::new(999_999_999));
         let tags = [(
             TagName::parse("colourful").expect("tag"),
             Some("#112233".to_owned()),
