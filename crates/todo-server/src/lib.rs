@@ -62,8 +62,9 @@ pub struct Shared {
 /// Everything the server is configured with, resolved once at start by the binary.
 pub struct Settings {
     pub auth: AuthSettings,
-    /// Shared state of all replicas (rate limits); in memory when absent.
-    pub redis_url: Option<String>,
+    /// Shared state of all replicas (rate limits); in memory when absent. A secret: the URL
+    /// may carry Redis's password.
+    pub redis_url: Option<Secret>,
     pub rate_limit: RateLimitSettings,
     pub http: HttpSettings,
     pub mcp: McpSettings,
@@ -102,7 +103,10 @@ impl AppState {
         let jwt_secret = auth.jwt_secret.expose().as_bytes();
         let keys = TokenKeys::new(jwt_secret, todo.credential_ttl());
         let external = ExternalIssuers::new(&auth.external)?;
-        let limits = RateLimits::new(&settings.rate_limit, settings.redis_url.as_deref())?;
+        let limits = RateLimits::new(
+            &settings.rate_limit,
+            settings.redis_url.as_ref().map(Secret::expose),
+        )?;
         let cipher = settings
             .llm
             .encryption_key

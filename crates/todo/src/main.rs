@@ -12,6 +12,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::Parser;
 use todo_core::Todo;
 use todo_core::accounts::{ApiKeyInput, Principal, SignupInput};
+use todo_core::chat::model::Secret;
 use todo_server::{AppState, AuthSettings, Settings};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -79,7 +80,10 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret.clone()).await?,
             external: args.external_auth(),
         },
-        redis_url: args.redis_url.filter(|url| !url.is_empty()),
+        redis_url: args
+            .redis_url
+            .filter(|url| !url.is_empty())
+            .map(Secret::new),
         rate_limit: args.rate_limit.settings()?,
         http: args.http.settings(),
         mcp: args.mcp.settings(),

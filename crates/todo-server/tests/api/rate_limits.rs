@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
+use todo_core::chat::model::Secret;
 use todo_server::Settings;
 use todo_server::client_ip::TrustedProxies;
 use todo_testkit::RedisServer;
@@ -143,7 +144,7 @@ async fn replicas_sharing_redis_share_one_quota() {
     let prefix = todo_testkit::unique_prefix();
     let shared = || {
         settings(|s| {
-            s.redis_url = Some(redis_url.clone());
+            s.redis_url = Some(Secret::new(redis_url.clone()));
             s.rate_limit.key_prefix = prefix.clone();
             s.rate_limit.writes_per_minute = 4;
         })
@@ -169,7 +170,7 @@ async fn with_redis_stopped_mid_load_no_request_fails_and_limits_return_with_it(
     };
     let app = Arc::new(
         TestApp::spawn_configured(settings(|s| {
-            s.redis_url = Some(redis.url.clone());
+            s.redis_url = Some(Secret::new(redis.url.clone()));
             s.rate_limit.reads_per_minute = 1_000_000;
             s.rate_limit.writes_per_minute = 3;
         }))
@@ -268,7 +269,7 @@ async fn failing_closed_refuses_with_503_and_is_unready_while_redis_is_down() {
         .expect("port")
         .port();
     let app = TestApp::spawn_configured(settings(|s| {
-        s.redis_url = Some(format!("redis://127.0.0.1:{closed_port}"));
+        s.redis_url = Some(Secret::new(format!("redis://127.0.0.1:{closed_port}")));
         s.rate_limit.fail_open = false;
     }))
     .await;
