@@ -71,6 +71,18 @@ async fn the_tools_are_listed_with_input_and_output_schemas() {
     }
 }
 
+/// What clients see of the tools: names, descriptions, schemas, annotations. A change here is a
+/// change of the MCP API (and of what the chat's model is offered).
+#[tokio::test]
+async fn the_tool_list_is_locked_by_a_snapshot() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let response = rpc(&app, Some(&user.token), "tools/list", json!({})).await;
+
+    insta::assert_json_snapshot!("mcp_tools", response.body["result"]["tools"]);
+}
+
 #[tokio::test]
 async fn a_tool_call_changes_the_callers_tasks_and_reports_the_change() {
     let app = TestApp::spawn().await;
