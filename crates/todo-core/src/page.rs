@@ -15,7 +15,18 @@ pub const MAX_LIMIT: u32 = 500;
 /// More search words than this are ignored.
 const MAX_SEARCH_TERMS: usize = 16;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     #[default]
@@ -28,18 +39,23 @@ impl std::str::FromStr for Status {
     type Err = String;
 
     fn from_str(raw: &str) -> Result<Self, String> {
-        match raw {
-            "all" => Ok(Status::All),
-            "pending" => Ok(Status::Pending),
-            "completed" => Ok(Status::Completed),
-            _ => Err(format!(
-                "unknown status {raw:?}: use all, pending or completed"
-            )),
-        }
+        [Status::All, Status::Pending, Status::Completed]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| format!("unknown status {raw:?}: use all, pending or completed"))
     }
 }
 
 impl Status {
+    /// The name used at every door (query strings, forms, tools).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::All => "all",
+            Status::Pending => "pending",
+            Status::Completed => "completed",
+        }
+    }
+
     /// The `completed` value this status selects, if it selects one.
     pub fn completed(self) -> Option<bool> {
         match self {

@@ -199,7 +199,7 @@ impl Due {
 }
 
 /// The body of a create (`POST`) or full replace (`PUT`).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct TaskInput {
     /// 1–200 characters after trimming.
     pub title: String,
@@ -227,28 +227,33 @@ pub struct TaskInput {
     /// Up to 10, each `{"remind_at": "<RFC 3339>"}` or `{"minutes_before": 30}`.
     #[serde(default)]
     pub reminders: Option<Vec<ReminderInput>>,
-    /// Only on replace; absent keeps the current state.
+    /// Done or not; when absent, a new task is not done and a replaced one keeps its state.
     #[serde(default)]
     pub completed: Option<bool>,
 }
 
 /// The body of a partial update (`PATCH`): absent fields are kept, `null` clears. It must
 /// name at least one field: an update that changes nothing is a mistake at every door.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[schema(min_properties = 1)]
 pub struct TaskPatchInput {
+    /// 1–200 characters after trimming; not `null`.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub title: Patch<String>,
+    /// At most 10 000 characters; `null` removes the notes.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
+    /// `null` is `none`.
     #[serde(default)]
     #[schema(value_type = Option<Priority>)]
     pub priority: Patch<Priority>,
+    /// A due moment, RFC 3339 with an offset; replaces a `due_date`; `null` removes the due.
     #[serde(default)]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub due_at: Patch<DateTime<Utc>>,
+    /// An all-day due date (YYYY-MM-DD); replaces a `due_at`; `null` removes the due.
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub due_date: Patch<NaiveDate>,
@@ -256,11 +261,11 @@ pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
     pub tags: Patch<Vec<String>>,
-    /// `null` stops the task recurring.
+    /// An RRULE; `null` stops the task recurring.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub recurrence: Patch<String>,
-    /// `null` is `due`.
+    /// `due` or `completion`; `null` is `due`.
     #[serde(default)]
     #[schema(value_type = Option<RecurrenceMode>)]
     pub recurrence_mode: Patch<RecurrenceMode>,
@@ -268,6 +273,7 @@ pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<Vec<ReminderInput>>)]
     pub reminders: Patch<Vec<ReminderInput>>,
+    /// Done or not done; not `null`.
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub completed: Patch<bool>,

@@ -24,9 +24,9 @@ const NOT_FOUND: Error = Error::NotFound("task");
 const QUICK_TEXT_MAX_CHARS: usize = 500;
 
 /// The body of a quick add.
-#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct QuickInput {
-    /// e.g. "Pay rent on the 1st every month !high #home".
+    /// One line, e.g. "Pay rent on the 1st every month !high #home"; at most 500 characters.
     pub text: String,
 }
 

@@ -5,7 +5,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, NaiveDate, Utc};
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 use serde::de::DeserializeOwned;
@@ -16,10 +15,7 @@ use crate::Todo;
 use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::error::Error;
-use crate::page::ListTasksRequest;
-use crate::patch::Patch;
-use crate::recurrence::RecurrenceMode;
-use crate::reminders::ReminderInput;
+use crate::page::{ListTasksRequest, Status};
 use crate::tag::Tag;
 use crate::task::{Priority, Task, TaskId, TaskInput, TaskPatchInput};
 use crate::tasks::QuickInput;
@@ -101,7 +97,7 @@ pub fn tools() -> &'static [ToolDef] {
     static TOOLS: OnceLock<Vec<ToolDef>> = OnceLock::new();
     TOOLS.get_or_init(|| {
         vec![
-            def::<AddTaskArgs, TaskChange>(
+            def::<TaskInput, TaskChange>(
                 "add_task",
                 "Add task",
                 "Add a task to the user's list. Give a due moment as `due_at` (RFC 3339 with an \
@@ -110,7 +106,7 @@ pub fn tools() -> &'static [ToolDef] {
                 Scope::Write,
                 false,
             ),
-            def::<QuickAddArgs, TaskChange>(
+            def::<QuickInput, TaskChange>(
                 "quick_add_task",
                 "Quick add",
                 "Add a task from one line of natural text, read in the user's time zone: dates \
@@ -188,7 +184,7 @@ pub async fn call(
         )));
     }
     let user = &principal.user_id;
-    let args = arguments_for(user, arguments)?;
+    let args = arguments_for(tool, user, arguments)?;
     match tool.name {
         "add_task" => add_task(todo, user, parse(args)?).await,
         "quick_add_task" => quick_add_task(todo, user, parse(args)?).await,
@@ -202,9 +198,12 @@ pub async fn call(
     }
 }
 
-/// The arguments object without `user_id`, after checking that one given names the caller:
-/// agents written against the old API send it, and it must never reach another user's data.
-fn arguments_for(user: &UserId, arguments: Value) -> Result<JsonObject, ToolError> {
+/// The arguments object without `user_id`, after checking that one given names the caller
+/// (agents written against the old API send it, and it must never reach another user's data)
+/// and that every other argument is one the tool's schema names: a misspelt field is refused,
+/// not ignored. The argument types are the core's inputs, which REST reads leniently, so the
+/// schema is the one place the tools' strictness lives.
+fn arguments_for(tool: &ToolDef, user: &UserId, arguments: Value) -> Result<JsonObject, ToolError> {
     let mut args = match arguments {
         Value::Null => JsonObject::new(),
         Value::Object(args) => args,
@@ -223,6 +222,22 @@ fn arguments_for(user: &UserId, arguments: Value) -> Result<JsonObject, ToolErro
                 "user_id is not the authenticated user; leave it out to act as yourself".into(),
             ));
         }
+    }
+    let known = tool
+        .input_schema
+        .get("properties")
+        .and_then(Value::as_object);
+    let is_known = |key: &str| known.is_some_and(|known| known.contains_key(key));
+    if let Some(unknown) = args.keys().find(|key| !is_known(key)) {
+        let expected: Vec<&str> = known
+            .into_iter()
+            .flat_map(|known| known.keys().map(String::as_str))
+            .filter(|key| *key != USER_ID)
+            .collect();
+        return Err(ToolError::InvalidArguments(format!(
+            "unknown field `{unknown}`, expected one of {}",
+            expected.join(", ")
+        )));
     }
     Ok(args)
 }
@@ -248,6 +263,10 @@ fn def<I: JsonSchema, O: JsonSchema>(
             .into_generator()
             .into_root_schema_for::<I>(),
     );
+    // The tool's description says what it does; the input type's own doc is for Rust readers.
+    input.remove("description");
+    // What `arguments_for` enforces: no argument the schema does not name.
+    input.insert("additionalProperties".into(), Value::Bool(false));
     let properties = input
         .entry("properties")
         .or_insert_with(|| Value::Object(JsonObject::new()));
@@ -331,60 +350,12 @@ pub struct TagList {
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct NoArgs {}
 
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct TaskIdArgs {
     /// The task's id, as `add_task` or `list_tasks` returned it.
     task_id: TaskId,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct AddTaskArgs {
-    /// 1–200 characters.
-    title: String,
-    /// Longer notes, at most 10 000 characters.
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    priority: Option<Priority>,
-    /// A due moment, RFC 3339 with an offset, e.g. `2026-12-01T17:00:00+01:00`.
-    #[serde(default)]
-    due_at: Option<DateTime<Utc>>,
-    /// An all-day due date, e.g. `2026-12-01`.
-    #[serde(default)]
-    due_date: Option<NaiveDate>,
-    /// Tag names, e.g. `["home", "bills"]`.
-    #[serde(default)]
-    tags: Option<Vec<String>>,
-    /// An RRULE such as `FREQ=WEEKLY;BYDAY=MO` (FREQ, INTERVAL, BYDAY, BYMONTHDAY, COUNT, UNTIL).
-    #[serde(default)]
-    recurrence: Option<String>,
-    /// `due` (default): the next occurrence follows the schedule; `completion`: it counts
-    /// from the day the task is completed.
-    #[serde(default)]
-    recurrence_mode: Option<RecurrenceMode>,
-    /// Reminders: `{"remind_at": "<RFC 3339>"}` or `{"minutes_before": 30}` (needs a due).
-    #[serde(default)]
-    reminders: Option<Vec<ReminderInput>>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct QuickAddArgs {
-    /// One line, e.g. "Call mum tomorrow 6pm #family !high"; at most 500 characters.
-    text: String,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-enum StatusFilter {
-    All,
-    Pending,
-    Completed,
 }
 
 /// One value, or a list of them.
@@ -404,12 +375,13 @@ impl<T> OneOrMany<T> {
     }
 }
 
+/// [`ListTasksRequest`] as a model writes it: typed values, one or a list where the query
+/// string repeats a parameter, and `search` for `q`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct ListTasksArgs {
     /// `pending` (not done), `completed`, or `all` (the default).
     #[serde(default)]
-    status: Option<StatusFilter>,
+    status: Option<Status>,
     /// Only tasks of this priority, or of any of these.
     #[serde(default)]
     priority: Option<OneOrMany<Priority>>,
@@ -441,8 +413,30 @@ struct ListTasksArgs {
     cursor: Option<String>,
 }
 
+impl From<ListTasksArgs> for ListTasksRequest {
+    fn from(args: ListTasksArgs) -> Self {
+        ListTasksRequest {
+            status: args.status.map(|s| s.as_str().to_owned()),
+            priority: args
+                .priority
+                .map(OneOrMany::into_vec)
+                .unwrap_or_default()
+                .iter()
+                .map(Priority::to_string)
+                .collect(),
+            tag: args.tag.map(OneOrMany::into_vec).unwrap_or_default(),
+            q: args.search,
+            due_before: args.due_before,
+            due_after: args.due_after,
+            overdue: args.overdue,
+            sort: args.sort,
+            limit: args.limit,
+            cursor: args.cursor,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct CompleteTaskArgs {
     /// The task's id.
     task_id: TaskId,
@@ -451,95 +445,27 @@ struct CompleteTaskArgs {
     completed: Option<bool>,
 }
 
+/// The task, and the same partial update as `PATCH /api/v1/tasks/{id}`.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 struct UpdateTaskArgs {
     /// The task's id.
     task_id: TaskId,
-    /// 1–200 characters.
-    #[serde(default)]
-    title: Patch<String>,
-    /// `null` removes the notes.
-    #[serde(default)]
-    description: Patch<String>,
-    #[serde(default)]
-    priority: Patch<Priority>,
-    /// A due moment, RFC 3339 with an offset; `null` removes it.
-    #[serde(default)]
-    due_at: Patch<DateTime<Utc>>,
-    /// An all-day due date (YYYY-MM-DD); `null` removes it.
-    #[serde(default)]
-    due_date: Patch<NaiveDate>,
-    /// The new tag list; `[]` or `null` removes every tag.
-    #[serde(default)]
-    tags: Patch<Vec<String>>,
-    /// An RRULE; `null` stops the task recurring.
-    #[serde(default)]
-    recurrence: Patch<String>,
-    /// `due` or `completion`.
-    #[serde(default)]
-    recurrence_mode: Patch<RecurrenceMode>,
-    /// The new reminder list, replacing the old; `[]` or `null` removes them.
-    #[serde(default)]
-    reminders: Patch<Vec<ReminderInput>>,
-    /// Done or not done.
-    #[serde(default)]
-    completed: Patch<bool>,
+    #[serde(flatten)]
+    patch: TaskPatchInput,
 }
 
-async fn add_task(todo: &Todo, user: &UserId, args: AddTaskArgs) -> Result<Value, ToolError> {
-    let input = TaskInput {
-        title: args.title,
-        description: args.description,
-        priority: args.priority,
-        due_at: args.due_at,
-        due_date: args.due_date,
-        tags: args.tags,
-        recurrence: args.recurrence,
-        recurrence_mode: args.recurrence_mode,
-        reminders: args.reminders,
-        completed: None,
-    };
+async fn add_task(todo: &Todo, user: &UserId, input: TaskInput) -> Result<Value, ToolError> {
     let task = todo.create_task(user, input).await?;
     to_value(&TaskChange::of(&task, ChangeStatus::Created))
 }
 
-async fn quick_add_task(
-    todo: &Todo,
-    user: &UserId,
-    args: QuickAddArgs,
-) -> Result<Value, ToolError> {
-    let task = todo.quick_add(user, QuickInput { text: args.text }).await?;
+async fn quick_add_task(todo: &Todo, user: &UserId, input: QuickInput) -> Result<Value, ToolError> {
+    let task = todo.quick_add(user, input).await?;
     to_value(&TaskChange::of(&task, ChangeStatus::Created))
 }
 
 async fn list_tasks(todo: &Todo, user: &UserId, args: ListTasksArgs) -> Result<Value, ToolError> {
-    let request = ListTasksRequest {
-        status: args.status.map(|s| {
-            match s {
-                StatusFilter::All => "all",
-                StatusFilter::Pending => "pending",
-                StatusFilter::Completed => "completed",
-            }
-            .to_owned()
-        }),
-        priority: args
-            .priority
-            .map(OneOrMany::into_vec)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|p| p.as_str().to_owned())
-            .collect(),
-        tag: args.tag.map(OneOrMany::into_vec).unwrap_or_default(),
-        q: args.search,
-        due_before: args.due_before,
-        due_after: args.due_after,
-        overdue: args.overdue,
-        sort: args.sort,
-        limit: args.limit,
-        cursor: args.cursor,
-    };
-    let page = todo.list_tasks(user, &request).await?;
+    let page = todo.list_tasks(user, &args.into()).await?;
     to_value(&TaskList {
         tasks: page.items,
         total: page.total,
@@ -570,19 +496,7 @@ async fn complete_task(
 }
 
 async fn update_task(todo: &Todo, user: &UserId, args: UpdateTaskArgs) -> Result<Value, ToolError> {
-    let patch = TaskPatchInput {
-        title: args.title,
-        description: args.description,
-        priority: args.priority,
-        due_at: args.due_at,
-        due_date: args.due_date,
-        tags: args.tags,
-        recurrence: args.recurrence,
-        recurrence_mode: args.recurrence_mode,
-        reminders: args.reminders,
-        completed: args.completed,
-    };
-    let task = todo.patch_task(user, args.task_id, patch).await?;
+    let task = todo.patch_task(user, args.task_id, args.patch).await?;
     to_value(&TaskChange::of(&task, ChangeStatus::Updated))
 }
 
@@ -602,6 +516,7 @@ async fn list_tags(todo: &Todo, user: &UserId, _args: NoArgs) -> Result<Value, T
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::patch::Patch;
 
     #[test]
     fn every_tool_has_object_schemas_that_accept_user_id() {
@@ -627,27 +542,72 @@ mod tests {
         }
     }
 
+    fn named(name: &str) -> &'static ToolDef {
+        tool(name).expect("a tool of that name")
+    }
+
     #[test]
     fn user_id_must_name_the_caller() {
-        assert!(arguments_for(&"u1".into(), json!({"user_id": "u1", "title": "x"})).is_ok());
-        assert!(arguments_for(&"u1".into(), json!(null)).is_ok());
+        let add = named("add_task");
+        assert!(arguments_for(add, &"u1".into(), json!({"user_id": "u1", "title": "x"})).is_ok());
+        assert!(arguments_for(named("list_tags"), &"u1".into(), json!(null)).is_ok());
         assert!(matches!(
-            arguments_for(&"u1".into(), json!({"user_id": "u2"})),
+            arguments_for(add, &"u1".into(), json!({"user_id": "u2"})),
             Err(ToolError::Forbidden(_))
         ));
         assert!(matches!(
-            arguments_for(&"u1".into(), json!([1])),
+            arguments_for(add, &"u1".into(), json!([1])),
             Err(ToolError::InvalidArguments(_))
         ));
     }
 
     #[test]
     fn unknown_fields_are_named_in_the_error() {
-        let args = arguments_for(&"u1".into(), json!({"task_id": 1, "titel": "x"}));
-        let error = args.and_then(parse::<UpdateTaskArgs>);
-        assert!(
-            matches!(&error, Err(ToolError::InvalidArguments(m)) if m.contains("titel")),
-            "{error:?}"
-        );
+        for (name, args) in [
+            ("update_task", json!({"task_id": 1, "titel": "x"})),
+            ("add_task", json!({"titel": "x"})),
+            ("list_tags", json!({"titel": "x"})),
+        ] {
+            let error = arguments_for(named(name), &"u1".into(), args);
+            assert!(
+                matches!(&error, Err(ToolError::InvalidArguments(m)) if m.contains("titel")),
+                "{name}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn update_task_reads_the_core_patch_beside_its_task_id() {
+        let update = named("update_task");
+        let args = arguments_for(
+            update,
+            &"u1".into(),
+            json!({"task_id": 7, "description": null, "priority": "high"}),
+        )
+        .and_then(parse::<UpdateTaskArgs>)
+        .expect("valid arguments");
+        assert_eq!(args.task_id, TaskId::new(7));
+        assert_eq!(args.patch.description, Patch::Null);
+        assert_eq!(args.patch.priority, Patch::Value(Priority::High));
+        assert!(args.patch.title.is_missing());
+        let properties = update.input_schema.get("properties").expect("properties");
+        for field in ["task_id", "title", "due_at", "reminders", "completed"] {
+            assert!(properties.get(field).is_some(), "{field} not offered");
+        }
+    }
+
+    #[test]
+    fn add_task_reads_the_core_task_input() {
+        let input: TaskInput = parse(
+            arguments_for(
+                named("add_task"),
+                &"u1".into(),
+                json!({"title": "x", "due_date": "2026-12-01", "tags": ["home"]}),
+            )
+            .expect("known fields"),
+        )
+        .expect("valid arguments");
+        assert_eq!(input.tags, Some(vec!["home".to_owned()]));
+        assert!(input.needs_time_zone());
     }
 }
