@@ -1,10 +1,14 @@
-//! The agent loop of one chat turn: load the conversation from the database, store the user's
-//! message, then call the model with the task tools, run the tools it asks for through the
-//! registry ([`crate::tools::call`], the same one MCP uses), and repeat until it answers in
-//! words or the round limit is hit. Every message is stored as it happens, so no state lives
-//! in memory between turns: any replica can take the next one, and a restart loses nothing.
+//! The agent loop of one chat turn, in four steps that [`Chat::turn`] lists: accept the
+//! message (every refusal comes before anything is stored; then the message is stored), build
+//! the first model request (system prompt, the history that fits, the task tools), play rounds
+//! — the model answers, the tools it asks for run through the registry ([`crate::tools::call`],
+//! the same one MCP uses) — until it answers in words or the round limit is hit, and finish
+//! (store the answer, or say that the agent stopped). Every message is stored as it happens, so
+//! no state lives in memory between turns: any replica can take the next one, and a restart
+//! loses nothing.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Value, json};
 
@@ -23,6 +27,7 @@ use crate::ids::UserId;
 use crate::metrics;
 use crate::time::now;
 use crate::tools::{self, ToolError};
+use crate::user::User;
 
 /// Longest user message, in characters.
 pub const MESSAGE_MAX_CHARS: usize = 10_000;
@@ -92,6 +97,31 @@ pub enum ChatEvent<'a> {
     Started(&'a str),
     Delta(&'a str),
     ToolCall(&'a ToolCallOutcome),
+}
+
+/// Hears a turn's events; `Fn`, so that streamed text can reach it from inside a model call.
+pub type Events<'a> = &'a (dyn Fn(ChatEvent<'_>) + Send + Sync);
+
+/// What separates the text of two rounds, streamed and in the reply.
+const PARAGRAPH: &str = "\n\n";
+
+/// An accepted turn as it goes: for whom, where it is stored, what the model is reached
+/// with, and what the user has been shown so far.
+struct Turn<'p> {
+    principal: &'p Principal,
+    conversation_id: ConversationId,
+    target: ModelTarget,
+    /// The answer's paragraphs: the words of each round that said something.
+    said: Vec<String>,
+    outcomes: Vec<ToolCallOutcome>,
+}
+
+/// A turn [`Chat::accept`] took, with what its first request is made of.
+struct Accepted<'p> {
+    turn: Turn<'p>,
+    user: User,
+    /// The conversation's recent messages, oldest first, the user's new one last.
+    history: Vec<Message>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -278,163 +308,194 @@ impl Chat {
         principal: &Principal,
         input: ChatInput,
         stream: bool,
-        events: &(dyn Fn(ChatEvent<'_>) + Send + Sync),
+        events: Events<'_>,
     ) -> std::result::Result<ChatReply, ChatError> {
-        let user_id = &principal.user_id;
-        let text = input.message.trim();
-        if text.is_empty() || text.chars().count() > MESSAGE_MAX_CHARS {
-            return Err(Error::invalid(
-                "message",
-                format!("must be 1–{MESSAGE_MAX_CHARS} characters"),
-            )
-            .into());
+        let Accepted {
+            mut turn,
+            user,
+            history,
+        } = self.accept(principal, input).await?;
+        events(ChatEvent::Started(turn.conversation_id.as_str()));
+        let system = system_prompt(user.name.as_deref(), &user.timezone, now());
+        let mut request = first_request(system, &history, self.config.history_tokens, stream);
+        let mut answer = None;
+        for _ in 0..self.config.max_rounds {
+            answer = self.round(&mut turn, &mut request, events).await?;
+            if answer.is_some() {
+                break;
+            }
         }
-        crate::validation::storable_text(text).map_err(|e| Error::invalid("message", e))?;
-        let conversation = match &input.conversation_id {
-            Some(id) => self
-                .todo
-                .store()
-                .get_conversation(user_id, id)
-                .await?
-                .ok_or(Error::NotFound("conversation"))?,
-            None => Conversation {
-                id: ConversationId::generate(),
-                user_id: user_id.clone(),
-                title: title_from(text),
-                created_at: now(),
-                updated_at: now(),
-            },
+        self.finish(turn, answer, events).await
+    }
+
+    /// The first step of a turn. Everything that may refuse it comes before anything is
+    /// stored (a message out of bounds, someone else's conversation, no model); then a new
+    /// conversation is created and the user's message stored, last in the history returned.
+    async fn accept<'p>(
+        &self,
+        principal: &'p Principal,
+        input: ChatInput,
+    ) -> std::result::Result<Accepted<'p>, ChatError> {
+        let user_id = &principal.user_id;
+        let text = valid_message(&input.message)?;
+        let store = self.todo.store();
+        let earlier = match &input.conversation_id {
+            Some(id) => Some(
+                store
+                    .get_conversation(user_id, id)
+                    .await?
+                    .ok_or(Error::NotFound("conversation"))?,
+            ),
+            None => None,
         };
-        // Refuse before storing anything: nothing happened yet.
         let target = self.target(user_id).await?;
         let user = self.todo.me(user_id).await?;
-        let store = self.todo.store();
-        let mut history = if input.conversation_id.is_some() {
-            let mut earlier = store
-                .recent_messages(user_id, &conversation.id, None, HISTORY_WINDOW)
-                .await?;
-            earlier.reverse();
-            earlier
-        } else {
-            store.insert_conversation(&conversation).await?;
-            Vec::new()
+
+        let (conversation_id, mut history) = match earlier {
+            Some(conversation) => {
+                let mut history = store
+                    .recent_messages(user_id, &conversation.id, None, HISTORY_WINDOW)
+                    .await?;
+                history.reverse();
+                (conversation.id, history)
+            }
+            None => {
+                let conversation = Conversation {
+                    id: ConversationId::generate(),
+                    user_id: user_id.clone(),
+                    title: title_from(text),
+                    created_at: now(),
+                    updated_at: now(),
+                };
+                store.insert_conversation(&conversation).await?;
+                (conversation.id, Vec::new())
+            }
         };
         history.extend(
             store
-                .append_messages(user_id, &conversation.id, &[NewMessage::user(text)], now())
+                .append_messages(user_id, &conversation_id, &[NewMessage::user(text)], now())
                 .await?,
         );
-        events(ChatEvent::Started(conversation.id.as_str()));
-
-        let system = system_prompt(user.name.as_deref(), &user.timezone, now());
-        let budget = self
-            .config
-            .history_tokens
-            .saturating_sub(estimate_tokens(&system));
-        let mut messages = vec![ModelMessage::System(system)];
-        messages.extend(fit_history(&history, budget).iter().map(to_model_message));
-        let mut request = ModelRequest {
-            messages,
-            tools: offered_tools(),
-            stream,
+        let turn = Turn {
+            principal,
+            conversation_id,
+            target,
+            said: Vec::new(),
+            outcomes: Vec::new(),
         };
+        Ok(Accepted {
+            turn,
+            user,
+            history,
+        })
+    }
 
-        let mut said: Vec<String> = Vec::new();
-        let mut outcomes = Vec::new();
-        let wrote_text = Mutex::new(false);
-        for _ in 0..self.config.max_rounds {
-            let on_text = |piece: &str| {
-                if piece.is_empty() {
-                    return;
-                }
-                // Text of a later round is a new paragraph.
-                if let Ok(mut started) = wrote_text.lock() {
-                    if !*started && !said.is_empty() {
-                        events(ChatEvent::Delta("\n\n"));
-                    }
-                    *started = true;
-                }
-                events(ChatEvent::Delta(piece));
-            };
-            let reply = self
-                .model
-                .complete(&target, &request, &on_text)
-                .await
-                .map_err(|e| model_error(e, &conversation.id))?;
-            if let Ok(mut started) = wrote_text.lock() {
-                *started = false;
+    /// One round: the model answers `request` in words, which end the turn (returned), or
+    /// with tool calls, which run; the calls and their results are stored and added to
+    /// `request` for the next round. Text streams to `events` as it arrives.
+    async fn round(
+        &self,
+        turn: &mut Turn<'_>,
+        request: &mut ModelRequest,
+        events: Events<'_>,
+    ) -> std::result::Result<Option<String>, ChatError> {
+        let said_before = !turn.said.is_empty();
+        let began = AtomicBool::new(false);
+        let on_text = |piece: &str| {
+            if piece.is_empty() {
+                return;
             }
-            let ModelReply {
-                content,
-                tool_calls,
-            } = reply;
-            if !content.trim().is_empty() {
-                said.push(content.trim().to_owned());
+            // Text of a later round is a new paragraph.
+            if said_before && !began.swap(true, Ordering::Relaxed) {
+                events(ChatEvent::Delta(PARAGRAPH));
             }
-            if tool_calls.is_empty() {
-                store
-                    .append_messages(
-                        user_id,
-                        &conversation.id,
-                        &[NewMessage::assistant(content, Vec::new())],
-                        now(),
-                    )
-                    .await?;
-                metrics::chat_turn("answered");
-                return Ok(ChatReply {
-                    conversation_id: conversation.id,
-                    response: said.join("\n\n"),
-                    tool_calls: outcomes,
-                });
-            }
-            let mut stored = vec![NewMessage::assistant(
-                content.clone(),
-                tool_calls.iter().map(to_message_call).collect(),
-            )];
-            let mut results = Vec::new();
-            for call in &tool_calls {
-                let outcome = self.run_tool(principal, call).await;
-                events(ChatEvent::ToolCall(&outcome));
-                let result_text = outcome.result.to_string();
-                stored.push(NewMessage::tool(&call.id, &result_text));
-                results.push(ModelMessage::Tool {
-                    tool_call_id: call.id.clone(),
-                    content: result_text,
-                });
-                outcomes.push(outcome);
-            }
-            store
-                .append_messages(user_id, &conversation.id, &stored, now())
-                .await?;
-            request.messages.push(ModelMessage::Assistant {
-                content,
-                tool_calls,
+            events(ChatEvent::Delta(piece));
+        };
+        let ModelReply {
+            content,
+            tool_calls,
+        } = self
+            .model
+            .complete(&turn.target, request, &on_text)
+            .await
+            .map_err(|e| model_error(e, &turn.conversation_id))?;
+        if !content.trim().is_empty() {
+            turn.said.push(content.trim().to_owned());
+        }
+        if tool_calls.is_empty() {
+            return Ok(Some(content));
+        }
+
+        let mut stored = vec![NewMessage::assistant(
+            content.clone(),
+            tool_calls.iter().map(to_message_call).collect(),
+        )];
+        let mut results = Vec::new();
+        for call in &tool_calls {
+            let outcome = self.run_tool(turn.principal, call).await;
+            events(ChatEvent::ToolCall(&outcome));
+            let result_text = outcome.result.to_string();
+            stored.push(NewMessage::tool(&call.id, &result_text));
+            results.push(ModelMessage::Tool {
+                tool_call_id: call.id.clone(),
+                content: result_text,
             });
-            request.messages.extend(results);
+            turn.outcomes.push(outcome);
         }
-        let stop = format!(
-            "I stopped after {} steps without finishing. Tell me how to go on.",
-            self.config.max_rounds
-        );
-        // A new paragraph after what was said, as in the joined `response`.
-        if !said.is_empty() {
-            events(ChatEvent::Delta("\n\n"));
-        }
-        events(ChatEvent::Delta(&stop));
-        store
+        self.todo
+            .store()
             .append_messages(
-                user_id,
-                &conversation.id,
-                &[NewMessage::assistant(stop.clone(), Vec::new())],
+                &turn.principal.user_id,
+                &turn.conversation_id,
+                &stored,
                 now(),
             )
             .await?;
-        said.push(stop);
-        metrics::chat_turn("stopped");
+        request.messages.push(ModelMessage::Assistant {
+            content,
+            tool_calls,
+        });
+        request.messages.extend(results);
+        Ok(None)
+    }
+
+    /// The last step: stores the model's `answer`, or without one (the rounds ran out) a
+    /// message saying the agent stopped, streamed as a paragraph of its own.
+    async fn finish(
+        &self,
+        mut turn: Turn<'_>,
+        answer: Option<String>,
+        events: Events<'_>,
+    ) -> std::result::Result<ChatReply, ChatError> {
+        let (content, outcome) = match answer {
+            Some(answer) => (answer, "answered"),
+            None => {
+                let stop = format!(
+                    "I stopped after {} steps without finishing. Tell me how to go on.",
+                    self.config.max_rounds
+                );
+                if !turn.said.is_empty() {
+                    events(ChatEvent::Delta(PARAGRAPH));
+                }
+                events(ChatEvent::Delta(&stop));
+                turn.said.push(stop.clone());
+                (stop, "stopped")
+            }
+        };
+        self.todo
+            .store()
+            .append_messages(
+                &turn.principal.user_id,
+                &turn.conversation_id,
+                &[NewMessage::assistant(content, Vec::new())],
+                now(),
+            )
+            .await?;
+        metrics::chat_turn(outcome);
         Ok(ChatReply {
-            conversation_id: conversation.id,
-            response: said.join("\n\n"),
-            tool_calls: outcomes,
+            conversation_id: turn.conversation_id,
+            response: turn.said.join(PARAGRAPH),
+            tool_calls: turn.outcomes,
         })
     }
 
@@ -496,6 +557,37 @@ fn model_error(error: ModelError, conversation_id: &ConversationId) -> ChatError
             metrics::chat_turn("model_failed");
             ChatError::ModelFailed { conversation_id }
         }
+    }
+}
+
+/// The user's message, trimmed, or why it is refused.
+fn valid_message(raw: &str) -> Result<&str> {
+    let text = raw.trim();
+    if text.is_empty() || text.chars().count() > MESSAGE_MAX_CHARS {
+        return Err(Error::invalid(
+            "message",
+            format!("must be 1–{MESSAGE_MAX_CHARS} characters"),
+        ));
+    }
+    crate::validation::storable_text(text).map_err(|e| Error::invalid("message", e))?;
+    Ok(text)
+}
+
+/// The first request of a turn: the `system` prompt, as much of the `history` as fits the
+/// `history_tokens` left beside it, and the tools.
+fn first_request(
+    system: String,
+    history: &[Message],
+    history_tokens: usize,
+    stream: bool,
+) -> ModelRequest {
+    let budget = history_tokens.saturating_sub(estimate_tokens(&system));
+    let mut messages = vec![ModelMessage::System(system)];
+    messages.extend(fit_history(history, budget).iter().map(to_model_message));
+    ModelRequest {
+        messages,
+        tools: offered_tools(),
+        stream,
     }
 }
 
@@ -620,6 +712,63 @@ mod tests {
             priority.contains("urgent"),
             "priority values inlined: {priority}"
         );
+    }
+
+    #[test]
+    fn a_message_is_trimmed_and_refused_when_blank_too_long_or_unstorable() {
+        assert_eq!(valid_message("  add milk \n").ok(), Some("add milk"));
+        for refused in [
+            " \n ".to_owned(),
+            "x".repeat(MESSAGE_MAX_CHARS + 1),
+            "nul\0".to_owned(),
+        ] {
+            assert!(
+                matches!(valid_message(&refused), Err(Error::Validation(_))),
+                "{refused:?} accepted"
+            );
+        }
+        assert!(valid_message(&"é".repeat(MESSAGE_MAX_CHARS)).is_ok());
+    }
+
+    fn message(id: i64, role: Role, content: &str) -> Message {
+        Message {
+            id,
+            role,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            created_at: now(),
+        }
+    }
+
+    #[test]
+    fn the_first_request_is_the_system_prompt_the_history_that_fits_beside_it_and_the_tools() {
+        let long = "x".repeat(400); // about 100 tokens each
+        let history = [
+            message(1, Role::User, &long),
+            message(2, Role::Assistant, &long),
+            message(3, Role::User, "and now?"),
+        ];
+        let system = "s".repeat(400);
+
+        let roomy = first_request(system.clone(), &history, 10_000, true);
+        assert_eq!(roomy.messages.len(), 4);
+        assert_eq!(roomy.messages[0], ModelMessage::System(system.clone()));
+        assert_eq!(roomy.messages[3], ModelMessage::User("and now?".into()));
+        assert_eq!(roomy.tools, offered_tools());
+        assert!(roomy.stream);
+
+        // 250 tokens hold the history but not beside a prompt of 100.
+        let tight = first_request(system, &history, 250, false);
+        assert_eq!(tight.messages.len(), 3, "{:?}", tight.messages);
+        assert_eq!(
+            tight.messages[1],
+            ModelMessage::Assistant {
+                content: long,
+                tool_calls: Vec::new(),
+            }
+        );
+        assert!(!tight.stream);
     }
 
     #[test]

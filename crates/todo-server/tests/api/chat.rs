@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -14,7 +17,8 @@ use todo_server::llm::LlmSettings;
 
 use crate::helpers::{TestApp, TestUser, auth_settings};
 use crate::scripted_llm::{
-    Reply, ScriptedLlm, calls, messages, streamed_calls, streamed_text, text, tool_names,
+    Reply, ScriptedLlm, calls, messages, streamed_calls, streamed_text, streaming_text, text,
+    tool_names,
 };
 
 const SERVER_KEY: &str = "sk-server-key-0123456789abcdef";
@@ -519,6 +523,11 @@ async fn bad_chat_input_is_a_clear_problem() {
     app.get("/api/v1/conversations?limit=0", &ada.token)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.get("/api/v1/conversations", &ada.token).await.body,
+        json!([]),
+        "a refused turn stores nothing"
+    );
     llm.assert_done();
 }
 
@@ -611,6 +620,94 @@ async fn a_streamed_turn_sends_deltas_tool_calls_and_done() {
         vec!["Water plants", "Feed cat"]
     );
     llm.assert_done();
+}
+
+#[tokio::test]
+async fn text_of_each_round_streams_as_a_paragraph_of_the_answer() {
+    let llm = ScriptedLlm::start().await;
+    let app = TestApp::spawn_configured(settings(&llm)).await;
+    let ada = app.signup("ada@example.com").await;
+    let chunk = |delta: Value, finish: Option<&str>| {
+        json!({"id": "chatcmpl-scripted", "object": "chat.completion.chunk",
+               "created": 1_764_000_000, "model": "scripted",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+    };
+    llm.then(Reply::Stream(vec![
+        chunk(json!({"role": "assistant", "content": "Let me "}), None),
+        chunk(json!({"content": "look."}), None),
+        chunk(
+            json!({"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+                   "function": {"name": "list_tags", "arguments": "{}"}}]}),
+            None,
+        ),
+        chunk(json!({}), Some("tool_calls")),
+    ]))
+    .then(streamed_text(&["No tags ", "yet."]));
+
+    let (status, body) = stream_chat(&app, &ada, json!({"message": "my tags?"})).await;
+
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = sse_events(&body);
+    let streamed: String = events
+        .iter()
+        .filter(|(e, _)| e == "delta")
+        .map(|(_, d)| d["text"].as_str().expect("text"))
+        .collect();
+    assert_eq!(streamed, "Let me look.\n\nNo tags yet.");
+    let (last, done) = events.last().expect("events");
+    assert_eq!(last, "done");
+    assert_eq!(done["response"].as_str(), Some(streamed.as_str()));
+    let conversation = only_conversation(&app, &ada).await;
+    let stored = conversation["messages"].as_array().expect("messages");
+    assert_eq!(stored.last().expect("answer")["content"], "No tags yet.");
+    llm.assert_done();
+}
+
+#[tokio::test]
+async fn streamed_text_reaches_the_client_while_the_model_is_still_writing() {
+    let llm = ScriptedLlm::start().await;
+    let app = TestApp::spawn_configured(settings(&llm)).await;
+    let ada = app.signup("ada@example.com").await;
+    llm.then(streaming_text(&["Thinking", " about it"]));
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/chat")
+        .header(header::AUTHORIZATION, format!("Bearer {}", ada.token))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "text/event-stream")
+        .body(Body::from(json!({"message": "hm?"}).to_string()))
+        .expect("request");
+
+    let response = app.router.clone().oneshot(request).await.expect("response");
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    let mut seen = String::new();
+    let deltas = |seen: &str| -> String {
+        sse_events(seen)
+            .iter()
+            .filter(|(e, _)| e == "delta")
+            .filter_map(|(_, d)| d["text"].as_str().map(str::to_owned))
+            .collect()
+    };
+    // The turn cannot end before the model's timeout (5 s): text seen sooner was streamed.
+    let read = tokio::time::timeout(Duration::from_secs(4), async {
+        while deltas(&seen) != "Thinking about it" {
+            let Some(Ok(frame)) = body.frame().await else {
+                return;
+            };
+            if let Ok(data) = frame.into_data() {
+                seen.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no text while the model writes: {seen:?}");
+    assert_eq!(deltas(&seen), "Thinking about it", "{seen}");
+    assert!(
+        sse_events(&seen).iter().all(|(e, _)| e == "delta"),
+        "the turn is not over: {seen}"
+    );
 }
 
 #[tokio::test]

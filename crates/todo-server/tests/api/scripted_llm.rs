@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub enum Reply {
@@ -22,6 +23,8 @@ pub enum Reply {
     Json(Value),
     /// Chunks sent as `data:` events, then `data: [DONE]` (`stream: true`).
     Stream(Vec<Value>),
+    /// Chunks sent as `data:` events, then nothing more: a model still writing.
+    StreamOpen(Vec<Value>),
     Status(StatusCode, Value),
     /// A 200 whose body is not a completion.
     Garbage(&'static str),
@@ -133,17 +136,26 @@ async fn completions(
             }
             axum::Json(completion).into_response()
         }
+        Reply::Stream(_) | Reply::StreamOpen(_) if !streaming => {
+            fail(&script, "a plain request got a stream reply".into())
+        }
         Reply::Stream(chunks) => {
-            if !streaming {
-                return fail(&script, "a plain request got a stream reply".into());
-            }
-            let mut events: Vec<Result<Bytes, std::io::Error>> = chunks
-                .iter()
-                .map(|c| Ok(Bytes::from(format!("data: {c}\n\n"))))
-                .collect();
-            events.push(Ok(Bytes::from_static(b"data: [DONE]\n\n")));
-            let body = Body::from_stream(futures::stream::iter(events));
-            ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response()
+            let events = data_events(&chunks).chain(futures::stream::iter([Ok(
+                Bytes::from_static(b"data: [DONE]\n\n"),
+            )]));
+            (
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                Body::from_stream(events),
+            )
+                .into_response()
+        }
+        Reply::StreamOpen(chunks) => {
+            let events = data_events(&chunks).chain(futures::stream::pending());
+            (
+                [(header::CONTENT_TYPE, "text/event-stream")],
+                Body::from_stream(events),
+            )
+                .into_response()
         }
         Reply::Status(status, body) => (status, axum::Json(body)).into_response(),
         Reply::Garbage(text) => {
@@ -154,6 +166,16 @@ async fn completions(
             StatusCode::NO_CONTENT.into_response()
         }
     }
+}
+
+fn data_events(
+    chunks: &[Value],
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + use<> {
+    let events: Vec<_> = chunks
+        .iter()
+        .map(|c| Ok(Bytes::from(format!("data: {c}\n\n"))))
+        .collect();
+    futures::stream::iter(events)
 }
 
 fn fail(script: &Arc<Mutex<Script>>, message: String) -> Response {
@@ -213,12 +235,23 @@ fn chunk(delta: Value, finish: Option<&str>) -> Value {
     })
 }
 
-/// A streamed answer in words, one chunk per piece.
-pub fn streamed_text(pieces: &[&str]) -> Reply {
+fn text_chunks(pieces: &[&str]) -> Vec<Value> {
     let mut chunks = vec![chunk(json!({"role": "assistant", "content": ""}), None)];
     chunks.extend(pieces.iter().map(|p| chunk(json!({"content": p}), None)));
+    chunks
+}
+
+/// A streamed answer in words, one chunk per piece.
+pub fn streamed_text(pieces: &[&str]) -> Reply {
+    let mut chunks = text_chunks(pieces);
     chunks.push(chunk(json!({}), Some("stop")));
     Reply::Stream(chunks)
+}
+
+/// The first pieces of an answer in words, streamed, and then no more: the model is still
+/// writing when the test looks.
+pub fn streaming_text(pieces: &[&str]) -> Reply {
+    Reply::StreamOpen(text_chunks(pieces))
 }
 
 /// Streamed tool calls as OpenAI sends them: a first fragment with id and name per index,
