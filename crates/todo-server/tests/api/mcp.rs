@@ -107,6 +107,43 @@ async fn a_tool_call_changes_the_callers_tasks_and_reports_the_change() {
 }
 
 #[tokio::test]
+async fn update_task_takes_the_rest_patch_beside_the_task_id() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let task = app.task(&user, "Pay rent").await;
+    let described = app
+        .patch(
+            &format!("/api/v1/tasks/{task}"),
+            &user.token,
+            json!({"description": "by transfer"}),
+        )
+        .await;
+    assert_eq!(described.status, StatusCode::OK, "{}", described.body);
+
+    let updated = call(
+        &app,
+        &user.token,
+        "update_task",
+        json!({"task_id": task, "description": null, "priority": "high"}),
+    )
+    .await;
+
+    assert_eq!(
+        updated["structuredContent"]["status"], "updated",
+        "{updated}"
+    );
+    let rest = app.get(&format!("/api/v1/tasks/{task}"), &user.token).await;
+    assert_eq!(rest.body["description"], Value::Null, "null clears");
+    assert_eq!(rest.body["priority"], "high");
+    assert_eq!(rest.body["title"], "Pay rent", "absent stays");
+    let nothing = call(&app, &user.token, "update_task", json!({"task_id": task})).await;
+    assert!(
+        error_text(&nothing).contains("nothing to change"),
+        "{nothing}"
+    );
+}
+
+#[tokio::test]
 async fn another_users_task_is_a_tool_error_like_an_unknown_one() {
     let app = TestApp::spawn().await;
     let ada = app.signup("ada@example.com").await;
