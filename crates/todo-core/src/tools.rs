@@ -223,15 +223,16 @@ fn arguments_for(tool: &ToolDef, user: &UserId, arguments: Value) -> Result<Json
             ));
         }
     }
+    let none = JsonObject::new();
     let known = tool
         .input_schema
         .get("properties")
-        .and_then(Value::as_object);
-    let is_known = |key: &str| known.is_some_and(|known| known.contains_key(key));
-    if let Some(unknown) = args.keys().find(|key| !is_known(key)) {
+        .and_then(Value::as_object)
+        .unwrap_or(&none);
+    if let Some(unknown) = args.keys().find(|key| !known.contains_key(*key)) {
         let expected: Vec<&str> = known
-            .into_iter()
-            .flat_map(|known| known.keys().map(String::as_str))
+            .keys()
+            .map(String::as_str)
             .filter(|key| *key != USER_ID)
             .collect();
         return Err(ToolError::InvalidArguments(format!(

@@ -116,14 +116,6 @@ struct Turn<'p> {
     outcomes: Vec<ToolCallOutcome>,
 }
 
-/// A turn [`Chat::accept`] took, with what its first request is made of.
-struct Accepted<'p> {
-    turn: Turn<'p>,
-    user: User,
-    /// The conversation's recent messages, oldest first, the user's new one last.
-    history: Vec<Message>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
     #[error(transparent)]
@@ -310,11 +302,7 @@ impl Chat {
         stream: bool,
         events: Events<'_>,
     ) -> std::result::Result<ChatReply, ChatError> {
-        let Accepted {
-            mut turn,
-            user,
-            history,
-        } = self.accept(principal, input).await?;
+        let (mut turn, user, history) = self.accept(principal, input).await?;
         events(ChatEvent::Started(turn.conversation_id.as_str()));
         let system = system_prompt(user.name.as_deref(), &user.timezone, now());
         let mut request = first_request(system, &history, self.config.history_tokens, stream);
@@ -330,12 +318,14 @@ impl Chat {
 
     /// The first step of a turn. Everything that may refuse it comes before anything is
     /// stored (a message out of bounds, someone else's conversation, no model); then a new
-    /// conversation is created and the user's message stored, last in the history returned.
+    /// conversation is created and the user's message stored. Returns the turn, the user (for
+    /// the system prompt) and the conversation's recent messages, oldest first, the new one
+    /// last.
     async fn accept<'p>(
         &self,
         principal: &'p Principal,
         input: ChatInput,
-    ) -> std::result::Result<Accepted<'p>, ChatError> {
+    ) -> std::result::Result<(Turn<'p>, User, Vec<Message>), ChatError> {
         let user_id = &principal.user_id;
         let text = valid_message(&input.message)?;
         let store = self.todo.store();
@@ -383,11 +373,7 @@ impl Chat {
             said: Vec::new(),
             outcomes: Vec::new(),
         };
-        Ok(Accepted {
-            turn,
-            user,
-            history,
-        })
+        Ok((turn, user, history))
     }
 
     /// One round: the model answers `request` in words, which end the turn (returned), or
@@ -442,15 +428,7 @@ impl Chat {
             });
             turn.outcomes.push(outcome);
         }
-        self.todo
-            .store()
-            .append_messages(
-                &turn.principal.user_id,
-                &turn.conversation_id,
-                &stored,
-                now(),
-            )
-            .await?;
+        self.record(turn, &stored).await?;
         request.messages.push(ModelMessage::Assistant {
             content,
             tool_calls,
@@ -482,14 +460,7 @@ impl Chat {
                 (stop, "stopped")
             }
         };
-        self.todo
-            .store()
-            .append_messages(
-                &turn.principal.user_id,
-                &turn.conversation_id,
-                &[NewMessage::assistant(content, Vec::new())],
-                now(),
-            )
+        self.record(&turn, &[NewMessage::assistant(content, Vec::new())])
             .await?;
         metrics::chat_turn(outcome);
         Ok(ChatReply {
@@ -497,6 +468,20 @@ impl Chat {
             response: turn.said.join(PARAGRAPH),
             tool_calls: turn.outcomes,
         })
+    }
+
+    /// Stores `messages` in the turn's conversation.
+    async fn record(&self, turn: &Turn<'_>, messages: &[NewMessage]) -> Result<()> {
+        self.todo
+            .store()
+            .append_messages(
+                &turn.principal.user_id,
+                &turn.conversation_id,
+                messages,
+                now(),
+            )
+            .await?;
+        Ok(())
     }
 
     /// Runs one tool call. Whatever goes wrong becomes a result the model can read and act

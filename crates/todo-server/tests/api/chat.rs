@@ -17,8 +17,8 @@ use todo_server::llm::LlmSettings;
 
 use crate::helpers::{TestApp, TestUser, auth_settings};
 use crate::scripted_llm::{
-    Reply, ScriptedLlm, calls, messages, streamed_calls, streamed_text, streaming_text, text,
-    tool_names,
+    Reply, ScriptedLlm, calls, chunk, messages, streamed_calls, streamed_text, streaming_text,
+    text, tool_names,
 };
 
 const SERVER_KEY: &str = "sk-server-key-0123456789abcdef";
@@ -383,11 +383,6 @@ async fn a_streamed_turn_stopped_at_the_round_limit_streams_what_it_answers() {
     let app = TestApp::spawn_configured(settings).await;
     let ada = app.signup("ada@example.com").await;
     // One round that both says something and calls a tool, streamed.
-    let chunk = |delta: Value, finish: Option<&str>| {
-        json!({"id": "chatcmpl-scripted", "object": "chat.completion.chunk",
-               "created": 1_764_000_000, "model": "scripted",
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    };
     llm.then(Reply::Stream(vec![
         chunk(
             json!({"role": "assistant", "content": "Let me look."}),
@@ -627,11 +622,6 @@ async fn text_of_each_round_streams_as_a_paragraph_of_the_answer() {
     let llm = ScriptedLlm::start().await;
     let app = TestApp::spawn_configured(settings(&llm)).await;
     let ada = app.signup("ada@example.com").await;
-    let chunk = |delta: Value, finish: Option<&str>| {
-        json!({"id": "chatcmpl-scripted", "object": "chat.completion.chunk",
-               "created": 1_764_000_000, "model": "scripted",
-               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
-    };
     llm.then(Reply::Stream(vec![
         chunk(json!({"role": "assistant", "content": "Let me "}), None),
         chunk(json!({"content": "look."}), None),

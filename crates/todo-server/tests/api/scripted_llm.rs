@@ -225,7 +225,8 @@ pub fn calls(calls: &[(&str, &str, &str)]) -> Reply {
     }))
 }
 
-fn chunk(delta: Value, finish: Option<&str>) -> Value {
+/// One chunk of a streamed completion.
+pub fn chunk(delta: Value, finish: Option<&str>) -> Value {
     json!({
         "id": "chatcmpl-scripted",
         "object": "chat.completion.chunk",
