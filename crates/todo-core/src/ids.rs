@@ -15,7 +15,7 @@ macro_rules! number_id {
             serde::Serialize, serde::Deserialize, schemars::JsonSchema,
         )]
         #[serde(transparent)]
-        #[schemars(transparent)]
+        #[schemars(transparent, inline)]
         pub struct $name(i64);
 
         impl $name {
@@ -114,7 +114,7 @@ macro_rules! text_id {
             serde::Serialize, serde::Deserialize, schemars::JsonSchema,
         )]
         #[serde(transparent)]
-        #[schemars(transparent)]
+        #[schemars(transparent, inline)]
         pub struct $name(String);
 
         impl $name {
