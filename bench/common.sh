@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the bench/ scripts, which source it: a free port, a fresh database, a started server.
 
 # A free TCP port on loopback.
@@ -35,4 +36,14 @@ wait_healthy() {
 cleanup_on_exit() {
   server=
   trap 'if [[ -n $server ]]; then kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; fi; rm -rf "$work"' EXIT
+}
+
+# Runs wrk for SECONDS with bench/load.lua's SCENARIO against URL, on BENCH_THREADS threads
+# (default 2) and BENCH_CONNECTIONS connections (default 64), other variables of load.lua
+# (TOKEN, USERS, …) taken from the environment. Prints the fields of its RESULT line:
+# requests seconds p50_us p99_us connect read write status timeout.
+wrk_result() {
+  local scenario=$1 url=$2 seconds=$3
+  SCENARIO=$scenario wrk -t"${BENCH_THREADS:-2}" -c"${BENCH_CONNECTIONS:-64}" -d"${seconds}s" \
+    -s bench/load.lua "$url" | awk '$1 == "RESULT" {$1 = ""; print substr($0, 2)}'
 }
