@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod page;
 pub mod password;
 pub mod patch;
+pub mod planning;
 pub mod quick;
 pub mod recurrence;
 pub mod reminders;

@@ -1,8 +1,6 @@
 //! The storage trait every database backend implements. Every task query is scoped by
 //! `user_id`, so data can later be distributed by user without changes.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -16,20 +14,10 @@ use crate::webhooks::WebhookStore;
 use chrono::NaiveDate;
 
 use crate::page::TaskQuery;
+use crate::planning::WriteContext;
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
 use crate::user::{User, UserId};
-
-/// Builds the next occurrence of a recurring task that a write has just completed (the store
-/// calls it inside the completing transaction, only when the row really changed to completed).
-/// Owned rather than borrowed, so that a store can move it into the blocking call that runs
-/// the transaction (SQLite).
-pub type NextOccurrence = Arc<dyn Fn(&Task) -> Option<NewTask> + Send + Sync>;
-
-/// A `NextOccurrence` for writes that never create a next task.
-pub fn no_next_occurrence() -> NextOccurrence {
-    Arc::new(|_| None)
-}
 
 /// Part of a listing and the size of the whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -129,27 +117,25 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
         now: DateTime<Utc>,
     ) -> Result<u64>;
     async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>>;
-    /// Applies the changes in one statement; `None` when the user has no such task. When the
-    /// change completes the task, `next` may give the series' next task, inserted in the same
-    /// transaction.
+    /// Applies the changes, and what they mean by [`crate::planning::changed`] (the event, the
+    /// reminders, a recurring task's next occurrence), in one transaction; `None` when the
+    /// user has no such task.
     async fn update_task(
         &self,
         user_id: &UserId,
         id: TaskId,
         changes: &TaskChanges,
-        now: DateTime<Utc>,
-        next: NextOccurrence,
+        context: &WriteContext,
     ) -> Result<Option<Task>>;
-    /// Sets completion, or flips it when `completed` is `None`, atomically; see `update_task`
-    /// for `next`. Of two requests completing a task at once, only the one that changed the
-    /// row creates the next occurrence.
+    /// Sets completion, or flips it when `completed` is `None` ([`crate::planning::completion`]),
+    /// then as `update_task`. Of two requests completing a task at once, only the one that
+    /// changed the row creates the next occurrence.
     async fn set_task_completed(
         &self,
         user_id: &UserId,
         id: TaskId,
         completed: Option<bool>,
-        now: DateTime<Utc>,
-        next: NextOccurrence,
+        context: &WriteContext,
     ) -> Result<Option<Task>>;
     async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool>;
     /// Up to `limit` tasks matching the query, after its cursor, in its order; and how many

@@ -1,7 +1,5 @@
 //! Task and tag use cases, shared by every interface.
 
-use std::sync::Arc;
-
 use chrono::Utc;
 use chrono_tz::Tz;
 
@@ -10,11 +8,8 @@ use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
 use crate::patch::Patch;
+use crate::planning::WriteContext;
 use crate::quick;
-use crate::recurrence::next_occurrence;
-use crate::reminders::{anchor, shifted};
-use crate::store::NextOccurrence;
-use crate::tag::TagName;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{Due, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
@@ -206,14 +201,13 @@ impl Todo {
         changes: TaskChanges,
         tz: Tz,
     ) -> Result<Task> {
-        let at = now();
-        let next: NextOccurrence = Arc::new(move |task: &Task| next_task(task, tz));
+        let context = WriteContext { now: now(), tz };
         let task = self
             .store
-            .update_task(user_id, id, &changes, at, next)
+            .update_task(user_id, id, &changes, &context)
             .await?
             .ok_or(NOT_FOUND)?;
-        if changes.completed == Some(true) && task.completed_at == Some(at) {
+        if changes.completed == Some(true) && task.completed_at == Some(context.now) {
             crate::metrics::task_completed();
         }
         Ok(task)
@@ -226,17 +220,16 @@ impl Todo {
         id: TaskId,
         completed: Option<bool>,
     ) -> Result<Task> {
-        let at = now();
         // The zone places the next occurrence of a recurring task.
         let tz = self.time_zone(user_id).await?;
-        let next: NextOccurrence = Arc::new(move |task: &Task| next_task(task, tz));
+        let context = WriteContext { now: now(), tz };
         let task = self
             .store
-            .set_task_completed(user_id, id, completed, at, next)
+            .set_task_completed(user_id, id, completed, &context)
             .await?
             .ok_or(NOT_FOUND)?;
         // Completing a completed task keeps its first `completed_at`: count it once.
-        if task.completed && task.completed_at == Some(at) {
+        if task.completed && task.completed_at == Some(context.now) {
             crate::metrics::task_completed();
         }
         Ok(task)
@@ -293,34 +286,6 @@ impl Todo {
             Err(Error::NotFound("tag"))
         }
     }
-}
-
-/// The task that follows a completed occurrence of a recurring task: same title, description,
-/// priority, tags and mode; the next due by the rule; reminders carried over; the same series.
-pub fn next_task(task: &Task, tz: Tz) -> Option<NewTask> {
-    let rule = task.recurrence.as_deref()?;
-    let completed_at = task.completed_at?;
-    let occurrence = next_occurrence(rule, task.recurrence_mode, task.due(), completed_at, tz)?;
-    let new_anchor = anchor(&occurrence.due, tz);
-    Some(NewTask {
-        title: task.title.clone(),
-        description: task.description.clone(),
-        priority: task.priority,
-        due_key: occurrence.due.key(tz),
-        due: occurrence.due,
-        tags: task
-            .tags
-            .iter()
-            .filter_map(|t| TagName::parse(t).ok())
-            .collect(),
-        recurrence: Some(occurrence.rule),
-        recurrence_mode: task.recurrence_mode,
-        completed: false,
-        import_key: None,
-        reminders: shifted(&task.reminders, anchor(&task.due(), tz), new_anchor),
-        reminder_anchor: new_anchor,
-        parent_id: Some(task.parent_id.unwrap_or(task.id)),
-    })
 }
 
 /// Most ids one bulk request may name.

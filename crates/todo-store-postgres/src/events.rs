@@ -10,13 +10,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
+use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::ids::UserId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
-use todo_core::reminders::NewReminder;
+use todo_core::planning::ReminderWrites;
 use todo_core::task::TaskId;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
-use todo_core::{Error, Result};
 use tokio::sync::broadcast;
 
 use todo_store_sql::{
@@ -24,7 +24,7 @@ use todo_store_sql::{
     db_error, reminder_task_data,
 };
 
-use crate::tx::Tx;
+use crate::tx;
 use crate::{PostgresStore, select_task};
 
 pub const EVENTS_CHANNEL: &str = "todo_events";
@@ -89,67 +89,45 @@ async fn listen(pool: PgPool, sender: broadcast::Sender<Signal>) {
     }
 }
 
-/// An event recorded during a write, written when the write commits (`Tx::flush`).
-pub(crate) struct NewEvent {
-    pub kind: EventType,
-    pub task_id: TaskId,
-    pub data: String,
-    pub at: DateTime<Utc>,
-}
-
-/// Writes a write's events in their order, queues a delivery of each to every active webhook of
-/// the user, and notifies listeners (delivered on commit); the events' ids, in order.
-pub(crate) async fn write(
+/// Writes one event in the change's transaction, with a delivery job for each of the user's
+/// webhooks that is not disabled, and notifies listeners (PostgreSQL delivers notifications
+/// on commit, never for a rollback); the event's id. Writers of one user hold the user's lock
+/// (`tx::begin`), so a user's event ids commit in order.
+pub(crate) async fn record(
     tx: &mut PgConnection,
     user_id: &UserId,
-    events: &[NewEvent],
-) -> Result<Vec<EventId>> {
-    // Runs under the user's lock (`Tx::begin`): a user's event ids commit in order. One statement: the events (ids drawn in the order of the arrays), a
-    // delivery per active webhook, and the notifications (sent by PostgreSQL on commit).
-    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    let task_ids: Vec<TaskId> = events.iter().map(|e| e.task_id).collect();
-    let data: Vec<&str> = events.iter().map(|e| e.data.as_str()).collect();
-    let at: Vec<DateTime<Utc>> = events.iter().map(|e| e.at).collect();
-    let ids: Vec<(i64, bool)> = sqlx::query_as(
+    kind: EventType,
+    task_id: TaskId,
+    task_data: &str,
+    at: DateTime<Utc>,
+) -> Result<EventId> {
+    let (id, _): (i64, bool) = sqlx::query_as(
         "WITH event AS (INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
-             SELECT $1, e.kind, e.task_id, e.data, e.at \
-             FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) \
-                 WITH ORDINALITY AS e (kind, task_id, data, at, n) \
-             ORDER BY e.n RETURNING id, created_at), \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at), \
          queued AS (INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
              SELECT 'webhook', w.user_id, event.id, w.id, event.created_at FROM webhooks w, event \
              WHERE w.user_id = $1 AND w.disabled_at IS NULL RETURNING 1), \
          woken AS (SELECT pg_notify($6, $1) \
              UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM queued)) \
-         SELECT event.id, (SELECT COUNT(*) FROM woken) > 0 FROM event ORDER BY event.id",
+         SELECT event.id, (SELECT COUNT(*) FROM woken) > 0 FROM event",
         // (The second column is unused: it makes PostgreSQL evaluate `woken`, which a
         // statement that does not read it would skip.)
     )
     .bind(user_id)
-    .bind(&kinds)
-    .bind(&task_ids)
-    .bind(&data)
-    .bind(&at)
+    .bind(kind.as_str())
+    .bind(task_id)
+    .bind(task_data)
+    .bind(at)
     .bind(EVENTS_CHANNEL)
     .bind(JOBS_CHANNEL)
-    .fetch_all(tx)
+    .fetch_one(tx)
     .await
     .map_err(db_error)?;
-    Ok(ids.into_iter().map(|(id, _)| id).collect())
-}
-
-async fn notify(tx: &mut Tx, channel: &str, payload: &str) -> Result<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(channel)
-        .bind(payload)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    Ok(())
+    Ok(id)
 }
 
 async fn queue_reminder(
-    tx: &mut Tx,
+    tx: &mut PgConnection,
     user_id: &UserId,
     reminder_id: i64,
     at: DateTime<Utc>,
@@ -160,119 +138,63 @@ async fn queue_reminder(
     .bind(user_id)
     .bind(reminder_id)
     .bind(at)
-    .execute(&mut **tx)
+    .execute(tx)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-/// `remind_at`, `minutes_before` and `sent_at` of a reminder that has fired.
-type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
-
-/// Replaces a task's reminders, each with a job at its moment.
-pub(crate) async fn replace_reminders(
-    tx: &mut Tx,
+/// Writes a plan's reminder rows, each reminder that is to fire with a job at its moment, and
+/// wakes the job workers when there is a new job.
+pub(crate) async fn write_reminders(
+    tx: &mut PgConnection,
     user_id: &UserId,
     task_id: TaskId,
-    reminders: &[NewReminder],
-    anchor: Option<DateTime<Utc>>,
+    writes: &ReminderWrites,
 ) -> Result<()> {
-    // A reminder that stays as it was and has fired keeps its `sent_at`: editing the list
-    // must not fire it again.
-    let fired: Vec<Fired> = sqlx::query_as(
-        "SELECT remind_at, minutes_before, sent_at FROM reminders \
-         WHERE user_id = $1 AND task_id = $2 AND sent_at IS NOT NULL",
-    )
-    .bind(user_id)
-    .bind(task_id)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    sqlx::query("DELETE FROM reminders WHERE user_id = $1 AND task_id = $2")
-        .bind(user_id)
-        .bind(task_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-    let mut queued = false;
-    for reminder in reminders {
-        let Some(at) = reminder.moment(anchor) else {
-            continue;
-        };
-        let sent_at = fired
-            .iter()
-            .find(|(r, m, _)| *r == at && *m == reminder.minutes_before())
-            .and_then(|(_, _, sent)| *sent);
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(task_id)
-        .bind(at)
-        .bind(reminder.minutes_before())
-        .bind(sent_at)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(db_error)?;
-        if sent_at.is_some() {
-            continue;
-        }
-        queue_reminder(tx, user_id, id, at).await?;
-        queued = true;
+    if !writes.delete.is_empty() {
+        sqlx::query("DELETE FROM reminders WHERE user_id = $1 AND id = ANY($2)")
+            .bind(user_id)
+            .bind(&writes.delete)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
     }
-    if queued {
-        notify(tx, JOBS_CHANNEL, "").await?;
-    }
-    Ok(())
-}
-
-/// The due moved: relative reminders move with it (and may fire again), or go with it.
-pub(crate) async fn retime_reminders(
-    tx: &mut Tx,
-    user_id: &UserId,
-    task_id: TaskId,
-    anchor: Option<DateTime<Utc>>,
-) -> Result<()> {
-    let Some(anchor) = anchor else {
-        sqlx::query(
-            "DELETE FROM reminders WHERE user_id = $1 AND task_id = $2 AND minutes_before IS NOT NULL",
-        )
-        .bind(user_id)
-        .bind(task_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(db_error)?;
-        return Ok(());
-    };
-    let relative: Vec<(i64, i64, DateTime<Utc>)> = sqlx::query_as(
-        "SELECT id, minutes_before, remind_at FROM reminders \
-         WHERE user_id = $1 AND task_id = $2 AND minutes_before IS NOT NULL",
-    )
-    .bind(user_id)
-    .bind(task_id)
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(db_error)?;
-    for (id, minutes, was) in &relative {
-        let at = anchor - Duration::minutes(*minutes);
-        if at == *was {
-            // The due did not really move: a reminder that fired stays fired.
-            continue;
-        }
+    for (id, at) in &writes.moved {
         sqlx::query(
             "UPDATE reminders SET remind_at = $1, sent_at = NULL WHERE user_id = $2 AND id = $3",
         )
         .bind(at)
         .bind(user_id)
         .bind(id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        queue_reminder(tx, user_id, *id, at).await?;
+        queue_reminder(tx, user_id, *id, *at).await?;
     }
-    if !relative.is_empty() {
-        notify(tx, JOBS_CHANNEL, "").await?;
+    for row in &writes.insert {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(task_id)
+        .bind(row.remind_at)
+        .bind(row.minutes_before)
+        .bind(row.sent_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if let Some(at) = row.job_at() {
+            queue_reminder(tx, user_id, id, at).await?;
+        }
+    }
+    if writes.queues_jobs() {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(JOBS_CHANNEL)
+            .execute(tx)
+            .await
+            .map_err(db_error)?;
     }
     Ok(())
 }
@@ -366,7 +288,7 @@ impl JobStore for PostgresStore {
 
     async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
         let user = &job.user_id;
-        let mut tx = Tx::begin(&self.pool, user).await?;
+        let mut tx = tx::begin(&self.pool, user).await?;
         let fired: Option<(i64, TaskId)> = match job.reminder_id {
             Some(reminder_id) => sqlx::query_as(
                 "UPDATE reminders r SET sent_at = $3 FROM tasks t \
@@ -388,11 +310,7 @@ impl JobStore for PostgresStore {
             && let Some(task) = select_task(&mut *tx, user, task_id).await?
         {
             let data = reminder_task_data(&task, reminder_id);
-            tx.record(EventType::Reminder, task_id, data.clone(), now);
-            let id =
-                tx.flush().await?.last().copied().ok_or_else(|| {
-                    Error::internal("a reminder's event was written without an id")
-                })?;
+            let id = record(&mut tx, user, EventType::Reminder, task_id, &data, now).await?;
             event = Some(Event {
                 id,
                 event_type: EventType::Reminder,
@@ -408,7 +326,7 @@ impl JobStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        tx.commit().await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(event)
     }
 
@@ -474,7 +392,7 @@ impl WebhookStore for PostgresStore {
         // Under the user's lock (taken first, across replicas): no other insert commits
         // between this statement's count and its insert.
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        let mut tx = tx::begin(&self.pool, user_id).await?;
         let sql = format!(
             "INSERT INTO webhooks (user_id, url, secret, created_at) \
              SELECT $1, $2, $3, $4 \
@@ -490,7 +408,7 @@ impl WebhookStore for PostgresStore {
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
-        tx.commit().await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(inserted.map(Into::into))
     }
 

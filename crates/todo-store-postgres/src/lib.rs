@@ -15,23 +15,23 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
-use todo_core::events::{EventType, task_data};
+use todo_core::events::task_data;
 use todo_core::page::{TaskFilter, TaskQuery};
-use todo_core::store::{NextOccurrence, PoolStats, ProfileChanges, Store, TaskSlice};
+use todo_core::planning::{self, ReminderIntent, TaskWrite, WriteContext};
+use todo_core::store::{PoolStats, ProfileChanges, Store, TaskSlice};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::user::User;
 use todo_core::{Error, Result};
 
-use rows::{CountedTask, INSERTED_TASK_COLUMNS, TASK_COLUMNS, ToggledTask};
+use rows::{CountedTask, INSERTED_TASK_COLUMNS, TASK_COLUMNS};
 use todo_store_sql::{
     ApiKeyRow, UserRow, UserWithPasswordRow, db_error, import_conflict, tag_conflict, user_conflict,
 };
-use tx::Tx;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -344,11 +344,11 @@ impl Store for PostgresStore {
         task: &NewTask,
         now: DateTime<Utc>,
     ) -> Result<Task> {
-        let mut tx = Tx::begin(&self.pool, user_id).await?;
-        let inserted = insert_full(&mut tx, user_id, task, now, false)
+        let mut tx = tx::begin(&self.pool, user_id).await?;
+        let inserted = insert(&mut tx, user_id, task, now, false)
             .await?
             .ok_or_else(|| Error::internal("insert returned no row"))?;
-        tx.commit().await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(inserted)
     }
 
@@ -361,7 +361,7 @@ impl Store for PostgresStore {
     ) -> Result<u64> {
         // One transaction: dropped before its commit (the caller gave up: a client abort, a
         // request timeout), it rolls back, and nothing of the file stays.
-        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        let mut tx = tx::begin(&self.pool, user_id).await?;
         for (name, color) in tags {
             sqlx::query(
                 "INSERT INTO tags (user_id, name, name_key, color, created_at) \
@@ -378,14 +378,11 @@ impl Store for PostgresStore {
         }
         let mut created = 0;
         for task in tasks {
-            if insert_full(&mut tx, user_id, task, now, true)
-                .await?
-                .is_some()
-            {
+            if insert(&mut tx, user_id, task, now, true).await?.is_some() {
                 created += 1;
             }
         }
-        tx.commit().await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(created)
     }
 
@@ -398,44 +395,14 @@ impl Store for PostgresStore {
         user_id: &UserId,
         id: TaskId,
         changes: &TaskChanges,
-        now: DateTime<Utc>,
-        next: NextOccurrence,
+        context: &WriteContext,
     ) -> Result<Option<Task>> {
-        let mut tx = Tx::begin(&self.pool, user_id).await?;
-        let Some(was_completed) = lock_completed(&mut tx, user_id, id).await? else {
+        let mut tx = tx::begin(&self.pool, user_id).await?;
+        let Some(before) = lock_task(&mut tx, user_id, id).await? else {
             return Ok(None);
         };
-        let updated: Option<i64> = update_statement(user_id, id, changes, now)
-            .build_query_scalar()
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if updated.is_none() {
-            return Ok(None);
-        }
-        if let Some(new_tags) = &changes.tags {
-            sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
-                .bind(user_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-            tags::link(&mut tx, user_id, id, new_tags, now).await?;
-        }
-        match (&changes.reminders, changes.reminder_anchor) {
-            (Some(list), anchor) => {
-                events::replace_reminders(&mut tx, user_id, id, list, anchor.flatten()).await?;
-            }
-            (None, Some(anchor)) => {
-                events::retime_reminders(&mut tx, user_id, id, anchor).await?;
-            }
-            (None, None) => {}
-        }
-        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
-            return Ok(None);
-        };
-        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
-        tx.commit().await?;
+        let task = change(&mut tx, user_id, before, changes, context).await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(Some(task))
     }
 
@@ -444,48 +411,22 @@ impl Store for PostgresStore {
         user_id: &UserId,
         id: TaskId,
         completed: Option<bool>,
-        now: DateTime<Utc>,
-        next: NextOccurrence,
+        context: &WriteContext,
     ) -> Result<Option<Task>> {
-        let mut tx = Tx::begin(&self.pool, user_id).await?;
-        // One statement reads the old state and writes the new one: no other write of this
-        // user runs meanwhile (the user's lock), so nothing can come between. The row comes
-        // back with the update (tags and reminders do not change here).
-        let sql = format!(
-            "UPDATE tasks SET \
-                 completed = COALESCE($1, NOT tasks.completed), \
-                 completed_at = CASE WHEN COALESCE($1, NOT tasks.completed) \
-                     THEN COALESCE(tasks.completed_at, $2) ELSE NULL END, \
-                 updated_at = $2 \
-             FROM (SELECT completed AS was FROM tasks WHERE user_id = $3 AND id = $4) old \
-             WHERE tasks.user_id = $3 AND tasks.id = $4 \
-                 AND ($1 IS NULL OR tasks.completed <> $1) \
-             RETURNING old.was, {TASK_COLUMNS}"
-        );
-        let toggled = sqlx::query_as::<_, ToggledTask>(sqlx::AssertSqlSafe(sql))
-            .bind(completed)
-            .bind(now)
-            .bind(user_id)
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let Some(ToggledTask {
-            task,
-            was: was_completed,
-        }) = toggled
-        else {
-            // Absent, or already as asked: no write, no event.
-            return select_task(&mut *tx, user_id, id).await;
+        let mut tx = tx::begin(&self.pool, user_id).await?;
+        let Some(before) = lock_task(&mut tx, user_id, id).await? else {
+            return Ok(None);
         };
-        let task = Task::from(task);
-        after_change(&mut tx, user_id, &task, was_completed, now, next).await?;
-        tx.commit().await?;
+        let Some(changes) = planning::completion(&before, completed) else {
+            return Ok(Some(before));
+        };
+        let task = change(&mut tx, user_id, before, &changes, context).await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(Some(task))
     }
 
     async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool> {
-        let mut tx = Tx::begin(&self.pool, user_id).await?;
+        let mut tx = tx::begin(&self.pool, user_id).await?;
         let Some(task) = select_task(&mut *tx, user_id, id).await? else {
             return Ok(false);
         };
@@ -498,8 +439,16 @@ impl Store for PostgresStore {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        tx.record(EventType::Deleted, id, task_data(&task), now());
-        tx.commit().await?;
+        write_plan(
+            &mut tx,
+            user_id,
+            id,
+            &planning::deleted(),
+            now(),
+            Some(task),
+        )
+        .await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(true)
     }
 
@@ -682,7 +631,7 @@ impl PostgresStore {
     }
 }
 
-/// `UPDATE tasks` for the fields `changes` names, returning the id.
+/// `UPDATE tasks` for the fields `changes` names, returning the task.
 fn update_statement(
     user_id: &UserId,
     id: TaskId,
@@ -719,14 +668,14 @@ fn update_statement(
     }
     qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
     qb.push(" AND id = ").push_bind(id);
-    qb.push(" RETURNING id");
+    qb.push(" RETURNING ").push(TASK_COLUMNS);
     qb
 }
 
 /// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
 /// skipped (`None`) instead of failing.
 async fn insert_row(
-    tx: &mut Tx,
+    tx: &mut PgConnection,
     user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
@@ -760,73 +709,118 @@ async fn insert_row(
         .bind(&task.import_key)
         .bind(task.recurrence_mode.as_str())
         .bind(task.parent_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await
         .map(|row| row.map(|row| Task::from(row.0)))
         .map_err(import_conflict)
 }
 
-/// Inserts a task with its tags and reminders and writes its `created` event; `None` when
-/// `skip_imported` skipped it.
-async fn insert_full(
-    tx: &mut Tx,
+/// Inserts a task with its tags, and writes what that means ([`planning::created`]); `None`
+/// when `skip_imported` skipped it.
+async fn insert(
+    tx: &mut PgConnection,
     user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<Task>> {
-    let Some(mut created) = insert_row(tx, user_id, task, now, skip_imported).await? else {
+    let Some(inserted) = insert_row(tx, user_id, task, now, skip_imported).await? else {
         return Ok(None);
     };
-    let id = created.id;
-    // The inserted row came back without tags and reminders: read it again if it has any.
-    if !task.tags.is_empty() || !task.reminders.is_empty() {
+    let id = inserted.id;
+    // The inserted row came back without tags: with tags, it is read again.
+    let current = if task.tags.is_empty() {
+        Some(inserted)
+    } else {
         tags::link(tx, user_id, id, &task.tags, now).await?;
-        if !task.reminders.is_empty() {
-            events::replace_reminders(tx, user_id, id, &task.reminders, task.reminder_anchor)
-                .await?;
-        }
-        created = select_task(&mut **tx, user_id, id)
-            .await?
-            .ok_or_else(|| Error::internal("inserted task vanished"))?;
-    }
-    tx.record(EventType::Created, id, task_data(&created), now);
-    Ok(Some(created))
+        None
+    };
+    let plan = planning::created(task);
+    write_plan(tx, user_id, id, &plan, now, current)
+        .await
+        .map(Some)
 }
 
-/// Whether the task was completed before this change (`None`: no such task). A turn runs
-/// alone for its user, so nothing changes it meanwhile; the row lock also keeps writers
-/// outside turns (none touch `completed` today) from slipping in.
-async fn lock_completed(tx: &mut Tx, user_id: &UserId, id: TaskId) -> Result<Option<bool>> {
-    sqlx::query_scalar("SELECT completed FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE")
+/// The task as it is, its row locked for the rest of the transaction (`None`: no such task).
+/// Writers of the user hold the user's lock already; the row lock also keeps writers outside
+/// it (none touch a task's completion or reminders today) from slipping in.
+async fn lock_task(tx: &mut PgConnection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE");
+    let row = sqlx::query_as::<_, rows::Task>(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(tx)
         .await
-        .map_err(db_error)
+        .map_err(db_error)?;
+    Ok(row.map(|row| row.0.into()))
 }
 
-/// After a task changed (`task` as it is now): its event, and when this change completed it,
-/// the next occurrence.
-async fn after_change(
-    tx: &mut Tx,
+/// Applies `changes` to the task `before` (locked in this transaction), and writes what they
+/// mean ([`planning::changed`]): the task as the write leaves it.
+async fn change(
+    tx: &mut PgConnection,
     user_id: &UserId,
-    task: &Task,
-    was_completed: bool,
-    now: DateTime<Utc>,
-    next: NextOccurrence,
-) -> Result<()> {
-    let just_completed = task.completed && !was_completed;
-    let kind = if just_completed {
-        EventType::Completed
-    } else {
-        EventType::Updated
-    };
-    tx.record(kind, task.id, task_data(task), now);
-    if just_completed && let Some(successor) = next(task) {
-        insert_full(tx, user_id, &successor, now, false).await?;
+    before: Task,
+    changes: &TaskChanges,
+    context: &WriteContext,
+) -> Result<Task> {
+    let id = before.id;
+    let mut after: Task = update_statement(user_id, id, changes, context.now)
+        .build_query_as::<rows::Task>()
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_error)?
+        .0
+        .into();
+    if let Some(new_tags) = &changes.tags {
+        sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tags::link(tx, user_id, id, new_tags, context.now).await?;
+        after = select_task(&mut *tx, user_id, id)
+            .await?
+            .ok_or_else(vanished)?;
     }
-    Ok(())
+    let plan = planning::changed(
+        &before,
+        &after,
+        ReminderIntent::of_changes(changes),
+        context,
+    );
+    let task = write_plan(tx, user_id, id, &plan, context.now, Some(after)).await?;
+    if let Some(successor) = &plan.successor {
+        insert(tx, user_id, successor, context.now, false).await?;
+    }
+    Ok(task)
+}
+
+/// Writes a plan's reminders (with their jobs) and its event (with its deliveries); returns
+/// the task as the write leaves it. `current` is the task before its reminders are written,
+/// when the caller has it; otherwise, or when the reminders change, the task is read.
+async fn write_plan(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    id: TaskId,
+    plan: &TaskWrite,
+    now: DateTime<Utc>,
+    current: Option<Task>,
+) -> Result<Task> {
+    events::write_reminders(tx, user_id, id, &plan.reminders).await?;
+    let task = match current {
+        Some(task) if plan.reminders.is_empty() => task,
+        _ => select_task(&mut *tx, user_id, id)
+            .await?
+            .ok_or_else(vanished)?,
+    };
+    events::record(tx, user_id, plan.event, id, &task_data(&task), now).await?;
+    Ok(task)
+}
+
+fn vanished() -> Error {
+    Error::internal("a task vanished inside its write")
 }
 
 pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(

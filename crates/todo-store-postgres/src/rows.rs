@@ -91,18 +91,3 @@ impl FromRow<'_, PgRow> for CountedTask {
         })
     }
 }
-
-/// `RETURNING <completed before>, TASK_COLUMNS`: a task as a completion change left it.
-pub struct ToggledTask {
-    pub was: bool,
-    pub task: TaskRow,
-}
-
-impl FromRow<'_, PgRow> for ToggledTask {
-    fn from_row(row: &PgRow) -> sqlx::Result<Self> {
-        Ok(ToggledTask {
-            was: get(row, 0)?,
-            task: task_at(row, 1)?,
-        })
-    }
-}

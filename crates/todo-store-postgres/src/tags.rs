@@ -14,7 +14,7 @@ const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
 
 /// Creates the tags that do not exist yet and links all of them to the task.
 pub async fn link(
-    tx: &mut crate::tx::Tx,
+    tx: &mut sqlx::PgConnection,
     user_id: &UserId,
     task_id: TaskId,
     tags: &[TagName],
@@ -29,7 +29,7 @@ pub async fn link(
         .bind(&tag.name)
         .bind(&tag.key)
         .bind(now)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
         sqlx::query(
@@ -40,7 +40,7 @@ pub async fn link(
         .bind(user_id)
         .bind(task_id)
         .bind(&tag.key)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
     }

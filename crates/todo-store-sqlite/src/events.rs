@@ -10,7 +10,7 @@ use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::ids::UserId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
-use todo_core::reminders::NewReminder;
+use todo_core::planning::ReminderWrites;
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
@@ -20,7 +20,7 @@ use todo_store_sql::{
     EVENT_COLUMNS, JOB_COLUMNS, JobRow, WEBHOOK_COLUMNS, WebhookSecretRow, reminder_task_data,
 };
 
-use crate::rows::{self, db_error, opt_time, time};
+use crate::rows::{self, db_error, opt_time};
 use crate::{SqliteStore, savepoint, select_task, sql};
 
 /// Writes one event in the change's transaction, queues a delivery to each of the user's
@@ -68,41 +68,31 @@ fn queue_reminder(
     Ok(())
 }
 
-/// `remind_at`, `minutes_before` and `sent_at` of a reminder that has fired.
-type Fired = (DateTime<Utc>, Option<i64>, Option<DateTime<Utc>>);
-
-/// Replaces a task's reminders, each with a job at its moment.
-pub(crate) fn replace_reminders(
+/// Writes a plan's reminder rows, each reminder that is to fire with a job at its moment.
+pub(crate) fn write_reminders(
     conn: &Connection,
     user_id: &UserId,
     task_id: TaskId,
-    reminders: &[NewReminder],
-    anchor: Option<DateTime<Utc>>,
+    writes: &ReminderWrites,
 ) -> Result<()> {
-    // A reminder that stays as it was and has fired keeps its `sent_at`: editing the list
-    // must not fire it again.
-    let fired: Vec<Fired> = sql::all(
-        conn,
-        "SELECT remind_at, minutes_before, sent_at FROM reminders \
-         WHERE user_id = ?1 AND task_id = ?2 AND sent_at IS NOT NULL",
-        (user_id, task_id),
-        |row| Ok((time(row, 0)?, row.get(1)?, opt_time(row, 2)?)),
-    )
-    .map_err(db_error)?;
-    sql::execute(
-        conn,
-        "DELETE FROM reminders WHERE user_id = ?1 AND task_id = ?2",
-        (user_id, task_id),
-    )
-    .map_err(db_error)?;
-    for reminder in reminders {
-        let Some(at) = reminder.moment(anchor) else {
-            continue;
-        };
-        let sent_at = fired
-            .iter()
-            .find(|(r, m, _)| *r == at && *m == reminder.minutes_before())
-            .and_then(|(_, _, sent)| *sent);
+    for id in &writes.delete {
+        sql::execute(
+            conn,
+            "DELETE FROM reminders WHERE user_id = ?1 AND id = ?2",
+            (user_id, id),
+        )
+        .map_err(db_error)?;
+    }
+    for (id, at) in &writes.moved {
+        sql::execute(
+            conn,
+            "UPDATE reminders SET remind_at = ?1, sent_at = NULL WHERE user_id = ?2 AND id = ?3",
+            (ts(at), user_id, id),
+        )
+        .map_err(db_error)?;
+        queue_reminder(conn, user_id, *id, *at)?;
+    }
+    for row in &writes.insert {
         let id: i64 = sql::one(
             conn,
             "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
@@ -110,60 +100,17 @@ pub(crate) fn replace_reminders(
             (
                 user_id,
                 task_id,
-                ts(&at),
-                reminder.minutes_before(),
-                sent_at.as_ref().map(ts),
+                ts(&row.remind_at),
+                row.minutes_before,
+                row.sent_at.as_ref().map(ts),
             ),
             |row| row.get(0),
         )
         .map_err(db_error)?
         .ok_or_else(|| todo_core::Error::internal("insert returned no row"))?;
-        if sent_at.is_some() {
-            continue;
+        if let Some(at) = row.job_at() {
+            queue_reminder(conn, user_id, id, at)?;
         }
-        queue_reminder(conn, user_id, id, at)?;
-    }
-    Ok(())
-}
-
-/// The due moved: relative reminders move with it (and may fire again), or go with it.
-pub(crate) fn retime_reminders(
-    conn: &Connection,
-    user_id: &UserId,
-    task_id: TaskId,
-    anchor: Option<DateTime<Utc>>,
-) -> Result<()> {
-    let Some(anchor) = anchor else {
-        sql::execute(
-            conn,
-            "DELETE FROM reminders \
-             WHERE user_id = ?1 AND task_id = ?2 AND minutes_before IS NOT NULL",
-            (user_id, task_id),
-        )
-        .map_err(db_error)?;
-        return Ok(());
-    };
-    let relative: Vec<(i64, i64, DateTime<Utc>)> = sql::all(
-        conn,
-        "SELECT id, minutes_before, remind_at FROM reminders \
-         WHERE user_id = ?1 AND task_id = ?2 AND minutes_before IS NOT NULL",
-        (user_id, task_id),
-        |row| Ok((row.get(0)?, row.get(1)?, time(row, 2)?)),
-    )
-    .map_err(db_error)?;
-    for (id, minutes, was) in &relative {
-        let at = anchor - Duration::minutes(*minutes);
-        if at == *was {
-            // The due did not really move: a reminder that fired stays fired.
-            continue;
-        }
-        sql::execute(
-            conn,
-            "UPDATE reminders SET remind_at = ?1, sent_at = NULL WHERE user_id = ?2 AND id = ?3",
-            (ts(&at), user_id, id),
-        )
-        .map_err(db_error)?;
-        queue_reminder(conn, user_id, *id, at)?;
     }
     Ok(())
 }

@@ -23,9 +23,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Savepoint};
 use todo_core::accounts::{NewUser, Session};
 use todo_core::api_key::{ApiKey, scopes_to_text};
-use todo_core::events::{EventType, Signal, task_data};
+use todo_core::events::{Signal, task_data};
 use todo_core::page::TaskQuery;
-use todo_core::store::{NextOccurrence, PoolStats, ProfileChanges, Store, TaskSlice};
+use todo_core::planning::{self, ReminderIntent, TaskWrite, WriteContext};
+use todo_core::store::{PoolStats, ProfileChanges, Store, TaskSlice};
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
@@ -476,7 +477,7 @@ impl Store for SqliteStore {
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
-            let task = insert_full(&tx, &user_id, &task, now, false)?
+            let task = insert(&tx, &user_id, &task, now, false)?
                 .ok_or_else(|| Error::internal("insert returned no row"))?;
             tx.commit().map_err(db_error)?;
             Ok(task)
@@ -514,7 +515,7 @@ impl Store for SqliteStore {
                     if i % IMPORT_CHECK_EVERY == 0 && caller.strong_count() == 0 {
                         return Err(import_abandoned());
                     }
-                    if insert_full(&tx, &user_id, task, now, true)?.is_some() {
+                    if insert(&tx, &user_id, task, now, true)?.is_some() {
                         created += 1;
                     }
                 }
@@ -539,67 +540,18 @@ impl Store for SqliteStore {
         user_id: &UserId,
         id: TaskId,
         changes: &TaskChanges,
-        now: DateTime<Utc>,
-        next: NextOccurrence,
+        context: &WriteContext,
     ) -> Result<Option<Task>> {
-        let mut sql = Sql::new("UPDATE tasks SET updated_at = ");
-        sql.bind(ts(&now));
-        if let Some(title) = &changes.title {
-            sql.push(", title = ").bind(title.clone());
-        }
-        if let Some(description) = &changes.description {
-            sql.push(", description = ").bind(description.clone());
-        }
-        if let Some(priority) = changes.priority {
-            sql.push(", priority = ").bind(priority.rank());
-        }
-        if let Some((due, key)) = &changes.due {
-            sql.push(", due_at = ").bind(due.at().as_ref().map(ts));
-            sql.push(", due_date = ").bind(due.date().map(date_text));
-            sql.push(", due_key = ").bind(key.as_ref().map(ts));
-        }
-        if let Some(recurrence) = &changes.recurrence {
-            sql.push(", recurrence = ").bind(recurrence.clone());
-        }
-        if let Some(mode) = changes.recurrence_mode {
-            sql.push(", recurrence_mode = ")
-                .bind(mode.as_str().to_owned());
-        }
-        if let Some(completed) = changes.completed {
-            sql.push(", completed = ").bind(completed);
-            sql.push(", completed_at = CASE WHEN ").bind(completed);
-            sql.push(" THEN COALESCE(completed_at, ").bind(ts(&now));
-            sql.push(") ELSE NULL END");
-        }
-        sql.push(" WHERE user_id = ").bind(user_id.to_owned());
-        sql.push(" AND id = ").bind(id);
-        sql.push(" RETURNING id");
-        let (user, changes) = (user_id.to_owned(), changes.clone());
+        let (user, changes, context) = (user_id.to_owned(), changes.clone(), *context);
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
-            let Some(was_completed) = completed_now(&tx, &user_id, id)? else {
+            let Some(before) = select_task(&tx, &user_id, id)? else {
                 return Ok(None);
             };
-            let updated: Option<i64> = sql.one(&tx, |row| row.get(0)).map_err(db_error)?;
-            if updated.is_none() {
-                return Ok(None);
-            }
-            if let Some(new_tags) = &changes.tags {
-                sql::execute(&tx, "DELETE FROM task_tags WHERE task_id = ?1", [id])
-                    .map_err(db_error)?;
-                tags::link(&tx, &user_id, id, new_tags, now)?;
-            }
-            match (&changes.reminders, changes.reminder_anchor) {
-                (Some(list), anchor) => {
-                    events::replace_reminders(&tx, &user_id, id, list, anchor.flatten())?;
-                }
-                (None, Some(anchor)) => events::retime_reminders(&tx, &user_id, id, anchor)?,
-                (None, None) => {}
-            }
-            let task = after_change(&tx, &user_id, id, was_completed, now, &next)?;
+            let task = change(&tx, &user_id, before, &changes, &context)?;
             tx.commit().map_err(db_error)?;
-            Ok(task)
+            Ok(Some(task))
         })
         .await
     }
@@ -609,34 +561,21 @@ impl Store for SqliteStore {
         user_id: &UserId,
         id: TaskId,
         completed: Option<bool>,
-        now: DateTime<Utc>,
-        next: NextOccurrence,
+        context: &WriteContext,
     ) -> Result<Option<Task>> {
-        let user = user_id.to_owned();
+        let (user, context) = (user_id.to_owned(), *context);
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
-            let Some(was_completed) = completed_now(&tx, &user_id, id)? else {
+            let Some(before) = select_task(&tx, &user_id, id)? else {
                 return Ok(None);
             };
-            if completed == Some(was_completed) {
-                // Nothing changes: no write, no event.
-                return select_task(&tx, &user_id, id);
-            }
-            sql::execute(
-                &tx,
-                "UPDATE tasks SET \
-                     completed = COALESCE(?1, NOT completed), \
-                     completed_at = CASE WHEN COALESCE(?1, NOT completed) \
-                         THEN COALESCE(completed_at, ?2) ELSE NULL END, \
-                     updated_at = ?2 \
-                 WHERE user_id = ?3 AND id = ?4",
-                (completed, ts(&now), &user_id, id),
-            )
-            .map_err(db_error)?;
-            let task = after_change(&tx, &user_id, id, was_completed, now, &next)?;
+            let Some(changes) = planning::completion(&before, completed) else {
+                return Ok(Some(before));
+            };
+            let task = change(&tx, &user_id, before, &changes, &context)?;
             tx.commit().map_err(db_error)?;
-            Ok(task)
+            Ok(Some(task))
         })
         .await
     }
@@ -658,14 +597,7 @@ impl Store for SqliteStore {
             if done == 0 {
                 return Ok(false);
             }
-            events::record(
-                &tx,
-                &user_id,
-                EventType::Deleted,
-                id,
-                &task_data(&task),
-                now(),
-            )?;
+            write_plan(&tx, &user_id, id, &planning::deleted(), now(), Some(task))?;
             tx.commit().map_err(db_error)?;
             Ok(true)
         })
@@ -835,9 +767,9 @@ fn insert_row(
     sql::one(conn, sql, params, |row| row.get(0)).map_err(conflict(IMPORT_CONFLICT))
 }
 
-/// Inserts a task with its tags and reminders and writes its `created` event; `None` when
-/// `skip_imported` skipped it.
-fn insert_full(
+/// Inserts a task with its tags, and writes what that means ([`planning::created`]); `None`
+/// when `skip_imported` skipped it.
+fn insert(
     conn: &Connection,
     user_id: &UserId,
     task: &NewTask,
@@ -848,57 +780,103 @@ fn insert_full(
         return Ok(None);
     };
     tags::link(conn, user_id, id, &task.tags, now)?;
-    if !task.reminders.is_empty() {
-        events::replace_reminders(conn, user_id, id, &task.reminders, task.reminder_anchor)?;
+    write_plan(conn, user_id, id, &planning::created(task), now, None).map(Some)
+}
+
+/// Applies `changes` to the task `before` (read in this transaction), and writes what they
+/// mean ([`planning::changed`]): the task as the write leaves it.
+fn change(
+    conn: &Connection,
+    user_id: &UserId,
+    before: Task,
+    changes: &TaskChanges,
+    context: &WriteContext,
+) -> Result<Task> {
+    let id = before.id;
+    update_statement(user_id, id, changes, context.now)
+        .execute(conn)
+        .map_err(db_error)?;
+    if let Some(new_tags) = &changes.tags {
+        sql::execute(conn, "DELETE FROM task_tags WHERE task_id = ?1", [id]).map_err(db_error)?;
+        tags::link(conn, user_id, id, new_tags, context.now)?;
     }
-    let created =
-        select_task(conn, user_id, id)?.ok_or_else(|| Error::internal("inserted task vanished"))?;
-    events::record(
-        conn,
-        user_id,
-        EventType::Created,
-        id,
-        &task_data(&created),
-        now,
-    )?;
-    Ok(Some(created))
+    let after = select_task(conn, user_id, id)?.ok_or_else(vanished)?;
+    let plan = planning::changed(
+        &before,
+        &after,
+        ReminderIntent::of_changes(changes),
+        context,
+    );
+    let task = write_plan(conn, user_id, id, &plan, context.now, Some(after))?;
+    if let Some(successor) = &plan.successor {
+        insert(conn, user_id, successor, context.now, false)?;
+    }
+    Ok(task)
 }
 
-/// Whether the task is completed, read inside a write transaction (`BEGIN IMMEDIATE` holds
-/// the write lock, so of two requests completing it at once the second sees `true`).
-fn completed_now(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<bool>> {
-    sql::one(
-        conn,
-        "SELECT completed FROM tasks WHERE user_id = ?1 AND id = ?2",
-        (user_id, id),
-        |row| row.get(0),
-    )
-    .map_err(db_error)
-}
-
-/// After a task changed: its event, and when this change completed it, the next occurrence.
-fn after_change(
+/// Writes a plan's reminders (with their jobs) and its event (with its deliveries); returns
+/// the task as the write leaves it. `current` is the task before its reminders are written,
+/// when the caller has it; otherwise, or when the reminders change, the task is read.
+fn write_plan(
     conn: &Connection,
     user_id: &UserId,
     id: TaskId,
-    was_completed: bool,
+    plan: &TaskWrite,
     now: DateTime<Utc>,
-    next: &NextOccurrence,
-) -> Result<Option<Task>> {
-    let Some(task) = select_task(conn, user_id, id)? else {
-        return Ok(None);
+    current: Option<Task>,
+) -> Result<Task> {
+    events::write_reminders(conn, user_id, id, &plan.reminders)?;
+    let task = match current {
+        Some(task) if plan.reminders.is_empty() => task,
+        _ => select_task(conn, user_id, id)?.ok_or_else(vanished)?,
     };
-    let just_completed = task.completed && !was_completed;
-    let kind = if just_completed {
-        EventType::Completed
-    } else {
-        EventType::Updated
-    };
-    events::record(conn, user_id, kind, id, &task_data(&task), now)?;
-    if just_completed && let Some(successor) = next(&task) {
-        insert_full(conn, user_id, &successor, now, false)?;
+    events::record(conn, user_id, plan.event, id, &task_data(&task), now)?;
+    Ok(task)
+}
+
+fn vanished() -> Error {
+    Error::internal("a task vanished inside its write")
+}
+
+/// `UPDATE tasks` for the fields `changes` names.
+fn update_statement(
+    user_id: &UserId,
+    id: TaskId,
+    changes: &TaskChanges,
+    now: DateTime<Utc>,
+) -> Sql {
+    let mut sql = Sql::new("UPDATE tasks SET updated_at = ");
+    sql.bind(ts(&now));
+    if let Some(title) = &changes.title {
+        sql.push(", title = ").bind(title.clone());
     }
-    Ok(Some(task))
+    if let Some(description) = &changes.description {
+        sql.push(", description = ").bind(description.clone());
+    }
+    if let Some(priority) = changes.priority {
+        sql.push(", priority = ").bind(priority.rank());
+    }
+    if let Some((due, key)) = &changes.due {
+        sql.push(", due_at = ").bind(due.at().as_ref().map(ts));
+        sql.push(", due_date = ").bind(due.date().map(date_text));
+        sql.push(", due_key = ").bind(key.as_ref().map(ts));
+    }
+    if let Some(recurrence) = &changes.recurrence {
+        sql.push(", recurrence = ").bind(recurrence.clone());
+    }
+    if let Some(mode) = changes.recurrence_mode {
+        sql.push(", recurrence_mode = ")
+            .bind(mode.as_str().to_owned());
+    }
+    if let Some(completed) = changes.completed {
+        sql.push(", completed = ").bind(completed);
+        sql.push(", completed_at = CASE WHEN ").bind(completed);
+        sql.push(" THEN COALESCE(completed_at, ").bind(ts(&now));
+        sql.push(") ELSE NULL END");
+    }
+    sql.push(" WHERE user_id = ").bind(user_id.to_owned());
+    sql.push(" AND id = ").bind(id);
+    sql
 }
 
 pub(crate) fn select_task(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {

@@ -10,10 +10,10 @@ use todo_core::ids::{TaskId, UserId};
 use todo_core::jobs::JobKind;
 use todo_core::recurrence::RecurrenceMode;
 use todo_core::reminders::NewReminder;
-use todo_core::store::{NextOccurrence, no_next_occurrence};
 use todo_core::task::{Due, NewTask, TaskChanges};
 use todo_core::time::now;
 
+use crate::context;
 use crate::tasks::{add, new_task};
 use crate::user;
 
@@ -34,16 +34,16 @@ async fn every_task_change_writes_one_event_in_order_for_its_owner_only() {
             ..TaskChanges::default()
         };
         store
-            .update_task(&owner, task.id, &changes, now(), no_next_occurrence())
+            .update_task(&owner, task.id, &changes, &context(now()))
             .await
             .expect("update");
         store
-            .set_task_completed(&owner, task.id, Some(true), now(), no_next_occurrence())
+            .set_task_completed(&owner, task.id, Some(true), &context(now()))
             .await
             .expect("complete");
         // Completing a completed task changes nothing and says nothing.
         store
-            .set_task_completed(&owner, task.id, Some(true), now(), no_next_occurrence())
+            .set_task_completed(&owner, task.id, Some(true), &context(now()))
             .await
             .expect("complete again");
         assert!(store.delete_task(&owner, task.id).await.expect("delete"));
@@ -108,7 +108,7 @@ async fn a_user_whose_id_has_quotes_and_backslashes_writes_in_turns_of_their_own
         store.insert_user(&new).await.expect("insert user");
         let task = add(store, &odd, "Quoted").await;
         store
-            .set_task_completed(&odd, task.id, Some(true), now(), no_next_occurrence())
+            .set_task_completed(&odd, task.id, Some(true), &context(now()))
             .await
             .expect("complete");
         let events = store.events_after(&odd, 0, 10).await.expect("events");
@@ -232,19 +232,12 @@ async fn two_completions_at_once_create_the_next_occurrence_once() {
             .insert_task(&owner, &new, now())
             .await
             .expect("insert");
-        let next: NextOccurrence = Arc::new(|t: &todo_core::task::Task| {
-            Some(NewTask {
-                parent_id: Some(t.id),
-                ..new_task("Daily, next")
-            })
-        });
         let completions = (0..4).map(|_| {
             let store = store.clone();
             let owner = owner.clone();
-            let next = next.clone();
             tokio::spawn(async move {
                 store
-                    .set_task_completed(&owner, task.id, Some(true), now(), next)
+                    .set_task_completed(&owner, task.id, Some(true), &context(now()))
                     .await
                     .expect("complete")
             })
@@ -359,7 +352,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             ..TaskChanges::default()
         };
         let kept = store
-            .update_task(&owner, task.id, &same, now(), no_next_occurrence())
+            .update_task(&owner, task.id, &same, &context(now()))
             .await
             .expect("update")
             .expect("task");
@@ -373,7 +366,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             ..TaskChanges::default()
         };
         store
-            .update_task(&owner, task.id, &same_due, now(), no_next_occurrence())
+            .update_task(&owner, task.id, &same_due, &context(now()))
             .await
             .expect("update");
         assert_eq!(
@@ -387,7 +380,7 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
             ..TaskChanges::default()
         };
         let moved = store
-            .update_task(&owner, task.id, &moved, now(), no_next_occurrence())
+            .update_task(&owner, task.id, &moved, &context(now()))
             .await
             .expect("update")
             .expect("task");

@@ -5,11 +5,11 @@ use chrono_tz::Tz;
 use todo_core::Store;
 use todo_core::ids::UserId;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery, search_terms};
-use todo_core::store::no_next_occurrence;
 use todo_core::tag::TagName;
 use todo_core::task::{Due, NewTask, Priority, Task};
 use todo_core::time::now;
 
+use crate::context;
 use crate::tasks::new_task;
 use crate::user;
 
@@ -82,7 +82,7 @@ async fn seed(store: &dyn Store, owner: &UserId) -> Vec<Task> {
     }
     let done = tasks[3].id; // "Write report": overdue, but completed
     store
-        .set_task_completed(owner, done, Some(true), base, no_next_occurrence())
+        .set_task_completed(owner, done, Some(true), &context(base))
         .await
         .expect("complete");
     tasks[3] = store
@@ -383,7 +383,7 @@ async fn search_finds_word_prefixes_in_title_and_description_of_the_owner_only()
             ..Default::default()
         };
         store
-            .update_task(&owner, milk.id, &rename, now(), no_next_occurrence())
+            .update_task(&owner, milk.id, &rename, &context(now()))
             .await
             .expect("update");
         assert!(

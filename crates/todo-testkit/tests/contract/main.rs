@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use todo_core::Store;
 use todo_core::accounts::NewUser;
 use todo_core::ids::UserId;
+use todo_core::planning::WriteContext;
 use todo_core::time::now;
 
 /// Stores a user with a unique email and returns its id.
@@ -31,5 +32,13 @@ pub fn new_user(id: &UserId, email: Option<&str>, at: DateTime<Utc>) -> NewUser 
         password_hash: Some("$argon2id$stub".into()),
         timezone: "UTC".into(),
         created_at: at,
+    }
+}
+
+/// A write at `now` by a user in UTC.
+pub fn context(now: DateTime<Utc>) -> WriteContext {
+    WriteContext {
+        now,
+        tz: chrono_tz::Tz::UTC,
     }
 }

@@ -1,9 +1,9 @@
 use todo_core::Error;
-use todo_core::store::no_next_occurrence;
 use todo_core::tag::{TagChanges, TagName};
 use todo_core::task::{NewTask, TaskChanges};
 use todo_core::time::now;
 
+use crate::context;
 use crate::tasks::new_task;
 use crate::user;
 
@@ -77,7 +77,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
             ..TaskChanges::default()
         };
         let updated = store
-            .update_task(&owner, task.id, &retag, now(), no_next_occurrence())
+            .update_task(&owner, task.id, &retag, &context(now()))
             .await
             .expect("update")
             .expect("found");
@@ -87,7 +87,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
             ..TaskChanges::default()
         };
         let cleared = store
-            .update_task(&owner, task.id, &clear, now(), no_next_occurrence())
+            .update_task(&owner, task.id, &clear, &context(now()))
             .await
             .expect("update")
             .expect("found");
@@ -100,8 +100,7 @@ async fn tasks_create_tags_on_the_fly_and_reuse_existing_ones() {
                     title: Some("renamed".into()),
                     ..TaskChanges::default()
                 },
-                now(),
-                no_next_occurrence(),
+                &context(now()),
             )
             .await
             .expect("update")

@@ -3,11 +3,11 @@ use chrono_tz::Tz;
 use todo_core::Store;
 use todo_core::ids::UserId;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery};
-use todo_core::store::no_next_occurrence;
 use todo_core::tag::TagName;
 use todo_core::task::{Due, NewTask, Priority, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 
+use crate::context;
 use crate::user;
 
 pub fn new_task(title: &str) -> NewTask {
@@ -106,14 +106,14 @@ async fn nobody_reaches_another_users_task() {
         );
         assert!(
             store
-                .update_task(&mallory, task.id, &changes, now(), no_next_occurrence())
+                .update_task(&mallory, task.id, &changes, &context(now()))
                 .await
                 .expect("update")
                 .is_none()
         );
         assert!(
             store
-                .set_task_completed(&mallory, task.id, None, now(), no_next_occurrence())
+                .set_task_completed(&mallory, task.id, None, &context(now()))
                 .await
                 .expect("complete")
                 .is_none()
@@ -166,7 +166,7 @@ async fn an_update_changes_only_what_it_names() {
             ..TaskChanges::default()
         };
         let updated = store
-            .update_task(&owner, task.id, &changes, later, no_next_occurrence())
+            .update_task(&owner, task.id, &changes, &context(later))
             .await
             .expect("update")
             .expect("found");
@@ -190,7 +190,7 @@ async fn an_update_changes_only_what_it_names() {
             ..TaskChanges::default()
         };
         let cleared = store
-            .update_task(&owner, task.id, &clear, later, no_next_occurrence())
+            .update_task(&owner, task.id, &clear, &context(later))
             .await
             .expect("update")
             .expect("found");
@@ -212,7 +212,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
         let t2 = now() + Duration::seconds(2);
 
         let done = store
-            .set_task_completed(&owner, task.id, None, t1, no_next_occurrence())
+            .set_task_completed(&owner, task.id, None, &context(t1))
             .await
             .expect("toggle")
             .expect("found");
@@ -223,7 +223,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             db.backend
         );
         let again = store
-            .set_task_completed(&owner, task.id, Some(true), t2, no_next_occurrence())
+            .set_task_completed(&owner, task.id, Some(true), &context(t2))
             .await
             .expect("set")
             .expect("found");
@@ -233,13 +233,13 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             "completing twice keeps the first time"
         );
         let reopened = store
-            .set_task_completed(&owner, task.id, None, t2, no_next_occurrence())
+            .set_task_completed(&owner, task.id, None, &context(t2))
             .await
             .expect("toggle")
             .expect("found");
         assert_eq!((reopened.completed, reopened.completed_at), (false, None));
         let still_open = store
-            .set_task_completed(&owner, task.id, Some(false), t2, no_next_occurrence())
+            .set_task_completed(&owner, task.id, Some(false), &context(t2))
             .await
             .expect("set")
             .expect("found");
@@ -250,7 +250,7 @@ async fn completion_toggles_sets_and_keeps_its_first_time() {
             ..TaskChanges::default()
         };
         let done = store
-            .update_task(&owner, task.id, &via_update, t2, no_next_occurrence())
+            .update_task(&owner, task.id, &via_update, &context(t2))
             .await
             .expect("update")
             .expect("found");
@@ -392,7 +392,7 @@ async fn status_filters_the_list_and_the_count() {
             let task = add(store, &owner, &format!("t{i}")).await;
             if i % 2 == 0 {
                 store
-                    .set_task_completed(&owner, task.id, Some(true), now(), no_next_occurrence())
+                    .set_task_completed(&owner, task.id, Some(true), &context(now()))
                     .await
                     .expect("complete");
             }
