@@ -1,8 +1,9 @@
-//! The storage trait every database backend implements. Every task query is scoped by
+//! The storage traits every database backend implements, one per resource (each backend has a
+//! file per trait), and `Store`, all of them together. Every task query is scoped by
 //! `user_id`, so data can later be distributed by user without changes.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::accounts::{NewUser, Session};
 use crate::api_key::{ApiKey, ApiKeyId};
@@ -10,14 +11,12 @@ use crate::chat::ChatStore;
 use crate::error::Result;
 use crate::events::EventStore;
 use crate::jobs::JobStore;
-use crate::webhooks::WebhookStore;
-use chrono::NaiveDate;
-
 use crate::page::TaskQuery;
 use crate::planning::WriteContext;
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
 use crate::user::{User, UserId};
+use crate::webhooks::WebhookStore;
 
 /// Part of a listing and the size of the whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,8 +41,22 @@ pub struct PoolStats {
     pub max: u32,
 }
 
+/// Everything a backend stores. Its resources' methods are callable on a `dyn Store` without
+/// importing their traits.
 #[async_trait]
-pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore
+    + ApiKeyStore
+    + TaskStore
+    + TagStore
+    + ChatStore
+    + EventStore
+    + JobStore
+    + WebhookStore
+    + Send
+    + Sync
+    + 'static
+{
     /// Fails unless the database answers a trivial query.
     async fn ping(&self) -> Result<()>;
 
@@ -51,8 +64,12 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
 
     /// Returns the stored value for `key`, storing `candidate` first if there is none.
     async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String>;
+}
 
-    // Users.
+/// Users, their external identities and their sessions (what a login token stands for, so
+/// logout can end it).
+#[async_trait]
+pub trait UserStore {
     /// Fails with `Error::Conflict` when the email is taken.
     async fn insert_user(&self, user: &NewUser) -> Result<User>;
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>>;
@@ -77,13 +94,14 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     ) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
 
-    // Sessions (what a login token stands for, so logout can end it).
     async fn insert_session(&self, session: &Session) -> Result<()>;
     /// The user of a session that exists and has not expired at `now`.
     async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_session(&self, session_id: &str) -> Result<()>;
+}
 
-    // API keys.
+#[async_trait]
+pub trait ApiKeyStore {
     async fn insert_api_key(&self, key: &ApiKey, hash: &str) -> Result<()>;
     /// The user's keys that are not revoked, newest first.
     async fn list_api_keys(&self, user_id: &UserId) -> Result<Vec<ApiKey>>;
@@ -96,8 +114,14 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     ) -> Result<bool>;
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>>;
     async fn touch_api_key(&self, id: &ApiKeyId, now: DateTime<Utc>) -> Result<()>;
+}
 
-    // Tasks. Writes that carry tags create missing tags and link them in the same transaction.
+/// Tasks. A write reads the task, applies the change, and writes what the change means by
+/// [`crate::planning`] (events, reminders, a next occurrence), in one transaction. Writes that
+/// carry tags create missing tags and link them in the same transaction.
+#[async_trait]
+pub trait TaskStore {
+    /// Inserts the task, and what that means by [`crate::planning::created`].
     async fn insert_task(
         &self,
         user_id: &UserId,
@@ -117,9 +141,9 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
         now: DateTime<Utc>,
     ) -> Result<u64>;
     async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>>;
-    /// Applies the changes, and what they mean by [`crate::planning::changed`] (the event, the
-    /// reminders, a recurring task's next occurrence), in one transaction; `None` when the
-    /// user has no such task.
+    /// Applies the changes, and what they mean by [`crate::planning::changed`] (the event,
+    /// the reminders, a recurring task's next occurrence); `None` when the user has no such
+    /// task.
     async fn update_task(
         &self,
         user_id: &UserId,
@@ -127,9 +151,9 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
         changes: &TaskChanges,
         context: &WriteContext,
     ) -> Result<Option<Task>>;
-    /// Sets completion, or flips it when `completed` is `None` ([`crate::planning::completion`]),
-    /// then as `update_task`. Of two requests completing a task at once, only the one that
-    /// changed the row creates the next occurrence.
+    /// Sets completion, or flips it when `completed` is `None`
+    /// ([`crate::planning::completion`]), then as `update_task`. Of two requests completing a
+    /// task at once, only the one that changed the row creates the next occurrence.
     async fn set_task_completed(
         &self,
         user_id: &UserId,
@@ -137,6 +161,7 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
         completed: Option<bool>,
         context: &WriteContext,
     ) -> Result<Option<Task>>;
+    /// Deletes the task, recording [`crate::planning::deleted`].
     async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool>;
     /// Up to `limit` tasks matching the query, after its cursor, in its order; and how many
     /// match the filter in all (cursor aside).
@@ -150,8 +175,10 @@ pub trait Store: ChatStore + EventStore + JobStore + WebhookStore + Send + Sync 
     async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>>;
     /// Stores new due moments (`Task::due_key`) for the user's tasks.
     async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()>;
+}
 
-    // Tags.
+#[async_trait]
+pub trait TagStore {
     /// The user's tags by name (without regard to case), with how many tasks carry each.
     async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>>;
     /// Fails with `Error::Conflict` when the user has a tag of that name.

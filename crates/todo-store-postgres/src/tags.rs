@@ -1,13 +1,79 @@
-//! Tag queries, and linking tags to a task inside the task's transaction.
+//! Tags on PostgreSQL, and linking tags to a task inside the task's transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::PgExecutor;
-use todo_core::Result;
+use sqlx::{PgExecutor, Postgres, QueryBuilder};
 use todo_core::ids::UserId;
-use todo_core::tag::{Tag, TagId, TagName};
+use todo_core::store::TagStore;
+use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::TaskId;
+use todo_core::{Error, Result};
+use todo_store_sql::{TagRow, db_error, tag_conflict};
 
-use todo_store_sql::{TagRow, db_error};
+use crate::PostgresStore;
+
+#[async_trait]
+impl TagStore for PostgresStore {
+    async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>> {
+        list(&self.pool, user_id).await
+    }
+
+    async fn insert_tag(
+        &self,
+        user_id: &UserId,
+        name: &TagName,
+        color: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Tag> {
+        let id: TagId = sqlx::query_scalar(
+            "INSERT INTO tags (user_id, name, name_key, color, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(&name.name)
+        .bind(&name.key)
+        .bind(color)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(tag_conflict)?;
+        get(&self.pool, user_id, id)
+            .await?
+            .ok_or_else(|| Error::internal("inserted tag vanished"))
+    }
+
+    async fn update_tag(
+        &self,
+        user_id: &UserId,
+        id: TagId,
+        changes: &TagChanges,
+    ) -> Result<Option<Tag>> {
+        let mut qb = QueryBuilder::<Postgres>::new("UPDATE tags SET user_id = user_id");
+        if let Some(name) = &changes.name {
+            qb.push(", name = ").push_bind(name.name.clone());
+            qb.push(", name_key = ").push_bind(name.key.clone());
+        }
+        if let Some(color) = &changes.color {
+            qb.push(", color = ").push_bind(color.clone());
+        }
+        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
+        qb.push(" AND id = ").push_bind(id);
+        let done = qb.build().execute(&self.pool).await.map_err(tag_conflict)?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        get(&self.pool, user_id, id).await
+    }
+
+    async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM tags WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
 
 const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
      (SELECT COUNT(*) FROM task_tags tt WHERE tt.user_id = t.user_id AND tt.tag_id = t.id) AS task_count FROM tags t";

@@ -1,15 +1,97 @@
-//! Tag queries, and linking tags to a task inside the task's transaction.
+//! Tags on SQLite, and linking tags to a task inside the task's transaction.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use todo_core::Result;
 use todo_core::ids::UserId;
-use todo_core::tag::{Tag, TagId, TagName};
+use todo_core::store::TagStore;
+use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
+use todo_core::{Error, Result};
+use todo_store_sql::TAG_CONFLICT;
 
-use crate::rows::{db_error, tag};
-use crate::sql;
+use crate::rows::{conflict, db_error, tag};
+use crate::sql::{self, Sql};
+use crate::{SqliteStore, savepoint};
+
+#[async_trait]
+impl TagStore for SqliteStore {
+    async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| list(conn, &user_id)).await
+    }
+
+    async fn insert_tag(
+        &self,
+        user_id: &UserId,
+        name: &TagName,
+        color: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Tag> {
+        let (user_id, name, color) = (user_id.to_owned(), name.clone(), color.map(str::to_owned));
+        self.write(move |conn| {
+            let tx = savepoint(conn)?;
+            let id: TagId = sql::one(
+                &tx,
+                "INSERT INTO tags (user_id, name, name_key, color, created_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                (&user_id, &name.name, &name.key, &color, ts(&now)),
+                |row| row.get(0),
+            )
+            .map_err(conflict(TAG_CONFLICT))?
+            .ok_or_else(|| Error::internal("insert returned no row"))?;
+            let tag =
+                get(&tx, &user_id, id)?.ok_or_else(|| Error::internal("inserted tag vanished"))?;
+            tx.commit().map_err(db_error)?;
+            Ok(tag)
+        })
+        .await
+    }
+
+    async fn update_tag(
+        &self,
+        user_id: &UserId,
+        id: TagId,
+        changes: &TagChanges,
+    ) -> Result<Option<Tag>> {
+        let mut sql = Sql::new("UPDATE tags SET user_id = user_id");
+        if let Some(name) = &changes.name {
+            sql.push(", name = ").bind(name.name.clone());
+            sql.push(", name_key = ").bind(name.key.clone());
+        }
+        if let Some(color) = &changes.color {
+            sql.push(", color = ").bind(color.clone());
+        }
+        sql.push(" WHERE user_id = ").bind(user_id.to_owned());
+        sql.push(" AND id = ").bind(id);
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let tx = savepoint(conn)?;
+            if sql.execute(&tx).map_err(conflict(TAG_CONFLICT))? == 0 {
+                return Ok(None);
+            }
+            let tag = get(&tx, &user_id, id)?;
+            tx.commit().map_err(db_error)?;
+            Ok(tag)
+        })
+        .await
+    }
+
+    async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<bool> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let done = sql::execute(
+                conn,
+                "DELETE FROM tags WHERE user_id = ?1 AND id = ?2",
+                (&user_id, id),
+            )
+            .map_err(db_error)?;
+            Ok(done > 0)
+        })
+        .await
+    }
+}
 
 const TAG_SELECT: &str = "SELECT t.id, t.name, t.color, t.created_at, \
      (SELECT COUNT(*) FROM task_tags tt WHERE tt.tag_id = t.id) AS task_count FROM tags t";

@@ -168,7 +168,7 @@ async fn a_sqlite_database_migrated_by_sqlx_opens_without_migrating_again() {
     let after = sqlite_ledger(&file);
     assert_eq!(after[..before.len()], before[..]);
     assert_eq!(after.len(), sqlite_migrations().len());
-    let user = todo_core::Store::user_by_id(&store, &"u1".into())
+    let user = todo_core::store::UserStore::user_by_id(&store, &"u1".into())
         .await
         .expect("read")
         .expect("the account is still there");
@@ -207,12 +207,12 @@ async fn external_users_from_before_identities_keep_their_accounts_on_postgres()
     .expect("users");
     store.migrate().await.expect("all migrations");
 
-    let user = todo_core::Store::external_user(&store, "better-auth", "ba_123")
+    let user = todo_core::store::UserStore::external_user(&store, "better-auth", "ba_123")
         .await
         .expect("lookup")
         .expect("the legacy user is found");
     assert_eq!(user.id, "ba_123");
-    let local = todo_core::Store::external_user(&store, "jwks", "0190-local")
+    let local = todo_core::store::UserStore::external_user(&store, "jwks", "0190-local")
         .await
         .expect("lookup");
     assert_eq!(local, None, "a local account is never an external identity");

@@ -1,0 +1,146 @@
+//! The job queue on PostgreSQL: claims with leases (`SKIP LOCKED` across replicas),
+//! reminders fired once, retries.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use todo_core::Result;
+use todo_core::events::{Event, EventType};
+use todo_core::ids::TaskId;
+use todo_core::jobs::{Job, JobId, JobKind, JobStore};
+use todo_store_sql::{JOB_COLUMNS, JobRow, db_error, reminder_task_data};
+
+use crate::tasks::select_task;
+use crate::{PostgresStore, events, tx};
+
+#[async_trait]
+impl JobStore for PostgresStore {
+    async fn claim_jobs(
+        &self,
+        kind: JobKind,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>> {
+        // SKIP LOCKED: replicas claiming at once take different jobs instead of waiting.
+        let sql = format!(
+            "UPDATE jobs SET locked_until = $2, attempts = attempts + 1 WHERE id IN ( \
+                 SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= $1 \
+                     AND (locked_until IS NULL OR locked_until <= $1) AND kind = $4 \
+                 ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(now + lease)
+            .bind(i64::from(limit))
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
+    }
+
+    async fn next_job_at(&self, kind: JobKind) -> Result<Option<DateTime<Utc>>> {
+        sqlx::query_scalar(
+            "SELECT MIN(GREATEST(run_at, COALESCE(locked_until, run_at))) FROM jobs \
+             WHERE done_at IS NULL AND kind = $1",
+        )
+        .bind(kind.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
+    async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
+        let user = &job.user_id;
+        let mut tx = tx::begin(&self.pool, user).await?;
+        let fired: Option<(i64, TaskId)> = match job.reminder_id {
+            Some(reminder_id) => sqlx::query_as(
+                "UPDATE reminders r SET sent_at = $3 FROM tasks t \
+                 WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL \
+                     AND r.remind_at <= $3 \
+                     AND t.user_id = r.user_id AND t.id = r.task_id AND NOT t.completed \
+                 RETURNING r.id, r.task_id",
+            )
+            .bind(user)
+            .bind(reminder_id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?,
+            None => None,
+        };
+        let mut event = None;
+        if let Some((reminder_id, task_id)) = fired
+            && let Some(task) = select_task(&mut *tx, user, task_id).await?
+        {
+            let data = reminder_task_data(&task, reminder_id);
+            let id =
+                events::record(&mut tx, user, EventType::Reminder, task_id, &data, now).await?;
+            event = Some(Event {
+                id,
+                event_type: EventType::Reminder,
+                task_id,
+                task_data: serde_json::from_str(&data).unwrap_or_default(),
+                user_id: user.clone(),
+                timestamp: now,
+            });
+        }
+        sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
+            .bind(job.id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(event)
+    }
+
+    async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET done_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn retry_job(&self, id: JobId, run_at: DateTime<Utc>, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(run_at)
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn postpone_job(&self, id: JobId, run_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET run_at = $2, locked_until = NULL, \
+                 attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND done_at IS NULL",
+        )
+        .bind(id)
+        .bind(run_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM jobs WHERE done_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,125 @@
+//! Webhooks on PostgreSQL: the user's targets, and what a delivery job needs.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use todo_core::Result;
+use todo_core::ids::UserId;
+use todo_core::jobs::Job;
+use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
+use todo_store_sql::{
+    EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow, WebhookSecretRow, db_error,
+};
+
+use crate::{PostgresStore, tx};
+
+#[async_trait]
+impl WebhookStore for PostgresStore {
+    async fn insert_webhook(
+        &self,
+        user_id: &UserId,
+        url: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Option<Webhook>> {
+        // Under the user's lock (taken first, across replicas): no other insert commits
+        // between this statement's count and its insert.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut tx = tx::begin(&self.pool, user_id).await?;
+        let sql = format!(
+            "INSERT INTO webhooks (user_id, url, secret, created_at) \
+             SELECT $1, $2, $3, $4 \
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = $1) < $5 \
+             RETURNING {WEBHOOK_COLUMNS}"
+        );
+        let inserted = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(url)
+            .bind(secret)
+            .bind(now)
+            .bind(limit)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(inserted.map(Into::into))
+    }
+
+    async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
+        let rows = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM webhooks WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delivery(&self, job: &Job) -> Result<Option<Delivery>> {
+        let (Some(webhook_id), Some(event_id)) = (job.webhook_id, job.event_id) else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks \
+             WHERE user_id = $1 AND id = $2 AND disabled_at IS NULL"
+        );
+        let Some(hook) = sqlx::query_as::<_, WebhookSecretRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&job.user_id)
+            .bind(webhook_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id = $2");
+        let event = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&job.user_id)
+            .bind(event_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(event.map(|event| Delivery {
+            webhook: hook.webhook.into(),
+            secret: hook.secret,
+            event: event.into(),
+        }))
+    }
+
+    async fn record_delivery(
+        &self,
+        user_id: &UserId,
+        id: WebhookId,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+        disable_after: i32,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE webhooks SET \
+                 consecutive_failures = CASE WHEN $3::text IS NULL THEN 0 ELSE consecutive_failures + 1 END, \
+                 last_error = $3, \
+                 disabled_at = CASE WHEN $3::text IS NOT NULL AND consecutive_failures + 1 >= $5 \
+                     THEN COALESCE(disabled_at, $4) ELSE disabled_at END \
+             WHERE user_id = $1 AND id = $2",
+        )
+        .bind(user_id)
+        .bind(id)
+        .bind(error)
+        .bind(now)
+        .bind(disable_after)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+}

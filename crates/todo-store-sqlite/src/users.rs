@@ -1,0 +1,203 @@
+//! Users, their external identities and their sessions on SQLite.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use todo_core::accounts::{NewUser, Session};
+use todo_core::ids::UserId;
+use todo_core::store::{ProfileChanges, UserStore};
+use todo_core::time::to_sortable_text as ts;
+use todo_core::user::User;
+use todo_core::{Error, Result};
+use todo_store_sql::{IDENTITY_CONFLICT, USER_CONFLICT, UserWithPasswordRow};
+
+use crate::SqliteStore;
+use crate::rows::{self, USER_COLUMNS, conflict, db_error};
+use crate::sql::{self, Sql};
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn insert_user(&self, user: &NewUser) -> Result<User> {
+        let user = user.clone();
+        self.write(move |conn| {
+            let sql = format!(
+                "INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
+                 updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {USER_COLUMNS}"
+            );
+            let params = (
+                &user.id,
+                &user.email,
+                &user.name,
+                &user.password_hash,
+                &user.timezone,
+                ts(&user.created_at),
+            );
+            sql::one(conn, &sql, params, rows::user)
+                .map_err(conflict(USER_CONFLICT))?
+                .map(Into::into)
+                .ok_or_else(|| Error::internal("insert returned no row"))
+        })
+        .await
+    }
+
+    async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
+        let id = id.to_owned();
+        self.read(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+            let row = sql::one(conn, &sql, [&id], rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
+    }
+
+    async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
+        let (issuer, subject) = (issuer.to_owned(), subject.to_owned());
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {} FROM identities i JOIN users u ON u.id = i.user_id \
+                 WHERE i.subject = ?2 AND i.issuer IN (?1, 'legacy') \
+                 ORDER BY i.issuer = 'legacy' LIMIT 1",
+                prefixed("u", USER_COLUMNS)
+            );
+            let row = sql::one(conn, &sql, [&issuer, &subject], rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
+    }
+
+    async fn insert_external_user(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user: &NewUser,
+    ) -> Result<User> {
+        let (issuer, subject, user) = (issuer.to_owned(), subject.to_owned(), user.clone());
+        self.write(move |conn| {
+            let sql = format!(
+                "INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
+                 updated_at) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?5) RETURNING {USER_COLUMNS}"
+            );
+            let created_at = ts(&user.created_at);
+            let params = (
+                &user.id,
+                &user.email,
+                &user.name,
+                &user.timezone,
+                &created_at,
+            );
+            let row = sql::one(conn, &sql, params, rows::user)
+                .map_err(conflict(USER_CONFLICT))?
+                .ok_or_else(|| Error::internal("insert returned no row"))?;
+            sql::execute(
+                conn,
+                "INSERT INTO identities (issuer, subject, user_id, created_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                (&issuer, &subject, &user.id, &created_at),
+            )
+            .map_err(conflict(IDENTITY_CONFLICT))?;
+            Ok(row.into())
+        })
+        .await
+    }
+
+    async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
+        let email = email.to_owned();
+        self.read(move |conn| {
+            let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1");
+            let row = sql::one(conn, &sql, [&email], |row| {
+                Ok(UserWithPasswordRow {
+                    user: rows::user(row)?,
+                    password_hash: row.get(6)?,
+                })
+            })
+            .map_err(db_error)?;
+            Ok(row.map(|r| (r.user.into(), r.password_hash)))
+        })
+        .await
+    }
+
+    async fn update_user(
+        &self,
+        id: &UserId,
+        changes: &ProfileChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
+        let mut sql = Sql::new("UPDATE users SET updated_at = ");
+        sql.bind(ts(&now));
+        if let Some(name) = &changes.name {
+            sql.push(", name = ").bind(name.clone());
+        }
+        if let Some(tz) = &changes.timezone {
+            sql.push(", timezone = ").bind(tz.clone());
+        }
+        sql.push(" WHERE id = ").bind(id.clone());
+        sql.push(" RETURNING ").push(USER_COLUMNS);
+        self.write(move |conn| {
+            let row = sql.one(conn, rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+            let rows = sql::all(conn, &sql, [], rows::user).map_err(db_error)?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    async fn insert_session(&self, session: &Session) -> Result<()> {
+        let session = session.clone();
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "INSERT INTO sessions (id, user_id, created_at, expires_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                (
+                    &session.id,
+                    &session.user_id,
+                    ts(&session.created_at),
+                    ts(&session.expires_at),
+                ),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let session_id = session_id.to_owned();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+                 WHERE s.id = ?1 AND s.expires_at > ?2",
+                prefixed("u", USER_COLUMNS)
+            );
+            let row =
+                sql::one(conn, &sql, (&session_id, ts(&now)), rows::user).map_err(db_error)?;
+            Ok(row.map(Into::into))
+        })
+        .await
+    }
+
+    async fn delete_session(&self, session_id: &str) -> Result<()> {
+        let session_id = session_id.to_owned();
+        self.write(move |conn| {
+            sql::execute(conn, "DELETE FROM sessions WHERE id = ?1", [&session_id])
+                .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// `a, b` → `u.a, u.b`.
+fn prefixed(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

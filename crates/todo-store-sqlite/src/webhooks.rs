@@ -1,0 +1,130 @@
+//! Webhooks on SQLite: the user's targets, and what a delivery job needs.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use todo_core::Result;
+use todo_core::ids::UserId;
+use todo_core::jobs::Job;
+use todo_core::time::to_sortable_text as ts;
+use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
+use todo_store_sql::{EVENT_COLUMNS, WEBHOOK_COLUMNS, WebhookSecretRow};
+
+use crate::rows::{self, db_error};
+use crate::{SqliteStore, sql};
+
+#[async_trait]
+impl WebhookStore for SqliteStore {
+    async fn insert_webhook(
+        &self,
+        user_id: &UserId,
+        url: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Option<Webhook>> {
+        let (user_id, url, secret) = (user_id.to_owned(), url.to_owned(), secret.to_owned());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // The count and the insert are one statement of the one writer: nothing comes between.
+        self.write(move |conn| {
+            let sql = format!(
+                "INSERT INTO webhooks (user_id, url, secret, created_at) \
+                 SELECT ?1, ?2, ?3, ?4 \
+                 WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = ?1) < ?5 \
+                 RETURNING {WEBHOOK_COLUMNS}"
+            );
+            sql::one(
+                conn,
+                &sql,
+                (&user_id, &url, &secret, ts(&now), limit),
+                rows::webhook,
+            )
+            .map(|row| row.map(Into::into))
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let sql =
+                format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY id");
+            let rows = sql::all(conn, &sql, [&user_id], rows::webhook).map_err(db_error)?;
+            Ok(rows.into_iter().map(Into::into).collect())
+        })
+        .await
+    }
+
+    async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<bool> {
+        let user_id = user_id.to_owned();
+        self.write(move |conn| {
+            let done = sql::execute(
+                conn,
+                "DELETE FROM webhooks WHERE user_id = ?1 AND id = ?2",
+                (&user_id, id),
+            )
+            .map_err(db_error)?;
+            Ok(done > 0)
+        })
+        .await
+    }
+
+    async fn delivery(&self, job: &Job) -> Result<Option<Delivery>> {
+        let (Some(webhook_id), Some(event_id)) = (job.webhook_id, job.event_id) else {
+            return Ok(None);
+        };
+        let user_id = job.user_id.clone();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks \
+                 WHERE user_id = ?1 AND id = ?2 AND disabled_at IS NULL"
+            );
+            let hook = sql::one(conn, &sql, (&user_id, webhook_id), |row| {
+                Ok(WebhookSecretRow {
+                    webhook: rows::webhook(row)?,
+                    secret: row.get(6)?,
+                })
+            })
+            .map_err(db_error)?;
+            let Some(hook) = hook else {
+                return Ok(None);
+            };
+            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id = ?2");
+            let event =
+                sql::one(conn, &sql, (&user_id, event_id), rows::event).map_err(db_error)?;
+            Ok(event.map(|event| Delivery {
+                webhook: hook.webhook.into(),
+                secret: hook.secret,
+                event: event.into(),
+            }))
+        })
+        .await
+    }
+
+    async fn record_delivery(
+        &self,
+        user_id: &UserId,
+        id: WebhookId,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+        disable_after: i32,
+    ) -> Result<()> {
+        let (user_id, error) = (user_id.to_owned(), error.map(str::to_owned));
+        self.write(move |conn| {
+            sql::execute(
+                conn,
+                "UPDATE webhooks SET \
+                     consecutive_failures = CASE WHEN ?3 IS NULL THEN 0 \
+                         ELSE consecutive_failures + 1 END, \
+                     last_error = ?3, \
+                     disabled_at = CASE WHEN ?3 IS NOT NULL AND consecutive_failures + 1 >= ?5 \
+                         THEN COALESCE(disabled_at, ?4) ELSE disabled_at END \
+                 WHERE user_id = ?1 AND id = ?2",
+                (&user_id, id, &error, ts(&now), disable_after),
+            )
+            .map_err(db_error)?;
+            Ok(())
+        })
+        .await
+    }
+}
