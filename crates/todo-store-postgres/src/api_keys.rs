@@ -2,16 +2,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
 use todo_core::Result;
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::ids::{ApiKeyId, UserId};
 use todo_core::store::ApiKeyStore;
-use todo_store_sql::{ApiKeyRow, db_error};
+use todo_store_sql::API_KEY_COLUMNS;
 
 use crate::PostgresStore;
-
-const API_KEY_COLUMNS: &str =
-    "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
+use crate::rows::{self, db_error};
 
 #[async_trait]
 impl ApiKeyStore for PostgresStore {
@@ -39,8 +38,9 @@ impl ApiKeyStore for PostgresStore {
             "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL \
              ORDER BY created_at DESC, id DESC"
         );
-        let rows = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
+            .try_map(|row: PgRow| rows::api_key(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -67,8 +67,9 @@ impl ApiKeyStore for PostgresStore {
 
     async fn api_key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
         let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = $1");
-        let row = sqlx::query_as::<_, ApiKeyRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash)
+            .try_map(|row: PgRow| rows::api_key(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

@@ -2,19 +2,16 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
 use todo_core::chat::store::{ChatStore, StoredCredential};
 use todo_core::chat::{Conversation, ConversationCursor, Message, MessageId, NewMessage};
 use todo_core::ids::ConversationId;
 use todo_core::ids::UserId;
 use todo_core::{Error, Result};
-use todo_store_sql::{ConversationRow, CredentialRow, MessageRow, db_error, tool_calls_json};
+use todo_store_sql::{CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, MESSAGE_COLUMNS, tool_calls_json};
 
 use crate::PostgresStore;
-
-const CONVERSATION_COLUMNS: &str = "id, user_id, title, created_at, updated_at";
-const MESSAGE_COLUMNS: &str = "id, role, content, tool_calls, tool_call_id, created_at";
-const CREDENTIAL_COLUMNS: &str =
-    "user_id, api_key_ciphertext, key_hint, model, created_at, updated_at";
+use crate::rows::{self, db_error};
 
 #[async_trait]
 impl ChatStore for PostgresStore {
@@ -42,9 +39,10 @@ impl ChatStore for PostgresStore {
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE user_id = $1 AND id = $2"
         );
-        let row = sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(id)
+            .try_map(|row: PgRow| rows::conversation(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -66,13 +64,13 @@ impl ChatStore for PostgresStore {
             "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE user_id = $1 {keyset} \
              ORDER BY updated_at DESC, id DESC LIMIT ${limit_at}"
         );
-        let mut query =
-            sqlx::query_as::<_, ConversationRow>(sqlx::AssertSqlSafe(sql)).bind(user_id);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
         if let Some(after) = after {
             query = query.bind(after.updated_at).bind(after.id.clone());
         }
         let rows = query
             .bind(i64::from(limit))
+            .try_map(|row: PgRow| rows::conversation(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -114,7 +112,7 @@ impl ChatStore for PostgresStore {
         );
         let mut stored = Vec::with_capacity(messages.len());
         for message in messages {
-            let row = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql.clone()))
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(conversation_id)
                 .bind(user_id)
                 .bind(message.role.as_str())
@@ -122,6 +120,7 @@ impl ChatStore for PostgresStore {
                 .bind(tool_calls_json(message)?)
                 .bind(&message.tool_call_id)
                 .bind(now)
+                .try_map(|row: PgRow| rows::message(&row))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_error)?;
@@ -142,11 +141,12 @@ impl ChatStore for PostgresStore {
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE user_id = $2 AND conversation_id = $1 \
              AND id < $3 ORDER BY id DESC LIMIT $4"
         );
-        let rows = sqlx::query_as::<_, MessageRow>(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(conversation_id)
             .bind(user_id)
             .bind(before.unwrap_or(i64::MAX))
             .bind(i64::from(limit))
+            .try_map(|row: PgRow| rows::message(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -175,8 +175,9 @@ impl ChatStore for PostgresStore {
 
     async fn llm_credential(&self, user_id: &UserId) -> Result<Option<StoredCredential>> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM llm_credentials WHERE user_id = $1");
-        let row = sqlx::query_as::<_, CredentialRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
+            .try_map(|row: PgRow| rows::credential(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

@@ -9,15 +9,17 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
+use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
 use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::ids::UserId;
 use todo_core::task::TaskId;
-use todo_store_sql::{EVENT_COLUMNS, EventRow, db_error};
+use todo_store_sql::EVENT_COLUMNS;
 use tokio::sync::broadcast;
 
 use crate::PostgresStore;
+use crate::rows::{self, db_error};
 
 pub const EVENTS_CHANNEL: &str = "todo_events";
 pub const JOBS_CHANNEL: &str = "todo_jobs";
@@ -129,10 +131,11 @@ impl EventStore for PostgresStore {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
         );
-        let rows = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(after)
             .bind(i64::from(limit))
+            .try_map(|row: PgRow| rows::event(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;

@@ -3,12 +3,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
+use sqlx::postgres::PgRow;
 use todo_core::Result;
 use todo_core::events::{Event, EventType};
 use todo_core::ids::TaskId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
-use todo_store_sql::{JOB_COLUMNS, JobRow, db_error, reminder_task_data};
+use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
+use crate::rows::{self, db_error};
 use crate::tasks::select_task;
 use crate::{PostgresStore, events, tx};
 
@@ -29,11 +31,12 @@ impl JobStore for PostgresStore {
                  ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING {JOB_COLUMNS}"
         );
-        let rows = sqlx::query_as::<_, JobRow>(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
             .bind(now + lease)
             .bind(i64::from(limit))
             .bind(kind.as_str())
+            .try_map(|row: PgRow| rows::job(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;

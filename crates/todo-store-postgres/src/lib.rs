@@ -7,6 +7,7 @@ mod jobs;
 mod list;
 mod reminders;
 mod rows;
+mod sql;
 mod tags;
 mod tasks;
 mod tx;
@@ -18,9 +19,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
+
+use crate::rows::db_error;
 use todo_core::store::{PoolStats, Store};
 use todo_core::{Error, Result};
-use todo_store_sql::db_error;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -6,9 +6,9 @@ use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::planning::ReminderWrites;
 use todo_core::task::TaskId;
-use todo_store_sql::db_error;
 
 use crate::events::JOBS_CHANNEL;
+use crate::rows::db_error;
 
 /// Writes a plan's reminder rows, each reminder that is to fire with a job at its moment, and
 /// wakes the job workers when there is a new job.

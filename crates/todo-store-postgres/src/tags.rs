@@ -2,15 +2,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{PgExecutor, Postgres, QueryBuilder};
+use sqlx::PgExecutor;
+use sqlx::postgres::PgRow;
 use todo_core::ids::UserId;
 use todo_core::store::TagStore;
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::TaskId;
 use todo_core::{Error, Result};
-use todo_store_sql::{TagRow, db_error, tag_conflict};
+use todo_store_sql::updates;
 
 use crate::PostgresStore;
+use crate::rows::{self, db_error, tag_conflict};
+use crate::sql::{DIALECT, bound};
 
 #[async_trait]
 impl TagStore for PostgresStore {
@@ -47,17 +50,10 @@ impl TagStore for PostgresStore {
         id: TagId,
         changes: &TagChanges,
     ) -> Result<Option<Tag>> {
-        let mut qb = QueryBuilder::<Postgres>::new("UPDATE tags SET user_id = user_id");
-        if let Some(name) = &changes.name {
-            qb.push(", name = ").push_bind(name.name.clone());
-            qb.push(", name_key = ").push_bind(name.key.clone());
-        }
-        if let Some(color) = &changes.color {
-            qb.push(", color = ").push_bind(color.clone());
-        }
-        qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
-        qb.push(" AND id = ").push_bind(id);
-        let done = qb.build().execute(&self.pool).await.map_err(tag_conflict)?;
+        let done = bound(updates::tag(&DIALECT, user_id, id, changes))?
+            .execute(&self.pool)
+            .await
+            .map_err(tag_conflict)?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
@@ -115,8 +111,9 @@ pub async fn link(
 
 pub async fn list<'e>(executor: impl PgExecutor<'e>, user_id: &UserId) -> Result<Vec<Tag>> {
     let sql = format!("{TAG_SELECT} WHERE t.user_id = $1 ORDER BY t.name_key");
-    let rows = sqlx::query_as::<_, TagRow>(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
+        .try_map(|row: PgRow| rows::tag(&row))
         .fetch_all(executor)
         .await
         .map_err(db_error)?;
@@ -129,9 +126,10 @@ pub async fn get<'e>(
     id: TagId,
 ) -> Result<Option<Tag>> {
     let sql = format!("{TAG_SELECT} WHERE t.user_id = $1 AND t.id = $2");
-    let row = sqlx::query_as::<_, TagRow>(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(id)
+        .try_map(|row: PgRow| rows::tag(&row))
         .fetch_optional(executor)
         .await
         .map_err(db_error)?;

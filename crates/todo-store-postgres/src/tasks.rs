@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
 use todo_core::events::task_data;
 use todo_core::ids::UserId;
 use todo_core::page::TaskQuery;
@@ -14,9 +15,10 @@ use todo_core::tag::TagName;
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::{Error, Result};
-use todo_store_sql::{db_error, import_conflict};
+use todo_store_sql::updates;
 
-use crate::rows::{self, INSERTED_TASK_COLUMNS, TASK_COLUMNS};
+use crate::rows::{self, INSERTED_TASK_COLUMNS, TASK_COLUMNS, db_error, import_conflict};
+use crate::sql::{DIALECT, bound};
 use crate::{PostgresStore, events, list, reminders, tags, tx};
 
 #[async_trait]
@@ -167,47 +169,6 @@ impl TaskStore for PostgresStore {
     }
 }
 
-/// `UPDATE tasks` for the fields `changes` names, returning the task.
-fn update_statement(
-    user_id: &UserId,
-    id: TaskId,
-    changes: &TaskChanges,
-    now: DateTime<Utc>,
-) -> QueryBuilder<Postgres> {
-    let mut qb = QueryBuilder::<Postgres>::new("UPDATE tasks SET updated_at = ");
-    qb.push_bind(now);
-    if let Some(title) = &changes.title {
-        qb.push(", title = ").push_bind(title.clone());
-    }
-    if let Some(description) = &changes.description {
-        qb.push(", description = ").push_bind(description.clone());
-    }
-    if let Some(priority) = changes.priority {
-        qb.push(", priority = ").push_bind(priority.rank());
-    }
-    if let Some((due, key)) = &changes.due {
-        qb.push(", due_at = ").push_bind(due.at());
-        qb.push(", due_date = ").push_bind(due.date());
-        qb.push(", due_key = ").push_bind(key);
-    }
-    if let Some(recurrence) = &changes.recurrence {
-        qb.push(", recurrence = ").push_bind(recurrence.clone());
-    }
-    if let Some(mode) = changes.recurrence_mode {
-        qb.push(", recurrence_mode = ").push_bind(mode.as_str());
-    }
-    if let Some(completed) = changes.completed {
-        qb.push(", completed = ").push_bind(completed);
-        qb.push(", completed_at = CASE WHEN ").push_bind(completed);
-        qb.push(" THEN COALESCE(completed_at, ").push_bind(now);
-        qb.push(") ELSE NULL END");
-    }
-    qb.push(" WHERE user_id = ").push_bind(user_id.to_owned());
-    qb.push(" AND id = ").push_bind(id);
-    qb.push(" RETURNING ").push(TASK_COLUMNS);
-    qb
-}
-
 /// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
 /// skipped (`None`) instead of failing.
 async fn insert_row(
@@ -230,7 +191,7 @@ async fn insert_row(
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
              {conflict} RETURNING {INSERTED_TASK_COLUMNS}"
     );
-    sqlx::query_as::<_, rows::Task>(sqlx::AssertSqlSafe(sql))
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(&task.title)
         .bind(&task.description)
@@ -245,9 +206,10 @@ async fn insert_row(
         .bind(&task.import_key)
         .bind(task.recurrence_mode.as_str())
         .bind(task.parent_id)
+        .try_map(|row: PgRow| rows::task(&row))
         .fetch_optional(tx)
         .await
-        .map(|row| row.map(|row| Task::from(row.0)))
+        .map(|row| row.map(Task::from))
         .map_err(import_conflict)
 }
 
@@ -282,13 +244,14 @@ async fn insert(
 /// it (none touch a task's completion or reminders today) from slipping in.
 async fn lock_task(tx: &mut PgConnection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE");
-    let row = sqlx::query_as::<_, rows::Task>(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(id)
+        .try_map(|row: PgRow| rows::task(&row))
         .fetch_optional(tx)
         .await
         .map_err(db_error)?;
-    Ok(row.map(|row| row.0.into()))
+    Ok(row.map(Into::into))
 }
 
 /// Applies `changes` to the task `before` (locked in this transaction), and writes what they
@@ -301,12 +264,13 @@ async fn change(
     context: &WriteContext,
 ) -> Result<Task> {
     let id = before.id;
-    let mut after: Task = update_statement(user_id, id, changes, context.now)
-        .build_query_as::<rows::Task>()
+    let mut update = updates::task(&DIALECT, user_id, id, changes, context.now);
+    update.push(" RETURNING ").push(TASK_COLUMNS);
+    let mut after: Task = bound(update)?
+        .try_map(|row: PgRow| rows::task(&row))
         .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?
-        .0
         .into();
     if let Some(new_tags) = &changes.tags {
         sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
@@ -365,11 +329,12 @@ pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
     id: TaskId,
 ) -> Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2");
-    let row = sqlx::query_as::<_, rows::Task>(sqlx::AssertSqlSafe(sql))
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(id)
+        .try_map(|row: PgRow| rows::task(&row))
         .fetch_optional(executor)
         .await
         .map_err(db_error)?;
-    Ok(row.map(|row| row.0.into()))
+    Ok(row.map(Into::into))
 }

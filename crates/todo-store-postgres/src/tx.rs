@@ -11,7 +11,8 @@
 use sqlx::{PgPool, Postgres, Transaction};
 use todo_core::Result;
 use todo_core::ids::UserId;
-use todo_store_sql::db_error;
+
+use crate::rows::db_error;
 
 /// Begins a write of `user_id`'s, holding the user's lock until it commits or rolls back
 /// (dropped without committing, it rolls back).

@@ -2,17 +2,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 use todo_core::Result;
 use todo_core::accounts::{NewUser, Session};
 use todo_core::ids::UserId;
 use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::user::User;
-use todo_store_sql::{UserRow, UserWithPasswordRow, db_error, user_conflict};
+use todo_store_sql::{USER_COLUMNS, updates};
 
 use crate::PostgresStore;
-
-const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
+use crate::rows::{self, db_error, user_conflict};
+use crate::sql::{DIALECT, bound};
 
 #[async_trait]
 impl UserStore for PostgresStore {
@@ -21,7 +22,7 @@ impl UserStore for PostgresStore {
             "INSERT INTO users (id, email, name, password_hash, timezone, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
         );
-        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&user.id)
             .bind(&user.email)
             .bind(&user.name)
@@ -29,6 +30,7 @@ impl UserStore for PostgresStore {
             .bind(&user.timezone)
             .bind(user.created_at)
             .bind(user.created_at)
+            .try_map(|row: PgRow| rows::user(&row))
             .fetch_one(&self.pool)
             .await
             .map(Into::into)
@@ -37,8 +39,9 @@ impl UserStore for PostgresStore {
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
+            .try_map(|row: PgRow| rows::user(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -52,9 +55,10 @@ impl UserStore for PostgresStore {
              ORDER BY i.issuer = 'legacy' LIMIT 1",
             prefixed("u", USER_COLUMNS)
         );
-        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(issuer)
             .bind(subject)
+            .try_map(|row: PgRow| rows::user(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -76,7 +80,7 @@ impl UserStore for PostgresStore {
                  SELECT $6, $7, id, created_at FROM u) \
              SELECT {USER_COLUMNS} FROM u"
         );
-        sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&user.id)
             .bind(&user.email)
             .bind(&user.name)
@@ -84,6 +88,7 @@ impl UserStore for PostgresStore {
             .bind(user.created_at)
             .bind(issuer)
             .bind(subject)
+            .try_map(|row: PgRow| rows::user(&row))
             .fetch_one(&self.pool)
             .await
             .map(Into::into)
@@ -92,12 +97,13 @@ impl UserStore for PostgresStore {
 
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
-        let row = sqlx::query_as::<_, UserWithPasswordRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(email)
+            .try_map(|row: PgRow| Ok((rows::user(&row)?, row.try_get::<Option<String>, _>(6)?)))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
-        Ok(row.map(|r| (r.user.into(), r.password_hash)))
+        Ok(row.map(|(user, hash)| (user.into(), hash)))
     }
 
     async fn update_user(
@@ -106,18 +112,10 @@ impl UserStore for PostgresStore {
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> Result<Option<User>> {
-        let mut qb = QueryBuilder::<Postgres>::new("UPDATE users SET updated_at = ");
-        qb.push_bind(now);
-        if let Some(name) = &changes.name {
-            qb.push(", name = ").push_bind(name.clone());
-        }
-        if let Some(tz) = &changes.timezone {
-            qb.push(", timezone = ").push_bind(tz.clone());
-        }
-        qb.push(" WHERE id = ").push_bind(id.to_owned());
-        qb.push(" RETURNING ").push(USER_COLUMNS);
-        let row = qb
-            .build_query_as::<UserRow>()
+        let mut sql = updates::user(&DIALECT, id, changes, now);
+        sql.push(" RETURNING ").push(USER_COLUMNS);
+        let row = bound(sql)?
+            .try_map(|row: PgRow| rows::user(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -126,7 +124,8 @@ impl UserStore for PostgresStore {
 
     async fn list_users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
-        let rows = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .try_map(|row: PgRow| rows::user(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -153,9 +152,10 @@ impl UserStore for PostgresStore {
              WHERE s.id = $1 AND s.expires_at > $2",
             prefixed("u", USER_COLUMNS)
         );
-        let row = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(session_id)
             .bind(now)
+            .try_map(|row: PgRow| rows::user(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

@@ -2,14 +2,15 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
 use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::jobs::Job;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
-use todo_store_sql::{
-    EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow, WebhookSecretRow, db_error,
-};
+use todo_store_sql::{EVENT_COLUMNS, WEBHOOK_COLUMNS};
 
+use crate::rows::{self, db_error};
 use crate::{PostgresStore, tx};
 
 #[async_trait]
@@ -32,12 +33,13 @@ impl WebhookStore for PostgresStore {
              WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = $1) < $5 \
              RETURNING {WEBHOOK_COLUMNS}"
         );
-        let inserted = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(url)
             .bind(secret)
             .bind(now)
             .bind(limit)
+            .try_map(|row: PgRow| rows::webhook(&row))
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -47,8 +49,9 @@ impl WebhookStore for PostgresStore {
 
     async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
-        let rows = sqlx::query_as::<_, WebhookRow>(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
+            .try_map(|row: PgRow| rows::webhook(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -73,9 +76,10 @@ impl WebhookStore for PostgresStore {
             "SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks \
              WHERE user_id = $1 AND id = $2 AND disabled_at IS NULL"
         );
-        let Some(hook) = sqlx::query_as::<_, WebhookSecretRow>(sqlx::AssertSqlSafe(sql))
+        let Some(hook) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&job.user_id)
             .bind(webhook_id)
+            .try_map(|row: PgRow| Ok((rows::webhook(&row)?, row.try_get::<String, _>(6)?)))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?
@@ -83,15 +87,16 @@ impl WebhookStore for PostgresStore {
             return Ok(None);
         };
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id = $2");
-        let event = sqlx::query_as::<_, EventRow>(sqlx::AssertSqlSafe(sql))
+        let event = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&job.user_id)
             .bind(event_id)
+            .try_map(|row: PgRow| rows::event(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
         Ok(event.map(|event| Delivery {
-            webhook: hook.webhook.into(),
-            secret: hook.secret,
+            webhook: hook.0.into(),
+            secret: hook.1,
             event: event.into(),
         }))
     }

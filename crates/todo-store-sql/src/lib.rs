@@ -1,7 +1,15 @@
-//! What the SQL backends share: rows as either database returns them, their mapping to domain
-//! types, and error mapping. PostgreSQL decodes most rows with the derived `FromRow` (task rows,
-//! the hot ones, by position); SQLite (rusqlite, not sqlx) fills the public fields itself, so
-//! the mapping to domain types is written once, here.
+//! What the SQL backends share, without a driver: the SQL both build at run time (listings,
+//! partial updates) as text and values in either dialect ([`Sql`]; each backend binds the
+//! values with its driver), rows as either database returns them with their mapping to
+//! domain types (each backend decodes rows into these by column position), and the messages
+//! of unique violations.
+
+mod sql;
+
+pub mod list;
+pub mod updates;
+
+pub use sql::{Dialect, Search, Sql, Value};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use todo_core::Error;
@@ -17,40 +25,6 @@ use todo_core::task::{Priority, Task};
 use todo_core::user::User;
 use todo_core::webhooks::Webhook;
 
-/// sqlx failures (PostgreSQL; SQLite maps rusqlite's errors the same way in its own crate)
-/// are internal: the detail is logged, never shown to clients. Failures to reach the database
-/// (a restart, a full pool, a lost connection) are `Unavailable`: the request changed nothing
-/// and may be retried.
-pub fn db_error(err: sqlx::Error) -> Error {
-    if is_unavailable(&err) {
-        Error::Unavailable(err.into())
-    } else {
-        Error::internal(err)
-    }
-}
-
-fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // PostgreSQL: connection exceptions (08…), shutting down or starting (57P01–57P03).
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
-        }),
-        _ => false,
-    }
-}
-
-fn conflict_or_internal(err: sqlx::Error, conflict: &str) -> Error {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::Conflict(conflict.into()),
-        _ => db_error(err),
-    }
-}
-
 /// What a unique violation on `users` means: the email is taken.
 pub const USER_CONFLICT: &str = "an account with this email already exists";
 /// What a unique violation on `identities` means: another request linked it first.
@@ -60,22 +34,6 @@ pub const IMPORT_CONFLICT: &str = "this task was imported already";
 /// What a unique violation on `tags` means: the user has a tag of that name.
 pub const TAG_CONFLICT: &str = "a tag with this name already exists";
 
-/// A unique violation on `users` means the email is taken.
-pub fn user_conflict(err: sqlx::Error) -> Error {
-    conflict_or_internal(err, USER_CONFLICT)
-}
-
-/// A unique violation on inserting a task means its import key is taken: already imported.
-pub fn import_conflict(err: sqlx::Error) -> Error {
-    conflict_or_internal(err, IMPORT_CONFLICT)
-}
-
-/// A unique violation on `tags` means the user has a tag of that name.
-pub fn tag_conflict(err: sqlx::Error) -> Error {
-    conflict_or_internal(err, TAG_CONFLICT)
-}
-
-#[derive(sqlx::FromRow)]
 pub struct UserRow {
     pub id: UserId,
     pub email: Option<String>,
@@ -98,14 +56,6 @@ impl From<UserRow> for User {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub struct UserWithPasswordRow {
-    #[sqlx(flatten)]
-    pub user: UserRow,
-    pub password_hash: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
 pub struct ApiKeyRow {
     pub id: ApiKeyId,
     pub user_id: UserId,
@@ -134,8 +84,7 @@ impl From<ApiKeyRow> for ApiKey {
     }
 }
 
-/// A task as stored; each backend decodes it (PostgreSQL by position, `todo-store-postgres`
-/// `rows.rs`).
+/// A task as stored.
 pub struct TaskRow {
     pub id: TaskId,
     pub user_id: UserId,
@@ -188,7 +137,6 @@ impl From<TaskRow> for Task {
     }
 }
 
-#[derive(sqlx::FromRow)]
 pub struct TagRow {
     pub id: TagId,
     pub name: String,
@@ -209,7 +157,6 @@ impl From<TagRow> for Tag {
     }
 }
 
-#[derive(sqlx::FromRow)]
 pub struct ConversationRow {
     pub id: ConversationId,
     pub user_id: UserId,
@@ -230,7 +177,6 @@ impl From<ConversationRow> for Conversation {
     }
 }
 
-#[derive(sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,
     pub user_id: UserId,
@@ -254,7 +200,6 @@ impl From<EventRow> for Event {
     }
 }
 
-#[derive(sqlx::FromRow)]
 pub struct MessageRow {
     pub id: i64,
     pub role: String,
@@ -286,7 +231,6 @@ impl TryFrom<MessageRow> for Message {
     }
 }
 
-#[derive(sqlx::FromRow)]
 pub struct JobRow {
     pub id: i64,
     pub kind: String,
@@ -322,7 +266,6 @@ pub fn tool_calls_json(message: &NewMessage) -> Result<Option<String>, Error> {
         .map_err(Error::internal)
 }
 
-#[derive(sqlx::FromRow)]
 pub struct CredentialRow {
     pub user_id: UserId,
     pub api_key_ciphertext: String,
@@ -345,7 +288,6 @@ impl From<CredentialRow> for StoredCredential {
     }
 }
 
-#[derive(sqlx::FromRow)]
 pub struct WebhookRow {
     pub id: WebhookId,
     pub url: String,
@@ -368,13 +310,13 @@ impl From<WebhookRow> for Webhook {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub struct WebhookSecretRow {
-    #[sqlx(flatten)]
-    pub webhook: WebhookRow,
-    pub secret: String,
-}
-
+pub const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
+pub const API_KEY_COLUMNS: &str =
+    "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
+pub const CONVERSATION_COLUMNS: &str = "id, user_id, title, created_at, updated_at";
+pub const MESSAGE_COLUMNS: &str = "id, role, content, tool_calls, tool_call_id, created_at";
+pub const CREDENTIAL_COLUMNS: &str =
+    "user_id, api_key_ciphertext, key_hint, model, created_at, updated_at";
 pub const WEBHOOK_COLUMNS: &str =
     "id, url, created_at, consecutive_failures, disabled_at, last_error";
 pub const JOB_COLUMNS: &str = "id, kind, user_id, reminder_id, event_id, webhook_id, attempts";

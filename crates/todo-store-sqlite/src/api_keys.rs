@@ -9,7 +9,9 @@ use todo_core::store::ApiKeyStore;
 use todo_core::time::to_sortable_text as ts;
 
 use crate::SqliteStore;
-use crate::rows::{self, API_KEY_COLUMNS, db_error};
+use todo_store_sql::API_KEY_COLUMNS;
+
+use crate::rows::{self, db_error};
 use crate::sql;
 
 #[async_trait]

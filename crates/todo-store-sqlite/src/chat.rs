@@ -8,9 +8,9 @@ use todo_core::ids::ConversationId;
 use todo_core::ids::UserId;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
-use todo_store_sql::tool_calls_json;
+use todo_store_sql::{CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, MESSAGE_COLUMNS, tool_calls_json};
 
-use crate::rows::{self, CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, MESSAGE_COLUMNS, db_error};
+use crate::rows::{self, db_error};
 use crate::{SqliteStore, savepoint, sql};
 
 #[async_trait]

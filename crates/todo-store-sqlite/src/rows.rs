@@ -81,8 +81,6 @@ pub(crate) fn opt_date(row: &Row, i: usize) -> rusqlite::Result<Option<NaiveDate
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
 }
 
-pub(crate) const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
-
 /// `USER_COLUMNS` from column `at` on.
 pub(crate) fn user_at(row: &Row, at: usize) -> rusqlite::Result<UserRow> {
     Ok(UserRow {
@@ -98,9 +96,6 @@ pub(crate) fn user_at(row: &Row, at: usize) -> rusqlite::Result<UserRow> {
 pub(crate) fn user(row: &Row) -> rusqlite::Result<UserRow> {
     user_at(row, 0)
 }
-
-pub(crate) const API_KEY_COLUMNS: &str =
-    "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
 
 pub(crate) fn api_key(row: &Row) -> rusqlite::Result<ApiKeyRow> {
     Ok(ApiKeyRow {
@@ -166,8 +161,6 @@ pub(crate) fn tag(row: &Row) -> rusqlite::Result<TagRow> {
     })
 }
 
-pub(crate) const CONVERSATION_COLUMNS: &str = "id, user_id, title, created_at, updated_at";
-
 pub(crate) fn conversation(row: &Row) -> rusqlite::Result<ConversationRow> {
     Ok(ConversationRow {
         id: row.get(0)?,
@@ -177,8 +170,6 @@ pub(crate) fn conversation(row: &Row) -> rusqlite::Result<ConversationRow> {
         updated_at: time(row, 4)?,
     })
 }
-
-pub(crate) const MESSAGE_COLUMNS: &str = "id, role, content, tool_calls, tool_call_id, created_at";
 
 pub(crate) fn message(row: &Row) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
@@ -190,9 +181,6 @@ pub(crate) fn message(row: &Row) -> rusqlite::Result<MessageRow> {
         created_at: time(row, 5)?,
     })
 }
-
-pub(crate) const CREDENTIAL_COLUMNS: &str =
-    "user_id, api_key_ciphertext, key_hint, model, created_at, updated_at";
 
 pub(crate) fn credential(row: &Row) -> rusqlite::Result<CredentialRow> {
     Ok(CredentialRow {

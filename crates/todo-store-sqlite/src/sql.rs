@@ -1,9 +1,14 @@
-//! Running statements through each connection's statement cache, and SQL built at run time
-//! (partial updates, listings): text with `?` placeholders and its values in order. The same
-//! shape of request gives the same text, so `prepare_cached` finds the statement again.
+//! Running statements through each connection's statement cache, and SQLite's dialect of the
+//! SQL built at run time (partial updates, listings: `todo_store_sql`), with its values bound
+//! in order. The same shape of request gives the same text, so `prepare_cached` finds the
+//! statement again.
 
-use rusqlite::types::Value;
+use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, OptionalExtension, Params, Row, params_from_iter};
+use todo_core::time::to_sortable_text as ts;
+use todo_store_sql::{Dialect, Search, Sql, Value};
+
+use crate::rows::{TASK_COLUMNS, date_text};
 
 /// Runs a statement that returns no rows; how many rows it changed.
 pub(crate) fn execute(
@@ -36,49 +41,77 @@ pub(crate) fn all<T>(
     statement.query_map(params, map)?.collect()
 }
 
-#[derive(Debug, Default)]
-pub(crate) struct Sql {
-    text: String,
-    values: Vec<Value>,
+/// SQLite's side of the SQL both backends build at run time (`todo_store_sql`).
+pub(crate) const DIALECT: Dialect = Dialect {
+    numbered_placeholders: false,
+    task_columns: TASK_COLUMNS,
+    page_owner: "+user_id",
+    no_due: "'9999-12-31T23:59:59.999999Z'",
+    title_sort: "title COLLATE NOCASE",
+    title_cursor: ("", ""),
+    open: "completed = 0",
+    tag_filter: [
+        " AND id IN (SELECT tt.task_id FROM task_tags tt JOIN tags t ON t.id = tt.tag_id \
+         WHERE t.user_id = ",
+        " AND t.name_key = ",
+        ")",
+    ],
+    search: Search::Fts5,
+};
+
+/// A value as SQLite stores it: moments as fixed-width RFC 3339 text, days as `YYYY-MM-DD`.
+fn value(value: &Value) -> SqliteValue {
+    match value {
+        Value::Bool(v) => SqliteValue::Integer(i64::from(*v)),
+        Value::SmallInt(v) => SqliteValue::Integer(i64::from(*v)),
+        Value::Int(v) => SqliteValue::Integer(*v),
+        Value::Text(v) => v.clone().map_or(SqliteValue::Null, SqliteValue::Text),
+        Value::Time(v) => v
+            .as_ref()
+            .map_or(SqliteValue::Null, |at| SqliteValue::Text(ts(at))),
+        Value::Date(v) => v.map_or(SqliteValue::Null, |d| SqliteValue::Text(date_text(d))),
+    }
 }
 
-impl Sql {
-    pub fn new(text: impl Into<String>) -> Self {
-        Self {
-            text: text.into(),
-            values: Vec::new(),
-        }
+/// Runs SQL built at run time, its values bound in order.
+pub(crate) trait Run {
+    fn execute(&self, conn: &Connection) -> rusqlite::Result<usize>;
+    fn one<T>(
+        &self,
+        conn: &Connection,
+        map: impl FnOnce(&Row) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Option<T>>;
+    fn all<T>(
+        &self,
+        conn: &Connection,
+        map: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Vec<T>>;
+}
+
+impl Run for Sql {
+    fn execute(&self, conn: &Connection) -> rusqlite::Result<usize> {
+        execute(
+            conn,
+            self.text(),
+            params_from_iter(self.values().iter().map(value)),
+        )
     }
 
-    pub fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    /// A placeholder, bound to `value`.
-    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.text.push('?');
-        self.values.push(value.into());
-        self
-    }
-
-    pub fn execute(&self, conn: &Connection) -> rusqlite::Result<usize> {
-        execute(conn, &self.text, params_from_iter(&self.values))
-    }
-
-    pub fn one<T>(
+    fn one<T>(
         &self,
         conn: &Connection,
         map: impl FnOnce(&Row) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<Option<T>> {
-        one(conn, &self.text, params_from_iter(&self.values), map)
+        let params = params_from_iter(self.values().iter().map(value));
+        one(conn, self.text(), params, map)
     }
 
-    pub fn all<T>(
+    fn all<T>(
         &self,
         conn: &Connection,
         map: impl FnMut(&Row) -> rusqlite::Result<T>,
     ) -> rusqlite::Result<Vec<T>> {
-        all(conn, &self.text, params_from_iter(&self.values), map)
+        let params = params_from_iter(self.values().iter().map(value));
+        all(conn, self.text(), params, map)
     }
 }

@@ -9,10 +9,10 @@ use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
-use todo_store_sql::TAG_CONFLICT;
+use todo_store_sql::{TAG_CONFLICT, updates};
 
 use crate::rows::{conflict, db_error, tag};
-use crate::sql::{self, Sql};
+use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, savepoint};
 
 #[async_trait]
@@ -55,16 +55,7 @@ impl TagStore for SqliteStore {
         id: TagId,
         changes: &TagChanges,
     ) -> Result<Option<Tag>> {
-        let mut sql = Sql::new("UPDATE tags SET user_id = user_id");
-        if let Some(name) = &changes.name {
-            sql.push(", name = ").bind(name.name.clone());
-            sql.push(", name_key = ").bind(name.key.clone());
-        }
-        if let Some(color) = &changes.color {
-            sql.push(", color = ").bind(color.clone());
-        }
-        sql.push(" WHERE user_id = ").bind(user_id.to_owned());
-        sql.push(" AND id = ").bind(id);
+        let sql = updates::tag(&DIALECT, user_id, id, changes);
         let user_id = user_id.to_owned();
         self.write(move |conn| {
             let tx = savepoint(conn)?;

@@ -16,10 +16,10 @@ use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
-use todo_store_sql::IMPORT_CONFLICT;
+use todo_store_sql::{IMPORT_CONFLICT, updates};
 
 use crate::rows::{self, TASK_COLUMNS, conflict, date_text, db_error, opt_date};
-use crate::sql::{self, Sql};
+use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, events, list, reminders, savepoint, tags};
 
 static SELECT_TASK: LazyLock<String> =
@@ -285,7 +285,7 @@ fn change(
     context: &WriteContext,
 ) -> Result<Task> {
     let id = before.id;
-    update_statement(user_id, id, changes, context.now)
+    updates::task(&DIALECT, user_id, id, changes, context.now)
         .execute(conn)
         .map_err(db_error)?;
     if let Some(new_tags) = &changes.tags {
@@ -328,47 +328,6 @@ fn write_plan(
 
 fn vanished() -> Error {
     Error::internal("a task vanished inside its write")
-}
-
-/// `UPDATE tasks` for the fields `changes` names.
-fn update_statement(
-    user_id: &UserId,
-    id: TaskId,
-    changes: &TaskChanges,
-    now: DateTime<Utc>,
-) -> Sql {
-    let mut sql = Sql::new("UPDATE tasks SET updated_at = ");
-    sql.bind(ts(&now));
-    if let Some(title) = &changes.title {
-        sql.push(", title = ").bind(title.clone());
-    }
-    if let Some(description) = &changes.description {
-        sql.push(", description = ").bind(description.clone());
-    }
-    if let Some(priority) = changes.priority {
-        sql.push(", priority = ").bind(priority.rank());
-    }
-    if let Some((due, key)) = &changes.due {
-        sql.push(", due_at = ").bind(due.at().as_ref().map(ts));
-        sql.push(", due_date = ").bind(due.date().map(date_text));
-        sql.push(", due_key = ").bind(key.as_ref().map(ts));
-    }
-    if let Some(recurrence) = &changes.recurrence {
-        sql.push(", recurrence = ").bind(recurrence.clone());
-    }
-    if let Some(mode) = changes.recurrence_mode {
-        sql.push(", recurrence_mode = ")
-            .bind(mode.as_str().to_owned());
-    }
-    if let Some(completed) = changes.completed {
-        sql.push(", completed = ").bind(completed);
-        sql.push(", completed_at = CASE WHEN ").bind(completed);
-        sql.push(" THEN COALESCE(completed_at, ").bind(ts(&now));
-        sql.push(") ELSE NULL END");
-    }
-    sql.push(" WHERE user_id = ").bind(user_id.to_owned());
-    sql.push(" AND id = ").bind(id);
-    sql
 }
 
 pub(crate) fn select_task(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {

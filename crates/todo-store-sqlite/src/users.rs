@@ -8,11 +8,11 @@ use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
 use todo_core::{Error, Result};
-use todo_store_sql::{IDENTITY_CONFLICT, USER_CONFLICT, UserWithPasswordRow};
+use todo_store_sql::{IDENTITY_CONFLICT, USER_COLUMNS, USER_CONFLICT, updates};
 
 use crate::SqliteStore;
-use crate::rows::{self, USER_COLUMNS, conflict, db_error};
-use crate::sql::{self, Sql};
+use crate::rows::{self, conflict, db_error};
+use crate::sql::{self, DIALECT, Run};
 
 #[async_trait]
 impl UserStore for SqliteStore {
@@ -104,13 +104,10 @@ impl UserStore for SqliteStore {
         self.read(move |conn| {
             let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1");
             let row = sql::one(conn, &sql, [&email], |row| {
-                Ok(UserWithPasswordRow {
-                    user: rows::user(row)?,
-                    password_hash: row.get(6)?,
-                })
+                Ok((rows::user(row)?, row.get::<_, Option<String>>(6)?))
             })
             .map_err(db_error)?;
-            Ok(row.map(|r| (r.user.into(), r.password_hash)))
+            Ok(row.map(|(user, hash)| (user.into(), hash)))
         })
         .await
     }
@@ -121,15 +118,7 @@ impl UserStore for SqliteStore {
         changes: &ProfileChanges,
         now: DateTime<Utc>,
     ) -> Result<Option<User>> {
-        let mut sql = Sql::new("UPDATE users SET updated_at = ");
-        sql.bind(ts(&now));
-        if let Some(name) = &changes.name {
-            sql.push(", name = ").bind(name.clone());
-        }
-        if let Some(tz) = &changes.timezone {
-            sql.push(", timezone = ").bind(tz.clone());
-        }
-        sql.push(" WHERE id = ").bind(id.clone());
+        let mut sql = updates::user(&DIALECT, id, changes, now);
         sql.push(" RETURNING ").push(USER_COLUMNS);
         self.write(move |conn| {
             let row = sql.one(conn, rows::user).map_err(db_error)?;

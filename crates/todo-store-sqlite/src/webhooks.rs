@@ -7,7 +7,7 @@ use todo_core::ids::UserId;
 use todo_core::jobs::Job;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
-use todo_store_sql::{EVENT_COLUMNS, WEBHOOK_COLUMNS, WebhookSecretRow};
+use todo_store_sql::{EVENT_COLUMNS, WEBHOOK_COLUMNS};
 
 use crate::rows::{self, db_error};
 use crate::{SqliteStore, sql};
@@ -80,10 +80,7 @@ impl WebhookStore for SqliteStore {
                  WHERE user_id = ?1 AND id = ?2 AND disabled_at IS NULL"
             );
             let hook = sql::one(conn, &sql, (&user_id, webhook_id), |row| {
-                Ok(WebhookSecretRow {
-                    webhook: rows::webhook(row)?,
-                    secret: row.get(6)?,
-                })
+                Ok((rows::webhook(row)?, row.get::<_, String>(6)?))
             })
             .map_err(db_error)?;
             let Some(hook) = hook else {
@@ -93,8 +90,8 @@ impl WebhookStore for SqliteStore {
             let event =
                 sql::one(conn, &sql, (&user_id, event_id), rows::event).map_err(db_error)?;
             Ok(event.map(|event| Delivery {
-                webhook: hook.webhook.into(),
-                secret: hook.secret,
+                webhook: hook.0.into(),
+                secret: hook.1,
                 event: event.into(),
             }))
         })

@@ -1,0 +1,203 @@
+//! Task listings: the filter, the order and the keyset cursor, and the statements built from
+//! them that both backends run (each adds the page statement its planner likes best).
+
+use todo_core::ids::UserId;
+use todo_core::page::{Cursor, Sort, SortField, SortValue, TaskFilter, TaskQuery};
+
+use crate::sql::{Dialect, Search, Sql};
+
+/// Whether the filter selects through search or tags (see [`matches`]).
+pub fn is_selective(filter: &TaskFilter) -> bool {
+    !filter.search.is_empty() || !filter.tags.is_empty()
+}
+
+/// How many of the user's tasks match the filter (an index-only count for status, priority
+/// and due filters).
+pub fn count(dialect: &Dialect, user_id: &UserId, filter: &TaskFilter) -> Sql {
+    let mut sql = Sql::new(dialect, "SELECT COUNT(*) FROM tasks");
+    push_filter(&mut sql, dialect, user_id, filter);
+    sql
+}
+
+/// Search and tag filters select a set that must be found before it can be sorted: find it
+/// once, then take both the page (task rows) and the total (the column after them) from it.
+pub fn matches(dialect: &Dialect, user_id: &UserId, query: &TaskQuery, limit: u32) -> Sql {
+    let mut sql = Sql::new(dialect, "WITH matches AS MATERIALIZED (SELECT id, ");
+    sql.push(&sort_expression(dialect, query.sort.field))
+        .push(" AS k FROM tasks");
+    push_filter(&mut sql, dialect, user_id, &query.filter);
+    sql.push(&format!(
+        ") SELECT {}, (SELECT COUNT(*) FROM matches) AS total FROM tasks WHERE {} = ",
+        dialect.task_columns, dialect.page_owner
+    ));
+    sql.bind(user_id);
+    sql.push(" AND id IN (SELECT id FROM matches WHERE TRUE");
+    push_page(
+        &mut sql,
+        dialect,
+        "k",
+        &query.sort,
+        query.after.as_ref(),
+        limit,
+    );
+    sql.push(")").push(&order_by(dialect, &query.sort));
+    sql
+}
+
+/// ` WHERE user_id = … AND id IN (SELECT id FROM tasks <filter> <page>) ORDER BY …`: the
+/// page's ids come from an index alone; the full rows (with their tags) are built for those
+/// ids only, never for every candidate row before sorting.
+pub fn push_page_by_id(
+    sql: &mut Sql,
+    dialect: &Dialect,
+    user_id: &UserId,
+    query: &TaskQuery,
+    limit: u32,
+) {
+    sql.push(&format!(" WHERE {} = ", dialect.page_owner))
+        .bind(user_id);
+    sql.push(" AND id IN (SELECT id FROM tasks");
+    push_filter(sql, dialect, user_id, &query.filter);
+    push_page(
+        sql,
+        dialect,
+        &sort_expression(dialect, query.sort.field),
+        &query.sort,
+        query.after.as_ref(),
+        limit,
+    );
+    sql.push(")").push(&order_by(dialect, &query.sort));
+}
+
+/// The sort key expression; each has an index on `(user_id, <expression>, id)`.
+pub fn sort_expression(dialect: &Dialect, field: SortField) -> String {
+    match field {
+        SortField::CreatedAt => "created_at".into(),
+        SortField::DueAt => format!("COALESCE(due_key, {})", dialect.no_due),
+        SortField::Priority => "priority".into(),
+        SortField::Title => dialect.title_sort.into(),
+        SortField::Position => "position".into(),
+    }
+}
+
+/// ` WHERE …` for a filter; always scoped to the user.
+pub fn push_filter(sql: &mut Sql, dialect: &Dialect, user_id: &UserId, filter: &TaskFilter) {
+    sql.push(" WHERE user_id = ").bind(user_id);
+    if let Some(completed) = filter.status.completed() {
+        sql.push(" AND completed = ").bind(completed);
+    }
+    if !filter.priorities.is_empty() {
+        sql.push(" AND priority IN (");
+        for (i, priority) in filter.priorities.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(priority.rank());
+        }
+        sql.push(")");
+    }
+    let [before_owner, before_key, after_key] = dialect.tag_filter;
+    for tag in &filter.tags {
+        sql.push(before_owner).bind(user_id);
+        sql.push(before_key).bind(tag.as_str()).push(after_key);
+    }
+    if !filter.search.is_empty() {
+        match dialect.search {
+            Search::Fts5 => sql
+                .push(" AND id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
+                .bind(fts5_query(user_id, &filter.search))
+                .push(")"),
+            Search::TsQuery => sql
+                .push(" AND search @@ to_tsquery('simple', ")
+                .bind(ts_query(&filter.search))
+                .push(")"),
+        };
+    }
+    if let Some(before) = filter.due_before {
+        sql.push(" AND due_key < ").bind(before);
+    }
+    if let Some(after) = filter.due_after {
+        sql.push(" AND due_key >= ").bind(after);
+    }
+    if let Some(now) = filter.overdue_at {
+        sql.push(&format!(" AND {} AND due_key < ", dialect.open))
+            .bind(now);
+    }
+}
+
+/// An FTS5 query: the owner's rows (the owner column holds SQLite's `hex(user_id)`), and every
+/// term as a prefix in the title or description. Terms are letters and digits only (see
+/// `todo_core::page::search_terms`); quoting keeps them literal anyway.
+fn fts5_query(user_id: &UserId, terms: &[String]) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let owner: String = user_id
+        .as_str()
+        .bytes()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let mut expression = format!("owner:{owner}");
+    for term in terms {
+        expression.push_str(&format!(" AND {{title description}}:{}*", quote(term)));
+    }
+    expression
+}
+
+/// A tsquery, `a:* & b:*`: every term as a prefix. Terms are letters and digits only, so they
+/// cannot carry tsquery syntax.
+fn ts_query(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("{t}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// ` ORDER BY …` for a sort, ties broken by id in the same direction.
+pub fn order_by(dialect: &Dialect, sort: &Sort) -> String {
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    format!(
+        " ORDER BY {} {dir}, id {dir}",
+        sort_expression(dialect, sort.field)
+    )
+}
+
+/// The keyset condition on `expression` (the sort key, or a column holding it), the order and
+/// the limit.
+pub fn push_page(
+    sql: &mut Sql,
+    dialect: &Dialect,
+    expression: &str,
+    sort: &Sort,
+    after: Option<&Cursor>,
+    limit: u32,
+) {
+    let (cmp, dir) = if sort.descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(after) = after {
+        sql.push(&format!(" AND ({expression}, id) {cmp} ("));
+        match &after.key {
+            SortValue::Time(Some(at)) => sql.bind(*at),
+            SortValue::Time(None) => sql.push(dialect.no_due),
+            // The column's own type: a wider one can keep PostgreSQL off the index.
+            SortValue::Int(n) if sort.field == SortField::Priority => {
+                sql.bind(i16::try_from(*n).unwrap_or_default())
+            }
+            SortValue::Int(n) => sql.bind(*n),
+            SortValue::Text(text) => {
+                let (open, close) = dialect.title_cursor;
+                sql.push(open).bind(text.as_str()).push(close)
+            }
+        };
+        sql.push(", ").bind(after.id).push(")");
+    }
+    // The limit is written into the text, not bound. SQLite plans `LIMIT ?` with the bound
+    // value, so rebinding it makes every execution prepare the statement again; PostgreSQL
+    // costs a generic plan's bound `LIMIT $n` as if it took a tenth of the rows, and may sort
+    // them all instead of walking an index in order. Pages use a handful of limits.
+    sql.push(&format!(
+        " ORDER BY {expression} {dir}, id {dir} LIMIT {limit}"
+    ));
+}

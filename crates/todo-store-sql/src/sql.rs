@@ -1,0 +1,171 @@
+//! SQL built at run time: text with placeholders and its values in order, in one of the two
+//! dialects. Each backend binds the values with its own driver. The same shape of request
+//! gives the same text, so prepared-statement caches find the statement again.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use todo_core::ids::{TagId, TaskId, UserId};
+
+/// A value to bind. Absent values keep their type (PostgreSQL binds typed NULLs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Bool(bool),
+    SmallInt(i16),
+    Int(i64),
+    Text(Option<String>),
+    /// A moment: `TIMESTAMPTZ` on PostgreSQL, fixed-width RFC 3339 text on SQLite.
+    Time(Option<DateTime<Utc>>),
+    /// A day: `DATE` on PostgreSQL, `YYYY-MM-DD` text on SQLite.
+    Date(Option<NaiveDate>),
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl From<i16> for Value {
+    fn from(v: i16) -> Self {
+        Value::SmallInt(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(Some(v.to_owned()))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(Some(v))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<&UserId> for Value {
+    fn from(v: &UserId) -> Self {
+        Value::Text(Some(v.as_str().to_owned()))
+    }
+}
+
+impl From<TaskId> for Value {
+    fn from(v: TaskId) -> Self {
+        Value::Int(v.get())
+    }
+}
+
+impl From<TagId> for Value {
+    fn from(v: TagId) -> Self {
+        Value::Int(v.get())
+    }
+}
+
+impl From<DateTime<Utc>> for Value {
+    fn from(v: DateTime<Utc>) -> Self {
+        Value::Time(Some(v))
+    }
+}
+
+impl From<Option<DateTime<Utc>>> for Value {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
+        Value::Time(v)
+    }
+}
+
+impl From<Option<NaiveDate>> for Value {
+    fn from(v: Option<NaiveDate>) -> Self {
+        Value::Date(v)
+    }
+}
+
+/// How full-text search is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// SQLite FTS5: the `tasks_fts` table, its `owner` column holding `hex(user_id)`.
+    Fts5,
+    /// PostgreSQL: the `search` tsvector column and a `simple` tsquery.
+    TsQuery,
+}
+
+/// What differs between the two databases in the SQL both build at run time; each backend
+/// declares its own (`DIALECT` in its `list.rs`).
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    /// `$1`, `$2`, … (PostgreSQL), or `?` bound in order (SQLite).
+    pub numbered_placeholders: bool,
+    /// The columns of a task row, in the order the backend decodes them.
+    pub task_columns: &'static str,
+    /// The owner test of a page's rows, picked by id (SQLite's `+user_id` keeps the owner's
+    /// index out of that plan, where it would scan every task of the owner).
+    pub page_owner: &'static str,
+    /// What a task without a due sorts as: after every real moment.
+    pub no_due: &'static str,
+    /// The title as it sorts, without regard to case; `title_cursor` wraps a bound title so
+    /// that it compares the same way.
+    pub title_sort: &'static str,
+    pub title_cursor: (&'static str, &'static str),
+    /// A task that is not completed.
+    pub open: &'static str,
+    /// The tag filter, around its two values (the owner and the tag's key).
+    pub tag_filter: [&'static str; 3],
+    pub search: Search,
+}
+
+/// SQL text and the values of its placeholders, in order.
+#[derive(Debug, Clone)]
+pub struct Sql {
+    text: String,
+    values: Vec<Value>,
+    numbered: bool,
+}
+
+impl Sql {
+    pub fn new(dialect: &Dialect, text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            values: Vec::new(),
+            numbered: dialect.numbered_placeholders,
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// A placeholder, bound to `value`.
+    pub fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        if self.numbered {
+            self.text.push('$');
+            self.text.push_str(&self.values.len().to_string());
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub fn values(&self) -> &[Value] {
+        &self.values
+    }
+
+    pub fn into_parts(self) -> (String, Vec<Value>) {
+        (self.text, self.values)
+    }
+}
