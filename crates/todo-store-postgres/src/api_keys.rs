@@ -2,15 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
 use todo_core::Result;
 use todo_core::api_key::{ApiKey, scopes_to_text};
 use todo_core::ids::{ApiKeyId, UserId};
 use todo_core::store::ApiKeyStore;
-use todo_store_sql::API_KEY_COLUMNS;
+use todo_store_sql::{API_KEY_COLUMNS, ApiKeyRow};
 
 use crate::PostgresStore;
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 
 #[async_trait]
 impl ApiKeyStore for PostgresStore {
@@ -40,7 +39,7 @@ impl ApiKeyStore for PostgresStore {
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
-            .try_map(|row: PgRow| rows::api_key(&row))
+            .try_map(|row| decode::<ApiKeyRow>(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -69,7 +68,7 @@ impl ApiKeyStore for PostgresStore {
         let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(hash)
-            .try_map(|row: PgRow| rows::api_key(&row))
+            .try_map(|row| decode::<ApiKeyRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

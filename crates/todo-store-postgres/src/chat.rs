@@ -2,16 +2,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
 use todo_core::chat::store::{ChatStore, StoredCredential};
 use todo_core::chat::{Conversation, ConversationCursor, Message, MessageId, NewMessage};
 use todo_core::ids::ConversationId;
 use todo_core::ids::UserId;
 use todo_core::{Error, Result};
-use todo_store_sql::{CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, MESSAGE_COLUMNS, tool_calls_json};
+use todo_store_sql::{
+    CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, ConversationRow, CredentialRow, MESSAGE_COLUMNS,
+    MessageRow, tool_calls_json,
+};
 
 use crate::PostgresStore;
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 
 #[async_trait]
 impl ChatStore for PostgresStore {
@@ -42,7 +44,7 @@ impl ChatStore for PostgresStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(id)
-            .try_map(|row: PgRow| rows::conversation(&row))
+            .try_map(|row| decode::<ConversationRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -70,7 +72,7 @@ impl ChatStore for PostgresStore {
         }
         let rows = query
             .bind(i64::from(limit))
-            .try_map(|row: PgRow| rows::conversation(&row))
+            .try_map(|row| decode::<ConversationRow>(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -120,7 +122,7 @@ impl ChatStore for PostgresStore {
                 .bind(tool_calls_json(message)?)
                 .bind(&message.tool_call_id)
                 .bind(now)
-                .try_map(|row: PgRow| rows::message(&row))
+                .try_map(|row| decode::<MessageRow>(&row))
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(db_error)?;
@@ -146,7 +148,7 @@ impl ChatStore for PostgresStore {
             .bind(user_id)
             .bind(before.unwrap_or(i64::MAX))
             .bind(i64::from(limit))
-            .try_map(|row: PgRow| rows::message(&row))
+            .try_map(|row| decode::<MessageRow>(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -177,7 +179,7 @@ impl ChatStore for PostgresStore {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM llm_credentials WHERE user_id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
-            .try_map(|row: PgRow| rows::credential(&row))
+            .try_map(|row| decode::<CredentialRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

@@ -9,17 +9,16 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgListener;
-use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool};
 use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::ids::UserId;
 use todo_core::task::TaskId;
-use todo_store_sql::EVENT_COLUMNS;
+use todo_store_sql::{EVENT_COLUMNS, EventRow};
 use tokio::sync::broadcast;
 
 use crate::PostgresStore;
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 
 pub const EVENTS_CHANNEL: &str = "todo_events";
 pub const JOBS_CHANNEL: &str = "todo_jobs";
@@ -135,7 +134,7 @@ impl EventStore for PostgresStore {
             .bind(user_id)
             .bind(after)
             .bind(i64::from(limit))
-            .try_map(|row: PgRow| rows::event(&row))
+            .try_map(|row| decode::<EventRow>(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;

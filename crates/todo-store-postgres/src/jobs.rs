@@ -3,14 +3,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sqlx::postgres::PgRow;
 use todo_core::Result;
 use todo_core::events::{Event, EventType};
 use todo_core::ids::TaskId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 use crate::tasks::select_task;
 use crate::{PostgresStore, events, tx};
 
@@ -36,7 +35,7 @@ impl JobStore for PostgresStore {
             .bind(now + lease)
             .bind(i64::from(limit))
             .bind(kind.as_str())
-            .try_map(|row: PgRow| rows::job(&row))
+            .try_map(|row| decode::<JobRow>(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;

@@ -12,7 +12,7 @@ use todo_store_sql::list::{
 };
 use todo_store_sql::{Sql, TaskRow};
 
-use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, task};
+use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, decode};
 use crate::sql::{DIALECT, bound};
 
 /// Up to `limit` tasks of the query and the total of its filter.
@@ -67,7 +67,12 @@ async fn counted_page(
     statement: Sql,
 ) -> Result<TaskSlice> {
     let rows = bound(statement)?
-        .try_map(|row: PgRow| Ok((task(&row)?, row.try_get::<i64, _>(TASK_COLUMN_COUNT)?)))
+        .try_map(|row: PgRow| {
+            Ok((
+                decode::<TaskRow>(&row)?,
+                row.try_get::<i64, _>(TASK_COLUMN_COUNT)?,
+            ))
+        })
         .fetch_all(pool)
         .await
         .map_err(db_error)?;

@@ -1,19 +1,16 @@
-//! PostgreSQL rows → the shared row types of `todo-store-sql` (which map them to domain types),
-//! and sqlx errors → domain errors.
+//! PostgreSQL rows → the shared row types of `todo-store-sql` (which read them by position and
+//! map them to domain types), and sqlx errors → domain errors.
 //!
-//! Rows are read by position, in the order of the column lists (`todo_store_sql`'s, and the
-//! task columns below): sqlx's derived `FromRow` finds each column by name (a hash lookup and
-//! a string comparison) and checks its type before decoding; for a page of 50 tasks that was
-//! most of the time spent decoding. Debug builds (the tests) still check every column's type;
-//! release builds skip the check.
+//! Not sqlx's derived `FromRow`: it finds each column by name (a hash lookup and a string
+//! comparison) and checks its type before decoding; for a page of 50 tasks that was most of
+//! the time spent decoding. Debug builds (the tests) still check every column's type; release
+//! builds skip the check.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgRow;
-use sqlx::{Decode, Postgres, Row, Type};
+use sqlx::{Decode, Row, Type};
 use todo_core::Error;
-use todo_store_sql::{
-    ApiKeyRow, ConversationRow, CredentialRow, EventRow, IMPORT_CONFLICT, JobRow, MessageRow,
-    TAG_CONFLICT, TagRow, TaskRow, USER_CONFLICT, UserRow, WebhookRow,
-};
+use todo_store_sql::{Columns, FromColumns, IMPORT_CONFLICT, TAG_CONFLICT, USER_CONFLICT};
 
 /// sqlx failures are internal: the detail is logged, never shown to clients. Failures to reach
 /// the database (a restart, a full pool, a lost connection) are `Unavailable`: the request
@@ -64,7 +61,7 @@ pub(crate) fn tag_conflict(err: sqlx::Error) -> Error {
 
 fn get<'r, T>(row: &'r PgRow, index: usize) -> sqlx::Result<T>
 where
-    T: Decode<'r, Postgres> + Type<Postgres>,
+    T: Decode<'r, sqlx::Postgres> + Type<sqlx::Postgres>,
 {
     if cfg!(debug_assertions) {
         row.try_get(index)
@@ -98,135 +95,43 @@ pub(crate) const INSERTED_TASK_COLUMNS: &str = "id, user_id, title, description,
 /// How many columns `TASK_COLUMNS` has: a listing's total follows them.
 pub(crate) const TASK_COLUMN_COUNT: usize = 17;
 
-/// `TASK_COLUMNS` (or `INSERTED_TASK_COLUMNS`).
-pub(crate) fn task(row: &PgRow) -> sqlx::Result<TaskRow> {
-    Ok(TaskRow {
-        id: get(row, 0)?,
-        user_id: get(row, 1)?,
-        title: get(row, 2)?,
-        description: get(row, 3)?,
-        completed: get(row, 4)?,
-        completed_at: get(row, 5)?,
-        priority: get(row, 6)?,
-        due_at: get(row, 7)?,
-        due_date: get(row, 8)?,
-        recurrence: get(row, 9)?,
-        recurrence_mode: get(row, 10)?,
-        parent_id: get(row, 11)?,
-        position: get(row, 12)?,
-        created_at: get(row, 13)?,
-        updated_at: get(row, 14)?,
-        tags: get(row, 15)?,
-        reminders: get(row, 16)?,
-    })
+/// Reads a row into one of the shared row types.
+pub(crate) fn decode<T: FromColumns>(row: &PgRow) -> sqlx::Result<T> {
+    T::from_columns(&Postgres(row))
 }
 
-/// `todo_store_sql::USER_COLUMNS` (six columns; a password hash may follow).
-pub(crate) fn user(row: &PgRow) -> sqlx::Result<UserRow> {
-    Ok(UserRow {
-        id: get(row, 0)?,
-        email: get(row, 1)?,
-        name: get(row, 2)?,
-        timezone: get(row, 3)?,
-        created_at: get(row, 4)?,
-        updated_at: get(row, 5)?,
-    })
-}
+struct Postgres<'a>(&'a PgRow);
 
-/// `todo_store_sql::API_KEY_COLUMNS`.
-pub(crate) fn api_key(row: &PgRow) -> sqlx::Result<ApiKeyRow> {
-    Ok(ApiKeyRow {
-        id: get(row, 0)?,
-        user_id: get(row, 1)?,
-        name: get(row, 2)?,
-        prefix: get(row, 3)?,
-        scopes: get(row, 4)?,
-        created_at: get(row, 5)?,
-        last_used_at: get(row, 6)?,
-        expires_at: get(row, 7)?,
-        revoked_at: get(row, 8)?,
-    })
-}
-
-/// Columns of `tags t` and its task count (see `tags::TAG_SELECT`).
-pub(crate) fn tag(row: &PgRow) -> sqlx::Result<TagRow> {
-    Ok(TagRow {
-        id: get(row, 0)?,
-        name: get(row, 1)?,
-        color: get(row, 2)?,
-        created_at: get(row, 3)?,
-        task_count: get(row, 4)?,
-    })
-}
-
-/// `todo_store_sql::CONVERSATION_COLUMNS`.
-pub(crate) fn conversation(row: &PgRow) -> sqlx::Result<ConversationRow> {
-    Ok(ConversationRow {
-        id: get(row, 0)?,
-        user_id: get(row, 1)?,
-        title: get(row, 2)?,
-        created_at: get(row, 3)?,
-        updated_at: get(row, 4)?,
-    })
-}
-
-/// `todo_store_sql::MESSAGE_COLUMNS`.
-pub(crate) fn message(row: &PgRow) -> sqlx::Result<MessageRow> {
-    Ok(MessageRow {
-        id: get(row, 0)?,
-        role: get(row, 1)?,
-        content: get(row, 2)?,
-        tool_calls: get(row, 3)?,
-        tool_call_id: get(row, 4)?,
-        created_at: get(row, 5)?,
-    })
-}
-
-/// `todo_store_sql::CREDENTIAL_COLUMNS`.
-pub(crate) fn credential(row: &PgRow) -> sqlx::Result<CredentialRow> {
-    Ok(CredentialRow {
-        user_id: get(row, 0)?,
-        api_key_ciphertext: get(row, 1)?,
-        key_hint: get(row, 2)?,
-        model: get(row, 3)?,
-        created_at: get(row, 4)?,
-        updated_at: get(row, 5)?,
-    })
-}
-
-/// `todo_store_sql::EVENT_COLUMNS`.
-pub(crate) fn event(row: &PgRow) -> sqlx::Result<EventRow> {
-    Ok(EventRow {
-        id: get(row, 0)?,
-        user_id: get(row, 1)?,
-        event_type: get(row, 2)?,
-        task_id: get(row, 3)?,
-        task_data: get(row, 4)?,
-        created_at: get(row, 5)?,
-    })
-}
-
-/// `todo_store_sql::JOB_COLUMNS`.
-pub(crate) fn job(row: &PgRow) -> sqlx::Result<JobRow> {
-    Ok(JobRow {
-        id: get(row, 0)?,
-        kind: get(row, 1)?,
-        user_id: get(row, 2)?,
-        reminder_id: get(row, 3)?,
-        event_id: get(row, 4)?,
-        webhook_id: get(row, 5)?,
-        attempts: get(row, 6)?,
-    })
-}
-
-/// `todo_store_sql::WEBHOOK_COLUMNS` (six columns; a secret may follow).
-pub(crate) fn webhook(row: &PgRow) -> sqlx::Result<WebhookRow> {
-    Ok(WebhookRow {
-        id: get(row, 0)?,
-        url: get(row, 1)?,
-        created_at: get(row, 2)?,
-        consecutive_failures: get(row, 3)?,
-        disabled_at: get(row, 4)?,
-        last_error: get(row, 5)?,
-    })
+impl Columns for Postgres<'_> {
+    type Error = sqlx::Error;
+    fn bool(&self, i: usize) -> sqlx::Result<bool> {
+        get(self.0, i)
+    }
+    fn small(&self, i: usize) -> sqlx::Result<i16> {
+        get(self.0, i)
+    }
+    fn int(&self, i: usize) -> sqlx::Result<i32> {
+        get(self.0, i)
+    }
+    fn big(&self, i: usize) -> sqlx::Result<i64> {
+        get(self.0, i)
+    }
+    fn opt_big(&self, i: usize) -> sqlx::Result<Option<i64>> {
+        get(self.0, i)
+    }
+    fn text(&self, i: usize) -> sqlx::Result<String> {
+        get(self.0, i)
+    }
+    fn opt_text(&self, i: usize) -> sqlx::Result<Option<String>> {
+        get(self.0, i)
+    }
+    fn time(&self, i: usize) -> sqlx::Result<DateTime<Utc>> {
+        get(self.0, i)
+    }
+    fn opt_time(&self, i: usize) -> sqlx::Result<Option<DateTime<Utc>>> {
+        get(self.0, i)
+    }
+    fn opt_date(&self, i: usize) -> sqlx::Result<Option<NaiveDate>> {
+        get(self.0, i)
+    }
 }

@@ -3,16 +3,15 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
-use sqlx::postgres::PgRow;
 use todo_core::ids::UserId;
 use todo_core::store::TagStore;
 use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::TaskId;
 use todo_core::{Error, Result};
-use todo_store_sql::updates;
+use todo_store_sql::{TagRow, updates};
 
 use crate::PostgresStore;
-use crate::rows::{self, db_error, tag_conflict};
+use crate::rows::{db_error, decode, tag_conflict};
 use crate::sql::{DIALECT, bound};
 
 #[async_trait]
@@ -113,7 +112,7 @@ pub async fn list<'e>(executor: impl PgExecutor<'e>, user_id: &UserId) -> Result
     let sql = format!("{TAG_SELECT} WHERE t.user_id = $1 ORDER BY t.name_key");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
-        .try_map(|row: PgRow| rows::tag(&row))
+        .try_map(|row| decode::<TagRow>(&row))
         .fetch_all(executor)
         .await
         .map_err(db_error)?;
@@ -129,7 +128,7 @@ pub async fn get<'e>(
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(id)
-        .try_map(|row: PgRow| rows::tag(&row))
+        .try_map(|row| decode::<TagRow>(&row))
         .fetch_optional(executor)
         .await
         .map_err(db_error)?;

@@ -5,7 +5,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
-use sqlx::postgres::PgRow;
 use todo_core::events::task_data;
 use todo_core::ids::UserId;
 use todo_core::page::TaskQuery;
@@ -15,9 +14,9 @@ use todo_core::tag::TagName;
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::{Error, Result};
-use todo_store_sql::updates;
+use todo_store_sql::{TaskRow, updates};
 
-use crate::rows::{self, INSERTED_TASK_COLUMNS, TASK_COLUMNS, db_error, import_conflict};
+use crate::rows::{INSERTED_TASK_COLUMNS, TASK_COLUMNS, db_error, decode, import_conflict};
 use crate::sql::{DIALECT, bound};
 use crate::{PostgresStore, events, list, reminders, tags, tx};
 
@@ -206,7 +205,7 @@ async fn insert_row(
         .bind(&task.import_key)
         .bind(task.recurrence_mode.as_str())
         .bind(task.parent_id)
-        .try_map(|row: PgRow| rows::task(&row))
+        .try_map(|row| decode::<TaskRow>(&row))
         .fetch_optional(tx)
         .await
         .map(|row| row.map(Task::from))
@@ -247,7 +246,7 @@ async fn lock_task(tx: &mut PgConnection, user_id: &UserId, id: TaskId) -> Resul
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(id)
-        .try_map(|row: PgRow| rows::task(&row))
+        .try_map(|row| decode::<TaskRow>(&row))
         .fetch_optional(tx)
         .await
         .map_err(db_error)?;
@@ -267,7 +266,7 @@ async fn change(
     let mut update = updates::task(&DIALECT, user_id, id, changes, context.now);
     update.push(" RETURNING ").push(TASK_COLUMNS);
     let mut after: Task = bound(update)?
-        .try_map(|row: PgRow| rows::task(&row))
+        .try_map(|row| decode::<TaskRow>(&row))
         .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?
@@ -332,7 +331,7 @@ pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .bind(id)
-        .try_map(|row: PgRow| rows::task(&row))
+        .try_map(|row| decode::<TaskRow>(&row))
         .fetch_optional(executor)
         .await
         .map_err(db_error)?;

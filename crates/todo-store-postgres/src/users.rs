@@ -9,10 +9,10 @@ use todo_core::accounts::{NewUser, Session};
 use todo_core::ids::UserId;
 use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::user::User;
-use todo_store_sql::{USER_COLUMNS, updates};
+use todo_store_sql::{USER_COLUMNS, UserRow, updates};
 
 use crate::PostgresStore;
-use crate::rows::{self, db_error, user_conflict};
+use crate::rows::{db_error, decode, user_conflict};
 use crate::sql::{DIALECT, bound};
 
 #[async_trait]
@@ -30,7 +30,7 @@ impl UserStore for PostgresStore {
             .bind(&user.timezone)
             .bind(user.created_at)
             .bind(user.created_at)
-            .try_map(|row: PgRow| rows::user(&row))
+            .try_map(|row| decode::<UserRow>(&row))
             .fetch_one(&self.pool)
             .await
             .map(Into::into)
@@ -41,7 +41,7 @@ impl UserStore for PostgresStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .try_map(|row: PgRow| rows::user(&row))
+            .try_map(|row| decode::<UserRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -58,7 +58,7 @@ impl UserStore for PostgresStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(issuer)
             .bind(subject)
-            .try_map(|row: PgRow| rows::user(&row))
+            .try_map(|row| decode::<UserRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -88,7 +88,7 @@ impl UserStore for PostgresStore {
             .bind(user.created_at)
             .bind(issuer)
             .bind(subject)
-            .try_map(|row: PgRow| rows::user(&row))
+            .try_map(|row| decode::<UserRow>(&row))
             .fetch_one(&self.pool)
             .await
             .map(Into::into)
@@ -99,7 +99,12 @@ impl UserStore for PostgresStore {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(email)
-            .try_map(|row: PgRow| Ok((rows::user(&row)?, row.try_get::<Option<String>, _>(6)?)))
+            .try_map(|row: PgRow| {
+                Ok((
+                    decode::<UserRow>(&row)?,
+                    row.try_get::<Option<String>, _>(6)?,
+                ))
+            })
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -115,7 +120,7 @@ impl UserStore for PostgresStore {
         let mut sql = updates::user(&DIALECT, id, changes, now);
         sql.push(" RETURNING ").push(USER_COLUMNS);
         let row = bound(sql)?
-            .try_map(|row: PgRow| rows::user(&row))
+            .try_map(|row| decode::<UserRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -125,7 +130,7 @@ impl UserStore for PostgresStore {
     async fn list_users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .try_map(|row: PgRow| rows::user(&row))
+            .try_map(|row| decode::<UserRow>(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -155,7 +160,7 @@ impl UserStore for PostgresStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(session_id)
             .bind(now)
-            .try_map(|row: PgRow| rows::user(&row))
+            .try_map(|row| decode::<UserRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

@@ -8,9 +8,9 @@ use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::jobs::Job;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
-use todo_store_sql::{EVENT_COLUMNS, WEBHOOK_COLUMNS};
+use todo_store_sql::{EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow};
 
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 use crate::{PostgresStore, tx};
 
 #[async_trait]
@@ -39,7 +39,7 @@ impl WebhookStore for PostgresStore {
             .bind(secret)
             .bind(now)
             .bind(limit)
-            .try_map(|row: PgRow| rows::webhook(&row))
+            .try_map(|row| decode::<WebhookRow>(&row))
             .fetch_optional(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -51,7 +51,7 @@ impl WebhookStore for PostgresStore {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
-            .try_map(|row: PgRow| rows::webhook(&row))
+            .try_map(|row| decode::<WebhookRow>(&row))
             .fetch_all(&self.pool)
             .await
             .map_err(db_error)?;
@@ -79,7 +79,7 @@ impl WebhookStore for PostgresStore {
         let Some(hook) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&job.user_id)
             .bind(webhook_id)
-            .try_map(|row: PgRow| Ok((rows::webhook(&row)?, row.try_get::<String, _>(6)?)))
+            .try_map(|row: PgRow| Ok((decode::<WebhookRow>(&row)?, row.try_get::<String, _>(6)?)))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?
@@ -90,7 +90,7 @@ impl WebhookStore for PostgresStore {
         let event = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&job.user_id)
             .bind(event_id)
-            .try_map(|row: PgRow| rows::event(&row))
+            .try_map(|row| decode::<EventRow>(&row))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

@@ -9,9 +9,9 @@ use todo_core::store::ApiKeyStore;
 use todo_core::time::to_sortable_text as ts;
 
 use crate::SqliteStore;
-use todo_store_sql::API_KEY_COLUMNS;
+use todo_store_sql::{API_KEY_COLUMNS, ApiKeyRow};
 
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 use crate::sql;
 
 #[async_trait]
@@ -47,7 +47,7 @@ impl ApiKeyStore for SqliteStore {
                 "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE user_id = ?1 \
                  AND revoked_at IS NULL ORDER BY created_at DESC, id DESC"
             );
-            let rows = sql::all(conn, &sql, [&user_id], rows::api_key).map_err(db_error)?;
+            let rows = sql::all(conn, &sql, [&user_id], decode::<ApiKeyRow>).map_err(db_error)?;
             Ok(rows.into_iter().map(Into::into).collect())
         })
         .await
@@ -77,7 +77,7 @@ impl ApiKeyStore for SqliteStore {
         let hash = hash.to_owned();
         self.read(move |conn| {
             let sql = format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = ?1");
-            let row = sql::one(conn, &sql, [&hash], rows::api_key).map_err(db_error)?;
+            let row = sql::one(conn, &sql, [&hash], decode::<ApiKeyRow>).map_err(db_error)?;
             Ok(row.map(Into::into))
         })
         .await

@@ -8,9 +8,12 @@ use todo_core::ids::ConversationId;
 use todo_core::ids::UserId;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
-use todo_store_sql::{CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, MESSAGE_COLUMNS, tool_calls_json};
+use todo_store_sql::{
+    CONVERSATION_COLUMNS, CREDENTIAL_COLUMNS, ConversationRow, CredentialRow, MESSAGE_COLUMNS,
+    MessageRow, tool_calls_json,
+};
 
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 use crate::{SqliteStore, savepoint, sql};
 
 #[async_trait]
@@ -46,8 +49,8 @@ impl ChatStore for SqliteStore {
             let sql = format!(
                 "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE user_id = ?1 AND id = ?2"
             );
-            let row =
-                sql::one(conn, &sql, (&user_id, &id), rows::conversation).map_err(db_error)?;
+            let row = sql::one(conn, &sql, (&user_id, &id), decode::<ConversationRow>)
+                .map_err(db_error)?;
             Ok(row.map(Into::into))
         })
         .await
@@ -69,14 +72,19 @@ impl ChatStore for SqliteStore {
                          ORDER BY updated_at DESC, id DESC LIMIT ?4"
                     );
                     let params = (&user_id, ts(&after.updated_at), &after.id, i64::from(limit));
-                    sql::all(conn, &sql, params, rows::conversation)
+                    sql::all(conn, &sql, params, decode::<ConversationRow>)
                 }
                 None => {
                     let sql = format!(
                         "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE user_id = ?1 \
                          ORDER BY updated_at DESC, id DESC LIMIT ?2"
                     );
-                    sql::all(conn, &sql, (&user_id, i64::from(limit)), rows::conversation)
+                    sql::all(
+                        conn,
+                        &sql,
+                        (&user_id, i64::from(limit)),
+                        decode::<ConversationRow>,
+                    )
                 }
             }
             .map_err(db_error)?;
@@ -136,7 +144,7 @@ impl ChatStore for SqliteStore {
                     &message.tool_call_id,
                     ts(&now),
                 );
-                let row = sql::one(&tx, &sql, params, rows::message)
+                let row = sql::one(&tx, &sql, params, decode::<MessageRow>)
                     .map_err(db_error)?
                     .ok_or_else(|| Error::internal("insert returned no row"))?;
                 stored.push(Message::try_from(row)?);
@@ -166,7 +174,7 @@ impl ChatStore for SqliteStore {
                 before.unwrap_or(i64::MAX),
                 i64::from(limit),
             );
-            let rows = sql::all(conn, &sql, params, rows::message).map_err(db_error)?;
+            let rows = sql::all(conn, &sql, params, decode::<MessageRow>).map_err(db_error)?;
             rows.into_iter().map(Message::try_from).collect()
         })
         .await
@@ -203,7 +211,8 @@ impl ChatStore for SqliteStore {
         self.read(move |conn| {
             let sql =
                 format!("SELECT {CREDENTIAL_COLUMNS} FROM llm_credentials WHERE user_id = ?1");
-            let row = sql::one(conn, &sql, [&user_id], rows::credential).map_err(db_error)?;
+            let row =
+                sql::one(conn, &sql, [&user_id], decode::<CredentialRow>).map_err(db_error)?;
             Ok(row.map(Into::into))
         })
         .await

@@ -10,10 +10,10 @@ use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::ids::UserId;
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
-use todo_store_sql::EVENT_COLUMNS;
+use todo_store_sql::{EVENT_COLUMNS, EventRow};
 use tokio::sync::broadcast;
 
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 use crate::{SqliteStore, sql};
 
 /// Writes one event in the change's transaction, queues a delivery to each of the user's
@@ -61,7 +61,8 @@ impl EventStore for SqliteStore {
                 "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id > ?2 \
                  ORDER BY id LIMIT {limit}"
             );
-            let rows = sql::all(conn, &sql, (&user_id, after), rows::event).map_err(db_error)?;
+            let rows =
+                sql::all(conn, &sql, (&user_id, after), decode::<EventRow>).map_err(db_error)?;
             Ok(rows.into_iter().map(Into::into).collect())
         })
         .await

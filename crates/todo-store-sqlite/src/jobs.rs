@@ -9,7 +9,7 @@ use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_core::time::to_sortable_text as ts;
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
-use crate::rows::{self, db_error, opt_time};
+use crate::rows::{db_error, decode, opt_time};
 use crate::tasks::select_task;
 use crate::{SqliteStore, events, savepoint, sql};
 
@@ -41,7 +41,7 @@ impl JobStore for SqliteStore {
                     i64::from(limit),
                     kind.as_str(),
                 ),
-                rows::job,
+                decode::<JobRow>,
             )
             .map_err(db_error)?;
             tx.commit().map_err(db_error)?;

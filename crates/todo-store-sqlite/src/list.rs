@@ -6,10 +6,10 @@ use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::page::TaskQuery;
 use todo_core::store::TaskSlice;
-use todo_store_sql::Sql;
 use todo_store_sql::list::{count, is_selective, matches, push_page_by_id};
+use todo_store_sql::{Sql, TaskRow};
 
-use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, task};
+use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, decode};
 use crate::sql::{DIALECT, Run};
 
 /// Up to `limit` tasks of the query and the total of its filter, from one read transaction
@@ -24,7 +24,10 @@ pub fn page(
     let slice = if is_selective(&query.filter) {
         let rows = matches(&DIALECT, user_id, query, limit)
             .all(&tx, |row| {
-                Ok((task(row)?, row.get::<_, i64>(TASK_COLUMN_COUNT)?))
+                Ok((
+                    decode::<TaskRow>(row)?,
+                    row.get::<_, i64>(TASK_COLUMN_COUNT)?,
+                ))
             })
             .map_err(db_error)?;
         let total = match rows.first() {
@@ -40,7 +43,7 @@ pub fn page(
     } else {
         let mut sql = Sql::new(&DIALECT, format!("SELECT {TASK_COLUMNS} FROM tasks"));
         push_page_by_id(&mut sql, &DIALECT, user_id, query, limit);
-        let rows = sql.all(&tx, task).map_err(db_error)?;
+        let rows = sql.all(&tx, decode::<TaskRow>).map_err(db_error)?;
         TaskSlice {
             tasks: rows.into_iter().map(Into::into).collect(),
             total: total(&tx, user_id, query)?,

@@ -9,9 +9,9 @@ use todo_core::tag::{Tag, TagChanges, TagId, TagName};
 use todo_core::task::TaskId;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
-use todo_store_sql::{TAG_CONFLICT, updates};
+use todo_store_sql::{TAG_CONFLICT, TagRow, updates};
 
-use crate::rows::{conflict, db_error, tag};
+use crate::rows::{conflict, db_error, decode};
 use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, savepoint};
 
@@ -120,7 +120,7 @@ pub fn list(conn: &Connection, user_id: &UserId) -> Result<Vec<Tag>> {
         conn,
         &format!("{TAG_SELECT} WHERE t.user_id = ?1 ORDER BY t.name_key"),
         [user_id],
-        tag,
+        decode::<TagRow>,
     )
     .map_err(db_error)?;
     Ok(rows.into_iter().map(Into::into).collect())
@@ -131,7 +131,7 @@ pub fn get(conn: &Connection, user_id: &UserId, id: TagId) -> Result<Option<Tag>
         conn,
         &format!("{TAG_SELECT} WHERE t.user_id = ?1 AND t.id = ?2"),
         (user_id, id),
-        tag,
+        decode::<TagRow>,
     )
     .map_err(db_error)?;
     Ok(row.map(Into::into))

@@ -16,9 +16,9 @@ use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
-use todo_store_sql::{IMPORT_CONFLICT, updates};
+use todo_store_sql::{IMPORT_CONFLICT, TaskRow, updates};
 
-use crate::rows::{self, TASK_COLUMNS, conflict, date_text, db_error, opt_date};
+use crate::rows::{TASK_COLUMNS, conflict, date_text, db_error, decode, opt_date};
 use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, events, list, reminders, savepoint, tags};
 
@@ -331,6 +331,6 @@ fn vanished() -> Error {
 }
 
 pub(crate) fn select_task(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
-    let row = sql::one(conn, &SELECT_TASK, (user_id, id), rows::task).map_err(db_error)?;
+    let row = sql::one(conn, &SELECT_TASK, (user_id, id), decode::<TaskRow>).map_err(db_error)?;
     Ok(row.map(Into::into))
 }

@@ -8,10 +8,10 @@ use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
 use todo_core::{Error, Result};
-use todo_store_sql::{IDENTITY_CONFLICT, USER_COLUMNS, USER_CONFLICT, updates};
+use todo_store_sql::{IDENTITY_CONFLICT, USER_COLUMNS, USER_CONFLICT, UserRow, updates};
 
 use crate::SqliteStore;
-use crate::rows::{self, conflict, db_error};
+use crate::rows::{conflict, db_error, decode};
 use crate::sql::{self, DIALECT, Run};
 
 #[async_trait]
@@ -31,7 +31,7 @@ impl UserStore for SqliteStore {
                 &user.timezone,
                 ts(&user.created_at),
             );
-            sql::one(conn, &sql, params, rows::user)
+            sql::one(conn, &sql, params, decode::<UserRow>)
                 .map_err(conflict(USER_CONFLICT))?
                 .map(Into::into)
                 .ok_or_else(|| Error::internal("insert returned no row"))
@@ -43,7 +43,7 @@ impl UserStore for SqliteStore {
         let id = id.to_owned();
         self.read(move |conn| {
             let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-            let row = sql::one(conn, &sql, [&id], rows::user).map_err(db_error)?;
+            let row = sql::one(conn, &sql, [&id], decode::<UserRow>).map_err(db_error)?;
             Ok(row.map(Into::into))
         })
         .await
@@ -58,7 +58,8 @@ impl UserStore for SqliteStore {
                  ORDER BY i.issuer = 'legacy' LIMIT 1",
                 prefixed("u", USER_COLUMNS)
             );
-            let row = sql::one(conn, &sql, [&issuer, &subject], rows::user).map_err(db_error)?;
+            let row =
+                sql::one(conn, &sql, [&issuer, &subject], decode::<UserRow>).map_err(db_error)?;
             Ok(row.map(Into::into))
         })
         .await
@@ -84,7 +85,7 @@ impl UserStore for SqliteStore {
                 &user.timezone,
                 &created_at,
             );
-            let row = sql::one(conn, &sql, params, rows::user)
+            let row = sql::one(conn, &sql, params, decode::<UserRow>)
                 .map_err(conflict(USER_CONFLICT))?
                 .ok_or_else(|| Error::internal("insert returned no row"))?;
             sql::execute(
@@ -104,7 +105,7 @@ impl UserStore for SqliteStore {
         self.read(move |conn| {
             let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1");
             let row = sql::one(conn, &sql, [&email], |row| {
-                Ok((rows::user(row)?, row.get::<_, Option<String>>(6)?))
+                Ok((decode::<UserRow>(row)?, row.get::<_, Option<String>>(6)?))
             })
             .map_err(db_error)?;
             Ok(row.map(|(user, hash)| (user.into(), hash)))
@@ -121,7 +122,7 @@ impl UserStore for SqliteStore {
         let mut sql = updates::user(&DIALECT, id, changes, now);
         sql.push(" RETURNING ").push(USER_COLUMNS);
         self.write(move |conn| {
-            let row = sql.one(conn, rows::user).map_err(db_error)?;
+            let row = sql.one(conn, decode::<UserRow>).map_err(db_error)?;
             Ok(row.map(Into::into))
         })
         .await
@@ -130,7 +131,7 @@ impl UserStore for SqliteStore {
     async fn list_users(&self) -> Result<Vec<User>> {
         self.read(|conn| {
             let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
-            let rows = sql::all(conn, &sql, [], rows::user).map_err(db_error)?;
+            let rows = sql::all(conn, &sql, [], decode::<UserRow>).map_err(db_error)?;
             Ok(rows.into_iter().map(Into::into).collect())
         })
         .await
@@ -164,8 +165,8 @@ impl UserStore for SqliteStore {
                  WHERE s.id = ?1 AND s.expires_at > ?2",
                 prefixed("u", USER_COLUMNS)
             );
-            let row =
-                sql::one(conn, &sql, (&session_id, ts(&now)), rows::user).map_err(db_error)?;
+            let row = sql::one(conn, &sql, (&session_id, ts(&now)), decode::<UserRow>)
+                .map_err(db_error)?;
             Ok(row.map(Into::into))
         })
         .await

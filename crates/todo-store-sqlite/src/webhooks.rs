@@ -7,9 +7,9 @@ use todo_core::ids::UserId;
 use todo_core::jobs::Job;
 use todo_core::time::to_sortable_text as ts;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
-use todo_store_sql::{EVENT_COLUMNS, WEBHOOK_COLUMNS};
+use todo_store_sql::{EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow};
 
-use crate::rows::{self, db_error};
+use crate::rows::{db_error, decode};
 use crate::{SqliteStore, sql};
 
 #[async_trait]
@@ -36,7 +36,7 @@ impl WebhookStore for SqliteStore {
                 conn,
                 &sql,
                 (&user_id, &url, &secret, ts(&now), limit),
-                rows::webhook,
+                decode::<WebhookRow>,
             )
             .map(|row| row.map(Into::into))
             .map_err(db_error)
@@ -49,7 +49,7 @@ impl WebhookStore for SqliteStore {
         self.read(move |conn| {
             let sql =
                 format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY id");
-            let rows = sql::all(conn, &sql, [&user_id], rows::webhook).map_err(db_error)?;
+            let rows = sql::all(conn, &sql, [&user_id], decode::<WebhookRow>).map_err(db_error)?;
             Ok(rows.into_iter().map(Into::into).collect())
         })
         .await
@@ -80,7 +80,7 @@ impl WebhookStore for SqliteStore {
                  WHERE user_id = ?1 AND id = ?2 AND disabled_at IS NULL"
             );
             let hook = sql::one(conn, &sql, (&user_id, webhook_id), |row| {
-                Ok((rows::webhook(row)?, row.get::<_, String>(6)?))
+                Ok((decode::<WebhookRow>(row)?, row.get::<_, String>(6)?))
             })
             .map_err(db_error)?;
             let Some(hook) = hook else {
@@ -88,7 +88,7 @@ impl WebhookStore for SqliteStore {
             };
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id = ?2");
             let event =
-                sql::one(conn, &sql, (&user_id, event_id), rows::event).map_err(db_error)?;
+                sql::one(conn, &sql, (&user_id, event_id), decode::<EventRow>).map_err(db_error)?;
             Ok(event.map(|event| Delivery {
                 webhook: hook.0.into(),
                 secret: hook.1,
