@@ -97,10 +97,10 @@ async fn every_task_change_writes_one_event_in_order_for_its_owner_only() {
     }
 }
 
-/// A user id is any text an identity provider gives (`sub`); PostgreSQL writes it into the
-/// statement that takes the user's turn as a literal, which must read back as the same text.
+/// A user id is any text an identity provider gives (`sub`); PostgreSQL takes the user's write
+/// lock on it (a bound parameter), and its events must read back under the same text.
 #[tokio::test]
-async fn a_user_whose_id_has_quotes_and_backslashes_writes_in_turns_of_their_own() {
+async fn a_user_whose_id_has_quotes_and_backslashes_writes_under_a_lock_of_their_own() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let odd = UserId::new(format!(r"o'k\'; {}", uuid::Uuid::now_v7()));
@@ -126,8 +126,8 @@ async fn a_user_whose_id_has_quotes_and_backslashes_writes_in_turns_of_their_own
     }
 }
 
-/// Many changes of one user at once commit together (group commit on both backends): each
-/// keeps its own outcome, one that fails leaves neither its row nor its event, and the
+/// Many changes of one user at once (one after another under the user's lock on PostgreSQL,
+/// batched by the one writer on SQLite): each keeps its own outcome, one that fails leaves neither its row nor its event, and the
 /// events of the others are there once each, in order.
 #[tokio::test]
 async fn concurrent_changes_of_a_user_keep_their_events_and_a_failing_one_leaves_nothing() {
@@ -163,8 +163,8 @@ async fn concurrent_changes_of_a_user_keep_their_events_and_a_failing_one_leaves
     }
 }
 
-/// Changes that commit together (a batch on SQLite, a turn on PostgreSQL) have their events
-/// in the order of the changes, as their tasks' ids are.
+/// Changes of one user made at once (a batch on SQLite, one after another under the user's
+/// lock on PostgreSQL) have their events in the order of the changes, as their tasks' ids are.
 #[tokio::test]
 async fn events_of_changes_committed_together_keep_the_order_of_the_changes() {
     for db in todo_testkit::all().await {
