@@ -1,13 +1,14 @@
 //! PostgreSQL's dialect of the SQL built at run time (partial updates, listings:
-//! `todo_store_sql`), and its values bound as native types.
+//! `todo_store_sql`), its values bound as native types, and running a statement with its
+//! values into the shared row types.
 
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
-use sqlx::{Arguments, Postgres};
+use sqlx::{Arguments, PgExecutor, Postgres};
 use todo_core::{Error, Result};
-use todo_store_sql::{Dialect, Search, Sql, Value};
+use todo_store_sql::{Dialect, FromColumns, Search, Sql, Value};
 
-use crate::rows::TASK_COLUMNS;
+use crate::rows::{TASK_COLUMNS, db_error, decode};
 
 /// PostgreSQL's side of the SQL both backends build at run time.
 pub(crate) const DIALECT: Dialect = Dialect {
@@ -32,6 +33,14 @@ pub(crate) const DIALECT: Dialect = Dialect {
 /// The statement, its values bound in order; run it like any `sqlx::query`.
 pub(crate) fn bound(sql: Sql) -> Result<Query<'static, Postgres, PgArguments>> {
     let (text, values) = sql.into_parts();
+    query(text, values)
+}
+
+/// `text` with `values` bound to `$1`, `$2`, … in order.
+pub(crate) fn query(
+    text: impl Into<String>,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Query<'static, Postgres, PgArguments>> {
     let mut arguments = PgArguments::default();
     for value in values {
         match value {
@@ -44,5 +53,55 @@ pub(crate) fn bound(sql: Sql) -> Result<Query<'static, Postgres, PgArguments>> {
         }
         .map_err(Error::internal)?;
     }
-    Ok(sqlx::query_with(sqlx::AssertSqlSafe(text), arguments))
+    Ok(sqlx::query_with(
+        sqlx::AssertSqlSafe(text.into()),
+        arguments,
+    ))
+}
+
+/// The first row of `text` (with `values`), read as `R` and mapped to `T`.
+pub(crate) async fn row<'e, R, T>(
+    executor: impl PgExecutor<'e>,
+    text: impl Into<String>,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Option<T>>
+where
+    R: FromColumns + Into<T> + Send + Unpin,
+{
+    let row = query(text, values)?
+        .try_map(|row| decode::<R>(&row))
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)?;
+    Ok(row.map(Into::into))
+}
+
+/// Every row of `text` (with `values`), read as `R` and mapped to `T`.
+pub(crate) async fn rows<'e, R, T>(
+    executor: impl PgExecutor<'e>,
+    text: impl Into<String>,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Vec<T>>
+where
+    R: FromColumns + Into<T> + Send + Unpin,
+{
+    let rows = query(text, values)?
+        .try_map(|row| decode::<R>(&row))
+        .fetch_all(executor)
+        .await
+        .map_err(db_error)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Runs `text` (with `values`); how many rows it changed.
+pub(crate) async fn run<'e>(
+    executor: impl PgExecutor<'e>,
+    text: impl Into<String>,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<u64> {
+    let done = query(text, values)?
+        .execute(executor)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected())
 }

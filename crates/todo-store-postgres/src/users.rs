@@ -9,27 +9,28 @@ use todo_core::accounts::{NewUser, Session};
 use todo_core::ids::UserId;
 use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::user::User;
-use todo_store_sql::{USER_COLUMNS, UserRow, updates};
+use todo_store_sql::{USER_COLUMNS, UserRow, prefixed, updates};
 
 use crate::PostgresStore;
 use crate::rows::{db_error, decode, user_conflict};
-use crate::sql::{DIALECT, bound};
+use crate::sql::{self, DIALECT, bound};
 
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn insert_user(&self, user: &NewUser) -> Result<User> {
         let sql = format!(
             "INSERT INTO users (id, email, name, password_hash, timezone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {USER_COLUMNS}"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&user.id)
-            .bind(&user.email)
-            .bind(&user.name)
-            .bind(&user.password_hash)
-            .bind(&user.timezone)
-            .bind(user.created_at)
-            .bind(user.created_at)
+        let values = [
+            (&user.id).into(),
+            (&user.email).into(),
+            (&user.name).into(),
+            (&user.password_hash).into(),
+            (&user.timezone).into(),
+            user.created_at.into(),
+        ];
+        sql::query(sql, values)?
             .try_map(|row| decode::<UserRow>(&row))
             .fetch_one(&self.pool)
             .await
@@ -39,13 +40,7 @@ impl UserStore for PostgresStore {
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .try_map(|row| decode::<UserRow>(&row))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        sql::row::<UserRow, _>(&self.pool, sql, [id.into()]).await
     }
 
     async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
@@ -55,14 +50,7 @@ impl UserStore for PostgresStore {
              ORDER BY i.issuer = 'legacy' LIMIT 1",
             prefixed("u", USER_COLUMNS)
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(issuer)
-            .bind(subject)
-            .try_map(|row| decode::<UserRow>(&row))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        sql::row::<UserRow, _>(&self.pool, sql, [issuer.into(), subject.into()]).await
     }
 
     async fn insert_external_user(
@@ -80,14 +68,16 @@ impl UserStore for PostgresStore {
                  SELECT $6, $7, id, created_at FROM u) \
              SELECT {USER_COLUMNS} FROM u"
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&user.id)
-            .bind(&user.email)
-            .bind(&user.name)
-            .bind(&user.timezone)
-            .bind(user.created_at)
-            .bind(issuer)
-            .bind(subject)
+        let values = [
+            (&user.id).into(),
+            (&user.email).into(),
+            (&user.name).into(),
+            (&user.timezone).into(),
+            user.created_at.into(),
+            issuer.into(),
+            subject.into(),
+        ];
+        sql::query(sql, values)?
             .try_map(|row| decode::<UserRow>(&row))
             .fetch_one(&self.pool)
             .await
@@ -97,14 +87,8 @@ impl UserStore for PostgresStore {
 
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(email)
-            .try_map(|row: PgRow| {
-                Ok((
-                    decode::<UserRow>(&row)?,
-                    row.try_get::<Option<String>, _>(6)?,
-                ))
-            })
+        let row = sql::query(sql, [email.into()])?
+            .try_map(|row: PgRow| Ok((decode::<UserRow>(&row)?, row.try_get(6)?)))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;
@@ -129,26 +113,19 @@ impl UserStore for PostgresStore {
 
     async fn list_users(&self) -> Result<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .try_map(|row| decode::<UserRow>(&row))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        sql::rows::<UserRow, _>(&self.pool, sql, []).await
     }
 
     async fn insert_session(&self, session: &Session) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&session.id)
-        .bind(&session.user_id)
-        .bind(session.created_at)
-        .bind(session.expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        let sql = "INSERT INTO sessions (id, user_id, created_at, expires_at) \
+                   VALUES ($1, $2, $3, $4)";
+        let values = [
+            session.id.as_str().into(),
+            (&session.user_id).into(),
+            session.created_at.into(),
+            session.expires_at.into(),
+        ];
+        sql::run(&self.pool, sql, values).await.map(drop)
     }
 
     async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>> {
@@ -157,31 +134,13 @@ impl UserStore for PostgresStore {
              WHERE s.id = $1 AND s.expires_at > $2",
             prefixed("u", USER_COLUMNS)
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(session_id)
-            .bind(now)
-            .try_map(|row| decode::<UserRow>(&row))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        sql::row::<UserRow, _>(&self.pool, sql, [session_id.into(), now.into()]).await
     }
 
     async fn delete_session(&self, session_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(session_id)
-            .execute(&self.pool)
+        let sql = "DELETE FROM sessions WHERE id = $1";
+        sql::run(&self.pool, sql, [session_id.into()])
             .await
-            .map_err(db_error)?;
-        Ok(())
+            .map(drop)
     }
-}
-
-/// `a, b` → `u.a, u.b`.
-fn prefixed(alias: &str, columns: &str) -> String {
-    columns
-        .split(", ")
-        .map(|c| format!("{alias}.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -11,7 +11,7 @@ use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
 use todo_store_sql::{EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow};
 
 use crate::rows::{db_error, decode};
-use crate::{PostgresStore, tx};
+use crate::{PostgresStore, sql, tx};
 
 #[async_trait]
 impl WebhookStore for PostgresStore {
@@ -33,39 +33,27 @@ impl WebhookStore for PostgresStore {
              WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = $1) < $5 \
              RETURNING {WEBHOOK_COLUMNS}"
         );
-        let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(url)
-            .bind(secret)
-            .bind(now)
-            .bind(limit)
-            .try_map(|row| decode::<WebhookRow>(&row))
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let values = [
+            user_id.into(),
+            url.into(),
+            secret.into(),
+            now.into(),
+            limit.into(),
+        ];
+        let inserted = sql::row::<WebhookRow, _>(&mut *tx, sql, values).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(inserted.map(Into::into))
+        Ok(inserted)
     }
 
     async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = $1 ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .try_map(|row| decode::<WebhookRow>(&row))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        sql::rows::<WebhookRow, _>(&self.pool, sql, [user_id.into()]).await
     }
 
     async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM webhooks WHERE user_id = $1 AND id = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let sql = "DELETE FROM webhooks WHERE user_id = $1 AND id = $2";
+        let done = sql::run(&self.pool, sql, [user_id.into(), id.into()]).await?;
+        Ok(done > 0)
     }
 
     async fn delivery(&self, job: &Job) -> Result<Option<Delivery>> {
@@ -76,9 +64,7 @@ impl WebhookStore for PostgresStore {
             "SELECT {WEBHOOK_COLUMNS}, secret FROM webhooks \
              WHERE user_id = $1 AND id = $2 AND disabled_at IS NULL"
         );
-        let Some(hook) = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&job.user_id)
-            .bind(webhook_id)
+        let Some(hook) = sql::query(sql, [(&job.user_id).into(), webhook_id.into()])?
             .try_map(|row: PgRow| Ok((decode::<WebhookRow>(&row)?, row.try_get::<String, _>(6)?)))
             .fetch_optional(&self.pool)
             .await
@@ -87,17 +73,12 @@ impl WebhookStore for PostgresStore {
             return Ok(None);
         };
         let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id = $2");
-        let event = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&job.user_id)
-            .bind(event_id)
-            .try_map(|row| decode::<EventRow>(&row))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let values = [(&job.user_id).into(), event_id.into()];
+        let event = sql::row::<EventRow, _>(&self.pool, sql, values).await?;
         Ok(event.map(|event| Delivery {
             webhook: hook.0.into(),
             secret: hook.1,
-            event: event.into(),
+            event,
         }))
     }
 
@@ -109,22 +90,20 @@ impl WebhookStore for PostgresStore {
         now: DateTime<Utc>,
         disable_after: i32,
     ) -> Result<()> {
-        sqlx::query(
-            "UPDATE webhooks SET \
-                 consecutive_failures = CASE WHEN $3::text IS NULL THEN 0 ELSE consecutive_failures + 1 END, \
+        let sql = "UPDATE webhooks SET \
+                 consecutive_failures = CASE WHEN $3::text IS NULL THEN 0 \
+                     ELSE consecutive_failures + 1 END, \
                  last_error = $3, \
                  disabled_at = CASE WHEN $3::text IS NOT NULL AND consecutive_failures + 1 >= $5 \
                      THEN COALESCE(disabled_at, $4) ELSE disabled_at END \
-             WHERE user_id = $1 AND id = $2",
-        )
-        .bind(user_id)
-        .bind(id)
-        .bind(error)
-        .bind(now)
-        .bind(disable_after)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+             WHERE user_id = $1 AND id = $2";
+        let values = [
+            user_id.into(),
+            id.into(),
+            error.into(),
+            now.into(),
+            disable_after.into(),
+        ];
+        sql::run(&self.pool, sql, values).await.map(drop)
     }
 }

@@ -21,3 +21,12 @@ pub const IDENTITY_CONFLICT: &str = "this identity is linked already";
 pub const IMPORT_CONFLICT: &str = "this task was imported already";
 /// What a unique violation on `tags` means: the user has a tag of that name.
 pub const TAG_CONFLICT: &str = "a tag with this name already exists";
+
+/// `a, b` → `u.a, u.b`: a column list for a table under an alias.
+pub fn prefixed(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -3,7 +3,7 @@
 //! gives the same text, so prepared-statement caches find the statement again.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use todo_core::ids::{TagId, TaskId, UserId};
+use todo_core::ids::{ApiKeyId, ConversationId, TagId, TaskId, UserId, WebhookId};
 
 /// A value to bind. Absent values keep their type (PostgreSQL binds typed NULLs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,12 @@ impl From<i64> for Value {
     }
 }
 
+impl From<i32> for Value {
+    fn from(v: i32) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
 impl From<&str> for Value {
     fn from(v: &str) -> Self {
         Value::Text(Some(v.to_owned()))
@@ -48,15 +54,51 @@ impl From<String> for Value {
     }
 }
 
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(Some(v.clone()))
+    }
+}
+
 impl From<Option<String>> for Value {
     fn from(v: Option<String>) -> Self {
         Value::Text(v)
     }
 }
 
+impl From<&Option<String>> for Value {
+    fn from(v: &Option<String>) -> Self {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Self {
+        Value::Text(v.map(str::to_owned))
+    }
+}
+
 impl From<&UserId> for Value {
     fn from(v: &UserId) -> Self {
         Value::Text(Some(v.as_str().to_owned()))
+    }
+}
+
+impl From<&ApiKeyId> for Value {
+    fn from(v: &ApiKeyId) -> Self {
+        Value::Text(Some(v.as_str().to_owned()))
+    }
+}
+
+impl From<&ConversationId> for Value {
+    fn from(v: &ConversationId) -> Self {
+        Value::Text(Some(v.as_str().to_owned()))
+    }
+}
+
+impl From<WebhookId> for Value {
+    fn from(v: WebhookId) -> Self {
+        Value::Int(v.get())
     }
 }
 

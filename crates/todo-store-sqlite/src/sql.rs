@@ -5,10 +5,11 @@
 
 use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, OptionalExtension, Params, Row, params_from_iter};
+use todo_core::Result;
 use todo_core::time::to_sortable_text as ts;
-use todo_store_sql::{Dialect, Search, Sql, Value};
+use todo_store_sql::{Dialect, FromColumns, Search, Sql, Value};
 
-use crate::rows::{TASK_COLUMNS, date_text};
+use crate::rows::{TASK_COLUMNS, date_text, db_error, decode};
 
 /// Runs a statement that returns no rows; how many rows it changed.
 pub(crate) fn execute(
@@ -71,6 +72,44 @@ fn value(value: &Value) -> SqliteValue {
             .map_or(SqliteValue::Null, |at| SqliteValue::Text(ts(at))),
         Value::Date(v) => v.map_or(SqliteValue::Null, |d| SqliteValue::Text(date_text(d))),
     }
+}
+
+/// The first row of `text` (with `values`), read as `R` and mapped to `T`.
+pub(crate) fn row<R, T>(
+    conn: &Connection,
+    text: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Option<T>>
+where
+    R: FromColumns + Into<T>,
+{
+    let params = params_from_iter(values.into_iter().map(|v| value(&v)));
+    let row = one(conn, text, params, decode::<R>).map_err(db_error)?;
+    Ok(row.map(Into::into))
+}
+
+/// Every row of `text` (with `values`), read as `R` and mapped to `T`.
+pub(crate) fn rows<R, T>(
+    conn: &Connection,
+    text: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Vec<T>>
+where
+    R: FromColumns + Into<T>,
+{
+    let params = params_from_iter(values.into_iter().map(|v| value(&v)));
+    let rows = all(conn, text, params, decode::<R>).map_err(db_error)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Runs `text` (with `values`); how many rows it changed.
+pub(crate) fn run(
+    conn: &Connection,
+    text: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<usize> {
+    let params = params_from_iter(values.into_iter().map(|v| value(&v)));
+    execute(conn, text, params).map_err(db_error)
 }
 
 /// Runs SQL built at run time, its values bound in order.

@@ -8,7 +8,7 @@ use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
 use todo_core::{Error, Result};
-use todo_store_sql::{IDENTITY_CONFLICT, USER_COLUMNS, USER_CONFLICT, UserRow, updates};
+use todo_store_sql::{IDENTITY_CONFLICT, USER_COLUMNS, USER_CONFLICT, UserRow, prefixed, updates};
 
 use crate::SqliteStore;
 use crate::rows::{conflict, db_error, decode};
@@ -40,29 +40,22 @@ impl UserStore for SqliteStore {
     }
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
-        let id = id.to_owned();
-        self.read(move |conn| {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
-            let row = sql::one(conn, &sql, [&id], decode::<UserRow>).map_err(db_error)?;
-            Ok(row.map(Into::into))
-        })
-        .await
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1");
+        let values = [id.into()];
+        self.read(move |conn| sql::row::<UserRow, _>(conn, &sql, values))
+            .await
     }
 
     async fn external_user(&self, issuer: &str, subject: &str) -> Result<Option<User>> {
-        let (issuer, subject) = (issuer.to_owned(), subject.to_owned());
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {} FROM identities i JOIN users u ON u.id = i.user_id \
-                 WHERE i.subject = ?2 AND i.issuer IN (?1, 'legacy') \
-                 ORDER BY i.issuer = 'legacy' LIMIT 1",
-                prefixed("u", USER_COLUMNS)
-            );
-            let row =
-                sql::one(conn, &sql, [&issuer, &subject], decode::<UserRow>).map_err(db_error)?;
-            Ok(row.map(Into::into))
-        })
-        .await
+        let sql = format!(
+            "SELECT {} FROM identities i JOIN users u ON u.id = i.user_id \
+             WHERE i.subject = ?2 AND i.issuer IN (?1, 'legacy') \
+             ORDER BY i.issuer = 'legacy' LIMIT 1",
+            prefixed("u", USER_COLUMNS)
+        );
+        let values = [issuer.into(), subject.into()];
+        self.read(move |conn| sql::row::<UserRow, _>(conn, &sql, values))
+            .await
     }
 
     async fn insert_external_user(
@@ -129,65 +122,42 @@ impl UserStore for SqliteStore {
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
-        self.read(|conn| {
-            let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
-            let rows = sql::all(conn, &sql, [], decode::<UserRow>).map_err(db_error)?;
-            Ok(rows.into_iter().map(Into::into).collect())
-        })
-        .await
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+        self.read(move |conn| sql::rows::<UserRow, _>(conn, &sql, []))
+            .await
     }
 
     async fn insert_session(&self, session: &Session) -> Result<()> {
-        let session = session.clone();
+        let values = [
+            session.id.as_str().into(),
+            (&session.user_id).into(),
+            session.created_at.into(),
+            session.expires_at.into(),
+        ];
         self.write(move |conn| {
-            sql::execute(
-                conn,
-                "INSERT INTO sessions (id, user_id, created_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                (
-                    &session.id,
-                    &session.user_id,
-                    ts(&session.created_at),
-                    ts(&session.expires_at),
-                ),
-            )
-            .map_err(db_error)?;
-            Ok(())
+            let sql = "INSERT INTO sessions (id, user_id, created_at, expires_at) \
+                       VALUES (?1, ?2, ?3, ?4)";
+            sql::run(conn, sql, values).map(drop)
         })
         .await
     }
 
     async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>> {
-        let session_id = session_id.to_owned();
-        self.read(move |conn| {
-            let sql = format!(
-                "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
-                 WHERE s.id = ?1 AND s.expires_at > ?2",
-                prefixed("u", USER_COLUMNS)
-            );
-            let row = sql::one(conn, &sql, (&session_id, ts(&now)), decode::<UserRow>)
-                .map_err(db_error)?;
-            Ok(row.map(Into::into))
-        })
-        .await
+        let sql = format!(
+            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = ?1 AND s.expires_at > ?2",
+            prefixed("u", USER_COLUMNS)
+        );
+        let values = [session_id.into(), now.into()];
+        self.read(move |conn| sql::row::<UserRow, _>(conn, &sql, values))
+            .await
     }
 
     async fn delete_session(&self, session_id: &str) -> Result<()> {
-        let session_id = session_id.to_owned();
+        let values = [session_id.into()];
         self.write(move |conn| {
-            sql::execute(conn, "DELETE FROM sessions WHERE id = ?1", [&session_id])
-                .map_err(db_error)?;
-            Ok(())
+            sql::run(conn, "DELETE FROM sessions WHERE id = ?1", values).map(drop)
         })
         .await
     }
-}
-
-/// `a, b` → `u.a, u.b`.
-fn prefixed(alias: &str, columns: &str) -> String {
-    columns
-        .split(", ")
-        .map(|c| format!("{alias}.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::jobs::Job;
-use todo_core::time::to_sortable_text as ts;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
 use todo_store_sql::{EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow};
 
@@ -22,51 +21,37 @@ impl WebhookStore for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Option<Webhook>> {
-        let (user_id, url, secret) = (user_id.to_owned(), url.to_owned(), secret.to_owned());
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         // The count and the insert are one statement of the one writer: nothing comes between.
-        self.write(move |conn| {
-            let sql = format!(
-                "INSERT INTO webhooks (user_id, url, secret, created_at) \
-                 SELECT ?1, ?2, ?3, ?4 \
-                 WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = ?1) < ?5 \
-                 RETURNING {WEBHOOK_COLUMNS}"
-            );
-            sql::one(
-                conn,
-                &sql,
-                (&user_id, &url, &secret, ts(&now), limit),
-                decode::<WebhookRow>,
-            )
-            .map(|row| row.map(Into::into))
-            .map_err(db_error)
-        })
-        .await
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let sql = format!(
+            "INSERT INTO webhooks (user_id, url, secret, created_at) \
+             SELECT ?1, ?2, ?3, ?4 \
+             WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = ?1) < ?5 \
+             RETURNING {WEBHOOK_COLUMNS}"
+        );
+        let values = [
+            user_id.into(),
+            url.into(),
+            secret.into(),
+            now.into(),
+            limit.into(),
+        ];
+        self.write(move |conn| sql::row::<WebhookRow, _>(conn, &sql, values))
+            .await
     }
 
     async fn list_webhooks(&self, user_id: &UserId) -> Result<Vec<Webhook>> {
-        let user_id = user_id.to_owned();
-        self.read(move |conn| {
-            let sql =
-                format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY id");
-            let rows = sql::all(conn, &sql, [&user_id], decode::<WebhookRow>).map_err(db_error)?;
-            Ok(rows.into_iter().map(Into::into).collect())
-        })
-        .await
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE user_id = ?1 ORDER BY id");
+        let values = [user_id.into()];
+        self.read(move |conn| sql::rows::<WebhookRow, _>(conn, &sql, values))
+            .await
     }
 
     async fn delete_webhook(&self, user_id: &UserId, id: WebhookId) -> Result<bool> {
-        let user_id = user_id.to_owned();
-        self.write(move |conn| {
-            let done = sql::execute(
-                conn,
-                "DELETE FROM webhooks WHERE user_id = ?1 AND id = ?2",
-                (&user_id, id),
-            )
-            .map_err(db_error)?;
-            Ok(done > 0)
-        })
-        .await
+        let sql = "DELETE FROM webhooks WHERE user_id = ?1 AND id = ?2";
+        let values = [user_id.into(), id.into()];
+        self.write(move |conn| sql::run(conn, sql, values).map(|done| done > 0))
+            .await
     }
 
     async fn delivery(&self, job: &Job) -> Result<Option<Delivery>> {
@@ -87,12 +72,12 @@ impl WebhookStore for SqliteStore {
                 return Ok(None);
             };
             let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id = ?2");
-            let event =
-                sql::one(conn, &sql, (&user_id, event_id), decode::<EventRow>).map_err(db_error)?;
+            let values = [(&user_id).into(), event_id.into()];
+            let event = sql::row::<EventRow, _>(conn, &sql, values)?;
             Ok(event.map(|event| Delivery {
                 webhook: hook.0.into(),
                 secret: hook.1,
-                event: event.into(),
+                event,
             }))
         })
         .await
@@ -106,22 +91,21 @@ impl WebhookStore for SqliteStore {
         now: DateTime<Utc>,
         disable_after: i32,
     ) -> Result<()> {
-        let (user_id, error) = (user_id.to_owned(), error.map(str::to_owned));
-        self.write(move |conn| {
-            sql::execute(
-                conn,
-                "UPDATE webhooks SET \
-                     consecutive_failures = CASE WHEN ?3 IS NULL THEN 0 \
-                         ELSE consecutive_failures + 1 END, \
-                     last_error = ?3, \
-                     disabled_at = CASE WHEN ?3 IS NOT NULL AND consecutive_failures + 1 >= ?5 \
-                         THEN COALESCE(disabled_at, ?4) ELSE disabled_at END \
-                 WHERE user_id = ?1 AND id = ?2",
-                (&user_id, id, &error, ts(&now), disable_after),
-            )
-            .map_err(db_error)?;
-            Ok(())
-        })
-        .await
+        let sql = "UPDATE webhooks SET \
+                 consecutive_failures = CASE WHEN ?3 IS NULL THEN 0 \
+                     ELSE consecutive_failures + 1 END, \
+                 last_error = ?3, \
+                 disabled_at = CASE WHEN ?3 IS NOT NULL AND consecutive_failures + 1 >= ?5 \
+                     THEN COALESCE(disabled_at, ?4) ELSE disabled_at END \
+             WHERE user_id = ?1 AND id = ?2";
+        let values = [
+            user_id.into(),
+            id.into(),
+            error.into(),
+            now.into(),
+            disable_after.into(),
+        ];
+        self.write(move |conn| sql::run(conn, sql, values).map(drop))
+            .await
     }
 }
