@@ -17,8 +17,8 @@ use todo_core::task::TaskId;
 use todo_store_sql::{EVENT_COLUMNS, EventRow};
 use tokio::sync::broadcast;
 
-use crate::PostgresStore;
-use crate::rows::{db_error, decode};
+use crate::rows::db_error;
+use crate::{PostgresStore, sql};
 
 pub const EVENTS_CHANNEL: &str = "todo_events";
 pub const JOBS_CHANNEL: &str = "todo_jobs";
@@ -130,15 +130,8 @@ impl EventStore for PostgresStore {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id > $2 ORDER BY id LIMIT $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(after)
-            .bind(i64::from(limit))
-            .try_map(|row| decode::<EventRow>(&row))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        let values = [user_id.into(), after.into(), i64::from(limit).into()];
+        sql::rows::<EventRow, _>(&self.pool, sql, values).await
     }
 
     async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
@@ -151,12 +144,12 @@ impl EventStore for PostgresStore {
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM events WHERE created_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected())
+        sql::run(
+            &self.pool,
+            "DELETE FROM events WHERE created_at < $1",
+            [before.into()],
+        )
+        .await
     }
 
     fn signals(&self) -> broadcast::Receiver<Signal> {

@@ -9,9 +9,9 @@ use todo_core::ids::TaskId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
-use crate::rows::{db_error, decode};
+use crate::rows::db_error;
 use crate::tasks::select_task;
-use crate::{PostgresStore, events, tx};
+use crate::{PostgresStore, events, sql, tx};
 
 #[async_trait]
 impl JobStore for PostgresStore {
@@ -30,15 +30,13 @@ impl JobStore for PostgresStore {
                  ORDER BY run_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
              RETURNING {JOB_COLUMNS}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .bind(now + lease)
-            .bind(i64::from(limit))
-            .bind(kind.as_str())
-            .try_map(|row| decode::<JobRow>(&row))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
+        let values = [
+            now.into(),
+            (now + lease).into(),
+            i64::from(limit).into(),
+            kind.as_str().into(),
+        ];
+        let rows = sql::rows::<JobRow, JobRow>(&self.pool, sql, values).await?;
         Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
     }
 
@@ -88,61 +86,39 @@ impl JobStore for PostgresStore {
                 timestamp: now,
             });
         }
-        sqlx::query("UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1")
-            .bind(job.id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let sql = "UPDATE jobs SET done_at = $2, locked_until = NULL WHERE id = $1";
+        sql::run(&mut *tx, sql, [job.id.into(), now.into()]).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(event)
     }
 
     async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET done_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(error)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        let sql =
+            "UPDATE jobs SET done_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1";
+        let values = [id.into(), now.into(), error.into()];
+        sql::run(&self.pool, sql, values).await.map(drop)
     }
 
     async fn retry_job(&self, id: JobId, run_at: DateTime<Utc>, error: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(run_at)
-        .bind(error)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        let sql = "UPDATE jobs SET run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $1";
+        let values = [id.into(), run_at.into(), error.into()];
+        sql::run(&self.pool, sql, values).await.map(drop)
     }
 
     async fn postpone_job(&self, id: JobId, run_at: DateTime<Utc>) -> Result<()> {
-        sqlx::query(
-            "UPDATE jobs SET run_at = $2, locked_until = NULL, \
-                 attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND done_at IS NULL",
-        )
-        .bind(id)
-        .bind(run_at)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(())
+        let sql = "UPDATE jobs SET run_at = $2, locked_until = NULL, \
+                   attempts = GREATEST(attempts - 1, 0) WHERE id = $1 AND done_at IS NULL";
+        sql::run(&self.pool, sql, [id.into(), run_at.into()])
+            .await
+            .map(drop)
     }
 
     async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM jobs WHERE done_at < $1")
-            .bind(before)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected())
+        sql::run(
+            &self.pool,
+            "DELETE FROM jobs WHERE done_at < $1",
+            [before.into()],
+        )
+        .await
     }
 }

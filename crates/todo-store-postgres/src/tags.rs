@@ -11,8 +11,8 @@ use todo_core::{Error, Result};
 use todo_store_sql::{TagRow, updates};
 
 use crate::PostgresStore;
-use crate::rows::{db_error, decode, tag_conflict};
-use crate::sql::{DIALECT, bound};
+use crate::rows::tag_conflict;
+use crate::sql::{self, DIALECT, bound};
 
 #[async_trait]
 impl TagStore for PostgresStore {
@@ -60,13 +60,9 @@ impl TagStore for PostgresStore {
     }
 
     async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM tags WHERE user_id = $1 AND id = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let sql = "DELETE FROM tags WHERE user_id = $1 AND id = $2";
+        let done = sql::run(&self.pool, sql, [user_id.into(), id.into()]).await?;
+        Ok(done > 0)
     }
 }
 
@@ -82,41 +78,31 @@ pub async fn link(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for tag in tags {
-        sqlx::query(
-            "INSERT INTO tags (user_id, name, name_key, created_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, name_key) DO NOTHING",
+        let sql = "INSERT INTO tags (user_id, name, name_key, created_at) VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (user_id, name_key) DO NOTHING";
+        let values = [
+            user_id.into(),
+            (&tag.name).into(),
+            (&tag.key).into(),
+            now.into(),
+        ];
+        sql::run(&mut *tx, sql, values).await?;
+        let sql = "INSERT INTO task_tags (user_id, task_id, tag_id) \
+                   SELECT $1, $2, id FROM tags WHERE user_id = $1 AND name_key = $3 \
+                   ON CONFLICT DO NOTHING";
+        sql::run(
+            &mut *tx,
+            sql,
+            [user_id.into(), task_id.into(), (&tag.key).into()],
         )
-        .bind(user_id)
-        .bind(&tag.name)
-        .bind(&tag.key)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        sqlx::query(
-            "INSERT INTO task_tags (user_id, task_id, tag_id) \
-             SELECT $1, $2, id FROM tags WHERE user_id = $1 AND name_key = $3 \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(user_id)
-        .bind(task_id)
-        .bind(&tag.key)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        .await?;
     }
     Ok(())
 }
 
 pub async fn list<'e>(executor: impl PgExecutor<'e>, user_id: &UserId) -> Result<Vec<Tag>> {
     let sql = format!("{TAG_SELECT} WHERE t.user_id = $1 ORDER BY t.name_key");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .try_map(|row| decode::<TagRow>(&row))
-        .fetch_all(executor)
-        .await
-        .map_err(db_error)?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    sql::rows::<TagRow, _>(executor, sql, [user_id.into()]).await
 }
 
 pub async fn get<'e>(
@@ -125,12 +111,5 @@ pub async fn get<'e>(
     id: TagId,
 ) -> Result<Option<Tag>> {
     let sql = format!("{TAG_SELECT} WHERE t.user_id = $1 AND t.id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(id)
-        .try_map(|row| decode::<TagRow>(&row))
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
-    Ok(row.map(Into::into))
+    sql::row::<TagRow, _>(executor, sql, [user_id.into(), id.into()]).await
 }

@@ -13,7 +13,7 @@ use todo_core::time::to_sortable_text as ts;
 use todo_store_sql::{EVENT_COLUMNS, EventRow};
 use tokio::sync::broadcast;
 
-use crate::rows::{db_error, decode};
+use crate::rows::db_error;
 use crate::{SqliteStore, sql};
 
 /// Writes one event in the change's transaction, queues a delivery to each of the user's
@@ -54,18 +54,14 @@ impl EventStore for SqliteStore {
         after: EventId,
         limit: u32,
     ) -> Result<Vec<Event>> {
-        let user_id = user_id.to_owned();
-        self.read(move |conn| {
-            // The limit in the text, as in listings: a bound one re-prepares at every call.
-            let sql = format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id > ?2 \
-                 ORDER BY id LIMIT {limit}"
-            );
-            let rows =
-                sql::all(conn, &sql, (&user_id, after), decode::<EventRow>).map_err(db_error)?;
-            Ok(rows.into_iter().map(Into::into).collect())
-        })
-        .await
+        // The limit in the text, as in listings: a bound one re-prepares at every call.
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id > ?2 \
+             ORDER BY id LIMIT {limit}"
+        );
+        let values = [user_id.into(), after.into()];
+        self.read(move |conn| sql::rows::<EventRow, _>(conn, &sql, values))
+            .await
     }
 
     async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
@@ -85,16 +81,9 @@ impl EventStore for SqliteStore {
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {
-        self.write(move |conn| {
-            let done = sql::execute(
-                conn,
-                "DELETE FROM events WHERE created_at < ?1",
-                [ts(&before)],
-            )
-            .map_err(db_error)?;
-            Ok(done as u64)
-        })
-        .await
+        let sql = "DELETE FROM events WHERE created_at < ?1";
+        self.write(move |conn| sql::run(conn, sql, [before.into()]).map(|done| done as u64))
+            .await
     }
 
     fn signals(&self) -> broadcast::Receiver<Signal> {

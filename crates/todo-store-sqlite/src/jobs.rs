@@ -9,7 +9,7 @@ use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_core::time::to_sortable_text as ts;
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
-use crate::rows::{db_error, decode, opt_time};
+use crate::rows::{db_error, opt_time};
 use crate::tasks::select_task;
 use crate::{SqliteStore, events, savepoint, sql};
 
@@ -22,32 +22,24 @@ impl JobStore for SqliteStore {
         lease: Duration,
         limit: u32,
     ) -> Result<Vec<Job>> {
-        self.write(move |conn| {
-            // One statement in a write transaction: processes sharing the file take turns.
-            let sql = format!(
-                "UPDATE jobs SET locked_until = ?2, attempts = attempts + 1 WHERE id IN ( \
-                     SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= ?1 \
-                         AND (locked_until IS NULL OR locked_until <= ?1) AND kind = ?4 \
-                     ORDER BY run_at LIMIT ?3) \
-                 RETURNING {JOB_COLUMNS}"
-            );
-            let tx = savepoint(conn)?;
-            let rows = sql::all(
-                &tx,
-                &sql,
-                (
-                    ts(&now),
-                    ts(&(now + lease)),
-                    i64::from(limit),
-                    kind.as_str(),
-                ),
-                decode::<JobRow>,
-            )
-            .map_err(db_error)?;
-            tx.commit().map_err(db_error)?;
-            Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
-        })
-        .await
+        // One statement in a write transaction: processes sharing the file take turns.
+        let sql = format!(
+            "UPDATE jobs SET locked_until = ?2, attempts = attempts + 1 WHERE id IN ( \
+                 SELECT id FROM jobs WHERE done_at IS NULL AND run_at <= ?1 \
+                     AND (locked_until IS NULL OR locked_until <= ?1) AND kind = ?4 \
+                 ORDER BY run_at LIMIT ?3) \
+             RETURNING {JOB_COLUMNS}"
+        );
+        let values = [
+            now.into(),
+            (now + lease).into(),
+            i64::from(limit).into(),
+            kind.as_str().into(),
+        ];
+        let rows = self
+            .write(move |conn| sql::rows::<JobRow, JobRow>(conn, &sql, values))
+            .await?;
+        Ok(rows.into_iter().filter_map(JobRow::into_job).collect())
     }
 
     async fn next_job_at(&self, kind: JobKind) -> Result<Option<DateTime<Utc>>> {
@@ -99,12 +91,8 @@ impl JobStore for SqliteStore {
                     timestamp: now,
                 });
             }
-            sql::execute(
-                &tx,
-                "UPDATE jobs SET done_at = ?2, locked_until = NULL WHERE id = ?1",
-                (job.id, ts(&now)),
-            )
-            .map_err(db_error)?;
+            let sql = "UPDATE jobs SET done_at = ?2, locked_until = NULL WHERE id = ?1";
+            sql::run(&tx, sql, [job.id.into(), now.into()])?;
             tx.commit().map_err(db_error)?;
             Ok(event)
         })
@@ -112,54 +100,31 @@ impl JobStore for SqliteStore {
     }
 
     async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()> {
-        let error = error.map(str::to_owned);
-        self.write(move |conn| {
-            sql::execute(
-                conn,
-                "UPDATE jobs SET done_at = ?2, locked_until = NULL, last_error = ?3 \
-                 WHERE id = ?1",
-                (id, ts(&now), &error),
-            )
-            .map_err(db_error)?;
-            Ok(())
-        })
-        .await
+        let sql =
+            "UPDATE jobs SET done_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1";
+        let values = [id.into(), now.into(), error.into()];
+        self.write(move |conn| sql::run(conn, sql, values).map(drop))
+            .await
     }
 
     async fn retry_job(&self, id: JobId, run_at: DateTime<Utc>, error: &str) -> Result<()> {
-        let error = error.to_owned();
-        self.write(move |conn| {
-            sql::execute(
-                conn,
-                "UPDATE jobs SET run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1",
-                (id, ts(&run_at), &error),
-            )
-            .map_err(db_error)?;
-            Ok(())
-        })
-        .await
+        let sql = "UPDATE jobs SET run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?1";
+        let values = [id.into(), run_at.into(), error.into()];
+        self.write(move |conn| sql::run(conn, sql, values).map(drop))
+            .await
     }
 
     async fn postpone_job(&self, id: JobId, run_at: DateTime<Utc>) -> Result<()> {
-        self.write(move |conn| {
-            sql::execute(
-                conn,
-                "UPDATE jobs SET run_at = ?2, locked_until = NULL, \
-                     attempts = MAX(attempts - 1, 0) WHERE id = ?1 AND done_at IS NULL",
-                (id, ts(&run_at)),
-            )
-            .map_err(db_error)?;
-            Ok(())
-        })
-        .await
+        let sql = "UPDATE jobs SET run_at = ?2, locked_until = NULL, \
+                   attempts = MAX(attempts - 1, 0) WHERE id = ?1 AND done_at IS NULL";
+        let values = [id.into(), run_at.into()];
+        self.write(move |conn| sql::run(conn, sql, values).map(drop))
+            .await
     }
 
     async fn prune_jobs(&self, before: DateTime<Utc>) -> Result<u64> {
-        self.write(move |conn| {
-            let done = sql::execute(conn, "DELETE FROM jobs WHERE done_at < ?1", [ts(&before)])
-                .map_err(db_error)?;
-            Ok(done as u64)
-        })
-        .await
+        let sql = "DELETE FROM jobs WHERE done_at < ?1";
+        self.write(move |conn| sql::run(conn, sql, [before.into()]).map(|done| done as u64))
+            .await
     }
 }

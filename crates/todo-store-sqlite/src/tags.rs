@@ -11,7 +11,7 @@ use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
 use todo_store_sql::{TAG_CONFLICT, TagRow, updates};
 
-use crate::rows::{conflict, db_error, decode};
+use crate::rows::{conflict, db_error};
 use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, savepoint};
 
@@ -70,17 +70,10 @@ impl TagStore for SqliteStore {
     }
 
     async fn delete_tag(&self, user_id: &UserId, id: TagId) -> Result<bool> {
-        let user_id = user_id.to_owned();
-        self.write(move |conn| {
-            let done = sql::execute(
-                conn,
-                "DELETE FROM tags WHERE user_id = ?1 AND id = ?2",
-                (&user_id, id),
-            )
-            .map_err(db_error)?;
-            Ok(done > 0)
-        })
-        .await
+        let sql = "DELETE FROM tags WHERE user_id = ?1 AND id = ?2";
+        let values = [user_id.into(), id.into()];
+        self.write(move |conn| sql::run(conn, sql, values).map(|done| done > 0))
+            .await
     }
 }
 
@@ -96,43 +89,33 @@ pub fn link(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for tag in tags {
-        sql::execute(
+        let sql = "INSERT INTO tags (user_id, name, name_key, created_at) VALUES (?1, ?2, ?3, ?4) \
+                   ON CONFLICT (user_id, name_key) DO NOTHING";
+        let values = [
+            user_id.into(),
+            (&tag.name).into(),
+            (&tag.key).into(),
+            now.into(),
+        ];
+        sql::run(conn, sql, values)?;
+        let sql = "INSERT INTO task_tags (user_id, task_id, tag_id) \
+                   SELECT ?1, ?2, id FROM tags WHERE user_id = ?1 AND name_key = ?3 \
+                   ON CONFLICT DO NOTHING";
+        sql::run(
             conn,
-            "INSERT INTO tags (user_id, name, name_key, created_at) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (user_id, name_key) DO NOTHING",
-            (user_id, &tag.name, &tag.key, ts(&now)),
-        )
-        .map_err(db_error)?;
-        sql::execute(
-            conn,
-            "INSERT INTO task_tags (user_id, task_id, tag_id) \
-             SELECT ?1, ?2, id FROM tags WHERE user_id = ?1 AND name_key = ?3 \
-             ON CONFLICT DO NOTHING",
-            (user_id, task_id, &tag.key),
-        )
-        .map_err(db_error)?;
+            sql,
+            [user_id.into(), task_id.into(), (&tag.key).into()],
+        )?;
     }
     Ok(())
 }
 
 pub fn list(conn: &Connection, user_id: &UserId) -> Result<Vec<Tag>> {
-    let rows = sql::all(
-        conn,
-        &format!("{TAG_SELECT} WHERE t.user_id = ?1 ORDER BY t.name_key"),
-        [user_id],
-        decode::<TagRow>,
-    )
-    .map_err(db_error)?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    let sql = format!("{TAG_SELECT} WHERE t.user_id = ?1 ORDER BY t.name_key");
+    sql::rows::<TagRow, _>(conn, &sql, [user_id.into()])
 }
 
 pub fn get(conn: &Connection, user_id: &UserId, id: TagId) -> Result<Option<Tag>> {
-    let row = sql::one(
-        conn,
-        &format!("{TAG_SELECT} WHERE t.user_id = ?1 AND t.id = ?2"),
-        (user_id, id),
-        decode::<TagRow>,
-    )
-    .map_err(db_error)?;
-    Ok(row.map(Into::into))
+    let sql = format!("{TAG_SELECT} WHERE t.user_id = ?1 AND t.id = ?2");
+    sql::row::<TagRow, _>(conn, &sql, [user_id.into(), id.into()])
 }
