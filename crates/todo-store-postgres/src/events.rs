@@ -17,7 +17,6 @@ use todo_core::task::TaskId;
 use todo_store_sql::{EVENT_COLUMNS, EventRow};
 use tokio::sync::broadcast;
 
-use crate::rows::db_error;
 use crate::{PostgresStore, sql};
 
 pub const EVENTS_CHANNEL: &str = "todo_events";
@@ -94,29 +93,29 @@ pub(crate) async fn record(
     task_data: &str,
     at: DateTime<Utc>,
 ) -> Result<EventId> {
-    let (id, _): (i64, bool) = sqlx::query_as(
-        "WITH event AS (INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at), \
-         queued AS (INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
-             SELECT 'webhook', w.user_id, event.id, w.id, event.created_at FROM webhooks w, event \
-             WHERE w.user_id = $1 AND w.disabled_at IS NULL RETURNING 1), \
-         woken AS (SELECT pg_notify($6, $1) \
-             UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM queued)) \
-         SELECT event.id, (SELECT COUNT(*) FROM woken) > 0 FROM event",
-        // (The second column is unused: it makes PostgreSQL evaluate `woken`, which a
-        // statement that does not read it would skip.)
-    )
-    .bind(user_id)
-    .bind(kind.as_str())
-    .bind(task_id)
-    .bind(task_data)
-    .bind(at)
-    .bind(EVENTS_CHANNEL)
-    .bind(JOBS_CHANNEL)
-    .fetch_one(tx)
-    .await
-    .map_err(db_error)?;
-    Ok(id)
+    let sql = "WITH event AS (INSERT INTO events (user_id, event_type, task_id, task_data, \
+                 created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at), \
+             queued AS (INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
+                 SELECT 'webhook', w.user_id, event.id, w.id, event.created_at \
+                 FROM webhooks w, event WHERE w.user_id = $1 AND w.disabled_at IS NULL \
+                 RETURNING 1), \
+             woken AS (SELECT pg_notify($6, $1) \
+                 UNION ALL SELECT pg_notify($7, '') WHERE EXISTS (SELECT 1 FROM queued)) \
+         SELECT event.id, (SELECT COUNT(*) FROM woken) > 0 FROM event";
+    // (The second column is unused: it makes PostgreSQL evaluate `woken`, which a statement
+    // that does not read it would skip.)
+    let values = [
+        user_id.into(),
+        kind.as_str().into(),
+        task_id.into(),
+        task_data.into(),
+        at.into(),
+        EVENTS_CHANNEL.into(),
+        JOBS_CHANNEL.into(),
+    ];
+    sql::scalar(tx, sql, values)
+        .await?
+        .ok_or_else(|| todo_core::Error::internal("insert returned no row"))
 }
 
 #[async_trait]
@@ -135,12 +134,9 @@ impl EventStore for PostgresStore {
     }
 
     async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
-        let id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(id.unwrap_or(0))
+        let sql = "SELECT MAX(id) FROM events WHERE user_id = $1";
+        let id = sql::scalar::<Option<EventId>>(&self.pool, sql, [user_id.into()]).await?;
+        Ok(id.flatten().unwrap_or(0))
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {

@@ -19,10 +19,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
-
-use crate::rows::db_error;
 use todo_core::store::{PoolStats, Store};
 use todo_core::{Error, Result};
+
+use crate::rows::db_error;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -85,18 +85,11 @@ impl Store for PostgresStore {
     }
 
     async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String> {
-        sqlx::query(
-            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key)
-        .bind(candidate)
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(db_error)
+        let sql = "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+        sql::run(&self.pool, sql, [key.into(), candidate.into()]).await?;
+        let sql = "SELECT value FROM settings WHERE key = $1";
+        sql::scalar(&self.pool, sql, [key.into()])
+            .await?
+            .ok_or_else(|| Error::internal("the setting vanished"))
     }
 }

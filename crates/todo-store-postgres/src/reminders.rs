@@ -2,13 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
-use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::planning::ReminderWrites;
+use todo_core::reminders::ReminderId;
 use todo_core::task::TaskId;
+use todo_core::{Error, Result};
 
 use crate::events::JOBS_CHANNEL;
 use crate::rows::db_error;
+use crate::sql;
 
 /// Writes a plan's reminder rows, each reminder that is to fire with a job at its moment, and
 /// wakes the job workers when there is a new job.
@@ -27,58 +29,44 @@ pub(crate) async fn write(
             .map_err(db_error)?;
     }
     for (id, at) in &writes.moved {
-        sqlx::query(
-            "UPDATE reminders SET remind_at = $1, sent_at = NULL WHERE user_id = $2 AND id = $3",
-        )
-        .bind(at)
-        .bind(user_id)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
-        queue_reminder(tx, user_id, *id, *at).await?;
+        let sql =
+            "UPDATE reminders SET remind_at = $1, sent_at = NULL WHERE user_id = $2 AND id = $3";
+        sql::run(&mut *tx, sql, [(*at).into(), user_id.into(), (*id).into()]).await?;
+        queue(tx, user_id, *id, *at).await?;
     }
     for row in &writes.insert {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        )
-        .bind(user_id)
-        .bind(task_id)
-        .bind(row.remind_at)
-        .bind(row.minutes_before)
-        .bind(row.sent_at)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(db_error)?;
+        let sql = "INSERT INTO reminders (user_id, task_id, remind_at, minutes_before, sent_at) \
+                   VALUES ($1, $2, $3, $4, $5) RETURNING id";
+        let values = [
+            user_id.into(),
+            task_id.into(),
+            row.remind_at.into(),
+            row.minutes_before.into(),
+            row.sent_at.into(),
+        ];
+        let id: ReminderId = sql::scalar(&mut *tx, sql, values)
+            .await?
+            .ok_or_else(|| Error::internal("insert returned no row"))?;
         if let Some(at) = row.job_at() {
-            queue_reminder(tx, user_id, id, at).await?;
+            queue(tx, user_id, id, at).await?;
         }
     }
     if writes.queues_jobs() {
-        sqlx::query("SELECT pg_notify($1, '')")
-            .bind(JOBS_CHANNEL)
-            .execute(tx)
-            .await
-            .map_err(db_error)?;
+        sql::run(tx, "SELECT pg_notify($1, '')", [JOBS_CHANNEL.into()]).await?;
     }
     Ok(())
 }
 
-async fn queue_reminder(
+/// A job that fires the reminder at `at`.
+async fn queue(
     tx: &mut PgConnection,
     user_id: &UserId,
-    reminder_id: i64,
+    id: ReminderId,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO jobs (kind, user_id, reminder_id, run_at) VALUES ('reminder', $1, $2, $3)",
-    )
-    .bind(user_id)
-    .bind(reminder_id)
-    .bind(at)
-    .execute(tx)
-    .await
-    .map_err(db_error)?;
-    Ok(())
+    let sql =
+        "INSERT INTO jobs (kind, user_id, reminder_id, run_at) VALUES ('reminder', $1, $2, $3)";
+    sql::run(tx, sql, [user_id.into(), id.into(), at.into()])
+        .await
+        .map(drop)
 }

@@ -93,6 +93,22 @@ where
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
+/// The first column of the first row of `text` (with `values`), if there is a row.
+pub(crate) async fn scalar<'e, T>(
+    executor: impl PgExecutor<'e>,
+    text: impl Into<String>,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Option<T>>
+where
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+{
+    query(text, values)?
+        .try_map(|row: sqlx::postgres::PgRow| sqlx::Row::try_get(&row, 0))
+        .fetch_optional(executor)
+        .await
+        .map_err(db_error)
+}
+
 /// Runs `text` (with `values`); how many rows it changed.
 pub(crate) async fn run<'e>(
     executor: impl PgExecutor<'e>,

@@ -17,8 +17,12 @@ use todo_core::{Error, Result};
 use todo_store_sql::{TaskRow, updates};
 
 use crate::rows::{INSERTED_TASK_COLUMNS, TASK_COLUMNS, db_error, decode, import_conflict};
-use crate::sql::{DIALECT, bound};
+use crate::sql::{self, DIALECT, bound};
 use crate::{PostgresStore, events, list, reminders, tags, tx};
+
+/// An imported tag, unless the user has it.
+const IMPORT_TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, name_key) DO NOTHING";
 
 #[async_trait]
 impl TaskStore for PostgresStore {
@@ -47,18 +51,14 @@ impl TaskStore for PostgresStore {
         // request timeout), it rolls back, and nothing of the file stays.
         let mut tx = tx::begin(&self.pool, user_id).await?;
         for (name, color) in tags {
-            sqlx::query(
-                "INSERT INTO tags (user_id, name, name_key, color, created_at) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, name_key) DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(&name.name)
-            .bind(&name.key)
-            .bind(color)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+            let values = [
+                user_id.into(),
+                (&name.name).into(),
+                (&name.key).into(),
+                color.into(),
+                now.into(),
+            ];
+            sql::run(&mut *tx, IMPORT_TAG, values).await?;
         }
         let mut created = 0;
         for task in tasks {
@@ -114,13 +114,8 @@ impl TaskStore for PostgresStore {
         let Some(task) = select_task(&mut *tx, user_id, id).await? else {
             return Ok(false);
         };
-        let done = sqlx::query("DELETE FROM tasks WHERE user_id = $1 AND id = $2")
-            .bind(user_id)
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected() == 0 {
+        let sql = "DELETE FROM tasks WHERE user_id = $1 AND id = $2";
+        if sql::run(&mut *tx, sql, [user_id.into(), id.into()]).await? == 0 {
             return Ok(false);
         }
         write_plan(
@@ -156,13 +151,8 @@ impl TaskStore for PostgresStore {
     async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         for (id, key) in keys {
-            sqlx::query("UPDATE tasks SET due_key = $1 WHERE user_id = $2 AND id = $3")
-                .bind(key)
-                .bind(user_id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
+            let sql = "UPDATE tasks SET due_key = $1 WHERE user_id = $2 AND id = $3";
+            sql::run(&mut *tx, sql, [(*key).into(), user_id.into(), (*id).into()]).await?;
         }
         tx.commit().await.map_err(db_error)
     }
@@ -243,14 +233,7 @@ async fn insert(
 /// it (none touch a task's completion or reminders today) from slipping in.
 async fn lock_task(tx: &mut PgConnection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(id)
-        .try_map(|row| decode::<TaskRow>(&row))
-        .fetch_optional(tx)
-        .await
-        .map_err(db_error)?;
-    Ok(row.map(Into::into))
+    sql::row::<TaskRow, _>(tx, sql, [user_id.into(), id.into()]).await
 }
 
 /// Applies `changes` to the task `before` (locked in this transaction), and writes what they
@@ -328,12 +311,5 @@ pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
     id: TaskId,
 ) -> Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(id)
-        .try_map(|row| decode::<TaskRow>(&row))
-        .fetch_optional(executor)
-        .await
-        .map_err(db_error)?;
-    Ok(row.map(Into::into))
+    sql::row::<TaskRow, _>(executor, sql, [user_id.into(), id.into()]).await
 }

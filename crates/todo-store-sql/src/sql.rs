@@ -10,7 +10,7 @@ use todo_core::ids::{ApiKeyId, ConversationId, TagId, TaskId, UserId, WebhookId}
 pub enum Value {
     Bool(bool),
     SmallInt(i16),
-    Int(i64),
+    Int(Option<i64>),
     Text(Option<String>),
     /// A moment: `TIMESTAMPTZ` on PostgreSQL, fixed-width RFC 3339 text on SQLite.
     Time(Option<DateTime<Utc>>),
@@ -32,13 +32,19 @@ impl From<i16> for Value {
 
 impl From<i64> for Value {
     fn from(v: i64) -> Self {
+        Value::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
         Value::Int(v)
     }
 }
 
 impl From<i32> for Value {
     fn from(v: i32) -> Self {
-        Value::Int(i64::from(v))
+        Value::Int(Some(i64::from(v)))
     }
 }
 
@@ -98,19 +104,19 @@ impl From<&ConversationId> for Value {
 
 impl From<WebhookId> for Value {
     fn from(v: WebhookId) -> Self {
-        Value::Int(v.get())
+        Value::Int(Some(v.get()))
     }
 }
 
 impl From<TaskId> for Value {
     fn from(v: TaskId) -> Self {
-        Value::Int(v.get())
+        Value::Int(Some(v.get()))
     }
 }
 
 impl From<TagId> for Value {
     fn from(v: TagId) -> Self {
-        Value::Int(v.get())
+        Value::Int(Some(v.get()))
     }
 }
 

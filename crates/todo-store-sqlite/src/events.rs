@@ -9,11 +9,9 @@ use todo_core::Result;
 use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
 use todo_core::ids::UserId;
 use todo_core::task::TaskId;
-use todo_core::time::to_sortable_text as ts;
 use todo_store_sql::{EVENT_COLUMNS, EventRow};
 use tokio::sync::broadcast;
 
-use crate::rows::db_error;
 use crate::{SqliteStore, sql};
 
 /// Writes one event in the change's transaction, queues a delivery to each of the user's
@@ -26,23 +24,21 @@ pub(crate) fn record(
     task_data: &str,
     now: DateTime<Utc>,
 ) -> Result<EventId> {
-    let id: i64 = sql::one(
-        conn,
-        "INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
-        (user_id, kind.as_str(), task_id, task_data, ts(&now)),
-        |row| row.get(0),
-    )
-    .map_err(db_error)?
-    .ok_or_else(|| todo_core::Error::internal("insert returned no row"))?;
-    sql::execute(
-        conn,
-        "INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
-         SELECT 'webhook', user_id, ?2, id, ?3 FROM webhooks \
-         WHERE user_id = ?1 AND disabled_at IS NULL",
-        (user_id, id, ts(&now)),
-    )
-    .map_err(db_error)?;
+    let sql = "INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
+               VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
+    let values = [
+        user_id.into(),
+        kind.as_str().into(),
+        task_id.into(),
+        task_data.into(),
+        now.into(),
+    ];
+    let id: EventId = sql::scalar(conn, sql, values)?
+        .ok_or_else(|| todo_core::Error::internal("insert returned no row"))?;
+    let sql = "INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
+               SELECT 'webhook', user_id, ?2, id, ?3 FROM webhooks \
+               WHERE user_id = ?1 AND disabled_at IS NULL";
+    sql::run(conn, sql, [user_id.into(), id.into(), now.into()])?;
     Ok(id)
 }
 
@@ -65,19 +61,12 @@ impl EventStore for SqliteStore {
     }
 
     async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
-        let user_id = user_id.to_owned();
-        self.read(move |conn| {
-            let id: Option<i64> = sql::one(
-                conn,
-                "SELECT MAX(id) FROM events WHERE user_id = ?1",
-                [&user_id],
-                |row| row.get(0),
-            )
-            .map_err(db_error)?
-            .flatten();
-            Ok(id.unwrap_or(0))
-        })
-        .await
+        let sql = "SELECT MAX(id) FROM events WHERE user_id = ?1";
+        let values = [user_id.into()];
+        let id = self
+            .read(move |conn| sql::scalar::<Option<EventId>>(conn, sql, values))
+            .await?;
+        Ok(id.flatten().unwrap_or(0))
     }
 
     async fn prune_events(&self, before: DateTime<Utc>) -> Result<u64> {

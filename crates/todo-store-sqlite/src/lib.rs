@@ -167,22 +167,14 @@ impl Store for SqliteStore {
     }
 
     async fn setting_get_or_insert(&self, key: &str, candidate: &str) -> Result<String> {
-        let (key, candidate) = (key.to_owned(), candidate.to_owned());
+        let values = [key.into(), candidate.into()];
         self.write(move |conn| {
-            sql::execute(
-                conn,
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                (&key, &candidate),
-            )
-            .map_err(db_error)?;
-            sql::one(
-                conn,
-                "SELECT value FROM settings WHERE key = ?1",
-                [&key],
-                |row| row.get(0),
-            )
-            .map_err(db_error)?
-            .ok_or_else(|| Error::internal("the setting vanished"))
+            let sql =
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING";
+            sql::run(conn, sql, values.clone())?;
+            let sql = "SELECT value FROM settings WHERE key = ?1";
+            sql::scalar(conn, sql, values.into_iter().take(1))?
+                .ok_or_else(|| Error::internal("the setting vanished"))
         })
         .await
     }

@@ -3,7 +3,7 @@
 //! in order. The same shape of request gives the same text, so `prepare_cached` finds the
 //! statement again.
 
-use rusqlite::types::Value as SqliteValue;
+use rusqlite::types::{FromSql, Value as SqliteValue};
 use rusqlite::{Connection, OptionalExtension, Params, Row, params_from_iter};
 use todo_core::Result;
 use todo_core::time::to_sortable_text as ts;
@@ -65,7 +65,7 @@ fn value(value: &Value) -> SqliteValue {
     match value {
         Value::Bool(v) => SqliteValue::Integer(i64::from(*v)),
         Value::SmallInt(v) => SqliteValue::Integer(i64::from(*v)),
-        Value::Int(v) => SqliteValue::Integer(*v),
+        Value::Int(v) => v.map_or(SqliteValue::Null, SqliteValue::Integer),
         Value::Text(v) => v.clone().map_or(SqliteValue::Null, SqliteValue::Text),
         Value::Time(v) => v
             .as_ref()
@@ -100,6 +100,16 @@ where
     let params = params_from_iter(values.into_iter().map(|v| value(&v)));
     let rows = all(conn, text, params, decode::<R>).map_err(db_error)?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The first column of the first row of `text` (with `values`), if there is a row.
+pub(crate) fn scalar<T: FromSql>(
+    conn: &Connection,
+    text: &str,
+    values: impl IntoIterator<Item = Value>,
+) -> Result<Option<T>> {
+    let params = params_from_iter(values.into_iter().map(|v| value(&v)));
+    one(conn, text, params, |row| row.get(0)).map_err(db_error)
 }
 
 /// Runs `text` (with `values`); how many rows it changed.

@@ -18,12 +18,16 @@ use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
 use todo_store_sql::{IMPORT_CONFLICT, TaskRow, updates};
 
-use crate::rows::{TASK_COLUMNS, conflict, date_text, db_error, decode, opt_date};
+use crate::rows::{TASK_COLUMNS, conflict, date_text, db_error, opt_date};
 use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, events, list, reminders, savepoint, tags};
 
 static SELECT_TASK: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2"));
+
+/// An imported tag, unless the user has it.
+const IMPORT_TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, name_key) DO NOTHING";
 
 /// An import looks this often whether its caller still waits.
 const IMPORT_CHECK_EVERY: usize = 256;
@@ -69,13 +73,14 @@ impl TaskStore for SqliteStore {
                 let user_id = user;
                 let tx = savepoint(conn)?;
                 for (name, color) in &tags {
-                    sql::execute(
-                        &tx,
-                        "INSERT INTO tags (user_id, name, name_key, color, created_at) \
-                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, name_key) DO NOTHING",
-                        (&user_id, &name.name, &name.key, color, ts(&now)),
-                    )
-                    .map_err(db_error)?;
+                    let values = [
+                        (&user_id).into(),
+                        (&name.name).into(),
+                        (&name.key).into(),
+                        color.into(),
+                        now.into(),
+                    ];
+                    sql::run(&tx, IMPORT_TAG, values)?;
                 }
                 let mut created = 0;
                 for (i, task) in tasks.iter().enumerate() {
@@ -155,13 +160,8 @@ impl TaskStore for SqliteStore {
             let Some(task) = select_task(&tx, &user_id, id)? else {
                 return Ok(false);
             };
-            let done = sql::execute(
-                &tx,
-                "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2",
-                (&user_id, id),
-            )
-            .map_err(db_error)?;
-            if done == 0 {
+            let sql = "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2";
+            if sql::run(&tx, sql, [(&user_id).into(), id.into()])? == 0 {
                 return Ok(false);
             }
             write_plan(&tx, &user_id, id, &planning::deleted(), now(), Some(task))?;
@@ -205,12 +205,8 @@ impl TaskStore for SqliteStore {
         self.write(move |conn| {
             let tx = savepoint(conn)?;
             for (id, key) in &keys {
-                sql::execute(
-                    &tx,
-                    "UPDATE tasks SET due_key = ?1 WHERE user_id = ?2 AND id = ?3",
-                    (ts(key), &user_id, id),
-                )
-                .map_err(db_error)?;
+                let sql = "UPDATE tasks SET due_key = ?1 WHERE user_id = ?2 AND id = ?3";
+                sql::run(&tx, sql, [(*key).into(), (&user_id).into(), (*id).into()])?;
             }
             tx.commit().map_err(db_error)
         })
@@ -331,6 +327,5 @@ fn vanished() -> Error {
 }
 
 pub(crate) fn select_task(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
-    let row = sql::one(conn, &SELECT_TASK, (user_id, id), decode::<TaskRow>).map_err(db_error)?;
-    Ok(row.map(Into::into))
+    sql::row::<TaskRow, _>(conn, &SELECT_TASK, [user_id.into(), id.into()])
 }
