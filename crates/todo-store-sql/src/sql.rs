@@ -217,3 +217,62 @@ impl Sql {
         (self.text, self.values)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialect(numbered: bool) -> Dialect {
+        Dialect {
+            numbered_placeholders: numbered,
+            task_columns: "id",
+            page_owner: "user_id",
+            no_due: "'last'",
+            title_sort: "title",
+            title_cursor: ("", ""),
+            open: "NOT completed",
+            tag_filter: [" AND tag = ", " AND key = ", ""],
+            search: Search::TsQuery,
+        }
+    }
+
+    #[test]
+    fn values_bind_in_order_as_each_dialect_writes_placeholders() {
+        for (numbered, text) in [
+            (true, "SELECT 1 WHERE a = $1 AND b = $2"),
+            (false, "SELECT 1 WHERE a = ? AND b = ?"),
+        ] {
+            let mut sql = Sql::new(&dialect(numbered), "SELECT 1 WHERE a = ");
+            sql.bind(7_i64).push(" AND b = ").bind("x");
+            assert_eq!(sql.text(), text);
+            assert_eq!(
+                sql.values(),
+                [Value::Int(Some(7)), Value::Text(Some("x".into()))]
+            );
+        }
+    }
+
+    #[test]
+    fn a_filter_binds_every_value_it_names_and_no_other() {
+        use todo_core::ids::UserId;
+        use todo_core::page::{Status, TaskFilter};
+        use todo_core::task::Priority;
+
+        let filter = TaskFilter {
+            status: Status::Pending,
+            priorities: vec![Priority::High, Priority::Urgent],
+            tags: vec!["home".into()],
+            ..TaskFilter::default()
+        };
+        let mut sql = Sql::new(&dialect(true), "SELECT id FROM tasks");
+        crate::list::push_filter(&mut sql, &dialect(true), &UserId::new("u"), &filter);
+        assert_eq!(
+            sql.text(),
+            "SELECT id FROM tasks WHERE user_id = $1 AND completed = $2 \
+             AND priority IN ($3, $4) AND tag = $5 AND key = $6"
+        );
+        assert_eq!(sql.values().len(), 6);
+        assert_eq!(sql.values()[1], Value::Bool(false));
+        assert_eq!(sql.values()[2], Value::SmallInt(Priority::High.rank()));
+    }
+}
