@@ -127,8 +127,8 @@ async fn a_user_whose_id_has_quotes_and_backslashes_writes_under_a_lock_of_their
 }
 
 /// Many changes of one user at once (one after another under the user's lock on PostgreSQL,
-/// batched by the one writer on SQLite): each keeps its own outcome, one that fails leaves neither its row nor its event, and the
-/// events of the others are there once each, in order.
+/// batched by the one writer on SQLite): each keeps its own outcome, one that fails leaves
+/// neither its row nor its event, and the events of the others are there once each, in order.
 #[tokio::test]
 async fn concurrent_changes_of_a_user_keep_their_events_and_a_failing_one_leaves_nothing() {
     for db in todo_testkit::all().await {
