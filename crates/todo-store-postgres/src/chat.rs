@@ -12,8 +12,8 @@ use todo_store_sql::{
 };
 
 use crate::PostgresStore;
-use crate::rows::{db_error, decode};
-use crate::sql::{self, DIALECT, bound};
+use crate::rows::db_error;
+use crate::sql::{self, DIALECT};
 
 #[async_trait]
 impl ChatStore for PostgresStore {
@@ -56,14 +56,10 @@ impl ChatStore for PostgresStore {
             sql.push(" AND (updated_at, id) < (").bind(after.updated_at);
             sql.push(", ").bind(&after.id).push(")");
         }
-        sql.push(" ORDER BY updated_at DESC, id DESC LIMIT ")
-            .bind(i64::from(limit));
-        let rows = bound(sql)?
-            .try_map(|row| decode::<ConversationRow>(&row))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        // A literal limit, as listings have (todo_store_sql::list::push_page says why).
+        sql.push(&format!(" ORDER BY updated_at DESC, id DESC LIMIT {limit}"));
+        let (text, values) = sql.into_parts();
+        sql::rows::<ConversationRow, _>(&self.pool, text, values).await
     }
 
     async fn delete_conversation(&self, user_id: &UserId, id: &ConversationId) -> Result<bool> {

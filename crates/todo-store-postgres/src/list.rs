@@ -13,7 +13,7 @@ use todo_store_sql::list::{
 use todo_store_sql::{Sql, TaskRow};
 
 use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, decode};
-use crate::sql::{DIALECT, bound};
+use crate::sql::{self, DIALECT, bound};
 
 /// Up to `limit` tasks of the query and the total of its filter.
 pub async fn page(
@@ -80,12 +80,9 @@ async fn counted_page(
         Some((_, total)) => u64::try_from(*total).unwrap_or_default(),
         // Past the last page the rows cannot carry the total.
         None if query.after.is_some() => {
-            let total: i64 = bound(count(&DIALECT, user_id, &query.filter))?
-                .try_map(|row: PgRow| row.try_get(0))
-                .fetch_one(pool)
-                .await
-                .map_err(db_error)?;
-            u64::try_from(total).unwrap_or_default()
+            let (text, values) = count(&DIALECT, user_id, &query.filter).into_parts();
+            let total: Option<i64> = sql::scalar(pool, text, values).await?;
+            u64::try_from(total.unwrap_or(0)).unwrap_or_default()
         }
         None => 0,
     };

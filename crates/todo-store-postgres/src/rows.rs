@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{Decode, Row, Type};
 use todo_core::Error;
-use todo_store_sql::{Columns, FromColumns, IMPORT_CONFLICT, TAG_CONFLICT, USER_CONFLICT};
+use todo_store_sql::{Columns, FromColumns};
 
 /// sqlx failures are internal: the detail is logged, never shown to clients. Failures to reach
 /// the database (a restart, a full pool, a lost connection) are `Unavailable`: the request
@@ -47,18 +47,6 @@ pub(crate) fn conflict(message: &'static str) -> impl Fn(sqlx::Error) -> Error {
     }
 }
 
-pub(crate) fn user_conflict(err: sqlx::Error) -> Error {
-    conflict(USER_CONFLICT)(err)
-}
-
-pub(crate) fn import_conflict(err: sqlx::Error) -> Error {
-    conflict(IMPORT_CONFLICT)(err)
-}
-
-pub(crate) fn tag_conflict(err: sqlx::Error) -> Error {
-    conflict(TAG_CONFLICT)(err)
-}
-
 fn get<'r, T>(row: &'r PgRow, index: usize) -> sqlx::Result<T>
 where
     T: Decode<'r, sqlx::Postgres> + Type<sqlx::Postgres>,
@@ -71,7 +59,7 @@ where
 }
 
 /// A task row with its tag names and reminders as JSON arrays (tags sorted without regard to
-/// case; each NULL when there are none), in the order [`task`] reads them. An aggregate
+/// case; each NULL when there are none), in the order `todo_store_sql::TaskRow` reads them. An aggregate
 /// with `ORDER BY` starts a sort every time it runs, rows or not: the `EXISTS` probes run it
 /// only for tasks that have tags or reminders (most have neither).
 pub(crate) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, \

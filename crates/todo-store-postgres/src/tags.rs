@@ -11,8 +11,9 @@ use todo_core::{Error, Result};
 use todo_store_sql::{TagRow, updates};
 
 use crate::PostgresStore;
-use crate::rows::tag_conflict;
+use crate::rows::conflict;
 use crate::sql::{self, DIALECT, bound};
+use todo_store_sql::TAG_CONFLICT;
 
 #[async_trait]
 impl TagStore for PostgresStore {
@@ -37,7 +38,7 @@ impl TagStore for PostgresStore {
         .bind(now)
         .fetch_one(&self.pool)
         .await
-        .map_err(tag_conflict)?;
+        .map_err(conflict(TAG_CONFLICT))?;
         get(&self.pool, user_id, id)
             .await?
             .ok_or_else(|| Error::internal("inserted tag vanished"))
@@ -52,7 +53,7 @@ impl TagStore for PostgresStore {
         let done = bound(updates::tag(&DIALECT, user_id, id, changes))?
             .execute(&self.pool)
             .await
-            .map_err(tag_conflict)?;
+            .map_err(conflict(TAG_CONFLICT))?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }

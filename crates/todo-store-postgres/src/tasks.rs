@@ -16,9 +16,10 @@ use todo_core::time::now;
 use todo_core::{Error, Result};
 use todo_store_sql::{TaskRow, updates};
 
-use crate::rows::{INSERTED_TASK_COLUMNS, TASK_COLUMNS, db_error, decode, import_conflict};
+use crate::rows::{INSERTED_TASK_COLUMNS, TASK_COLUMNS, conflict, db_error, decode};
 use crate::sql::{self, DIALECT, bound};
 use crate::{PostgresStore, events, list, reminders, tags, tx};
+use todo_store_sql::IMPORT_CONFLICT;
 
 /// An imported tag, unless the user has it.
 const IMPORT_TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created_at) \
@@ -167,7 +168,7 @@ async fn insert_row(
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<Task>> {
-    let conflict = if skip_imported {
+    let on_conflict = if skip_imported {
         "ON CONFLICT (user_id, import_key) WHERE import_key IS NOT NULL DO NOTHING"
     } else {
         ""
@@ -178,7 +179,7 @@ async fn insert_row(
                  position, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, \
                  (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
-             {conflict} RETURNING {INSERTED_TASK_COLUMNS}"
+             {on_conflict} RETURNING {INSERTED_TASK_COLUMNS}"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
@@ -199,7 +200,7 @@ async fn insert_row(
         .fetch_optional(tx)
         .await
         .map(|row| row.map(Task::from))
-        .map_err(import_conflict)
+        .map_err(conflict(IMPORT_CONFLICT))
 }
 
 /// Inserts a task with its tags, and writes what that means ([`planning::created`]); `None`

@@ -12,8 +12,9 @@ use todo_core::user::User;
 use todo_store_sql::{USER_COLUMNS, UserRow, prefixed, updates};
 
 use crate::PostgresStore;
-use crate::rows::{db_error, decode, user_conflict};
-use crate::sql::{self, DIALECT, bound};
+use crate::rows::{conflict, db_error, decode};
+use crate::sql::{self, DIALECT};
+use todo_store_sql::{IDENTITY_CONFLICT, USER_CONFLICT};
 
 #[async_trait]
 impl UserStore for PostgresStore {
@@ -35,7 +36,7 @@ impl UserStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map(Into::into)
-            .map_err(user_conflict)
+            .map_err(conflict(USER_CONFLICT))
     }
 
     async fn user_by_id(&self, id: &UserId) -> Result<Option<User>> {
@@ -82,7 +83,16 @@ impl UserStore for PostgresStore {
             .fetch_one(&self.pool)
             .await
             .map(Into::into)
-            .map_err(user_conflict)
+            .map_err(|err| {
+                // Which unique key was violated: the identity's (linked meanwhile) or the email.
+                let table = err.as_database_error().and_then(|db| db.table());
+                let message = if table == Some("identities") {
+                    IDENTITY_CONFLICT
+                } else {
+                    USER_CONFLICT
+                };
+                conflict(message)(err)
+            })
     }
 
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
@@ -103,12 +113,8 @@ impl UserStore for PostgresStore {
     ) -> Result<Option<User>> {
         let mut sql = updates::user(&DIALECT, id, changes, now);
         sql.push(" RETURNING ").push(USER_COLUMNS);
-        let row = bound(sql)?
-            .try_map(|row| decode::<UserRow>(&row))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error)?;
-        Ok(row.map(Into::into))
+        let (text, values) = sql.into_parts();
+        sql::row::<UserRow, _>(&self.pool, text, values).await
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {

@@ -153,7 +153,7 @@ fn ts_query(terms: &[String]) -> String {
 }
 
 /// ` ORDER BY …` for a sort, ties broken by id in the same direction.
-pub fn order_by(dialect: &Dialect, sort: &Sort) -> String {
+fn order_by(dialect: &Dialect, sort: &Sort) -> String {
     let dir = if sort.descending { "DESC" } else { "ASC" };
     format!(
         " ORDER BY {} {dir}, id {dir}",
