@@ -17,8 +17,8 @@ use tokio::sync::{Semaphore, oneshot};
 
 use crate::error::{Error, Result};
 
-/// Hashes that may wait for a thread, per thread: at ~50 ms a hash, a full queue is about a
-/// second and a half of work, well inside a request's time limit.
+/// Hashes that may wait for a thread, per thread: at ~50 ms a hash, a full queue is about three
+/// seconds of work, well inside a request's time limit.
 const QUEUE_PER_THREAD: usize = 64;
 
 pub async fn hash(password: String) -> Result<String> {

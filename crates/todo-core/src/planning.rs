@@ -173,7 +173,7 @@ pub fn deleted() -> TaskWrite {
 
 /// The task that follows a completed occurrence of a recurring task: same title, description,
 /// priority, tags and mode; the next due by the rule; reminders carried over; the same series.
-pub fn next_task(task: &Task, tz: Tz) -> Option<NewTask> {
+fn next_task(task: &Task, tz: Tz) -> Option<NewTask> {
     let rule = task.recurrence.as_deref()?;
     let completed_at = task.completed_at?;
     let occurrence = next_occurrence(rule, task.recurrence_mode, task.due(), completed_at, tz)?;

@@ -390,7 +390,7 @@ impl Reader<'_> {
         match (self.date, self.time) {
             (Some(date), None) => Due::Date(date),
             (Some(date), Some(time)) => {
-                local(self.now.timezone(), date, time).map_or(Due::Date(date), Due::At)
+                Due::At(local(self.now.timezone(), date, time))
             }
             (None, Some(time)) => {
                 // A time alone is the next such time: today, or tomorrow if it has passed.
@@ -400,15 +400,15 @@ impl Reader<'_> {
                 } else {
                     today + Duration::days(1)
                 };
-                local(self.now.timezone(), date, time).map_or(Due::None, Due::At)
+                Due::At(local(self.now.timezone(), date, time))
             }
             (None, None) => Due::None,
         }
     }
 }
 
-fn local(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    Some(crate::time::local_to_utc(date.and_time(time), tz))
+fn local(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    crate::time::local_to_utc(date.and_time(time), tz)
 }
 
 fn monthly_on(nth: i8, day: Weekday) -> Recurrence {

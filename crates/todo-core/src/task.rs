@@ -145,7 +145,7 @@ impl Task {
     }
 }
 
-/// The last microsecond of `date` in `tz` (DST-safe: a missing midnight moves to the next hour),
+/// The last microsecond of `date` in `tz` (DST-safe: a missing midnight moves forward by the gap),
 /// at the latest the end of 9999-12-31 UTC: both databases store moments of four-digit years.
 pub fn end_of_day(date: NaiveDate, tz: Tz) -> DateTime<Utc> {
     let last = crate::validation::LAST_DAY
