@@ -389,9 +389,7 @@ impl Reader<'_> {
         }
         match (self.date, self.time) {
             (Some(date), None) => Due::Date(date),
-            (Some(date), Some(time)) => {
-                Due::At(local(self.now.timezone(), date, time))
-            }
+            (Some(date), Some(time)) => Due::At(local(self.now.timezone(), date, time)),
             (None, Some(time)) => {
                 // A time alone is the next such time: today, or tomorrow if it has passed.
                 let today = self.today;
