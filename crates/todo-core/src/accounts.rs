@@ -343,7 +343,7 @@ impl Todo {
             .ok_or(Error::NotFound("user"))?;
         if let Some(tz) = new_zone {
             self.zones.forget(user_id.as_str());
-            self.retime_all_day_tasks(user_id, tz).await?;
+            self.retime_tasks(user_id, tz).await?;
         }
         Ok(user)
     }

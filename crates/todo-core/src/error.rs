@@ -38,6 +38,9 @@ pub enum Error {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// A member of a project whose role does not allow the action.
+    #[error("{0}")]
+    InsufficientRole(String),
     /// The database cannot be reached right now (restarting, overloaded, network); worth
     /// retrying soon. The detail is for the log, never the client.
     #[error("unavailable: {0}")]

@@ -251,6 +251,14 @@ number_id!(
     /// A webhook.
     WebhookId
 );
+number_id!(
+    /// A project (the Inbox is one).
+    ProjectId
+);
+number_id!(
+    /// A section of a project.
+    SectionId
+);
 text_id!(
     /// A user: a UUIDv7 of ours (external identities map to one through `identities`), or
     /// for accounts from before identities, the id they were created with.

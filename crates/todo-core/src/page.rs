@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::project::{ProjectId, SectionId};
 use crate::tag::{MAX_TAGS_PER_TASK, TagName};
 use crate::task::{Priority, Task, TaskId, start_of_day};
 use crate::validation::Validator;
@@ -66,9 +67,35 @@ impl Status {
     }
 }
 
-/// What to list, independent of order and paging. Every condition must hold.
+/// Which level of the task tree to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParentFilter {
+    /// Top-level tasks only.
+    None,
+    /// The subtasks of this task (one level).
+    Of(TaskId),
+}
+
+impl std::str::FromStr for ParentFilter {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        if raw == "none" {
+            return Ok(ParentFilter::None);
+        }
+        raw.parse()
+            .map(ParentFilter::Of)
+            .map_err(|_| format!("{raw:?} is neither a task id nor none"))
+    }
+}
+
+/// What to list, independent of order and paging. Every condition must hold. Without a
+/// project, the tasks of every project the user is a member of that is not archived.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskFilter {
+    pub project: Option<ProjectId>,
+    pub section: Option<SectionId>,
+    pub parent: Option<ParentFilter>,
     pub status: Status,
     /// Any of these priorities (none given: any priority).
     pub priorities: Vec<Priority>,
@@ -229,12 +256,22 @@ pub struct TaskQuery {
     pub after: Option<Cursor>,
 }
 
-/// A list request as it arrives from any interface, every field still text.
+/// A list request as it arrives from any interface, every field still text. A parameter it
+/// does not name is refused: a typo never silently returns everything.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListTasksRequest {
+    /// A project id: its tasks (also when it is archived).
+    pub project: Option<String>,
+    /// A section id: its tasks.
+    pub section: Option<String>,
+    /// A task id: its subtasks; `none`: top-level tasks only.
+    pub parent: Option<String>,
     /// `all` (default), `pending` or `completed`.
     pub status: Option<String>,
+    /// `true` (= `status=completed`) or `false` (= `status=pending`).
+    pub completed: Option<String>,
     /// `none`, `low`, `medium`, `high` or `urgent`; repeat for any of several.
     #[serde(default)]
     pub priority: Vec<String>,
@@ -269,9 +306,39 @@ impl ListTasksRequest {
     /// Validates against the user's time zone `tz` at the moment `now`.
     pub fn validate(&self, tz: Tz, now: DateTime<Utc>) -> crate::Result<TaskQuery> {
         let mut v = Validator::new();
-        let status = match &self.status {
-            Some(s) => v.check("status", s.parse::<Status>()),
-            None => Some(Status::All),
+        let id = |raw: &str| {
+            raw.parse::<i64>()
+                .map_err(|_| format!("{raw:?} is not an id"))
+        };
+        let project = self
+            .project
+            .as_deref()
+            .and_then(|raw| v.check("project", id(raw)))
+            .map(ProjectId::new);
+        let section = self
+            .section
+            .as_deref()
+            .and_then(|raw| v.check("section", id(raw)))
+            .map(SectionId::new);
+        let parent = self
+            .parent
+            .as_deref()
+            .and_then(|raw| v.check("parent", raw.parse::<ParentFilter>()));
+        let status = match (&self.status, &self.completed) {
+            (Some(_), Some(_)) => {
+                v.fail("completed", "give either status or completed, not both");
+                None
+            }
+            (Some(s), None) => v.check("status", s.parse::<Status>()),
+            (None, Some(c)) => match c.as_str() {
+                "true" => Some(Status::Completed),
+                "false" => Some(Status::Pending),
+                _ => {
+                    v.fail("completed", "must be true or false");
+                    None
+                }
+            },
+            (None, None) => Some(Status::All),
         };
         let mut priorities = Vec::new();
         for raw in &self.priority {
@@ -320,6 +387,9 @@ impl ListTasksRequest {
         v.finish()?;
         Ok(TaskQuery {
             filter: TaskFilter {
+                project,
+                section,
+                parent,
                 status: status.unwrap_or_default(),
                 priorities,
                 tags,

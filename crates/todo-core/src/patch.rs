@@ -14,6 +14,14 @@ impl<T> Patch<T> {
     pub fn is_missing(&self) -> bool {
         matches!(self, Patch::Missing)
     }
+
+    pub fn is_null(&self) -> bool {
+        matches!(self, Patch::Null)
+    }
+
+    pub fn is_value(&self) -> bool {
+        matches!(self, Patch::Value(_))
+    }
 }
 
 impl<T> From<Option<T>> for Patch<T> {

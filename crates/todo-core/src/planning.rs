@@ -1,25 +1,119 @@
-//! The rules of a task write, as data. A store locks and reads the task, applies the change
-//! to its row and tags, asks here what else the write means, and writes that in the same
-//! transaction: the event it records, what happens to the task's reminders and their jobs,
-//! and the next occurrence of a recurring task. Nothing here reads or writes a database, so
-//! every rule is tested below without one (docs/architecture.md, "The write path").
+//! The rules of a task write, as data. A store locks and reads the task, asks here what a
+//! change means ([`resolve`]: completing a recurring task moves it to its next occurrence
+//! instead of closing it), applies it to the row and tags, asks again what else the write
+//! means ([`changed`]), and writes that in the same transaction: the event it records, what
+//! happens to the task's reminders and their jobs, and the completion it records or undoes.
+//! Nothing here reads or writes a database, so every rule is tested below without one
+//! (docs/architecture.md, "The write path").
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::events::EventType;
 use crate::recurrence::next_occurrence;
-use crate::reminders::{NewReminder, Reminder, ReminderId, anchor, shifted};
-use crate::tag::TagName;
-use crate::task::{NewTask, Task, TaskChanges};
+use crate::reminders::{NewReminder, Reminder, ReminderId, anchor};
+use crate::task::{DueChange, NewTask, Task, TaskChanges};
 
 /// What a change of a task knows besides the change itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteContext {
     /// When the write happens: `updated_at`, `completed_at` and the event's time.
     pub now: DateTime<Utc>,
-    /// The owner's time zone, which places a recurring task's next occurrence.
+    /// The owner's time zone, which places a recurring task's next occurrence (unless the
+    /// task is pinned to a zone of its own).
     pub tz: Tz,
+}
+
+/// A completion as recorded (`task_completions`): when, and the due and rule the task had,
+/// so that undoing it puts them back. Every completion is one, a recurring task's included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub id: i64,
+    pub completed_at: DateTime<Utc>,
+    pub due: DueChange,
+    pub recurrence: Option<String>,
+}
+
+/// What a write does to a task's completions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompletionWrite {
+    /// Records a completion at the write's moment, with the due and rule the task had.
+    Record {
+        due: DueChange,
+        recurrence: Option<String>,
+    },
+    /// Removes a completion that a reopen or an undo takes back.
+    Remove(i64),
+}
+
+/// A change as it applies to the task: completion read the way the task means it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub changes: TaskChanges,
+    pub completion: Option<CompletionWrite>,
+}
+
+/// What a change of `before` means. Completing a recurring task that has a next occurrence
+/// records a completion and moves the task there (due, rule, relative reminders): it stays
+/// open, one row for the whole series. Asking a recurring task that is open to be not
+/// completed right after such a completion (nothing changed it since) undoes it: the due
+/// and rule go back, the completion goes. Reopening a completed task removes its
+/// completion. `last` is the task's latest completion, which the store reads when the change
+/// asks for `completed: false`. `None` when the change changes nothing.
+pub fn resolve(
+    before: &Task,
+    changes: &TaskChanges,
+    last: Option<&Completion>,
+    context: &WriteContext,
+) -> Option<Resolved> {
+    let mut changes = changes.clone();
+    let mut completion = None;
+    match changes.completed {
+        Some(true) if !before.completed => {
+            let due = changes.due.unwrap_or_else(|| before.stored_due(context.tz));
+            let rule = changes
+                .recurrence
+                .clone()
+                .unwrap_or_else(|| before.recurrence.clone());
+            let mode = changes.recurrence_mode.unwrap_or(before.recurrence_mode);
+            let zone = due.zone.unwrap_or(context.tz);
+            let next = rule
+                .as_deref()
+                .and_then(|rule| next_occurrence(rule, mode, due.due, context.now, zone));
+            if let Some(next) = next {
+                let moved = DueChange::new(next.due, due.zone, context.tz);
+                changes.completed = None;
+                changes.due = Some(moved);
+                changes.recurrence = Some(Some(next.rule));
+                changes.reminder_anchor = Some(anchor(&moved.due, context.tz));
+            }
+            completion = Some(CompletionWrite::Record {
+                due,
+                recurrence: rule,
+            });
+        }
+        Some(false) if before.completed => {
+            completion = last
+                .filter(|c| Some(c.completed_at) == before.completed_at)
+                .map(|c| CompletionWrite::Remove(c.id));
+        }
+        Some(false) if before.recurrence.is_some() => {
+            changes.completed = None;
+            if let Some(last) = last.filter(|c| c.completed_at == before.updated_at) {
+                let due = last.due.replaced_in(context.tz);
+                changes.due = Some(due);
+                changes.recurrence = Some(last.recurrence.clone());
+                changes.reminder_anchor = Some(anchor(&due.due, context.tz));
+                completion = Some(CompletionWrite::Remove(last.id));
+            }
+        }
+        Some(completed) if completed == before.completed => changes.completed = None,
+        _ => {}
+    }
+    (changes != TaskChanges::default() || completion.is_some()).then_some(Resolved {
+        changes,
+        completion,
+    })
 }
 
 /// What a change asks of the task's reminders.
@@ -60,9 +154,7 @@ pub struct TaskWrite {
     /// that is not disabled, in the same statement as the event.
     pub event: EventType,
     pub reminders: ReminderWrites,
-    /// The next occurrence of a recurring task that this write completed, inserted in the
-    /// same transaction (with its own `created` event).
-    pub successor: Option<NewTask>,
+    pub completion: Option<CompletionWrite>,
 }
 
 /// What a write does to a task's reminder rows and their jobs.
@@ -106,11 +198,12 @@ impl ReminderWrites {
 }
 
 /// The change a completion request makes to `before`: completion as asked (`None`: the other
-/// way round). `None` when the task is so already: then nothing is written and no event is
-/// recorded (of two requests completing a task at once, the second changes nothing).
+/// way round; an open recurring task is completed). `None` when there is nothing to ask
+/// (completing a completed task); [`resolve`] then reads it.
 pub fn completion(before: &Task, completed: Option<bool>) -> Option<TaskChanges> {
     let completed = completed.unwrap_or(!before.completed);
-    (completed != before.completed).then(|| TaskChanges {
+    let undo = !completed && !before.completed && before.recurrence.is_some();
+    (completed != before.completed || undo).then(|| TaskChanges {
         completed: Some(completed),
         ..TaskChanges::default()
     })
@@ -125,40 +218,45 @@ pub fn created(task: &NewTask) -> TaskWrite {
     TaskWrite {
         event: EventType::Created,
         reminders: reminder_writes(&[], intent),
-        successor: None,
+        completion: None,
     }
 }
 
 /// A change that took the task from `before` to `after` (its row and tags written, its
-/// reminders not yet). It records `completed` when it completed the task — only on that
-/// edge: completing a completed task is an update — and then, for a recurring task, the
-/// next occurrence follows, with the reminders as this write leaves them. Any other change
-/// records `updated`.
-pub fn changed(
+/// reminders not yet), as [`resolve`] read it. It records `completed` when it completed the
+/// task — the edge to completed, or a recurring task's move to its next occurrence — and
+/// `updated` otherwise.
+pub fn changed(before: &Task, resolved: &Resolved) -> TaskWrite {
+    write(
+        before,
+        ReminderIntent::of_changes(&resolved.changes),
+        resolved.completion.clone(),
+    )
+}
+
+fn write(
     before: &Task,
-    after: &Task,
     reminders: ReminderIntent<'_>,
-    context: &WriteContext,
+    completion: Option<CompletionWrite>,
 ) -> TaskWrite {
-    let reminders = reminder_writes(&before.reminders, reminders);
-    let just_completed = after.completed && !before.completed;
-    let successor = if just_completed {
-        let completed = Task {
-            reminders: reminders_after(&before.reminders, &reminders),
-            ..after.clone()
-        };
-        next_task(&completed, context.tz)
-    } else {
-        None
-    };
+    let recorded = matches!(completion, Some(CompletionWrite::Record { .. }));
     TaskWrite {
-        event: if just_completed {
+        event: if recorded {
             EventType::Completed
         } else {
             EventType::Updated
         },
-        reminders,
-        successor,
+        reminders: reminder_writes(&before.reminders, reminders),
+        completion,
+    }
+}
+
+/// A move to another place or position: an `updated` event.
+pub fn moved() -> TaskWrite {
+    TaskWrite {
+        event: EventType::Updated,
+        reminders: ReminderWrites::default(),
+        completion: None,
     }
 }
 
@@ -167,36 +265,8 @@ pub fn deleted() -> TaskWrite {
     TaskWrite {
         event: EventType::Deleted,
         reminders: ReminderWrites::default(),
-        successor: None,
+        completion: None,
     }
-}
-
-/// The task that follows a completed occurrence of a recurring task: same title, description,
-/// priority, tags and mode; the next due by the rule; reminders carried over; the same series.
-fn next_task(task: &Task, tz: Tz) -> Option<NewTask> {
-    let rule = task.recurrence.as_deref()?;
-    let completed_at = task.completed_at?;
-    let occurrence = next_occurrence(rule, task.recurrence_mode, task.due(), completed_at, tz)?;
-    let new_anchor = anchor(&occurrence.due, tz);
-    Some(NewTask {
-        title: task.title.clone(),
-        description: task.description.clone(),
-        priority: task.priority,
-        due_key: occurrence.due.key(tz),
-        due: occurrence.due,
-        tags: task
-            .tags
-            .iter()
-            .filter_map(|t| TagName::parse(t).ok())
-            .collect(),
-        recurrence: Some(occurrence.rule),
-        recurrence_mode: task.recurrence_mode,
-        completed: false,
-        import_key: None,
-        reminders: shifted(&task.reminders, anchor(&task.due(), tz), new_anchor),
-        reminder_anchor: new_anchor,
-        parent_id: Some(task.parent_id.unwrap_or(task.id)),
-    })
 }
 
 /// What `intent` does to the reminders `current`.
@@ -247,35 +317,6 @@ fn reminder_writes(current: &[Reminder], intent: ReminderIntent<'_>) -> Reminder
     }
 }
 
-/// The reminders `current` once `writes` are written, in the order a task lists them (by
-/// moment, then by id; new rows get ids above the others', in their order). New ones have
-/// id 0: only their moments matter here.
-fn reminders_after(current: &[Reminder], writes: &ReminderWrites) -> Vec<Reminder> {
-    let kept = current
-        .iter()
-        .filter(|r| !writes.delete.contains(&r.id))
-        .map(|r| {
-            let mut r = r.clone();
-            if let Some((_, at)) = writes.moved.iter().find(|(id, _)| *id == r.id) {
-                r.remind_at = *at;
-                r.sent_at = None;
-            }
-            ((false, r.id), r)
-        });
-    let new = writes.insert.iter().zip(0..).map(|(row, n)| {
-        let r = Reminder {
-            id: 0,
-            remind_at: row.remind_at,
-            minutes_before: row.minutes_before,
-            sent_at: row.sent_at,
-        };
-        ((true, n), r)
-    });
-    let mut all: Vec<_> = kept.chain(new).collect();
-    all.sort_by_key(|(rank, r)| (r.remind_at, *rank));
-    all.into_iter().map(|(_, r)| r).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::{Duration, NaiveDate, TimeZone};
@@ -302,16 +343,20 @@ mod tests {
         Task {
             id: TaskId::new(7),
             user_id: "ada".into(),
+            project_id: crate::project::ProjectId::new(1),
+            section_id: None,
+            parent_id: None,
             title: "Water the plants".into(),
             description: None,
             completed: false,
             completed_at: None,
             priority: Priority::None,
             due_at: Some(at(18)),
+            due_local: Some(at(18).naive_utc()),
+            due_timezone: None,
             due_date: None,
             recurrence: None,
             recurrence_mode: RecurrenceMode::Due,
-            parent_id: None,
             position: 1,
             tags: vec!["home".into()],
             reminders: Vec::new(),
@@ -360,7 +405,7 @@ mod tests {
         };
         let plan = created(&new);
         assert_eq!(plan.event, EventType::Created);
-        assert_eq!(plan.successor, None);
+        assert_eq!(plan.completion, None);
         let jobs: Vec<_> = plan
             .reminders
             .insert
@@ -394,79 +439,6 @@ mod tests {
     }
 
     #[test]
-    fn completing_a_recurring_task_records_completed_and_plans_its_next_occurrence() {
-        let before = recurring();
-        let plan = changed(
-            &before,
-            &completed(&before),
-            ReminderIntent::Keep,
-            &context(),
-        );
-        assert_eq!(plan.event, EventType::Completed);
-        let next = plan.successor.expect("the next occurrence");
-        assert_eq!(next.due, Due::At(at(18) + Duration::days(1)));
-        assert_eq!(next.parent_id, Some(before.id));
-        assert_eq!(next.recurrence.as_deref(), Some("FREQ=DAILY"));
-        assert_eq!(next.tags.len(), 1);
-        assert!(!next.completed);
-    }
-
-    #[test]
-    fn a_later_occurrence_stays_in_the_series_of_the_first() {
-        let before = Task {
-            parent_id: Some(TaskId::new(3)),
-            ..recurring()
-        };
-        let plan = changed(
-            &before,
-            &completed(&before),
-            ReminderIntent::Keep,
-            &context(),
-        );
-        assert_eq!(
-            plan.successor.expect("next").parent_id,
-            Some(TaskId::new(3))
-        );
-    }
-
-    #[test]
-    fn only_the_edge_to_completed_plans_a_next_occurrence() {
-        let open = recurring();
-        let done = completed(&open);
-        let renamed = Task {
-            title: "Water the garden".into(),
-            ..done.clone()
-        };
-        let plan = changed(&done, &renamed, ReminderIntent::Keep, &context());
-        assert_eq!(
-            (plan.event, plan.successor),
-            (EventType::Updated, None),
-            "changing a completed task"
-        );
-        let plan = changed(&done, &open, ReminderIntent::Keep, &context());
-        assert_eq!(
-            (plan.event, plan.successor),
-            (EventType::Updated, None),
-            "reopening"
-        );
-        let plan = changed(&open, &open, ReminderIntent::Keep, &context());
-        assert_eq!((plan.event, plan.successor), (EventType::Updated, None));
-    }
-
-    #[test]
-    fn completing_a_task_that_does_not_recur_records_completed_alone() {
-        let before = task();
-        let plan = changed(
-            &before,
-            &completed(&before),
-            ReminderIntent::Keep,
-            &context(),
-        );
-        assert_eq!((plan.event, plan.successor), (EventType::Completed, None));
-        assert!(plan.reminders.is_empty());
-    }
-
-    #[test]
     fn replacing_reminders_keeps_sent_at_of_those_that_stay_as_they_were() {
         let before = Task {
             reminders: vec![
@@ -486,7 +458,7 @@ mod tests {
             reminders: &list,
             anchor: Some(at(18)),
         };
-        let plan = changed(&before, &before, intent, &context());
+        let plan = write(&before, intent, None);
         assert_eq!(plan.event, EventType::Updated);
         assert_eq!(plan.reminders.delete, [1, 2, 3]);
         let rows: Vec<_> = plan
@@ -519,7 +491,7 @@ mod tests {
             reminders: &list,
             anchor: Some(at(18)),
         };
-        let plan = changed(&before, &before, intent, &context());
+        let plan = write(&before, intent, None);
         assert_eq!(plan.reminders.insert[0].job_at(), Some(at(17)));
     }
 
@@ -533,12 +505,7 @@ mod tests {
             ],
             ..task()
         };
-        let plan = changed(
-            &before,
-            &before,
-            ReminderIntent::Retime(Some(at(20))),
-            &context(),
-        );
+        let plan = write(&before, ReminderIntent::Retime(Some(at(20))), None);
         assert_eq!(plan.reminders.moved, [(2, at(19)), (3, at(18))]);
         assert!(plan.reminders.delete.is_empty() && plan.reminders.insert.is_empty());
         assert!(plan.reminders.queues_jobs());
@@ -550,12 +517,7 @@ mod tests {
             reminders: vec![fired(reminder(2, at(17), Some(60)))],
             ..task()
         };
-        let plan = changed(
-            &before,
-            &before,
-            ReminderIntent::Retime(Some(at(18))),
-            &context(),
-        );
+        let plan = write(&before, ReminderIntent::Retime(Some(at(18))), None);
         assert!(plan.reminders.is_empty());
         assert!(!plan.reminders.queues_jobs());
     }
@@ -566,41 +528,130 @@ mod tests {
             reminders: vec![reminder(1, at(9), None), reminder(2, at(17), Some(60))],
             ..task()
         };
-        let plan = changed(&before, &before, ReminderIntent::Retime(None), &context());
+        let plan = write(&before, ReminderIntent::Retime(None), None);
         assert_eq!(plan.reminders.delete, [2]);
         assert!(plan.reminders.moved.is_empty() && plan.reminders.insert.is_empty());
     }
 
-    #[test]
-    fn the_next_occurrence_carries_the_reminders_as_the_completing_write_leaves_them() {
-        let before = Task {
-            reminders: vec![reminder(1, at(9), None)],
-            ..recurring()
-        };
-        // One replace that completes the task and sets new reminders.
-        let list = [NewReminder::Before(30), NewReminder::At(at(10))];
-        let intent = ReminderIntent::Replace {
-            reminders: &list,
-            anchor: Some(at(18)),
-        };
-        let plan = changed(&before, &completed(&before), intent, &context());
-        let next = plan.successor.expect("next");
-        assert_eq!(
-            next.reminders,
-            [
-                NewReminder::At(at(10) + Duration::days(1)),
-                NewReminder::Before(30)
-            ],
-            "in the order the task lists them, absolute ones moved with the due"
-        );
-        assert_eq!(next.reminder_anchor, Some(at(18) + Duration::days(1)));
+    fn complete(completed: bool) -> TaskChanges {
+        TaskChanges {
+            completed: Some(completed),
+            ..TaskChanges::default()
+        }
     }
 
     #[test]
-    fn an_all_day_series_is_placed_in_the_owners_zone() {
+    fn completing_a_recurring_task_records_a_completion_and_moves_it_to_the_next_occurrence() {
+        let before = Task {
+            reminders: vec![reminder(1, at(17), Some(60))],
+            ..recurring()
+        };
+        let resolved = resolve(&before, &complete(true), None, &context()).expect("a change");
+        let next = at(18) + Duration::days(1);
+        assert_eq!(resolved.changes.completed, None, "it stays open: one row");
+        assert_eq!(resolved.changes.due.map(|d| d.due), Some(Due::At(next)));
+        assert_eq!(
+            resolved.changes.due.and_then(|d| d.local),
+            Some(next.naive_utc())
+        );
+        assert_eq!(
+            resolved.completion,
+            Some(CompletionWrite::Record {
+                due: before.stored_due(Tz::UTC),
+                recurrence: Some("FREQ=DAILY".into()),
+            })
+        );
+        let plan = changed(&before, &resolved);
+        assert_eq!(plan.event, EventType::Completed);
+        assert_eq!(
+            plan.reminders.moved,
+            [(1, next - Duration::hours(1))],
+            "its reminder fires again before the next occurrence"
+        );
+    }
+
+    #[test]
+    fn undoing_right_after_puts_the_occurrence_back_and_later_changes_nothing() {
+        let next = at(18) + Duration::days(1);
+        let moved = Task {
+            due_at: Some(next),
+            due_local: Some(next.naive_utc()),
+            updated_at: at(12),
+            ..recurring()
+        };
+        let last = Completion {
+            id: 5,
+            completed_at: at(12),
+            due: recurring().stored_due(Tz::UTC),
+            recurrence: Some("FREQ=DAILY".into()),
+        };
+        let ask = planning_completion(&moved, Some(false));
+        let resolved = resolve(&moved, &ask, Some(&last), &context()).expect("an undo");
+        assert_eq!(resolved.changes.due.map(|d| d.due), Some(Due::At(at(18))));
+        assert_eq!(resolved.changes.completed, None);
+        assert_eq!(resolved.completion, Some(CompletionWrite::Remove(5)));
+        assert_eq!(changed(&moved, &resolved).event, EventType::Updated);
+
+        let edited_since = Task {
+            updated_at: at(13),
+            ..moved
+        };
+        assert_eq!(
+            resolve(&edited_since, &ask, Some(&last), &context()),
+            None,
+            "only right after: a task changed since keeps its due"
+        );
+        assert_eq!(resolve(&recurring(), &ask, None, &context()), None);
+    }
+
+    fn planning_completion(task: &Task, completed: Option<bool>) -> TaskChanges {
+        completion(task, completed).expect("a change to ask for")
+    }
+
+    #[test]
+    fn a_task_that_does_not_recur_is_closed_and_reopening_removes_its_completion() {
+        let open = task();
+        let resolved = resolve(&open, &complete(true), None, &context()).expect("a change");
+        assert_eq!(resolved.changes.completed, Some(true));
+        assert!(matches!(
+            resolved.completion,
+            Some(CompletionWrite::Record { .. })
+        ));
+        let done = completed(&open);
+        let last = Completion {
+            id: 9,
+            completed_at: at(12),
+            due: open.stored_due(Tz::UTC),
+            recurrence: None,
+        };
+        let reopened = resolve(&done, &complete(false), Some(&last), &context()).expect("reopen");
+        assert_eq!(reopened.changes.completed, Some(false));
+        assert_eq!(reopened.completion, Some(CompletionWrite::Remove(9)));
+        assert_eq!(changed(&done, &reopened).event, EventType::Updated);
+        assert_eq!(
+            resolve(&done, &complete(true), None, &context()),
+            None,
+            "completing a completed task changes nothing"
+        );
+    }
+
+    #[test]
+    fn the_last_occurrence_of_a_series_closes_the_task() {
+        let before = Task {
+            recurrence: Some("FREQ=DAILY;COUNT=1".into()),
+            ..task()
+        };
+        let resolved = resolve(&before, &complete(true), None, &context()).expect("a change");
+        assert_eq!(resolved.changes.completed, Some(true));
+        assert_eq!(resolved.changes.due, None);
+    }
+
+    #[test]
+    fn an_all_day_series_moves_in_the_owners_zone_and_a_pinned_one_in_its_own() {
         let date = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
         let before = Task {
             due_at: None,
+            due_local: None,
             due_date: Some(date),
             ..recurring()
         };
@@ -608,14 +659,38 @@ mod tests {
             tz: chrono_tz::Europe::Berlin,
             ..context()
         };
-        let next = changed(&before, &completed(&before), ReminderIntent::Keep, &berlin)
-            .successor
-            .expect("next");
+        let moved = resolve(&before, &complete(true), None, &berlin)
+            .and_then(|r| r.changes.due)
+            .expect("moved");
         let tomorrow = date.succ_opt().expect("date");
-        assert_eq!(next.due, Due::Date(tomorrow));
+        assert_eq!(moved.due, Due::Date(tomorrow));
         assert_eq!(
-            next.due_key,
+            moved.key,
             Some(crate::task::end_of_day(tomorrow, chrono_tz::Europe::Berlin))
+        );
+
+        // 09:30 in New York, pinned, for an owner in Berlin: the next is 09:30 New York.
+        let ny = chrono_tz::America::New_York;
+        let local = NaiveDate::from_ymd_opt(2026, 3, 6)
+            .and_then(|d| d.and_hms_opt(9, 30, 0))
+            .expect("local");
+        let pinned_due = DueChange::local(local, Some(ny), chrono_tz::Europe::Berlin);
+        let pinned = Task {
+            due_at: pinned_due.due.at(),
+            due_local: Some(local),
+            due_timezone: Some("America/New_York".into()),
+            ..recurring()
+        };
+        let moved = resolve(&pinned, &complete(true), None, &berlin)
+            .and_then(|r| r.changes.due)
+            .expect("moved");
+        let next_local = local + Duration::days(1);
+        assert_eq!(moved.local, Some(next_local));
+        assert_eq!(moved.zone, Some(ny));
+        // New York moves its clocks on 2026-03-08; 09:30 stays 09:30 there.
+        assert_eq!(
+            moved.due.at(),
+            Some(crate::time::local_to_utc(next_local, ny))
         );
     }
 
@@ -623,7 +698,7 @@ mod tests {
     fn a_deletion_records_deleted_and_nothing_else() {
         let plan = deleted();
         assert_eq!(plan.event, EventType::Deleted);
-        assert!(plan.reminders.is_empty() && plan.successor.is_none());
+        assert!(plan.reminders.is_empty() && plan.completion.is_none());
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! The storage traits every database backend implements, one per resource (each backend has a
-//! file per trait), and `Store`, all of them together. Every task query is scoped by
-//! `user_id`, so data can later be distributed by user without changes.
+//! file per trait), and `Store`, all of them together. Every task query is scoped by the
+//! projects the user is a member of: the project is the tenant (docs/architecture.md).
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::accounts::{NewUser, Session};
 use crate::api_key::{ApiKey, ApiKeyId};
@@ -12,7 +12,11 @@ use crate::error::Result;
 use crate::events::EventStore;
 use crate::jobs::JobStore;
 use crate::page::TaskQuery;
+use crate::placement::MoveInput;
 use crate::planning::WriteContext;
+use crate::project::{
+    NewProject, Project, ProjectChanges, ProjectId, Section, SectionChanges, SectionId,
+};
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
 use crate::user::{User, UserId};
@@ -48,6 +52,7 @@ pub trait Store:
     UserStore
     + ApiKeyStore
     + TaskStore
+    + ProjectStore
     + TagStore
     + ChatStore
     + EventStore
@@ -121,7 +126,9 @@ pub trait ApiKeyStore {
 /// carry tags create missing tags and link them in the same transaction.
 #[async_trait]
 pub trait TaskStore {
-    /// Inserts the task, and what that means by [`crate::planning::created`].
+    /// Inserts the task where [`crate::placement::place`] puts it (its destination, else the
+    /// user's Inbox), last among its siblings, and what that means by
+    /// [`crate::planning::created`].
     async fn insert_task(
         &self,
         user_id: &UserId,
@@ -141,9 +148,10 @@ pub trait TaskStore {
         now: DateTime<Utc>,
     ) -> Result<u64>;
     async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>>;
-    /// Applies the changes, and what they mean by [`crate::planning::changed`] (the event,
-    /// the reminders, a recurring task's next occurrence); `None` when the user has no such
-    /// task.
+    /// Applies the changes as [`crate::planning::resolve`] reads them, and what they mean by
+    /// [`crate::planning::changed`] (the event, the reminders, the completion recorded or
+    /// undone); completing a task completes its open subtasks. `None` when the user cannot
+    /// see such a task; `Error::InsufficientRole` when their role does not edit it.
     async fn update_task(
         &self,
         user_id: &UserId,
@@ -153,7 +161,7 @@ pub trait TaskStore {
     ) -> Result<Option<Task>>;
     /// Sets completion, or flips it when `completed` is `None`
     /// ([`crate::planning::completion`]), then as `update_task`. Of two requests completing a
-    /// task at once, only the one that changed the row creates the next occurrence.
+    /// task at once, only the one that changed the row records a completion.
     async fn set_task_completed(
         &self,
         user_id: &UserId,
@@ -161,7 +169,17 @@ pub trait TaskStore {
         completed: Option<bool>,
         context: &WriteContext,
     ) -> Result<Option<Task>>;
-    /// Deletes the task, recording [`crate::planning::deleted`].
+    /// Moves the task with its subtasks as [`crate::placement::place_move`] says, to index
+    /// `position` among its new siblings (default: last), recording `updated` for each task
+    /// whose place changed.
+    async fn move_task(
+        &self,
+        user_id: &UserId,
+        id: TaskId,
+        to: &MoveInput,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>>;
+    /// Deletes the task and its subtasks, recording [`crate::planning::deleted`] for each.
     async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool>;
     /// Up to `limit` tasks matching the query, after its cursor, in its order; and how many
     /// match the filter in all (cursor aside).
@@ -173,8 +191,64 @@ pub trait TaskStore {
     ) -> Result<TaskSlice>;
     /// The user's tasks that are due on a day rather than at a time.
     async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>>;
+    /// The tasks the user created whose timed due floats with their zone.
+    async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>>;
     /// Stores new due moments (`Task::due_key`) for the user's tasks.
     async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()>;
+}
+
+/// Projects and their sections. Each read and write is as the user sees the project (their
+/// role in it); a project they are not a member of is `None`. Rules come from
+/// [`crate::project`]; the store checks them inside the write's transaction.
+#[async_trait]
+pub trait ProjectStore {
+    /// The user's projects: the Inbox first, then by their position.
+    async fn list_projects(&self, user_id: &UserId) -> Result<Vec<Project>>;
+    async fn project(&self, user_id: &UserId, id: ProjectId) -> Result<Option<Project>>;
+    /// Fails with `Error::Validation` when the user owns
+    /// [`crate::project::MAX_PROJECTS_PER_USER`] projects already.
+    async fn insert_project(
+        &self,
+        user_id: &UserId,
+        project: &NewProject,
+        now: DateTime<Utc>,
+    ) -> Result<Project>;
+    /// Applies the changes that [`crate::project::check_change`] allows.
+    async fn update_project(
+        &self,
+        user_id: &UserId,
+        id: ProjectId,
+        changes: &ProjectChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Project>>;
+    /// Deletes a project that [`crate::project::deletable`] allows, with its sections and
+    /// tasks (recording `deleted` for each task).
+    async fn delete_project(&self, user_id: &UserId, id: ProjectId) -> Result<bool>;
+
+    /// The project's sections in order; `None` when the user cannot see the project.
+    async fn list_sections(
+        &self,
+        user_id: &UserId,
+        project_id: ProjectId,
+    ) -> Result<Option<Vec<Section>>>;
+    /// Adds a section at `position` (default: last); needs a role that edits the project.
+    async fn insert_section(
+        &self,
+        user_id: &UserId,
+        project_id: ProjectId,
+        name: &str,
+        position: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Section>>;
+    async fn update_section(
+        &self,
+        user_id: &UserId,
+        id: SectionId,
+        changes: &SectionChanges,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Section>>;
+    /// Deletes the section and its tasks (as Todoist does), recording `deleted` for each.
+    async fn delete_section(&self, user_id: &UserId, id: SectionId) -> Result<bool>;
 }
 
 #[async_trait]

@@ -1,11 +1,13 @@
 //! Tasks: the record, its fields' rules, and the validated forms of create and update.
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::patch::Patch;
+use crate::placement::Destination;
+use crate::project::{ProjectId, SectionId};
 use crate::recurrence::{RecurrenceMode, parse_rule};
 use crate::reminders::{NewReminder, Reminder, ReminderInput, anchor, parse_reminders};
 use crate::tag::{TagName, parse_tag_list};
@@ -96,25 +98,38 @@ impl std::str::FromStr for Priority {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct Task {
     pub id: TaskId,
+    /// Who created the task.
     pub user_id: UserId,
+    pub project_id: ProjectId,
+    /// A section of the task's project; a subtask is in its parent's section.
+    pub section_id: Option<SectionId>,
+    /// The task this one is a subtask of (same project).
+    pub parent_id: Option<TaskId>,
     pub title: String,
     pub description: Option<String>,
     pub completed: bool,
     #[serde(serialize_with = "crate::time::serialize_json_option")]
     pub completed_at: Option<DateTime<Utc>>,
     pub priority: Priority,
-    /// A moment, for tasks due at a time.
+    /// The moment a timed due stands for now: `due_local` in `due_timezone`, or in the
+    /// owner's zone when the due floats.
     #[serde(serialize_with = "crate::time::serialize_json_option")]
     pub due_at: Option<DateTime<Utc>>,
+    /// A timed due as its wall-clock time, e.g. `2026-12-07T09:30:00`.
+    #[serde(serialize_with = "crate::time::serialize_local_option")]
+    #[schema(value_type = Option<String>, format = "date-time-local", example = "2026-12-07T09:30:00")]
+    #[schemars(with = "Option<String>")]
+    pub due_local: Option<NaiveDateTime>,
+    /// The IANA zone a timed due is pinned to; `null`: it floats with the owner's zone (09:30
+    /// stays 09:30 after a zone change).
+    pub due_timezone: Option<String>,
     /// A calendar day, for all-day tasks. At most one of `due_at` and `due_date` is set.
     pub due_date: Option<NaiveDate>,
     /// RFC 5545 RRULE of a recurring task.
     pub recurrence: Option<String>,
     /// Whether the next occurrence counts from the due date or from the completion.
     pub recurrence_mode: RecurrenceMode,
-    /// The first task of the series this one recurs from.
-    pub parent_id: Option<TaskId>,
-    /// Manual order within the user's list.
+    /// Manual order among its siblings (same project, section and parent).
     pub position: i64,
     /// Tag names, sorted without regard to case.
     pub tags: Vec<String>,
@@ -132,6 +147,22 @@ impl Task {
             (Some(at), _) => Due::At(at),
             (None, Some(date)) => Due::Date(date),
             (None, None) => Due::None,
+        }
+    }
+
+    /// The zone a timed due is pinned to, if it is.
+    pub fn due_zone(&self) -> Option<Tz> {
+        self.due_timezone.as_deref().and_then(|z| z.parse().ok())
+    }
+
+    /// The due as stored, its key placed for an owner in `tz`.
+    pub fn stored_due(&self, tz: Tz) -> DueChange {
+        let due = self.due();
+        DueChange {
+            due,
+            key: due.key(tz),
+            local: self.due_local,
+            zone: self.due_zone(),
         }
     }
 
@@ -198,6 +229,58 @@ impl Due {
     }
 }
 
+/// A due as stored: what it is, its sort key ([`Due::key`] in the owner's zone), and for a
+/// timed due its wall-clock time and the zone it is pinned to (`None`: it floats with the
+/// owner's zone, so a zone change keeps 09:30 at 09:30 and moves the moment).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DueChange {
+    pub due: Due,
+    pub key: Option<DateTime<Utc>>,
+    pub local: Option<NaiveDateTime>,
+    pub zone: Option<Tz>,
+}
+
+impl DueChange {
+    /// `due` for an owner in `tz`; a timed due is read on the clock of `zone` (pinned), else
+    /// on the owner's (floating).
+    pub fn new(due: Due, zone: Option<Tz>, tz: Tz) -> Self {
+        let local = due.at().map(|at| {
+            let local = at.with_timezone(&zone.unwrap_or(tz)).naive_local();
+            local.with_nanosecond(0).unwrap_or(local)
+        });
+        Self {
+            due,
+            key: due.key(tz),
+            local,
+            zone: zone.filter(|_| local.is_some()),
+        }
+    }
+
+    /// A wall-clock due: the moment it means on the clock of `zone`, else of `tz` (floating).
+    pub fn local(local: NaiveDateTime, zone: Option<Tz>, tz: Tz) -> Self {
+        let local = local.with_nanosecond(0).unwrap_or(local);
+        let at = crate::time::local_to_utc(local, zone.unwrap_or(tz));
+        Self {
+            due: Due::At(at),
+            key: Some(at),
+            local: Some(local),
+            zone,
+        }
+    }
+
+    /// The same wall-clock due for an owner now in `tz` (after a zone change, or for a
+    /// recurring task's next occurrence).
+    pub fn replaced_in(self, tz: Tz) -> Self {
+        match (self.local, self.zone) {
+            (Some(local), None) => Self::local(local, None, tz),
+            _ => Self {
+                key: self.due.key(tz),
+                ..self
+            },
+        }
+    }
+}
+
 /// The body of a create (`POST`) or full replace (`PUT`).
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct TaskInput {
@@ -214,6 +297,23 @@ pub struct TaskInput {
     /// All-day due date, e.g. `2026-12-01`.
     #[serde(default)]
     pub due_date: Option<NaiveDate>,
+    /// A wall-clock due, e.g. `2026-12-01T09:30` (instead of `due_at`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "2026-12-01T09:30")]
+    pub due_local: Option<NaiveDateTime>,
+    /// An IANA zone that pins a timed due (`due_local` or `due_at`) to it; without it the
+    /// time floats with the owner's zone.
+    #[serde(default)]
+    pub due_timezone: Option<String>,
+    /// The project (default: the Inbox, or the parent's or section's project).
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
+    /// A section of the project.
+    #[serde(default)]
+    pub section_id: Option<SectionId>,
+    /// Makes the task a subtask of this one (in its project and section).
+    #[serde(default)]
+    pub parent_id: Option<TaskId>,
     /// Tag names (created on the fly), e.g. `["home", "bills"]`.
     #[serde(default)]
     pub tags: Option<Vec<String>>,
@@ -257,6 +357,14 @@ pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<NaiveDate>)]
     pub due_date: Patch<NaiveDate>,
+    /// A wall-clock due (`2026-12-01T09:30`); replaces the due; `null` removes it.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub due_local: Patch<NaiveDateTime>,
+    /// Pins the timed due to an IANA zone; `null` lets it float with the owner's zone.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub due_timezone: Patch<String>,
     /// Replaces the task's tags; `null` or `[]` removes them all.
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>)]
@@ -288,6 +396,9 @@ pub struct NewTask {
     pub due: Due,
     /// `due.key(tz)` in the owner's time zone, stored for sorting and filtering.
     pub due_key: Option<DateTime<Utc>>,
+    /// A timed due's wall-clock time and pinned zone (see [`DueChange`]).
+    pub due_local: Option<NaiveDateTime>,
+    pub due_zone: Option<Tz>,
     pub tags: Vec<TagName>,
     /// Canonical RRULE text.
     pub recurrence: Option<String>,
@@ -298,8 +409,8 @@ pub struct NewTask {
     pub reminders: Vec<NewReminder>,
     /// What relative reminders count back from ([`anchor`] of the due).
     pub reminder_anchor: Option<DateTime<Utc>>,
-    /// The series a recurring task's next occurrence belongs to.
-    pub parent_id: Option<TaskId>,
+    /// Where it goes (nothing named: the Inbox).
+    pub destination: Destination,
 }
 
 /// A validated change: `None` leaves a field as it is.
@@ -308,8 +419,7 @@ pub struct TaskChanges {
     pub title: Option<String>,
     pub description: Option<Option<String>>,
     pub priority: Option<Priority>,
-    /// A new due and its key (see [`NewTask::due_key`]).
-    pub due: Option<(Due, Option<DateTime<Utc>>)>,
+    pub due: Option<DueChange>,
     pub tags: Option<Vec<TagName>>,
     pub recurrence: Option<Option<String>>,
     pub recurrence_mode: Option<RecurrenceMode>,
@@ -348,20 +458,63 @@ pub fn parse_description(raw: &str) -> Result<Option<String>, String> {
     Ok((!raw.trim().is_empty()).then(|| raw.to_owned()))
 }
 
-fn due_from(v: &mut Validator, at: Option<DateTime<Utc>>, date: Option<NaiveDate>) -> Due {
-    match (at, date) {
-        (Some(_), Some(_)) => {
-            v.fail("due_date", "give either due_at or due_date, not both");
-            Due::None
-        }
-        (Some(at), None) => v
-            .check("due_at", storable_moment(at))
-            .map_or(Due::None, Due::At),
-        (None, Some(date)) => v
-            .check("due_date", storable_date(date))
-            .map_or(Due::None, Due::Date),
-        (None, None) => Due::None,
+/// An IANA zone name.
+pub fn parse_zone(raw: &str) -> Result<Tz, String> {
+    raw.parse::<Tz>()
+        .map_err(|_| format!("unknown time zone {raw:?}: use an IANA name such as Europe/Paris"))
+}
+
+/// The due a write gives, of at most one kind, placed for an owner in `tz`.
+fn due_from(
+    v: &mut Validator,
+    at: Option<DateTime<Utc>>,
+    date: Option<NaiveDate>,
+    local: Option<NaiveDateTime>,
+    zone: Option<&str>,
+    tz: Tz,
+) -> DueChange {
+    let zone = zone.and_then(|z| v.check("due_timezone", parse_zone(z)));
+    let given = [at.is_some(), date.is_some(), local.is_some()];
+    if given.iter().filter(|g| **g).count() > 1 {
+        let field = if local.is_some() {
+            "due_local"
+        } else {
+            "due_date"
+        };
+        v.fail(field, "give one of due_at, due_date and due_local");
+        return DueChange::default();
     }
+    if zone.is_some() && at.is_none() && local.is_none() {
+        v.fail(
+            "due_timezone",
+            "pins a timed due: give due_local or due_at with it",
+        );
+    }
+    if let Some(at) = at {
+        return v
+            .check("due_at", storable_moment(at))
+            .map_or_else(DueChange::default, |at| {
+                DueChange::new(Due::At(at), zone, tz)
+            });
+    }
+    if let Some(date) = date {
+        return v
+            .check("due_date", storable_date(date))
+            .map_or_else(DueChange::default, |d| {
+                DueChange::new(Due::Date(d), None, tz)
+            });
+    }
+    if let Some(local) = local {
+        let placed = DueChange::local(local, zone, tz);
+        return match placed.due.at().map(storable_moment) {
+            Some(Err(e)) => {
+                v.fail("due_local", e);
+                DueChange::default()
+            }
+            _ => placed,
+        };
+    }
+    DueChange::default()
 }
 
 impl TaskInput {
@@ -373,7 +526,14 @@ impl TaskInput {
             Some(d) => v.check("description", parse_description(d)).flatten(),
             None => None,
         };
-        let due = due_from(&mut v, self.due_at, self.due_date);
+        let due = due_from(
+            &mut v,
+            self.due_at,
+            self.due_date,
+            self.due_local,
+            self.due_timezone.as_deref(),
+            tz,
+        );
         let tags = match &self.tags {
             Some(tags) => v.check("tags", parse_tag_list(tags)).unwrap_or_default(),
             None => Vec::new(),
@@ -384,7 +544,7 @@ impl TaskInput {
         };
         let reminders = match &self.reminders {
             Some(list) => v
-                .check("reminders", parse_reminders(list, due != Due::None))
+                .check("reminders", parse_reminders(list, due.due != Due::None))
                 .unwrap_or_default(),
             None => Vec::new(),
         };
@@ -393,13 +553,19 @@ impl TaskInput {
             recurrence,
             recurrence_mode: self.recurrence_mode.unwrap_or_default(),
             reminders,
-            reminder_anchor: anchor(&due, tz),
-            parent_id: None,
+            reminder_anchor: anchor(&due.due, tz),
+            destination: Destination {
+                project: self.project_id,
+                section: self.section_id,
+                parent: self.parent_id,
+            },
             title: title.unwrap_or_default(),
             description,
             priority: self.priority.unwrap_or_default(),
-            due_key: due.key(tz),
-            due,
+            due_key: due.key,
+            due: due.due,
+            due_local: due.local,
+            due_zone: due.zone,
             tags,
             completed: self.completed.unwrap_or(false),
             import_key: None,
@@ -409,12 +575,28 @@ impl TaskInput {
     /// A full replace: every field given or emptied, except completion when absent.
     pub fn validate_as_replacement(self, tz: Tz) -> Result<TaskChanges> {
         let completed = self.completed;
+        if self.project_id.is_some() || self.section_id.is_some() || self.parent_id.is_some() {
+            let field = match (self.project_id, self.section_id) {
+                (Some(_), _) => "project_id",
+                (None, Some(_)) => "section_id",
+                (None, None) => "parent_id",
+            };
+            return Err(Error::invalid(
+                field,
+                "a replace keeps the task where it is: move it with POST /api/v1/tasks/{id}/move",
+            ));
+        }
         let new = self.validate(tz)?;
         Ok(TaskChanges {
             title: Some(new.title),
             description: Some(new.description),
             priority: Some(new.priority),
-            due: Some((new.due, new.due_key)),
+            due: Some(DueChange {
+                due: new.due,
+                key: new.due_key,
+                local: new.due_local,
+                zone: new.due_zone,
+            }),
             tags: Some(new.tags),
             recurrence: Some(new.recurrence),
             recurrence_mode: Some(new.recurrence_mode),
@@ -424,9 +606,9 @@ impl TaskInput {
         })
     }
 
-    /// Whether validating needs the owner's time zone (an all-day date is given).
+    /// Whether validating needs the owner's time zone (a due is given).
     pub fn needs_time_zone(&self) -> bool {
-        self.due_date.is_some()
+        self.due_date.is_some() || self.due_at.is_some() || self.due_local.is_some()
     }
 }
 
@@ -439,6 +621,8 @@ impl TaskPatchInput {
             self.priority.is_missing(),
             self.due_at.is_missing(),
             self.due_date.is_missing(),
+            self.due_local.is_missing(),
+            self.due_timezone.is_missing(),
             self.tags.is_missing(),
             self.recurrence.is_missing(),
             self.recurrence_mode.is_missing(),
@@ -452,16 +636,24 @@ impl TaskPatchInput {
     /// Whether validating needs the owner's time zone (an all-day date is given, or reminders
     /// that may count back from one).
     pub fn needs_time_zone(&self) -> bool {
-        matches!(self.due_date, Patch::Value(_)) || self.needs_current_due()
+        !self.due_at.is_missing()
+            || !self.due_date.is_missing()
+            || !self.due_local.is_missing()
+            || self.needs_current_due()
     }
 
-    /// Whether validating needs the task's current due (reminders given without a new due).
+    /// Whether validating needs the task's current due (reminders given without a new due,
+    /// or a zone given for the due the task has).
     pub fn needs_current_due(&self) -> bool {
-        !self.reminders.is_missing() && self.due_at.is_missing() && self.due_date.is_missing()
+        let new_due = !(self.due_at.is_missing()
+            && self.due_date.is_missing()
+            && self.due_local.is_missing());
+        (!self.reminders.is_missing() || !self.due_timezone.is_missing()) && !new_due
     }
 
-    /// `current_due` is the task's due before the change (only read for its reminders).
-    pub fn validate(self, tz: Tz, current_due: Due) -> Result<TaskChanges> {
+    /// `current` is the task's due before the change (read for its reminders, and for a new
+    /// zone without a new due).
+    pub fn validate(self, tz: Tz, current: DueChange) -> Result<TaskChanges> {
         let mut v = Validator::new();
         let title = match &self.title {
             Patch::Missing => None,
@@ -489,16 +681,48 @@ impl TaskPatchInput {
             }
             Patch::Value(c) => Some(c),
         };
-        // Setting one kind of due replaces the other; clearing either clears the due.
-        let due = match (self.due_at, self.due_date) {
-            (Patch::Missing, Patch::Missing) => None,
-            (Patch::Value(_), Patch::Value(_)) => {
-                v.fail("due_date", "give either due_at or due_date, not both");
-                None
+        // Setting one kind of due replaces the others; clearing any clears the due; a zone
+        // alone re-pins (or, null, unpins) the timed due the task has, keeping its clock time.
+        let zone = match &self.due_timezone {
+            Patch::Missing => None,
+            Patch::Null => Some(None),
+            Patch::Value(z) => v.check("due_timezone", parse_zone(z)).map(Some),
+        };
+        let values = [
+            self.due_at.is_value(),
+            self.due_date.is_value(),
+            self.due_local.is_value(),
+        ];
+        let due = if values.iter().filter(|given| **given).count() > 1 {
+            v.fail("due_local", "give one of due_at, due_date and due_local");
+            None
+        } else if let Patch::Value(at) = self.due_at {
+            v.check("due_at", storable_moment(at))
+                .map(|at| DueChange::new(Due::At(at), zone.flatten(), tz))
+        } else if let Patch::Value(date) = self.due_date {
+            v.check("due_date", storable_date(date))
+                .map(|date| DueChange::new(Due::Date(date), None, tz))
+        } else if let Patch::Value(local) = self.due_local {
+            let placed = DueChange::local(local, zone.flatten(), tz);
+            match placed.due.at().map(storable_moment) {
+                Some(Err(e)) => {
+                    v.fail("due_local", e);
+                    None
+                }
+                _ => Some(placed),
             }
-            (Patch::Value(at), _) => v.check("due_at", storable_moment(at)).map(Due::At),
-            (_, Patch::Value(date)) => v.check("due_date", storable_date(date)).map(Due::Date),
-            _ => Some(Due::None),
+        } else if self.due_at.is_null() || self.due_date.is_null() || self.due_local.is_null() {
+            Some(DueChange::default())
+        } else if let Some(zone) = zone {
+            match current.local {
+                Some(local) => Some(DueChange::local(local, zone, tz)),
+                None => {
+                    v.fail("due_timezone", "pins a timed due: the task has none");
+                    None
+                }
+            }
+        } else {
+            None
         };
         let tags = match &self.tags {
             Patch::Missing => None,
@@ -516,7 +740,7 @@ impl TaskPatchInput {
             Patch::Null => Some(RecurrenceMode::Due),
             Patch::Value(mode) => Some(mode),
         };
-        let effective_due = due.unwrap_or(current_due);
+        let effective_due = due.map_or(current.due, |d| d.due);
         let reminders = match &self.reminders {
             Patch::Missing => None,
             Patch::Null => Some(Vec::new()),
@@ -532,7 +756,7 @@ impl TaskPatchInput {
             title,
             description,
             priority,
-            due: due.map(|due| (due, due.key(tz))),
+            due,
             tags,
             recurrence,
             recurrence_mode,
@@ -602,10 +826,12 @@ mod tests {
     fn a_patch_keeps_absent_fields_and_clears_null_ones() {
         let patch: TaskPatchInput =
             serde_json::from_str(r#"{"description":null,"due_at":null}"#).expect("json");
-        let changes = patch.validate(Tz::UTC, Due::None).expect("valid");
+        let changes = patch
+            .validate(Tz::UTC, DueChange::default())
+            .expect("valid");
         assert_eq!(changes.title, None);
         assert_eq!(changes.description, Some(None));
-        assert_eq!(changes.due, Some((Due::None, None)));
+        assert_eq!(changes.due, Some(DueChange::default()));
         assert_eq!(changes.tags, None);
         assert_eq!(changes.priority, None);
     }
@@ -614,7 +840,11 @@ mod tests {
     fn a_patch_cannot_null_the_title() {
         let patch: TaskPatchInput = serde_json::from_str(r#"{"title":null}"#).expect("json");
         assert_eq!(
-            field_errors(patch.validate(Tz::UTC, Due::None).expect_err("invalid")),
+            field_errors(
+                patch
+                    .validate(Tz::UTC, DueChange::default())
+                    .expect_err("invalid")
+            ),
             ["title"]
         );
     }

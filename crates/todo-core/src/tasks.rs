@@ -8,10 +8,11 @@ use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
 use crate::patch::Patch;
+use crate::placement::MoveInput;
 use crate::planning::WriteContext;
 use crate::quick;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
-use crate::task::{Due, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
+use crate::task::{DueChange, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
 use crate::transfer::Progress;
 
@@ -186,9 +187,9 @@ impl Todo {
         let needs_tz = input.needs_time_zone() || matches!(input.completed, Patch::Value(true));
         let tz = self.time_zone_if(user_id, needs_tz).await?;
         let current_due = if input.needs_current_due() {
-            self.get_task(user_id, id).await?.due()
+            self.get_task(user_id, id).await?.stored_due(tz)
         } else {
-            Due::None
+            DueChange::default()
         };
         self.apply(user_id, id, input.validate(tz, current_due)?, tz)
             .await
@@ -235,6 +236,15 @@ impl Todo {
         Ok(task)
     }
 
+    /// Moves the task (with its subtasks) to another project, section or parent, or to
+    /// another index among its siblings.
+    pub async fn move_task(&self, user_id: &UserId, id: TaskId, to: MoveInput) -> Result<Task> {
+        self.store
+            .move_task(user_id, id, &to, now())
+            .await?
+            .ok_or(NOT_FOUND)
+    }
+
     pub async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<()> {
         if self.store.delete_task(user_id, id).await? {
             Ok(())
@@ -243,15 +253,30 @@ impl Todo {
         }
     }
 
-    /// All-day tasks fall due at the end of their day in the owner's zone: when the zone
-    /// changes, their stored due moments move with it.
-    pub(crate) async fn retime_all_day_tasks(&self, user_id: &UserId, tz: Tz) -> Result<()> {
+    /// When the owner's zone changes, their dues keep their clock time: all-day tasks fall
+    /// due at the end of their day in the new zone (only the stored key moves), and timed
+    /// dues that float stay 09:30 on the new clock, which moves their moment and their
+    /// relative reminders (each an ordinary update, with its event).
+    pub(crate) async fn retime_tasks(&self, user_id: &UserId, tz: Tz) -> Result<()> {
         let dates = self.store.all_day_due_dates(user_id).await?;
         let keys: Vec<_> = dates
             .into_iter()
             .map(|(id, date)| (id, crate::task::end_of_day(date, tz)))
             .collect();
-        self.store.set_due_keys(user_id, &keys).await
+        self.store.set_due_keys(user_id, &keys).await?;
+        let context = WriteContext { now: now(), tz };
+        for (id, local) in self.store.floating_dues(user_id).await? {
+            let due = DueChange::local(local, None, tz);
+            let changes = TaskChanges {
+                due: Some(due),
+                reminder_anchor: Some(crate::reminders::anchor(&due.due, tz)),
+                ..TaskChanges::default()
+            };
+            self.store
+                .update_task(user_id, id, &changes, &context)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn list_tags(&self, user_id: &UserId) -> Result<Vec<Tag>> {

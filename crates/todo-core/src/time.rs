@@ -29,6 +29,19 @@ pub fn serialize_json<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Resul
 }
 
 /// [`serialize_json`] for an optional moment (`null` when absent).
+/// A wall-clock time as `2026-12-07T09:30:00`: to the second, no offset.
+pub const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+
+pub fn serialize_local_option<S: Serializer>(
+    local: &Option<chrono::NaiveDateTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match local {
+        Some(local) => serializer.collect_str(&local.format(LOCAL_FORMAT)),
+        None => serializer.serialize_none(),
+    }
+}
+
 pub fn serialize_json_option<S: Serializer>(
     at: &Option<DateTime<Utc>>,
     serializer: S,

@@ -83,7 +83,9 @@ impl From<Error> for ToolError {
                 "no {what} with that id; call list_tasks to find the right id"
             )),
             Error::Conflict(message) => ToolError::InvalidArguments(message),
-            Error::Forbidden(message) => ToolError::Forbidden(message),
+            Error::Forbidden(message) | Error::InsufficientRole(message) => {
+                ToolError::Forbidden(message)
+            }
             Error::Unauthenticated(message) => ToolError::Forbidden(message.to_owned()),
             internal @ (Error::Internal(_) | Error::Unavailable(_) | Error::Busy(_)) => {
                 ToolError::Internal(internal)
@@ -433,6 +435,7 @@ impl From<ListTasksArgs> for ListTasksRequest {
             sort: args.sort,
             limit: args.limit,
             cursor: args.cursor,
+            ..ListTasksRequest::default()
         }
     }
 }

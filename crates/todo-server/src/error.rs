@@ -111,6 +111,7 @@ impl From<todo_core::Error> for ApiError {
             E::Conflict(detail) => Self::new(StatusCode::CONFLICT, "conflict", detail),
             E::Unauthenticated(detail) => Self::unauthenticated(detail),
             E::Forbidden(detail) => Self::forbidden("forbidden", detail),
+            E::InsufficientRole(detail) => Self::forbidden("insufficient-role", detail),
             E::Unavailable(cause) => {
                 tracing::warn!(error = %cause, "database unavailable");
                 Self::new(

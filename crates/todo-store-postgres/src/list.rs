@@ -10,9 +10,9 @@ use todo_core::store::TaskSlice;
 use todo_store_sql::list::{
     count, is_selective, matches, push_filter, push_page, push_page_by_id, sort_expression,
 };
-use todo_store_sql::{Sql, TaskRow};
+use todo_store_sql::{Sql, TASK_COLUMN_COUNT, TaskRow};
 
-use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, decode};
+use crate::rows::{TASK_COLUMNS, db_error, decode};
 use crate::sql::{self, DIALECT, bound};
 
 /// Up to `limit` tasks of the query and the total of its filter.

@@ -6,7 +6,7 @@
 //! the time spent decoding. Debug builds (the tests) still check every column's type; release
 //! builds skip the check.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{Decode, Row, Type};
 use todo_core::Error;
@@ -62,26 +62,23 @@ where
 /// case; each NULL when there are none), in the order `todo_store_sql::TaskRow` reads them. An aggregate
 /// with `ORDER BY` starts a sort every time it runs, rows or not: the `EXISTS` probes run it
 /// only for tasks that have tags or reminders (most have neither).
-pub(crate) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, completed_at, \
-     priority, due_at, due_date, recurrence, recurrence_mode, parent_id, position, created_at, \
-     updated_at, \
-     CASE WHEN EXISTS (SELECT FROM task_tags tt \
-             WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) THEN \
+pub(crate) const TASK_COLUMNS: &str = concat!(
+    todo_store_sql::task_row_columns!(),
+    ", CASE WHEN EXISTS (SELECT FROM task_tags tt WHERE tt.task_id = tasks.id) THEN \
          (SELECT json_agg(t.name ORDER BY t.name_key)::text FROM task_tags tt \
              JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id \
-             WHERE tt.user_id = tasks.user_id AND tt.task_id = tasks.id) END AS tags, \
-     CASE WHEN EXISTS (SELECT FROM reminders r \
-             WHERE r.user_id = tasks.user_id AND r.task_id = tasks.id) THEN \
+             WHERE tt.task_id = tasks.id) END AS tags, \
+     CASE WHEN EXISTS (SELECT FROM reminders r WHERE r.task_id = tasks.id) THEN \
          (SELECT json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at, \
              'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id)::text \
-         FROM reminders r WHERE r.user_id = tasks.user_id AND r.task_id = tasks.id) END AS reminders";
+         FROM reminders r WHERE r.task_id = tasks.id) END AS reminders"
+);
 /// `TASK_COLUMNS` for a row just inserted, which has no tags or reminders yet (they are linked
 /// after it, and the row is read again then).
-pub(crate) const INSERTED_TASK_COLUMNS: &str = "id, user_id, title, description, completed, \
-     completed_at, priority, due_at, due_date, recurrence, recurrence_mode, parent_id, position, \
-     created_at, updated_at, NULL::text AS tags, NULL::text AS reminders";
-/// How many columns `TASK_COLUMNS` has: a listing's total follows them.
-pub(crate) const TASK_COLUMN_COUNT: usize = 17;
+pub(crate) const INSERTED_TASK_COLUMNS: &str = concat!(
+    todo_store_sql::task_row_columns!(),
+    ", NULL::text AS tags, NULL::text AS reminders"
+);
 
 /// Reads a row into one of the shared row types.
 pub(crate) fn decode<T: FromColumns>(row: &PgRow) -> sqlx::Result<T> {
@@ -120,6 +117,9 @@ impl Columns for Postgres<'_> {
         get(self.0, i)
     }
     fn opt_date(&self, i: usize) -> sqlx::Result<Option<NaiveDate>> {
+        get(self.0, i)
+    }
+    fn opt_local(&self, i: usize) -> sqlx::Result<Option<NaiveDateTime>> {
         get(self.0, i)
     }
 }

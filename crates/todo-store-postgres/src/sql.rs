@@ -14,7 +14,6 @@ use crate::rows::{TASK_COLUMNS, db_error, decode};
 pub(crate) const DIALECT: Dialect = Dialect {
     numbered_placeholders: true,
     task_columns: TASK_COLUMNS,
-    page_owner: "user_id",
     no_due: "'infinity'::timestamptz",
     title_sort: "lower(title)",
     title_cursor: ("lower(", ")"),
@@ -50,6 +49,7 @@ pub(crate) fn query(
             Value::Text(v) => arguments.add(v),
             Value::Time(v) => arguments.add(v),
             Value::Date(v) => arguments.add(v),
+            Value::Local(v) => arguments.add(v),
         }
         .map_err(Error::internal)?;
     }

@@ -1,25 +1,53 @@
-//! Tasks on PostgreSQL: the write path (lock and read the task, apply the change, write what
-//! `todo_core::planning` says it means, in one transaction under the user's lock) and the
-//! reads.
+//! Tasks on PostgreSQL: the write path (lock and read the task as the user may see it, apply
+//! the change, write what `todo_core::planning` and `todo_core::placement` say it means, in
+//! one transaction under the user's lock) and the reads.
+
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sqlx::{PgConnection, Row};
 use todo_core::events::task_data;
 use todo_core::ids::UserId;
 use todo_core::page::TaskQuery;
-use todo_core::planning::{self, ReminderIntent, TaskWrite, WriteContext};
+use todo_core::placement::{
+    self, Destination, Facts, MoveInput, Moving, ParentFacts, Placed, ProjectFacts,
+};
+use todo_core::planning::{self, CompletionWrite, TaskWrite, WriteContext};
+use todo_core::project::{Action, ProjectId, Role};
 use todo_core::store::{TaskSlice, TaskStore};
 use todo_core::tag::TagName;
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::{Error, Result};
-use todo_store_sql::{TaskRow, updates};
+use todo_store_sql::tree::{self, numbered, position_at};
+use todo_store_sql::{CompletionRow, TASK_COLUMN_COUNT, TaskRow, updates};
 
 use crate::rows::{INSERTED_TASK_COLUMNS, TASK_COLUMNS, conflict, db_error, decode};
 use crate::sql::{self, DIALECT, bound};
 use crate::{PostgresStore, events, list, reminders, tags, tx};
 use todo_store_sql::IMPORT_CONFLICT;
+
+static SELECT_TASK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $2 AND project_id IN \
+         (SELECT project_id FROM project_members WHERE user_id = $1)"
+    )
+});
+/// The task locked for the write, and the user's role in its project.
+static LOCK_TASK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TASK_COLUMNS}, {} FROM tasks WHERE id = $2 FOR UPDATE",
+        numbered(tree::ROLE_IN_TASKS_PROJECT)
+    )
+});
+static PROJECT_FACTS: LazyLock<String> = LazyLock::new(|| numbered(tree::PROJECT_FACTS));
+static SECTION_PROJECT: LazyLock<String> = LazyLock::new(|| numbered(tree::SECTION_PROJECT));
+static PARENT_FACTS: LazyLock<String> = LazyLock::new(|| numbered(tree::PARENT_FACTS));
+static SUBTREE: LazyLock<String> = LazyLock::new(|| numbered(tree::SUBTREE));
+static LAST_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::LAST_COMPLETION));
+static RECORD_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::RECORD_COMPLETION));
+static REMOVE_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::REMOVE_COMPLETION));
 
 /// An imported tag, unless the user has it.
 const IMPORT_TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created_at) \
@@ -83,7 +111,7 @@ impl TaskStore for PostgresStore {
         context: &WriteContext,
     ) -> Result<Option<Task>> {
         let mut tx = tx::begin(&self.pool, user_id).await?;
-        let Some(before) = lock_task(&mut tx, user_id, id).await? else {
+        let Some(before) = lock_for_write(&mut tx, user_id, id).await? else {
             return Ok(None);
         };
         let task = change(&mut tx, user_id, before, changes, context).await?;
@@ -99,7 +127,7 @@ impl TaskStore for PostgresStore {
         context: &WriteContext,
     ) -> Result<Option<Task>> {
         let mut tx = tx::begin(&self.pool, user_id).await?;
-        let Some(before) = lock_task(&mut tx, user_id, id).await? else {
+        let Some(before) = lock_for_write(&mut tx, user_id, id).await? else {
             return Ok(None);
         };
         let Some(changes) = planning::completion(&before, completed) else {
@@ -110,24 +138,27 @@ impl TaskStore for PostgresStore {
         Ok(Some(task))
     }
 
+    async fn move_task(
+        &self,
+        user_id: &UserId,
+        id: TaskId,
+        to: &MoveInput,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>> {
+        let mut tx = tx::begin(&self.pool, user_id).await?;
+        let Some(task) = move_task(&mut tx, user_id, id, to, now).await? else {
+            return Ok(None);
+        };
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(task))
+    }
+
     async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool> {
         let mut tx = tx::begin(&self.pool, user_id).await?;
-        let Some(task) = select_task(&mut *tx, user_id, id).await? else {
+        let Some(task) = lock_for_write(&mut tx, user_id, id).await? else {
             return Ok(false);
         };
-        let sql = "DELETE FROM tasks WHERE user_id = $1 AND id = $2";
-        if sql::run(&mut *tx, sql, [user_id.into(), id.into()]).await? == 0 {
-            return Ok(false);
-        }
-        write_plan(
-            &mut tx,
-            user_id,
-            id,
-            &planning::deleted(),
-            now(),
-            Some(task),
-        )
-        .await?;
+        delete_tree(&mut tx, user_id, task, now()).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(true)
     }
@@ -149,6 +180,17 @@ impl TaskStore for PostgresStore {
             .map_err(db_error)
     }
 
+    async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>> {
+        sqlx::query_as(
+            "SELECT id, due_local FROM tasks \
+             WHERE user_id = $1 AND due_local IS NOT NULL AND due_timezone IS NULL",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)
+    }
+
     async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         for (id, key) in keys {
@@ -159,12 +201,13 @@ impl TaskStore for PostgresStore {
     }
 }
 
-/// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
-/// skipped (`None`) instead of failing.
+/// Inserts one task row at `place`, after its project's other tasks; with `skip_imported`, a
+/// row whose import key the user already has is skipped (`None`) instead of failing.
 async fn insert_row(
     tx: &mut PgConnection,
     user_id: &UserId,
     task: &NewTask,
+    place: &Placed,
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<Task>> {
@@ -174,28 +217,34 @@ async fn insert_row(
         ""
     };
     let sql = format!(
-        "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, \
-                 due_at, due_date, due_key, recurrence, import_key, recurrence_mode, parent_id, \
-                 position, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $12, $13, $14, \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = $1), $10, $10) \
+        "INSERT INTO tasks (project_id, user_id, title, description, completed, completed_at, \
+                 priority, due_at, due_date, due_key, recurrence, import_key, recurrence_mode, \
+                 section_id, parent_id, due_local, due_timezone, position, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15, $16, $17, $18, \
+                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE project_id = $1), $11, $11) \
              {on_conflict} RETURNING {INSERTED_TASK_COLUMNS}"
     );
-    sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(&task.title)
-        .bind(&task.description)
-        .bind(task.completed)
-        .bind(task.completed.then_some(now))
-        .bind(task.priority.rank())
-        .bind(task.due.at())
-        .bind(task.due.date())
-        .bind(task.due_key)
-        .bind(now)
-        .bind(&task.recurrence)
-        .bind(&task.import_key)
-        .bind(task.recurrence_mode.as_str())
-        .bind(task.parent_id)
+    let values = [
+        place.project.into(),
+        user_id.into(),
+        (&task.title).into(),
+        (&task.description).into(),
+        task.completed.into(),
+        task.completed.then_some(now).into(),
+        task.priority.rank().into(),
+        task.due.at().into(),
+        task.due.date().into(),
+        task.due_key.into(),
+        now.into(),
+        (&task.recurrence).into(),
+        (&task.import_key).into(),
+        task.recurrence_mode.as_str().into(),
+        place.section.into(),
+        place.parent.into(),
+        task.due_local.into(),
+        task.due_zone.map(|z| z.name().to_owned()).into(),
+    ];
+    sql::query(sql, values)?
         .try_map(|row| decode::<TaskRow>(&row))
         .fetch_optional(tx)
         .await
@@ -203,8 +252,9 @@ async fn insert_row(
         .map_err(conflict(IMPORT_CONFLICT))
 }
 
-/// Inserts a task with its tags, and writes what that means ([`planning::created`]); `None`
-/// when `skip_imported` skipped it.
+/// Inserts a task where its destination says (checked by [`placement::place`]) with its
+/// tags, and writes what that means ([`planning::created`]); `None` when `skip_imported`
+/// skipped it.
 async fn insert(
     tx: &mut PgConnection,
     user_id: &UserId,
@@ -212,7 +262,9 @@ async fn insert(
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<Task>> {
-    let Some(inserted) = insert_row(tx, user_id, task, now, skip_imported).await? else {
+    let facts = facts(tx, user_id, &task.destination).await?;
+    let place = placement::place(&task.destination, &facts)?;
+    let Some(inserted) = insert_row(tx, user_id, task, &place, now, skip_imported).await? else {
         return Ok(None);
     };
     let id = inserted.id;
@@ -229,16 +281,88 @@ async fn insert(
         .map(Some)
 }
 
-/// The task as it is, its row locked for the rest of the transaction (`None`: no such task).
-/// Writers of the user hold the user's lock already; the row lock also keeps writers outside
-/// it (none touch a task's completion or reminders today) from slipping in.
-async fn lock_task(tx: &mut PgConnection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2 FOR UPDATE");
-    sql::row::<TaskRow, _>(tx, sql, [user_id.into(), id.into()]).await
+/// What the store knows of a destination, as the user may see it.
+async fn facts(tx: &mut PgConnection, user_id: &UserId, to: &Destination) -> Result<Facts> {
+    let section_project = match to.section {
+        Some(section) => {
+            let values = [section.into(), user_id.into()];
+            sql::scalar::<ProjectId>(&mut *tx, SECTION_PROJECT.as_str(), values).await?
+        }
+        None => None,
+    };
+    let parent = match to.parent {
+        Some(parent) => sql::query(PARENT_FACTS.as_str(), [parent.into(), user_id.into()])?
+            .try_map(|row: sqlx::postgres::PgRow| {
+                Ok(ParentFacts {
+                    project: row.try_get(0)?,
+                    section: row.try_get(1)?,
+                    depth: u32::try_from(row.try_get::<i32, _>(2)?).unwrap_or(u32::MAX),
+                })
+            })
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?,
+        None => None,
+    };
+    let project = placement::project_to_read(to, section_project, parent.as_ref());
+    let project = sql::query(PROJECT_FACTS.as_str(), [user_id.into(), project.into()])?
+        .try_map(|row: sqlx::postgres::PgRow| {
+            Ok(ProjectFacts {
+                id: row.try_get(0)?,
+                role: row.try_get::<String, _>(1)?.parse().unwrap_or(Role::Viewer),
+                archived: row.try_get(2)?,
+            })
+        })
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    Ok(Facts {
+        project,
+        section_project,
+        parent,
+    })
 }
 
-/// Applies `changes` to the task `before` (locked in this transaction), and writes what they
-/// mean ([`planning::changed`]): the task as the write leaves it.
+/// The task locked for the write and the user's role in its project, if they are a member.
+async fn lock_with_role(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    id: TaskId,
+) -> Result<Option<(Task, Role)>> {
+    let row = sql::query(LOCK_TASK.as_str(), [user_id.into(), id.into()])?
+        .try_map(|row: sqlx::postgres::PgRow| {
+            Ok((
+                decode::<TaskRow>(&row)?,
+                row.try_get::<Option<String>, _>(TASK_COLUMN_COUNT)?,
+            ))
+        })
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    Ok(row.and_then(|(task, role)| {
+        let role = role?.parse().ok()?;
+        Some((Task::from(task), role))
+    }))
+}
+
+/// The task to change, locked, if the user may see it (`None`) and edit it (else
+/// `Error::InsufficientRole`). Writers of the user hold the user's lock already; the row
+/// lock also keeps other members' writers out.
+async fn lock_for_write(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    id: TaskId,
+) -> Result<Option<Task>> {
+    let Some((task, role)) = lock_with_role(tx, user_id, id).await? else {
+        return Ok(None);
+    };
+    role.require(Action::Edit)?;
+    Ok(Some(task))
+}
+
+/// Applies `changes` to the task `before` (locked in this transaction) as
+/// [`planning::resolve`] reads them, and writes what they mean ([`planning::changed`]); a
+/// task this completes completes its open subtasks. The task as the write leaves it.
 async fn change(
     tx: &mut PgConnection,
     user_id: &UserId,
@@ -247,7 +371,34 @@ async fn change(
     context: &WriteContext,
 ) -> Result<Task> {
     let id = before.id;
-    let mut update = updates::task(&DIALECT, user_id, id, changes, context.now);
+    let last = match changes.completed {
+        Some(false) => {
+            sql::row::<CompletionRow, _>(&mut *tx, LAST_COMPLETION.as_str(), [id.into()])
+                .await?
+                .map(|row: CompletionRow| row.0)
+        }
+        _ => None,
+    };
+    let Some(resolved) = planning::resolve(&before, changes, last.as_ref(), context) else {
+        return Ok(before);
+    };
+    let task = apply_resolved(tx, user_id, &before, &resolved, context).await?;
+    if task.completed && !before.completed {
+        complete_subtasks(tx, user_id, id, context).await?;
+    }
+    Ok(task)
+}
+
+/// Writes a resolved change: the row, its tags, its completion, its plan.
+async fn apply_resolved(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    before: &Task,
+    resolved: &planning::Resolved,
+    context: &WriteContext,
+) -> Result<Task> {
+    let id = before.id;
+    let mut update = updates::task(&DIALECT, id, &resolved.changes, context.now);
     update.push(" RETURNING ").push(TASK_COLUMNS);
     let mut after: Task = bound(update)?
         .try_map(|row| decode::<TaskRow>(&row))
@@ -255,7 +406,7 @@ async fn change(
         .await
         .map_err(db_error)?
         .into();
-    if let Some(new_tags) = &changes.tags {
+    if let Some(new_tags) = &resolved.changes.tags {
         sqlx::query("DELETE FROM task_tags WHERE user_id = $1 AND task_id = $2")
             .bind(user_id)
             .bind(id)
@@ -267,17 +418,170 @@ async fn change(
             .await?
             .ok_or_else(vanished)?;
     }
-    let plan = planning::changed(
-        &before,
-        &after,
-        ReminderIntent::of_changes(changes),
-        context,
-    );
-    let task = write_plan(tx, user_id, id, &plan, context.now, Some(after)).await?;
-    if let Some(successor) = &plan.successor {
-        insert(tx, user_id, successor, context.now, false).await?;
+    let plan = planning::changed(before, resolved);
+    write_completion(tx, user_id, id, plan.completion.as_ref(), context.now).await?;
+    write_plan(tx, user_id, id, &plan, context.now, Some(after)).await
+}
+
+/// Completes the open subtasks below `parent`, each as its own completion.
+async fn complete_subtasks(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    parent: TaskId,
+    context: &WriteContext,
+) -> Result<()> {
+    let complete = TaskChanges {
+        completed: Some(true),
+        ..TaskChanges::default()
+    };
+    let mut open = vec![parent];
+    while let Some(parent) = open.pop() {
+        let children: Vec<TaskId> = sqlx::query_scalar(
+            "SELECT id FROM tasks WHERE parent_id = $1 AND NOT completed ORDER BY position, id \
+             FOR UPDATE",
+        )
+        .bind(parent)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        for child in children {
+            let Some(before) = select_task(&mut *tx, user_id, child).await? else {
+                continue;
+            };
+            let Some(resolved) = planning::resolve(&before, &complete, None, context) else {
+                continue;
+            };
+            apply_resolved(tx, user_id, &before, &resolved, context).await?;
+            open.push(child);
+        }
     }
-    Ok(task)
+    Ok(())
+}
+
+/// Records or removes a completion as the plan says.
+async fn write_completion(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    id: TaskId,
+    completion: Option<&CompletionWrite>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match completion {
+        Some(CompletionWrite::Record { due, recurrence }) => {
+            let values = [
+                id.into(),
+                now.into(),
+                user_id.into(),
+                due.due.at().into(),
+                due.due.date().into(),
+                due.local.into(),
+                due.zone.map(|z| z.name().to_owned()).into(),
+                recurrence.into(),
+            ];
+            sql::run(&mut *tx, RECORD_COMPLETION.as_str(), values).await?;
+        }
+        Some(CompletionWrite::Remove(completion)) => {
+            sql::run(&mut *tx, REMOVE_COMPLETION.as_str(), [(*completion).into()]).await?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// Moves a task and its subtasks (see [`TaskStore::move_task`]).
+async fn move_task(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    id: TaskId,
+    to: &MoveInput,
+    now: DateTime<Utc>,
+) -> Result<Option<Task>> {
+    let Some((task, role)) = lock_with_role(tx, user_id, id).await? else {
+        return Ok(None);
+    };
+    let subtree: Vec<(TaskId, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(SUBTREE.as_str()))
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let from = Placed {
+        project: task.project_id,
+        section: task.section_id,
+        parent: task.parent_id,
+    };
+    let moving = Moving {
+        placed: from,
+        role,
+        subtree: subtree.iter().map(|(id, _)| *id).collect(),
+        height: subtree
+            .iter()
+            .map(|(_, depth)| u32::try_from(*depth).unwrap_or(u32::MAX))
+            .max()
+            .unwrap_or(0),
+    };
+    let destination = to.destination();
+    let facts = facts(tx, user_id, &destination).await?;
+    let place = placement::place_move(&moving, &destination, &facts)?;
+    let positions: Vec<i64> = bound(tree::sibling_positions(&DIALECT, &place, id))?
+        .try_map(|row: sqlx::postgres::PgRow| row.try_get(0))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let position = match position_at(&positions, to.position) {
+        Ok(taken) => {
+            bound(tree::make_room(&DIALECT, &place, id, taken))?
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+            taken
+        }
+        Err(after_last) => after_last,
+    };
+    bound(tree::place_task(&DIALECT, id, &place, position, now))?
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    let subtasks = &moving.subtree[1..];
+    let carried = (place.project, place.section) != (from.project, from.section);
+    if carried && !subtasks.is_empty() {
+        bound(tree::follow(&DIALECT, subtasks, &place, now))?
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+    }
+    let changed = if carried {
+        &moving.subtree[..]
+    } else {
+        &moving.subtree[..1]
+    };
+    let mut moved = None;
+    for task_id in changed {
+        let task = write_plan(tx, user_id, *task_id, &planning::moved(), now, None).await?;
+        moved.get_or_insert(task);
+    }
+    Ok(moved)
+}
+
+/// Deletes a task and its subtasks, recording `deleted` for each (subtasks first).
+pub(crate) async fn delete_tree(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    task: Task,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let subtree: Vec<(TaskId, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(SUBTREE.as_str()))
+        .bind(task.id)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    for (id, _) in subtree.iter().rev() {
+        let Some(gone) = select_task(&mut *tx, user_id, *id).await? else {
+            continue;
+        };
+        sql::run(&mut *tx, "DELETE FROM tasks WHERE id = $1", [(*id).into()]).await?;
+        write_plan(tx, user_id, *id, &planning::deleted(), now, Some(gone)).await?;
+    }
+    Ok(())
 }
 
 /// Writes a plan's reminders (with their jobs) and its event (with its deliveries); returns
@@ -306,11 +610,11 @@ fn vanished() -> Error {
     Error::internal("a task vanished inside its write")
 }
 
+/// The task if the user is a member of its project.
 pub(crate) async fn select_task<'e, E: sqlx::PgExecutor<'e>>(
     executor: E,
     user_id: &UserId,
     id: TaskId,
 ) -> Result<Option<Task>> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = $1 AND id = $2");
-    sql::row::<TaskRow, _>(executor, sql, [user_id.into(), id.into()]).await
+    sql::row::<TaskRow, _>(executor, SELECT_TASK.as_str(), [user_id.into(), id.into()]).await
 }

@@ -16,12 +16,20 @@ use crate::rows::{conflict, db_error, decode};
 use crate::sql::{self, DIALECT};
 use todo_store_sql::{IDENTITY_CONFLICT, USER_CONFLICT};
 
+/// The Inbox of the user a statement creates (`u`), as common table expressions.
+const INBOX: &str = "p AS (INSERT INTO projects (owner_id, name, inbox, created_at, updated_at) \
+         SELECT id, 'Inbox', TRUE, created_at, created_at FROM u RETURNING id, owner_id, created_at), \
+     m AS (INSERT INTO project_members (project_id, user_id, role, position, created_at) \
+         SELECT id, owner_id, 'owner', 0, created_at FROM p)";
+
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn insert_user(&self, user: &NewUser) -> Result<User> {
+        // One statement: the user and their Inbox exist together or not at all.
         let sql = format!(
-            "INSERT INTO users (id, email, name, password_hash, timezone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {USER_COLUMNS}"
+            "WITH u AS (INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {USER_COLUMNS}), \
+             {INBOX} SELECT {USER_COLUMNS} FROM u"
         );
         let values = [
             (&user.id).into(),
@@ -66,8 +74,8 @@ impl UserStore for PostgresStore {
             "WITH u AS (INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
                  updated_at) VALUES ($1, $2, $3, NULL, $4, $5, $5) RETURNING {USER_COLUMNS}), \
              i AS (INSERT INTO identities (issuer, subject, user_id, created_at) \
-                 SELECT $6, $7, id, created_at FROM u) \
-             SELECT {USER_COLUMNS} FROM u"
+                 SELECT $6, $7, id, created_at FROM u), \
+             {INBOX} SELECT {USER_COLUMNS} FROM u"
         );
         let values = [
             (&user.id).into(),

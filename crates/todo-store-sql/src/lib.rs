@@ -8,6 +8,8 @@ mod rows;
 mod sql;
 
 pub mod list;
+pub mod projects;
+pub mod tree;
 pub mod updates;
 
 pub use rows::*;

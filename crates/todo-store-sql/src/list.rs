@@ -2,7 +2,7 @@
 //! them that both backends run (each adds the page statement its planner likes best).
 
 use todo_core::ids::UserId;
-use todo_core::page::{Cursor, Sort, SortField, SortValue, TaskFilter, TaskQuery};
+use todo_core::page::{Cursor, ParentFilter, Sort, SortField, SortValue, TaskFilter, TaskQuery};
 
 use crate::sql::{Dialect, Search, Sql};
 
@@ -27,11 +27,10 @@ pub fn matches(dialect: &Dialect, user_id: &UserId, query: &TaskQuery, limit: u3
         .push(" AS k FROM tasks");
     push_filter(&mut sql, dialect, user_id, &query.filter);
     sql.push(&format!(
-        ") SELECT {}, (SELECT COUNT(*) FROM matches) AS total FROM tasks WHERE {} = ",
-        dialect.task_columns, dialect.page_owner
+        ") SELECT {}, (SELECT COUNT(*) FROM matches) AS total FROM tasks \
+         WHERE id IN (SELECT id FROM matches WHERE TRUE",
+        dialect.task_columns
     ));
-    sql.bind(user_id);
-    sql.push(" AND id IN (SELECT id FROM matches WHERE TRUE");
     push_page(
         &mut sql,
         dialect,
@@ -44,9 +43,9 @@ pub fn matches(dialect: &Dialect, user_id: &UserId, query: &TaskQuery, limit: u3
     sql
 }
 
-/// ` WHERE user_id = … AND id IN (SELECT id FROM tasks <filter> <page>) ORDER BY …`: the
-/// page's ids come from an index alone; the full rows (with their tags) are built for those
-/// ids only, never for every candidate row before sorting.
+/// ` WHERE id IN (SELECT id FROM tasks <filter> <page>) ORDER BY …`: the page's ids come
+/// from an index alone; the full rows (with their tags) are built for those ids only, never
+/// for every candidate row before sorting.
 pub fn push_page_by_id(
     sql: &mut Sql,
     dialect: &Dialect,
@@ -54,9 +53,7 @@ pub fn push_page_by_id(
     query: &TaskQuery,
     limit: u32,
 ) {
-    sql.push(&format!(" WHERE {} = ", dialect.page_owner))
-        .bind(user_id);
-    sql.push(" AND id IN (SELECT id FROM tasks");
+    sql.push(" WHERE id IN (SELECT id FROM tasks");
     push_filter(sql, dialect, user_id, &query.filter);
     push_page(
         sql,
@@ -69,7 +66,7 @@ pub fn push_page_by_id(
     sql.push(")").push(&order_by(dialect, &query.sort));
 }
 
-/// The sort key expression; each has an index on `(user_id, <expression>, id)`.
+/// The sort key expression; each has an index on `(project_id, <expression>, id)`.
 pub fn sort_expression(dialect: &Dialect, field: SortField) -> String {
     match field {
         SortField::CreatedAt => "created_at".into(),
@@ -80,9 +77,37 @@ pub fn sort_expression(dialect: &Dialect, field: SortField) -> String {
     }
 }
 
-/// ` WHERE …` for a filter; always scoped to the user.
+/// ` WHERE …` for a filter; always scoped to the projects the user is a member of (the
+/// archived ones only when the filter names one).
 pub fn push_filter(sql: &mut Sql, dialect: &Dialect, user_id: &UserId, filter: &TaskFilter) {
-    sql.push(" WHERE user_id = ").bind(user_id);
+    match filter.project {
+        Some(project) => {
+            sql.push(" WHERE project_id = ").bind(project);
+            sql.push(" AND project_id IN (SELECT project_id FROM project_members WHERE user_id = ")
+                .bind(user_id)
+                .push(")");
+        }
+        None => {
+            sql.push(
+                " WHERE project_id IN (SELECT m.project_id FROM project_members m \
+                 JOIN projects p ON p.id = m.project_id WHERE m.user_id = ",
+            )
+            .bind(user_id)
+            .push(" AND NOT p.archived)");
+        }
+    }
+    if let Some(section) = filter.section {
+        sql.push(" AND section_id = ").bind(section);
+    }
+    match filter.parent {
+        Some(ParentFilter::None) => {
+            sql.push(" AND parent_id IS NULL");
+        }
+        Some(ParentFilter::Of(parent)) => {
+            sql.push(" AND parent_id = ").bind(parent);
+        }
+        None => {}
+    }
     if let Some(completed) = filter.status.completed() {
         sql.push(" AND completed = ").bind(completed);
     }
@@ -105,7 +130,7 @@ pub fn push_filter(sql: &mut Sql, dialect: &Dialect, user_id: &UserId, filter: &
         match dialect.search {
             Search::Fts5 => sql
                 .push(" AND id IN (SELECT rowid FROM tasks_fts WHERE tasks_fts MATCH ")
-                .bind(fts5_query(user_id, &filter.search))
+                .bind(fts5_query(&filter.search))
                 .push(")"),
             Search::TsQuery => sql
                 .push(" AND search @@ to_tsquery('simple', ")
@@ -125,21 +150,16 @@ pub fn push_filter(sql: &mut Sql, dialect: &Dialect, user_id: &UserId, filter: &
     }
 }
 
-/// An FTS5 query: the owner's rows (the owner column holds SQLite's `hex(user_id)`), and every
-/// term as a prefix in the title or description. Terms are letters and digits only (see
+/// An FTS5 query: every term as a prefix in the title or description (the rows are scoped
+/// to the user's projects outside it). Terms are letters and digits only (see
 /// `todo_core::page::search_terms`); quoting keeps them literal anyway.
-fn fts5_query(user_id: &UserId, terms: &[String]) -> String {
+fn fts5_query(terms: &[String]) -> String {
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let owner: String = user_id
-        .as_str()
-        .bytes()
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    let mut expression = format!("owner:{owner}");
-    for term in terms {
-        expression.push_str(&format!(" AND {{title description}}:{}*", quote(term)));
-    }
-    expression
+    terms
+        .iter()
+        .map(|term| format!("{{title description}}:{}*", quote(term)))
+        .collect::<Vec<_>>()
+        .join(" AND ")
 }
 
 /// A tsquery, `a:* & b:*`: every term as a prefix. Terms are letters and digits only, so they

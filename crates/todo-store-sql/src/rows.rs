@@ -3,16 +3,21 @@
 //! and their mapping to domain types, written once. Each backend reads its rows through
 //! [`Columns`].
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use todo_core::Error;
 use todo_core::api_key::{ApiKey, scopes_from_text};
 use todo_core::chat::store::StoredCredential;
 use todo_core::chat::{Conversation, Message, NewMessage, Role};
 use todo_core::events::{Event, EventType};
-use todo_core::ids::{ApiKeyId, ConversationId, TagId, TaskId, UserId, WebhookId};
+use todo_core::ids::{
+    ApiKeyId, ConversationId, ProjectId, SectionId, TagId, TaskId, UserId, WebhookId,
+};
 use todo_core::jobs::{Job, JobKind};
+use todo_core::planning::Completion;
+use todo_core::project::{Project, Role as ProjectRole, Section};
 use todo_core::recurrence::RecurrenceMode;
 use todo_core::tag::Tag;
+use todo_core::task::{Due, DueChange};
 use todo_core::task::{Priority, Task};
 use todo_core::user::User;
 use todo_core::webhooks::Webhook;
@@ -31,6 +36,7 @@ pub trait Columns {
     fn time(&self, i: usize) -> Result<DateTime<Utc>, Self::Error>;
     fn opt_time(&self, i: usize) -> Result<Option<DateTime<Utc>>, Self::Error>;
     fn opt_date(&self, i: usize) -> Result<Option<NaiveDate>, Self::Error>;
+    fn opt_local(&self, i: usize) -> Result<Option<NaiveDateTime>, Self::Error>;
 }
 
 /// A row type read from the first columns of a row, in the order of its column list.
@@ -121,6 +127,9 @@ impl From<ApiKeyRow> for ApiKey {
 pub struct TaskRow {
     pub id: TaskId,
     pub user_id: UserId,
+    pub project_id: ProjectId,
+    pub section_id: Option<SectionId>,
+    pub parent_id: Option<TaskId>,
     pub title: String,
     pub description: Option<String>,
     pub completed: bool,
@@ -128,9 +137,10 @@ pub struct TaskRow {
     pub priority: i16,
     pub due_at: Option<DateTime<Utc>>,
     pub due_date: Option<NaiveDate>,
+    pub due_local: Option<NaiveDateTime>,
+    pub due_timezone: Option<String>,
     pub recurrence: Option<String>,
     pub recurrence_mode: String,
-    pub parent_id: Option<TaskId>,
     pub position: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -140,26 +150,43 @@ pub struct TaskRow {
     pub reminders: Option<String>,
 }
 
+/// The columns of a task row before its tags and reminders, in [`TaskRow`]'s order, as a
+/// literal: each backend appends its two aggregates with `concat!`.
+#[macro_export]
+macro_rules! task_row_columns {
+    () => {
+        "id, user_id, project_id, section_id, parent_id, title, description, completed, \
+         completed_at, priority, due_at, due_date, due_local, due_timezone, recurrence, \
+         recurrence_mode, position, created_at, updated_at"
+    };
+}
+/// How many columns a task row has, tags and reminders included: a listing's total follows.
+pub const TASK_COLUMN_COUNT: usize = 21;
+
 impl FromColumns for TaskRow {
     fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
         Ok(TaskRow {
             id: TaskId::new(row.big(0)?),
             user_id: UserId::new(row.text(1)?),
-            title: row.text(2)?,
-            description: row.opt_text(3)?,
-            completed: row.bool(4)?,
-            completed_at: row.opt_time(5)?,
-            priority: row.small(6)?,
-            due_at: row.opt_time(7)?,
-            due_date: row.opt_date(8)?,
-            recurrence: row.opt_text(9)?,
-            recurrence_mode: row.text(10)?,
-            parent_id: row.opt_big(11)?.map(TaskId::new),
-            position: row.big(12)?,
-            created_at: row.time(13)?,
-            updated_at: row.time(14)?,
-            tags: row.opt_text(15)?,
-            reminders: row.opt_text(16)?,
+            project_id: ProjectId::new(row.big(2)?),
+            section_id: row.opt_big(3)?.map(SectionId::new),
+            parent_id: row.opt_big(4)?.map(TaskId::new),
+            title: row.text(5)?,
+            description: row.opt_text(6)?,
+            completed: row.bool(7)?,
+            completed_at: row.opt_time(8)?,
+            priority: row.small(9)?,
+            due_at: row.opt_time(10)?,
+            due_date: row.opt_date(11)?,
+            due_local: row.opt_local(12)?,
+            due_timezone: row.opt_text(13)?,
+            recurrence: row.opt_text(14)?,
+            recurrence_mode: row.text(15)?,
+            position: row.big(16)?,
+            created_at: row.time(17)?,
+            updated_at: row.time(18)?,
+            tags: row.opt_text(19)?,
+            reminders: row.opt_text(20)?,
         })
     }
 }
@@ -169,6 +196,9 @@ impl From<TaskRow> for Task {
         Task {
             id: r.id,
             user_id: r.user_id,
+            project_id: r.project_id,
+            section_id: r.section_id,
+            parent_id: r.parent_id,
             title: r.title,
             description: r.description,
             completed: r.completed,
@@ -176,9 +206,10 @@ impl From<TaskRow> for Task {
             priority: Priority::from_rank(r.priority),
             due_at: r.due_at,
             due_date: r.due_date,
+            due_local: r.due_local,
+            due_timezone: r.due_timezone,
             recurrence: r.recurrence,
             recurrence_mode: RecurrenceMode::from_text(&r.recurrence_mode),
-            parent_id: r.parent_id,
             position: r.position,
             tags: r
                 .tags
@@ -191,6 +222,126 @@ impl From<TaskRow> for Task {
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
+    }
+}
+
+/// A project as a member sees it: `PROJECT_COLUMNS` of `projects p` joined with the member's
+/// row `m`.
+pub struct ProjectRow {
+    pub id: ProjectId,
+    pub name: String,
+    pub color: Option<String>,
+    pub archived: bool,
+    pub position: i64,
+    pub inbox: bool,
+    pub role: String,
+    pub open_tasks: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The columns of a [`ProjectRow`], from `projects p` and `project_members m`.
+pub const PROJECT_COLUMNS: &str = "p.id, p.name, p.color, p.archived, m.position, p.inbox, \
+     m.role, (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id AND NOT t.completed), \
+     p.created_at, p.updated_at";
+
+impl FromColumns for ProjectRow {
+    fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
+        Ok(ProjectRow {
+            id: ProjectId::new(row.big(0)?),
+            name: row.text(1)?,
+            color: row.opt_text(2)?,
+            archived: row.bool(3)?,
+            position: row.big(4)?,
+            inbox: row.bool(5)?,
+            role: row.text(6)?,
+            open_tasks: row.big(7)?,
+            created_at: row.time(8)?,
+            updated_at: row.time(9)?,
+        })
+    }
+}
+
+impl From<ProjectRow> for Project {
+    fn from(r: ProjectRow) -> Self {
+        Project {
+            id: r.id,
+            name: r.name,
+            color: r.color,
+            archived: r.archived,
+            position: r.position,
+            inbox: r.inbox,
+            // Only the store writes this column, from `Role::as_str`.
+            role: r.role.parse().unwrap_or(ProjectRole::Viewer),
+            open_tasks: r.open_tasks,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+pub struct SectionRow {
+    pub id: SectionId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub position: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub const SECTION_COLUMNS: &str = "id, project_id, name, position, created_at, updated_at";
+
+impl FromColumns for SectionRow {
+    fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
+        Ok(SectionRow {
+            id: SectionId::new(row.big(0)?),
+            project_id: ProjectId::new(row.big(1)?),
+            name: row.text(2)?,
+            position: row.big(3)?,
+            created_at: row.time(4)?,
+            updated_at: row.time(5)?,
+        })
+    }
+}
+
+impl From<SectionRow> for Section {
+    fn from(r: SectionRow) -> Self {
+        Section {
+            id: r.id,
+            project_id: r.project_id,
+            name: r.name,
+            position: r.position,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// A task's completion as recorded.
+pub struct CompletionRow(pub Completion);
+
+pub const COMPLETION_COLUMNS: &str =
+    "id, completed_at, due_at, due_date, due_local, due_timezone, recurrence";
+
+impl FromColumns for CompletionRow {
+    fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
+        let due = match (row.opt_time(2)?, row.opt_date(3)?) {
+            (Some(at), _) => Due::At(at),
+            (None, Some(date)) => Due::Date(date),
+            (None, None) => Due::None,
+        };
+        Ok(CompletionRow(Completion {
+            id: row.big(0)?,
+            completed_at: row.time(1)?,
+            due: DueChange {
+                due,
+                // Placed again when it is put back (`DueChange::replaced_in`).
+                key: None,
+                local: row.opt_local(4)?,
+                zone: row.opt_text(5)?.and_then(|z| z.parse().ok()),
+            },
+            recurrence: row.opt_text(6)?,
+        }))
     }
 }
 

@@ -2,8 +2,10 @@
 //! dialects. Each backend binds the values with its own driver. The same shape of request
 //! gives the same text, so prepared-statement caches find the statement again.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use todo_core::ids::{ApiKeyId, ConversationId, TagId, TaskId, UserId, WebhookId};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use todo_core::ids::{
+    ApiKeyId, ConversationId, ProjectId, SectionId, TagId, TaskId, UserId, WebhookId,
+};
 
 /// A value to bind. Absent values keep their type (PostgreSQL binds typed NULLs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +18,44 @@ pub enum Value {
     Time(Option<DateTime<Utc>>),
     /// A day: `DATE` on PostgreSQL, `YYYY-MM-DD` text on SQLite.
     Date(Option<NaiveDate>),
+    /// A wall-clock time: `TIMESTAMP` on PostgreSQL, `YYYY-MM-DDTHH:MM:SS` text on SQLite.
+    Local(Option<NaiveDateTime>),
+}
+
+impl From<Option<NaiveDateTime>> for Value {
+    fn from(v: Option<NaiveDateTime>) -> Self {
+        Value::Local(v)
+    }
+}
+
+impl From<ProjectId> for Value {
+    fn from(v: ProjectId) -> Self {
+        Value::Int(Some(v.get()))
+    }
+}
+
+impl From<Option<ProjectId>> for Value {
+    fn from(v: Option<ProjectId>) -> Self {
+        Value::Int(v.map(ProjectId::get))
+    }
+}
+
+impl From<SectionId> for Value {
+    fn from(v: SectionId) -> Self {
+        Value::Int(Some(v.get()))
+    }
+}
+
+impl From<Option<SectionId>> for Value {
+    fn from(v: Option<SectionId>) -> Self {
+        Value::Int(v.map(SectionId::get))
+    }
+}
+
+impl From<Option<TaskId>> for Value {
+    fn from(v: Option<TaskId>) -> Self {
+        Value::Int(v.map(TaskId::get))
+    }
 }
 
 impl From<bool> for Value {
@@ -141,7 +181,7 @@ impl From<Option<NaiveDate>> for Value {
 /// How full-text search is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Search {
-    /// SQLite FTS5: the `tasks_fts` table, its `owner` column holding `hex(user_id)`.
+    /// SQLite FTS5: the `tasks_fts` table.
     Fts5,
     /// PostgreSQL: the `search` tsvector column and a `simple` tsquery.
     TsQuery,
@@ -155,9 +195,6 @@ pub struct Dialect {
     pub numbered_placeholders: bool,
     /// The columns of a task row, in the order the backend decodes them.
     pub task_columns: &'static str,
-    /// The owner test of a page's rows, picked by id (SQLite's `+user_id` keeps the owner's
-    /// index out of that plan, where it would scan every task of the owner).
-    pub page_owner: &'static str,
     /// What a task without a due sorts as: after every real moment.
     pub no_due: &'static str,
     /// The title as it sorts, without regard to case; `title_cursor` wraps a bound title so
@@ -226,7 +263,6 @@ mod tests {
         Dialect {
             numbered_placeholders: numbered,
             task_columns: "id",
-            page_owner: "user_id",
             no_due: "'last'",
             title_sort: "title",
             title_cursor: ("", ""),
@@ -268,7 +304,9 @@ mod tests {
         crate::list::push_filter(&mut sql, &dialect(true), &UserId::new("u"), &filter);
         assert_eq!(
             sql.text(),
-            "SELECT id FROM tasks WHERE user_id = $1 AND completed = $2 \
+            "SELECT id FROM tasks WHERE project_id IN (SELECT m.project_id \
+             FROM project_members m JOIN projects p ON p.id = m.project_id WHERE m.user_id = $1 \
+             AND NOT p.archived) AND completed = $2 \
              AND priority IN ($3, $4) AND tag = $5 AND key = $6"
         );
         assert_eq!(sql.values().len(), 6);

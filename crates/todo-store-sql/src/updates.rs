@@ -10,13 +10,8 @@ use todo_core::task::{TaskChanges, TaskId};
 use crate::sql::{Dialect, Sql};
 
 /// `UPDATE tasks` for the fields `changes` names; completing keeps the first `completed_at`.
-pub fn task(
-    dialect: &Dialect,
-    user_id: &UserId,
-    id: TaskId,
-    changes: &TaskChanges,
-    now: DateTime<Utc>,
-) -> Sql {
+/// The caller has read the task in its transaction, as the user may see it.
+pub fn task(dialect: &Dialect, id: TaskId, changes: &TaskChanges, now: DateTime<Utc>) -> Sql {
     let mut sql = Sql::new(dialect, "UPDATE tasks SET updated_at = ");
     sql.bind(now);
     if let Some(title) = &changes.title {
@@ -28,10 +23,13 @@ pub fn task(
     if let Some(priority) = changes.priority {
         sql.push(", priority = ").bind(priority.rank());
     }
-    if let Some((due, key)) = &changes.due {
-        sql.push(", due_at = ").bind(due.at());
-        sql.push(", due_date = ").bind(due.date());
-        sql.push(", due_key = ").bind(*key);
+    if let Some(due) = &changes.due {
+        sql.push(", due_at = ").bind(due.due.at());
+        sql.push(", due_date = ").bind(due.due.date());
+        sql.push(", due_key = ").bind(due.key);
+        sql.push(", due_local = ").bind(due.local);
+        sql.push(", due_timezone = ")
+            .bind(due.zone.map(|z| z.name().to_owned()));
     }
     if let Some(recurrence) = &changes.recurrence {
         sql.push(", recurrence = ").bind(recurrence.clone());
@@ -45,8 +43,7 @@ pub fn task(
         sql.push(" THEN COALESCE(completed_at, ").bind(now);
         sql.push(") ELSE NULL END");
     }
-    sql.push(" WHERE user_id = ").bind(user_id);
-    sql.push(" AND id = ").bind(id);
+    sql.push(" WHERE id = ").bind(id);
     sql
 }
 

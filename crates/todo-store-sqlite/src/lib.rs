@@ -9,6 +9,7 @@ mod jobs;
 mod list;
 mod migrate;
 mod pool;
+mod projects;
 mod reminders;
 mod rows;
 mod sql;

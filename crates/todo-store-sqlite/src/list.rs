@@ -9,7 +9,9 @@ use todo_core::store::TaskSlice;
 use todo_store_sql::list::{count, is_selective, matches, push_page_by_id};
 use todo_store_sql::{Sql, TaskRow};
 
-use crate::rows::{TASK_COLUMN_COUNT, TASK_COLUMNS, db_error, decode};
+use todo_store_sql::TASK_COLUMN_COUNT;
+
+use crate::rows::{TASK_COLUMNS, db_error, decode};
 use crate::sql::{DIALECT, Run};
 
 /// Up to `limit` tasks of the query and the total of its filter, from one read transaction

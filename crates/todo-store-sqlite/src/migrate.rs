@@ -53,6 +53,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "identities",
         sql: include_str!("../migrations/0005_identities.sql"),
     },
+    Migration {
+        version: 6,
+        description: "projects",
+        sql: include_str!("../migrations/0006_projects.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.
@@ -75,7 +80,33 @@ fn refused(why: String) -> Error {
 
 /// Applies the migrations that are not applied yet.
 pub fn run(conn: &mut Connection) -> Result<()> {
+    register_functions(conn).map_err(db_error)?;
     run_these(conn, MIGRATIONS)
+}
+
+/// What migrations need that SQLite lacks: `todo_local_time(moment, zone)`, the wall-clock
+/// time (`2026-12-07T09:30:00`) of a stored moment in an IANA zone (UTC when the zone is
+/// unknown), as PostgreSQL's `AT TIME ZONE` gives it there.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "todo_local_time",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let at: Option<String> = ctx.get(0)?;
+            let zone: Option<String> = ctx.get(1)?;
+            let tz: chrono_tz::Tz = zone.and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+            Ok(at
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok())
+                .map(|at| {
+                    at.with_timezone(&tz)
+                        .naive_local()
+                        .format(todo_core::time::LOCAL_FORMAT)
+                        .to_string()
+                }))
+        },
+    )
 }
 
 fn run_these(conn: &mut Connection, migrations: &[Migration]) -> Result<()> {

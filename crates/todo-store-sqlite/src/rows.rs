@@ -1,7 +1,7 @@
 //! rusqlite rows → the shared row types of `todo-store-sql` (which read them by position and
 //! map them to domain types), value encoding, and rusqlite errors → domain errors.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::Row;
 use rusqlite::types::{Type, ValueRef};
 use todo_core::Error;
@@ -79,18 +79,16 @@ pub(crate) fn opt_date(row: &Row, i: usize) -> rusqlite::Result<Option<NaiveDate
 /// reminders as a JSON array of objects (each NULL when there are none). An aggregate with
 /// `ORDER BY` opens a temporary b-tree every time it runs, rows or not: the `EXISTS` probes
 /// run it only for tasks that have tags or reminders (most have neither).
-pub(crate) const TASK_COLUMNS: &str = "id, user_id, title, description, completed, \
-     completed_at, priority, due_at, due_date, recurrence, recurrence_mode, parent_id, position, \
-     created_at, updated_at, \
-     CASE WHEN EXISTS (SELECT 1 FROM task_tags tt WHERE tt.task_id = tasks.id) THEN \
+pub(crate) const TASK_COLUMNS: &str = concat!(
+    todo_store_sql::task_row_columns!(),
+    ", CASE WHEN EXISTS (SELECT 1 FROM task_tags tt WHERE tt.task_id = tasks.id) THEN \
          (SELECT json_group_array(t.name ORDER BY t.name_key) FROM task_tags tt \
              JOIN tags t ON t.id = tt.tag_id WHERE tt.task_id = tasks.id) END AS tags, \
      CASE WHEN EXISTS (SELECT 1 FROM reminders r WHERE r.task_id = tasks.id) THEN \
          (SELECT json_group_array(json_object('id', r.id, 'remind_at', r.remind_at, \
              'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id) \
-         FROM reminders r WHERE r.task_id = tasks.id) END AS reminders";
-/// How many columns `TASK_COLUMNS` has: a listing's total follows them.
-pub(crate) const TASK_COLUMN_COUNT: usize = 17;
+         FROM reminders r WHERE r.task_id = tasks.id) END AS reminders"
+);
 
 /// Reads a row into one of the shared row types.
 pub(crate) fn decode<T: FromColumns>(row: &Row) -> rusqlite::Result<T> {
@@ -130,5 +128,14 @@ impl Columns for SqliteRow<'_, '_> {
     }
     fn opt_date(&self, i: usize) -> rusqlite::Result<Option<NaiveDate>> {
         opt_date(self.0, i)
+    }
+    fn opt_local(&self, i: usize) -> rusqlite::Result<Option<NaiveDateTime>> {
+        let text = match self.0.get_ref(i)? {
+            ValueRef::Null => return Ok(None),
+            value => value.as_str()?,
+        };
+        NaiveDateTime::parse_from_str(text, todo_core::time::LOCAL_FORMAT)
+            .map(Some)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
     }
 }

@@ -46,7 +46,6 @@ pub(crate) fn all<T>(
 pub(crate) const DIALECT: Dialect = Dialect {
     numbered_placeholders: false,
     task_columns: TASK_COLUMNS,
-    page_owner: "+user_id",
     no_due: "'9999-12-31T23:59:59.999999Z'",
     title_sort: "title COLLATE NOCASE",
     title_cursor: ("", ""),
@@ -71,6 +70,9 @@ fn value(value: &Value) -> SqliteValue {
             .as_ref()
             .map_or(SqliteValue::Null, |at| SqliteValue::Text(ts(at))),
         Value::Date(v) => v.map_or(SqliteValue::Null, |d| SqliteValue::Text(date_text(d))),
+        Value::Local(v) => v.map_or(SqliteValue::Null, |l| {
+            SqliteValue::Text(l.format(todo_core::time::LOCAL_FORMAT).to_string())
+        }),
     }
 }
 
@@ -110,6 +112,17 @@ pub(crate) fn scalar<T: FromSql>(
 ) -> Result<Option<T>> {
     let params = params_from_iter(values.into_iter().map(|v| value(&v)));
     one(conn, text, params, |row| row.get(0)).map_err(db_error)
+}
+
+/// [`scalar`] with its own reading of a failure (a unique violation, say).
+pub(crate) fn scalar_or<T: FromSql>(
+    conn: &Connection,
+    text: &str,
+    values: impl IntoIterator<Item = Value>,
+    error: impl FnOnce(rusqlite::Error) -> todo_core::Error,
+) -> Result<Option<T>> {
+    let params = params_from_iter(values.into_iter().map(|v| value(&v)));
+    one(conn, text, params, |row| row.get(0)).map_err(error)
 }
 
 /// Runs `text` (with `values`); how many rows it changed.

@@ -1,29 +1,44 @@
-//! Tasks on SQLite: the write path (read the task, apply the change, write what
-//! `todo_core::planning` says it means, in one transaction of the writer) and the reads.
+//! Tasks on SQLite: the write path (read the task as the user may see it, apply the change,
+//! write what `todo_core::planning` and `todo_core::placement` say it means, in one
+//! transaction of the writer) and the reads.
 
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rusqlite::Connection;
 use todo_core::events::task_data;
 use todo_core::ids::UserId;
 use todo_core::page::TaskQuery;
-use todo_core::planning::{self, ReminderIntent, TaskWrite, WriteContext};
+use todo_core::placement::{
+    self, Destination, Facts, MoveInput, Moving, ParentFacts, Placed, ProjectFacts,
+};
+use todo_core::planning::{self, CompletionWrite, TaskWrite, WriteContext};
+use todo_core::project::{Action, ProjectId, Role, SectionId};
 use todo_core::store::{TaskSlice, TaskStore};
 use todo_core::tag::TagName;
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
-use todo_core::time::to_sortable_text as ts;
 use todo_core::{Error, Result};
-use todo_store_sql::{IMPORT_CONFLICT, TaskRow, updates};
+use todo_store_sql::tree::{self, position_at};
+use todo_store_sql::{CompletionRow, IMPORT_CONFLICT, TaskRow, updates};
 
-use crate::rows::{TASK_COLUMNS, conflict, date_text, db_error, opt_date};
+use crate::rows::{TASK_COLUMNS, conflict, db_error, decode, opt_date};
 use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, events, list, reminders, savepoint, tags};
 
-static SELECT_TASK: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE user_id = ?1 AND id = ?2"));
+static SELECT_TASK: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?2 AND project_id IN \
+         (SELECT project_id FROM project_members WHERE user_id = ?1)"
+    )
+});
+static SELECT_TASK_AND_ROLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TASK_COLUMNS}, {} FROM tasks WHERE id = ?2",
+        tree::ROLE_IN_TASKS_PROJECT
+    )
+});
 
 /// An imported tag, unless the user has it.
 const IMPORT_TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created_at) \
@@ -118,7 +133,7 @@ impl TaskStore for SqliteStore {
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
-            let Some(before) = select_task(&tx, &user_id, id)? else {
+            let Some(before) = select_for_write(&tx, &user_id, id)? else {
                 return Ok(None);
             };
             let task = change(&tx, &user_id, before, &changes, &context)?;
@@ -139,7 +154,7 @@ impl TaskStore for SqliteStore {
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
-            let Some(before) = select_task(&tx, &user_id, id)? else {
+            let Some(before) = select_for_write(&tx, &user_id, id)? else {
                 return Ok(None);
             };
             let Some(changes) = planning::completion(&before, completed) else {
@@ -152,19 +167,35 @@ impl TaskStore for SqliteStore {
         .await
     }
 
+    async fn move_task(
+        &self,
+        user_id: &UserId,
+        id: TaskId,
+        to: &MoveInput,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Task>> {
+        let (user, to) = (user_id.to_owned(), to.clone());
+        self.write_announcing(user_id, move |conn| {
+            let user_id = user;
+            let tx = savepoint(conn)?;
+            let Some(task) = move_task(&tx, &user_id, id, &to, now)? else {
+                return Ok(None);
+            };
+            tx.commit().map_err(db_error)?;
+            Ok(Some(task))
+        })
+        .await
+    }
+
     async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool> {
         let user = user_id.to_owned();
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
-            let Some(task) = select_task(&tx, &user_id, id)? else {
+            let Some(task) = select_for_write(&tx, &user_id, id)? else {
                 return Ok(false);
             };
-            let sql = "DELETE FROM tasks WHERE user_id = ?1 AND id = ?2";
-            if sql::run(&tx, sql, [(&user_id).into(), id.into()])? == 0 {
-                return Ok(false);
-            }
-            write_plan(&tx, &user_id, id, &planning::deleted(), now(), Some(task))?;
+            delete_tree(&tx, &user_id, task, now())?;
             tx.commit().map_err(db_error)?;
             Ok(true)
         })
@@ -200,6 +231,27 @@ impl TaskStore for SqliteStore {
         .await
     }
 
+    async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let sql = "SELECT id, due_local FROM tasks \
+                       WHERE user_id = ?1 AND due_local IS NOT NULL AND due_timezone IS NULL";
+            let rows = sql::all(conn, sql, [&user_id], |row| {
+                Ok((row.get::<_, TaskId>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(db_error)?;
+            Ok(rows
+                .into_iter()
+                .filter_map(|(id, local)| {
+                    NaiveDateTime::parse_from_str(&local, todo_core::time::LOCAL_FORMAT)
+                        .ok()
+                        .map(|local| (id, local))
+                })
+                .collect())
+        })
+        .await
+    }
+
     async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()> {
         let (user_id, keys) = (user_id.to_owned(), keys.to_vec());
         self.write(move |conn| {
@@ -214,20 +266,22 @@ impl TaskStore for SqliteStore {
     }
 }
 
-/// Inserts one task row; with `skip_imported`, a row whose import key the user already has is
-/// skipped (`None`) instead of failing.
+/// Inserts one task row at `place`, after its project's other tasks; with `skip_imported`, a
+/// row whose import key the user already has is skipped (`None`) instead of failing.
 fn insert_row(
     conn: &Connection,
     user_id: &UserId,
     task: &NewTask,
+    place: &Placed,
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<TaskId>> {
-    const COLUMNS: &str = "INSERT INTO tasks (user_id, title, description, completed, \
+    const COLUMNS: &str = "INSERT INTO tasks (project_id, user_id, title, description, completed, \
          completed_at, priority, due_at, due_date, due_key, recurrence, import_key, \
-         recurrence_mode, parent_id, position, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?11, ?12, ?13, ?14, \
-             (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE user_id = ?1), ?10, ?10)";
+         recurrence_mode, section_id, parent_id, due_local, due_timezone, position, created_at, \
+         updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
+             (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE project_id = ?1), ?11, ?11)";
     static PLAIN: LazyLock<String> = LazyLock::new(|| format!("{COLUMNS} RETURNING id"));
     static SKIPPING: LazyLock<String> = LazyLock::new(|| {
         format!(
@@ -236,27 +290,31 @@ fn insert_row(
         )
     });
     let sql = if skip_imported { &SKIPPING } else { &PLAIN };
-    let params = (
-        user_id,
-        &task.title,
-        &task.description,
-        task.completed,
-        task.completed.then(|| ts(&now)),
-        task.priority.rank(),
-        task.due.at().as_ref().map(ts),
-        task.due.date().map(date_text),
-        task.due_key.as_ref().map(ts),
-        ts(&now),
-        &task.recurrence,
-        &task.import_key,
-        task.recurrence_mode.as_str(),
-        task.parent_id,
-    );
-    sql::one(conn, sql, params, |row| row.get(0)).map_err(conflict(IMPORT_CONFLICT))
+    let values = [
+        place.project.into(),
+        user_id.into(),
+        (&task.title).into(),
+        (&task.description).into(),
+        task.completed.into(),
+        task.completed.then_some(now).into(),
+        task.priority.rank().into(),
+        task.due.at().into(),
+        task.due.date().into(),
+        task.due_key.into(),
+        now.into(),
+        (&task.recurrence).into(),
+        (&task.import_key).into(),
+        task.recurrence_mode.as_str().into(),
+        place.section.into(),
+        place.parent.into(),
+        task.due_local.into(),
+        task.due_zone.map(|z| z.name().to_owned()).into(),
+    ];
+    sql::scalar_or(conn, sql, values, conflict(IMPORT_CONFLICT))
 }
-
-/// Inserts a task with its tags, and writes what that means ([`planning::created`]); `None`
-/// when `skip_imported` skipped it.
+/// Inserts a task where its destination says (checked by [`placement::place`]) with its
+/// tags, and writes what that means ([`planning::created`]); `None` when `skip_imported`
+/// skipped it.
 fn insert(
     conn: &Connection,
     user_id: &UserId,
@@ -264,15 +322,60 @@ fn insert(
     now: DateTime<Utc>,
     skip_imported: bool,
 ) -> Result<Option<Task>> {
-    let Some(id) = insert_row(conn, user_id, task, now, skip_imported)? else {
+    let facts = facts(conn, user_id, &task.destination)?;
+    let place = placement::place(&task.destination, &facts)?;
+    let Some(id) = insert_row(conn, user_id, task, &place, now, skip_imported)? else {
         return Ok(None);
     };
     tags::link(conn, user_id, id, &task.tags, now)?;
     write_plan(conn, user_id, id, &planning::created(task), now, None).map(Some)
 }
 
-/// Applies `changes` to the task `before` (read in this transaction), and writes what they
-/// mean ([`planning::changed`]): the task as the write leaves it.
+/// What the store knows of a destination, as the user may see it.
+fn facts(conn: &Connection, user_id: &UserId, to: &Destination) -> Result<Facts> {
+    let section_project = match to.section {
+        Some(section) => sql::scalar::<ProjectId>(
+            conn,
+            tree::SECTION_PROJECT,
+            [section.into(), user_id.into()],
+        )?,
+        None => None,
+    };
+    let parent = match to.parent {
+        Some(parent) => sql::one(conn, tree::PARENT_FACTS, (parent, user_id), |row| {
+            Ok(ParentFacts {
+                project: row.get(0)?,
+                section: row.get::<_, Option<SectionId>>(1)?,
+                depth: row.get(2)?,
+            })
+        })
+        .map_err(db_error)?,
+        None => None,
+    };
+    let project = placement::project_to_read(to, section_project, parent.as_ref());
+    let project = sql::one(conn, tree::PROJECT_FACTS, (user_id, project), |row| {
+        Ok((
+            row.get::<_, ProjectId>(0)?,
+            row.get::<_, String>(1)?,
+            row.get(2)?,
+        ))
+    })
+    .map_err(db_error)?
+    .map(|(id, role, archived)| ProjectFacts {
+        id,
+        role: role.parse().unwrap_or(Role::Viewer),
+        archived,
+    });
+    Ok(Facts {
+        project,
+        section_project,
+        parent,
+    })
+}
+
+/// Applies `changes` to the task `before` (read in this transaction) as
+/// [`planning::resolve`] reads them, and writes what they mean ([`planning::changed`]); a
+/// task this completes completes its open subtasks. The task as the write leaves it.
 fn change(
     conn: &Connection,
     user_id: &UserId,
@@ -281,25 +384,198 @@ fn change(
     context: &WriteContext,
 ) -> Result<Task> {
     let id = before.id;
-    updates::task(&DIALECT, user_id, id, changes, context.now)
+    let last = match changes.completed {
+        Some(false) => sql::row::<CompletionRow, _>(conn, tree::LAST_COMPLETION, [id.into()])?
+            .map(|row: CompletionRow| row.0),
+        _ => None,
+    };
+    let Some(resolved) = planning::resolve(&before, changes, last.as_ref(), context) else {
+        return Ok(before);
+    };
+    updates::task(&DIALECT, id, &resolved.changes, context.now)
         .execute(conn)
         .map_err(db_error)?;
-    if let Some(new_tags) = &changes.tags {
+    if let Some(new_tags) = &resolved.changes.tags {
         sql::execute(conn, "DELETE FROM task_tags WHERE task_id = ?1", [id]).map_err(db_error)?;
         tags::link(conn, user_id, id, new_tags, context.now)?;
     }
     let after = select_task(conn, user_id, id)?.ok_or_else(vanished)?;
-    let plan = planning::changed(
-        &before,
-        &after,
-        ReminderIntent::of_changes(changes),
-        context,
-    );
+    let plan = planning::changed(&before, &resolved);
+    write_completion(conn, user_id, id, plan.completion.as_ref(), context.now)?;
     let task = write_plan(conn, user_id, id, &plan, context.now, Some(after))?;
-    if let Some(successor) = &plan.successor {
-        insert(conn, user_id, successor, context.now, false)?;
+    if task.completed && !before.completed {
+        complete_subtasks(conn, user_id, id, context)?;
     }
     Ok(task)
+}
+
+/// Completes the open subtasks below `parent`, each as its own completion.
+fn complete_subtasks(
+    conn: &Connection,
+    user_id: &UserId,
+    parent: TaskId,
+    context: &WriteContext,
+) -> Result<()> {
+    let complete = TaskChanges {
+        completed: Some(true),
+        ..TaskChanges::default()
+    };
+    let mut open = vec![parent];
+    while let Some(parent) = open.pop() {
+        let children: Vec<TaskId> = sql::all(
+            conn,
+            "SELECT id FROM tasks WHERE parent_id = ?1 AND completed = 0 ORDER BY position, id",
+            [parent],
+            |row| row.get(0),
+        )
+        .map_err(db_error)?;
+        for child in children {
+            let Some(before) = select_task(conn, user_id, child)? else {
+                continue;
+            };
+            let Some(resolved) = planning::resolve(&before, &complete, None, context) else {
+                continue;
+            };
+            apply_resolved(conn, user_id, &before, &resolved, context)?;
+            open.push(child);
+        }
+    }
+    Ok(())
+}
+
+/// A resolved change without tags or a cascade (a subtask completed with its parent).
+fn apply_resolved(
+    conn: &Connection,
+    user_id: &UserId,
+    before: &Task,
+    resolved: &planning::Resolved,
+    context: &WriteContext,
+) -> Result<Task> {
+    updates::task(&DIALECT, before.id, &resolved.changes, context.now)
+        .execute(conn)
+        .map_err(db_error)?;
+    let plan = planning::changed(before, resolved);
+    write_completion(
+        conn,
+        user_id,
+        before.id,
+        plan.completion.as_ref(),
+        context.now,
+    )?;
+    write_plan(conn, user_id, before.id, &plan, context.now, None)
+}
+
+/// Records or removes a completion as the plan says.
+fn write_completion(
+    conn: &Connection,
+    user_id: &UserId,
+    id: TaskId,
+    completion: Option<&CompletionWrite>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match completion {
+        Some(CompletionWrite::Record { due, recurrence }) => {
+            let values = [
+                id.into(),
+                now.into(),
+                user_id.into(),
+                due.due.at().into(),
+                due.due.date().into(),
+                due.local.into(),
+                due.zone.map(|z| z.name().to_owned()).into(),
+                recurrence.into(),
+            ];
+            sql::run(conn, tree::RECORD_COMPLETION, values)?;
+        }
+        Some(CompletionWrite::Remove(completion)) => {
+            sql::run(conn, tree::REMOVE_COMPLETION, [(*completion).into()])?;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// Moves a task and its subtasks (see [`TaskStore::move_task`]).
+fn move_task(
+    conn: &Connection,
+    user_id: &UserId,
+    id: TaskId,
+    to: &MoveInput,
+    now: DateTime<Utc>,
+) -> Result<Option<Task>> {
+    let Some((task, role)) = select_with_role(conn, user_id, id)? else {
+        return Ok(None);
+    };
+    let subtree: Vec<(TaskId, u32)> = sql::all(conn, tree::SUBTREE, [id], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })
+    .map_err(db_error)?;
+    let from = Placed {
+        project: task.project_id,
+        section: task.section_id,
+        parent: task.parent_id,
+    };
+    let moving = Moving {
+        placed: from,
+        role,
+        subtree: subtree.iter().map(|(id, _)| *id).collect(),
+        height: subtree.iter().map(|(_, depth)| *depth).max().unwrap_or(0),
+    };
+    let destination = to.destination();
+    let facts = facts(conn, user_id, &destination)?;
+    let place = placement::place_move(&moving, &destination, &facts)?;
+    let positions: Vec<i64> = tree::sibling_positions(&DIALECT, &place, id)
+        .all(conn, |row| row.get(0))
+        .map_err(db_error)?;
+    let position = match position_at(&positions, to.position) {
+        Ok(taken) => {
+            tree::make_room(&DIALECT, &place, id, taken)
+                .execute(conn)
+                .map_err(db_error)?;
+            taken
+        }
+        Err(after_last) => after_last,
+    };
+    tree::place_task(&DIALECT, id, &place, position, now)
+        .execute(conn)
+        .map_err(db_error)?;
+    let subtasks = &moving.subtree[1..];
+    let carried = (place.project, place.section) != (from.project, from.section);
+    if carried && !subtasks.is_empty() {
+        tree::follow(&DIALECT, subtasks, &place, now)
+            .execute(conn)
+            .map_err(db_error)?;
+    }
+    let changed = if carried {
+        &moving.subtree[..]
+    } else {
+        &moving.subtree[..1]
+    };
+    let mut moved = None;
+    for task_id in changed {
+        let task = write_plan(conn, user_id, *task_id, &planning::moved(), now, None)?;
+        moved.get_or_insert(task);
+    }
+    Ok(moved)
+}
+
+/// Deletes a task and its subtasks, recording `deleted` for each (subtasks first).
+pub(crate) fn delete_tree(
+    conn: &Connection,
+    user_id: &UserId,
+    task: Task,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let subtree: Vec<TaskId> =
+        sql::all(conn, tree::SUBTREE, [task.id], |row| row.get(0)).map_err(db_error)?;
+    for id in subtree.iter().rev() {
+        let Some(gone) = select_task(conn, user_id, *id)? else {
+            continue;
+        };
+        sql::run(conn, "DELETE FROM tasks WHERE id = ?1", [(*id).into()])?;
+        write_plan(conn, user_id, *id, &planning::deleted(), now, Some(gone))?;
+    }
+    Ok(())
 }
 
 /// Writes a plan's reminders (with their jobs) and its event (with its deliveries); returns
@@ -326,6 +602,36 @@ fn vanished() -> Error {
     Error::internal("a task vanished inside its write")
 }
 
+/// The task if the user is a member of its project.
 pub(crate) fn select_task(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
     sql::row::<TaskRow, _>(conn, &SELECT_TASK, [user_id.into(), id.into()])
+}
+
+/// The task and the user's role in its project, if they are a member.
+fn select_with_role(
+    conn: &Connection,
+    user_id: &UserId,
+    id: TaskId,
+) -> Result<Option<(Task, Role)>> {
+    let row = sql::one(conn, &SELECT_TASK_AND_ROLE, (user_id, id), |row| {
+        Ok((
+            decode::<TaskRow>(row)?,
+            row.get::<_, Option<String>>(todo_store_sql::TASK_COLUMN_COUNT)?,
+        ))
+    })
+    .map_err(db_error)?;
+    Ok(row.and_then(|(task, role)| {
+        let role = role?.parse().ok()?;
+        Some((Task::from(task), role))
+    }))
+}
+
+/// The task to change, if the user may see it (`None`) and edit it (else
+/// `Error::InsufficientRole`).
+fn select_for_write(conn: &Connection, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
+    let Some((task, role)) = select_with_role(conn, user_id, id)? else {
+        return Ok(None);
+    };
+    role.require(Action::Edit)?;
+    Ok(Some(task))
 }

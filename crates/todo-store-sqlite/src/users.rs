@@ -10,15 +10,16 @@ use todo_core::user::User;
 use todo_core::{Error, Result};
 use todo_store_sql::{IDENTITY_CONFLICT, USER_COLUMNS, USER_CONFLICT, UserRow, prefixed, updates};
 
-use crate::SqliteStore;
 use crate::rows::{conflict, db_error, decode};
 use crate::sql::{self, DIALECT, Run};
+use crate::{SqliteStore, projects, savepoint};
 
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn insert_user(&self, user: &NewUser) -> Result<User> {
         let user = user.clone();
         self.write(move |conn| {
+            let tx = savepoint(conn)?;
             let sql = format!(
                 "INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
                  updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING {USER_COLUMNS}"
@@ -31,10 +32,12 @@ impl UserStore for SqliteStore {
                 &user.timezone,
                 ts(&user.created_at),
             );
-            sql::one(conn, &sql, params, decode::<UserRow>)
+            let row = sql::one(&tx, &sql, params, decode::<UserRow>)
                 .map_err(conflict(USER_CONFLICT))?
-                .map(Into::into)
-                .ok_or_else(|| Error::internal("insert returned no row"))
+                .ok_or_else(|| Error::internal("insert returned no row"))?;
+            projects::insert_inbox(&tx, &user.id, user.created_at)?;
+            tx.commit().map_err(db_error)?;
+            Ok(row.into())
         })
         .await
     }
@@ -66,6 +69,7 @@ impl UserStore for SqliteStore {
     ) -> Result<User> {
         let (issuer, subject, user) = (issuer.to_owned(), subject.to_owned(), user.clone());
         self.write(move |conn| {
+            let tx = savepoint(conn)?;
             let sql = format!(
                 "INSERT INTO users (id, email, name, password_hash, timezone, created_at, \
                  updated_at) VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?5) RETURNING {USER_COLUMNS}"
@@ -78,16 +82,18 @@ impl UserStore for SqliteStore {
                 &user.timezone,
                 &created_at,
             );
-            let row = sql::one(conn, &sql, params, decode::<UserRow>)
+            let row = sql::one(&tx, &sql, params, decode::<UserRow>)
                 .map_err(conflict(USER_CONFLICT))?
                 .ok_or_else(|| Error::internal("insert returned no row"))?;
             sql::execute(
-                conn,
+                &tx,
                 "INSERT INTO identities (issuer, subject, user_id, created_at) \
                  VALUES (?1, ?2, ?3, ?4)",
                 (&issuer, &subject, &user.id, &created_at),
             )
             .map_err(conflict(IDENTITY_CONFLICT))?;
+            projects::insert_inbox(&tx, &user.id, user.created_at)?;
+            tx.commit().map_err(db_error)?;
             Ok(row.into())
         })
         .await

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{Days, Duration, NaiveDate};
 use todo_core::Store;
 use todo_core::events::EventType;
 use todo_core::ids::{TaskId, UserId};
@@ -139,8 +139,8 @@ async fn concurrent_changes_of_a_user_keep_their_events_and_a_failing_one_leaves
         let results = futures::future::join_all((0..30).map(|n| async move {
             let mut task = new_task(&format!("task {n}"));
             if n % 3 == 0 {
-                // No such parent: the insert breaks a foreign key.
-                task.parent_id = Some(TaskId::new(i64::MAX));
+                // No such parent: the insert is refused.
+                task.destination.parent = Some(TaskId::new(i64::MAX));
             }
             store.insert_task(owner, &task, at).await
         }))
@@ -218,47 +218,93 @@ async fn imports_write_a_created_event_per_new_task() {
     }
 }
 
+/// Completions at once are one after another: a task is completed once (the others find it
+/// completed and change nothing), while each completion of a recurring task moves that one
+/// row on by one occurrence and is recorded.
 #[tokio::test]
-async fn two_completions_at_once_create_the_next_occurrence_once() {
+async fn completions_at_once_complete_a_task_once_and_move_a_recurring_one_each() {
     for db in todo_testkit::all().await {
         let store: Arc<dyn Store> = db.store.clone();
         let owner = user(store.as_ref()).await;
-        let new = NewTask {
-            recurrence: Some("FREQ=DAILY".into()),
-            recurrence_mode: RecurrenceMode::Completion,
-            ..new_task("Daily")
+        let complete_at_once = |id, times| {
+            let (store, owner) = (store.clone(), owner.clone());
+            async move {
+                let completions = (0..times).map(|_| {
+                    let (store, owner) = (store.clone(), owner.clone());
+                    tokio::spawn(async move {
+                        store
+                            .set_task_completed(&owner, id, Some(true), &context(now()))
+                            .await
+                            .expect("complete")
+                            .expect("found")
+                    })
+                });
+                futures::future::join_all(completions).await
+            }
         };
-        let task = store
-            .insert_task(&owner, &new, now())
+        let once = store
+            .insert_task(&owner, &new_task("Once"), now())
             .await
             .expect("insert");
-        let completions = (0..4).map(|_| {
-            let store = store.clone();
-            let owner = owner.clone();
-            tokio::spawn(async move {
-                store
-                    .set_task_completed(&owner, task.id, Some(true), &context(now()))
-                    .await
-                    .expect("complete")
-            })
-        });
-        for done in futures::future::join_all(completions).await {
-            assert!(done.expect("joined").expect("found").completed);
+        for done in complete_at_once(once.id, 4).await {
+            assert!(done.expect("joined").completed);
         }
         let events = store.events_after(&owner, 0, 100).await.expect("events");
         assert_eq!(
             kinds(&events),
-            [EventType::Created, EventType::Completed, EventType::Created],
+            [EventType::Created, EventType::Completed],
             "{}",
             db.backend
         );
-        let successor = store
-            .get_task(&owner, events[2].task_id)
+
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).expect("date");
+        let daily = NewTask {
+            recurrence: Some("FREQ=DAILY".into()),
+            recurrence_mode: RecurrenceMode::Due,
+            due: Due::Date(day),
+            ..new_task("Daily")
+        };
+        let daily = store
+            .insert_task(&owner, &daily, now())
+            .await
+            .expect("insert");
+        for done in complete_at_once(daily.id, 2).await {
+            assert!(
+                !done.expect("joined").completed,
+                "a recurring task stays open"
+            );
+        }
+        let after = store
+            .get_task(&owner, daily.id)
             .await
             .expect("get")
-            .expect("the next occurrence");
-        assert_eq!(successor.parent_id, Some(task.id));
-        assert_eq!(task.recurrence_mode, RecurrenceMode::Completion);
+            .expect("one row");
+        assert_eq!(
+            after.due_date,
+            day.checked_add_days(Days::new(2)),
+            "{}",
+            db.backend
+        );
+        let events = store
+            .events_after(&owner, events[1].id, 100)
+            .await
+            .expect("events");
+        assert_eq!(
+            kinds(&events),
+            [
+                EventType::Created,
+                EventType::Completed,
+                EventType::Completed
+            ],
+            "{}",
+            db.backend
+        );
+        assert!(events.iter().all(|e| e.task_id == daily.id));
+        let slice = store
+            .list_tasks(&owner, &Default::default(), 10)
+            .await
+            .expect("list");
+        assert_eq!(slice.total, 2, "{}: no second row, ever", db.backend);
     }
 }
 

@@ -4,7 +4,7 @@ use todo_core::Store;
 use todo_core::ids::UserId;
 use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery};
 use todo_core::tag::TagName;
-use todo_core::task::{Due, NewTask, Priority, Task, TaskChanges, TaskId};
+use todo_core::task::{Due, DueChange, NewTask, Priority, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 
 use crate::context;
@@ -162,7 +162,7 @@ async fn an_update_changes_only_what_it_names() {
         let changes = TaskChanges {
             title: Some("final".into()),
             priority: Some(Priority::High),
-            due: Some((Due::Date(day), None)),
+            due: Some(DueChange::new(Due::Date(day), None, Tz::UTC)),
             ..TaskChanges::default()
         };
         let updated = store
@@ -186,7 +186,7 @@ async fn an_update_changes_only_what_it_names() {
 
         let clear = TaskChanges {
             description: Some(None),
-            due: Some((Due::None, None)),
+            due: Some(DueChange::default()),
             ..TaskChanges::default()
         };
         let cleared = store
@@ -505,7 +505,7 @@ async fn an_import_batch_stores_new_keys_with_their_tags_and_skips_known_ones() 
 }
 
 /// An import is one transaction: a row that fails in the middle (here a parent that does not
-/// exist, a foreign-key violation) leaves nothing of it, neither its tasks nor its tags.
+/// exist) leaves nothing of it, neither its tasks nor its tags.
 #[tokio::test]
 async fn an_import_with_a_failing_row_stores_nothing() {
     for db in todo_testkit::all().await {
@@ -517,7 +517,7 @@ async fn an_import_with_a_failing_row_stores_nothing() {
             ..new_task(key)
         };
         let mut tasks: Vec<NewTask> = (0..600).map(|i| keyed(&format!("k{i}"))).collect();
-        tasks[450].parent_id = Some(TaskId::new(999_999_999));
+        tasks[450].destination.parent = Some(TaskId::new(999_999_999));
         let tags = [(
             TagName::parse("colourful").expect("tag"),
             Some("#112233".to_owned()),
@@ -541,7 +541,7 @@ async fn an_import_with_a_failing_row_stores_nothing() {
         );
 
         // Without the bad row it goes in whole, tags and all.
-        tasks[450].parent_id = None;
+        tasks[450].destination.parent = None;
         let created = store
             .import_tasks(&owner, &tags, &tasks, now())
             .await
