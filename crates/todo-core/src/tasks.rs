@@ -10,6 +10,7 @@ use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
 use crate::patch::Patch;
 use crate::planning::WriteContext;
 use crate::quick;
+use crate::reminders::ReminderInput;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{Due, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
@@ -104,7 +105,9 @@ impl Todo {
         }
         crate::validation::storable_text(&input.text).map_err(|e| Error::invalid("text", e))?;
         let tz = self.time_zone(user_id).await?;
-        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz));
+        // Projects and sections are looked up once the model has them; until then `#Name` is
+        // a tag and `/Section` is ignored.
+        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz), &[]);
         if parsed.title.is_empty() {
             return Err(Error::invalid(
                 "text",
@@ -119,7 +122,8 @@ impl Todo {
             due_date: parsed.due.date(),
             tags: Some(parsed.tags),
             recurrence: parsed.recurrence.map(|rule| rule.to_string()),
-            completed: None,
+            recurrence_mode: Some(parsed.recurrence_mode),
+            reminders: Some(parsed.reminders.iter().map(ReminderInput::from).collect()),
             ..TaskInput::default()
         }
         .validate(tz)?;

@@ -412,7 +412,7 @@ mod todoist {
             notes.insert(0, title.clone());
             title = title.chars().take(TITLE_MAX_CHARS - 1).collect::<String>() + "…";
         }
-        let when = quick::parse(date, now);
+        let when = quick::parse(date, now, &[]);
         if !when.title.is_empty() {
             notes.push(format!("Todoist date: {date}"));
         }
