@@ -14,7 +14,7 @@ use crate::tag::TagName;
 use crate::task::{Due, Priority};
 use words::{
     Unit, clock, compact_span, count, day_number, frequency, last_day_of_month, month,
-    next_day_of_month, next_month_day, ordinal, twelve_hour, unit, upcoming, weekday,
+    next_day_of_month, next_month_day, ordinal, twelve_hour, unit, upcoming, weekday, year,
 };
 
 /// What a line of text says.
@@ -477,18 +477,24 @@ impl Reader<'_> {
             return Some((date, 1));
         }
         if let Some(month) = month(key) {
-            // "dec 5", "december 5th"
+            // "dec 5", "december 5th", "dec 24 2026"
             let day = day_number(self.key(i + 1))?;
+            if let Some(year) = year(self.key(i + 2)) {
+                return Some((NaiveDate::from_ymd_opt(year, month, day)?, 3));
+            }
             return Some((next_month_day(today, month, day)?, 2));
         }
         if let Some(day) = day_number(key) {
-            // "5 dec", "5th of december", or a lone ordinal "1st"
+            // "5 dec", "5th of december", "24 dec 2026", or a lone ordinal "1st"
             let (of, month_at) = if self.key(i + 1) == "of" {
                 (1, i + 2)
             } else {
                 (0, i + 1)
             };
             if let Some(month) = month(self.key(month_at)) {
+                if let Some(year) = year(self.key(month_at + 1)) {
+                    return Some((NaiveDate::from_ymd_opt(year, month, day)?, 3 + of));
+                }
                 return Some((next_month_day(today, month, day)?, 2 + of));
             }
             if ordinal(key).is_some() {

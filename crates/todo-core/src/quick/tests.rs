@@ -894,6 +894,18 @@ const TODOIST: &[Todoist] = &[
         ..BLANK
     },
     Todoist {
+        text: "Flight dec 24 2027 at 10:00",
+        title: "Flight",
+        due: "at 2027-12-24T09:00Z",
+        ..BLANK
+    },
+    Todoist {
+        text: "Passport 24 Dec 2025",
+        title: "Passport",
+        due: "date 2025-12-24",
+        ..BLANK
+    },
+    Todoist {
         text: "Remind me to call",
         title: "Remind me to call",
         ..BLANK

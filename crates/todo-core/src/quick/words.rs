@@ -124,6 +124,12 @@ pub(super) fn ordinal(key: &str) -> Option<u32> {
     digits.parse().ok().filter(|d| (1..=31).contains(d))
 }
 
+/// A year written in full after a date: "2026".
+pub(super) fn year(key: &str) -> Option<i32> {
+    let year: i32 = key.parse().ok().filter(|_| key.len() == 4)?;
+    (1900..=9999).contains(&year).then_some(year)
+}
+
 /// A day of month: "5" or "5th".
 pub(super) fn day_number(key: &str) -> Option<u32> {
     ordinal(key).or_else(|| key.parse().ok().filter(|d| (1..=31).contains(d)))
