@@ -361,10 +361,13 @@ fn task(row: Row<'_>) -> (TodoistTask, Vec<String>) {
 
 /// Whether a DATE Todoist wrote is a recurring one ("every …", "every! …", "daily").
 fn is_recurring(date: &str) -> bool {
+    const RECURRING: [&str; 9] = [
+        "every", "every!", "everyday", "daily", "weekly", "biweekly", "monthly", "yearly",
+        "annually",
+    ];
     date.split_whitespace().any(|word| {
-        let word = word.to_lowercase();
-        word.starts_with("every")
-            || ["daily", "weekly", "monthly", "yearly", "annually"].contains(&word.as_str())
+        let word = word.trim_end_matches([',', '.', ';']).to_lowercase();
+        RECURRING.contains(&word.as_str())
     })
 }
 

@@ -349,6 +349,7 @@ fn only_recurring_dates_we_cannot_read_are_called_repeats() {
     assert!(is_recurring("every! 3rd weekday"));
     assert!(is_recurring("Every workday"));
     assert!(!is_recurring("someday maybe"));
+    assert!(!is_recurring("everything at once"));
     let due = NaiveDate::from_ymd_opt(2026, 12, 5).map(Due::Date);
     let csv = format!("{HEADER}task,Sink,,4,1,,,dec 5 2026\n");
     let file = parse(csv.as_bytes(), now()).expect("valid");
