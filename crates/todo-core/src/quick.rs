@@ -585,10 +585,12 @@ impl Reader<'_> {
             self.recurrence.get_or_insert(rule);
             return Some(Reading::Used(1));
         }
-        if self.key(i) != "every" || self.recurrence.is_some() {
+        if self.key(i) != "every" {
             return None;
         }
         match self.read_every(i + 1)? {
+            // A second rule is left to the title word by word, as before.
+            Every::Rule(..) if self.recurrence.is_some() => None,
             Every::Rule(rule, used) => {
                 self.recurrence = Some(rule);
                 let typed = self.words.get(i).copied().unwrap_or_default();

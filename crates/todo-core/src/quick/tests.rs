@@ -786,6 +786,13 @@ const TODOIST: &[Todoist] = &[
         ..BLANK
     },
     Todoist {
+        text: "Sweep daily every 3rd weekday",
+        title: "Sweep every 3rd weekday",
+        due: "date 2026-11-23",
+        rule: "FREQ=DAILY",
+        ..BLANK
+    },
+    Todoist {
         text: "Report every 2 business days",
         title: "Report every 2 business days",
         ..BLANK
