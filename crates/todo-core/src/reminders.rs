@@ -42,6 +42,21 @@ pub struct ReminderInput {
     pub minutes_before: Option<i64>,
 }
 
+impl From<&NewReminder> for ReminderInput {
+    fn from(reminder: &NewReminder) -> Self {
+        match *reminder {
+            NewReminder::At(at) => ReminderInput {
+                remind_at: Some(at),
+                minutes_before: None,
+            },
+            NewReminder::Before(minutes) => ReminderInput {
+                remind_at: None,
+                minutes_before: Some(minutes),
+            },
+        }
+    }
+}
+
 /// A validated reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NewReminder {
@@ -160,6 +175,14 @@ mod tests {
         assert_eq!(exported, [NewReminder::Before(5)]);
         assert!(parse_reminders(&input(r#"[{"minutes_before":-1}]"#), true).is_err());
         assert!(parse_reminders(&input(r#"[{"minutes_before":40321}]"#), true).is_err());
+    }
+
+    #[test]
+    fn a_validated_reminder_given_back_as_input_reads_the_same() {
+        let at = "2026-12-01T08:00:00Z".parse().expect("moment");
+        let reminders = [NewReminder::At(at), NewReminder::Before(30)];
+        let inputs: Vec<ReminderInput> = reminders.iter().map(ReminderInput::from).collect();
+        assert_eq!(parse_reminders(&inputs, true), Ok(reminders.to_vec()));
     }
 
     #[test]

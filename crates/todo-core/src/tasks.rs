@@ -11,6 +11,7 @@ use crate::patch::Patch;
 use crate::placement::MoveInput;
 use crate::planning::WriteContext;
 use crate::quick;
+use crate::reminders::ReminderInput;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{DueChange, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
 use crate::time::now;
@@ -105,7 +106,9 @@ impl Todo {
         }
         crate::validation::storable_text(&input.text).map_err(|e| Error::invalid("text", e))?;
         let tz = self.time_zone(user_id).await?;
-        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz));
+        // Projects and sections are looked up once the model has them; until then `#Name` is
+        // a tag and `/Section` is ignored.
+        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz), &[]);
         if parsed.title.is_empty() {
             return Err(Error::invalid(
                 "text",
@@ -120,7 +123,8 @@ impl Todo {
             due_date: parsed.due.date(),
             tags: Some(parsed.tags),
             recurrence: parsed.recurrence.map(|rule| rule.to_string()),
-            completed: None,
+            recurrence_mode: Some(parsed.recurrence_mode),
+            reminders: Some(parsed.reminders.iter().map(ReminderInput::from).collect()),
             ..TaskInput::default()
         }
         .validate(tz)?;

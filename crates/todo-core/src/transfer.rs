@@ -18,6 +18,8 @@ use crate::task::{Task, TaskId, TaskInput};
 use crate::time::now;
 use crate::user::User;
 
+pub mod todoist;
+
 pub const EXPORT_FORMAT: &str = "todo-export";
 pub const EXPORT_VERSION: u32 = 1;
 /// More tasks than this in one import are refused.
@@ -182,16 +184,17 @@ impl Todo {
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
         let tz = self.time_zone(user_id).await?;
-        let rows = todoist::parse(csv, now().with_timezone(&tz))?;
-        let fingerprints = rows.iter().map(|r| r.fingerprint.clone()).collect();
-        let incoming = rows
-            .into_iter()
+        let file = todoist::parse(csv, now().with_timezone(&tz))?;
+        let fingerprints = file.tasks.iter().map(|t| t.fingerprint.clone()).collect();
+        let incoming = file
+            .tasks
+            .iter()
             .zip(numbered_keys("todoist", fingerprints))
-            .map(|(row, key)| Incoming {
-                at: format!("line[{}]", row.line),
+            .map(|(task, key)| Incoming {
+                at: format!("line[{}]", task.line),
                 key,
                 own_id: None,
-                input: row.input,
+                input: flat_task(task, &file.sections),
             })
             .collect();
         self.import(user_id, Vec::new(), incoming, progress).await
@@ -277,160 +280,23 @@ fn too_many() -> Error {
     )
 }
 
-/// Todoist's CSV export: `TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,…`.
-mod todoist {
-    use chrono::DateTime;
-    use chrono_tz::Tz;
-
-    use crate::error::{Error, Result};
-    use crate::quick;
-    use crate::task::{Priority, TITLE_MAX_CHARS, TaskInput};
-
-    pub struct Row {
-        /// The line of the file it starts on (the header is line 1).
-        pub line: u64,
-        pub fingerprint: String,
-        pub input: TaskInput,
-    }
-
-    /// Todoist's PRIORITY: 1 is p1, the highest; 4 (p4) is Todoist's "no priority".
-    fn priority(raw: &str) -> Priority {
-        match raw.trim() {
-            "1" => Priority::Urgent,
-            "2" => Priority::High,
-            "3" => Priority::Medium,
-            _ => Priority::None,
-        }
-    }
-
-    /// The file's tasks; refused whole at the first line that cannot be read, or when it has
-    /// more than `super::MAX_IMPORT_TASKS` tasks.
-    pub fn parse(csv: &[u8], now: DateTime<Tz>) -> Result<Vec<Row>> {
-        let bad = |e: csv::Error| match e.position() {
-            Some(at) => Error::invalid(
-                format!("line[{}]", at.line()),
-                format!("is not readable CSV: {e}"),
-            ),
-            None => Error::invalid("csv", format!("not a readable CSV file: {e}")),
-        };
-        let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(csv);
-        let headers: Vec<String> = reader
-            .headers()
-            .map_err(bad)?
-            .iter()
-            .map(|h| h.trim().to_ascii_uppercase())
-            .collect();
-        let column = |name: &str| headers.iter().position(|h| h == name);
-        let (Some(kind_at), Some(content_at)) = (column("TYPE"), column("CONTENT")) else {
-            return Err(Error::invalid(
-                "csv",
-                "expected Todoist's columns TYPE and CONTENT in the first line",
-            ));
-        };
-        let (description_at, priority_at, date_at) =
-            (column("DESCRIPTION"), column("PRIORITY"), column("DATE"));
-
-        let mut rows: Vec<Row> = Vec::new();
-        let mut section: Option<String> = None;
-        for record in reader.records() {
-            let record = record.map_err(bad)?;
-            let line = record.position().map_or(0, csv::Position::line);
-            let field = |at: Option<usize>| {
-                at.and_then(|i| record.get(i))
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned()
-            };
-            let content = field(Some(content_at));
-            match field(Some(kind_at)).as_str() {
-                "section" => {
-                    section = (!content.is_empty())
-                        .then(|| content.split_whitespace().collect::<Vec<_>>().join("-"))
-                }
-                // A note is a comment on the task above it: keep it in that task's description.
-                "note" => {
-                    if let Some(last) = rows.last_mut() {
-                        let description = last.input.description.get_or_insert_with(String::new);
-                        if !description.is_empty() {
-                            description.push_str("\n\n");
-                        }
-                        description.push_str(&content);
-                    }
-                }
-                "task" => {
-                    if rows.len() == super::MAX_IMPORT_TASKS {
-                        return Err(super::too_many());
-                    }
-                    let description = field(description_at);
-                    let date = field(date_at);
-                    let priority_text = field(priority_at);
-                    rows.push(Row {
-                        line,
-                        fingerprint: super::fingerprint(&[
-                            &content,
-                            &description,
-                            &date,
-                            &priority_text,
-                        ]),
-                        input: task(
-                            &content,
-                            description,
-                            &date,
-                            priority(&priority_text),
-                            section.as_deref(),
-                            now,
-                        ),
-                    });
-                }
-                _ => {}
-            }
-        }
-        Ok(rows)
-    }
-
-    /// One task row. Nothing is dropped: `@labels` become tags, an over-long title is kept
-    /// whole in the description, a date we cannot read is kept in the description.
-    fn task(
-        content: &str,
-        description: String,
-        date: &str,
-        priority: Priority,
-        section: Option<&str>,
-        now: DateTime<Tz>,
-    ) -> TaskInput {
-        let mut tags: Vec<String> = section.into_iter().map(str::to_owned).collect();
-        let mut words = Vec::new();
-        for word in content.split_whitespace() {
-            match word.strip_prefix('@').filter(|label| !label.is_empty()) {
-                Some(label) => tags.push(label.to_owned()),
-                None => words.push(word),
-            }
-        }
-        let mut title = words.join(" ");
-        let mut notes = vec![description];
-        if title.chars().count() > TITLE_MAX_CHARS {
-            notes.insert(0, title.clone());
-            title = title.chars().take(TITLE_MAX_CHARS - 1).collect::<String>() + "…";
-        }
-        let when = quick::parse(date, now);
-        if !when.title.is_empty() {
-            notes.push(format!("Todoist date: {date}"));
-        }
-        let description = notes
-            .into_iter()
-            .filter(|n| !n.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n\n");
-        TaskInput {
-            title,
-            description: (!description.is_empty()).then_some(description),
-            priority: Some(priority),
-            due_at: when.due.at(),
-            due_date: when.due.date(),
-            tags: Some(tags),
-            recurrence: when.recurrence.map(|rule| rule.to_string()),
-            ..TaskInput::default()
-        }
+/// Until projects land, a Todoist task as a task of the flat list the import stores: its
+/// section becomes a tag (spaces as hyphens), its labels tags, and its parent is dropped.
+fn flat_task(task: &todoist::TodoistTask, sections: &[String]) -> TaskInput {
+    let section = task
+        .section
+        .and_then(|at| sections.get(at))
+        .map(|name| name.split_whitespace().collect::<Vec<_>>().join("-"));
+    TaskInput {
+        title: task.title.clone(),
+        description: (!task.description.is_empty()).then(|| task.description.clone()),
+        priority: Some(task.priority),
+        due_at: task.due.at(),
+        due_date: task.due.date(),
+        tags: Some(section.into_iter().chain(task.labels.clone()).collect()),
+        recurrence: task.recurrence.as_ref().map(ToString::to_string),
+        recurrence_mode: Some(task.recurrence_mode),
+        ..TaskInput::default()
     }
 }
 
@@ -454,10 +320,15 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 23, 10, 0, 0)
             .single()
             .expect("time");
-        let rows = todoist::parse(csv.as_bytes(), now).expect("parse");
+        let file = todoist::parse(csv.as_bytes(), now).expect("parse");
+        let rows: Vec<TaskInput> = file
+            .tasks
+            .iter()
+            .map(|task| flat_task(task, &file.sections))
+            .collect();
         assert_eq!(rows.len(), 3);
 
-        let rent = &rows[0].input;
+        let rent = &rows[0];
         assert_eq!(rent.title, "Pay rent");
         assert_eq!(rent.priority, Some(Priority::Urgent));
         assert_eq!(
@@ -474,7 +345,7 @@ mod tests {
             Some("by transfer\n\nLandlord changed bank")
         );
 
-        let plants = &rows[1].input;
+        let plants = &rows[1];
         assert_eq!(plants.priority, Some(Priority::None));
         assert_eq!(
             plants.description.as_deref(),
@@ -482,15 +353,6 @@ mod tests {
             "an unreadable date is kept"
         );
         assert_eq!((plants.due_at, plants.due_date), (None, None));
-    }
-
-    #[test]
-    fn a_file_without_todoists_columns_is_refused() {
-        let now = chrono_tz::Tz::UTC
-            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-            .single()
-            .expect("time");
-        assert!(todoist::parse(b"name,when\nx,y\n", now).is_err());
     }
 
     #[test]
