@@ -41,6 +41,11 @@ pub struct MoveInput {
 }
 
 impl MoveInput {
+    /// A move that names nothing changes nothing (no event, no reorder).
+    pub fn is_empty(&self) -> bool {
+        self.destination() == Destination::default() && self.position.is_none()
+    }
+
     pub fn destination(&self) -> Destination {
         Destination {
             project: self.project_id,

@@ -91,7 +91,17 @@ impl Todo {
         id: SectionId,
         input: SectionPatchInput,
     ) -> Result<Section> {
-        let changes = input.validate()?;
+        // Someone else's section is a 404 whatever the body says.
+        let changes = match input.validate() {
+            Ok(changes) => changes,
+            Err(err) => {
+                self.store
+                    .section(user_id, id)
+                    .await?
+                    .ok_or(SECTION_NOT_FOUND)?;
+                return Err(err);
+            }
+        };
         self.store
             .update_section(user_id, id, &changes, now())
             .await?

@@ -32,13 +32,15 @@ pub struct Reminder {
 /// One reminder as a client gives it: `minutes_before` (relative), or else `remind_at`.
 /// A reminder as the API shows it is accepted too (an export imported back): its
 /// `minutes_before` wins over the `remind_at` computed from it, other fields are ignored.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::ToSchema, schemars::JsonSchema,
+)]
 pub struct ReminderInput {
     /// An absolute moment, RFC 3339 (`2026-12-01T08:30:00Z`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remind_at: Option<DateTime<Utc>>,
     /// Minutes before the task is due (0 to 40 320); the task needs a due date or time.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minutes_before: Option<i64>,
 }
 

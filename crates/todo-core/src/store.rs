@@ -240,6 +240,8 @@ pub trait ProjectStore {
         position: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<Option<Section>>;
+    /// A section of a project the user is a member of.
+    async fn section(&self, user_id: &UserId, id: SectionId) -> Result<Option<Section>>;
     async fn update_section(
         &self,
         user_id: &UserId,

@@ -11,6 +11,7 @@ use crate::project::{ProjectId, SectionId};
 use crate::recurrence::{RecurrenceMode, parse_rule};
 use crate::reminders::{NewReminder, Reminder, ReminderInput, anchor, parse_reminders};
 use crate::tag::{TagName, parse_tag_list};
+use crate::time::WallClock;
 use crate::user::UserId;
 use crate::validation::{Validator, storable_date, storable_moment, storable_text};
 
@@ -300,7 +301,7 @@ pub struct TaskInput {
     /// A wall-clock due, e.g. `2026-12-01T09:30` (instead of `due_at`).
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "2026-12-01T09:30")]
-    pub due_local: Option<NaiveDateTime>,
+    pub due_local: Option<WallClock>,
     /// An IANA zone that pins a timed due (`due_local` or `due_at`) to it; without it the
     /// time floats with the owner's zone.
     #[serde(default)]
@@ -360,7 +361,7 @@ pub struct TaskPatchInput {
     /// A wall-clock due (`2026-12-01T09:30`); replaces the due; `null` removes it.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
-    pub due_local: Patch<NaiveDateTime>,
+    pub due_local: Patch<WallClock>,
     /// Pins the timed due to an IANA zone; `null` lets it float with the owner's zone.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
@@ -530,7 +531,7 @@ impl TaskInput {
             &mut v,
             self.due_at,
             self.due_date,
-            self.due_local,
+            self.due_local.map(|l| l.0),
             self.due_timezone.as_deref(),
             tz,
         );
@@ -702,7 +703,7 @@ impl TaskPatchInput {
         } else if let Patch::Value(date) = self.due_date {
             v.check("due_date", storable_date(date))
                 .map(|date| DueChange::new(Due::Date(date), None, tz))
-        } else if let Patch::Value(local) = self.due_local {
+        } else if let Patch::Value(WallClock(local)) = self.due_local {
             let placed = DueChange::local(local, zone.flatten(), tz);
             match placed.due.at().map(storable_moment) {
                 Some(Err(e)) => {

@@ -10,21 +10,64 @@ use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
 use crate::patch::Patch;
 use crate::placement::MoveInput;
 use crate::planning::WriteContext;
+use crate::project::{ProjectId, SectionId};
 use crate::quick;
 use crate::reminders::ReminderInput;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
-use crate::task::{DueChange, NewTask, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput};
+use crate::task::{
+    DueChange, NewTask, Priority, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput,
+};
 use crate::time::now;
 use crate::transfer::Progress;
 
 const NOT_FOUND: Error = Error::NotFound("task");
 const QUICK_TEXT_MAX_CHARS: usize = 500;
 
-/// The body of a quick add.
+/// The body of a quick add (and of its preview, `parse`).
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct QuickInput {
-    /// One line, e.g. "Pay rent on the 1st every month !high #home"; at most 500 characters.
+    /// One line, e.g. "Call mom tomorrow 6pm every sunday #Family @phone p1 remind me 30 min
+    /// before"; at most 500 characters.
     pub text: String,
+    /// The project the task goes to unless the text names one with `#Project` (default: the
+    /// Inbox); `/Section` is looked up in it.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
+}
+
+/// A project or section as quick add picked it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Picked<Id> {
+    pub id: Id,
+    pub name: String,
+}
+
+/// What quick add would make of a line, without making it (for a live preview).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct QuickPreview {
+    pub title: String,
+    pub priority: Priority,
+    /// A day, for an all-day due.
+    pub due_date: Option<chrono::NaiveDate>,
+    /// The wall-clock time of a timed due, in the user's zone.
+    #[serde(serialize_with = "crate::time::serialize_local_option")]
+    #[schema(value_type = Option<String>)]
+    pub due_local: Option<chrono::NaiveDateTime>,
+    /// The moment it stands for now.
+    #[serde(serialize_with = "crate::time::serialize_json_option")]
+    pub due_at: Option<chrono::DateTime<Utc>>,
+    pub tags: Vec<String>,
+    /// An RRULE.
+    pub recurrence: Option<String>,
+    pub recurrence_mode: crate::recurrence::RecurrenceMode,
+    #[schema(value_type = Option<Object>)]
+    pub project: Option<Picked<ProjectId>>,
+    #[schema(value_type = Option<Object>)]
+    pub section: Option<Picked<SectionId>>,
+    pub reminders: Vec<ReminderInput>,
+    /// What the text asked for that cannot be done (a section the project does not have);
+    /// quick add refuses the text while there is any.
+    pub problems: Vec<String>,
 }
 
 impl Todo {
@@ -98,6 +141,32 @@ impl Todo {
 
     /// Adds a task from one line of text, read in the user's time zone (see [`crate::quick`]).
     pub async fn quick_add(&self, user_id: &UserId, input: QuickInput) -> Result<Task> {
+        let (task, preview) = self.read_quick(user_id, &input).await?;
+        if let Some(problem) = preview.problems.first() {
+            return Err(Error::invalid("text", problem.clone()));
+        }
+        if task.title.trim().is_empty() {
+            return Err(Error::invalid(
+                "text",
+                "needs a title besides its date, tags and priority",
+            ));
+        }
+        let tz = self.time_zone(user_id).await?;
+        self.insert(user_id, &task.validate(tz)?).await
+    }
+
+    /// What quick add would make of `input`, without making it.
+    pub async fn parse_quick(&self, user_id: &UserId, input: &QuickInput) -> Result<QuickPreview> {
+        Ok(self.read_quick(user_id, input).await?.1)
+    }
+
+    /// Reads a quick add (see [`crate::quick`]) in the user's time zone, `#Project` among
+    /// their projects that are not archived and `/Section` among the chosen project's sections.
+    async fn read_quick(
+        &self,
+        user_id: &UserId,
+        input: &QuickInput,
+    ) -> Result<(TaskInput, QuickPreview)> {
         if input.text.chars().count() > QUICK_TEXT_MAX_CHARS {
             return Err(Error::invalid(
                 "text",
@@ -106,15 +175,63 @@ impl Todo {
         }
         crate::validation::storable_text(&input.text).map_err(|e| Error::invalid("text", e))?;
         let tz = self.time_zone(user_id).await?;
-        // Projects and sections are looked up once the model has them; until then `#Name` is
-        // a tag and `/Section` is ignored.
-        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz), &[]);
-        if parsed.title.is_empty() {
-            return Err(Error::invalid(
-                "text",
-                "needs a title besides its date, tags and priority",
-            ));
-        }
+        let projects = self.store.list_projects(user_id).await?;
+        let open: Vec<&crate::project::Project> = projects.iter().filter(|p| !p.archived).collect();
+        let names: Vec<&str> = open.iter().map(|p| p.name.as_str()).collect();
+        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz), &names);
+        let named = parsed.project.as_deref().and_then(|name| {
+            open.iter()
+                .find(|p| p.name.to_lowercase() == name.to_lowercase())
+        });
+        let project = match (named, input.project_id) {
+            (Some(project), _) => Some(*project),
+            (None, Some(id)) => Some(
+                projects
+                    .iter()
+                    .find(|p| p.id == id)
+                    .ok_or(crate::project::PROJECT_NOT_FOUND)?,
+            ),
+            (None, None) => projects.iter().find(|p| p.inbox),
+        };
+        let mut problems = Vec::new();
+        let section = match (&parsed.section, project) {
+            (Some(name), Some(project)) => {
+                let sections = self
+                    .store
+                    .list_sections(user_id, project.id)
+                    .await?
+                    .unwrap_or_default();
+                let found = sections
+                    .into_iter()
+                    .find(|s| s.name.to_lowercase() == name.to_lowercase());
+                if found.is_none() {
+                    problems.push(format!("{} has no section named {name:?}", project.name));
+                }
+                found
+            }
+            _ => None,
+        };
+        let preview_due = crate::task::DueChange::new(parsed.due, None, tz);
+        let preview = QuickPreview {
+            title: parsed.title.clone(),
+            priority: parsed.priority.unwrap_or_default(),
+            due_date: parsed.due.date(),
+            due_local: preview_due.local,
+            due_at: parsed.due.at(),
+            tags: parsed.tags.clone(),
+            recurrence: parsed.recurrence.as_ref().map(ToString::to_string),
+            recurrence_mode: parsed.recurrence_mode,
+            project: project.map(|p| Picked {
+                id: p.id,
+                name: p.name.clone(),
+            }),
+            section: section.as_ref().map(|s| Picked {
+                id: s.id,
+                name: s.name.clone(),
+            }),
+            reminders: parsed.reminders.iter().map(ReminderInput::from).collect(),
+            problems,
+        };
         let task = TaskInput {
             title: parsed.title,
             description: None,
@@ -124,11 +241,12 @@ impl Todo {
             tags: Some(parsed.tags),
             recurrence: parsed.recurrence.map(|rule| rule.to_string()),
             recurrence_mode: Some(parsed.recurrence_mode),
-            reminders: Some(parsed.reminders.iter().map(ReminderInput::from).collect()),
+            reminders: Some(preview.reminders.clone()),
+            project_id: project.map(|p| p.id),
+            section_id: section.map(|s| s.id),
             ..TaskInput::default()
-        }
-        .validate(tz)?;
-        self.insert(user_id, &task).await
+        };
+        Ok((task, preview))
     }
 
     pub async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Task> {

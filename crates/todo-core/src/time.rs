@@ -32,6 +32,49 @@ pub fn serialize_json<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Resul
 /// A wall-clock time as `2026-12-07T09:30:00`: to the second, no offset.
 pub const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 
+/// A wall-clock time as a client writes it: `2026-12-07T09:30` or `2026-12-07T09:30:00`, no
+/// offset (a time with an offset is a moment: `due_at`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallClock(pub chrono::NaiveDateTime);
+
+impl std::str::FromStr for WallClock {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        chrono::NaiveDateTime::parse_from_str(raw, LOCAL_FORMAT)
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M"))
+            .map(WallClock)
+            .map_err(|_| {
+                format!("{raw:?} is not a wall-clock time like 2026-12-07T09:30 (no offset)")
+            })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for WallClock {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl schemars::JsonSchema for WallClock {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "WallClock".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A wall-clock time without offset, e.g. 2026-12-07T09:30",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?$"
+        })
+    }
+}
+
 pub fn serialize_local_option<S: Serializer>(
     local: &Option<chrono::NaiveDateTime>,
     serializer: S,

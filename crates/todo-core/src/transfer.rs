@@ -142,7 +142,12 @@ impl ImportDocument {
                 at: format!("tasks[{i}]"),
                 key: item.id.map_or(key, |id| format!("todo:{id}")),
                 own_id: item.id,
-                input: item.task,
+                input: TaskInput {
+                    project_id: None,
+                    section_id: None,
+                    parent_id: None,
+                    ..item.task
+                },
             })
             .collect();
         (self.tags, incoming)

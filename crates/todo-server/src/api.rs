@@ -7,6 +7,7 @@ pub mod chat;
 pub mod events;
 pub mod health;
 mod problems;
+pub mod projects;
 pub mod tags;
 pub mod tasks;
 pub mod transfer;
@@ -38,7 +39,8 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
     tags(
         (name = "accounts", description = "Sign up, log in, profile"),
         (name = "api-keys", description = "Personal access tokens"),
-        (name = "tasks", description = "The task list"),
+        (name = "tasks", description = "Tasks and subtasks"),
+        (name = "projects", description = "Projects and their sections"),
         (name = "tags", description = "Labels on tasks"),
         (name = "transfer", description = "Export and import"),
         (name = "chat", description = "The AI assistant: chat turns, conversations, your own LLM key"),
@@ -74,6 +76,12 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(api_keys::revoke))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::quick))
+        .routes(routes!(tasks::parse))
+        .routes(routes!(tasks::move_task))
+        .routes(routes!(projects::list, projects::create))
+        .routes(routes!(projects::get, projects::update, projects::delete))
+        .routes(routes!(projects::sections, projects::create_section))
+        .routes(routes!(projects::update_section, projects::delete_section))
         .routes(routes!(tasks::bulk))
         .routes(routes!(transfer::export))
         .routes(routes!(calendar::feed))

@@ -162,7 +162,8 @@ where
 }
 
 /// A query string; repeated keys fill lists (`tag=a&tag=b`); values of the wrong type
-/// (e.g. `limit=abc`) → 400.
+/// (e.g. `limit=abc`) → 400; a parameter the route does not know → 422 naming it (a typo
+/// must never silently widen a listing).
 pub struct Query<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for Query<T>
@@ -175,6 +176,33 @@ where
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         serde_html_form::from_str(parts.uri.query().unwrap_or_default())
             .map(Query)
-            .map_err(|e| ApiError::bad_request(format!("invalid query string: {e}")))
+            .map_err(|e| {
+                let message = e.to_string();
+                match unknown_field(&message) {
+                    Some(name) => ApiError::from(todo_core::Error::invalid(
+                        name,
+                        format!("unknown query parameter: {message}"),
+                    )),
+                    None => ApiError::bad_request(format!("invalid query string: {message}")),
+                }
+            })
+    }
+}
+
+/// The name in serde's "unknown field `name`, expected …".
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split('`').next()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_unknown_field_is_named() {
+        assert_eq!(
+            super::unknown_field("unknown field `completedd`, expected one of `status`"),
+            Some("completedd")
+        );
+        assert_eq!(super::unknown_field("invalid digit found in string"), None);
     }
 }

@@ -260,6 +260,13 @@ impl ProjectStore for PostgresStore {
         Ok(section)
     }
 
+    async fn section(&self, user_id: &UserId, id: SectionId) -> Result<Option<Section>> {
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        Ok(section_and_role(&mut conn, user_id, id)
+            .await?
+            .map(|(section, _)| section))
+    }
+
     async fn update_section(
         &self,
         user_id: &UserId,

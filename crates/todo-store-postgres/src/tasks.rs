@@ -499,6 +499,10 @@ async fn move_task(
     let Some((task, role)) = lock_with_role(tx, user_id, id).await? else {
         return Ok(None);
     };
+    if to.is_empty() {
+        role.require(Action::Edit)?;
+        return Ok(Some(task));
+    }
     let subtree: Vec<(TaskId, i32)> = sqlx::query_as(sqlx::AssertSqlSafe(SUBTREE.as_str()))
         .bind(id)
         .fetch_all(&mut *tx)

@@ -259,6 +259,12 @@ impl ProjectStore for SqliteStore {
         .await
     }
 
+    async fn section(&self, user_id: &UserId, id: SectionId) -> Result<Option<Section>> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| Ok(section_and_role(conn, &user_id, id)?.map(|(section, _)| section)))
+            .await
+    }
+
     async fn update_section(
         &self,
         user_id: &UserId,

@@ -506,6 +506,10 @@ fn move_task(
     let Some((task, role)) = select_with_role(conn, user_id, id)? else {
         return Ok(None);
     };
+    if to.is_empty() {
+        role.require(Action::Edit)?;
+        return Ok(Some(task));
+    }
     let subtree: Vec<(TaskId, u32)> = sql::all(conn, tree::SUBTREE, [id], |row| {
         Ok((row.get(0)?, row.get(1)?))
     })

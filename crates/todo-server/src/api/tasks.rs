@@ -4,8 +4,9 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use todo_core::page::ListTasksRequest;
+use todo_core::placement::MoveInput;
 use todo_core::task::{Task, TaskId, TaskInput, TaskPatchInput};
-use todo_core::tasks::{BulkInput, BulkResult, QuickInput};
+use todo_core::tasks::{BulkInput, BulkResult, QuickInput, QuickPreview};
 
 use crate::AppState;
 use crate::api::{link_next, location};
@@ -107,6 +108,59 @@ pub async fn quick(
         StatusCode::CREATED,
         location(collection, task.id),
         axum::Json(task),
+    ))
+}
+
+/// What quick add would make of a line, without making it: for a live preview.
+#[utoipa::path(
+    post,
+    path = "/tasks/parse",
+    tag = "tasks",
+    security(("bearer" = [])),
+    request_body = QuickInput,
+    responses(
+        (status = 200, description = "What the line says", body = QuickPreview),
+        (status = 422, description = "The text is too long or not storable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn parse(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Json(input): Json<QuickInput>,
+) -> ApiResult<axum::Json<QuickPreview>> {
+    Ok(axum::Json(
+        state.todo.parse_quick(&principal.user_id, &input).await?,
+    ))
+}
+
+/// Move a task (with its subtasks) under another task, to a section, or to another project;
+/// `position` is its index among its new siblings (default: last). With only `position`, it
+/// is reordered among its siblings.
+#[utoipa::path(
+    post,
+    path = "/tasks/{id}/move",
+    tag = "tasks",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Task id")),
+    request_body = MoveInput,
+    responses(
+        (status = 200, description = "The task where it now is", body = Task),
+        (status = 403, description = "The caller's role does not allow it (insufficient-role)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task, project, section or parent of the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The destination breaks a rule (another project's section, a cycle, too deep)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn move_task(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(path): Path<TaskPath>,
+    Json(input): Json<MoveInput>,
+) -> ApiResult<axum::Json<Task>> {
+    Ok(axum::Json(
+        state
+            .todo
+            .move_task(&principal.user_id, path.id, input)
+            .await?,
     ))
 }
 

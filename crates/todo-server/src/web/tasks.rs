@@ -302,7 +302,13 @@ pub async fn quick_add(
     let return_to = safe_return(&form.return_to);
     match state
         .todo
-        .quick_add(user.id(), QuickInput { text: form.text })
+        .quick_add(
+            user.id(),
+            QuickInput {
+                text: form.text,
+                project_id: None,
+            },
+        )
         .await
     {
         Ok(task) => {

@@ -166,7 +166,7 @@ async fn tasks(app: &TestApp, user: &TestUser) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn completing_a_recurring_task_twice_at_once_creates_one_next_occurrence() {
+async fn completing_a_recurring_task_moves_it_with_its_reminders_and_keeps_one_row() {
     let app = TestApp::spawn().await;
     let ada = app.signup("ada@example.com").await;
     let first = app
@@ -193,39 +193,35 @@ async fn completing_a_recurring_task_twice_at_once_creates_one_next_occurrence()
     assert_eq!(reminders[1]["remind_at"], "2027-01-31T08:00:00Z");
 
     let uri = format!("/api/v1/tasks/{id}/complete");
-    let (a, b) = tokio::join!(
-        app.patch(&uri, &ada.token, json!({"completed": true})),
-        app.patch(&uri, &ada.token, json!({"completed": true})),
-    );
-    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
-
+    let done = app
+        .patch(&uri, &ada.token, json!({"completed": true}))
+        .await;
+    assert_eq!(done.status, StatusCode::OK);
     let all = tasks(&app, &ada).await;
-    assert_eq!(all.len(), 2, "one next occurrence: {all:?}");
-    let next = all.iter().find(|t| t["id"] != id).expect("the next one");
+    assert_eq!(all.len(), 1, "one task, moved on: {all:?}");
+    let moved = &all[0];
+    assert_eq!(moved["id"], id);
     // Months without a 31st are skipped (RFC 5545).
-    assert_eq!(next["due_at"], "2027-03-31T09:00:00Z");
-    assert_eq!(next["parent_id"], id);
-    assert_eq!(next["priority"], "high");
-    assert_eq!(next["tags"], json!(["home"]));
-    assert_eq!(next["completed"], false);
-    let moved: Vec<&Value> = next["reminders"]
+    assert_eq!(moved["due_at"], "2027-03-31T09:00:00Z");
+    assert_eq!(moved["completed"], false);
+    assert_eq!(moved["priority"], "high");
+    assert_eq!(moved["tags"], json!(["home"]));
+    let at: Vec<&Value> = moved["reminders"]
         .as_array()
         .expect("reminders")
         .iter()
         .map(|r| &r["remind_at"])
         .collect();
     assert_eq!(
-        moved,
+        at,
         [
-            &json!("2027-03-30T09:00:00Z"),
+            &json!("2027-01-30T09:00:00Z"),
             &json!("2027-03-31T08:00:00Z")
-        ]
+        ],
+        "the relative reminder moves with the due; the absolute one stays"
     );
-
-    // Reopening and completing the first again does not add a third.
-    app.patch(&uri, &ada.token, json!({"completed": false}))
-        .await;
-    assert_eq!(tasks(&app, &ada).await.len(), 2);
+    let events = app.get("/api/v1/tasks?completed=true", &ada.token).await;
+    assert_eq!(events.header("x-total-count"), Some("0"));
 }
 
 #[tokio::test]
@@ -250,11 +246,10 @@ async fn from_completion_mode_counts_from_the_day_of_completion() {
             None,
         )
         .await;
-    assert_eq!(toggled.body["completed"], true);
-    let all = tasks(&app, &ada).await;
-    let next = all.iter().find(|t| t["id"] != id).expect("next");
+    assert_eq!(toggled.body["completed"], false, "moved on, still open");
+    assert_eq!(toggled.body["id"], id);
     let expected = (chrono::Utc::now().date_naive() + chrono::Days::new(3)).to_string();
-    assert_eq!(next["due_date"], expected.as_str());
+    assert_eq!(toggled.body["due_date"], expected.as_str());
 }
 
 #[tokio::test]

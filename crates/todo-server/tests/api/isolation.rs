@@ -240,6 +240,34 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
                 .expect("create a webhook");
             Some(created.webhook.id.to_string())
         }
+        // Sections are made under their project: `POST /api/v1/projects/{id}/sections`.
+        "/api/v1/sections" => {
+            let user = owner.id.clone().into();
+            let project = app
+                .todo
+                .create_project(
+                    &user,
+                    todo_core::project::ProjectInput {
+                        name: "matrix".into(),
+                        color: None,
+                    },
+                )
+                .await
+                .expect("create a project");
+            let section = app
+                .todo
+                .create_section(
+                    &user,
+                    project.id,
+                    todo_core::project::SectionInput {
+                        name: "matrix".into(),
+                        position: None,
+                    },
+                )
+                .await
+                .expect("create a section");
+            Some(section.id.to_string())
+        }
         _ => None,
     }
 }
@@ -369,6 +397,23 @@ async fn every_route_with_an_object_id_answers_404_for_another_users_object_in_b
 
 /// The owner still lists the object, unchanged in existence by everyone else's attempts.
 async fn assert_still_there(app: &TestApp, owner: &TestUser, collection: &str, id: &str) {
+    if collection == "/api/v1/sections" {
+        // Sections are listed per project.
+        let user = owner.id.clone().into();
+        let mut ids = Vec::new();
+        for project in app.todo.list_projects(&user).await.expect("projects") {
+            for section in app
+                .todo
+                .list_sections(&user, project.id)
+                .await
+                .expect("sections")
+            {
+                ids.push(section.id.to_string());
+            }
+        }
+        assert!(ids.iter().any(|s| s == id), "section {id} is gone");
+        return;
+    }
     let listed = app.get(collection, &owner.token).await;
     assert_eq!(listed.status, StatusCode::OK, "GET {collection}");
     let ids: Vec<String> = listed

@@ -18,6 +18,7 @@ mod mcp;
 mod metrics;
 mod operations;
 mod probe;
+mod projects;
 mod rate_limits;
 mod scripted_llm;
 mod tags;
