@@ -45,6 +45,9 @@ pub struct SignupInput {
     pub password: String,
     #[serde(default)]
     pub name: Option<String>,
+    /// An IANA zone such as `Europe/Paris` (default UTC): where dates and times are read.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -168,6 +171,10 @@ impl Todo {
             Some(n) => v.check("name", parse_name(n)).flatten(),
             None => None,
         };
+        let timezone = match &input.timezone {
+            Some(tz) => v.check("timezone", parse_timezone(tz)),
+            None => Some("UTC".to_owned()),
+        };
         v.finish()?;
         let password_hash = password::hash(input.password).await?;
         let new = NewUser {
@@ -175,7 +182,7 @@ impl Todo {
             email: email.map(|e| e.as_str().to_owned()),
             name,
             password_hash: Some(password_hash),
-            timezone: "UTC".into(),
+            timezone: timezone.unwrap_or_else(|| "UTC".to_owned()),
             created_at: now(),
         };
         self.store.insert_user(&new).await

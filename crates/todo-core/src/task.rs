@@ -873,6 +873,88 @@ mod tests {
     }
 
     #[test]
+    fn a_floating_time_keeps_its_clock_across_daylight_saving_and_zone_changes() {
+        let berlin = chrono_tz::Europe::Berlin;
+        let at = |day, h, m| {
+            NaiveDate::from_ymd_opt(2026, 3, day)
+                .and_then(|d| d.and_hms_opt(h, m, 0))
+                .expect("local")
+        };
+        // Berlin moves its clocks forward on 2026-03-29: 09:30 is 08:30Z before, 07:30Z after.
+        let before = DueChange::local(at(28, 9, 30), None, berlin);
+        let after = DueChange::local(at(29, 9, 30), None, berlin);
+        assert_eq!(
+            before.due.at().map(|a| a.to_rfc3339()).as_deref(),
+            Some("2026-03-28T08:30:00+00:00")
+        );
+        assert_eq!(
+            after.due.at().map(|a| a.to_rfc3339()).as_deref(),
+            Some("2026-03-29T07:30:00+00:00")
+        );
+        // A zone change keeps 09:30 a floating 09:30, and a pinned due where it was.
+        let tokyo = before.replaced_in(chrono_tz::Asia::Tokyo);
+        assert_eq!(tokyo.local, Some(at(28, 9, 30)));
+        assert_eq!(
+            tokyo.due.at().map(|a| a.to_rfc3339()).as_deref(),
+            Some("2026-03-28T00:30:00+00:00")
+        );
+        let pinned = DueChange::local(at(28, 9, 30), Some(berlin), berlin);
+        assert_eq!(pinned.replaced_in(chrono_tz::Asia::Tokyo).due, pinned.due);
+        // In the spring-forward gap, 02:30 means the moment just after it.
+        let gap = DueChange::local(at(29, 2, 30), None, berlin);
+        assert_eq!(gap.local, Some(at(29, 2, 30)));
+        assert_eq!(
+            gap.due.at().map(|a| a.to_rfc3339()).as_deref(),
+            Some("2026-03-29T01:30:00+00:00")
+        );
+    }
+
+    #[test]
+    fn a_due_is_one_of_a_day_a_wall_clock_time_or_a_moment() {
+        let patch: TaskPatchInput =
+            serde_json::from_str(r#"{"due_local":"2026-12-07T09:30","due_date":"2026-12-07"}"#)
+                .expect("json");
+        assert_eq!(
+            field_errors(
+                patch
+                    .validate(Tz::UTC, DueChange::default())
+                    .expect_err("both")
+            ),
+            ["due_local"]
+        );
+        let zone_alone: TaskPatchInput =
+            serde_json::from_str(r#"{"due_timezone":"Asia/Tokyo"}"#).expect("json");
+        assert_eq!(
+            field_errors(
+                zone_alone
+                    .validate(Tz::UTC, DueChange::default())
+                    .expect_err("no due")
+            ),
+            ["due_timezone"],
+            "a zone pins a timed due; the task has none"
+        );
+        let repin: TaskPatchInput =
+            serde_json::from_str(r#"{"due_timezone":"Asia/Tokyo"}"#).expect("json");
+        let local = NaiveDate::from_ymd_opt(2026, 12, 7).and_then(|d| d.and_hms_opt(9, 30, 0));
+        let current = DueChange::local(local.expect("local"), None, Tz::UTC);
+        let pinned = repin
+            .validate(Tz::UTC, current)
+            .expect("valid")
+            .due
+            .expect("a due");
+        assert_eq!(
+            (pinned.local, pinned.zone),
+            (local, Some(chrono_tz::Asia::Tokyo))
+        );
+        assert!(
+            serde_json::from_str::<TaskInput>(
+                r#"{"title":"x","due_local":"2026-12-07T09:30+01:00"}"#
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
     fn priority_ranks_follow_urgency() {
         for p in [
             Priority::None,

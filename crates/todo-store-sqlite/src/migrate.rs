@@ -206,6 +206,74 @@ mod tests {
         );
     }
 
+    /// Migration 6: every user gets an Inbox holding their tasks; a recurring series (a row
+    /// per occurrence, linked to the first by `parent_id`) becomes its open occurrence with
+    /// the completed ones as its completions; timed dues get their wall-clock time in the
+    /// owner's zone. (PostgreSQL: the contract suite's migrations.rs checks the same.)
+    #[test]
+    fn projects_arrive_with_an_inbox_and_series_fold_into_one_task() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        run_these(&mut conn, &MIGRATIONS[..5]).expect("migrations 1-5");
+        conn.execute_batch(
+            "INSERT INTO users (id, email, timezone, created_at, updated_at) VALUES \
+             ('u1', 'ada@example.com', 'Europe/Berlin', '2026-01-01T00:00:00.000000Z', \
+              '2026-01-01T00:00:00.000000Z'); \
+             INSERT INTO tasks (id, user_id, title, completed, completed_at, due_at, recurrence, \
+                 parent_id, created_at, updated_at) VALUES \
+             (1, 'u1', 'Standup', 0, NULL, '2026-12-07T08:30:00.000000Z', NULL, NULL, \
+              '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'), \
+             (10, 'u1', 'Water', 1, '2026-12-01T10:00:00.000000Z', NULL, 'FREQ=DAILY', NULL, \
+              '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'), \
+             (11, 'u1', 'Water', 1, '2026-12-02T10:00:00.000000Z', NULL, 'FREQ=DAILY', 10, \
+              '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'), \
+             (12, 'u1', 'Water', 0, NULL, NULL, 'FREQ=DAILY', 10, \
+              '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'), \
+             (13, 'u1', 'Water', 0, NULL, NULL, 'FREQ=DAILY', 10, \
+              '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z');",
+        )
+        .expect("old rows");
+        run(&mut conn).expect("all migrations");
+        let inbox: (i64, String) = sql::one(
+            &conn,
+            "SELECT p.id, m.role FROM projects p JOIN project_members m ON m.project_id = p.id \
+             WHERE p.owner_id = 'u1' AND p.inbox",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("query")
+        .expect("an Inbox");
+        assert_eq!(inbox.1, "owner");
+        let tasks: Vec<(i64, i64, Option<i64>, Option<String>)> = sql::all(
+            &conn,
+            "SELECT id, project_id, parent_id, due_local FROM tasks ORDER BY id",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .expect("tasks");
+        assert_eq!(
+            tasks,
+            vec![
+                (1, inbox.0, None, Some("2026-12-07T09:30:00".into())),
+                (13, inbox.0, None, None),
+            ],
+            "the series is its latest open occurrence; 09:30 in Berlin stays 09:30"
+        );
+        let completions: Vec<(i64, String)> = sql::all(
+            &conn,
+            "SELECT task_id, completed_at FROM task_completions ORDER BY completed_at",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("completions");
+        assert_eq!(
+            completions,
+            vec![
+                (13, "2026-12-01T10:00:00.000000Z".into()),
+                (13, "2026-12-02T10:00:00.000000Z".into()),
+            ]
+        );
+    }
+
     /// Each file in `migrations/` is in `MIGRATIONS`, in order, with the name sqlx derives.
     #[test]
     fn the_list_matches_the_folder() {

@@ -454,6 +454,9 @@ pub enum UserCommand {
         email: String,
         #[arg(long)]
         name: Option<String>,
+        /// An IANA zone such as Europe/Paris (default UTC): where the account's dates are read.
+        #[arg(long)]
+        timezone: Option<String>,
         #[arg(long, env = "TODO_USER_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },

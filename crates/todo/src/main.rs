@@ -145,6 +145,7 @@ async fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::Create {
             email,
             name,
+            timezone,
             password,
         } => {
             let password = match password {
@@ -156,6 +157,7 @@ async fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<()> {
                     email,
                     password,
                     name,
+                    timezone,
                 })
                 .await
                 .map_err(describe)?;

@@ -128,6 +128,9 @@ pub async fn signup(
         email: form.email.clone(),
         password: form.password,
         name,
+        // Set below through the profile, so a zone the browser reports wrong never blocks
+        // a sign-up.
+        timezone: None,
     };
     match state.todo.signup(input).await {
         Ok((user, session)) => {

@@ -480,6 +480,31 @@ async fn a_recurring_task_is_one_task_that_moves_on_and_back() {
 }
 
 #[tokio::test]
+async fn sign_up_takes_a_time_zone() {
+    let app = TestApp::spawn().await;
+    let signup = |email: &str, zone: &str| json!({"email": email, "password": "correct horse", "timezone": zone});
+    let bad = app
+        .send(
+            axum::http::Method::POST,
+            "/api/v1/auth/signup",
+            None,
+            Some(signup("a@example.com", "Mars/Base")),
+        )
+        .await;
+    assert_eq!(bad.invalid_fields(), ["timezone"]);
+    let good = app
+        .send(
+            axum::http::Method::POST,
+            "/api/v1/auth/signup",
+            None,
+            Some(signup("a@example.com", "Europe/Paris")),
+        )
+        .await;
+    assert_eq!(good.status, StatusCode::CREATED, "{}", good.body);
+    assert_eq!(good.body["user"]["timezone"], "Europe/Paris");
+}
+
+#[tokio::test]
 async fn a_zone_change_keeps_wall_clock_times_unless_pinned() {
     let app = TestApp::spawn().await;
     let ada = app.signup("ada@example.com").await;

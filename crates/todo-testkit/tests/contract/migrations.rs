@@ -217,3 +217,91 @@ async fn external_users_from_before_identities_keep_their_accounts_on_postgres()
         .expect("lookup");
     assert_eq!(local, None, "a local account is never an external identity");
 }
+
+/// Migration 6 on PostgreSQL: an Inbox per user holding their tasks, each recurring series
+/// folded into its open occurrence with the completed ones as its completions, timed dues
+/// given their wall-clock time in the owner's zone. (SQLite: `todo-store-sqlite` migrate.rs.)
+#[tokio::test]
+async fn projects_arrive_with_an_inbox_and_series_fold_into_one_task_on_postgres() {
+    let Some(db) = todo_testkit::postgres().await else {
+        return;
+    };
+    let schema = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = PostgresStore::connect(&db.url, 1).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(admin.pool())
+        .await
+        .expect("create schema");
+    let url = todo_testkit::schema_url(&todo_testkit::postgres_url(), &schema);
+    let store = PostgresStore::connect(&url, 2).await.expect("connect");
+    let all = sqlx::migrate!("../todo-store-postgres/migrations");
+    let before: Vec<_> = all.iter().filter(|m| m.version < 6).cloned().collect();
+    sqlx::migrate::Migrator::with_migrations(before)
+        .run(store.pool())
+        .await
+        .expect("migrations 1-5");
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, timezone, created_at, updated_at) \
+         VALUES ('u1', 'ada@example.com', 'Europe/Berlin', now(), now()); \
+         INSERT INTO tasks (id, user_id, title, completed, completed_at, due_at, recurrence, \
+             parent_id, created_at, updated_at) OVERRIDING SYSTEM VALUE VALUES \
+         (1, 'u1', 'Standup', false, NULL, '2026-12-07T08:30:00Z', NULL, NULL, now(), now()), \
+         (10, 'u1', 'Water', true, '2026-12-01T10:00:00Z', NULL, 'FREQ=DAILY', NULL, now(), now()), \
+         (11, 'u1', 'Water', true, '2026-12-02T10:00:00Z', NULL, 'FREQ=DAILY', 10, now(), now()), \
+         (12, 'u1', 'Water', false, NULL, NULL, 'FREQ=DAILY', 10, now(), now()), \
+         (13, 'u1', 'Water', false, NULL, NULL, 'FREQ=DAILY', 10, now(), now()); \
+         INSERT INTO tags (user_id, name, name_key, created_at) VALUES ('u1', 'home', 'home', now()); \
+         INSERT INTO task_tags (user_id, task_id, tag_id) SELECT 'u1', 13, id FROM tags;",
+    )
+    .execute(store.pool())
+    .await
+    .expect("old rows");
+    store.migrate().await.expect("all migrations");
+
+    let user: todo_core::ids::UserId = "u1".into();
+    let projects = todo_core::store::ProjectStore::list_projects(&store, &user)
+        .await
+        .expect("projects");
+    assert_eq!(projects.len(), 1);
+    assert!(projects[0].inbox && projects[0].role == todo_core::project::Role::Owner);
+    let tasks = todo_core::store::TaskStore::list_tasks(&store, &user, &Default::default(), 10)
+        .await
+        .expect("tasks");
+    let mut rows: Vec<_> = tasks
+        .tasks
+        .iter()
+        .map(|t| {
+            (
+                t.id.get(),
+                t.project_id,
+                t.parent_id,
+                t.due_local,
+                t.tags.clone(),
+            )
+        })
+        .collect();
+    rows.sort_by_key(|row| row.0);
+    let standup =
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 7).and_then(|d| d.and_hms_opt(9, 30, 0));
+    assert_eq!(
+        rows,
+        vec![
+            (1, projects[0].id, None, standup, vec![]),
+            (13, projects[0].id, None, None, vec!["home".to_owned()]),
+        ],
+        "the series is its latest open occurrence; 09:30 in Berlin stays 09:30"
+    );
+    let completions: Vec<(i64, chrono::DateTime<chrono::Utc>)> =
+        sqlx::query_as("SELECT task_id, completed_at FROM task_completions ORDER BY completed_at")
+            .fetch_all(store.pool())
+            .await
+            .expect("completions");
+    let days: Vec<_> = completions
+        .iter()
+        .map(|(id, at)| (*id, at.date_naive().to_string()))
+        .collect();
+    assert_eq!(
+        days,
+        [(13, "2026-12-01".to_owned()), (13, "2026-12-02".to_owned())]
+    );
+}
