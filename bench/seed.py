@@ -36,6 +36,18 @@ def ts(dt):
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# Builds from issue 20 on keep every task in a project: each user's Inbox, made with the account
+# (users inserted by SQL get theirs here). Older builds have no projects table.
+INBOXES = """
+INSERT INTO projects (owner_id, name, inbox, created_at, updated_at)
+    SELECT id, 'Inbox', TRUE, created_at, created_at FROM users u
+    WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.owner_id = u.id AND p.inbox);
+INSERT INTO project_members (project_id, user_id, role, position, created_at)
+    SELECT id, owner_id, 'owner', 0, created_at FROM projects p
+    WHERE NOT EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id);
+"""
+
+
 def rows(user_id, user_tasks, total):
     rng = random.Random(42)
     for n in range(1, total + 1):
@@ -67,12 +79,17 @@ def seed_sqlite(path, user_id, user_tasks, total):
         "INSERT OR IGNORE INTO users (id, email, timezone, created_at, updated_at) VALUES (?, ?, 'UTC', ?, ?)",
         [(f"bench-{i}", f"bench-{i}@example.com", stamp, stamp) for i in range(1, 901)],
     )
+    inbox = {}
+    if db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'projects'").fetchone()[0]:
+        db.executescript(INBOXES)
+        inbox = dict(db.execute("SELECT owner_id, id FROM projects WHERE inbox"))
     db.executemany(
         "INSERT INTO tasks (user_id, title, description, completed, completed_at, priority, due_at, due_date, "
-        "due_key, position, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "due_key, position, created_at, updated_at" + (", project_id" if inbox else "") + ") VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?" + (", ?" if inbox else "") + ")",
         (
             (o, t, d, int(c), ts(cr) if c else None, p, ts(da) if da else None, dd.isoformat() if dd else None,
-             ts(dk) if dk else None, n, ts(cr), ts(cr))
+             ts(dk) if dk else None, n, ts(cr), ts(cr)) + ((inbox[o],) if inbox else ())
             for (o, t, d, c, p, da, dd, dk, n, cr) in rows(user_id, user_tasks, total)
         ),
     )
@@ -100,19 +117,27 @@ def seed_postgres(url, user_id, user_tasks, total):
             return value.isoformat()
         return str(value).replace("\\", "\\\\").replace("\t", " ").replace("\n", " ")
 
-    copy = subprocess.Popen(
-        ["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
-         "COPY tasks (user_id, title, description, completed, completed_at, priority, due_at, due_date, due_key, "
-         "position, created_at, updated_at) FROM STDIN"],
-        stdin=subprocess.PIPE, text=True,
-    )
     users = "".join(
         f"INSERT INTO users (id, email, timezone, created_at, updated_at) VALUES ('bench-{i}', "
         f"'bench-{i}@example.com', 'UTC', now(), now()) ON CONFLICT DO NOTHING;\n" for i in range(1, 901)
     )
     subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1"], input=users, text=True, check=True)
+    has_projects = subprocess.run(["psql", url, "-Atc", "SELECT to_regclass('projects') IS NOT NULL"],
+                                  text=True, check=True, capture_output=True).stdout.strip() == "t"
+    inbox = {}
+    if has_projects:
+        subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1"], input=INBOXES, text=True, check=True)
+        listing = subprocess.run(["psql", url, "-AtF", " ", "-c", "SELECT owner_id, id FROM projects WHERE inbox"],
+                                 text=True, check=True, capture_output=True).stdout
+        inbox = dict(line.split() for line in listing.splitlines())
+    copy = subprocess.Popen(
+        ["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+         "COPY tasks (user_id, title, description, completed, completed_at, priority, due_at, due_date, due_key, "
+         "position, created_at, updated_at" + (", project_id" if inbox else "") + ") FROM STDIN"],
+        stdin=subprocess.PIPE, text=True,
+    )
     for (o, t, d, c, p, da, dd, dk, n, cr) in rows(user_id, user_tasks, total):
-        fields = [o, t, d, c, cr if c else None, p, da, dd, dk, n, cr, cr]
+        fields = [o, t, d, c, cr if c else None, p, da, dd, dk, n, cr, cr] + ([inbox[o]] if inbox else [])
         copy.stdin.write("\t".join(sql_literal(f) for f in fields) + "\n")
     copy.stdin.close()
     if copy.wait() != 0:

@@ -64,7 +64,25 @@ def psql(url, script):
                    check=True, stdout=subprocess.DEVNULL)
 
 
-def task_rows_sql(schema, per_user):
+def has_projects(url):
+    """Whether the schema keeps tasks in projects (todo from issue 20 on)."""
+    answer = subprocess.run(["psql", url, "-Atc", "SELECT to_regclass('projects') IS NOT NULL"],
+                            text=True, check=True, capture_output=True).stdout.strip()
+    return answer == "t"
+
+
+# Users inserted by SQL get the Inbox that signing up makes (todo from issue 20 on).
+INBOXES = """
+INSERT INTO projects (owner_id, name, inbox, created_at, updated_at)
+    SELECT id, 'Inbox', TRUE, created_at, created_at FROM users u
+    WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.owner_id = u.id AND p.inbox);
+INSERT INTO project_members (project_id, user_id, role, position, created_at)
+    SELECT id, owner_id, 'owner', 0, created_at FROM projects p
+    WHERE NOT EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id);
+"""
+
+
+def task_rows_sql(schema, per_user, projects=False):
     """INSERT … SELECT of PER_USER tasks for every row (ord, id) of the temporary bench_owner."""
     words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
     pick = f"({words})[1 + ((hashint8(k * 16 + %d) %% {len(WORDS)}) + {len(WORDS)}) %% {len(WORDS)}]"
@@ -86,6 +104,9 @@ def task_rows_sql(schema, per_user):
                    "position, created_at, updated_at")
         values = ("o.id, t.title, t.description, t.completed, CASE WHEN t.completed THEN t.created END, "
                   "t.priority, t.due_at, t.due_at, g.n, t.created, t.created")
+        if projects:
+            columns += ", project_id"
+            values += ", (SELECT p.id FROM projects p WHERE p.owner_id = o.id AND p.inbox)"
     else:
         columns = "user_id, title, description, completed, completed_at, priority, due_at, created_at, updated_at"
         values = ("o.id, t.title, t.description, t.completed, CASE WHEN t.completed THEN t.created END, "
@@ -109,7 +130,8 @@ def owners_sql(owners):
 def tasks(schema, url, users_file, per_user, out):
     users = [line.split() for line in open(users_file) if line.strip()]
     owners = [(n, user_id) for n, (user_id, _) in enumerate(users, start=1)]
-    psql(url, "BEGIN;\n" + owners_sql(owners) + task_rows_sql(schema, per_user) + "COMMIT;\n")
+    projects = schema == "todo" and has_projects(url)
+    psql(url, "BEGIN;\n" + owners_sql(owners) + task_rows_sql(schema, per_user, projects) + "COMMIT;\n")
     # A checkpoint too, so that writing out the seed does not fall into the measurement.
     psql(url, "VACUUM ANALYZE;\nCHECKPOINT;\n")
     query = ("SELECT user_id, min(id), max(id), count(*) FROM tasks GROUP BY user_id")
@@ -134,7 +156,10 @@ def filler(schema, url, start, count, per_user):
     else:
         users = ("INSERT INTO users (id, email, password_hash) "
                  "SELECT id, id || '@example.com', 'never signs in' FROM bench_owner;\n")
-    psql(url, "BEGIN;\n" + owners_sql(owners) + users + task_rows_sql(schema, per_user) + "COMMIT;\n")
+    projects = schema == "todo" and has_projects(url)
+    inboxes = INBOXES if projects else ""
+    psql(url, "BEGIN;\n" + owners_sql(owners) + users + inboxes + task_rows_sql(schema, per_user, projects)
+         + "COMMIT;\n")
     # A checkpoint too, so that writing out the seed does not fall into the measurement.
     psql(url, "VACUUM ANALYZE;\nCHECKPOINT;\n")
 

@@ -83,7 +83,7 @@ CREATE INDEX task_completions_by ON task_completions (completed_by, completed_at
 
 -- A recurring series was a row per occurrence, linked by parent_id to the first: it becomes
 -- its pending occurrence (else its latest), and the completed ones its completions.
-CREATE TEMP TABLE series ON COMMIT DROP AS
+CREATE TEMP TABLE series AS
     SELECT COALESCE(parent_id, id) AS root,
            COALESCE(MAX(id) FILTER (WHERE NOT completed), MAX(id)) AS kept
     FROM tasks GROUP BY COALESCE(parent_id, id) HAVING COUNT(*) > 1;
@@ -94,6 +94,7 @@ INSERT INTO task_completions (task_id, completed_at, completed_by, due_at, due_d
     ORDER BY t.completed_at, t.id;
 DELETE FROM tasks t USING series s
     WHERE s.root = COALESCE(t.parent_id, t.id) AND t.id <> s.kept;
+DROP TABLE series;
 -- From now on parent_id is a subtask's parent, in the same project.
 UPDATE tasks SET parent_id = NULL WHERE parent_id IS NOT NULL;
 ALTER TABLE tasks ADD FOREIGN KEY (parent_id) REFERENCES tasks (id) ON DELETE CASCADE;
