@@ -310,6 +310,9 @@ pub fn check_change(project: &Project, changes: &ProjectChanges) -> Result<()> {
     if project.inbox && changes.name.is_some() {
         return Err(Error::invalid("name", "the Inbox cannot be renamed"));
     }
+    if project.inbox && changes.position.is_some() {
+        return Err(Error::invalid("position", "the Inbox is always first"));
+    }
     Ok(())
 }
 
@@ -402,6 +405,11 @@ mod tests {
             ..ProjectChanges::default()
         };
         assert!(check_change(&inbox, &rename).is_err());
+        let reorder_inbox = ProjectChanges {
+            position: Some(1),
+            ..ProjectChanges::default()
+        };
+        assert!(check_change(&inbox, &reorder_inbox).is_err());
         let recolor = ProjectChanges {
             color: Some(Some("#112233".into())),
             ..ProjectChanges::default()
