@@ -154,8 +154,9 @@ impl std::str::FromStr for Sort {
             None => (false, raw),
         };
         let field = match name {
-            "created_at" => SortField::CreatedAt,
-            "due_at" | "due" => SortField::DueAt,
+            // `created` and `due_date` are the names the hackathon's clients send.
+            "created_at" | "created" => SortField::CreatedAt,
+            "due_at" | "due" | "due_date" => SortField::DueAt,
             "priority" => SortField::Priority,
             "title" => SortField::Title,
             "position" => SortField::Position,
@@ -476,6 +477,13 @@ mod tests {
             id: TaskId::new(1),
         };
         assert!(Cursor::decode(&forged.encode(), &sort).is_err());
+    }
+
+    #[test]
+    fn the_briefs_sort_names_are_aliases() {
+        for (alias, name) in [("created", "created_at"), ("due_date", "due_at"), ("-created", "-created_at")] {
+            assert_eq!(alias.parse::<Sort>().expect("alias").as_param(), name);
+        }
     }
 
     #[test]
