@@ -32,7 +32,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from seed import WORDS  # noqa: E402  (the vocabulary of bench/seed.py)
+from seed import INBOXES, WORDS  # noqa: E402  (bench/seed.py's vocabulary and Inboxes)
 
 PASSWORD = "benchmark password"
 
@@ -69,17 +69,6 @@ def has_projects(url):
     answer = subprocess.run(["psql", url, "-Atc", "SELECT to_regclass('projects') IS NOT NULL"],
                             text=True, check=True, capture_output=True).stdout.strip()
     return answer == "t"
-
-
-# Users inserted by SQL get the Inbox that signing up makes (todo from issue 20 on).
-INBOXES = """
-INSERT INTO projects (owner_id, name, inbox, created_at, updated_at)
-    SELECT id, 'Inbox', TRUE, created_at, created_at FROM users u
-    WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.owner_id = u.id AND p.inbox);
-INSERT INTO project_members (project_id, user_id, role, position, created_at)
-    SELECT id, owner_id, 'owner', 0, created_at FROM projects p
-    WHERE NOT EXISTS (SELECT 1 FROM project_members m WHERE m.project_id = p.id);
-"""
 
 
 def task_rows_sql(schema, per_user, projects=False):

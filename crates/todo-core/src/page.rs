@@ -481,7 +481,11 @@ mod tests {
 
     #[test]
     fn the_briefs_sort_names_are_aliases() {
-        for (alias, name) in [("created", "created_at"), ("due_date", "due_at"), ("-created", "-created_at")] {
+        for (alias, name) in [
+            ("created", "created_at"),
+            ("due_date", "due_at"),
+            ("-created", "-created_at"),
+        ] {
             assert_eq!(alias.parse::<Sort>().expect("alias").as_param(), name);
         }
     }

@@ -175,6 +175,24 @@ pub struct Moving {
     pub height: u32,
 }
 
+impl Moving {
+    /// Whether a move to `place` takes the subtasks to another project or section.
+    pub fn carries_subtasks(&self, place: &Placed) -> bool {
+        (place.project, place.section) != (self.placed.project, self.placed.section)
+            && self.subtree.len() > 1
+    }
+
+    /// The tasks whose place a move to `place` changes, the moved one first: it, and its
+    /// subtasks when they go along to another project or section.
+    pub fn changed_by(&self, place: &Placed) -> &[TaskId] {
+        if self.carries_subtasks(place) {
+            &self.subtree
+        } else {
+            &self.subtree[..self.subtree.len().min(1)]
+        }
+    }
+}
+
 /// Checks a move of `moving` to `destination`; an empty destination keeps the place (a
 /// reorder among the same siblings).
 pub fn place_move(moving: &Moving, destination: &Destination, facts: &Facts) -> Result<Placed> {
@@ -385,6 +403,35 @@ mod tests {
         assert_eq!(
             place_move(&moving, &Destination::default(), &facts(0)).expect("stay"),
             moving.placed
+        );
+    }
+
+    #[test]
+    fn subtasks_go_along_only_to_another_project_or_section() {
+        let moving = Moving {
+            placed: Placed {
+                project: HOME,
+                section: None,
+                parent: None,
+            },
+            role: Role::Owner,
+            subtree: vec![TaskId::new(1), TaskId::new(2)],
+            height: 1,
+        };
+        let under_another = Placed {
+            parent: Some(TaskId::new(9)),
+            ..moving.placed
+        };
+        assert!(!moving.carries_subtasks(&under_another));
+        assert_eq!(moving.changed_by(&under_another), [TaskId::new(1)]);
+        let to_work = Placed {
+            project: WORK,
+            ..moving.placed
+        };
+        assert!(moving.carries_subtasks(&to_work));
+        assert_eq!(
+            moving.changed_by(&to_work),
+            [TaskId::new(1), TaskId::new(2)]
         );
     }
 }

@@ -545,21 +545,14 @@ async fn move_task(
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-    let subtasks = &moving.subtree[1..];
-    let carried = (place.project, place.section) != (from.project, from.section);
-    if carried && !subtasks.is_empty() {
-        bound(tree::follow(&DIALECT, subtasks, &place, now))?
+    if moving.carries_subtasks(&place) {
+        bound(tree::follow(&DIALECT, &moving.subtree[1..], &place, now))?
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
     }
-    let changed = if carried {
-        &moving.subtree[..]
-    } else {
-        &moving.subtree[..1]
-    };
     let mut moved = None;
-    for task_id in changed {
+    for task_id in moving.changed_by(&place) {
         let task = write_plan(tx, user_id, *task_id, &planning::moved(), now, None).await?;
         moved.get_or_insert(task);
     }

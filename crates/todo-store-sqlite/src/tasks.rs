@@ -543,20 +543,13 @@ fn move_task(
     tree::place_task(&DIALECT, id, &place, position, now)
         .execute(conn)
         .map_err(db_error)?;
-    let subtasks = &moving.subtree[1..];
-    let carried = (place.project, place.section) != (from.project, from.section);
-    if carried && !subtasks.is_empty() {
-        tree::follow(&DIALECT, subtasks, &place, now)
+    if moving.carries_subtasks(&place) {
+        tree::follow(&DIALECT, &moving.subtree[1..], &place, now)
             .execute(conn)
             .map_err(db_error)?;
     }
-    let changed = if carried {
-        &moving.subtree[..]
-    } else {
-        &moving.subtree[..1]
-    };
     let mut moved = None;
-    for task_id in changed {
+    for task_id in moving.changed_by(&place) {
         let task = write_plan(conn, user_id, *task_id, &planning::moved(), now, None)?;
         moved.get_or_insert(task);
     }

@@ -183,20 +183,7 @@ async fn external_users_from_before_identities_keep_their_accounts_on_postgres()
     let Some(db) = todo_testkit::postgres().await else {
         return;
     };
-    let schema = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = PostgresStore::connect(&db.url, 1).await.expect("connect");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(admin.pool())
-        .await
-        .expect("create schema");
-    let url = todo_testkit::schema_url(&todo_testkit::postgres_url(), &schema);
-    let store = PostgresStore::connect(&url, 2).await.expect("connect");
-    let all = sqlx::migrate!("../todo-store-postgres/migrations");
-    let before: Vec<_> = all.iter().filter(|m| m.version < 5).cloned().collect();
-    sqlx::migrate::Migrator::with_migrations(before)
-        .run(store.pool())
-        .await
-        .expect("migrations 1-4");
+    let store = schema_migrated_before(&db.url, 5).await;
     sqlx::query(
         "INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES \
          ('ba_123', NULL, NULL, now(), now()), \
@@ -226,20 +213,7 @@ async fn projects_arrive_with_an_inbox_and_series_fold_into_one_task_on_postgres
     let Some(db) = todo_testkit::postgres().await else {
         return;
     };
-    let schema = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = PostgresStore::connect(&db.url, 1).await.expect("connect");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(admin.pool())
-        .await
-        .expect("create schema");
-    let url = todo_testkit::schema_url(&todo_testkit::postgres_url(), &schema);
-    let store = PostgresStore::connect(&url, 2).await.expect("connect");
-    let all = sqlx::migrate!("../todo-store-postgres/migrations");
-    let before: Vec<_> = all.iter().filter(|m| m.version < 6).cloned().collect();
-    sqlx::migrate::Migrator::with_migrations(before)
-        .run(store.pool())
-        .await
-        .expect("migrations 1-5");
+    let store = schema_migrated_before(&db.url, 6).await;
     sqlx::raw_sql(
         "INSERT INTO users (id, email, timezone, created_at, updated_at) \
          VALUES ('u1', 'ada@example.com', 'Europe/Berlin', now(), now()); \
@@ -304,4 +278,28 @@ async fn projects_arrive_with_an_inbox_and_series_fold_into_one_task_on_postgres
         days,
         [(13, "2026-12-01".to_owned()), (13, "2026-12-02".to_owned())]
     );
+}
+
+/// A store on a fresh schema with the PostgreSQL migrations before `version` applied: data
+/// in the shape an older build left it, for the next migration to find.
+async fn schema_migrated_before(url: &str, version: i64) -> PostgresStore {
+    let schema = format!("todo_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = PostgresStore::connect(url, 1).await.expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(admin.pool())
+        .await
+        .expect("create schema");
+    let url = todo_testkit::schema_url(&todo_testkit::postgres_url(), &schema);
+    let store = PostgresStore::connect(&url, 2).await.expect("connect");
+    let all = sqlx::migrate!("../todo-store-postgres/migrations");
+    let before: Vec<_> = all
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect();
+    sqlx::migrate::Migrator::with_migrations(before)
+        .run(store.pool())
+        .await
+        .expect("the earlier migrations");
+    store
 }
