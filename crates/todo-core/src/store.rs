@@ -191,7 +191,8 @@ pub trait TaskStore {
     ) -> Result<TaskSlice>;
     /// The user's tasks that are due on a day rather than at a time.
     async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>>;
-    /// The tasks the user created whose timed due floats with their zone.
+    /// The open tasks the user created whose timed due floats with their zone (a completed
+    /// task keeps the moment it was due).
     async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>>;
     /// Stores new due moments (`Task::due_key`) for the user's tasks.
     async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()>;

@@ -183,7 +183,8 @@ impl TaskStore for PostgresStore {
     async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>> {
         sqlx::query_as(
             "SELECT id, due_local FROM tasks \
-             WHERE user_id = $1 AND due_local IS NOT NULL AND due_timezone IS NULL",
+             WHERE user_id = $1 AND due_local IS NOT NULL AND due_timezone IS NULL \
+             AND NOT completed",
         )
         .bind(user_id)
         .fetch_all(&self.pool)

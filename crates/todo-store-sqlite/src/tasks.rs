@@ -235,7 +235,8 @@ impl TaskStore for SqliteStore {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
             let sql = "SELECT id, due_local FROM tasks \
-                       WHERE user_id = ?1 AND due_local IS NOT NULL AND due_timezone IS NULL";
+                       WHERE user_id = ?1 AND due_local IS NOT NULL AND due_timezone IS NULL \
+                       AND completed = 0";
             let rows = sql::all(conn, sql, [&user_id], |row| {
                 Ok((row.get::<_, TaskId>(0)?, row.get::<_, String>(1)?))
             })
