@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod calendar;
 pub mod chat;
+pub mod connected_apps;
 pub mod events;
 pub mod health;
 mod problems;
@@ -38,6 +39,7 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
     tags(
         (name = "accounts", description = "Sign up, log in, profile"),
         (name = "api-keys", description = "Personal access tokens"),
+        (name = "connected-apps", description = "Apps connected with OAuth (claude.ai, ChatGPT, …)"),
         (name = "tasks", description = "The task list"),
         (name = "tags", description = "Labels on tasks"),
         (name = "transfer", description = "Export and import"),
@@ -72,6 +74,8 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::me, accounts::update_me))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(connected_apps::list))
+        .routes(routes!(connected_apps::revoke))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::quick))
         .routes(routes!(tasks::bulk))
@@ -164,6 +168,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .nest("/api/{user_id}", by_user)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .merge(mcp::routes(&state))
+        .merge(crate::oauth::routes())
         .merge(crate::web::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -5,6 +5,7 @@ mod chat;
 mod events;
 mod jobs;
 mod list;
+mod oauth;
 mod reminders;
 mod rows;
 mod sql;

@@ -4,12 +4,14 @@
 //! domain types (each backend decodes rows into these by column position), and the messages
 //! of unique violations.
 
+mod oauth;
 mod rows;
 mod sql;
 
 pub mod list;
 pub mod updates;
 
+pub use oauth::*;
 pub use rows::*;
 pub use sql::{Dialect, Search, Sql, Value};
 

@@ -53,6 +53,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "identities",
         sql: include_str!("../migrations/0005_identities.sql"),
     },
+    Migration {
+        version: 10,
+        description: "oauth",
+        sql: include_str!("../migrations/0010_oauth.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.
