@@ -495,8 +495,9 @@ impl Client {
 }
 
 /// A registration request (RFC 7591 §2). Metadata we do not use is ignored, as §2 allows.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct RegistrationInput {
+    /// 1–10 URIs: https, or http on localhost, 127.0.0.1 or [::1].
     #[serde(default)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
@@ -512,15 +513,16 @@ pub struct RegistrationInput {
 }
 
 /// The registration response (RFC 7591 §3.2.1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RegisteredClient {
     pub client_id: String,
     pub client_id_issued_at: i64,
     pub client_name: String,
     pub redirect_uris: Vec<String>,
-    pub token_endpoint_auth_method: &'static str,
-    pub grant_types: [&'static str; 2],
-    pub response_types: [&'static str; 1],
+    /// Always `none`: public clients.
+    pub token_endpoint_auth_method: String,
+    pub grant_types: Vec<String>,
+    pub response_types: Vec<String>,
     pub scope: String,
 }
 
@@ -645,10 +647,11 @@ pub struct NewTokens {
 }
 
 /// The token response (RFC 6749 §5.1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub token_type: &'static str,
+    /// Always `Bearer`.
+    pub token_type: String,
     pub expires_in: i64,
     pub refresh_token: String,
     pub scope: String,
@@ -667,7 +670,7 @@ fn issue(grant_id: &str, scopes: &[OAuthScope], at: DateTime<Utc>) -> (NewTokens
     };
     let response = TokenResponse {
         access_token: access,
-        token_type: "Bearer",
+        token_type: "Bearer".into(),
         expires_in: ACCESS_TTL.num_seconds(),
         refresh_token: refresh,
         scope: scopes_to_text(scopes),
@@ -689,7 +692,8 @@ pub struct ConnectedApp {
 }
 
 /// The parameters of `GET /oauth/authorize` (RFC 6749 §4.1.1, RFC 7636, RFC 8707).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuthorizeParams {
     #[serde(default)]
     pub response_type: Option<String>,
@@ -734,7 +738,7 @@ pub enum AuthorizeError {
 }
 
 /// The parameters of `POST /oauth/token` (RFC 6749 §4.1.3, §6; RFC 8707 `resource`).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct TokenParams {
     #[serde(default)]
     pub grant_type: Option<String>,
@@ -846,9 +850,9 @@ impl Todo {
             client_id_issued_at: at.timestamp(),
             client_name: client.name,
             redirect_uris: client.redirect_uris,
-            token_endpoint_auth_method: "none",
-            grant_types: ["authorization_code", "refresh_token"],
-            response_types: ["code"],
+            token_endpoint_auth_method: "none".into(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            response_types: vec!["code".into()],
             scope: scopes_to_text(&SUPPORTED_SCOPES),
         })
     }

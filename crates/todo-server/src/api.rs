@@ -47,6 +47,7 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
         (name = "events", description = "Live updates (Server-Sent Events)"),
         (name = "webhooks", description = "Events POSTed to your URL, signed"),
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "oauth", description = "OAuth 2.1 for connected apps (on when PUBLIC_URL is set; errors as RFC 6749)"),
     )
 )]
 struct ApiDoc;
@@ -139,6 +140,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))
+        .merge(crate::oauth::routes())
         .nest(
             "/api/v1",
             OpenApiRouter::new()
@@ -168,7 +170,6 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .nest("/api/{user_id}", by_user)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .merge(mcp::routes(&state))
-        .merge(crate::oauth::routes())
         .merge(crate::web::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,40 +6,79 @@
 //! `PUBLIC_URL`), which every one of them says with a 404 problem naming the setting.
 
 use askama::Template;
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use todo_core::accounts::{CredentialKind, Principal};
 use todo_core::oauth::{
     AuthorizationRequest, AuthorizeError, AuthorizeParams, Client, ErrorCode, Issuer, OAuthError,
-    OAuthScope, RegistrationInput, SUPPORTED_SCOPES, TokenParams, consented_scopes, scopes_to_text,
+    OAuthScope, RegisteredClient, RegistrationInput, SUPPORTED_SCOPES, TokenParams, TokenResponse,
+    consented_scopes, scopes_to_text,
 };
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::{Caller, check_csrf};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::web::assets;
 
 pub const PROTECTED_RESOURCE_PATH: &str = "/.well-known/oauth-protected-resource";
 pub const AUTHORIZATION_SERVER_PATH: &str = "/.well-known/oauth-authorization-server";
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(PROTECTED_RESOURCE_PATH, get(resource_metadata))
-        .route(
-            &format!("{PROTECTED_RESOURCE_PATH}/mcp"),
-            get(resource_metadata),
-        )
-        .route(AUTHORIZATION_SERVER_PATH, get(server_metadata))
-        .route("/oauth/authorize", get(authorize).post(consent))
-        .route("/oauth/token", post(token))
-        .route("/oauth/register", post(register))
-        .route("/oauth/revoke", post(revoke))
+/// The OAuth routes, in the OpenAPI document (so the authorization matrix and the fuzzer see
+/// them). Public: none takes a Bearer credential.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(resource_metadata))
+        .routes(routes!(resource_metadata_of_mcp))
+        .routes(routes!(server_metadata))
+        .routes(routes!(authorize, consent))
+        .routes(routes!(token))
+        .routes(routes!(register))
+        .routes(routes!(revoke))
+}
+
+/// An OAuth error (RFC 6749 §5.2).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OAuthErrorBody {
+    /// `invalid_request`, `invalid_grant`, `invalid_scope`, `invalid_target`, …
+    pub error: String,
+    pub error_description: String,
+}
+
+/// RFC 9728 protected-resource metadata.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ResourceMetadata {
+    resource: String,
+    authorization_servers: Vec<String>,
+    scopes_supported: Vec<String>,
+    bearer_methods_supported: Vec<String>,
+    resource_name: String,
+    resource_documentation: String,
+}
+
+/// RFC 8414 authorization-server metadata.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ServerMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    registration_endpoint: String,
+    revocation_endpoint: String,
+    scopes_supported: Vec<String>,
+    response_types_supported: Vec<String>,
+    response_modes_supported: Vec<String>,
+    grant_types_supported: Vec<String>,
+    token_endpoint_auth_methods_supported: Vec<String>,
+    revocation_endpoint_auth_methods_supported: Vec<String>,
+    code_challenge_methods_supported: Vec<String>,
+    authorization_response_iss_parameter_supported: bool,
+    client_id_metadata_document_supported: bool,
+    service_documentation: String,
 }
 
 /// Without `PUBLIC_URL` there is no issuer: every OAuth route says so.
@@ -65,49 +104,92 @@ pub fn challenge(issuer: &Issuer, error: Option<&str>) -> String {
     value
 }
 
-fn scope_names() -> Vec<&'static str> {
-    SUPPORTED_SCOPES.iter().map(|s| s.as_str()).collect()
+fn scope_names() -> Vec<String> {
+    SUPPORTED_SCOPES
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect()
 }
 
-/// RFC 9728 protected-resource metadata of `/mcp` (served at both well-known paths).
-async fn resource_metadata(State(state): State<AppState>) -> Response {
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+fn resource_document(state: &AppState) -> Response {
     let Some(issuer) = state.oauth.as_ref() else {
         return oauth_off();
     };
-    axum::Json(json!({
-        "resource": issuer.mcp_resource(),
-        "authorization_servers": [issuer.url()],
-        "scopes_supported": scope_names(),
-        "bearer_methods_supported": ["header"],
-        "resource_name": "todo",
-        "resource_documentation": format!("{}/docs", issuer.url()),
-    }))
+    axum::Json(ResourceMetadata {
+        resource: issuer.mcp_resource(),
+        authorization_servers: vec![issuer.url().to_owned()],
+        scopes_supported: scope_names(),
+        bearer_methods_supported: strings(&["header"]),
+        resource_name: "todo".into(),
+        resource_documentation: format!("{}/docs", issuer.url()),
+    })
     .into_response()
 }
 
-/// RFC 8414 authorization-server metadata.
+/// Protected-resource metadata (RFC 9728) of `/mcp`: where to get a token, and which scopes.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-protected-resource",
+    tag = "oauth",
+    responses(
+        (status = 200, body = ResourceMetadata),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn resource_metadata(State(state): State<AppState>) -> Response {
+    resource_document(&state)
+}
+
+/// The same document at the path-suffixed location MCP clients try first.
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-protected-resource/mcp",
+    tag = "oauth",
+    responses(
+        (status = 200, body = ResourceMetadata),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn resource_metadata_of_mcp(State(state): State<AppState>) -> Response {
+    resource_document(&state)
+}
+
+/// Authorization-server metadata (RFC 8414).
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    tag = "oauth",
+    responses(
+        (status = 200, body = ServerMetadata),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn server_metadata(State(state): State<AppState>) -> Response {
     let Some(issuer) = state.oauth.as_ref() else {
         return oauth_off();
     };
     let base = issuer.url();
-    axum::Json(json!({
-        "issuer": base,
-        "authorization_endpoint": format!("{base}/oauth/authorize"),
-        "token_endpoint": format!("{base}/oauth/token"),
-        "registration_endpoint": format!("{base}/oauth/register"),
-        "revocation_endpoint": format!("{base}/oauth/revoke"),
-        "scopes_supported": scope_names(),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
-        "token_endpoint_auth_methods_supported": ["none"],
-        "revocation_endpoint_auth_methods_supported": ["none"],
-        "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": true,
-        "client_id_metadata_document_supported": false,
-        "service_documentation": format!("{base}/docs"),
-    }))
+    axum::Json(ServerMetadata {
+        issuer: base.to_owned(),
+        authorization_endpoint: format!("{base}/oauth/authorize"),
+        token_endpoint: format!("{base}/oauth/token"),
+        registration_endpoint: format!("{base}/oauth/register"),
+        revocation_endpoint: format!("{base}/oauth/revoke"),
+        scopes_supported: scope_names(),
+        response_types_supported: strings(&["code"]),
+        response_modes_supported: strings(&["query"]),
+        grant_types_supported: strings(&["authorization_code", "refresh_token"]),
+        token_endpoint_auth_methods_supported: strings(&["none"]),
+        revocation_endpoint_auth_methods_supported: strings(&["none"]),
+        code_challenge_methods_supported: strings(&["S256"]),
+        authorization_response_iss_parameter_supported: true,
+        client_id_metadata_document_supported: false,
+        service_documentation: format!("{base}/docs"),
+    })
     .into_response()
 }
 
@@ -156,6 +238,20 @@ fn form<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// Exchange an authorization code (with its PKCE verifier) or a refresh token for a new access
+/// and refresh token. Errors as RFC 6749 §5.2 says.
+#[utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "oauth",
+    request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 400, body = OAuthErrorBody),
+        (status = 401, body = OAuthErrorBody),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(issuer) = state.oauth.as_ref() else {
         return oauth_off();
@@ -170,6 +266,19 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
     }
 }
 
+/// Register a public client (RFC 7591): https or loopback redirect URIs, no secret.
+#[utoipa::path(
+    post,
+    path = "/oauth/register",
+    tag = "oauth",
+    request_body = RegistrationInput,
+    responses(
+        (status = 201, body = RegisteredClient),
+        (status = 400, body = OAuthErrorBody),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = OAuthErrorBody),
+    )
+)]
 async fn register(State(state): State<AppState>, body: Bytes) -> Response {
     if state.oauth.is_none() {
         return oauth_off();
@@ -189,7 +298,7 @@ async fn register(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RevokeParams {
     #[serde(default)]
     token: Option<String>,
@@ -197,9 +306,23 @@ struct RevokeParams {
     client_id: Option<String>,
     /// A hint we do not need: either kind of token revokes its grant.
     #[serde(default, rename = "token_type_hint")]
+    #[schema(rename = "token_type_hint")]
     _hint: Option<String>,
 }
 
+/// Revoke a token (RFC 7009): either token of a grant ends the whole grant. An unknown token
+/// is no error.
+#[utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    tag = "oauth",
+    request_body(content = RevokeParams, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or there was nothing to revoke"),
+        (status = 400, body = OAuthErrorBody),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if state.oauth.is_none() {
         return oauth_off();
@@ -359,8 +482,21 @@ fn origin_of(uri: &str) -> Option<String> {
     Some(url.origin().ascii_serialization()).filter(|o| o != "null")
 }
 
-/// `GET /oauth/authorize`: checks the request, sends a visitor who is not signed in to the
-/// login page (and back here after), and shows the consent page.
+/// The authorization endpoint: checks the request, sends a visitor who is not signed in to
+/// the login page (and back here after), and shows the consent page (HTML). A bad client or
+/// redirect URI is shown, never followed; other errors go back to the app's redirect URI.
+#[utoipa::path(
+    get,
+    path = "/oauth/authorize",
+    tag = "oauth",
+    params(AuthorizeParams),
+    responses(
+        (status = 200, description = "The consent page", content_type = "text/html", body = String),
+        (status = 303, description = "To the login page, or back to the app with an error"),
+        (status = 400, description = "A bad client or redirect URI, shown", content_type = "text/html", body = String),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn authorize(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -442,9 +578,10 @@ async fn consent_page(
 }
 
 /// The consent form: the authorization request again, the user's answer and the CSRF token.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ConsentForm {
     #[serde(default, rename = "_csrf")]
+    #[schema(rename = "_csrf")]
     csrf: String,
     #[serde(default)]
     decision: String,
@@ -469,8 +606,20 @@ struct ConsentForm {
     resource: Option<String>,
 }
 
-/// `POST /oauth/authorize`: the user's answer. Checked again from the start (the form is the
-/// browser's), then a code in the redirect, or `access_denied`.
+/// The consent page's form (the signed-in user's answer, with the page's CSRF token). Checked
+/// again from the start, then a code in the redirect to the app, or `access_denied`.
+#[utoipa::path(
+    post,
+    path = "/oauth/authorize",
+    tag = "oauth",
+    request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the app with a code or an error"),
+        (status = 400, description = "Not signed in, or a bad request, shown", content_type = "text/html", body = String),
+        (status = 403, description = "Without the page's CSRF token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn consent(State(state): State<AppState>, request: axum::extract::Request) -> Response {
     let Some(issuer) = state.oauth.clone() else {
         return oauth_off();

@@ -24,6 +24,16 @@ const PUBLIC: &[&str] = &[
     "GET /metrics",
     "POST /api/v1/auth/signup",
     "POST /api/v1/auth/login",
+    // OAuth 2.1 (the apps' side: metadata, authorize with its own session check, token,
+    // registration, revocation), tested in oauth.rs.
+    "GET /.well-known/oauth-protected-resource",
+    "GET /.well-known/oauth-protected-resource/mcp",
+    "GET /.well-known/oauth-authorization-server",
+    "GET /oauth/authorize",
+    "POST /oauth/authorize",
+    "POST /oauth/token",
+    "POST /oauth/register",
+    "POST /oauth/revoke",
 ];
 
 /// One documented operation, as the matrix exercises it.
