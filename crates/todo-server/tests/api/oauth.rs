@@ -728,3 +728,63 @@ async fn without_public_url_oauth_is_off_and_says_so() {
         );
     }
 }
+
+#[tokio::test]
+async fn settings_lists_connected_apps_and_disconnects_one() {
+    let app = oauth_app().await;
+    let (user, _, tokens) = connected(&app, &["tasks:read"]).await;
+    let access = token(&tokens, "access_token");
+    assert_eq!(
+        app.get("/api/v1/tasks", access).await.status,
+        StatusCode::OK
+    );
+    let id = app.get("/api/v1/connected-apps", &user.token).await.body[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let page = app
+        .raw(
+            Request::get("/settings")
+                .header(header::COOKIE, cookie(&user))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    let html = page.body.as_str().expect("html");
+    assert!(
+        html.contains("Connected apps") && html.contains("Test app"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("/settings/connected-apps/{id}/revoke")));
+    assert!(html.contains("tasks:read"));
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf");
+
+    let without_token = app
+        .raw(
+            Request::post(format!("/settings/connected-apps/{id}/revoke"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, cookie(&user))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(without_token.status, StatusCode::FORBIDDEN, "CSRF");
+    let disconnected = app
+        .raw(
+            Request::post(format!("/settings/connected-apps/{id}/revoke"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, cookie(&user))
+                .body(Body::from(encode(&[("_csrf", csrf)])))
+                .expect("request"),
+        )
+        .await;
+
+    assert_eq!(disconnected.status, StatusCode::SEE_OTHER);
+    app.get("/api/v1/tasks", access)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+}
