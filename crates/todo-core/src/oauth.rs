@@ -581,6 +581,101 @@ pub fn check_registration(input: &RegistrationInput) -> OAuthResult<(String, Vec
     Ok((name, uris))
 }
 
+/// The largest Client ID Metadata Document read; beyond it the fetch fails.
+pub const METADATA_DOCUMENT_MAX_BYTES: usize = 5 * 1024;
+/// How long a fetched document is used at most, and at least (whatever its `Cache-Control`
+/// says): a change reaches us within a day, and a busy app costs one fetch per minutes.
+pub const METADATA_CACHE_MAX: Duration = Duration::hours(24);
+pub const METADATA_CACHE_MIN: Duration = Duration::minutes(5);
+/// Without `Cache-Control: max-age`.
+pub const METADATA_CACHE_DEFAULT: Duration = Duration::hours(1);
+
+/// Whether a `client_id` names a Client ID Metadata Document (draft-ietf-oauth-client-id-
+/// metadata-document): an https URL with a path, without fragment, credentials or dot
+/// segments. `allow_http_loopback` also accepts `http` on a loopback host (tests only).
+pub fn is_metadata_document_id(client_id: &str, allow_http_loopback: bool) -> bool {
+    if client_id.chars().count() > URI_MAX_CHARS {
+        return false;
+    }
+    let Ok(url) = url::Url::parse(client_id) else {
+        return false;
+    };
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        "http" => allow_http_loopback && url.host_str().is_some_and(is_loopback_host),
+        _ => false,
+    };
+    // The parser removes dot segments: a URL whose path changed under it had some.
+    let raw_path = client_id
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|at| &rest[at..]))
+        .map(|p| p.split(['?', '#']).next().unwrap_or(p));
+    scheme_ok
+        && url.host_str().is_some()
+        && url.path() != "/"
+        && raw_path == Some(url.path())
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none()
+}
+
+/// A Client ID Metadata Document, as much of it as we use.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MetadataDocument {
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(flatten)]
+    pub registration: RegistrationInput,
+}
+
+/// Checks a fetched document against the URL it came from: its `client_id` is that URL
+/// exactly, and its metadata passes what a registration must (public client, https or
+/// loopback redirect URIs, a bounded name). The client it describes.
+pub fn check_metadata_document(url: &str, body: &[u8], at: DateTime<Utc>) -> OAuthResult<Client> {
+    let invalid = |why: String| {
+        OAuthError::new(
+            ErrorCode::InvalidClient,
+            format!("the client's metadata document at {url} {why}"),
+        )
+    };
+    let document: MetadataDocument = serde_json::from_slice(body)
+        .map_err(|e| invalid(format!("is not a JSON object of client metadata: {e}")))?;
+    if document.client_id.as_deref() != Some(url) {
+        return Err(invalid("must name itself as client_id".into()));
+    }
+    let (name, redirect_uris) =
+        check_registration(&document.registration).map_err(|e| invalid(e.description))?;
+    Ok(Client {
+        id: url.to_owned(),
+        name,
+        redirect_uris,
+        created_at: at,
+        used: false,
+    })
+}
+
+/// How long a fetched document may be used, from its `Cache-Control`: `max-age` within
+/// [`METADATA_CACHE_MIN`]..[`METADATA_CACHE_MAX`], [`METADATA_CACHE_DEFAULT`] without one;
+/// `no-store` or `no-cache` the minimum.
+pub fn metadata_cache_lifetime(cache_control: Option<&str>) -> Duration {
+    let Some(value) = cache_control else {
+        return METADATA_CACHE_DEFAULT;
+    };
+    let mut lifetime = METADATA_CACHE_DEFAULT;
+    for directive in value.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return METADATA_CACHE_MIN;
+        }
+        if let Some(seconds) = lower.strip_prefix("max-age=")
+            && let Ok(seconds) = seconds.trim_matches('"').parse::<i64>()
+        {
+            lifetime = Duration::seconds(seconds);
+        }
+    }
+    lifetime.clamp(METADATA_CACHE_MIN, METADATA_CACHE_MAX)
+}
+
 /// A user's consent to a client, and the family of tokens that came of it. Revoking it ends
 /// every token of the family.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -771,6 +866,9 @@ pub trait OAuthStore {
         max_unused: usize,
     ) -> Result<bool>;
     async fn oauth_client(&self, id: &str) -> Result<Option<Client>>;
+    /// Stores a client described by its metadata document (its id is the document's URL),
+    /// replacing the name and redirect URIs of an earlier fetch.
+    async fn upsert_client(&self, client: &Client) -> Result<()>;
     /// Stores a grant whose code has this hash.
     async fn insert_grant(&self, grant: &Grant, code_hash: &str) -> Result<()>;
     async fn grant_by_code(&self, code_hash: &str) -> Result<Option<Grant>>;
@@ -855,6 +953,11 @@ impl Todo {
             response_types: vec!["code".into()],
             scope: scopes_to_text(&SUPPORTED_SCOPES),
         })
+    }
+
+    /// Keeps a client from a fetched metadata document, so its grants can name it.
+    pub async fn remember_metadata_client(&self, client: &Client) -> Result<()> {
+        self.store.upsert_client(client).await
     }
 
     /// A client by id, if it exists and has not expired unused.
@@ -1451,6 +1554,103 @@ mod tests {
             let error = check_registration(&input).expect_err("refused");
             assert_eq!(error.code, code, "{input:?}");
         }
+    }
+
+    #[test]
+    fn metadata_document_ids_are_https_urls_with_a_path() {
+        for ok in [
+            "https://app.example/oauth/client.json",
+            "https://app.example/client?v=1",
+        ] {
+            assert!(is_metadata_document_id(ok, false), "{ok}");
+        }
+        for bad in [
+            "https://app.example",
+            "https://app.example/",
+            "https://app.example/a/../client.json",
+            "https://app.example/./client.json",
+            "https://app.example/client.json#x",
+            "https://u:p@app.example/client.json",
+            "http://app.example/client.json",
+            "todo_client_abc",
+        ] {
+            assert!(!is_metadata_document_id(bad, false), "{bad}");
+        }
+        assert!(!is_metadata_document_id("http://127.0.0.1:9/c.json", false));
+        assert!(is_metadata_document_id("http://127.0.0.1:9/c.json", true));
+        assert!(!is_metadata_document_id("http://app.example/c.json", true));
+    }
+
+    fn json_doc(client_id: &str, redirects: &[&str], auth: &str) -> String {
+        serde_json::json!({
+            "client_id": client_id,
+            "client_name": "App",
+            "redirect_uris": redirects,
+            "token_endpoint_auth_method": auth,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn a_metadata_document_must_name_itself_and_describe_a_public_client() {
+        let url = "https://app.example/client.json";
+        let at = now();
+        let good = json_doc(url, &["https://app.example/cb"], "none");
+        let client = check_metadata_document(url, good.as_bytes(), at).expect("valid");
+        assert_eq!(client.id, url);
+        assert_eq!(client.name, "App");
+        assert_eq!(
+            client.redirect_uris,
+            vec!["https://app.example/cb".to_owned()]
+        );
+        for (body, why) in [
+            (
+                json_doc(
+                    "https://other.example/c.json",
+                    &["https://app.example/cb"],
+                    "none",
+                ),
+                "another client_id",
+            ),
+            (
+                json_doc(url, &["http://app.example/cb"], "none"),
+                "a plain http redirect",
+            ),
+            (
+                json_doc(url, &["https://app.example/cb"], "client_secret_post"),
+                "a confidential client",
+            ),
+            ("[]".to_owned(), "not an object"),
+            ("{\"client_id\": 1}".to_owned(), "a number"),
+        ] {
+            let error = check_metadata_document(url, body.as_bytes(), at).expect_err(why);
+            assert_eq!(error.code, ErrorCode::InvalidClient, "{why}");
+        }
+    }
+
+    #[test]
+    fn documents_are_cached_by_their_headers_within_bounds() {
+        assert_eq!(metadata_cache_lifetime(None), METADATA_CACHE_DEFAULT);
+        assert_eq!(
+            metadata_cache_lifetime(Some("public, max-age=7200")),
+            Duration::hours(2)
+        );
+        assert_eq!(
+            metadata_cache_lifetime(Some("max-age=1")),
+            METADATA_CACHE_MIN
+        );
+        assert_eq!(
+            metadata_cache_lifetime(Some("max-age=99999999")),
+            METADATA_CACHE_MAX
+        );
+        assert_eq!(
+            metadata_cache_lifetime(Some("no-store")),
+            METADATA_CACHE_MIN
+        );
+        assert_eq!(
+            metadata_cache_lifetime(Some("max-age=oops")),
+            METADATA_CACHE_DEFAULT
+        );
     }
 
     #[test]

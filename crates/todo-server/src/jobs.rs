@@ -396,7 +396,7 @@ fn describe_send_error(e: &reqwest::Error) -> String {
 /// Resolves names to public addresses only, so a name that points (or is re-pointed, DNS
 /// rebinding) at a private address cannot be reached: the check is on the addresses the
 /// connection actually uses.
-struct PublicResolver;
+pub(crate) struct PublicResolver;
 
 impl reqwest::dns::Resolve for PublicResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {

@@ -55,6 +55,8 @@ pub struct Shared {
     pub mcp: Arc<McpSettings>,
     /// This server as an OAuth authorization server (from `PUBLIC_URL`); `None`: OAuth is off.
     pub oauth: Option<todo_core::oauth::Issuer>,
+    /// Clients known by the URL of their metadata document, fetched and kept in memory.
+    pub oauth_documents: Arc<oauth::MetadataDocuments>,
     /// The chat agent, with its model client.
     pub chat: Chat,
     /// Cancelled when shutdown begins: long-lived responses (SSE streams) end on it, so that
@@ -119,6 +121,10 @@ impl AppState {
         {
             mcp.allowed_hosts.push(host);
         }
+        let oauth_documents = oauth::MetadataDocuments::new(
+            todo.allows_private_webhooks(),
+            settings.mcp.allow_http_metadata_documents,
+        )?;
         let limits = RateLimits::new(
             &settings.rate_limit,
             settings.redis_url.as_ref().map(Secret::expose),
@@ -149,6 +155,7 @@ impl AppState {
             http: Arc::new(settings.http.clone()),
             mcp: Arc::new(mcp),
             oauth: issuer,
+            oauth_documents: Arc::new(oauth_documents),
             shutdown: CancellationToken::new(),
             todo,
         })))

@@ -46,6 +46,9 @@ pub struct McpSettings {
     pub allowed_origins: Vec<String>,
     /// `PUBLIC_URL`: the server's external URL, its OAuth issuer. OAuth is off without it.
     pub public_url: Option<String>,
+    /// Accept `http://` loopback URLs as Client ID Metadata Documents. For tests only: no
+    /// setting turns it on.
+    pub allow_http_metadata_documents: bool,
 }
 
 impl Default for McpSettings {
@@ -58,6 +61,7 @@ impl Default for McpSettings {
                 "http://[::1]:*".into(),
             ],
             public_url: None,
+            allow_http_metadata_documents: false,
         }
     }
 }

@@ -5,6 +5,10 @@
 //! (`{error, error_description}`), not as problems — except when OAuth is off (no
 //! `PUBLIC_URL`), which every one of them says with a 404 problem naming the setting.
 
+mod documents;
+
+pub use documents::MetadataDocuments;
+
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -187,7 +191,7 @@ async fn server_metadata(State(state): State<AppState>) -> Response {
         revocation_endpoint_auth_methods_supported: strings(&["none"]),
         code_challenge_methods_supported: strings(&["S256"]),
         authorization_response_iss_parameter_supported: true,
-        client_id_metadata_document_supported: false,
+        client_id_metadata_document_supported: true,
         service_documentation: format!("{base}/docs"),
     })
     .into_response()
@@ -347,12 +351,18 @@ async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
 }
 
-/// The client an authorization request names.
+/// The client an authorization request names: registered, or described by the metadata
+/// document whose URL it is.
 async fn client_of(
     state: &AppState,
     client_id: Option<&str>,
 ) -> Result<Option<Client>, OAuthError> {
     match client_id {
+        Some(url) if state.oauth_documents.names_a_document(url) => state
+            .oauth_documents
+            .client(&state.todo, url)
+            .await
+            .map(Some),
         Some(id) => Ok(state.todo.oauth_client(id).await?),
         None => Ok(None),
     }

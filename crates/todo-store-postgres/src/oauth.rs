@@ -86,6 +86,20 @@ impl OAuthStore for PostgresStore {
         sql::row::<OAuthClientRow, _>(&self.pool, sql, [id.into()]).await
     }
 
+    async fn upsert_client(&self, client: &Client) -> Result<()> {
+        let sql = "INSERT INTO oauth_clients (id, name, redirect_uris, created_at) \
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE \
+                   SET name = excluded.name, redirect_uris = excluded.redirect_uris, \
+                   created_at = excluded.created_at";
+        let values = [
+            (&client.id).into(),
+            (&client.name).into(),
+            redirect_uris_to_text(&client.redirect_uris).into(),
+            client.created_at.into(),
+        ];
+        sql::run(&self.pool, sql, values).await.map(drop)
+    }
+
     async fn insert_grant(&self, grant: &Grant, code_hash: &str) -> Result<()> {
         let sql = "INSERT INTO oauth_grants (id, user_id, client_id, scopes, resource, \
                    redirect_uri, code_hash, code_challenge, code_expires_at, created_at) \

@@ -82,6 +82,21 @@ impl OAuthStore for SqliteStore {
             .await
     }
 
+    async fn upsert_client(&self, client: &Client) -> Result<()> {
+        let sql = "INSERT INTO oauth_clients (id, name, redirect_uris, created_at) \
+                   VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE \
+                   SET name = excluded.name, redirect_uris = excluded.redirect_uris, \
+                   created_at = excluded.created_at";
+        let values = [
+            (&client.id).into(),
+            (&client.name).into(),
+            redirect_uris_to_text(&client.redirect_uris).into(),
+            client.created_at.into(),
+        ];
+        self.write(move |conn| sql::run(conn, sql, values).map(drop))
+            .await
+    }
+
     async fn insert_grant(&self, grant: &Grant, code_hash: &str) -> Result<()> {
         let sql = "INSERT INTO oauth_grants (id, user_id, client_id, scopes, resource, \
                    redirect_uri, code_hash, code_challenge, code_expires_at, created_at) \

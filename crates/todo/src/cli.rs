@@ -351,6 +351,7 @@ impl McpHttpArgs {
             allowed_hosts: list(&self.mcp_allowed_hosts),
             allowed_origins: list(&self.mcp_allowed_origins),
             public_url: set(&self.public_url),
+            allow_http_metadata_documents: false,
         }
     }
 }

@@ -788,3 +788,173 @@ async fn settings_lists_connected_apps_and_disconnects_one() {
         .await
         .problem(StatusCode::UNAUTHORIZED);
 }
+
+/// A loopback server of Client ID Metadata Documents, counting the fetches of the good one.
+struct DocumentServer {
+    base: String,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn document_server() -> DocumentServer {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let fetches = std::sync::Arc::new(AtomicUsize::new(0));
+    let doc = |base: &str, path: &str| {
+        json!({
+            "client_id": format!("{base}{path}"),
+            "client_name": "Test app",
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "none",
+        })
+    };
+    let good = doc(&base, "/good.json");
+    let other = doc("https://elsewhere.example", "/good.json");
+    let big = json!({"client_id": format!("{base}/big.json"), "padding": "x".repeat(6000)});
+    let counter = fetches.clone();
+    let router = axum::Router::new()
+        .route(
+            "/good.json",
+            axum::routing::get(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let body = good.clone();
+                async move { ([(header::CACHE_CONTROL, "max-age=600")], axum::Json(body)) }
+            }),
+        )
+        .route(
+            "/other.json",
+            axum::routing::get(move || {
+                let body = other.clone();
+                async move { axum::Json(body) }
+            }),
+        )
+        .route(
+            "/big.json",
+            axum::routing::get(move || {
+                let body = big.clone();
+                async move { axum::Json(body) }
+            }),
+        )
+        .route(
+            "/moved.json",
+            axum::routing::get(|| async {
+                axum::response::Redirect::temporary("/good.json").into_response()
+            }),
+        );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    DocumentServer { base, fetches }
+}
+
+/// An OAuth app that takes `http://127.0.0.1` documents (tests only), with private networks
+/// allowed or not (`WEBHOOK_ALLOW_PRIVATE_NETWORKS`).
+async fn document_app(allow_private: bool) -> TestApp {
+    let base = oauth_app().await;
+    let mut settings = settings(Some(PUBLIC_URL));
+    settings.mcp.allow_http_metadata_documents = true;
+    let todo = base.todo.clone().with_private_webhooks(allow_private);
+    let state = todo_server::AppState::new(todo.clone(), &settings).expect("state");
+    TestApp {
+        router: todo_server::app(state).expect("router"),
+        todo,
+        db: base.db.clone(),
+    }
+}
+
+#[tokio::test]
+async fn a_client_id_metadata_document_connects_an_app_without_registration() {
+    let docs = document_server().await;
+    let app = document_app(true).await;
+    let user = app.signup("ada@example.com").await;
+    let client_id = format!("{}/good.json", docs.base);
+    let metadata = app
+        .send(
+            Method::GET,
+            "/.well-known/oauth-authorization-server",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(metadata.body["client_id_metadata_document_supported"], true);
+
+    let code = consent(&app, &user, &client_id, &["tasks:read"]).await;
+    let tokens = exchange(&app, &client_id, &code, VERIFIER).await;
+
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.body);
+    let access = token(&tokens.body, "access_token");
+    assert_eq!(
+        app.get("/api/v1/tasks", access).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        docs.fetches.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "fetched once, then kept for its max-age (the page and the form)"
+    );
+    let apps = app.get("/api/v1/connected-apps", &user.token).await;
+    assert_eq!(apps.body[0]["client_id"], client_id.as_str());
+    assert_eq!(apps.body[0]["client_name"], "Test app");
+}
+
+#[tokio::test]
+async fn a_metadata_document_is_held_to_its_rules() {
+    let docs = document_server().await;
+    let app = document_app(true).await;
+    let user = app.signup("ada@example.com").await;
+    let good = format!("{}/good.json", docs.base);
+    for (query, why) in [
+        (
+            authorize_query(
+                &good,
+                &[("redirect_uri", Some("https://evil.example/callback"))],
+            ),
+            "a redirect URI the document does not list",
+        ),
+        (
+            authorize_query(&format!("{}/other.json", docs.base), &[]),
+            "a document naming another client_id",
+        ),
+        (
+            authorize_query(&format!("{}/big.json", docs.base), &[]),
+            "a document over 5 KiB",
+        ),
+        (
+            authorize_query(&format!("{}/moved.json", docs.base), &[]),
+            "a redirect (not followed)",
+        ),
+        (
+            authorize_query(&format!("{}/missing.json", docs.base), &[]),
+            "a 404",
+        ),
+    ] {
+        let page = authorize_page(&app, Some(&user), &query).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{why}");
+        assert!(page.header("location").is_none(), "{why}: never redirected");
+    }
+}
+
+#[tokio::test]
+async fn metadata_documents_on_private_addresses_are_refused_like_webhooks() {
+    let docs = document_server().await;
+    let app = document_app(false).await;
+    let user = app.signup("ada@example.com").await;
+    let query = authorize_query(&format!("{}/good.json", docs.base), &[]);
+
+    let page = authorize_page(&app, Some(&user), &query).await;
+
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(
+        page.body
+            .as_str()
+            .is_some_and(|html| html.contains("private address"))
+    );
+    assert_eq!(docs.fetches.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // And a plain http client_id is no document at all without the test-only allowance.
+    let plain = oauth_app().await;
+    let page = authorize_page(&plain, Some(&user), &query).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+}
