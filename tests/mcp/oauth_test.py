@@ -9,12 +9,16 @@ and sends the user to /oauth/authorize. This test plays the user over HTTP: it s
 web app's login page, reads the consent page and presses Allow, and hands the redirect's code,
 state and iss back to the SDK, which exchanges the code (PKCE S256) for tokens. Then it lists the
 tools, adds a task, and checks that the REST API (with the same access token) shows the task;
-refreshes the token; and checks that a read-only grant is refused the write tool with a 403
-step-up challenge. Prints `oauth: N passed, M failed` last; exits non-zero on any failure.
+refreshes the token; checks that a read-only grant is refused the write tool with a 403
+step-up challenge; and connects once more with a Client ID Metadata Document served on loopback
+instead of registering (the server runs with WEBHOOK_ALLOW_PRIVATE_NETWORKS=true, which also
+lets it take the document's http:// URL). Prints `oauth: N passed, M failed` last; exits non-zero on any failure.
 """
 
 import asyncio
 import html.parser
+import http.server
+import threading
 import json
 import os
 import re
@@ -59,6 +63,9 @@ class Todo:
             "RUST_LOG": "warn",
             "RATE_LIMIT_ENABLED": "false",
             "PUBLIC_URL": self.base,
+            # Lets the server fetch the test's Client ID Metadata Document from loopback (and
+            # accept its http:// URL), as a development machine would.
+            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         }
         self.server: subprocess.Popen | None = None
 
@@ -189,6 +196,47 @@ def provider(todo: Todo, person: Person, storage: Memory, scope: str | None = No
     )
 
 
+class MetadataDocument:
+    """A Client ID Metadata Document served on loopback: the app's id is this URL."""
+
+    def __init__(self, redirect_uri: str):
+        self.fetches = 0
+        document = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the stdlib's name
+                if self.path != "/oauth/client.json":
+                    self.send_error(404)
+                    return
+                document.fetches += 1
+                body = json.dumps(
+                    {
+                        "client_id": document.url,
+                        "client_name": "MCP SDK via metadata document",
+                        "redirect_uris": [redirect_uri],
+                        "grant_types": ["authorization_code", "refresh_token"],
+                        "response_types": ["code"],
+                        "token_endpoint_auth_method": "none",
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "max-age=600")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/oauth/client.json"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
 def transport(todo: Todo, auth: OAuthClientProvider):
     return streamable_http_client(f"{todo.base}/mcp", http_client=create_mcp_http_client(auth=auth))
 
@@ -300,7 +348,30 @@ async def run_checks(todo: Todo) -> None:
             assert asm["issuer"] == todo.base and asm["code_challenge_methods_supported"] == ["S256"], asm
             assert asm["authorization_response_iss_parameter_supported"] is True
 
-    for test in (connects, refreshes, read_only, discovery):
+    @check("a Client ID Metadata Document on loopback stands in for registration")
+    async def metadata_document():
+        person = Person(todo)
+        await person.sign_in()
+        memory = Memory()
+        auth = provider(todo, person, memory)
+        redirect = str(auth.context.client_metadata.redirect_uris[0])
+        document = MetadataDocument(redirect)
+        # The SDK takes only https document URLs; the server, with WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+        # also takes http on loopback, which is what a test can serve.
+        auth.context.client_metadata_url = document.url
+        try:
+            async with Client(transport(todo, auth), mode="legacy") as client:
+                added = await client.call_tool("add_task", {"title": "Connected by its document"})
+                assert not added.is_error, added
+        finally:
+            document.stop()
+        assert memory.client.client_id == document.url, memory.client
+        assert document.fetches == 1, document.fetches
+        assert "MCP SDK via metadata document" in person.consent_html
+        status, apps = rest(todo, "GET", "/api/v1/tasks", memory.tokens.access_token)
+        assert status == 200 and any(t["title"] == "Connected by its document" for t in apps), apps
+
+    for test in (connects, refreshes, read_only, discovery, metadata_document):
         await test()
 
 

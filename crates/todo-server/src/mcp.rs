@@ -46,8 +46,8 @@ pub struct McpSettings {
     pub allowed_origins: Vec<String>,
     /// `PUBLIC_URL`: the server's external URL, its OAuth issuer. OAuth is off without it.
     pub public_url: Option<String>,
-    /// Accept `http://` loopback URLs as Client ID Metadata Documents. For tests only: no
-    /// setting turns it on.
+    /// Accept `http://` loopback URLs as Client ID Metadata Documents: on with
+    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS` (development machines and tests), off in production.
     pub allow_http_metadata_documents: bool,
 }
 

@@ -33,7 +33,7 @@ pub struct MetadataDocuments {
 
 impl MetadataDocuments {
     /// `allow_private`: the operator's `WEBHOOK_ALLOW_PRIVATE_NETWORKS`. `allow_http_loopback`
-    /// (tests only, no setting) accepts `http://127.0.0.1…` client ids.
+    /// (the binary sets it with the same setting) accepts `http://127.0.0.1…` client ids.
     pub fn new(allow_private: bool, allow_http_loopback: bool) -> Result<Self, String> {
         let mut builder = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
