@@ -902,6 +902,10 @@ pub trait OAuthStore {
     /// their clients' names.
     async fn list_grants(&self, user_id: &UserId) -> Result<Vec<ConnectedApp>>;
     async fn touch_grant(&self, grant_id: &str, now: DateTime<Utc>) -> Result<()>;
+    /// Forgets what can no longer be used: tokens expired at `now`, grants revoked or whose
+    /// code expired unexchanged, clients created before `unused_before` that no grant names.
+    /// How many rows went.
+    async fn prune_oauth(&self, now: DateTime<Utc>, unused_before: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Refuses an actor that is an OAuth app: a grant covers tasks, not credentials, so it never
@@ -1282,6 +1286,13 @@ impl Todo {
         self.credentials
             .put(cache_key, principal.clone(), Some(expires_in));
         Ok(principal)
+    }
+
+    /// Housekeeping: drops expired tokens, dead grants and unused clients (every replica may
+    /// run it; it only deletes what nothing can use).
+    pub async fn prune_oauth(&self) -> Result<u64> {
+        let at = now();
+        self.store.prune_oauth(at, at - UNUSED_CLIENT_TTL).await
     }
 
     pub async fn connected_apps(&self, user_id: &UserId) -> Result<Vec<ConnectedApp>> {

@@ -326,6 +326,11 @@ async fn jobs_changed(signals: &mut tokio::sync::broadcast::Receiver<Signal>) {
 async fn housekeeping(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
     while !shutdown.is_cancelled() {
         prune(todo, settings).await;
+        match todo.prune_oauth().await {
+            Ok(n) if n > 0 => tracing::info!(rows = n, "pruned expired OAuth tokens and grants"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning OAuth rows failed"),
+        }
         tokio::select! {
             () = shutdown.cancelled() => {}
             () = tokio::time::sleep(PRUNE_EVERY) => {}

@@ -206,4 +206,16 @@ impl OAuthStore for PostgresStore {
             .await
             .map(drop)
     }
+
+    async fn prune_oauth(&self, now: DateTime<Utc>, unused_before: DateTime<Utc>) -> Result<u64> {
+        let tokens = "DELETE FROM oauth_tokens WHERE expires_at <= $1";
+        let grants = "DELETE FROM oauth_grants WHERE revoked_at IS NOT NULL \
+                      OR (code_used_at IS NULL AND code_expires_at <= $1)";
+        let clients = "DELETE FROM oauth_clients WHERE created_at < $1 AND NOT EXISTS \
+                       (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)";
+        let mut gone = sql::run(&self.pool, tokens, [now.into()]).await?;
+        gone += sql::run(&self.pool, grants, [now.into()]).await?;
+        gone += sql::run(&self.pool, clients, [unused_before.into()]).await?;
+        Ok(gone)
+    }
 }

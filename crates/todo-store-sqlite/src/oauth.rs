@@ -224,4 +224,19 @@ impl OAuthStore for SqliteStore {
         self.write(move |conn| sql::run(conn, sql, values).map(drop))
             .await
     }
+
+    async fn prune_oauth(&self, now: DateTime<Utc>, unused_before: DateTime<Utc>) -> Result<u64> {
+        let tokens = "DELETE FROM oauth_tokens WHERE expires_at <= ?1";
+        let grants = "DELETE FROM oauth_grants WHERE revoked_at IS NOT NULL \
+                      OR (code_used_at IS NULL AND code_expires_at <= ?1)";
+        let clients = "DELETE FROM oauth_clients WHERE created_at < ?1 AND NOT EXISTS \
+                       (SELECT 1 FROM oauth_grants g WHERE g.client_id = oauth_clients.id)";
+        self.write(move |conn| {
+            let mut gone = sql::run(conn, tokens, [now.into()])?;
+            gone += sql::run(conn, grants, [now.into()])?;
+            gone += sql::run(conn, clients, [unused_before.into()])?;
+            Ok(u64::try_from(gone).unwrap_or(u64::MAX))
+        })
+        .await
+    }
 }

@@ -248,3 +248,89 @@ async fn a_refresh_token_rotates_once_and_a_revoked_grant_keeps_no_tokens() {
         );
     }
 }
+
+#[tokio::test]
+async fn pruning_drops_only_what_nothing_can_use() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let at = now();
+        store
+            .insert_client(&client("c", at), at, 10)
+            .await
+            .expect("client");
+        let stale = client("stale", at - Duration::days(2));
+        assert!(
+            store
+                .insert_client(&stale, at - Duration::days(3), 10)
+                .await
+                .expect("stale")
+        );
+        let live = grant(store, "c", "code-live").await;
+        assert!(
+            store
+                .redeem_code(&live.id, at, &tokens(&live.id, "live"))
+                .await
+                .expect("redeem")
+        );
+        grant(store, "c", "code-never").await;
+        let revoked = grant(store, "c", "code-revoked").await;
+        assert!(
+            store
+                .revoke_grant(&revoked.id, None, at)
+                .await
+                .expect("revoke")
+        );
+
+        // After the access token's hour, within the refresh token's month.
+        let later = at + Duration::hours(2);
+        let gone = store
+            .prune_oauth(later, at - Duration::days(1))
+            .await
+            .expect("prune");
+
+        assert_eq!(gone, 4, "{}: a token, two grants, a client", db.backend);
+        assert!(
+            store.oauth_client("stale").await.expect("get").is_none(),
+            "{}",
+            db.backend
+        );
+        assert!(store.oauth_client("c").await.expect("get").is_some());
+        assert!(
+            store
+                .grant_by_code("code-never")
+                .await
+                .expect("get")
+                .is_none(),
+            "{}",
+            db.backend
+        );
+        assert!(
+            store
+                .grant_by_code("code-revoked")
+                .await
+                .expect("get")
+                .is_none()
+        );
+        assert!(
+            store
+                .oauth_token("access-live")
+                .await
+                .expect("get")
+                .is_none(),
+            "expired"
+        );
+        assert!(
+            store
+                .oauth_token("refresh-live")
+                .await
+                .expect("get")
+                .is_some(),
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            store.list_grants(&live.user_id).await.expect("list").len(),
+            1
+        );
+    }
+}
