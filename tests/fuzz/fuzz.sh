@@ -32,7 +32,7 @@ llm=$!
 
 # Rate limits off: the fuzzer sends thousands of writes a minute, and a 429 would hide
 # whatever the request would have found.
-DATABASE_URL="sqlite://$work/fuzz.db" PORT=$port RUST_LOG="${RUST_LOG:-error}" \
+DATABASE_URL="sqlite://$work/fuzz.db" PORT=$port PUBLIC_URL="$base" RUST_LOG="${RUST_LOG:-error}" \
   RATE_LIMIT_ENABLED=false LLM_BASE_URL="http://127.0.0.1:$llm_port/v1" LLM_MODEL=stub \
   TODO_ENCRYPTION_KEY="$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')" \
   "$bin" serve &

@@ -220,15 +220,15 @@ async def run_checks(todo: Todo, user_id: str, key: str, revoked: str) -> None:
             names = {t.name for t in (await client.list_tools()).tools}
             assert TOOLS <= names, names
 
-    @check("http: no key is 401 with RFC 9728 resource metadata")
+    @check("http: no key is 401; without PUBLIC_URL OAuth is off and its metadata says so")
     async def no_key():
         status, headers, _ = todo.http("POST", "/mcp", INITIALIZE)
         assert status == 401, status
         challenge = {k.lower(): v for k, v in headers.items()}.get("www-authenticate", "")
-        assert f'resource_metadata="{todo.base}/.well-known/oauth-protected-resource"' in challenge, challenge
+        assert challenge == "Bearer", challenge
         status, _, body = todo.http("GET", "/.well-known/oauth-protected-resource")
-        assert status == 200, status
-        assert json.loads(body)["resource"] == f"{todo.base}/mcp", body
+        assert status == 404, status
+        assert "PUBLIC_URL" in json.loads(body)["detail"], body
 
     @check("http: a revoked key is 401")
     async def revoked_key():

@@ -92,6 +92,8 @@ pub struct CreatedApiKey {
 pub enum CredentialKind {
     Session(String),
     ApiKey(ApiKeyId),
+    /// An OAuth access token, by the id of its grant (revoking the grant ends it).
+    OAuth(String),
     External,
     /// Someone at the machine with access to the database, naming the user on the command
     /// line (`todo mcp --user`).
@@ -363,6 +365,7 @@ impl Todo {
         actor: &Principal,
         input: ApiKeyInput,
     ) -> Result<CreatedApiKey> {
+        crate::oauth::refuse_oauth_actor(actor)?;
         let created_at = now();
         let acting_key = self.acting_key(actor).await?;
         let mut v = Validator::new();
@@ -428,6 +431,7 @@ impl Todo {
     /// Revokes one of the actor's user's keys. An actor that is an API key may revoke only
     /// keys within its own reach (itself included), so a narrow key cannot cut off a wide one.
     pub async fn revoke_api_key(&self, actor: &Principal, id: &ApiKeyId) -> Result<()> {
+        crate::oauth::refuse_oauth_actor(actor)?;
         if let Some(acting) = self.acting_key(actor).await? {
             let keys = self.store.list_api_keys(&actor.user_id).await?;
             let target = keys

@@ -11,6 +11,7 @@ pub mod ids;
 pub mod jobs;
 pub mod memo;
 pub mod metrics;
+pub mod oauth;
 pub mod page;
 pub mod password;
 pub mod patch;

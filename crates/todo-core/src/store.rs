@@ -11,6 +11,7 @@ use crate::chat::ChatStore;
 use crate::error::Result;
 use crate::events::EventStore;
 use crate::jobs::JobStore;
+use crate::oauth::OAuthStore;
 use crate::page::TaskQuery;
 use crate::placement::MoveInput;
 use crate::planning::WriteContext;
@@ -58,6 +59,7 @@ pub trait Store:
     + EventStore
     + JobStore
     + WebhookStore
+    + OAuthStore
     + Send
     + Sync
     + 'static

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod calendar;
 pub mod chat;
+pub mod connected_apps;
 pub mod events;
 pub mod health;
 mod problems;
@@ -39,6 +40,7 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
     tags(
         (name = "accounts", description = "Sign up, log in, profile"),
         (name = "api-keys", description = "Personal access tokens"),
+        (name = "connected-apps", description = "Apps connected with OAuth (claude.ai, ChatGPT, …)"),
         (name = "tasks", description = "Tasks and subtasks"),
         (name = "projects", description = "Projects and their sections"),
         (name = "tags", description = "Labels on tasks"),
@@ -47,6 +49,7 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
         (name = "events", description = "Live updates (Server-Sent Events)"),
         (name = "webhooks", description = "Events POSTed to your URL, signed"),
         (name = "operations", description = "Health, readiness and metrics"),
+        (name = "oauth", description = "OAuth 2.1 for connected apps (on when PUBLIC_URL is set; errors as RFC 6749)"),
     )
 )]
 struct ApiDoc;
@@ -74,6 +77,8 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(accounts::me, accounts::update_me))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
+        .routes(routes!(connected_apps::list))
+        .routes(routes!(connected_apps::revoke))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::quick))
         .routes(routes!(tasks::parse))
@@ -143,6 +148,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .routes(routes!(health::health))
         .routes(routes!(health::ready))
         .routes(routes!(metrics::metrics))
+        .merge(crate::oauth::routes())
         .nest(
             "/api/v1",
             OpenApiRouter::new()

@@ -14,6 +14,7 @@ use todo_core::Todo;
 use todo_core::accounts::{CredentialKind, Principal};
 use todo_core::api_key::{Scope, looks_like_api_key};
 use todo_core::ids::UserId;
+use todo_core::oauth::{Issuer, OAuthScope, looks_like_access_token};
 
 pub use cookie::CsrfKey;
 pub use external::{ExternalIssuers, ExternalSettings, Jwks, MIN_SECRET_BYTES, check_secret};
@@ -29,15 +30,24 @@ pub struct Authenticator {
     keys: TokenKeys,
     external: ExternalIssuers,
     csrf: CsrfKey,
+    /// Accepts OAuth access tokens issued for this server; `None` when OAuth is off.
+    issuer: Option<Issuer>,
 }
 
 impl Authenticator {
-    pub fn new(todo: Todo, keys: TokenKeys, external: ExternalIssuers, csrf: CsrfKey) -> Self {
+    pub fn new(
+        todo: Todo,
+        keys: TokenKeys,
+        external: ExternalIssuers,
+        csrf: CsrfKey,
+        issuer: Option<Issuer>,
+    ) -> Self {
         Self {
             todo,
             keys,
             external,
             csrf,
+            issuer,
         }
     }
 
@@ -60,6 +70,12 @@ impl Authenticator {
     }
 
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ApiError> {
+        if looks_like_access_token(token) {
+            return Ok(self
+                .todo
+                .oauth_principal(self.issuer.as_ref(), token)
+                .await?);
+        }
         if looks_like_api_key(token) {
             return Ok(self.todo.api_key_principal(token).await?);
         }
@@ -235,10 +251,17 @@ pub async fn authorize(
     };
     if !principal.can(needed) {
         auth_failure("insufficient_scope");
-        return Err(ApiError::forbidden(
-            "insufficient-scope",
-            format!("this API key lacks the {} scope", needed.as_str()),
-        ));
+        let detail = match principal.credential {
+            CredentialKind::OAuth(_) => {
+                let scope = match needed {
+                    Scope::Read => OAuthScope::TasksRead,
+                    Scope::Write => OAuthScope::TasksWrite,
+                };
+                format!("this access token lacks the {} scope", scope.as_str())
+            }
+            _ => format!("this API key lacks the {} scope", needed.as_str()),
+        };
+        return Err(ApiError::forbidden("insufficient-scope", detail));
     }
     Ok(principal)
 }

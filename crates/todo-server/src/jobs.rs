@@ -326,6 +326,11 @@ async fn jobs_changed(signals: &mut tokio::sync::broadcast::Receiver<Signal>) {
 async fn housekeeping(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
     while !shutdown.is_cancelled() {
         prune(todo, settings).await;
+        match todo.prune_oauth().await {
+            Ok(n) if n > 0 => tracing::info!(rows = n, "pruned expired OAuth tokens and grants"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning OAuth rows failed"),
+        }
         tokio::select! {
             () = shutdown.cancelled() => {}
             () = tokio::time::sleep(PRUNE_EVERY) => {}
@@ -396,7 +401,7 @@ fn describe_send_error(e: &reqwest::Error) -> String {
 /// Resolves names to public addresses only, so a name that points (or is re-pointed, DNS
 /// rebinding) at a private address cannot be reached: the check is on the addresses the
 /// connection actually uses.
-struct PublicResolver;
+pub(crate) struct PublicResolver;
 
 impl reqwest::dns::Resolve for PublicResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod llm;
 pub mod mcp;
 pub mod metrics;
+pub mod oauth;
 pub mod rate_limit;
 pub mod web;
 
@@ -52,6 +53,10 @@ pub struct Shared {
     pub limits: Arc<RateLimits>,
     pub http: Arc<HttpSettings>,
     pub mcp: Arc<McpSettings>,
+    /// This server as an OAuth authorization server (from `PUBLIC_URL`); `None`: OAuth is off.
+    pub oauth: Option<todo_core::oauth::Issuer>,
+    /// Clients known by the URL of their metadata document, fetched and kept in memory.
+    pub oauth_documents: Arc<oauth::MetadataDocuments>,
     /// The chat agent, with its model client.
     pub chat: Chat,
     /// Cancelled when shutdown begins: long-lived responses (SSE streams) end on it, so that
@@ -103,6 +108,23 @@ impl AppState {
         let jwt_secret = auth.jwt_secret.expose().as_bytes();
         let keys = TokenKeys::new(jwt_secret, todo.credential_ttl());
         let external = ExternalIssuers::new(&auth.external)?;
+        let issuer = settings
+            .mcp
+            .public_url
+            .as_deref()
+            .map(|url| todo_core::oauth::Issuer::parse(url).map_err(|e| format!("PUBLIC_URL {e}")))
+            .transpose()?;
+        let mut mcp = settings.mcp.clone();
+        // MCP clients reach the server at its public name: DNS rebinding cannot fake that.
+        if let Some(host) = issuer.as_ref().and_then(todo_core::oauth::Issuer::host)
+            && !mcp.allowed_hosts.iter().any(|h| h == "*" || *h == host)
+        {
+            mcp.allowed_hosts.push(host);
+        }
+        let oauth_documents = oauth::MetadataDocuments::new(
+            todo.allows_private_webhooks(),
+            settings.mcp.allow_http_metadata_documents,
+        )?;
         let limits = RateLimits::new(
             &settings.rate_limit,
             settings.redis_url.as_ref().map(Secret::expose),
@@ -127,10 +149,13 @@ impl AppState {
                 keys,
                 external,
                 CsrfKey::new(jwt_secret),
+                issuer.clone(),
             )),
             limits: Arc::new(limits),
             http: Arc::new(settings.http.clone()),
-            mcp: Arc::new(settings.mcp.clone()),
+            mcp: Arc::new(mcp),
+            oauth: issuer,
+            oauth_documents: Arc::new(oauth_documents),
             shutdown: CancellationToken::new(),
             todo,
         })))

@@ -7,11 +7,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
     ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
@@ -21,9 +20,10 @@ use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use todo_core::Todo;
-use todo_core::accounts::Principal;
+use todo_core::accounts::{CredentialKind, Principal};
+use todo_core::api_key::Scope;
 use todo_core::tools::{self, ToolDef, ToolError};
 use tokio_util::sync::CancellationToken;
 
@@ -31,9 +31,6 @@ use crate::AppState;
 use crate::auth::{Caller, Via};
 use crate::error::ApiError;
 use crate::metrics::auth_failure;
-
-/// Where the RFC 9728 protected-resource metadata lives.
-const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 const INSTRUCTIONS: &str = "Tools for the user's todo list. Find task ids with list_tasks; \
      mutations return {task_id, status, title}. Dates are in the user's time zone.";
@@ -47,6 +44,11 @@ pub struct McpSettings {
     /// is refused. Requests without an `Origin` (every non-browser client) pass. Loopback
     /// pages by default: they are this machine's, which DNS rebinding cannot fake.
     pub allowed_origins: Vec<String>,
+    /// `PUBLIC_URL`: the server's external URL, its OAuth issuer. OAuth is off without it.
+    pub public_url: Option<String>,
+    /// Accept `http://` loopback URLs as Client ID Metadata Documents: on with
+    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS` (development machines and tests), off in production.
+    pub allow_http_metadata_documents: bool,
 }
 
 impl Default for McpSettings {
@@ -58,6 +60,8 @@ impl Default for McpSettings {
                 "http://127.0.0.1:*".into(),
                 "http://[::1]:*".into(),
             ],
+            public_url: None,
+            allow_http_metadata_documents: false,
         }
     }
 }
@@ -198,17 +202,21 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     );
     Router::new()
         .route_service("/mcp", service)
-        .route_layer(middleware::from_fn(require_principal))
-        .route(RESOURCE_METADATA_PATH, get(resource_metadata))
-        .route(
-            &format!("{RESOURCE_METADATA_PATH}/mcp"),
-            get(resource_metadata),
-        )
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_principal,
+        ))
 }
 
 /// Middleware on `/mcp`: the request's credential (resolved by [`crate::auth::identify`])
-/// must name a user, else 401 with a pointer to the resource metadata (RFC 9728).
-async fn require_principal(mut request: Request, next: Next) -> Response {
+/// must name a user, else 401 with a pointer to the resource metadata (RFC 9728) when OAuth
+/// is on. An OAuth grant without `tasks:write` calling a tool that writes is refused with 403
+/// `insufficient_scope` (RFC 6750 §3.1), so that the client can ask the user for more.
+async fn require_principal(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     // The web app's cookie is not a credential for MCP clients: they send a Bearer header.
     let outcome = request
         .extensions()
@@ -218,6 +226,11 @@ async fn require_principal(mut request: Request, next: Next) -> Response {
         .cloned();
     match outcome {
         Some(Ok(principal)) => {
+            let request = match step_up(&state, &principal, request).await {
+                Ok(request) => request,
+                Err(response) => return *response,
+            };
+            let mut request = request;
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
@@ -225,60 +238,87 @@ async fn require_principal(mut request: Request, next: Next) -> Response {
             if error.status() == StatusCode::UNAUTHORIZED {
                 auth_failure("invalid_credential");
             }
-            challenge(request.headers(), error)
+            challenge(&state, error, Some("invalid_token"))
         }
         None => {
             auth_failure("missing_credential");
             let error = ApiError::unauthenticated(
-                "send a credential: Authorization: Bearer <API key or login token>",
+                "send a credential: Authorization: Bearer <OAuth access token, API key or login token>",
             );
-            challenge(request.headers(), error)
+            challenge(&state, error, None)
         }
     }
 }
 
-fn challenge(headers: &HeaderMap, error: ApiError) -> Response {
+/// A 401 with `WWW-Authenticate` naming the resource metadata and the scopes when OAuth is on.
+fn challenge(state: &AppState, error: ApiError, code: Option<&str>) -> Response {
     let unauthorized = error.status() == StatusCode::UNAUTHORIZED;
     let mut response = error.into_response();
-    if unauthorized {
-        let value = format!(
-            "Bearer resource_metadata=\"{}{RESOURCE_METADATA_PATH}\"",
-            base_url(headers)
-        );
-        if let Ok(value) = HeaderValue::try_from(value) {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, value);
-        }
+    if unauthorized
+        && let Some(issuer) = &state.oauth
+        && let Ok(value) = HeaderValue::try_from(crate::oauth::challenge(issuer, code))
+    {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
 
-/// The server's own URL as the client reached it. Behind a proxy, `X-Forwarded-Proto` says
-/// whether that was https; the value only names documents, it grants nothing.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| *v == "https" || *v == "http")
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
-}
-
-/// RFC 9728 protected-resource metadata: `/mcp` takes Bearer tokens in the header.
-async fn resource_metadata(headers: HeaderMap) -> Response {
-    let base = base_url(&headers);
-    axum::Json(json!({
-        "resource": format!("{base}/mcp"),
-        "resource_name": "todo",
-        "bearer_methods_supported": ["header"],
-        "resource_documentation": format!("{base}/docs"),
-    }))
-    .into_response()
+/// Lets the request through unless it is an OAuth grant without `tasks:write` calling a tool
+/// that writes: that is a 403 with `error="insufficient_scope"` and the scope it needs. The
+/// body is read (within the server's body limit) and handed on unchanged.
+async fn step_up(
+    state: &AppState,
+    principal: &Principal,
+    request: Request,
+) -> Result<Request, Box<Response>> {
+    let oauth = matches!(principal.credential, CredentialKind::OAuth(_));
+    if !oauth || principal.can(Scope::Write) {
+        return Ok(request);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, state.http.body_limit)
+        .await
+        .map_err(|_| {
+            Box::new(
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-large",
+                    "the body is too large",
+                )
+                .into_response(),
+            )
+        })?;
+    let message: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let wants_write = message["method"] == "tools/call"
+        && message["params"]["name"]
+            .as_str()
+            .and_then(tools::tool)
+            .is_some_and(|tool| tool.scope == Scope::Write);
+    if wants_write {
+        auth_failure("insufficient_scope");
+        let mut response = ApiError::forbidden(
+            "insufficient-scope",
+            "this access token lacks the tasks:write scope that this tool needs",
+        )
+        .into_response();
+        if let Some(issuer) = &state.oauth {
+            let value = format!(
+                "Bearer error=\"insufficient_scope\", scope=\"tasks:read tasks:write\", \
+                 resource_metadata=\"{}{}/mcp\", error_description=\"this tool changes tasks\"",
+                issuer.url(),
+                crate::oauth::PROTECTED_RESOURCE_PATH
+            );
+            if let Ok(value) = HeaderValue::try_from(value) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        return Err(Box::new(response));
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
 }
 
 /// Serves MCP on stdin/stdout as `principal` until the client closes the stream or

@@ -35,6 +35,7 @@ const AUTH_ROUTES: &[&str] = &[
     "/api/v1/auth/signup",
     "/login",
     "/signup",
+    "/oauth/register",
 ];
 
 /// What the operator configured (`RATE_LIMIT_*`). A limit of 0 turns that policy off.

@@ -5,7 +5,7 @@
 //! rendered in one place only. See docs/web.md.
 
 mod account;
-mod assets;
+pub(crate) mod assets;
 mod settings;
 mod tasks;
 mod view;
@@ -48,6 +48,10 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/profile", post(settings::profile))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        .route(
+            "/settings/connected-apps/{id}/revoke",
+            post(settings::revoke_app),
+        )
         .route("/assets/{file}", get(assets::serve))
 }
 

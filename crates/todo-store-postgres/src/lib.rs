@@ -5,6 +5,7 @@ mod chat;
 mod events;
 mod jobs;
 mod list;
+mod oauth;
 mod projects;
 mod reminders;
 mod rows;

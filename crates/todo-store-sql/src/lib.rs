@@ -4,6 +4,7 @@
 //! domain types (each backend decodes rows into these by column position), and the messages
 //! of unique violations.
 
+mod oauth;
 mod rows;
 mod sql;
 
@@ -12,6 +13,7 @@ pub mod projects;
 pub mod tree;
 pub mod updates;
 
+pub use oauth::*;
 pub use rows::*;
 pub use sql::{Dialect, Search, Sql, Value};
 

@@ -8,6 +8,7 @@ mod events;
 mod jobs;
 mod list;
 mod migrate;
+mod oauth;
 mod pool;
 mod projects;
 mod reminders;

@@ -58,6 +58,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "projects",
         sql: include_str!("../migrations/0006_projects.sql"),
     },
+    Migration {
+        version: 7,
+        description: "oauth",
+        sql: include_str!("../migrations/0007_oauth.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

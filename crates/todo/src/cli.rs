@@ -331,6 +331,11 @@ pub struct McpHttpArgs {
         default_value = "http://localhost:*,http://127.0.0.1:*,http://[::1]:*"
     )]
     pub mcp_allowed_origins: Vec<String>,
+    /// The server's external URL (https://todo.example.com): the OAuth issuer and resource
+    /// that claude.ai, ChatGPT and other apps connect through, and its host is added to
+    /// MCP_ALLOWED_HOSTS. OAuth is off while it is unset. http only on localhost.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl McpHttpArgs {
@@ -345,6 +350,8 @@ impl McpHttpArgs {
         McpSettings {
             allowed_hosts: list(&self.mcp_allowed_hosts),
             allowed_origins: list(&self.mcp_allowed_origins),
+            public_url: set(&self.public_url),
+            allow_http_metadata_documents: false,
         }
     }
 }

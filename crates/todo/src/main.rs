@@ -13,6 +13,7 @@ use clap::Parser;
 use todo_core::Todo;
 use todo_core::accounts::{ApiKeyInput, Principal, SignupInput};
 use todo_core::chat::model::Secret;
+use todo_server::mcp::McpSettings;
 use todo_server::{AppState, AuthSettings, Settings};
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -86,7 +87,12 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
             .map(Secret::new),
         rate_limit: args.rate_limit.settings()?,
         http: args.http.settings(),
-        mcp: args.mcp.settings(),
+        mcp: McpSettings {
+            // An operator who lets webhooks reach loopback (a development machine) may also
+            // point OAuth at metadata documents served there over plain http.
+            allow_http_metadata_documents: args.jobs.webhook_allow_private_networks,
+            ..args.mcp.settings()
+        },
         llm: args.llm.settings(),
     };
     let worker_todo = todo.clone();

@@ -11,6 +11,7 @@ use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, Sig
 use super::{PageError, PageResult, WebUser, assets, failure, render, render_with};
 use crate::AppState;
 use crate::auth::cookie;
+use crate::extract::Query;
 use crate::rate_limit;
 
 #[derive(Template)]
@@ -19,6 +20,8 @@ struct LoginPage {
     asset_v: &'static str,
     email: String,
     error: Option<String>,
+    /// Where to go once signed in (a path on this site: an app's consent page).
+    next: String,
 }
 
 #[derive(Template)]
@@ -36,6 +39,14 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
 }
 
 #[derive(Deserialize)]
@@ -57,11 +68,12 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn login_page() -> PageResult {
+pub async fn login_page(Query(query): Query<LoginQuery>) -> PageResult {
     render(&LoginPage {
         asset_v: assets::version(),
         email: String::new(),
         error: None,
+        next: super::safe_return(&query.next).to_owned(),
     })
 }
 
@@ -97,7 +109,7 @@ pub async fn login(
         password: form.password,
     };
     match state.todo.login(input).await {
-        Ok((_, session)) => signed_in(&state, &headers, &session),
+        Ok((_, session)) => signed_in(&state, &headers, &session, &form.next),
         Err(err) => {
             if matches!(err, todo_core::Error::Unauthenticated(_)) {
                 crate::metrics::auth_failure("wrong_password");
@@ -110,6 +122,7 @@ pub async fn login(
                     asset_v: assets::version(),
                     email: form.email,
                     error: Some(message),
+                    next: super::safe_return(&form.next).to_owned(),
                 },
             );
             retry_soon_if(busy, page)
@@ -144,7 +157,7 @@ pub async fn signup(
                     tracing::debug!(error = %e, "browser time zone not accepted at signup");
                 }
             }
-            signed_in(&state, &headers, &session)
+            signed_in(&state, &headers, &session, "/")
         }
         Err(err) => {
             let busy = is_busy(&err);
@@ -180,9 +193,14 @@ fn retry_soon_if(busy: bool, page: PageResult) -> PageResult {
     })
 }
 
-fn signed_in(state: &AppState, headers: &HeaderMap, session: &Session) -> PageResult {
+/// Sets the session cookie and goes on to `next` (a path on this site, else the task list).
+fn signed_in(state: &AppState, headers: &HeaderMap, session: &Session, next: &str) -> PageResult {
     let issued = state.auth.keys().issue(session)?;
-    let mut response = Redirect::to("/").into_response();
+    let next = match super::safe_return(next) {
+        "" => "/",
+        path => path,
+    };
+    let mut response = Redirect::to(next).into_response();
     if let Some(value) =
         cookie::set_session(&issued.token, issued.expires_at, cookie::is_https(headers))
     {

@@ -1,4 +1,5 @@
-//! Settings: name and time zone, API keys (the secret shown once), export and import.
+//! Settings: name and time zone, API keys (the secret shown once), apps connected with OAuth,
+//! export and import.
 //! Export and import are links to the JSON API (the session cookie authenticates them).
 
 use askama::Template;
@@ -15,6 +16,15 @@ use todo_core::patch::Patch;
 use super::{Layout, PageResult, WebUser, failure, redirect_with_error, render};
 use crate::AppState;
 use crate::extract::{Path, Query};
+
+struct AppView {
+    id: String,
+    name: String,
+    client_id: String,
+    scopes: String,
+    connected: String,
+    last_used: String,
+}
 
 struct KeyView {
     id: ApiKeyId,
@@ -34,6 +44,7 @@ struct SettingsPage {
     timezone: String,
     zones: Vec<&'static str>,
     keys: Vec<KeyView>,
+    apps: Vec<AppView>,
     new_key: Option<(String, String)>,
     csrf: String,
     notice: String,
@@ -77,6 +88,23 @@ async fn settings_page(
             prefix: k.prefix,
         })
         .collect();
+    let apps = state
+        .todo
+        .connected_apps(user.id())
+        .await?
+        .into_iter()
+        .map(|a| AppView {
+            scopes: a.scopes.join(", "),
+            connected: a.created_at.format("%Y-%m-%d").to_string(),
+            last_used: a
+                .last_used_at
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "never".into()),
+            id: a.id,
+            name: a.client_name,
+            client_id: a.client_id,
+        })
+        .collect();
     let display = me.name.clone().or(me.email.clone()).unwrap_or_default();
     render(&SettingsPage {
         layout: user.layout(display, "settings"),
@@ -85,6 +113,7 @@ async fn settings_page(
         timezone: me.timezone,
         zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
         keys,
+        apps,
         new_key,
         csrf: user.csrf.clone(),
         notice: notices.notice,
@@ -189,4 +218,25 @@ pub async fn revoke_key(
     user.check_form(&state, &headers, &form.csrf)?;
     state.todo.revoke_api_key(&user.principal, &id).await?;
     Ok(Redirect::to("/settings?notice=Key+revoked").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AppPath {
+    id: String,
+}
+
+/// Disconnects an app connected with OAuth: its tokens stop working at once.
+pub async fn revoke_app(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(AppPath { id }): Path<AppPath>,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    state
+        .todo
+        .revoke_connected_app(&user.principal, &id)
+        .await?;
+    Ok(Redirect::to("/settings?notice=App+disconnected").into_response())
 }

@@ -24,6 +24,16 @@ const PUBLIC: &[&str] = &[
     "GET /metrics",
     "POST /api/v1/auth/signup",
     "POST /api/v1/auth/login",
+    // OAuth 2.1 (the apps' side: metadata, authorize with its own session check, token,
+    // registration, revocation), tested in oauth.rs.
+    "GET /.well-known/oauth-protected-resource",
+    "GET /.well-known/oauth-protected-resource/mcp",
+    "GET /.well-known/oauth-authorization-server",
+    "GET /oauth/authorize",
+    "POST /oauth/authorize",
+    "POST /oauth/token",
+    "POST /oauth/register",
+    "POST /oauth/revoke",
 ];
 
 /// One documented operation, as the matrix exercises it.
@@ -267,6 +277,56 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
                 .await
                 .expect("create a section");
             Some(section.id.to_string())
+        }
+        // An app connects through the OAuth flow (consent in the web app); go through the
+        // use cases with an issuer of the test's own.
+        "/api/v1/connected-apps" => {
+            use todo_core::oauth::{AuthorizeParams, Issuer, RegistrationInput, TokenParams};
+            let issuer = Issuer::parse("https://matrix.example").expect("issuer");
+            let registration = RegistrationInput {
+                redirect_uris: vec!["https://app.example/cb".into()],
+                client_name: Some("matrix".into()),
+                ..RegistrationInput::default()
+            };
+            let client = app
+                .todo
+                .register_oauth_client(&registration)
+                .await
+                .expect("register");
+            let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+            let params = AuthorizeParams {
+                response_type: Some("code".into()),
+                client_id: Some(client.client_id.clone()),
+                code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+                code_challenge_method: Some("S256".into()),
+                ..AuthorizeParams::default()
+            };
+            let found = app
+                .todo
+                .oauth_client(&client.client_id)
+                .await
+                .expect("client");
+            let request = app
+                .todo
+                .check_authorization(&issuer, found, &params)
+                .expect("a valid request");
+            let user_id = owner.id.clone().into();
+            let code = app
+                .todo
+                .approve_authorization(&user_id, &request)
+                .await
+                .expect("approve");
+            let token = TokenParams {
+                grant_type: Some("authorization_code".into()),
+                code: Some(code),
+                redirect_uri: Some("https://app.example/cb".into()),
+                client_id: Some(client.client_id),
+                code_verifier: Some(verifier.into()),
+                ..TokenParams::default()
+            };
+            app.todo.oauth_token(&issuer, &token).await.expect("tokens");
+            let apps = app.todo.connected_apps(&user_id).await.expect("apps");
+            Some(apps[0].id.clone())
         }
         _ => None,
     }

@@ -16,6 +16,7 @@ mod listing;
 mod logs;
 mod mcp;
 mod metrics;
+mod oauth;
 mod operations;
 mod probe;
 mod projects;

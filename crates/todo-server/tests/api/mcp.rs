@@ -216,29 +216,6 @@ async fn an_unknown_tool_is_a_protocol_error() {
 }
 
 #[tokio::test]
-async fn without_a_credential_mcp_answers_401_pointing_at_the_resource_metadata() {
-    let app = TestApp::spawn().await;
-
-    let response = rpc(&app, None, "tools/list", json!({})).await;
-
-    assert_eq!(response.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        response.header("www-authenticate"),
-        Some("Bearer resource_metadata=\"http://localhost/.well-known/oauth-protected-resource\"")
-    );
-    let metadata = app
-        .raw(
-            Request::get("/.well-known/oauth-protected-resource")
-                .header(header::HOST, "localhost")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await;
-    assert_eq!(metadata.body["resource"], "http://localhost/mcp");
-    assert_eq!(metadata.body["bearer_methods_supported"], json!(["header"]));
-}
-
-#[tokio::test]
 async fn a_foreign_host_is_refused() {
     let app = TestApp::spawn().await;
     let user = app.signup("ada@example.com").await;

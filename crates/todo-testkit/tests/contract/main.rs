@@ -6,6 +6,7 @@ mod chat;
 mod events;
 mod listing;
 mod migrations;
+mod oauth;
 mod projects;
 mod tags;
 mod tasks;
