@@ -371,11 +371,14 @@ test("without JavaScript the core flows still work as plain forms", async ({ bro
   await page.getByRole("link", { name: "Done" }).click();
   await expect(row(page, "Renew passport")).toHaveClass(/done/);
 
+  // The sidebar's Inbox is the Inbox project's page.
   await page.getByRole("link", { name: "Inbox" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Inbox");
   await row(page, "Water plants").locator(".title").click();
   await page.getByLabel("Title").fill("Water the plants");
   await page.getByRole("button", { name: "Save" }).click();
   await expect(row(page, "Water the plants")).toBeVisible();
+  await page.getByRole("link", { name: "Tasks", exact: true }).click();
 
   await page.getByLabel("Search").fill("plants");
   await page.getByRole("button", { name: "Filter" }).click();

@@ -315,6 +315,48 @@ impl Todo {
             Err(Error::NotFound("tag"))
         }
     }
+
+    /// Quick add into a place: the project, section or parent task of `at` (its `position`
+    /// aside), for "add task" inside a project page. The text is read as [`Todo::quick_add`]
+    /// reads it; the place is checked by the same rules as any new task's.
+    pub async fn quick_add_in(
+        &self,
+        user_id: &UserId,
+        input: QuickInput,
+        at: MoveInput,
+    ) -> Result<Task> {
+        if input.text.chars().count() > QUICK_TEXT_MAX_CHARS {
+            return Err(Error::invalid(
+                "text",
+                format!("must be at most {QUICK_TEXT_MAX_CHARS} characters"),
+            ));
+        }
+        crate::validation::storable_text(&input.text).map_err(|e| Error::invalid("text", e))?;
+        let tz = self.time_zone(user_id).await?;
+        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz), &[]);
+        if parsed.title.is_empty() {
+            return Err(Error::invalid(
+                "text",
+                "needs a title besides its date, tags and priority",
+            ));
+        }
+        let task = TaskInput {
+            title: parsed.title,
+            priority: parsed.priority,
+            due_at: parsed.due.at(),
+            due_date: parsed.due.date(),
+            tags: Some(parsed.tags),
+            recurrence: parsed.recurrence.map(|rule| rule.to_string()),
+            recurrence_mode: Some(parsed.recurrence_mode),
+            reminders: Some(parsed.reminders.iter().map(ReminderInput::from).collect()),
+            project_id: at.project_id,
+            section_id: at.section_id,
+            parent_id: at.parent_id,
+            ..TaskInput::default()
+        }
+        .validate(tz)?;
+        self.insert(user_id, &task).await
+    }
 }
 
 /// Most ids one bulk request may name.

@@ -63,10 +63,25 @@
     return htmlToNodes(html).find((n) => n.nodeType === 1 && n.classList.contains("task"));
   }
 
+  // A row rendered alone does not know its place in a project's tree: keep the old one's.
+  function keepTreePlace(old, row) {
+    if (!old.hasAttribute("data-depth") || row.hasAttribute("data-depth")) return;
+    for (const name of ["data-depth", "data-index", "data-parent", "data-section", "draggable"]) {
+      if (old.hasAttribute(name)) row.setAttribute(name, old.getAttribute(name));
+    }
+    row.classList.add(`depth-${old.dataset.depth}`);
+    const slot = $(".twisty-slot", old);
+    if (slot) row.prepend(slot);
+    const actions = $(".tree-actions", old);
+    const details = $(".details", row);
+    if (actions && details) row.insertBefore(actions, details);
+    row.hidden = old.hidden;
+  }
+
   function replaceRow(row) {
     const old = document.getElementById(row.id);
     const wasSelected = old && old.classList.contains("selected");
-    if (old) old.replaceWith(row); else return false;
+    if (old) { keepTreePlace(old, row); old.replaceWith(row); } else return false;
     if (wasSelected) select(row);
     return true;
   }
@@ -113,8 +128,8 @@
         } else {
           replaceRow(row);
           const done = row.classList.contains("done");
-          toast(done ? "Marked done" : "Marked not done");
           announce("updated", row.dataset.id);
+          toast(done ? "Marked done" : "Marked not done");
         }
       } catch (e) {
         if (quick && !quick.value) quick.value = typed;
@@ -244,7 +259,7 @@
       if (event.key === "Escape") target.blur();
       return;
     }
-    const rows = $$(".tasks .task");
+    const rows = $$(".tasks .task").filter((r) => !r.hidden);
     const current = $(".task.selected");
     const index = rows.indexOf(current);
     switch (event.key) {
@@ -257,6 +272,43 @@
       case "Delete": case "#": if (current) { event.preventDefault(); const f = $("[data-delete]", current); deleteWithUndo(current, f); } break;
       default:
     }
+  });
+
+  // --- the project tree: collapse subtasks ---------------------------------
+  const tree = () => $("#tree");
+  function applyCollapse(list) {
+    let hideBelow = Infinity;
+    for (const row of $$(".task[data-depth]", list)) {
+      const depth = Number(row.dataset.depth);
+      if (depth > hideBelow) { row.hidden = true; continue; }
+      hideBelow = Infinity;
+      row.hidden = false;
+      const twisty = $(".twisty", row);
+      if (twisty && twisty.getAttribute("aria-expanded") === "false") hideBelow = depth;
+    }
+  }
+  function setupTree() {
+    if (!tree()) return;
+    const collapsed = new Set(JSON.parse(sessionStorage.getItem("todo-collapsed") || "[]"));
+    for (const twisty of $$(".twisty", tree())) {
+      twisty.hidden = false;
+      const id = twisty.closest(".task").dataset.id;
+      if (collapsed.has(id)) twisty.setAttribute("aria-expanded", "false");
+    }
+    $$(".tasks", tree()).forEach(applyCollapse);
+    const selected = sessionStorage.getItem("todo-select");
+    if (selected) { sessionStorage.removeItem("todo-select"); select(document.getElementById(selected)); }
+  }
+  document.addEventListener("click", (event) => {
+    const twisty = event.target.closest(".twisty");
+    if (!twisty) return;
+    const open = twisty.getAttribute("aria-expanded") !== "false";
+    twisty.setAttribute("aria-expanded", String(!open));
+    const id = twisty.closest(".task").dataset.id;
+    const collapsed = new Set(JSON.parse(sessionStorage.getItem("todo-collapsed") || "[]"));
+    if (open) collapsed.add(id); else collapsed.delete(id);
+    sessionStorage.setItem("todo-collapsed", JSON.stringify([...collapsed]));
+    applyCollapse(twisty.closest(".tasks"));
   });
 
   // --- live updates -----------------------------------------------------------------------
@@ -278,6 +330,7 @@
     if (row) { row.remove(); setCount(-1); }
   }
   function applyChange(kind, id, task) {
+    if (tree() && kind === "created" && !document.getElementById(`task-${id}`) && !$(".inline-edit")) { location.reload(); return; }
     if (kind === "deleted") removeRow(id);
     else refreshRow(id, kind === "created");
     if (kind === "reminder") notify(task);
@@ -575,5 +628,6 @@
     setupWebhooks();
     setupLlmKey();
     setupReminders();
+    setupTree();
   }
 })();

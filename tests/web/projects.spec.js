@@ -1,0 +1,188 @@
+// Projects in the web app, end to end in headless Chromium against the real binary: the
+// sidebar, a project with sections and subtasks.
+const fs = require("node:fs");
+const path = require("node:path");
+const { test, expect } = require("@playwright/test");
+const { startServer } = require("./server");
+
+const SHOTS = process.env.SCREENSHOT_DIR || path.join(__dirname, "../../target/screenshots");
+fs.mkdirSync(SHOTS, { recursive: true });
+
+let server;
+test.beforeAll(async () => { server = await startServer(); });
+test.afterAll(async () => { if (server) await server.stop(); });
+
+const password = "correct horse battery";
+let counter = 0;
+const newEmail = () => `proj${Date.now()}${counter++}@example.com`;
+
+async function signUp(page) {
+  await page.goto(`${server.baseURL}/signup`);
+  await page.getByLabel("Name").fill("Robin");
+  await page.getByLabel("Email").fill(newEmail());
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(`${server.baseURL}/`);
+}
+
+const sidebar = (page) => page.locator("#sidebar");
+const main = (page) => page.locator("main");
+const sideLink = (page, name) => sidebar(page).locator(".side-link", { has: page.locator(".side-name", { hasText: new RegExp(`^${name}$`) }) });
+const row = (page, title) => page.locator(".task", { has: page.locator(".title", { hasText: new RegExp(`^${title}$`) }) });
+/** The titles of a list's shown rows, in order. */
+/** (Empty while a drop reloads the page; polled until it settles.) */
+const titles = (list) => list.locator(".task:visible .title").allTextContents().catch(() => []);
+
+async function addProject(page, name, colour) {
+  await sidebar(page).getByText("Add project", { exact: true }).first().click();
+  await sidebar(page).getByLabel("Project name").fill(name);
+  if (colour) await sidebar(page).getByLabel("Colour").selectOption({ label: colour });
+  await sidebar(page).getByRole("button", { name: "Add project" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(name);
+}
+
+async function addTask(page, label, text) {
+  await page.getByLabel(label, { exact: true }).fill(text);
+  await page.getByLabel(label, { exact: true }).press("Enter");
+  await expect(row(page, text.split(" every")[0])).toBeVisible();
+}
+
+async function addSubtask(page, parent, title) {
+  await row(page, parent).getByRole("link", { name: `Add subtask: ${parent}` }).click();
+  await page.getByLabel("New subtask").fill(title);
+  await page.getByRole("button", { name: "Add subtask" }).click();
+  await expect(row(page, title)).toBeVisible();
+}
+
+test("the sidebar lists Inbox, Today, Upcoming and the projects with counts; projects are added, renamed, archived and deleted", async ({ page }) => {
+  await signUp(page);
+  await expect(sideLink(page, "Inbox")).toBeVisible();
+  await expect(sideLink(page, "Today")).toBeVisible();
+  await expect(sideLink(page, "Upcoming")).toBeVisible();
+  await page.getByLabel("New task").fill("Buy milk");
+  await page.getByLabel("New task").press("Enter");
+  await expect(page.locator("#toast")).toContainText("Added");
+  await page.reload();
+  await expect(sideLink(page, "Inbox").locator(".side-count")).toHaveText("1");
+
+  // A blank name is refused: the form says why and keeps what was typed.
+  await sidebar(page).getByText("Add project", { exact: true }).first().click();
+  await sidebar(page).getByLabel("Project name").fill("   ");
+  await sidebar(page).getByLabel("Colour").selectOption({ label: "Blue" });
+  await sidebar(page).getByRole("button", { name: "Add project" }).click();
+  await expect(page.getByRole("alert")).toContainText("name");
+  await expect(main(page).getByLabel("Colour")).toHaveValue("#4073ff");
+  await expect(main(page).getByLabel("Project name")).toHaveValue("   ");
+  await main(page).getByLabel("Project name").fill("Work");
+  await main(page).getByRole("button", { name: "Add project" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Work");
+  await expect(sideLink(page, "Work")).toHaveAttribute("aria-current", "page");
+  await expect(sideLink(page, "Work").locator("circle")).toHaveAttribute("fill", "#4073ff");
+
+  await addTask(page, "Add a task to Work", "Write the report");
+  await addTask(page, "Add a task to Work", "Book the room");
+  await expect(sideLink(page, "Work").locator(".side-count")).toHaveText("2");
+  await row(page, "Book the room").getByRole("checkbox").click();
+  await expect(row(page, "Book the room")).toHaveClass(/done/);
+  await page.reload();
+  await expect(sideLink(page, "Work").locator(".side-count")).toHaveText("1");
+  await page.screenshot({ path: path.join(SHOTS, "project-desktop.png") });
+
+  // Rename and recolour.
+  await page.getByText("Edit project", { exact: true }).click();
+  await main(page).getByLabel("Project name").fill("Office");
+  await page.locator("#project-color").selectOption({ label: "Red" });
+  await page.getByRole("button", { name: "Save project" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Office");
+  await expect(sideLink(page, "Office").locator("circle")).toHaveAttribute("fill", "#db4035");
+  await expect(sideLink(page, "Work")).toHaveCount(0);
+
+  // Archived, it leaves the sidebar's list for the "Archived" disclosure, and comes back.
+  await page.getByText("Edit project", { exact: true }).click();
+  await page.getByRole("button", { name: "Archive project" }).click();
+  await expect(page.locator("#side-projects").getByText("Office")).toHaveCount(0);
+  await sidebar(page).getByText("Archived (1)").click();
+  await expect(sidebar(page).locator(".side-archived").getByRole("link", { name: "Office" })).toBeVisible();
+  await page.getByText("Edit project", { exact: true }).click();
+  await page.getByRole("button", { name: "Unarchive project" }).click();
+  await expect(page.locator("#side-projects").getByText("Office")).toBeVisible();
+
+  // The Inbox has no name to change, and cannot be archived or deleted.
+  await sideLink(page, "Inbox").click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Inbox");
+  await expect(row(page, "Buy milk")).toBeVisible();
+  await page.getByText("Edit project", { exact: true }).click();
+  await expect(main(page).getByLabel("Project name")).toHaveCount(0);
+  await expect(page.getByRole("button", { name: "Archive project" })).toHaveCount(0);
+  await expect(page.getByText("Delete project…")).toHaveCount(0);
+
+  // Deleting asks first, then takes the project and its tasks.
+  await sideLink(page, "Office").click();
+  await page.getByText("Edit project", { exact: true }).click();
+  await page.getByText("Delete project…").click();
+  await page.getByRole("button", { name: "Delete “Office” for good" }).click();
+  await expect(page).toHaveURL(`${server.baseURL}/`);
+  await expect(sideLink(page, "Office")).toHaveCount(0);
+  const gone = await page.goto(`${server.baseURL}/projects/999999`);
+  expect(gone.status()).toBe(404);
+});
+
+test("a project shows its sections and subtasks four levels deep, collapsible", async ({ page }) => {
+  await signUp(page);
+  await addProject(page, "Launch", "Green");
+  await addTask(page, "Add a task to Launch", "Pick a date");
+  await page.getByLabel("New section").fill("Design");
+  await page.getByRole("button", { name: "Add section" }).click();
+  await expect(page.getByRole("heading", { name: "Design" })).toBeVisible();
+  await addTask(page, "Add a task to Design", "Draw the logo");
+  await addSubtask(page, "Draw the logo", "Sketch ideas");
+  await addSubtask(page, "Sketch ideas", "Pick colours");
+  await addSubtask(page, "Pick colours", "Try blue");
+  await addSubtask(page, "Try blue", "Ask Sam");
+
+  const design = page.locator(".psection", { has: page.getByRole("heading", { name: "Design" }) });
+  expect(await titles(design)).toEqual(["Draw the logo", "Sketch ideas", "Pick colours", "Try blue", "Ask Sam"]);
+  for (const [title, depth] of [["Draw the logo", 0], ["Sketch ideas", 1], ["Pick colours", 2], ["Try blue", 3], ["Ask Sam", 4]]) {
+    await expect(row(page, title)).toHaveAttribute("data-depth", String(depth));
+  }
+  expect(await titles(page.locator("#tasks"))).toEqual(["Pick a date"]);
+  // Indented: each level further right.
+  const left = async (title) => (await row(page, title).boundingBox()).x;
+  expect(await left("Ask Sam")).toBeGreaterThan(await left("Try blue"));
+  expect(await left("Sketch ideas")).toBeGreaterThan(await left("Draw the logo"));
+  await page.screenshot({ path: path.join(SHOTS, "project-tree-desktop.png") });
+
+  // Collapse and expand a level (kept over a reload in this tab).
+  const twisty = page.getByRole("button", { name: "Subtasks of Sketch ideas" });
+  await twisty.click();
+  await expect(twisty).toHaveAttribute("aria-expanded", "false");
+  await expect(row(page, "Pick colours")).toBeHidden();
+  await expect(row(page, "Ask Sam")).toBeHidden();
+  await page.reload();
+  await expect(row(page, "Ask Sam")).toBeHidden();
+  await page.getByRole("button", { name: "Subtasks of Sketch ideas" }).click();
+  await expect(row(page, "Ask Sam")).toBeVisible();
+
+  // A blank task is refused with the message, the place kept.
+  await page.getByLabel("Add a task to Design", { exact: true }).fill("  !high");
+  await page.getByLabel("Add a task to Design", { exact: true }).press("Enter");
+  await expect(page.getByRole("alert")).toContainText("title");
+  await expect(page.getByLabel("New task")).toHaveValue("  !high");
+  await page.getByLabel("New task").fill("Print posters");
+  await page.getByRole("button", { name: "Add task" }).click();
+  expect(await titles(design)).toContain("Print posters");
+
+  // Rename the section; delete it (asked first) with its tasks.
+  await page.getByText("Edit", { exact: true }).click();
+  await page.getByLabel("Section name").fill("Visual design");
+  await page.getByRole("button", { name: "Rename section" }).click();
+  await expect(page.getByRole("heading", { name: "Visual design" })).toBeVisible();
+  await expect(sideLink(page, "Launch").locator(".side-count")).toHaveText("7");
+  await page.getByText("Edit", { exact: true }).click();
+  await page.getByText("Delete section…").click();
+  await expect(page.getByText("Delete “Visual design” and its 6 open tasks")).toBeVisible();
+  await page.getByRole("button", { name: "Delete section “Visual design” and its tasks" }).click();
+  await expect(page.getByRole("heading", { name: "Visual design" })).toHaveCount(0);
+  await expect(row(page, "Draw the logo")).toHaveCount(0);
+  await expect(sideLink(page, "Launch").locator(".side-count")).toHaveText("1");
+});
