@@ -1,5 +1,5 @@
 // Projects in the web app, end to end in headless Chromium against the real binary: the
-// sidebar, a project with sections and subtasks.
+// sidebar, a project with sections and subtasks, moving by drag and by keyboard.
 const fs = require("node:fs");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
@@ -185,4 +185,63 @@ test("a project shows its sections and subtasks four levels deep, collapsible", 
   await expect(page.getByRole("heading", { name: "Visual design" })).toHaveCount(0);
   await expect(row(page, "Draw the logo")).toHaveCount(0);
   await expect(sideLink(page, "Launch").locator(".side-count")).toHaveText("1");
+});
+
+test("tasks move by drag and drop and by keyboard", async ({ page }) => {
+  await signUp(page);
+  await addProject(page, "Errands");
+  for (const title of ["Alpha", "Bravo", "Charlie"]) await addTask(page, "Add a task to Errands", title);
+  await page.getByLabel("New section").fill("Later");
+  await page.getByRole("button", { name: "Add section" }).click();
+  await expect(page.getByRole("heading", { name: "Later" })).toBeVisible();
+  const top = page.locator("#tasks");
+  expect(await titles(top)).toEqual(["Alpha", "Bravo", "Charlie"]);
+
+  // Dropped on the left of a row: just before it.
+  await row(page, "Charlie").dragTo(row(page, "Alpha"), { targetPosition: { x: 60, y: 10 } });
+  await expect.poll(() => titles(top)).toEqual(["Charlie", "Alpha", "Bravo"]);
+  // Dropped on the right of a row: its subtask.
+  const alphaBox = await row(page, "Alpha").boundingBox();
+  await row(page, "Bravo").dragTo(row(page, "Alpha"), { targetPosition: { x: alphaBox.width - 20, y: 10 } });
+  await expect(row(page, "Bravo")).toHaveAttribute("data-depth", "1");
+  await expect(row(page, "Bravo")).toHaveAttribute("data-parent", await row(page, "Alpha").getAttribute("data-id"));
+  // Dropped on a section's heading: the top of that section, subtasks along.
+  await row(page, "Alpha").dragTo(page.locator(".psection-head", { hasText: "Later" }));
+  const later = page.locator(".psection", { has: page.getByRole("heading", { name: "Later" }) });
+  await expect.poll(() => titles(later)).toEqual(["Alpha", "Bravo"]);
+  expect(await titles(top)).toEqual(["Charlie"]);
+  await page.reload();
+  expect(await titles(later)).toEqual(["Alpha", "Bravo"]);
+
+  // The keyboard: reorder with the move buttons (Enter on a focused button) …
+  await addTask(page, "Add a task to Later", "Delta");
+  expect(await titles(later)).toEqual(["Alpha", "Bravo", "Delta"]);
+  await page.getByRole("button", { name: "Move up: Delta" }).focus();
+  await page.keyboard.press("Enter");
+  await expect.poll(() => titles(later)).toEqual(["Delta", "Alpha", "Bravo"]);
+  // … Shift+↓ on the selected row …
+  await page.locator("body").press("j");
+  await page.keyboard.press("j");
+  await expect(row(page, "Delta")).toHaveClass(/selected/);
+  await page.keyboard.press("Shift+ArrowDown");
+  await expect.poll(() => titles(later)).toEqual(["Alpha", "Bravo", "Delta"]);
+  // … and "m" opens Move…, where a select chooses the place: under Charlie.
+  await expect(row(page, "Delta")).toHaveClass(/selected/);
+  await page.keyboard.press("m");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Move “Delta”");
+  await expect(page.getByLabel("Move to")).toBeFocused();
+  await page.getByLabel("Move to").selectOption({ label: "↳ under “Charlie”" });
+  await page.getByRole("button", { name: "Move", exact: true }).press("Enter");
+  await expect(row(page, "Delta")).toHaveAttribute("data-depth", "1");
+  expect(await titles(top)).toEqual(["Charlie", "Delta"]);
+  // To another project: the Inbox.
+  await row(page, "Delta").getByRole("link", { name: "Move: Delta" }).click();
+  await page.getByLabel("Move to").selectOption({ label: "Inbox" });
+  await page.getByRole("button", { name: "Move", exact: true }).click();
+  await expect(row(page, "Delta")).toHaveCount(0);
+  await expect(sideLink(page, "Inbox").locator(".side-count")).toHaveText("1");
+  // Onto a project in the sidebar, by drag.
+  await row(page, "Charlie").dragTo(sideLink(page, "Inbox"));
+  await expect(row(page, "Charlie")).toHaveCount(0);
+  await expect(sideLink(page, "Inbox").locator(".side-count")).toHaveText("2");
 });

@@ -269,12 +269,19 @@
       case "k": if (rows.length) { event.preventDefault(); select(rows[Math.max(index - 1, 0)]); } break;
       case "x": if (current) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
       case "e": if (current) { event.preventDefault(); inlineEdit(current); } break;
+      case "m": if (current && $(".move-link", current)) { event.preventDefault(); location.href = $(".move-link", current).href; } break;
+      case "ArrowUp": case "ArrowDown": {
+        // Shift+arrows reorder the selected task among its siblings (its move up/down buttons).
+        const form = current && event.shiftKey && $(event.key === "ArrowUp" ? "[data-move-up]" : "[data-move-down]", current);
+        if (form) { event.preventDefault(); sessionStorage.setItem("todo-select", current.id); form.requestSubmit(); }
+        break;
+      }
       case "Delete": case "#": if (current) { event.preventDefault(); const f = $("[data-delete]", current); deleteWithUndo(current, f); } break;
       default:
     }
   });
 
-  // --- the project tree: collapse subtasks ---------------------------------
+  // --- the project tree: collapse subtasks, drag and drop ---------------------------------
   const tree = () => $("#tree");
   function applyCollapse(list) {
     let hideBelow = Infinity;
@@ -309,6 +316,68 @@
     if (open) collapsed.add(id); else collapsed.delete(id);
     sessionStorage.setItem("todo-collapsed", JSON.stringify([...collapsed]));
     applyCollapse(twisty.closest(".tasks"));
+  });
+
+  let dragged = null;
+  function clearDrop() { $$(".drop-before, .drop-into, .drop-here").forEach((n) => n.classList.remove("drop-before", "drop-into", "drop-here")); }
+  function dropTarget(event) {
+    const target = event.target.closest && event.target.closest(".task[data-depth], [data-drop-section], [data-drop-project], [data-drop-top]");
+    return target && target !== dragged ? target : null;
+  }
+  // On a row: its right third makes a subtask of it, the rest puts the task just before it.
+  function dropKind(target, event) {
+    if (!target.classList.contains("task")) return "here";
+    const box = target.getBoundingClientRect();
+    return event.clientX - box.left > box.width * 0.66 ? "into" : "before";
+  }
+  document.addEventListener("dragstart", (event) => {
+    const row = event.target.closest && event.target.closest(".task[draggable='true']");
+    if (!row) return;
+    dragged = row;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", row.dataset.id);
+    row.classList.add("dragging");
+  });
+  document.addEventListener("dragend", () => { if (dragged) dragged.classList.remove("dragging"); dragged = null; clearDrop(); });
+  document.addEventListener("dragover", (event) => {
+    if (!dragged) return;
+    const target = dropTarget(event);
+    clearDrop();
+    if (!target) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    target.classList.add(`drop-${dropKind(target, event)}`);
+  });
+  document.addEventListener("drop", async (event) => {
+    if (!dragged) return;
+    const target = dropTarget(event);
+    if (!target) return;
+    event.preventDefault();
+    const kind = dropKind(target, event);
+    const moving = dragged;
+    clearDrop();
+    const params = new URLSearchParams({ return_to: returnTo() });
+    if (target.dataset.dropProject) params.set("to", `project:${target.dataset.dropProject}`);
+    else if (target.dataset.dropSection) { params.set("to", `section:${target.dataset.dropSection}`); params.set("position", "0"); }
+    else if (target.hasAttribute("data-drop-top")) params.set("to", `project:${tree().dataset.project}`);
+    else if (kind === "into") params.set("to", `parent:${target.dataset.id}`);
+    else {
+      const where = target.dataset.parent ? `parent:${target.dataset.parent}`
+        : target.dataset.section ? `section:${target.dataset.section}` : `project:${tree().dataset.project}`;
+      params.set("to", where);
+      // The index counts the siblings without the moving task.
+      const sameSiblings = (moving.dataset.parent || "") === (target.dataset.parent || "")
+        && (moving.dataset.parent || (moving.dataset.section || "") === (target.dataset.section || ""));
+      let position = Number(target.dataset.index);
+      if (sameSiblings && Number(moving.dataset.index) < position) position -= 1;
+      params.set("position", String(position));
+    }
+    try {
+      await postFragment(`/tasks/${moving.dataset.id}/move`, params);
+      announce("updated", moving.dataset.id);
+      sessionStorage.setItem("todo-select", moving.id);
+      location.reload();
+    } catch (e) { toast(e.message); }
   });
 
   // --- live updates -----------------------------------------------------------------------

@@ -45,6 +45,10 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/row", get(tasks::row))
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/delete", post(tasks::delete))
+        .route(
+            "/tasks/{id}/move",
+            get(projects::move_page).post(projects::move_task),
+        )
         .route("/tasks/{id}/subtask", get(projects::subtask_page))
         .route("/projects", post(projects::create))
         .route("/projects/new", get(projects::new_page))

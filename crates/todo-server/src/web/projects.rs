@@ -1,10 +1,11 @@
 //! Projects in the web app: the sidebar (Inbox, Today, Upcoming, the projects with their open
 //! counts), a project's page (its tasks, its sections, subtasks as an indented tree), the forms
-//! that add, rename, recolour, archive and delete projects and sections. Which role may do
-//! what, where a task may go and what the Inbox refuses are the core's rules; this module only
-//! shows and asks.
+//! that add, rename, recolour, archive and delete projects and sections, and moving a task
+//! (the "Move…" page, the move up/down buttons, and the script's drag and drop all post to
+//! `/tasks/{id}/move`, which calls `Todo::move_task`). Which role may do what, where a task may
+//! go and what the Inbox refuses are the core's rules; this module only shows and asks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use askama::Template;
 use axum::Form;
@@ -15,6 +16,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
+use todo_core::placement::MoveInput;
 use todo_core::project::{
     Action, Project, ProjectId, ProjectInput, ProjectPatchInput, SectionId, SectionInput,
     SectionPatchInput,
@@ -25,8 +27,8 @@ use todo_core::time::now;
 use super::tasks::user_zone;
 use super::view::{Spot, TaskView};
 use super::{
-    Layout, PageError, PageResult, WebUser, failure, redirect_with_error, render, render_with,
-    safe_return,
+    Layout, PageError, PageResult, WebUser, failure, is_fragment, redirect_with_error, render,
+    render_with, safe_return,
 };
 use crate::AppState;
 use crate::extract::{Path, Query};
@@ -249,7 +251,7 @@ impl<'a> Tree<'a> {
     fn emit(&self, group: &[&Task], depth: u32, rows: &mut Vec<TaskView>) {
         // Completed tasks are hidden, with their subtasks, but keep their index.
         let shown: Vec<usize> = (0..group.len()).filter(|&i| !group[i].completed).collect();
-        for &i in &shown {
+        for (k, &i) in shown.iter().enumerate() {
             let task = group[i];
             let children = self.kids.get(&task.id);
             let mut view = TaskView::new(task, self.tz, self.at);
@@ -258,6 +260,10 @@ impl<'a> Tree<'a> {
                 parent: task.parent_id,
                 section: task.section_id,
                 index: i,
+                // Above the previous shown sibling: take its index. Below the next one: its
+                // index once this task is out of the list is one less, and one after that.
+                up: k.checked_sub(1).map(|p| shown[p]),
+                down: shown.get(k + 1).copied(),
                 has_children: children.is_some_and(|c| c.iter().any(|t| !t.completed)),
             });
             rows.push(view);
@@ -265,6 +271,20 @@ impl<'a> Tree<'a> {
                 self.emit(children, depth + 1, rows);
             }
         }
+    }
+
+    /// The task and everything under it.
+    fn subtree(&self, id: TaskId) -> HashSet<TaskId> {
+        let mut seen = HashSet::from([id]);
+        let mut stack = vec![id];
+        while let Some(next) = stack.pop() {
+            for kid in self.kids.get(&next).into_iter().flatten() {
+                if seen.insert(kid.id) {
+                    stack.push(kid.id);
+                }
+            }
+        }
+        seen
     }
 }
 
@@ -697,4 +717,180 @@ pub async fn subtask_form(
         err,
     )
     .await
+}
+
+/// One choice of the move page: `project:ID`, `section:ID` or `parent:ID`.
+struct Choice {
+    value: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "move.html")]
+struct MovePage {
+    layout: Layout,
+    task: TaskView,
+    choices: Vec<Choice>,
+    selected: String,
+    csrf: String,
+    return_to: String,
+    error: String,
+}
+
+/// Where a task is, as a choice of the move page.
+fn place_of(task: &Task) -> String {
+    match (task.parent_id, task.section_id) {
+        (Some(parent), _) => format!("parent:{parent}"),
+        (None, Some(section)) => format!("section:{section}"),
+        (None, None) => format!("project:{}", task.project_id),
+    }
+}
+
+async fn move_form(
+    state: &AppState,
+    user: &WebUser,
+    id: TaskId,
+    selected: Option<String>,
+    back: &str,
+    err: Option<todo_core::Error>,
+) -> PageResult {
+    let (name, tz) = user_zone(state, user).await?;
+    let task = state.todo.get_task(user.id(), id).await?;
+    let mut choices = Vec::new();
+    for project in state.todo.list_projects(user.id()).await? {
+        if project.archived || !project.role.allows(Action::Edit) {
+            continue;
+        }
+        choices.push(Choice {
+            value: format!("project:{}", project.id),
+            label: project.name.clone(),
+        });
+        let sections = state.todo.list_sections(user.id(), project.id).await?;
+        if project.id == task.project_id {
+            // Under another task of its own project (its own subtree aside).
+            let tasks = project_tasks(state, user, project.id).await?;
+            let tree = Tree::new(&tasks, tz);
+            let own = tree.subtree(task.id);
+            let parents = |section: Option<SectionId>, choices: &mut Vec<Choice>| {
+                for row in tree.rows(section) {
+                    if own.contains(&row.id) {
+                        continue;
+                    }
+                    let depth = row.spot.as_ref().map_or(0, |s| s.depth as usize);
+                    choices.push(Choice {
+                        value: format!("parent:{}", row.id),
+                        // No-break spaces: a select's labels lose ordinary leading ones.
+                        label: format!("{}↳ under “{}”", "\u{a0}\u{a0}".repeat(depth), row.title),
+                    });
+                }
+            };
+            parents(None, &mut choices);
+            for section in &sections {
+                choices.push(Choice {
+                    value: format!("section:{}", section.id),
+                    label: format!("{} / {}", project.name, section.name),
+                });
+                parents(Some(section.id), &mut choices);
+            }
+        } else {
+            for section in &sections {
+                choices.push(Choice {
+                    value: format!("section:{}", section.id),
+                    label: format!("{} / {}", project.name, section.name),
+                });
+            }
+        }
+    }
+    let err = err.map(failure);
+    let layout = task_layout(state, user, name, "", Some(task.project_id), back).await?;
+    let page = MovePage {
+        layout,
+        selected: selected.unwrap_or_else(|| place_of(&task)),
+        task: TaskView::new(&task, tz, now()),
+        choices,
+        csrf: user.csrf.clone(),
+        return_to: back.to_owned(),
+        error: err.as_ref().map(|(_, m)| m.clone()).unwrap_or_default(),
+    };
+    match err {
+        Some((status, _)) => render_with(status, &page),
+        None => render(&page),
+    }
+}
+
+/// "Move…": the keyboard's (and the script-less) way to move a task.
+pub async fn move_page(
+    State(state): State<AppState>,
+    user: WebUser,
+    Path(TaskPath { id }): Path<TaskPath>,
+    Query(notice): Query<Notice>,
+) -> PageResult {
+    let back = safe_return(&notice.return_to).to_owned();
+    move_form(&state, &user, id, None, &back, None).await
+}
+
+#[derive(Deserialize)]
+pub struct MoveForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    /// `project:ID`, `section:ID`, `parent:ID`, or empty to stay among the same siblings.
+    #[serde(default)]
+    to: String,
+    /// The index among the new siblings; empty: last (or, staying, where it is).
+    #[serde(default)]
+    position: String,
+    #[serde(default)]
+    return_to: String,
+}
+
+impl MoveForm {
+    fn input(&self) -> Result<MoveInput, todo_core::Error> {
+        let bad_to = || todo_core::Error::invalid("to", "choose a project, section or task");
+        let mut input = MoveInput::default();
+        if !self.to.is_empty() {
+            let (kind, raw) = self.to.split_once(':').ok_or_else(bad_to)?;
+            let number: i64 = raw.parse().map_err(|_| bad_to())?;
+            match kind {
+                "project" => input.project_id = Some(ProjectId::new(number)),
+                "section" => input.section_id = Some(SectionId::new(number)),
+                "parent" => input.parent_id = Some(TaskId::new(number)),
+                _ => return Err(bad_to()),
+            }
+        }
+        if !self.position.is_empty() {
+            let position = self
+                .position
+                .parse()
+                .map_err(|_| todo_core::Error::invalid("position", "not an index"))?;
+            input.position = Some(position);
+        }
+        Ok(input)
+    }
+}
+
+pub async fn move_task(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(TaskPath { id }): Path<TaskPath>,
+    Form(form): Form<MoveForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let back = safe_return(&form.return_to).to_owned();
+    let result = match form.input() {
+        Ok(input) => state.todo.move_task(user.id(), id, input).await,
+        Err(err) => Err(err),
+    };
+    match result {
+        Ok(_) if is_fragment(&headers) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(err) if is_fragment(&headers) => Err(err.into()),
+        Err(err @ (todo_core::Error::NotFound(_) | todo_core::Error::InsufficientRole(_))) => {
+            Err(err.into())
+        }
+        Err(err) => {
+            let selected = Some(form.to.clone()).filter(|t| !t.is_empty());
+            move_form(&state, &user, id, selected, &back, Some(err)).await
+        }
+    }
 }

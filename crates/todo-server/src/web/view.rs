@@ -37,6 +37,10 @@ pub struct Spot {
     pub section: Option<SectionId>,
     /// Index among all its siblings, completed ones too (as `move` counts them).
     pub index: usize,
+    /// The `position` that moves it above the previous shown sibling, if any.
+    pub up: Option<usize>,
+    /// The `position` that moves it below the next shown sibling, if any.
+    pub down: Option<usize>,
     pub has_children: bool,
 }
 

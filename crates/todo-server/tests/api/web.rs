@@ -469,7 +469,12 @@ async fn project_with_section(app: &TestApp, browser: &Browser) -> (i64, i64) {
 #[tokio::test]
 async fn project_pages_need_a_session_and_their_forms_the_csrf_token() {
     let app = TestApp::spawn().await;
-    for uri in ["/projects/1", "/tasks/1/subtask", "/projects/new"] {
+    for uri in [
+        "/projects/1",
+        "/tasks/1/move",
+        "/tasks/1/subtask",
+        "/projects/new",
+    ] {
         let response = app
             .raw(Request::get(uri).body(Body::empty()).expect("request"))
             .await;
@@ -525,6 +530,7 @@ async fn another_users_project_section_and_task_are_not_found_on_every_project_r
 
     for uri in [
         format!("/projects/{project}"),
+        format!("/tasks/{task}/move"),
         format!("/tasks/{task}/subtask"),
     ] {
         let page = get_page(&app, &uri, &bob.cookie).await;
@@ -540,6 +546,11 @@ async fn another_users_project_section_and_task_are_not_found_on_every_project_r
         (format!("/projects/{project}/sections"), "name=Mine".into()),
         (format!("/sections/{section}"), "name=Mine".into()),
         (format!("/sections/{section}/delete"), String::new()),
+        (format!("/tasks/{task}/move"), "position=0".into()),
+        (
+            format!("/tasks/{task}/move"),
+            format!("to=section:{section}"),
+        ),
         (
             "/tasks".into(),
             format!("text=Intruder&section_id={section}"),
@@ -559,6 +570,21 @@ async fn another_users_project_section_and_task_are_not_found_on_every_project_r
             "POST {uri} {fields}"
         );
     }
+    // Bob's own task cannot be moved into Alice's project either.
+    let body = format!("text=Mine&_csrf={}", bob.csrf);
+    post_form(&app, "/tasks", Some(&bob.cookie), &body).await;
+    let mine = get_page(&app, "/api/v1/tasks", &bob.cookie).await;
+    let mine = mine.body[0]["id"].as_i64().expect("id");
+    let body = format!("to=project:{project}&_csrf={}", bob.csrf);
+    let response = post_form(
+        &app,
+        &format!("/tasks/{mine}/move"),
+        Some(&bob.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+
     let page = get_page(&app, &format!("/projects/{project}"), &alice.cookie).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page_text(&page).contains("Secret plans"));
@@ -606,6 +632,33 @@ async fn a_refused_form_comes_back_with_the_message_and_what_was_typed() {
         page_text(&tree).contains("&#60;b&#62;") && !page_text(&tree).contains("<b>"),
         "titles stay escaped"
     );
+
+    let tasks = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    let task = tasks.body[0]["id"].as_i64().expect("id");
+    let body = format!("to=somewhere:1&_csrf={}", browser.csrf);
+    let refused = post_form(
+        &app,
+        &format!("/tasks/{task}/move"),
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page_text(&refused).contains("to: choose a project, section or task"));
+    let body = format!("to=parent:{task}&_csrf={}", browser.csrf);
+    let refused = post_form(
+        &app,
+        &format!("/tasks/{task}/move"),
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "under itself"
+    );
+    assert!(page_text(&refused).contains("parent_id"));
 }
 
 #[tokio::test]
