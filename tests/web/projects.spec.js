@@ -1,5 +1,6 @@
 // Projects in the web app, end to end in headless Chromium against the real binary: the
-// sidebar, a project with sections and subtasks, moving by drag and by keyboard.
+// sidebar, a project with sections and subtasks, moving by drag and by keyboard, a recurring
+// task checked off and undone, and a zone change that keeps clock times.
 const fs = require("node:fs");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
@@ -244,4 +245,61 @@ test("tasks move by drag and drop and by keyboard", async ({ page }) => {
   await row(page, "Charlie").dragTo(sideLink(page, "Inbox"));
   await expect(row(page, "Charlie")).toHaveCount(0);
   await expect(sideLink(page, "Inbox").locator(".side-count")).toHaveText("2");
+});
+
+test("a recurring task checked off shows its next due in one row, and Undo brings it back", async ({ page }) => {
+  await signUp(page);
+  await page.getByLabel("New task").fill("Water the plants every day");
+  await page.getByLabel("New task").press("Enter");
+  const plants = row(page, "Water the plants");
+  await expect(plants.locator("time.due")).toContainText("Today");
+  await plants.getByRole("checkbox").click();
+  await expect(page.locator("#toast")).toContainText("next Tomorrow");
+  await expect(plants).toHaveCount(1);
+  await expect(plants).not.toHaveClass(/done/);
+  await expect(plants.locator("time.due")).toContainText("Tomorrow");
+  await page.locator("#toast").getByRole("button", { name: "Undo" }).click();
+  await expect(plants.locator("time.due")).toContainText("Today");
+  await page.reload();
+  await expect(row(page, "Water the plants")).toHaveCount(1);
+  await expect(row(page, "Water the plants").locator("time.due")).toContainText("Today");
+
+  // In a project page too, inside the tree.
+  await addProject(page, "Garden");
+  await addTask(page, "Add a task to Garden", "Feed the fish every day");
+  const fish = row(page, "Feed the fish");
+  await fish.getByRole("checkbox").click();
+  await expect(fish.locator("time.due")).toContainText("Tomorrow");
+  await expect(fish).toHaveAttribute("data-depth", "0");
+  await page.locator("#toast").getByRole("button", { name: "Undo" }).click();
+  await expect(fish.locator("time.due")).toContainText("Today");
+  await expect(page.locator(".task")).toHaveCount(1);
+});
+
+test("changing the time zone asks first and keeps a floating 09:30 at 09:30", async ({ page }) => {
+  await signUp(page);
+  await page.getByLabel("New task").fill("Standup tomorrow 9:30");
+  await page.getByLabel("New task").press("Enter");
+  await expect(row(page, "Standup").locator("time.due")).toContainText("09:30");
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Time zone", { exact: true }).fill("America/New_York");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await expect(page.getByRole("heading", { name: "Change your time zone?" })).toBeVisible();
+  await expect(page.locator("#zone-keeps")).toContainText("“Standup” at 09:30 stays at 09:30");
+  await page.getByRole("button", { name: "Change time zone" }).click();
+  await expect(page.getByText("Profile saved")).toBeVisible();
+  await expect(page.getByLabel("Time zone", { exact: true })).toHaveValue("America/New_York");
+  await page.goto(`${server.baseURL}/`);
+  await expect(row(page, "Standup").locator("time.due")).toContainText("09:30");
+  // The moment moved with the clock: 09:30 in New York.
+  const due = await row(page, "Standup").locator("time.due").getAttribute("datetime");
+  const local = new Date(due).toLocaleString("en-GB", { timeZone: "America/New_York", hour: "2-digit", minute: "2-digit" });
+  expect(local).toBe("09:30");
+
+  // Keeping the zone: nothing changes.
+  await page.goto(`${server.baseURL}/settings`);
+  await page.getByLabel("Time zone", { exact: true }).fill("Asia/Tokyo");
+  await page.getByRole("button", { name: "Save profile" }).click();
+  await page.getByRole("link", { name: "Keep America/New_York" }).click();
+  await expect(page.getByLabel("Time zone", { exact: true })).toHaveValue("America/New_York");
 });

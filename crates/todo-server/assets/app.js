@@ -116,6 +116,8 @@
       const quick = form.id === "quick-add" ? $("#quick") : null;
       const typed = quick ? quick.value : "";
       if (quick) quick.value = "";
+      const before = form.closest(".task");
+      const wasDone = before ? before.classList.contains("done") : false;
       try {
         const response = await postFragment(form.action, params);
         const row = rowFromHtml(await response.text());
@@ -129,7 +131,17 @@
           replaceRow(row);
           const done = row.classList.contains("done");
           announce("updated", row.dataset.id);
-          toast(done ? "Marked done" : "Marked not done");
+          if (!wasDone && !done && row.hasAttribute("data-recurring")) {
+            // A recurring task is one task: checked, it moved to its next due. Undo moves it back.
+            const due = $("time.due", row);
+            toast(`Done · next ${due ? due.textContent : "occurrence"}`, {
+              label: "Undo",
+              ms: 8000,
+              run: () => undoOccurrence(form.action, row.dataset.id),
+            });
+          } else {
+            toast(done ? "Marked done" : "Marked not done");
+          }
         }
       } catch (e) {
         if (quick && !quick.value) quick.value = typed;
@@ -143,6 +155,16 @@
       importFile(form);
     }
   });
+
+  async function undoOccurrence(action, id) {
+    try {
+      const response = await postFragment(action, new URLSearchParams({ completed: "false", return_to: returnTo() }));
+      const row = rowFromHtml(await response.text());
+      if (row) replaceRow(row);
+      announce("updated", id);
+      toast("Undone");
+    } catch (e) { toast(e.message); }
+  }
 
   // --- delete with undo: the row goes at once, the request after 5 s (or when the page is
   // left), so undo needs no re-creation and nothing is lost. -------------------------------

@@ -291,6 +291,10 @@ pub struct RowForm {
     csrf: String,
     #[serde(default)]
     return_to: String,
+    /// `true` or `false` sets completion (the undo of a recurring task's check sends
+    /// `false`); absent toggles it.
+    #[serde(default)]
+    completed: String,
 }
 
 #[derive(Deserialize)]
@@ -442,7 +446,16 @@ pub async fn complete(
 ) -> PageResult {
     user.check_form(&state, &headers, &form.csrf)?;
     let return_to = safe_return(&form.return_to);
-    match state.todo.complete_task(user.id(), id, None).await {
+    let completed = match form.completed.as_str() {
+        "" => None,
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => {
+            let err = todo_core::Error::invalid("completed", "use true or false");
+            return failed(&headers, return_to, err);
+        }
+    };
+    match state.todo.complete_task(user.id(), id, completed).await {
         Ok(task) => {
             row_or_redirect(&state, &user, &headers, &task, StatusCode::OK, return_to).await
         }

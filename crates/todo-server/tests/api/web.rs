@@ -698,3 +698,27 @@ async fn the_inbox_cannot_be_renamed_archived_or_deleted_from_its_page() {
     let still = get_page(&app, &uri, &browser.cookie).await;
     assert_eq!(still.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_zone_change_is_asked_about_before_it_is_made() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "p6%40example.com").await;
+    let body = format!("text=Standup+tomorrow+9:30&_csrf={}", browser.csrf);
+    post_form(&app, "/tasks", Some(&browser.cookie), &body).await;
+    let body = format!("name=Robin&timezone=Asia%2FTokyo&_csrf={}", browser.csrf);
+    let asked = post_form(&app, "/settings/profile", Some(&browser.cookie), &body).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let text = page_text(&asked);
+    assert!(text.contains("“Standup” at 09:30 stays at 09:30"), "{text}");
+    let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    assert_ne!(me.body["timezone"], "Asia/Tokyo", "not changed yet");
+
+    let body = format!("{body}&confirm_zone=yes");
+    let saved = post_form(&app, "/settings/profile", Some(&browser.cookie), &body).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    assert_eq!(me.body["timezone"], "Asia/Tokyo");
+    let tasks = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    let local = tasks.body[0]["due_local"].as_str().expect("a floating due");
+    assert!(local.contains("T09:30"), "{local}");
+}
