@@ -303,3 +303,19 @@ test("changing the time zone asks first and keeps a floating 09:30 at 09:30", as
   await page.getByRole("link", { name: "Keep America/New_York" }).click();
   await expect(page.getByLabel("Time zone", { exact: true })).toHaveValue("America/New_York");
 });
+
+test("phone width: a project page with subtasks fits 375 px", async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 780 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signUp(page);
+  await addProject(page, "A project with a rather long name for a phone");
+  await addTask(page, "Add a task to A project with a rather long name for a phone", "Plan the move");
+  await addSubtask(page, "Plan the move", "Book the van");
+  await addSubtask(page, "Book the van", "Compare three offers");
+  await addSubtask(page, "Compare three offers", "Call the cheapest");
+  await addSubtask(page, "Call the cheapest", "Confirm by mail");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - 375);
+  expect(overflow, "no horizontal scrolling").toBeLessThanOrEqual(0);
+  await page.screenshot({ path: path.join(SHOTS, "project-phone.png") });
+  await context.close();
+});

@@ -254,3 +254,29 @@ pub fn failure(err: todo_core::Error) -> (StatusCode, String) {
         .to_owned();
     (error.status(), message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_role_that_does_not_allow_it_gets_the_403_page_with_the_detail_escaped() {
+        let err = todo_core::Error::InsufficientRole("a project's <viewer> may not".into());
+        let response = PageError::from(err).into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let csp = response.headers().get(header::CONTENT_SECURITY_POLICY);
+        assert_eq!(csp.and_then(|v| v.to_str().ok()), Some(PAGE_CSP));
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("a body");
+        let page = String::from_utf8_lossy(&body);
+        assert!(page.contains("<h1>Not allowed</h1>"), "{page}");
+        assert!(page.contains("&#60;viewer&#62;"), "escaped: {page}");
+    }
+
+    #[test]
+    fn other_core_errors_stay_problems() {
+        let err = todo_core::Error::invalid("name", "must not be empty");
+        assert!(matches!(PageError::from(err), PageError::Api(_)));
+    }
+}
