@@ -33,6 +33,12 @@ pub struct QuickInput {
     /// Inbox); `/Section` is looked up in it.
     #[serde(default)]
     pub project_id: Option<ProjectId>,
+    /// A section of that project, unless the text names one with `/Section`.
+    #[serde(default)]
+    pub section_id: Option<SectionId>,
+    /// Adds the task as a subtask of this one (in its project and section).
+    #[serde(default)]
+    pub parent_id: Option<TaskId>,
 }
 
 /// A project or section as quick add picked it.
@@ -183,6 +189,9 @@ impl Todo {
             open.iter()
                 .find(|p| p.name.to_lowercase() == name.to_lowercase())
         });
+        // Under a parent or in a section, their project unless the text or the input names
+        // one (then they must agree, as for any new task).
+        let placed = input.parent_id.is_some() || input.section_id.is_some();
         let project = match (named, input.project_id) {
             (Some(project), _) => Some(*project),
             (None, Some(id)) => Some(
@@ -191,6 +200,7 @@ impl Todo {
                     .find(|p| p.id == id)
                     .ok_or(crate::project::PROJECT_NOT_FOUND)?,
             ),
+            (None, None) if placed => None,
             (None, None) => projects.iter().find(|p| p.inbox),
         };
         let mut problems = Vec::new();
@@ -243,7 +253,8 @@ impl Todo {
             recurrence_mode: Some(parsed.recurrence_mode),
             reminders: Some(preview.reminders.clone()),
             project_id: project.map(|p| p.id),
-            section_id: section.map(|s| s.id),
+            section_id: section.map(|s| s.id).or(input.section_id),
+            parent_id: input.parent_id,
             ..TaskInput::default()
         };
         Ok((task, preview))

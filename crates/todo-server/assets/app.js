@@ -63,10 +63,25 @@
     return htmlToNodes(html).find((n) => n.nodeType === 1 && n.classList.contains("task"));
   }
 
+  // A row rendered alone does not know its place in a project's tree: keep the old one's.
+  function keepTreePlace(old, row) {
+    if (!old.hasAttribute("data-depth") || row.hasAttribute("data-depth")) return;
+    for (const name of ["data-depth", "data-index", "data-parent", "data-section", "draggable"]) {
+      if (old.hasAttribute(name)) row.setAttribute(name, old.getAttribute(name));
+    }
+    row.classList.add(`depth-${old.dataset.depth}`);
+    const slot = $(".twisty-slot", old);
+    if (slot) row.prepend(slot);
+    const actions = $(".tree-actions", old);
+    const details = $(".details", row);
+    if (actions && details) row.insertBefore(actions, details);
+    row.hidden = old.hidden;
+  }
+
   function replaceRow(row) {
     const old = document.getElementById(row.id);
     const wasSelected = old && old.classList.contains("selected");
-    if (old) old.replaceWith(row); else return false;
+    if (old) { keepTreePlace(old, row); old.replaceWith(row); } else return false;
     if (wasSelected) select(row);
     return true;
   }
@@ -101,6 +116,8 @@
       const quick = form.id === "quick-add" ? $("#quick") : null;
       const typed = quick ? quick.value : "";
       if (quick) quick.value = "";
+      const before = form.closest(".task");
+      const wasDone = before ? before.classList.contains("done") : false;
       try {
         const response = await postFragment(form.action, params);
         const row = rowFromHtml(await response.text());
@@ -113,8 +130,18 @@
         } else {
           replaceRow(row);
           const done = row.classList.contains("done");
-          toast(done ? "Marked done" : "Marked not done");
           announce("updated", row.dataset.id);
+          if (!wasDone && !done && row.hasAttribute("data-recurring")) {
+            // A recurring task is one task: checked, it moved to its next due. Undo moves it back.
+            const due = $("time.due", row);
+            toast(`Done · next ${due ? due.textContent : "occurrence"}`, {
+              label: "Undo",
+              ms: 8000,
+              run: () => undoOccurrence(form.action, row.dataset.id),
+            });
+          } else {
+            toast(done ? "Marked done" : "Marked not done");
+          }
         }
       } catch (e) {
         if (quick && !quick.value) quick.value = typed;
@@ -128,6 +155,16 @@
       importFile(form);
     }
   });
+
+  async function undoOccurrence(action, id) {
+    try {
+      const response = await postFragment(action, new URLSearchParams({ completed: "false", return_to: returnTo() }));
+      const row = rowFromHtml(await response.text());
+      if (row) replaceRow(row);
+      announce("updated", id);
+      toast("Undone");
+    } catch (e) { toast(e.message); }
+  }
 
   // --- delete with undo: the row goes at once, the request after 5 s (or when the page is
   // left), so undo needs no re-creation and nothing is lost. -------------------------------
@@ -244,7 +281,7 @@
       if (event.key === "Escape") target.blur();
       return;
     }
-    const rows = $$(".tasks .task");
+    const rows = $$(".tasks .task").filter((r) => !r.hidden);
     const current = $(".task.selected");
     const index = rows.indexOf(current);
     switch (event.key) {
@@ -254,9 +291,115 @@
       case "k": if (rows.length) { event.preventDefault(); select(rows[Math.max(index - 1, 0)]); } break;
       case "x": if (current) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
       case "e": if (current) { event.preventDefault(); inlineEdit(current); } break;
+      case "m": if (current && $(".move-link", current)) { event.preventDefault(); location.href = $(".move-link", current).href; } break;
+      case "ArrowUp": case "ArrowDown": {
+        // Shift+arrows reorder the selected task among its siblings (its move up/down buttons).
+        const form = current && event.shiftKey && $(event.key === "ArrowUp" ? "[data-move-up]" : "[data-move-down]", current);
+        if (form) { event.preventDefault(); sessionStorage.setItem("todo-select", current.id); form.requestSubmit(); }
+        break;
+      }
       case "Delete": case "#": if (current) { event.preventDefault(); const f = $("[data-delete]", current); deleteWithUndo(current, f); } break;
       default:
     }
+  });
+
+  // --- the project tree: collapse subtasks, drag and drop ---------------------------------
+  const tree = () => $("#tree");
+  function applyCollapse(list) {
+    let hideBelow = Infinity;
+    for (const row of $$(".task[data-depth]", list)) {
+      const depth = Number(row.dataset.depth);
+      if (depth > hideBelow) { row.hidden = true; continue; }
+      hideBelow = Infinity;
+      row.hidden = false;
+      const twisty = $(".twisty", row);
+      if (twisty && twisty.getAttribute("aria-expanded") === "false") hideBelow = depth;
+    }
+  }
+  function setupTree() {
+    if (!tree()) return;
+    const collapsed = new Set(JSON.parse(sessionStorage.getItem("todo-collapsed") || "[]"));
+    for (const twisty of $$(".twisty", tree())) {
+      twisty.hidden = false;
+      const id = twisty.closest(".task").dataset.id;
+      if (collapsed.has(id)) twisty.setAttribute("aria-expanded", "false");
+    }
+    $$(".tasks", tree()).forEach(applyCollapse);
+    const selected = sessionStorage.getItem("todo-select");
+    if (selected) { sessionStorage.removeItem("todo-select"); select(document.getElementById(selected)); }
+  }
+  document.addEventListener("click", (event) => {
+    const twisty = event.target.closest(".twisty");
+    if (!twisty) return;
+    const open = twisty.getAttribute("aria-expanded") !== "false";
+    twisty.setAttribute("aria-expanded", String(!open));
+    const id = twisty.closest(".task").dataset.id;
+    const collapsed = new Set(JSON.parse(sessionStorage.getItem("todo-collapsed") || "[]"));
+    if (open) collapsed.add(id); else collapsed.delete(id);
+    sessionStorage.setItem("todo-collapsed", JSON.stringify([...collapsed]));
+    applyCollapse(twisty.closest(".tasks"));
+  });
+
+  let dragged = null;
+  function clearDrop() { $$(".drop-before, .drop-into, .drop-here").forEach((n) => n.classList.remove("drop-before", "drop-into", "drop-here")); }
+  function dropTarget(event) {
+    const target = event.target.closest && event.target.closest(".task[data-depth], [data-drop-section], [data-drop-project], [data-drop-top]");
+    return target && target !== dragged ? target : null;
+  }
+  // On a row: its right third makes a subtask of it, the rest puts the task just before it.
+  function dropKind(target, event) {
+    if (!target.classList.contains("task")) return "here";
+    const box = target.getBoundingClientRect();
+    return event.clientX - box.left > box.width * 0.66 ? "into" : "before";
+  }
+  document.addEventListener("dragstart", (event) => {
+    const row = event.target.closest && event.target.closest(".task[draggable='true']");
+    if (!row) return;
+    dragged = row;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", row.dataset.id);
+    row.classList.add("dragging");
+  });
+  document.addEventListener("dragend", () => { if (dragged) dragged.classList.remove("dragging"); dragged = null; clearDrop(); });
+  document.addEventListener("dragover", (event) => {
+    if (!dragged) return;
+    const target = dropTarget(event);
+    clearDrop();
+    if (!target) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    target.classList.add(`drop-${dropKind(target, event)}`);
+  });
+  document.addEventListener("drop", async (event) => {
+    if (!dragged) return;
+    const target = dropTarget(event);
+    if (!target) return;
+    event.preventDefault();
+    const kind = dropKind(target, event);
+    const moving = dragged;
+    clearDrop();
+    const params = new URLSearchParams({ return_to: returnTo() });
+    if (target.dataset.dropProject) params.set("to", `project:${target.dataset.dropProject}`);
+    else if (target.dataset.dropSection) { params.set("to", `section:${target.dataset.dropSection}`); params.set("position", "0"); }
+    else if (target.hasAttribute("data-drop-top")) params.set("to", `project:${tree().dataset.project}`);
+    else if (kind === "into") params.set("to", `parent:${target.dataset.id}`);
+    else {
+      const where = target.dataset.parent ? `parent:${target.dataset.parent}`
+        : target.dataset.section ? `section:${target.dataset.section}` : `project:${tree().dataset.project}`;
+      params.set("to", where);
+      // The index counts the siblings without the moving task.
+      const sameSiblings = (moving.dataset.parent || "") === (target.dataset.parent || "")
+        && (moving.dataset.parent || (moving.dataset.section || "") === (target.dataset.section || ""));
+      let position = Number(target.dataset.index);
+      if (sameSiblings && Number(moving.dataset.index) < position) position -= 1;
+      params.set("position", String(position));
+    }
+    try {
+      await postFragment(`/tasks/${moving.dataset.id}/move`, params);
+      announce("updated", moving.dataset.id);
+      sessionStorage.setItem("todo-select", moving.id);
+      location.reload();
+    } catch (e) { toast(e.message); }
   });
 
   // --- live updates -----------------------------------------------------------------------
@@ -278,6 +421,7 @@
     if (row) { row.remove(); setCount(-1); }
   }
   function applyChange(kind, id, task) {
+    if (tree() && kind === "created" && !document.getElementById(`task-${id}`) && !$(".inline-edit")) { location.reload(); return; }
     if (kind === "deleted") removeRow(id);
     else refreshRow(id, kind === "created");
     if (kind === "reminder") notify(task);
@@ -575,5 +719,6 @@
     setupWebhooks();
     setupLlmKey();
     setupReminders();
+    setupTree();
   }
 })();

@@ -6,6 +6,7 @@
 
 mod account;
 pub(crate) mod assets;
+mod projects;
 mod settings;
 mod tasks;
 mod view;
@@ -44,6 +45,19 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/row", get(tasks::row))
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/delete", post(tasks::delete))
+        .route(
+            "/tasks/{id}/move",
+            get(projects::move_page).post(projects::move_task),
+        )
+        .route("/tasks/{id}/subtask", get(projects::subtask_page))
+        .route("/projects", post(projects::create))
+        .route("/projects/new", get(projects::new_page))
+        .route("/projects/{id}", get(projects::page).post(projects::update))
+        .route("/projects/{id}/archive", post(projects::archive))
+        .route("/projects/{id}/delete", post(projects::delete))
+        .route("/projects/{id}/sections", post(projects::create_section))
+        .route("/sections/{id}", post(projects::rename_section))
+        .route("/sections/{id}/delete", post(projects::delete_section))
         .route("/settings", get(settings::page))
         .route("/settings/profile", post(settings::profile))
         .route("/settings/api-keys", post(settings::create_key))
@@ -62,6 +76,8 @@ pub struct Layout {
     pub user_name: String,
     /// The current section, for `aria-current` in the navigation.
     pub nav: &'static str,
+    /// Inbox, Today, Upcoming and the projects, on the task pages.
+    pub sidebar: Option<projects::Sidebar>,
 }
 
 /// A signed-in visitor of the pages (by the session cookie, or a Bearer token).
@@ -95,6 +111,7 @@ impl WebUser {
             asset_v: assets::version(),
             user_name,
             nav,
+            sidebar: None,
         }
     }
 }
@@ -130,11 +147,16 @@ impl FromRequestParts<AppState> for WebUser {
 /// How a page request fails: a problem the script can show, or a core error.
 pub enum PageError {
     Api(ApiError),
+    /// The caller's role in a project does not allow the action: a page that says so.
+    Forbidden(String),
 }
 
 impl From<todo_core::Error> for PageError {
     fn from(err: todo_core::Error) -> Self {
-        PageError::Api(err.into())
+        match err {
+            todo_core::Error::InsufficientRole(detail) => PageError::Forbidden(detail),
+            err => PageError::Api(err.into()),
+        }
     }
 }
 
@@ -163,8 +185,23 @@ impl IntoResponse for PageError {
                 }
                 err.into_response()
             }
+            PageError::Forbidden(detail) => {
+                let page = ForbiddenPage { detail: &detail };
+                match render_with(StatusCode::FORBIDDEN, &page) {
+                    Ok(response) => response,
+                    Err(PageError::Api(err)) => err.into_response(),
+                    Err(PageError::Forbidden(_)) => StatusCode::FORBIDDEN.into_response(),
+                }
+            }
         }
     }
+}
+
+/// The 403 page: a plain explanation, the detail escaped as every template's is.
+#[derive(Template)]
+#[template(path = "forbidden.html")]
+struct ForbiddenPage<'a> {
+    detail: &'a str,
 }
 
 pub type PageResult = Result<Response, PageError>;
@@ -220,4 +257,30 @@ pub fn failure(err: todo_core::Error) -> (StatusCode, String) {
         .unwrap_or("something went wrong; try again")
         .to_owned();
     (error.status(), message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_role_that_does_not_allow_it_gets_the_403_page_with_the_detail_escaped() {
+        let err = todo_core::Error::InsufficientRole("a project's <viewer> may not".into());
+        let response = PageError::from(err).into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        let csp = response.headers().get(header::CONTENT_SECURITY_POLICY);
+        assert_eq!(csp.and_then(|v| v.to_str().ok()), Some(PAGE_CSP));
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("a body");
+        let page = String::from_utf8_lossy(&body);
+        assert!(page.contains("<h1>Not allowed</h1>"), "{page}");
+        assert!(page.contains("&#60;viewer&#62;"), "escaped: {page}");
+    }
+
+    #[test]
+    fn other_core_errors_stay_problems() {
+        let err = todo_core::Error::invalid("name", "must not be empty");
+        assert!(matches!(PageError::from(err), PageError::Api(_)));
+    }
 }

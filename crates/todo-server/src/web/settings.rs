@@ -11,6 +11,7 @@ use serde::Deserialize;
 use todo_core::accounts::{ApiKeyInput, ProfileInput};
 use todo_core::api_key::Scope;
 use todo_core::ids::ApiKeyId;
+use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
 
 use super::{Layout, PageResult, WebUser, failure, redirect_with_error, render};
@@ -137,6 +138,43 @@ pub struct ProfileForm {
     name: String,
     #[serde(default)]
     timezone: String,
+    /// Set by the confirmation page: the zone change was asked about and agreed to.
+    #[serde(default)]
+    confirm_zone: String,
+}
+
+/// Asked before a zone change: what happens to the user's timed tasks, with one of theirs.
+#[derive(Template)]
+#[template(path = "zone.html")]
+struct ZonePage {
+    layout: Layout,
+    name: String,
+    from: String,
+    to: String,
+    /// A task of the user's with a floating time: (title, "09:30").
+    example: Option<(String, String)>,
+    csrf: String,
+}
+
+/// One open task whose time floats with the zone, to name in the question.
+async fn floating_example(
+    state: &AppState,
+    user: &WebUser,
+) -> Result<Option<(String, String)>, todo_core::Error> {
+    let request = ListTasksRequest {
+        status: Some("pending".into()),
+        sort: Some("due_at".into()),
+        limit: Some(50),
+        ..ListTasksRequest::default()
+    };
+    let page = state.todo.list_tasks(user.id(), &request).await?;
+    Ok(page
+        .items
+        .into_iter()
+        .find_map(|task| match (task.due_local, &task.due_timezone) {
+            (Some(local), None) => Some((task.title, local.format("%H:%M").to_string())),
+            _ => None,
+        }))
 }
 
 pub async fn profile(
@@ -146,6 +184,21 @@ pub async fn profile(
     Form(form): Form<ProfileForm>,
 ) -> PageResult {
     user.check_form(&state, &headers, &form.csrf)?;
+    let me = state.todo.me(user.id()).await?;
+    let zone = form.timezone.trim();
+    let valid_zone = zone.parse::<chrono_tz::Tz>().is_ok();
+    if valid_zone && zone != me.timezone && form.confirm_zone != "yes" {
+        // A zone change moves the moment of every floating due: ask first, saying what stays.
+        let display = me.name.clone().or(me.email.clone()).unwrap_or_default();
+        return render(&ZonePage {
+            layout: user.layout(display, "settings"),
+            name: form.name,
+            from: me.timezone,
+            to: zone.to_owned(),
+            example: floating_example(&state, &user).await?,
+            csrf: user.csrf.clone(),
+        });
+    }
     let input = ProfileInput {
         name: if form.name.trim().is_empty() {
             Patch::Null

@@ -10,10 +10,13 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
+use todo_core::placement::MoveInput;
+use todo_core::project::{ProjectId, SectionId};
 use todo_core::task::{Priority, TaskId, TaskPatchInput};
 use todo_core::tasks::QuickInput;
 use todo_core::time::{local_to_utc, now};
 
+use super::projects::{self, task_layout};
 use super::view::{PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
 use super::{
     Layout, PageError, PageResult, WebUser, failure, is_fragment, redirect_with_error, render,
@@ -25,11 +28,10 @@ use crate::extract::{Path, Query};
 /// Rows per page: one screen and a bit; "Load more" fetches the next page by keyset cursor.
 const PAGE_SIZE: u32 = 50;
 
-/// The views the navigation offers: (name, label).
+/// The views the list's own navigation offers: (name, label). Today and Upcoming are in the
+/// sidebar, beside the Inbox and the projects.
 const VIEWS: &[(&str, &str)] = &[
-    ("pending", "Inbox"),
-    ("today", "Today"),
-    ("upcoming", "Upcoming"),
+    ("pending", "Open"),
     ("overdue", "Overdue"),
     ("completed", "Done"),
     ("all", "All"),
@@ -170,7 +172,7 @@ struct EditPage {
     error: String,
 }
 
-async fn user_zone(state: &AppState, user: &WebUser) -> Result<(String, Tz), PageError> {
+pub(super) async fn user_zone(state: &AppState, user: &WebUser) -> Result<(String, Tz), PageError> {
     let me = state.todo.me(user.id()).await?;
     let tz = me.timezone.parse::<Tz>().unwrap_or(Tz::UTC);
     let name = me.name.or(me.email).unwrap_or_default();
@@ -221,8 +223,14 @@ pub async fn list(
         .into_iter()
         .map(|t| t.name)
         .collect();
+    let current = match params.view() {
+        "today" => "today",
+        "upcoming" => "upcoming",
+        _ => "",
+    };
+    let layout = task_layout(&state, &user, name, current, None, &return_to).await?;
     render(&TasksPage {
-        layout: user.layout(name, "tasks"),
+        layout,
         view: params.view().to_owned(),
         filtered: params.is_filtered(),
         params,
@@ -246,6 +254,35 @@ pub struct QuickForm {
     text: String,
     #[serde(default)]
     return_to: String,
+    /// Where to add it (a project page's forms): each an id, or absent.
+    #[serde(default)]
+    project_id: String,
+    #[serde(default)]
+    section_id: String,
+    #[serde(default)]
+    parent_id: String,
+}
+
+impl QuickForm {
+    /// The place the form names, or `None` for quick add's own (the Inbox).
+    fn place(&self) -> Result<Option<MoveInput>, todo_core::Error> {
+        fn id(field: &str, raw: &str) -> Result<Option<i64>, todo_core::Error> {
+            if raw.is_empty() {
+                return Ok(None);
+            }
+            raw.parse()
+                .map(Some)
+                .map_err(|_| todo_core::Error::invalid(field, "not an id"))
+        }
+        let place = MoveInput {
+            project_id: id("project_id", &self.project_id)?.map(ProjectId::new),
+            section_id: id("section_id", &self.section_id)?.map(SectionId::new),
+            parent_id: id("parent_id", &self.parent_id)?.map(TaskId::new),
+            position: None,
+        };
+        let named = place.project_id.is_some() || place.section_id.is_some();
+        Ok((named || place.parent_id.is_some()).then_some(place))
+    }
 }
 
 #[derive(Deserialize)]
@@ -254,6 +291,10 @@ pub struct RowForm {
     csrf: String,
     #[serde(default)]
     return_to: String,
+    /// `true` or `false` sets completion (the undo of a recurring task's check sends
+    /// `false`); absent toggles it.
+    #[serde(default)]
+    completed: String,
 }
 
 #[derive(Deserialize)]
@@ -286,7 +327,11 @@ async fn row_or_redirect(
 
 /// A failed form: the problem for the script, the page again with the message without it.
 fn failed(headers: &HeaderMap, return_to: &str, err: todo_core::Error) -> PageResult {
-    if is_fragment(headers) || matches!(err, todo_core::Error::NotFound(_)) {
+    let refusal = matches!(
+        err,
+        todo_core::Error::NotFound(_) | todo_core::Error::InsufficientRole(_)
+    );
+    if is_fragment(headers) || refusal {
         return Err(err.into());
     }
     Ok(redirect_with_error(return_to, &failure(err).1))
@@ -300,6 +345,11 @@ pub async fn quick_add(
 ) -> PageResult {
     user.check_form(&state, &headers, &form.csrf)?;
     let return_to = safe_return(&form.return_to);
+    match form.place() {
+        Ok(Some(place)) => return quick_add_in(state, user, headers, form, place).await,
+        Ok(None) => {}
+        Err(err) => return failed(&headers, return_to, err),
+    }
     match state
         .todo
         .quick_add(
@@ -307,6 +357,8 @@ pub async fn quick_add(
             QuickInput {
                 text: form.text,
                 project_id: None,
+                section_id: None,
+                parent_id: None,
             },
         )
         .await
@@ -326,6 +378,72 @@ pub async fn quick_add(
     }
 }
 
+/// Quick add into a project, section or under a task (a project page's forms). Refused,
+/// the form comes back with the message and the text as typed.
+async fn quick_add_in(
+    state: AppState,
+    user: WebUser,
+    headers: HeaderMap,
+    form: QuickForm,
+    place: MoveInput,
+) -> PageResult {
+    let return_to = safe_return(&form.return_to);
+    let input = QuickInput {
+        text: form.text.clone(),
+        project_id: place.project_id,
+        section_id: place.section_id,
+        parent_id: place.parent_id,
+    };
+    match state.todo.quick_add(user.id(), input).await {
+        Ok(task) => {
+            row_or_redirect(
+                &state,
+                &user,
+                &headers,
+                &task,
+                StatusCode::CREATED,
+                return_to,
+            )
+            .await
+        }
+        Err(err) if is_fragment(&headers) => Err(err.into()),
+        Err(err) => match place.parent_id {
+            Some(parent) => {
+                let parent = state.todo.get_task(user.id(), parent).await?;
+                projects::subtask_form(&state, &user, &parent, form.text, return_to, Some(err))
+                    .await
+            }
+            None => {
+                let mut hidden = vec![("return_to", return_to.to_owned())];
+                if let Some(project) = place.project_id {
+                    hidden.push(("project_id", project.to_string()));
+                }
+                if let Some(section) = place.section_id {
+                    hidden.push(("section_id", section.to_string()));
+                }
+                let field = projects::Field {
+                    label: "New task",
+                    name: "text",
+                    value: form.text,
+                    options: Vec::new(),
+                };
+                projects::form_page(
+                    &state,
+                    &user,
+                    "Add a task".into(),
+                    "/tasks".into(),
+                    vec![field],
+                    hidden,
+                    "Add task",
+                    return_to,
+                    Some(err),
+                )
+                .await
+            }
+        },
+    }
+}
+
 pub async fn complete(
     State(state): State<AppState>,
     user: WebUser,
@@ -335,7 +453,16 @@ pub async fn complete(
 ) -> PageResult {
     user.check_form(&state, &headers, &form.csrf)?;
     let return_to = safe_return(&form.return_to);
-    match state.todo.complete_task(user.id(), id, None).await {
+    let completed = match form.completed.as_str() {
+        "" => None,
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => {
+            let err = todo_core::Error::invalid("completed", "use true or false");
+            return failed(&headers, return_to, err);
+        }
+    };
+    match state.todo.complete_task(user.id(), id, completed).await {
         Ok(task) => {
             row_or_redirect(&state, &user, &headers, &task, StatusCode::OK, return_to).await
         }
@@ -391,13 +518,15 @@ pub async fn edit(
 ) -> PageResult {
     let (name, tz) = user_zone(&state, &user).await?;
     let task = state.todo.get_task(user.id(), id).await?;
+    let return_to = safe_return(&query.return_to).to_owned();
+    let layout = task_layout(&state, &user, name, "", Some(task.project_id), &return_to).await?;
     render(&EditPage {
-        layout: user.layout(name, "tasks"),
+        layout,
         task: TaskView::new(&task, tz, now()),
         presets: RULE_PRESETS,
         priorities: PRIORITIES,
         csrf: user.csrf.clone(),
-        return_to: safe_return(&query.return_to).to_owned(),
+        return_to,
         error: query.error,
     })
 }

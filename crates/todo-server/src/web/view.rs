@@ -3,6 +3,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use chrono_tz::Tz;
 use todo_core::ids::TaskId;
+use todo_core::project::SectionId;
 use todo_core::recurrence::{Frequency, Recurrence, Until};
 use todo_core::task::Task;
 
@@ -23,6 +24,24 @@ pub struct TaskView {
     pub recurrence: String,
     pub recurrence_label: String,
     pub tags: Vec<String>,
+    /// Where the row sits in a project's tree, when it is shown in one.
+    pub spot: Option<Spot>,
+}
+
+/// A row's place in a project page's tree: what indenting, collapsing, dragging and the
+/// move up/down buttons need.
+pub struct Spot {
+    /// 0 for a top-level task.
+    pub depth: u32,
+    pub parent: Option<TaskId>,
+    pub section: Option<SectionId>,
+    /// Index among all its siblings, completed ones too (as `move` counts them).
+    pub index: usize,
+    /// The `position` that moves it above the previous shown sibling, if any.
+    pub up: Option<usize>,
+    /// The `position` that moves it below the next shown sibling, if any.
+    pub down: Option<usize>,
+    pub has_children: bool,
 }
 
 impl TaskView {
@@ -63,6 +82,7 @@ impl TaskView {
             recurrence_label: describe_rule(&recurrence),
             recurrence,
             tags: task.tags.clone(),
+            spot: None,
         }
     }
 

@@ -672,4 +672,37 @@ async fn quick_add_picks_projects_and_sections_and_previews_without_adding() {
         )
         .await;
     assert_eq!(unknown.invalid_fields(), ["text"]);
+    // Into a place: under a task (its project and section), or a section given beside the text.
+    let sub = app
+        .post(
+            "/api/v1/tasks/quick",
+            &ada.token,
+            json!({"text": "Dial in p2", "parent_id": added.body["id"]}),
+        )
+        .await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{}", sub.body);
+    assert_eq!(
+        (
+            sub.body["parent_id"].clone(),
+            sub.body["project_id"].clone(),
+            sub.body["section_id"].clone()
+        ),
+        (added.body["id"].clone(), json!(work), json!(next))
+    );
+    let placed = app
+        .post(
+            "/api/v1/tasks/quick",
+            &ada.token,
+            json!({"text": "Plan", "section_id": next}),
+        )
+        .await;
+    assert_eq!(
+        (
+            placed.body["project_id"].clone(),
+            placed.body["section_id"].clone()
+        ),
+        (json!(work), json!(next)),
+        "{}",
+        placed.body
+    );
 }

@@ -441,3 +441,284 @@ async fn a_sign_in_form_from_origin_null_needs_sec_fetch_site_same_origin() {
     let signed_up = post("/signup", signup, true).await;
     assert_eq!(signed_up.status, StatusCode::SEE_OTHER);
 }
+
+/// The number after `prefix` in the `Location` of a redirect.
+fn id_in_location(response: &TestResponse, prefix: &str) -> i64 {
+    let location = response.header("location").expect("a redirect");
+    let rest = location
+        .split_once(prefix)
+        .unwrap_or_else(|| panic!("{prefix} in {location}"))
+        .1;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().expect("an id")
+}
+
+/// A project made with the sidebar's form, and a section in it: (project, section).
+async fn project_with_section(app: &TestApp, browser: &Browser) -> (i64, i64) {
+    let body = format!("name=Secret+plans&color=%234073ff&_csrf={}", browser.csrf);
+    let created = post_form(app, "/projects", Some(&browser.cookie), &body).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{:?}", created.body);
+    let project = id_in_location(&created, "/projects/");
+    let body = format!("name=Later&_csrf={}", browser.csrf);
+    let uri = format!("/projects/{project}/sections");
+    let section = post_form(app, &uri, Some(&browser.cookie), &body).await;
+    assert_eq!(section.status, StatusCode::SEE_OTHER, "{:?}", section.body);
+    (project, id_in_location(&section, "#section-"))
+}
+
+#[tokio::test]
+async fn project_pages_need_a_session_and_their_forms_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    for uri in [
+        "/projects/1",
+        "/tasks/1/move",
+        "/tasks/1/subtask",
+        "/projects/new",
+    ] {
+        let response = app
+            .raw(Request::get(uri).body(Body::empty()).expect("request"))
+            .await;
+        assert_eq!(response.status, StatusCode::SEE_OTHER, "{uri}");
+        assert_eq!(response.header("location"), Some("/login"), "{uri}");
+    }
+    let anonymous = post_form(&app, "/projects", None, "name=Mine").await;
+    assert_eq!(anonymous.header("location"), Some("/login"));
+
+    let browser = sign_up(&app, "p1%40example.com").await;
+    let (project, section) = project_with_section(&app, &browser).await;
+    let forged = [
+        "/projects".to_owned(),
+        format!("/projects/{project}"),
+        format!("/projects/{project}/archive"),
+        format!("/projects/{project}/delete"),
+        format!("/projects/{project}/sections"),
+        format!("/sections/{section}"),
+        format!("/sections/{section}/delete"),
+    ];
+    for uri in forged {
+        let response = post_form(&app, &uri, Some(&browser.cookie), "name=Forged").await;
+        response.problem(StatusCode::FORBIDDEN);
+    }
+    let page = get_page(&app, &format!("/projects/{project}"), &browser.cookie).await;
+    assert!(page_text(&page).contains("Secret plans"));
+    assert!(page_text(&page).contains("Later"));
+}
+
+#[tokio::test]
+async fn another_users_project_section_and_task_are_not_found_on_every_project_route() {
+    let app = TestApp::spawn().await;
+    let alice = sign_up(&app, "p2%40example.com").await;
+    let bob = sign_up(&app, "p3%40example.com").await;
+    let (project, section) = project_with_section(&app, &alice).await;
+    let body = format!(
+        "text=Hidden+tomorrow&section_id={section}&return_to=%2Fprojects%2F{project}&_csrf={}",
+        alice.csrf
+    );
+    let added = post_form(&app, "/tasks", Some(&alice.cookie), &body).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{:?}", added.body);
+    assert_eq!(
+        added.header("location"),
+        Some(format!("/projects/{project}").as_str())
+    );
+    let tasks = get_page(&app, "/api/v1/tasks", &alice.cookie).await;
+    let task = tasks.body[0]["id"].as_i64().expect("id");
+    assert_eq!(
+        tasks.body[0]["section_id"], section,
+        "added into the section"
+    );
+    assert_eq!(tasks.body[0]["project_id"], project);
+
+    for uri in [
+        format!("/projects/{project}"),
+        format!("/tasks/{task}/move"),
+        format!("/tasks/{task}/subtask"),
+    ] {
+        let page = get_page(&app, &uri, &bob.cookie).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "GET {uri}");
+    }
+    let forms = [
+        (format!("/projects/{project}"), "name=Mine".to_owned()),
+        (
+            format!("/projects/{project}/archive"),
+            "archived=true".into(),
+        ),
+        (format!("/projects/{project}/delete"), String::new()),
+        (format!("/projects/{project}/sections"), "name=Mine".into()),
+        (format!("/sections/{section}"), "name=Mine".into()),
+        (format!("/sections/{section}/delete"), String::new()),
+        (format!("/tasks/{task}/move"), "position=0".into()),
+        (
+            format!("/tasks/{task}/move"),
+            format!("to=section:{section}"),
+        ),
+        (
+            "/tasks".into(),
+            format!("text=Intruder&section_id={section}"),
+        ),
+        (
+            "/tasks".into(),
+            format!("text=Intruder&project_id={project}"),
+        ),
+        ("/tasks".into(), format!("text=Intruder&parent_id={task}")),
+    ];
+    for (uri, fields) in forms {
+        let body = format!("{fields}&_csrf={}", bob.csrf);
+        let response = post_form(&app, &uri, Some(&bob.cookie), &body).await;
+        assert_eq!(
+            response.status,
+            StatusCode::NOT_FOUND,
+            "POST {uri} {fields}"
+        );
+    }
+    // Bob's own task cannot be moved into Alice's project either.
+    let body = format!("text=Mine&_csrf={}", bob.csrf);
+    post_form(&app, "/tasks", Some(&bob.cookie), &body).await;
+    let mine = get_page(&app, "/api/v1/tasks", &bob.cookie).await;
+    let mine = mine.body[0]["id"].as_i64().expect("id");
+    let body = format!("to=project:{project}&_csrf={}", bob.csrf);
+    let response = post_form(
+        &app,
+        &format!("/tasks/{mine}/move"),
+        Some(&bob.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+
+    let page = get_page(&app, &format!("/projects/{project}"), &alice.cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page_text(&page).contains("Secret plans"));
+    assert!(page_text(&page).contains("Hidden"));
+    assert!(!page_text(&page).contains("Intruder"));
+}
+
+#[tokio::test]
+async fn a_refused_form_comes_back_with_the_message_and_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "p4%40example.com").await;
+    let body = format!("name=+++&color=%23ABCDEF&_csrf={}", browser.csrf);
+    let refused = post_form(&app, "/projects", Some(&browser.cookie), &body).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = page_text(&refused);
+    assert!(page.contains("name: must not be empty"), "{page}");
+    assert!(
+        page.contains(r#"value="   ""#),
+        "the typed name is kept: {page}"
+    );
+
+    let (project, _) = project_with_section(&app, &browser).await;
+    let body = format!(
+        "text=%3Cb%3E+!high&project_id={project}&return_to=%2Fprojects%2F{project}&_csrf={}",
+        browser.csrf
+    );
+    let added = post_form(&app, "/tasks", Some(&browser.cookie), &body).await;
+    assert_eq!(
+        added.status,
+        StatusCode::SEE_OTHER,
+        "a title of markup is a title"
+    );
+    let body = format!(
+        "text=+!high&project_id={project}&return_to=%2Fprojects%2F{project}&_csrf={}",
+        browser.csrf
+    );
+    let refused = post_form(&app, "/tasks", Some(&browser.cookie), &body).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = page_text(&refused);
+    assert!(page.contains("needs a title"), "{page}");
+    assert!(page.contains(r#"value=" !high""#), "{page}");
+    assert!(page.contains(&format!(r#"name="project_id" value="{project}""#)));
+    let tree = get_page(&app, &format!("/projects/{project}"), &browser.cookie).await;
+    assert!(
+        page_text(&tree).contains("&#60;b&#62;") && !page_text(&tree).contains("<b>"),
+        "titles stay escaped"
+    );
+
+    let tasks = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    let task = tasks.body[0]["id"].as_i64().expect("id");
+    let body = format!("to=somewhere:1&_csrf={}", browser.csrf);
+    let refused = post_form(
+        &app,
+        &format!("/tasks/{task}/move"),
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page_text(&refused).contains("to: choose a project, section or task"));
+    let body = format!("to=parent:{task}&_csrf={}", browser.csrf);
+    let refused = post_form(
+        &app,
+        &format!("/tasks/{task}/move"),
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "under itself"
+    );
+    assert!(page_text(&refused).contains("parent_id"));
+}
+
+#[tokio::test]
+async fn the_inbox_cannot_be_renamed_archived_or_deleted_from_its_page() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "p5%40example.com").await;
+    let home = get_page(&app, "/", &browser.cookie).await;
+    let home = page_text(&home);
+    let start = home.find(r#"href="/projects/"#).expect("the Inbox link") + 16;
+    let inbox: String = home[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let inbox_page = get_page(&app, &format!("/projects/{inbox}"), &browser.cookie).await;
+    let text = page_text(&inbox_page);
+    assert!(text.contains("<h1>Inbox"), "{text}");
+    assert!(!text.contains("Archive project") && !text.contains("Delete project"));
+
+    for (uri, fields) in [
+        (format!("/projects/{inbox}/delete"), ""),
+        (format!("/projects/{inbox}/archive"), "archived=true"),
+    ] {
+        let body = format!("{fields}&_csrf={}", browser.csrf);
+        let refused = post_form(&app, &uri, Some(&browser.cookie), &body).await;
+        assert_eq!(refused.status, StatusCode::SEE_OTHER, "{uri}");
+        let location = refused.header("location").expect("back to the page");
+        assert!(
+            location.starts_with(&format!("/projects/{inbox}?error=")),
+            "{location}"
+        );
+    }
+    let body = format!("name=Mine&_csrf={}", browser.csrf);
+    let uri = format!("/projects/{inbox}");
+    let refused = post_form(&app, &uri, Some(&browser.cookie), &body).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page_text(&refused).contains("cannot be renamed"));
+    let still = get_page(&app, &uri, &browser.cookie).await;
+    assert_eq!(still.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_zone_change_is_asked_about_before_it_is_made() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "p6%40example.com").await;
+    let body = format!("text=Standup+tomorrow+9:30&_csrf={}", browser.csrf);
+    post_form(&app, "/tasks", Some(&browser.cookie), &body).await;
+    let body = format!("name=Robin&timezone=Asia%2FTokyo&_csrf={}", browser.csrf);
+    let asked = post_form(&app, "/settings/profile", Some(&browser.cookie), &body).await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let text = page_text(&asked);
+    assert!(text.contains("“Standup” at 09:30 stays at 09:30"), "{text}");
+    let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    assert_ne!(me.body["timezone"], "Asia/Tokyo", "not changed yet");
+
+    let body = format!("{body}&confirm_zone=yes");
+    let saved = post_form(&app, "/settings/profile", Some(&browser.cookie), &body).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    assert_eq!(me.body["timezone"], "Asia/Tokyo");
+    let tasks = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    let local = tasks.body[0]["due_local"].as_str().expect("a floating due");
+    assert!(local.contains("T09:30"), "{local}");
+}
