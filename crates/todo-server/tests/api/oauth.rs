@@ -438,7 +438,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_whole_family() {
             ("grant_type", "refresh_token"),
             ("refresh_token", new_refresh),
             ("client_id", &client_id),
-            ("scope", "tasks:read admin"),
+            ("scope", "admin"),
         ],
     )
     .await;
