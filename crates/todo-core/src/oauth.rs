@@ -1423,7 +1423,7 @@ mod tests {
     }
 
     #[test]
-    fn scopes_default_to_all_refuse_unknown_words_and_only_narrow() {
+    fn scopes_default_to_all_drop_unknown_words_and_only_narrow() {
         assert_eq!(parse_requested_scopes(None), Ok(SUPPORTED_SCOPES.to_vec()));
         assert_eq!(
             parse_requested_scopes(Some("tasks:read tasks:read")),

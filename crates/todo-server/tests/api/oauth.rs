@@ -1016,3 +1016,20 @@ async fn a_new_user_signs_up_on_the_way_and_comes_back_to_the_consent_page() {
         .await;
     assert_eq!(evil.header("location"), Some("/"), "never off-site");
 }
+
+#[tokio::test]
+async fn registration_is_rate_limited_per_address() {
+    let mut limited = settings(Some(PUBLIC_URL));
+    limited.rate_limit.enabled = true;
+    limited.rate_limit.auth_per_minute = 3;
+    let app = TestApp::spawn_configured(limited).await;
+    for _ in 0..3 {
+        let ok = register(&app, json!([REDIRECT])).await;
+        assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    }
+
+    let refused = register(&app, json!([REDIRECT])).await;
+
+    refused.problem(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.header("retry-after").is_some());
+}
