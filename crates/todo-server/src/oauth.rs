@@ -435,8 +435,14 @@ fn error_page(error: &OAuthError) -> Response {
         description: error.description.clone(),
     }
     .render();
+    // Our own trouble keeps its status (and says nothing more); the rest is the request's.
+    let status = match error.code {
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
     match html {
-        Ok(html) => page(StatusCode::BAD_REQUEST, html, None),
+        Ok(html) => page(status, html, None),
         Err(e) => ApiError::internal(&e).into_response(),
     }
 }
