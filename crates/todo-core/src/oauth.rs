@@ -106,7 +106,9 @@ pub fn scopes_from_text(text: &str) -> Vec<OAuthScope> {
 }
 
 /// The scopes a request asks for: all we offer when it names none (RFC 6749 §3.3 lets the
-/// server choose a default), `invalid_scope` for a word we do not know.
+/// server choose a default). Words we do not know (`openid`, `offline_access`, another
+/// server's) are left out, as §3.3 allows, so that a client asking for a little more still
+/// connects; naming none we know is `invalid_scope`.
 pub fn parse_requested_scopes(
     raw: Option<&str>,
 ) -> std::result::Result<Vec<OAuthScope>, OAuthError> {
@@ -114,19 +116,17 @@ pub fn parse_requested_scopes(
     if raw.is_empty() {
         return Ok(SUPPORTED_SCOPES.to_vec());
     }
-    let mut scopes = Vec::new();
-    for word in raw.split_whitespace() {
-        match OAuthScope::parse(word) {
-            Some(scope) => scopes.push(scope),
-            None => {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    format!(
-                        "unknown scope {word:?}; this server offers tasks:read and tasks:write"
-                    ),
-                ));
-            }
-        }
+    let mut scopes: Vec<OAuthScope> = raw
+        .split_whitespace()
+        .filter_map(OAuthScope::parse)
+        .collect();
+    if scopes.is_empty() {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            format!(
+                "no scope this server offers in {raw:?}: ask for tasks:read and/or tasks:write"
+            ),
+        ));
     }
     scopes.sort();
     scopes.dedup();
@@ -1423,13 +1423,18 @@ mod tests {
     }
 
     #[test]
-    fn scopes_default_to_all_refuse_unknown_words_and_only_narrow() {
+    fn scopes_default_to_all_drop_unknown_words_and_only_narrow() {
         assert_eq!(parse_requested_scopes(None), Ok(SUPPORTED_SCOPES.to_vec()));
         assert_eq!(
             parse_requested_scopes(Some("tasks:read tasks:read")),
             Ok(vec![OAuthScope::TasksRead])
         );
-        let unknown = parse_requested_scopes(Some("tasks:read admin")).expect_err("unknown");
+        assert_eq!(
+            parse_requested_scopes(Some("openid tasks:read offline_access")),
+            Ok(vec![OAuthScope::TasksRead]),
+            "words we do not know are left out"
+        );
+        let unknown = parse_requested_scopes(Some("admin openid")).expect_err("none known");
         assert_eq!(unknown.code, ErrorCode::InvalidScope);
         let read = [OAuthScope::TasksRead];
         assert_eq!(narrow_scopes(&read, None), Ok(read.to_vec()));

@@ -238,16 +238,26 @@ async fn require_principal(
             if error.status() == StatusCode::UNAUTHORIZED {
                 auth_failure("invalid_credential");
             }
+            drain(&state, request).await;
             challenge(&state, error, Some("invalid_token"))
         }
         None => {
             auth_failure("missing_credential");
+            drain(&state, request).await;
             let error = ApiError::unauthenticated(
                 "send a credential: Authorization: Bearer <OAuth access token, API key or login token>",
             );
             challenge(&state, error, None)
         }
     }
+}
+
+/// Reads the refused request's body (within the body limit) before answering. An OAuth
+/// client's first request is refused with 401 and the client goes on on the same connection;
+/// a connection closed with unread bytes in it is reset, which can take the 401 with it
+/// ("server disconnected without sending a response", seen with the MCP SDK).
+async fn drain(state: &AppState, request: Request) {
+    let _ = axum::body::to_bytes(request.into_body(), state.http.body_limit).await;
 }
 
 /// A 401 with `WWW-Authenticate` naming the resource metadata and the scopes when OAuth is on.

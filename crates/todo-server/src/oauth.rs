@@ -435,8 +435,14 @@ fn error_page(error: &OAuthError) -> Response {
         description: error.description.clone(),
     }
     .render();
+    // Our own trouble keeps its status (and says nothing more); the rest is the request's.
+    let status = match error.code {
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
+    };
     match html {
-        Ok(html) => page(StatusCode::BAD_REQUEST, html, None),
+        Ok(html) => page(status, html, None),
         Err(e) => ApiError::internal(&e).into_response(),
     }
 }
@@ -525,6 +531,22 @@ async fn authorize(
             ));
         }
     };
+    let (parts, _) = request.into_parts();
+    let principal = session_user(&state, &parts).await;
+    let to_login = || {
+        let here = format!("/oauth/authorize?{query}");
+        let next = serde_html_form::to_string([("next", here.as_str())]).unwrap_or_default();
+        Redirect::to(&format!("/login?{next}")).into_response()
+    };
+    // A metadata document is fetched for signed-in users only: an anonymous visitor cannot
+    // make the server fetch URLs of their choosing.
+    let names_a_document = params
+        .client_id
+        .as_deref()
+        .is_some_and(|id| state.oauth_documents.names_a_document(id));
+    if names_a_document && principal.is_none() {
+        return to_login();
+    }
     let client = match client_of(&state, params.client_id.as_deref()).await {
         Ok(client) => client,
         Err(e) => return error_page(&e),
@@ -533,11 +555,8 @@ async fn authorize(
         Ok(checked) => checked,
         Err(error) => return refused(&issuer, error),
     };
-    let (parts, _) = request.into_parts();
-    let Some(principal) = session_user(&state, &parts).await else {
-        let here = format!("/oauth/authorize?{query}");
-        let next = serde_html_form::to_string([("next", here.as_str())]).unwrap_or_default();
-        return Redirect::to(&format!("/login?{next}")).into_response();
+    let Some(principal) = principal else {
+        return to_login();
     };
     consent_page(&state, &principal, &checked, params).await
 }

@@ -31,6 +31,8 @@ struct SignupPage {
     email: String,
     name: String,
     error: Option<String>,
+    /// Where to go once signed up (as for [`LoginPage`]).
+    next: String,
 }
 
 #[derive(Deserialize)]
@@ -60,6 +62,8 @@ pub struct SignupForm {
     /// Filled in by the page script from the browser's time zone.
     #[serde(default)]
     timezone: String,
+    #[serde(default)]
+    next: String,
 }
 
 #[derive(Deserialize)]
@@ -77,12 +81,13 @@ pub async fn login_page(Query(query): Query<LoginQuery>) -> PageResult {
     })
 }
 
-pub async fn signup_page() -> PageResult {
+pub async fn signup_page(Query(query): Query<LoginQuery>) -> PageResult {
     render(&SignupPage {
         asset_v: assets::version(),
         email: String::new(),
         name: String::new(),
         error: None,
+        next: super::safe_return(&query.next).to_owned(),
     })
 }
 
@@ -157,7 +162,7 @@ pub async fn signup(
                     tracing::debug!(error = %e, "browser time zone not accepted at signup");
                 }
             }
-            signed_in(&state, &headers, &session, "/")
+            signed_in(&state, &headers, &session, &form.next)
         }
         Err(err) => {
             let busy = is_busy(&err);
@@ -169,6 +174,7 @@ pub async fn signup(
                     email: form.email,
                     name: form.name,
                     error: Some(message),
+                    next: super::safe_return(&form.next).to_owned(),
                 },
             );
             retry_soon_if(busy, page)

@@ -438,7 +438,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_whole_family() {
             ("grant_type", "refresh_token"),
             ("refresh_token", new_refresh),
             ("client_id", &client_id),
-            ("scope", "tasks:read admin"),
+            ("scope", "admin"),
         ],
     )
     .await;
@@ -953,8 +953,83 @@ async fn metadata_documents_on_private_addresses_are_refused_like_webhooks() {
             .is_some_and(|html| html.contains("private address"))
     );
     assert_eq!(docs.fetches.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // Nobody signed in: the login page first, and nothing is fetched for an anonymous visitor.
+    let allowed = document_app(true).await;
+    let anonymous = authorize_page(&allowed, None, &query).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert!(
+        anonymous
+            .header("location")
+            .is_some_and(|l| l.starts_with("/login?next="))
+    );
+    assert_eq!(docs.fetches.load(std::sync::atomic::Ordering::SeqCst), 0);
     // And a plain http client_id is no document at all without the test-only allowance.
     let plain = oauth_app().await;
     let page = authorize_page(&plain, Some(&user), &query).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_new_user_signs_up_on_the_way_and_comes_back_to_the_consent_page() {
+    let app = oauth_app().await;
+    let client_id = client_id(&app).await;
+    let here = format!("/oauth/authorize?{}", authorize_query(&client_id, &[]));
+    let next = encode(&[("next", here.as_str())]);
+    let login = app
+        .send(Method::GET, &format!("/login?{next}"), None, None)
+        .await;
+    let html = login.body.as_str().expect("html");
+    assert!(html.contains("name=\"next\""), "{html}");
+    assert!(html.contains("/signup?next=/oauth/authorize%3F"), "{html}");
+
+    let signed_up = app
+        .raw(
+            Request::post("/signup")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(encode(&[
+                    ("email", "new@example.com"),
+                    ("password", "correct horse battery"),
+                    ("next", here.as_str()),
+                ])))
+                .expect("request"),
+        )
+        .await;
+
+    assert_eq!(
+        signed_up.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_up.body
+    );
+    assert_eq!(signed_up.header("location"), Some(here.as_str()));
+    let evil = app
+        .raw(
+            Request::post("/signup")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(encode(&[
+                    ("email", "other@example.com"),
+                    ("password", "correct horse battery"),
+                    ("next", "//evil.example/steal"),
+                ])))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(evil.header("location"), Some("/"), "never off-site");
+}
+
+#[tokio::test]
+async fn registration_is_rate_limited_per_address() {
+    let mut limited = settings(Some(PUBLIC_URL));
+    limited.rate_limit.enabled = true;
+    limited.rate_limit.auth_per_minute = 3;
+    let app = TestApp::spawn_configured(limited).await;
+    for _ in 0..3 {
+        let ok = register(&app, json!([REDIRECT])).await;
+        assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    }
+
+    let refused = register(&app, json!([REDIRECT])).await;
+
+    refused.problem(StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.header("retry-after").is_some());
 }

@@ -374,6 +374,26 @@ fn the_server_refuses_to_start_with_a_weak_signing_secret() {
 }
 
 #[test]
+fn the_server_refuses_to_start_with_a_public_url_oauth_cannot_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for value in [
+        "http://todo.example.com",
+        "todo.example.com",
+        "https://todo.example.com/?x=1",
+    ] {
+        let output = todo(dir.path(), "sqlite://todo.db")
+            .args(["serve", "--port", "0"])
+            .env("PUBLIC_URL", value)
+            .output()
+            .expect("run");
+        assert!(!output.status.success(), "PUBLIC_URL={value:?} started");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("PUBLIC_URL"), "{value:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
 fn every_command_explains_itself() {
     for args in [
         &["--help"][..],
