@@ -13,8 +13,9 @@ use crate::Todo;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::UserId;
 use crate::page::TaskQuery;
+use crate::project::{MAX_PROJECTS_PER_USER, MAX_SECTIONS_PER_PROJECT, parse_name};
 use crate::tag::{Tag, TagName, parse_color};
-use crate::task::{Task, TaskId, TaskInput};
+use crate::task::{DueChange, NewTask, Task, TaskId, TaskInput};
 use crate::time::now;
 use crate::user::User;
 
@@ -83,6 +84,77 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 /// For callers that do not show progress.
 pub fn no_progress(_done: u64, _total: u64) {}
 
+/// An import as a store writes it (see [`crate::store::TaskStore::import_tasks`]): plain data,
+/// checked, with the structure by index (no storage ids), so that one transaction can create
+/// the projects, sections and tasks and map each index to the id it got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportBatch {
+    pub tags: Vec<(TagName, Option<String>)>,
+    pub projects: Vec<ImportProject>,
+    /// Parents before their subtasks.
+    pub tasks: Vec<ImportedTask>,
+}
+
+impl ImportBatch {
+    /// Tasks for the Inbox (or where their own destination says), with tags.
+    pub fn inbox(tags: Vec<(TagName, Option<String>)>, tasks: Vec<NewTask>) -> Self {
+        Self {
+            tags,
+            projects: Vec::new(),
+            tasks: tasks.into_iter().map(ImportedTask::new).collect(),
+        }
+    }
+}
+
+/// A project to import into: one the user owns of that name, else a new one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportProject {
+    /// Checked by [`crate::project::parse_name`].
+    pub name: String,
+    /// `#rrggbb`; for a new project.
+    pub color: Option<String>,
+    /// For a new project.
+    pub archived: bool,
+    /// Section names in order; one the project has already is reused.
+    pub sections: Vec<String>,
+}
+
+/// A task to import and where it goes, by index into the batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportedTask {
+    /// Index into [`ImportBatch::projects`]; `None`: `task.destination` (the Inbox when empty).
+    pub project: Option<usize>,
+    /// Index into that project's sections.
+    pub section: Option<usize>,
+    /// Index of an earlier task of the batch; the subtask goes in its project and section.
+    pub parent: Option<usize>,
+    /// Its manual order among its siblings; `None`: after the project's tasks.
+    pub position: Option<i64>,
+    /// When it was completed (a completed task), else the import's moment.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Its past completions (a recurring task's history).
+    pub completions: Vec<ImportedCompletion>,
+    pub task: NewTask,
+}
+
+impl ImportedTask {
+    pub fn new(task: NewTask) -> Self {
+        Self {
+            task,
+            ..Self::default()
+        }
+    }
+}
+
+/// A completion as `task_completions` records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedCompletion {
+    pub completed_at: DateTime<Utc>,
+    /// The due the task had then.
+    pub due: DueChange,
+    pub recurrence: Option<String>,
+}
+
 /// A task ready to import, and the key that identifies its origin.
 struct Incoming {
     /// Where it is in the file, as errors name it: `tasks[3]` (JSON), `line[12]` (CSV).
@@ -91,6 +163,19 @@ struct Incoming {
     /// The id of a task of this very account (an export imported back).
     own_id: Option<TaskId>,
     input: TaskInput,
+    /// Where it goes and what it brings besides its fields.
+    origin: Origin,
+}
+
+/// Where an incoming task goes, by index into the import's projects and tasks.
+#[derive(Debug, Clone, Default)]
+struct Origin {
+    project: Option<usize>,
+    section: Option<usize>,
+    parent: Option<usize>,
+    position: Option<i64>,
+    completed_at: Option<DateTime<Utc>>,
+    completions: Vec<ImportedCompletion>,
 }
 
 /// A stable fingerprint of `parts`, for rows that carry no id of their own.
@@ -138,11 +223,24 @@ impl ImportDocument {
             .into_iter()
             .zip(keys)
             .enumerate()
-            .map(|(i, (item, key))| Incoming {
-                at: format!("tasks[{i}]"),
-                key: item.id.map_or(key, |id| format!("todo:{id}")),
-                own_id: item.id,
-                input: item.task,
+            .map(|(i, (item, key))| {
+                let mut input = item.task;
+                // An export's ids are its account's: a file without projects goes to the Inbox.
+                input.project_id = None;
+                input.section_id = None;
+                input.parent_id = None;
+                // An export writes a timed due both ways: its wall clock (with its zone) says
+                // it exactly, floating or pinned.
+                if input.due_local.is_some() {
+                    input.due_at = None;
+                }
+                Incoming {
+                    at: format!("tasks[{i}]"),
+                    key: item.id.map_or(key, |id| format!("todo:{id}")),
+                    own_id: item.id,
+                    input,
+                    origin: Origin::default(),
+                }
             })
             .collect();
         (self.tags, incoming)
@@ -174,18 +272,28 @@ impl Todo {
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
         let (tags, incoming) = document.into_incoming();
-        self.import(user_id, tags, incoming, progress).await
+        self.import(user_id, tags, Vec::new(), incoming, progress)
+            .await
     }
 
+    /// Imports one Todoist project's CSV into the user's project called `project` (made when
+    /// they own none of that name): its sections, its tasks with their subtasks.
     pub async fn import_todoist_csv(
         &self,
         user_id: &UserId,
         csv: &[u8],
+        project: &str,
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
         let tz = self.time_zone(user_id).await?;
+        let name = crate::project::parse_name(project).map_err(|e| Error::invalid("project", e))?;
         let file = todoist::parse(csv, now().with_timezone(&tz))?;
-        let fingerprints = file.tasks.iter().map(|t| t.fingerprint.clone()).collect();
+        // The same row in two projects' files is two tasks.
+        let fingerprints = file
+            .tasks
+            .iter()
+            .map(|t| fingerprint(&[&name, &t.fingerprint]))
+            .collect();
         let incoming = file
             .tasks
             .iter()
@@ -194,10 +302,23 @@ impl Todo {
                 at: format!("line[{}]", task.line),
                 key,
                 own_id: None,
-                input: flat_task(task, &file.sections),
+                input: todoist_task(task),
+                origin: Origin {
+                    project: Some(0),
+                    section: task.section,
+                    parent: task.parent,
+                    ..Origin::default()
+                },
             })
             .collect();
-        self.import(user_id, Vec::new(), incoming, progress).await
+        let projects = vec![ImportProject {
+            name,
+            color: None,
+            archived: false,
+            sections: file.sections,
+        }];
+        self.import(user_id, Vec::new(), projects, incoming, progress)
+            .await
     }
 
     /// Checks everything first (nothing is stored if anything is wrong), then stores what
@@ -207,6 +328,7 @@ impl Todo {
         &self,
         user_id: &UserId,
         tags: Vec<ImportTag>,
+        projects: Vec<ImportProject>,
         incoming: Vec<Incoming>,
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
@@ -215,7 +337,7 @@ impl Todo {
         }
         let tz = self.time_zone(user_id).await?;
         let mut errors = Vec::new();
-        let mut tag_rows = Vec::new();
+        let mut batch = ImportBatch::default();
         for (i, tag) in tags.iter().enumerate() {
             let name = TagName::parse(&tag.name)
                 .map_err(|m| FieldError::new(format!("tags[{i}].name"), m));
@@ -226,30 +348,73 @@ impl Todo {
                 .transpose()
                 .map_err(|m| FieldError::new(format!("tags[{i}].color"), m));
             match (name, color) {
-                (Ok(name), Ok(color)) => tag_rows.push((name, color)),
+                (Ok(name), Ok(color)) => batch.tags.push((name, color)),
                 (name, color) => errors.extend(name.err().into_iter().chain(color.err())),
             }
         }
+        batch.projects = check_projects(projects, &mut errors);
         let total = incoming.len() as u64;
         let mut report = ImportReport::default();
-        let mut fresh = Vec::with_capacity(incoming.len());
+        // Per incoming task: its index in the batch, or the id of the account's own task.
+        let mut in_batch: Vec<Option<usize>> = Vec::with_capacity(incoming.len());
+        let mut own: Vec<Option<TaskId>> = Vec::with_capacity(incoming.len());
         for (i, item) in incoming.into_iter().enumerate() {
+            check_origin(&item, i, &batch.projects, &mut errors);
             // A task of this very account (its own export imported back) is there already.
-            let own = match item.own_id {
-                Some(id) => self.store.get_task(user_id, id).await?.is_some(),
-                None => false,
+            let own_id = match item.own_id {
+                Some(id) => self
+                    .store
+                    .get_task(user_id, id)
+                    .await?
+                    .is_some()
+                    .then_some(id),
+                None => None,
             };
+            own.push(own_id);
             match item.input.validate(tz) {
-                Ok(_) if own => report.skipped += 1,
+                Ok(_) if own_id.is_some() => {
+                    report.skipped += 1;
+                    in_batch.push(None);
+                }
                 Ok(mut task) => {
                     task.import_key = Some(item.key);
-                    fresh.push(task);
+                    let origin = item.origin;
+                    let mut parent = None;
+                    if let Some(p) = origin.parent {
+                        match (
+                            in_batch.get(p).copied().flatten(),
+                            own.get(p).copied().flatten(),
+                        ) {
+                            (Some(index), _) => parent = Some(index),
+                            // Under a task the account has: wherever that task is now.
+                            (None, Some(id)) => {
+                                task.destination = crate::placement::Destination {
+                                    parent: Some(id),
+                                    ..Default::default()
+                                }
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                    in_batch.push(Some(batch.tasks.len()));
+                    batch.tasks.push(ImportedTask {
+                        project: origin.project,
+                        section: origin.section,
+                        parent,
+                        position: origin.position,
+                        completed_at: origin.completed_at,
+                        completions: origin.completions,
+                        task,
+                    });
                 }
-                Err(Error::Validation(field_errors)) => errors.extend(
-                    field_errors
-                        .into_iter()
-                        .map(|e| FieldError::new(format!("{}.{}", item.at, e.field), e.message)),
-                ),
+                Err(Error::Validation(field_errors)) => {
+                    in_batch.push(None);
+                    errors.extend(
+                        field_errors.into_iter().map(|e| {
+                            FieldError::new(format!("{}.{}", item.at, e.field), e.message)
+                        }),
+                    )
+                }
                 Err(other) => return Err(other),
             }
             if (i + 1) % PROGRESS_EVERY == 0 {
@@ -261,14 +426,99 @@ impl Todo {
         }
         progress(total, total);
 
-        let created = self
-            .store
-            .import_tasks(user_id, &tag_rows, &fresh, now())
-            .await?;
+        let fresh = batch.tasks.len() as u64;
+        let created = self.store.import_tasks(user_id, &batch, now()).await?;
         crate::metrics::tasks_created(created);
         report.created = created;
-        report.skipped += fresh.len() as u64 - created;
+        report.skipped += fresh - created;
         Ok(report)
+    }
+}
+
+/// The projects of an import, checked: names, colours, sections, and how many.
+fn check_projects(
+    projects: Vec<ImportProject>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<ImportProject> {
+    if projects.len() as u64 > MAX_PROJECTS_PER_USER {
+        errors.push(FieldError::new(
+            "projects",
+            format!("at most {MAX_PROJECTS_PER_USER} projects per account"),
+        ));
+        return Vec::new();
+    }
+    let mut checked = Vec::with_capacity(projects.len());
+    for (i, project) in projects.into_iter().enumerate() {
+        let name = parse_name(&project.name)
+            .map_err(|m| errors.push(FieldError::new(format!("projects[{i}].name"), m)))
+            .unwrap_or_default();
+        let color = match project.color.as_deref().map(parse_color).transpose() {
+            Ok(color) => color,
+            Err(m) => {
+                errors.push(FieldError::new(format!("projects[{i}].color"), m));
+                None
+            }
+        };
+        if project.sections.len() as u64 > MAX_SECTIONS_PER_PROJECT {
+            errors.push(FieldError::new(
+                format!("projects[{i}].sections"),
+                format!("at most {MAX_SECTIONS_PER_PROJECT} sections per project"),
+            ));
+        }
+        let sections = project
+            .sections
+            .iter()
+            .enumerate()
+            .map(|(j, section)| {
+                parse_name(section)
+                    .map_err(|m| {
+                        errors.push(FieldError::new(format!("projects[{i}].sections[{j}]"), m))
+                    })
+                    .unwrap_or_default()
+            })
+            .collect();
+        checked.push(ImportProject {
+            name,
+            color,
+            archived: project.archived,
+            sections,
+        });
+    }
+    checked
+}
+
+/// Refuses an incoming task whose project, section or parent index points nowhere (a parent
+/// must come before its subtasks).
+fn check_origin(
+    item: &Incoming,
+    i: usize,
+    projects: &[ImportProject],
+    errors: &mut Vec<FieldError>,
+) {
+    let origin = &item.origin;
+    let project = origin.project.map(|p| projects.get(p));
+    if let Some(None) = project {
+        errors.push(FieldError::new(
+            format!("{}.project_id", item.at),
+            "names no project of the file",
+        ));
+    }
+    if let Some(section) = origin.section {
+        let known = project
+            .flatten()
+            .is_some_and(|p| section < p.sections.len());
+        if !known {
+            errors.push(FieldError::new(
+                format!("{}.section_id", item.at),
+                "names no section of the task's project in the file",
+            ));
+        }
+    }
+    if origin.parent.is_some_and(|p| p >= i) {
+        errors.push(FieldError::new(
+            format!("{}.parent_id", item.at),
+            "names no task before it in the file (a parent comes before its subtasks)",
+        ));
     }
 }
 
@@ -280,25 +530,38 @@ fn too_many() -> Error {
     )
 }
 
-/// Until projects land, a Todoist task as a task of the flat list the import stores: its
-/// section becomes a tag (spaces as hyphens), its labels tags, and its parent is dropped.
-fn flat_task(task: &todoist::TodoistTask, sections: &[String]) -> TaskInput {
-    let section = task
-        .section
-        .and_then(|at| sections.get(at))
-        .map(|name| name.split_whitespace().collect::<Vec<_>>().join("-"));
+/// A Todoist task's fields (its place comes from its section and parent indexes): labels
+/// as tags, the priority, the due and the recurrence as the reader gave them.
+fn todoist_task(task: &todoist::TodoistTask) -> TaskInput {
     TaskInput {
         title: task.title.clone(),
         description: (!task.description.is_empty()).then(|| task.description.clone()),
         priority: Some(task.priority),
         due_at: task.due.at(),
         due_date: task.due.date(),
-        tags: Some(section.into_iter().chain(task.labels.clone()).collect()),
+        tags: Some(task.labels.clone()),
         recurrence: task.recurrence.as_ref().map(ToString::to_string),
         recurrence_mode: Some(task.recurrence_mode),
         ..TaskInput::default()
     }
 }
+
+/// The project a Todoist file is imported into when no name is given: its file name without
+/// the `.csv` (`Home.csv` → `Home`); `None` when that leaves nothing.
+pub fn project_name_from_file(file_name: &str) -> Option<String> {
+    let base = file_name.rsplit(['/', '\\']).next().unwrap_or(file_name);
+    let stem = match base.len().checked_sub(4) {
+        Some(cut) if base.is_char_boundary(cut) && base[cut..].eq_ignore_ascii_case(".csv") => {
+            &base[..cut]
+        }
+        _ => base,
+    };
+    let stem = stem.trim();
+    (!stem.is_empty()).then(|| stem.to_owned())
+}
+
+/// The name of a Todoist import's project when neither a name nor a file name is given.
+pub const DEFAULT_TODOIST_PROJECT: &str = "Todoist";
 
 #[cfg(test)]
 mod tests {
@@ -321,20 +584,15 @@ mod tests {
             .single()
             .expect("time");
         let file = todoist::parse(csv.as_bytes(), now).expect("parse");
-        let rows: Vec<TaskInput> = file
-            .tasks
-            .iter()
-            .map(|task| flat_task(task, &file.sections))
-            .collect();
+        let rows: Vec<TaskInput> = file.tasks.iter().map(todoist_task).collect();
         assert_eq!(rows.len(), 3);
 
         let rent = &rows[0];
         assert_eq!(rent.title, "Pay rent");
         assert_eq!(rent.priority, Some(Priority::Urgent));
-        assert_eq!(
-            rent.tags.as_deref(),
-            Some(&["Home-Stuff".to_owned(), "bills".to_owned()][..])
-        );
+        assert_eq!(rent.tags.as_deref(), Some(&["bills".to_owned()][..]));
+        assert_eq!(file.sections, ["Home Stuff"]);
+        assert_eq!(file.tasks[0].section, Some(0));
         assert_eq!(
             rent.recurrence.as_deref(),
             Some("FREQ=MONTHLY;BYMONTHDAY=1")
@@ -353,6 +611,80 @@ mod tests {
             "an unreadable date is kept"
         );
         assert_eq!((plants.due_at, plants.due_date), (None, None));
+    }
+
+    #[test]
+    fn a_file_name_names_the_project() {
+        assert_eq!(project_name_from_file("Home.csv").as_deref(), Some("Home"));
+        assert_eq!(
+            project_name_from_file("C:\\exports\\Work stuff.CSV").as_deref(),
+            Some("Work stuff")
+        );
+        assert_eq!(
+            project_name_from_file("dir/plain").as_deref(),
+            Some("plain")
+        );
+        assert_eq!(project_name_from_file(" .csv"), None);
+        assert_eq!(project_name_from_file("é.csv").as_deref(), Some("é"));
+    }
+
+    fn incoming(at: &str, origin: Origin) -> Incoming {
+        Incoming {
+            at: at.into(),
+            key: at.into(),
+            own_id: None,
+            input: TaskInput::default(),
+            origin,
+        }
+    }
+
+    #[test]
+    fn indexes_that_point_nowhere_are_named() {
+        let projects = [ImportProject {
+            name: "Home".into(),
+            sections: vec!["Kitchen".into()],
+            ..ImportProject::default()
+        }];
+        let mut errors = Vec::new();
+        let fine = Origin {
+            project: Some(0),
+            section: Some(0),
+            parent: Some(0),
+            ..Origin::default()
+        };
+        check_origin(&incoming("tasks[1]", fine), 1, &projects, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        let bad = Origin {
+            project: Some(1),
+            section: Some(0),
+            parent: Some(2),
+            ..Origin::default()
+        };
+        check_origin(&incoming("tasks[2]", bad), 2, &projects, &mut errors);
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "tasks[2].project_id",
+                "tasks[2].section_id",
+                "tasks[2].parent_id"
+            ]
+        );
+        let mut errors = Vec::new();
+        let many = vec![
+            ImportProject {
+                name: " ".into(),
+                color: Some("red".into()),
+                sections: vec![String::new()],
+                ..ImportProject::default()
+            };
+            2
+        ];
+        let checked = check_projects(many, &mut errors);
+        assert_eq!(checked.len(), 2);
+        assert_eq!(errors[0].field, "projects[0].name");
+        assert_eq!(errors[1].field, "projects[0].color");
+        assert_eq!(errors[2].field, "projects[0].sections[0]");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod rows;
 mod sql;
 
+pub mod import;
 pub mod list;
 pub mod projects;
 pub mod tree;

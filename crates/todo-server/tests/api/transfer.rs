@@ -194,6 +194,121 @@ async fn a_todoist_csv_imports_once() {
     assert_eq!(rent[0]["recurrence"], "FREQ=MONTHLY;BYMONTHDAY=1");
 }
 
+/// POSTs a CSV with extra headers to `uri`.
+async fn import_csv(
+    app: &TestApp,
+    user: &TestUser,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> crate::helpers::TestResponse {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::AUTHORIZATION, format!("Bearer {}", user.token))
+        .header(header::CONTENT_TYPE, "text/csv");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    app.raw(request.body(Body::from(body.to_owned())).expect("request"))
+        .await
+}
+
+/// The user's projects as `(id, name)`, through the core (the REST routes for projects are
+/// another change's).
+async fn projects(app: &TestApp, user: &TestUser) -> Vec<(i64, String)> {
+    app.todo
+        .list_projects(&user.id.as_str().into())
+        .await
+        .expect("projects")
+        .into_iter()
+        .map(|p| (p.id.get(), p.name))
+        .collect()
+}
+
+const HOME_CSV: &str = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE\n\
+    task,Loose end,,4,1,Ada (1),,,en,UTC\n\
+    section,Kitchen,,,,,,,,\n\
+    task,Clean @chores,,2,1,Ada (1),,every saturday,en,UTC\n\
+    task,Oven,,4,2,Ada (1),,,en,UTC\n\
+    task,Racks,,4,3,Ada (1),,,en,UTC\n\
+    section,Garden,,,,,,,,\n\
+    task,Mow,,3,1,Ada (1),,,en,UTC\n";
+
+#[tokio::test]
+async fn a_todoist_csv_becomes_a_project_named_after_its_file_with_sections_and_subtasks() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let first = import_csv(
+        &app,
+        &user,
+        "/api/v1/import",
+        &[("content-disposition", "attachment; filename=\"Home.csv\"")],
+        HOME_CSV,
+    )
+    .await;
+
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body, json!({"created": 5, "skipped": 0}));
+    let all = projects(&app, &user).await;
+    let (id, _) = all
+        .iter()
+        .find(|(_, name)| name == "Home")
+        .unwrap_or_else(|| panic!("no Home in {all:?}"));
+    let tasks = app
+        .get(
+            &format!("/api/v1/tasks?project={id}&sort=position&limit=50"),
+            &user.token,
+        )
+        .await
+        .body;
+    let by_title = |title: &str| {
+        tasks
+            .as_array()
+            .and_then(|all| all.iter().find(|t| t["title"] == title))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {title} in {tasks}"))
+    };
+    let (clean, oven, racks) = (by_title("Clean"), by_title("Oven"), by_title("Racks"));
+    assert_eq!(oven["parent_id"], clean["id"]);
+    assert_eq!(racks["parent_id"], oven["id"]);
+    assert_eq!(clean["section_id"], oven["section_id"]);
+    assert!(clean["section_id"].is_i64());
+    assert_ne!(by_title("Mow")["section_id"], clean["section_id"]);
+    assert_eq!(by_title("Loose end")["section_id"], serde_json::Value::Null);
+    assert_eq!(clean["priority"], "high", "Todoist's p2");
+    assert_eq!(clean["tags"], json!(["chores"]));
+    assert_eq!(clean["recurrence"], "FREQ=WEEKLY;BYDAY=SA");
+
+    // The same file again adds nothing; into another project it is new.
+    let again = import_csv(&app, &user, "/api/v1/import?project=Home", &[], HOME_CSV).await;
+    assert_eq!(again.body, json!({"created": 0, "skipped": 5}));
+    let cabin = import_csv(&app, &user, "/api/v1/import?project=Cabin", &[], HOME_CSV).await;
+    assert_eq!(cabin.body, json!({"created": 5, "skipped": 0}));
+    let names: Vec<_> = projects(&app, &user)
+        .await
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect();
+    assert_eq!(names, ["Inbox", "Home", "Cabin"]);
+}
+
+#[tokio::test]
+async fn a_todoist_csv_without_a_name_goes_to_a_todoist_project_and_a_bad_name_is_422() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let unnamed = import_csv(&app, &user, "/api/v1/import", &[], HOME_CSV).await;
+    let blank = import_csv(&app, &user, "/api/v1/import?project=%20", &[], HOME_CSV).await;
+    let unknown = import_csv(&app, &user, "/api/v1/import?projekt=x", &[], HOME_CSV).await;
+
+    assert_eq!(unnamed.status, StatusCode::OK, "{}", unnamed.body);
+    assert_eq!(projects(&app, &user).await[1].1, "Todoist");
+    assert_eq!(blank.invalid_fields(), ["project"]);
+    assert_eq!(unknown.status.as_u16() / 100, 4, "{}", unknown.body);
+}
+
 #[tokio::test]
 async fn imports_need_a_known_format() {
     let app = TestApp::spawn().await;
