@@ -5,26 +5,34 @@
 //! idempotent: every imported task carries a key of where it came from, so importing the same
 //! file twice adds nothing. See docs/api-design.md.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Todo;
 use crate::error::{Error, FieldError, Result};
 use crate::ids::UserId;
-use crate::page::TaskQuery;
-use crate::project::{MAX_PROJECTS_PER_USER, MAX_SECTIONS_PER_PROJECT, parse_name};
+use crate::page::{TaskFilter, TaskQuery};
+use crate::planning::Completion;
+use crate::project::{
+    MAX_PROJECTS_PER_USER, MAX_SECTIONS_PER_PROJECT, Project, ProjectId, Section, SectionId,
+    parse_name,
+};
 use crate::tag::{Tag, TagName, parse_color};
-use crate::task::{DueChange, NewTask, Task, TaskId, TaskInput};
+use crate::task::{Due, DueChange, NewTask, Task, TaskId, TaskInput, parse_zone};
 use crate::time::now;
 use crate::user::User;
 
 pub mod todoist;
 
 pub const EXPORT_FORMAT: &str = "todo-export";
-pub const EXPORT_VERSION: u32 = 1;
+/// 2: projects with their sections, each task's place (project, section, parent, position),
+/// wall-clock dues and completions. Files of version 1 still import (into the Inbox).
+pub const EXPORT_VERSION: u32 = 2;
 /// More tasks than this in one import are refused.
 pub const MAX_IMPORT_TASKS: usize = 50_000;
+/// More completions than this in one file are refused; an export carries at most this many.
+pub const MAX_IMPORT_COMPLETIONS: usize = 200_000;
 /// Progress is told every this many tasks checked.
 const PROGRESS_EVERY: usize = 250;
 
@@ -37,16 +45,96 @@ pub struct Export {
     pub exported_at: DateTime<Utc>,
     pub user: User,
     pub tags: Vec<Tag>,
+    /// The Inbox first, then the sidebar's order; archived ones too.
+    pub projects: Vec<ExportProject>,
+    /// Project by project; `project_id`, `section_id` and `parent_id` name ids of this file.
     pub tasks: Vec<Task>,
+    /// Every recorded completion (a recurring task's history), task by task.
+    pub completions: Vec<ExportCompletion>,
 }
 
-/// An import in todo's JSON format (an export is a valid import).
+/// A project and its sections, as exported.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ExportProject {
+    #[serde(flatten)]
+    pub project: Project,
+    /// In order.
+    pub sections: Vec<Section>,
+}
+
+/// A recorded completion: when, and the due and rule the task had then.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ExportCompletion {
+    pub task_id: TaskId,
+    pub completed_at: DateTime<Utc>,
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub due_date: Option<NaiveDate>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub due_local: Option<NaiveDateTime>,
+    #[serde(default)]
+    pub due_timezone: Option<String>,
+    #[serde(default)]
+    pub recurrence: Option<String>,
+}
+
+impl ExportCompletion {
+    fn of(task_id: TaskId, completion: Completion) -> Self {
+        let due = completion.due;
+        Self {
+            task_id,
+            completed_at: completion.completed_at,
+            due_at: due.due.at(),
+            due_date: due.due.date(),
+            due_local: due.local,
+            due_timezone: due.zone.map(|z| z.name().to_owned()),
+            recurrence: completion.recurrence,
+        }
+    }
+}
+
+/// An import in todo's JSON format (an export is a valid import). With `projects` (version
+/// 2), each task's `project_id`, `section_id` and `parent_id` name a project, section or task
+/// of the file; without (version 1, or a list of tasks), every task goes to the Inbox.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct ImportDocument {
+    /// The export's version; newer than this server's → 422.
+    #[serde(default)]
+    pub version: Option<u32>,
     #[serde(default)]
     pub tags: Vec<ImportTag>,
     #[serde(default)]
+    pub projects: Vec<ImportProjectDoc>,
+    #[serde(default)]
     pub tasks: Vec<ImportTask>,
+    #[serde(default)]
+    pub completions: Vec<ExportCompletion>,
+}
+
+/// A project of an import document.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ImportProjectDoc {
+    /// Its id in the file, which tasks name as `project_id`.
+    pub id: ProjectId,
+    pub name: String,
+    #[serde(default)]
+    pub color: Option<String>,
+    #[serde(default)]
+    pub archived: bool,
+    /// The exporting account's Inbox: its tasks go to the importer's Inbox.
+    #[serde(default)]
+    pub inbox: bool,
+    #[serde(default)]
+    pub sections: Vec<ImportSectionDoc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ImportSectionDoc {
+    /// Its id in the file, which tasks name as `section_id`.
+    pub id: SectionId,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -62,6 +150,12 @@ pub struct ImportTask {
     /// The task's id where it came from; re-importing it is a no-op.
     #[serde(default)]
     pub id: Option<TaskId>,
+    /// Its manual order among its siblings.
+    #[serde(default)]
+    pub position: Option<i64>,
+    /// When it was completed (a completed task).
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
     #[serde(flatten)]
     pub task: TaskInput,
 }
@@ -115,6 +209,8 @@ pub struct ImportProject {
     pub color: Option<String>,
     /// For a new project.
     pub archived: bool,
+    /// The user's Inbox (the name is not looked at).
+    pub inbox: bool,
     /// Section names in order; one the project has already is reused.
     pub sections: Vec<String>,
 }
@@ -207,7 +303,31 @@ fn numbered_keys(prefix: &str, fingerprints: Vec<String>) -> Vec<String> {
 }
 
 impl ImportDocument {
-    fn into_incoming(self) -> (Vec<ImportTag>, Vec<Incoming>) {
+    /// The document as projects and incoming tasks, parents before their subtasks; what does
+    /// not fit together (an unknown project, section or parent id, a loop of parents, a
+    /// completion of no task) is added to `errors`.
+    fn into_incoming(
+        self,
+        errors: &mut Vec<FieldError>,
+    ) -> (Vec<ImportTag>, Vec<ImportProject>, Vec<Incoming>) {
+        if self.version.is_some_and(|v| v > EXPORT_VERSION) {
+            errors.push(FieldError::new(
+                "version",
+                format!("this server reads export versions up to {EXPORT_VERSION}"),
+            ));
+        }
+        let structured = !self.projects.is_empty();
+        let projects: Vec<ImportProject> = self
+            .projects
+            .iter()
+            .map(|p| ImportProject {
+                name: p.name.clone(),
+                color: p.color.clone(),
+                archived: p.archived,
+                inbox: p.inbox,
+                sections: p.sections.iter().map(|s| s.name.clone()).collect(),
+            })
+            .collect();
         let fingerprints = self
             .tasks
             .iter()
@@ -218,50 +338,224 @@ impl ImportDocument {
             })
             .collect();
         let keys = numbered_keys("json", fingerprints);
-        let incoming = self
+        let by_id: std::collections::HashMap<TaskId, usize> = self
             .tasks
-            .into_iter()
-            .zip(keys)
+            .iter()
             .enumerate()
-            .map(|(i, (item, key))| {
-                let mut input = item.task;
-                // An export's ids are its account's: a file without projects goes to the Inbox.
-                input.project_id = None;
-                input.section_id = None;
-                input.parent_id = None;
-                // An export writes a timed due both ways: its wall clock (with its zone) says
-                // it exactly, floating or pinned.
-                if input.due_local.is_some() {
-                    input.due_at = None;
-                }
-                Incoming {
-                    at: format!("tasks[{i}]"),
-                    key: item.id.map_or(key, |id| format!("todo:{id}")),
-                    own_id: item.id,
-                    input,
-                    origin: Origin::default(),
-                }
-            })
+            .filter_map(|(i, t)| t.id.map(|id| (id, i)))
             .collect();
-        (self.tags, incoming)
+        let mut incoming: Vec<Incoming> = Vec::with_capacity(self.tasks.len());
+        for (i, (item, key)) in self.tasks.into_iter().zip(keys).enumerate() {
+            let at = format!("tasks[{i}]");
+            let mut input = item.task;
+            let mut origin = Origin {
+                position: item.position,
+                completed_at: item.completed_at,
+                ..Origin::default()
+            };
+            if structured {
+                place_in_document(&self.projects, &by_id, &input, &at, &mut origin, errors);
+            }
+            // The file's ids are another account's (or none): the origin says where it goes.
+            input.project_id = None;
+            input.section_id = None;
+            input.parent_id = None;
+            // An export writes a timed due both ways: its wall clock (with its zone) says it
+            // exactly, floating or pinned.
+            if input.due_local.is_some() {
+                input.due_at = None;
+            }
+            incoming.push(Incoming {
+                at,
+                key: item.id.map_or(key, |id| format!("todo:{id}")),
+                own_id: item.id,
+                input,
+                origin,
+            });
+        }
+        if self.completions.len() > MAX_IMPORT_COMPLETIONS {
+            errors.push(FieldError::new(
+                "completions",
+                format!("a file may hold at most {MAX_IMPORT_COMPLETIONS} completions"),
+            ));
+        } else {
+            for (j, completion) in self.completions.into_iter().enumerate() {
+                let Some(&task) = by_id.get(&completion.task_id) else {
+                    errors.push(FieldError::new(
+                        format!("completions[{j}].task_id"),
+                        "names no task of the file",
+                    ));
+                    continue;
+                };
+                match imported_completion(completion) {
+                    Ok(completion) => incoming[task].origin.completions.push(completion),
+                    Err(message) => errors.push(FieldError::new(
+                        format!("completions[{j}].due_timezone"),
+                        message,
+                    )),
+                }
+            }
+        }
+        let incoming = parents_first(incoming, errors);
+        (self.tags, projects, incoming)
     }
+}
+
+/// Where a task of a version 2 document goes: its `project_id`, `section_id` and `parent_id`
+/// as indexes of the file's projects, sections and tasks.
+fn place_in_document(
+    projects: &[ImportProjectDoc],
+    by_id: &std::collections::HashMap<TaskId, usize>,
+    input: &TaskInput,
+    at: &str,
+    origin: &mut Origin,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(id) = input.project_id {
+        match projects.iter().position(|p| p.id == id) {
+            Some(index) => origin.project = Some(index),
+            None => errors.push(FieldError::new(
+                format!("{at}.project_id"),
+                "names no project of the file",
+            )),
+        }
+    }
+    if let Some(id) = input.section_id {
+        let sections = origin
+            .project
+            .and_then(|p| projects.get(p))
+            .map(|p| &p.sections);
+        match sections.and_then(|s| s.iter().position(|s| s.id == id)) {
+            Some(index) => origin.section = Some(index),
+            None => errors.push(FieldError::new(
+                format!("{at}.section_id"),
+                "names no section of the task's project in the file",
+            )),
+        }
+    }
+    if let Some(id) = input.parent_id {
+        match by_id.get(&id) {
+            Some(index) => origin.parent = Some(*index),
+            None => errors.push(FieldError::new(
+                format!("{at}.parent_id"),
+                "names no task of the file",
+            )),
+        }
+    }
+}
+
+fn imported_completion(completion: ExportCompletion) -> Result<ImportedCompletion, String> {
+    let zone = completion
+        .due_timezone
+        .as_deref()
+        .map(parse_zone)
+        .transpose()?;
+    let due = match (completion.due_at, completion.due_date) {
+        (Some(at), _) => Due::At(at),
+        (None, Some(date)) => Due::Date(date),
+        (None, None) => Due::None,
+    };
+    Ok(ImportedCompletion {
+        completed_at: completion.completed_at,
+        due: DueChange {
+            due,
+            key: None,
+            local: completion.due_local,
+            zone,
+        },
+        recurrence: completion.recurrence,
+    })
+}
+
+/// The tasks reordered so that every parent comes before its subtasks (by depth, file order
+/// within a depth), their parent indexes renumbered; a loop of parents is an error.
+fn parents_first(incoming: Vec<Incoming>, errors: &mut Vec<FieldError>) -> Vec<Incoming> {
+    let parents: Vec<Option<usize>> = incoming.iter().map(|t| t.origin.parent).collect();
+    let mut depths = Vec::with_capacity(parents.len());
+    for (i, item) in incoming.iter().enumerate() {
+        let mut depth = 0usize;
+        let mut at = parents[i];
+        while let Some(p) = at {
+            depth += 1;
+            if depth > parents.len() {
+                break;
+            }
+            at = parents.get(p).copied().flatten();
+        }
+        if depth > parents.len() {
+            errors.push(FieldError::new(
+                format!("{}.parent_id", item.at),
+                "is its own ancestor",
+            ));
+            depth = 0;
+        }
+        depths.push(depth);
+    }
+    let mut order: Vec<usize> = (0..incoming.len()).collect();
+    order.sort_by_key(|&i| (depths[i], i));
+    let mut new_index = vec![0; incoming.len()];
+    for (new, &old) in order.iter().enumerate() {
+        new_index[old] = new;
+    }
+    let mut slots: Vec<Option<Incoming>> = incoming.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&old| slots.get_mut(old).and_then(Option::take))
+        .map(|mut item| {
+            item.origin.parent = item
+                .origin
+                .parent
+                .map(|p| new_index.get(p).copied().unwrap_or(p));
+            item
+        })
+        .collect()
 }
 
 impl Todo {
     pub async fn export(&self, user_id: &UserId, progress: Progress<'_>) -> Result<Export> {
         let user = self.me(user_id).await?;
         let tags = self.store.list_tags(user_id).await?;
-        let query = TaskQuery::default();
-        let tasks = self
-            .collect_tasks(user_id, query, chrono_tz::Tz::UTC, usize::MAX, progress)
-            .await?;
+        let mut projects = Vec::new();
+        let mut tasks = Vec::new();
+        // Project by project, archived ones included (the unfiltered listing leaves them out).
+        for project in self.store.list_projects(user_id).await? {
+            let query = TaskQuery {
+                filter: TaskFilter {
+                    project: Some(project.id),
+                    ..TaskFilter::default()
+                },
+                ..TaskQuery::default()
+            };
+            let before = tasks.len() as u64;
+            let told = |done: u64, total: u64| progress(before + done, before + total);
+            tasks.extend(
+                self.collect_tasks(user_id, query, chrono_tz::Tz::UTC, usize::MAX, &told)
+                    .await?,
+            );
+            let sections = self
+                .store
+                .list_sections(user_id, project.id)
+                .await?
+                .unwrap_or_default();
+            projects.push(ExportProject { project, sections });
+        }
+        let limit = u32::try_from(MAX_IMPORT_COMPLETIONS).unwrap_or(u32::MAX);
+        let completions = self
+            .store
+            .completions(user_id, limit)
+            .await?
+            .into_iter()
+            .map(|(task, completion)| ExportCompletion::of(task, completion))
+            .collect();
         Ok(Export {
             format: EXPORT_FORMAT,
             version: EXPORT_VERSION,
             exported_at: now(),
             user,
             tags,
+            projects,
             tasks,
+            completions,
         })
     }
 
@@ -271,8 +565,15 @@ impl Todo {
         document: ImportDocument,
         progress: Progress<'_>,
     ) -> Result<ImportReport> {
-        let (tags, incoming) = document.into_incoming();
-        self.import(user_id, tags, Vec::new(), incoming, progress)
+        if document.tasks.len() > MAX_IMPORT_TASKS {
+            return Err(too_many());
+        }
+        let mut errors = Vec::new();
+        let (tags, projects, incoming) = document.into_incoming(&mut errors);
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        self.import(user_id, tags, projects, incoming, progress)
             .await
     }
 
@@ -313,9 +614,8 @@ impl Todo {
             .collect();
         let projects = vec![ImportProject {
             name,
-            color: None,
-            archived: false,
             sections: file.sections,
+            ..ImportProject::default()
         }];
         self.import(user_id, Vec::new(), projects, incoming, progress)
             .await
@@ -449,9 +749,13 @@ fn check_projects(
     }
     let mut checked = Vec::with_capacity(projects.len());
     for (i, project) in projects.into_iter().enumerate() {
-        let name = parse_name(&project.name)
-            .map_err(|m| errors.push(FieldError::new(format!("projects[{i}].name"), m)))
-            .unwrap_or_default();
+        let name = if project.inbox {
+            project.name.clone()
+        } else {
+            parse_name(&project.name)
+                .map_err(|m| errors.push(FieldError::new(format!("projects[{i}].name"), m)))
+                .unwrap_or_default()
+        };
         let color = match project.color.as_deref().map(parse_color).transpose() {
             Ok(color) => color,
             Err(m) => {
@@ -480,7 +784,8 @@ fn check_projects(
         checked.push(ImportProject {
             name,
             color,
-            archived: project.archived,
+            archived: project.archived && !project.inbox,
+            inbox: project.inbox,
             sections,
         });
     }
@@ -685,6 +990,40 @@ mod tests {
         assert_eq!(errors[0].field, "projects[0].name");
         assert_eq!(errors[1].field, "projects[0].color");
         assert_eq!(errors[2].field, "projects[0].sections[0]");
+    }
+
+    #[test]
+    fn subtasks_listed_before_their_parents_are_moved_after_them() {
+        let with_parent = |at: &str, parent| {
+            incoming(
+                at,
+                Origin {
+                    parent,
+                    ..Origin::default()
+                },
+            )
+        };
+        let mut errors = Vec::new();
+        let ordered = parents_first(
+            vec![
+                with_parent("tasks[0]", Some(2)),
+                with_parent("tasks[1]", None),
+                with_parent("tasks[2]", Some(1)),
+            ],
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        let order: Vec<_> = ordered.iter().map(|t| t.at.as_str()).collect();
+        assert_eq!(order, ["tasks[1]", "tasks[2]", "tasks[0]"]);
+        let parents: Vec<_> = ordered.iter().map(|t| t.origin.parent).collect();
+        assert_eq!(parents, [None, Some(0), Some(1)]);
+
+        let looped = vec![
+            with_parent("tasks[0]", Some(1)),
+            with_parent("tasks[1]", Some(0)),
+        ];
+        parents_first(looped, &mut errors);
+        assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
     #[test]

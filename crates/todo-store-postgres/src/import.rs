@@ -24,6 +24,7 @@ use crate::tasks::insert;
 static TAG: LazyLock<String> = LazyLock::new(|| numbered(statements::TAG));
 static OWNED_PROJECT_NAMED: LazyLock<String> =
     LazyLock::new(|| numbered(statements::OWNED_PROJECT_NAMED));
+static INBOX: LazyLock<String> = LazyLock::new(|| numbered(statements::INBOX));
 static ARCHIVE_PROJECT: LazyLock<String> = LazyLock::new(|| numbered(statements::ARCHIVE_PROJECT));
 static SECTION_NAMED: LazyLock<String> = LazyLock::new(|| numbered(statements::SECTION_NAMED));
 static SECTION_COUNT: LazyLock<String> = LazyLock::new(|| numbered(statements::SECTION_COUNT));
@@ -141,8 +142,12 @@ async fn project_place(
     project: &ImportProject,
     now: DateTime<Utc>,
 ) -> Result<Place> {
-    let named = [user_id.into(), project.name.as_str().into()];
-    let found = sql::scalar::<ProjectId>(&mut *tx, OWNED_PROJECT_NAMED.as_str(), named).await?;
+    let found = if project.inbox {
+        sql::scalar::<ProjectId>(&mut *tx, INBOX.as_str(), [user_id.into()]).await?
+    } else {
+        let named = [user_id.into(), project.name.as_str().into()];
+        sql::scalar::<ProjectId>(&mut *tx, OWNED_PROJECT_NAMED.as_str(), named).await?
+    };
     let made = found.is_none();
     let id = match found {
         Some(id) => id,

@@ -17,6 +17,9 @@ pub const TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created
 pub const OWNED_PROJECT_NAMED: &str = "SELECT id FROM projects \
      WHERE owner_id = ?1 AND name = ?2 AND NOT inbox ORDER BY id LIMIT 1";
 
+/// The user's (`?1`) Inbox.
+pub const INBOX: &str = "SELECT id FROM projects WHERE owner_id = ?1 AND inbox";
+
 /// Archives a project (`?1`) an import has just made.
 pub const ARCHIVE_PROJECT: &str = "UPDATE projects SET archived = ?2 WHERE id = ?1";
 

@@ -136,8 +136,12 @@ fn project_place(
     project: &ImportProject,
     now: DateTime<Utc>,
 ) -> Result<Place> {
-    let named = [user_id.into(), project.name.as_str().into()];
-    let found = sql::scalar::<ProjectId>(conn, statements::OWNED_PROJECT_NAMED, named)?;
+    let found = if project.inbox {
+        sql::scalar::<ProjectId>(conn, statements::INBOX, [user_id.into()])?
+    } else {
+        let named = [user_id.into(), project.name.as_str().into()];
+        sql::scalar::<ProjectId>(conn, statements::OWNED_PROJECT_NAMED, named)?
+    };
     let made = found.is_none();
     let id = match found {
         Some(id) => id,

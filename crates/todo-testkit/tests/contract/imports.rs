@@ -44,8 +44,8 @@ fn home(extra: &[&str]) -> ImportBatch {
         projects: vec![ImportProject {
             name: "Home".into(),
             color: Some("#336699".into()),
-            archived: false,
             sections: vec!["Kitchen".into(), "Garden".into()],
+            ..ImportProject::default()
         }],
         tasks,
     }
@@ -230,6 +230,40 @@ async fn an_import_keeps_positions_completion_moments_completions_and_archived_s
         assert_eq!(completions.len(), 1, "{}", db.backend);
         assert_eq!(completions[0].0, tasks[2].id);
         assert_eq!(completions[0].1.due.due, Due::Date(due - Duration::days(1)));
+    }
+}
+
+#[tokio::test]
+async fn an_inbox_project_is_the_users_inbox_whatever_its_name() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let batch = ImportBatch {
+            projects: vec![ImportProject {
+                name: "Eingang".into(),
+                inbox: true,
+                archived: true,
+                sections: vec!["Later".into()],
+                ..ImportProject::default()
+            }],
+            tasks: vec![at(keyed("someday"), Some(0), None)],
+            ..ImportBatch::default()
+        };
+
+        store
+            .import_tasks(&owner, &batch, now())
+            .await
+            .expect("import");
+
+        let projects = store.list_projects(&owner).await.expect("projects");
+        assert_eq!(projects.len(), 1, "{}: no new project", db.backend);
+        assert!(projects[0].inbox && !projects[0].archived, "{}", db.backend);
+        let tasks = project_tasks(store, &owner, projects[0].id).await;
+        assert!(
+            tasks[0].section_id.is_some(),
+            "{}: in the Inbox's new section",
+            db.backend
+        );
     }
 }
 
