@@ -142,7 +142,9 @@ pub trait TaskStore {
     /// section of that name; then the tasks in order, each in its project and section or under
     /// its parent (an earlier task of the batch, by index: a parent that was imported before
     /// is found by its import key), with the completions it had. Tasks whose `import_key` the
-    /// user has already are skipped; returns how many tasks were inserted. All or nothing:
+    /// user has already are skipped; returns how many tasks were inserted. A batch with tasks
+    /// of which none is new stores nothing at all (no project or section is made again, say
+    /// after the user renamed the project). All or nothing:
     /// should any row fail, or the caller stop waiting (the future is dropped: a client abort,
     /// a request timeout), nothing is stored.
     async fn import_tasks(

@@ -15,8 +15,8 @@ use crate::ids::UserId;
 use crate::page::{TaskFilter, TaskQuery};
 use crate::planning::Completion;
 use crate::project::{
-    MAX_PROJECTS_PER_USER, MAX_SECTIONS_PER_PROJECT, Project, ProjectId, Section, SectionId,
-    parse_name,
+    MAX_PROJECTS_PER_USER, MAX_SECTIONS_PER_PROJECT, MAX_SUBTASK_DEPTH, Project, ProjectId,
+    Section, SectionId, parse_name,
 };
 use crate::tag::{Tag, TagName, parse_color};
 use crate::task::{Due, DueChange, NewTask, Task, TaskId, TaskInput, parse_zone};
@@ -471,21 +471,24 @@ fn imported_completion(completion: ExportCompletion) -> Result<ImportedCompletio
 /// within a depth), their parent indexes renumbered; a loop of parents is an error.
 fn parents_first(incoming: Vec<Incoming>, errors: &mut Vec<FieldError>) -> Vec<Incoming> {
     let parents: Vec<Option<usize>> = incoming.iter().map(|t| t.origin.parent).collect();
+    // Subtasks nest at most MAX_SUBTASK_DEPTH levels: a walk up that goes further is too deep
+    // or a loop, either way refused (and a chain of 50 000 costs no more than 6 steps each).
+    let limit = MAX_SUBTASK_DEPTH as usize;
     let mut depths = Vec::with_capacity(parents.len());
     for (i, item) in incoming.iter().enumerate() {
         let mut depth = 0usize;
         let mut at = parents[i];
         while let Some(p) = at {
             depth += 1;
-            if depth > parents.len() {
+            if depth > limit {
                 break;
             }
             at = parents.get(p).copied().flatten();
         }
-        if depth > parents.len() {
+        if depth > limit {
             errors.push(FieldError::new(
                 format!("{}.parent_id", item.at),
-                "is its own ancestor",
+                format!("subtasks nest at most {limit} levels deep, and a task cannot be its own ancestor"),
             ));
             depth = 0;
         }
@@ -658,8 +661,22 @@ impl Todo {
         // Per incoming task: its index in the batch, or the id of the account's own task.
         let mut in_batch: Vec<Option<usize>> = Vec::with_capacity(incoming.len());
         let mut own: Vec<Option<TaskId>> = Vec::with_capacity(incoming.len());
+        // How deep each incoming task nests below its top-level task in the file.
+        let mut depths: Vec<u32> = Vec::with_capacity(incoming.len());
         for (i, item) in incoming.into_iter().enumerate() {
             check_origin(&item, i, &batch.projects, &mut errors);
+            let depth = item
+                .origin
+                .parent
+                .and_then(|p| depths.get(p))
+                .map_or(0, |d| d + 1);
+            if depth > MAX_SUBTASK_DEPTH {
+                errors.push(FieldError::new(
+                    format!("{}.parent_id", item.at),
+                    format!("subtasks nest at most {MAX_SUBTASK_DEPTH} levels deep"),
+                ));
+            }
+            depths.push(depth);
             // A task of this very account (its own export imported back) is there already.
             let own_id = match item.own_id {
                 Some(id) => self

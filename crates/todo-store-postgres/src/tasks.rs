@@ -78,7 +78,11 @@ impl TaskStore for PostgresStore {
         // request timeout), it rolls back, and nothing of the file stays.
         let mut tx = tx::begin(&self.pool, user_id).await?;
         let created = import::store(&mut tx, user_id, batch, now).await?;
-        tx.commit().await.map_err(db_error)?;
+        // A file whose every task is there already changes nothing (no project made again
+        // after a rename, no section): dropped, the transaction rolls back.
+        if created > 0 || batch.tasks.is_empty() {
+            tx.commit().await.map_err(db_error)?;
+        }
         Ok(created)
     }
 

@@ -77,7 +77,11 @@ impl TaskStore for SqliteStore {
                 let tx = savepoint(conn)?;
                 let created =
                     crate::import::store(&tx, &user, &batch, now, || caller.strong_count() > 0)?;
-                tx.commit().map_err(db_error)?;
+                // A file whose every task is there already changes nothing (no project made
+                // again after a rename, no section): dropped, the savepoint rolls back.
+                if created > 0 || batch.tasks.is_empty() {
+                    tx.commit().map_err(db_error)?;
+                }
                 Ok(created)
             })
             .await;

@@ -158,6 +158,42 @@ async fn importing_again_reuses_the_project_and_puts_new_subtasks_under_known_pa
 }
 
 #[tokio::test]
+async fn importing_a_known_file_after_renaming_its_project_makes_no_empty_project() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        store
+            .import_tasks(&owner, &home(&[]), now())
+            .await
+            .expect("first import");
+        let home_id = store.list_projects(&owner).await.expect("projects")[1].id;
+        let rename = todo_core::project::ProjectChanges {
+            name: Some("House".into()),
+            ..Default::default()
+        };
+        store
+            .update_project(&owner, home_id, &rename, now())
+            .await
+            .expect("rename");
+
+        let created = store
+            .import_tasks(&owner, &home(&[]), now())
+            .await
+            .expect("again");
+
+        assert_eq!(created, 0, "{}", db.backend);
+        let names: Vec<_> = store
+            .list_projects(&owner)
+            .await
+            .expect("projects")
+            .into_iter()
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(names, ["Inbox", "House"], "{}", db.backend);
+    }
+}
+
+#[tokio::test]
 async fn an_import_keeps_positions_completion_moments_completions_and_archived_state() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
