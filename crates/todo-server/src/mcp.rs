@@ -35,8 +35,10 @@ use crate::metrics::auth_failure;
 /// Where the RFC 9728 protected-resource metadata lives.
 const RESOURCE_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
-const INSTRUCTIONS: &str = "Tools for the user's todo list. Find task ids with list_tasks; \
-     mutations return {task_id, status, title}. Dates are in the user's time zone.";
+const INSTRUCTIONS: &str = "Tools for the user's todo list: tasks in projects (the Inbox first), \
+     sections and subtasks. Find task ids with list_tasks, project ids with list_projects and \
+     section ids with list_sections; task mutations return {task_id, status, title}. Dates are \
+     in the user's time zone.";
 
 /// Settings of the `/mcp` endpoint.
 #[derive(Debug, Clone)]
