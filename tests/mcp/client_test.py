@@ -201,7 +201,7 @@ async def story(client: Client, user_id: str) -> None:
     top = await client.call_tool("list_tasks", {"project_id": project_id, "parent_id": "none"})
     assert [t["title"] for t in top.structured_content["tasks"]] == ["Clean"], top.structured_content
     moved = await client.call_tool("move_task", {"task_id": child.structured_content["task_id"], "project_id": project_id})
-    assert moved.structured_content["status"] == "moved", text_of(moved)
+    assert moved.structured_content["status"] == "updated", text_of(moved)
 
 
 async def main(binary: str) -> int:

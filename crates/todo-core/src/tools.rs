@@ -391,7 +391,6 @@ pub enum ChangeStatus {
     Created,
     Completed,
     Updated,
-    Moved,
     Deleted,
 }
 
@@ -723,7 +722,9 @@ async fn update_task(todo: &Todo, user: &UserId, args: UpdateTaskArgs) -> Result
 
 async fn move_task(todo: &Todo, user: &UserId, args: MoveTaskArgs) -> Result<Value, ToolError> {
     let task = todo.move_task(user, args.task_id, args.to).await?;
-    to_value(&TaskChange::of(&task, ChangeStatus::Moved))
+    // Mutations report one of four statuses (created, completed, updated, deleted): a move
+    // is an update.
+    to_value(&TaskChange::of(&task, ChangeStatus::Updated))
 }
 
 async fn list_projects(todo: &Todo, user: &UserId, _args: NoArgs) -> Result<Value, ToolError> {

@@ -451,7 +451,7 @@ async fn tasks_are_added_into_sections_and_under_parents_moved_and_listed_by_pla
     assert_eq!(titles(&top), ["Clean"]);
     assert_eq!(top["structuredContent"]["tasks"][0]["section_id"], section);
     assert_eq!(titles(&subtasks), ["Oven"]);
-    assert_eq!(moved["structuredContent"]["status"], "moved", "{moved}");
+    assert_eq!(moved["structuredContent"]["status"], "updated", "{moved}");
     assert_eq!(titles(&after), ["Loose", "Oven"], "position 0 is first");
     assert_eq!(
         updated["structuredContent"]["title"], "Not loose",
