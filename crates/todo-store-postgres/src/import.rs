@@ -25,6 +25,8 @@ static TAG: LazyLock<String> = LazyLock::new(|| numbered(statements::TAG));
 static OWNED_PROJECT_NAMED: LazyLock<String> =
     LazyLock::new(|| numbered(statements::OWNED_PROJECT_NAMED));
 static INBOX: LazyLock<String> = LazyLock::new(|| numbered(statements::INBOX));
+static PROJECT_ARCHIVED: LazyLock<String> =
+    LazyLock::new(|| numbered(statements::PROJECT_ARCHIVED));
 static ARCHIVE_PROJECT: LazyLock<String> = LazyLock::new(|| numbered(statements::ARCHIVE_PROJECT));
 static SECTION_NAMED: LazyLock<String> = LazyLock::new(|| numbered(statements::SECTION_NAMED));
 static SECTION_COUNT: LazyLock<String> = LazyLock::new(|| numbered(statements::SECTION_COUNT));
@@ -64,6 +66,21 @@ pub(crate) async fn store(
     let mut ids: Vec<Option<TaskId>> = Vec::with_capacity(batch.tasks.len());
     let mut created = 0;
     for item in &batch.tasks {
+        // A reused project that is archived takes no task, but a known one is skipped as
+        // anywhere else: look for its key first.
+        let archived = item
+            .project
+            .and_then(|p| places.get(p))
+            .is_some_and(|p| p.archived);
+        if archived && item.task.import_key.is_some() {
+            let values = [user_id.into(), (&item.task.import_key).into()];
+            let known: Option<TaskId> =
+                sql::scalar(&mut *tx, TASK_BY_IMPORT_KEY.as_str(), values).await?;
+            if let Some(known) = known {
+                ids.push(Some(known));
+                continue;
+            }
+        }
         let mut task = item.task.clone();
         task.destination = destination(item, &places, &ids);
         let kind = Insert::Imported {
@@ -114,6 +131,8 @@ struct Place {
     sections: Vec<SectionId>,
     /// Made by this import (not reused).
     made: bool,
+    /// Reused, and archived.
+    archived: bool,
 }
 
 /// Where an imported task goes: under its parent (in the parent's project and section), else
@@ -149,6 +168,12 @@ async fn project_place(
         sql::scalar::<ProjectId>(&mut *tx, OWNED_PROJECT_NAMED.as_str(), named).await?
     };
     let made = found.is_none();
+    let archived = match found {
+        Some(id) => sql::scalar::<bool>(&mut *tx, PROJECT_ARCHIVED.as_str(), [id.into()])
+            .await?
+            .unwrap_or(false),
+        None => false,
+    };
     let id = match found {
         Some(id) => id,
         None => insert_project(tx, user_id, project, now).await?,
@@ -163,7 +188,12 @@ async fn project_place(
             };
         sections.push(section);
     }
-    Ok(Place { id, sections, made })
+    Ok(Place {
+        id,
+        sections,
+        made,
+        archived,
+    })
 }
 
 async fn insert_project(

@@ -20,6 +20,9 @@ pub const OWNED_PROJECT_NAMED: &str = "SELECT id FROM projects \
 /// The user's (`?1`) Inbox.
 pub const INBOX: &str = "SELECT id FROM projects WHERE owner_id = ?1 AND inbox";
 
+/// Whether a project (`?1`) is archived.
+pub const PROJECT_ARCHIVED: &str = "SELECT archived FROM projects WHERE id = ?1";
+
 /// Archives a project (`?1`) an import has just made.
 pub const ARCHIVE_PROJECT: &str = "UPDATE projects SET archived = ?2 WHERE id = ?1";
 

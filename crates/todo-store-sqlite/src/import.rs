@@ -54,6 +54,21 @@ pub(crate) fn store(
         if i % CHECK_EVERY == 0 && !waiting() {
             return Err(abandoned());
         }
+        // A reused project that is archived takes no task, but a known one is skipped as
+        // anywhere else: look for its key first.
+        let archived = item
+            .project
+            .and_then(|p| places.get(p))
+            .is_some_and(|p| p.archived);
+        if archived && item.task.import_key.is_some() {
+            let values = [user_id.into(), (&item.task.import_key).into()];
+            if let Some(known) =
+                sql::scalar::<TaskId>(conn, statements::TASK_BY_IMPORT_KEY, values)?
+            {
+                ids.push(Some(known));
+                continue;
+            }
+        }
         let mut task = item.task.clone();
         task.destination = destination(item, &places, &ids);
         let kind = Insert::Imported {
@@ -108,6 +123,8 @@ struct Place {
     sections: Vec<SectionId>,
     /// Made by this import (not reused).
     made: bool,
+    /// Reused, and archived.
+    archived: bool,
 }
 
 /// Where an imported task goes: under its parent (in the parent's project and section), else
@@ -143,6 +160,12 @@ fn project_place(
         sql::scalar::<ProjectId>(conn, statements::OWNED_PROJECT_NAMED, named)?
     };
     let made = found.is_none();
+    let archived = match found {
+        Some(id) => {
+            sql::scalar::<bool>(conn, statements::PROJECT_ARCHIVED, [id.into()])?.unwrap_or(false)
+        }
+        None => false,
+    };
     let id = match found {
         Some(id) => id,
         None => insert_project(conn, user_id, project, now)?,
@@ -156,7 +179,12 @@ fn project_place(
         };
         sections.push(section);
     }
-    Ok(Place { id, sections, made })
+    Ok(Place {
+        id,
+        sections,
+        made,
+        archived,
+    })
 }
 
 fn insert_project(
