@@ -26,7 +26,20 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-TOOLS = {"add_task", "list_tasks", "complete_task", "update_task", "delete_task", "get_task"}
+TOOLS = {
+    "add_task",
+    "list_tasks",
+    "complete_task",
+    "update_task",
+    "delete_task",
+    "get_task",
+    "move_task",
+    "list_projects",
+    "create_project",
+    "update_project",
+    "list_sections",
+    "create_section",
+}
 PASSWORD = "a fine password"
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -175,6 +188,20 @@ async def story(client: Client, user_id: str) -> None:
 
     other = await client.call_tool("list_tasks", {"user_id": "someone-else"})
     assert other.is_error and "user_id" in text_of(other), text_of(other)
+
+    project = await client.call_tool("create_project", {"name": "Home"})
+    assert not project.is_error, text_of(project)
+    project_id = project.structured_content["id"]
+    section = await client.call_tool("create_section", {"project_id": project_id, "name": "Kitchen"})
+    section_id = section.structured_content["id"]
+    parent = await client.call_tool("add_task", {"title": "Clean", "section_id": section_id})
+    parent_id = parent.structured_content["task_id"]
+    child = await client.call_tool("add_task", {"title": "Oven", "parent_id": parent_id})
+    assert not child.is_error, text_of(child)
+    top = await client.call_tool("list_tasks", {"project_id": project_id, "parent_id": "none"})
+    assert [t["title"] for t in top.structured_content["tasks"]] == ["Clean"], top.structured_content
+    moved = await client.call_tool("move_task", {"task_id": child.structured_content["task_id"], "project_id": project_id})
+    assert moved.structured_content["status"] == "updated", text_of(moved)
 
 
 async def main(binary: str) -> int:

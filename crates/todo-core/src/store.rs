@@ -14,12 +14,13 @@ use crate::jobs::JobStore;
 use crate::oauth::OAuthStore;
 use crate::page::TaskQuery;
 use crate::placement::MoveInput;
-use crate::planning::WriteContext;
+use crate::planning::{Completion, WriteContext};
 use crate::project::{
     NewProject, Project, ProjectChanges, ProjectId, Section, SectionChanges, SectionId,
 };
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
+use crate::transfer::ImportBatch;
 use crate::user::{User, UserId};
 use crate::webhooks::WebhookStore;
 
@@ -137,16 +138,21 @@ pub trait TaskStore {
         task: &NewTask,
         now: DateTime<Utc>,
     ) -> Result<Task>;
-    /// Stores an import in one transaction: the tags (with their colours) the user does not
-    /// have yet, and the tasks whose `import_key` the user does not have yet (the others are
-    /// skipped); returns how many tasks were inserted. All or nothing: should any row fail, or
-    /// the caller stop waiting (the future is dropped: a client abort, a request timeout),
-    /// nothing is stored.
+    /// Stores an import in one transaction ([`ImportBatch`]): the tags (with their colours)
+    /// the user does not have yet; each project, reusing a project of that name the user owns
+    /// (else creating it, with its colour and archived state), and its sections, reusing a
+    /// section of that name; then the tasks in order, each in its project and section or under
+    /// its parent (an earlier task of the batch, by index: a parent that was imported before
+    /// is found by its import key), with the completions it had. Tasks whose `import_key` the
+    /// user has already are skipped; returns how many tasks were inserted. A batch with tasks
+    /// of which none is new stores nothing at all (no project or section is made again, say
+    /// after the user renamed the project). All or nothing:
+    /// should any row fail, or the caller stop waiting (the future is dropped: a client abort,
+    /// a request timeout), nothing is stored.
     async fn import_tasks(
         &self,
         user_id: &UserId,
-        tags: &[(TagName, Option<String>)],
-        tasks: &[NewTask],
+        batch: &ImportBatch,
         now: DateTime<Utc>,
     ) -> Result<u64>;
     async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>>;
@@ -191,6 +197,9 @@ pub trait TaskStore {
         query: &TaskQuery,
         limit: u32,
     ) -> Result<TaskSlice>;
+    /// The completions recorded for the tasks of the user's projects (`task_completions`),
+    /// task by task, oldest first, at most `limit`.
+    async fn completions(&self, user_id: &UserId, limit: u32) -> Result<Vec<(TaskId, Completion)>>;
     /// The user's tasks that are due on a day rather than at a time.
     async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>>;
     /// The open tasks the user created whose timed due floats with their zone (a completed

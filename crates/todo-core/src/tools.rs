@@ -16,8 +16,12 @@ use crate::accounts::Principal;
 use crate::api_key::Scope;
 use crate::error::Error;
 use crate::page::{ListTasksRequest, Status};
+use crate::placement::MoveInput;
+use crate::project::{
+    Project, ProjectId, ProjectInput, ProjectPatchInput, Section, SectionId, SectionInput,
+};
 use crate::tag::Tag;
-use crate::task::{Priority, Task, TaskId, TaskInput, TaskPatchInput};
+use crate::task::{Due, Priority, Task, TaskId, TaskInput, TaskPatchInput};
 use crate::tasks::QuickInput;
 use crate::user::UserId;
 
@@ -79,9 +83,16 @@ impl From<Error> for ToolError {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            Error::NotFound(what) => ToolError::NotFound(format!(
-                "no {what} with that id; call list_tasks to find the right id"
-            )),
+            Error::NotFound(what) => {
+                let finder = match what {
+                    "project" => "list_projects",
+                    "section" => "list_sections",
+                    _ => "list_tasks",
+                };
+                ToolError::NotFound(format!(
+                    "no {what} with that id; call {finder} to find the right id"
+                ))
+            }
             Error::Conflict(message) => ToolError::InvalidArguments(message),
             Error::Forbidden(message) | Error::InsufficientRole(message) => {
                 ToolError::Forbidden(message)
@@ -103,8 +114,11 @@ pub fn tools() -> &'static [ToolDef] {
                 "add_task",
                 "Add task",
                 "Add a task to the user's list. Give a due moment as `due_at` (RFC 3339 with an \
-                 offset) or an all-day `due_date` (YYYY-MM-DD), not both. Tags that do not exist \
-                 yet are created.",
+                 offset), a wall-clock `due_local` (optionally pinned by `due_timezone`) or an \
+                 all-day `due_date` (YYYY-MM-DD), only one. Tags that do not exist yet are \
+                 created. It goes to the Inbox unless `project_id`, `section_id` (a section of \
+                 that project) or `parent_id` (makes it a subtask, in its parent's project and \
+                 section) says otherwise; find ids with list_projects and list_sections.",
                 Scope::Write,
                 false,
             ),
@@ -121,7 +135,9 @@ pub fn tools() -> &'static [ToolDef] {
                 "list_tasks",
                 "List tasks",
                 "List the user's tasks, filtered and sorted, one page at a time. `total` counts \
-                 every match; pass `next_cursor` back as `cursor` for the next page.",
+                 every match; pass `next_cursor` back as `cursor` for the next page. Without \
+                 `project_id`, tasks of every project that is not archived; `parent_id: \"none\"` \
+                 lists top-level tasks only, a task id its subtasks.",
                 Scope::Read,
                 false,
             ),
@@ -135,7 +151,9 @@ pub fn tools() -> &'static [ToolDef] {
             def::<CompleteTaskArgs, TaskChange>(
                 "complete_task",
                 "Complete task",
-                "Mark a task as done (or, with `completed: false`, as not done again).",
+                "Mark a task as done (or, with `completed: false`, as not done again). A \
+                 recurring task stays open and moves to its next due; `message` says so, and \
+                 `completed: false` right after puts it back.",
                 Scope::Write,
                 false,
             ),
@@ -143,7 +161,9 @@ pub fn tools() -> &'static [ToolDef] {
                 "update_task",
                 "Update task",
                 "Change some fields of a task: fields left out stay as they are, `null` clears \
-                 one. `tags` replaces the whole tag list.",
+                 one. `tags` replaces the whole tag list. `project_id`, `section_id` or \
+                 `parent_id` also moves it (with its subtasks) as move_task does, before the \
+                 other fields change.",
                 Scope::Write,
                 false,
             ),
@@ -154,11 +174,60 @@ pub fn tools() -> &'static [ToolDef] {
                 Scope::Write,
                 true,
             ),
+            def::<MoveTaskArgs, TaskChange>(
+                "move_task",
+                "Move task",
+                "Move a task with its subtasks: under `parent_id`, else into `section_id`, else \
+                 to the top level of `project_id` (outside any section); `position` is its \
+                 index among its new siblings (0 = first, default last). With only `position` \
+                 it is reordered where it is.",
+                Scope::Write,
+                false,
+            ),
             def::<NoArgs, TagList>(
                 "list_tags",
                 "List tags",
                 "List the user's tags with how many tasks carry each.",
                 Scope::Read,
+                false,
+            ),
+            def::<NoArgs, ProjectList>(
+                "list_projects",
+                "List projects",
+                "List the user's projects, the Inbox first, with the caller's role and how many \
+                 open tasks each has. Archived projects are listed too (`archived: true`).",
+                Scope::Read,
+                false,
+            ),
+            def::<ProjectInput, Project>(
+                "create_project",
+                "Create project",
+                "Create a project the user owns: a `name` of 1-120 characters and an optional \
+                 `color` (#rrggbb).",
+                Scope::Write,
+                false,
+            ),
+            def::<UpdateProjectArgs, Project>(
+                "update_project",
+                "Update project",
+                "Rename, recolour (`color: null` removes it), archive or unarchive, or reorder a \
+                 project. Only its owner may rename, recolour or archive it; the Inbox is never \
+                 renamed or archived.",
+                Scope::Write,
+                false,
+            ),
+            def::<ProjectIdArgs, SectionList>(
+                "list_sections",
+                "List sections",
+                "List the sections of a project, in order.",
+                Scope::Read,
+                false,
+            ),
+            def::<CreateSectionArgs, Section>(
+                "create_section",
+                "Create section",
+                "Add a section to a project (at `position`, default last).",
+                Scope::Write,
                 false,
             ),
         ]
@@ -195,7 +264,13 @@ pub async fn call(
         "complete_task" => complete_task(todo, user, parse(args)?).await,
         "update_task" => update_task(todo, user, parse(args)?).await,
         "delete_task" => delete_task(todo, user, parse(args)?).await,
+        "move_task" => move_task(todo, user, parse(args)?).await,
         "list_tags" => list_tags(todo, user, parse(args)?).await,
+        "list_projects" => list_projects(todo, user, parse(args)?).await,
+        "create_project" => create_project(todo, user, parse(args)?).await,
+        "update_project" => update_project(todo, user, parse(args)?).await,
+        "list_sections" => list_sections(todo, user, parse(args)?).await,
+        "create_section" => create_section(todo, user, parse(args)?).await,
         other => Err(ToolError::UnknownTool(other.to_owned())),
     }
 }
@@ -325,6 +400,9 @@ pub struct TaskChange {
     pub task_id: TaskId,
     pub status: ChangeStatus,
     pub title: String,
+    /// What else happened, in words (a recurring task moved to its next due).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 impl TaskChange {
@@ -333,8 +411,21 @@ impl TaskChange {
             task_id: task.id,
             status,
             title: task.title.clone(),
+            message: None,
         }
     }
+}
+
+/// The user's projects.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ProjectList {
+    pub projects: Vec<Project>,
+}
+
+/// A project's sections.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SectionList {
+    pub sections: Vec<Section>,
 }
 
 /// One page of tasks.
@@ -414,6 +505,15 @@ struct ListTasksArgs {
     /// `next_cursor` of the previous page.
     #[serde(default)]
     cursor: Option<String>,
+    /// Only tasks of this project (also when it is archived).
+    #[serde(default)]
+    project_id: Option<ProjectId>,
+    /// Only tasks of this section.
+    #[serde(default)]
+    section_id: Option<SectionId>,
+    /// A task id: only its subtasks (one level); `"none"`: only top-level tasks.
+    #[serde(default)]
+    parent_id: Option<ParentArg>,
 }
 
 impl From<ListTasksArgs> for ListTasksRequest {
@@ -435,7 +535,66 @@ impl From<ListTasksArgs> for ListTasksRequest {
             sort: args.sort,
             limit: args.limit,
             cursor: args.cursor,
+            project: args.project_id.map(|id| id.to_string()),
+            section: args.section_id.map(|id| id.to_string()),
+            parent: args.parent_id.map(ParentArg::as_query),
             ..ListTasksRequest::default()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ProjectIdArgs {
+    /// The project's id, as `list_projects` returned it.
+    project_id: ProjectId,
+}
+
+/// The project, and the same partial update as `PATCH /api/v1/projects/{id}`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct UpdateProjectArgs {
+    /// The project's id.
+    project_id: ProjectId,
+    #[serde(flatten)]
+    patch: ProjectPatchInput,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct CreateSectionArgs {
+    /// The project the section goes in.
+    project_id: ProjectId,
+    #[serde(flatten)]
+    section: SectionInput,
+}
+
+/// The task, and the same destination as `POST /api/v1/tasks/{id}/move`.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct MoveTaskArgs {
+    /// The task's id.
+    task_id: TaskId,
+    #[serde(flatten)]
+    to: MoveInput,
+}
+
+/// `"none"`: the top level only.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+enum TopLevel {
+    #[serde(rename = "none")]
+    None,
+}
+
+/// A task id (its subtasks) or `"none"` (top-level tasks).
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum ParentArg {
+    Task(TaskId),
+    TopLevel(TopLevel),
+}
+
+impl ParentArg {
+    fn as_query(self) -> String {
+        match self {
+            ParentArg::Task(id) => id.to_string(),
+            ParentArg::TopLevel(TopLevel::None) => "none".to_owned(),
         }
     }
 }
@@ -449,13 +608,35 @@ struct CompleteTaskArgs {
     completed: Option<bool>,
 }
 
-/// The task, and the same partial update as `PATCH /api/v1/tasks/{id}`.
+/// The task, the same partial update as `PATCH /api/v1/tasks/{id}`, and where to move it.
 #[derive(Debug, Deserialize, JsonSchema)]
 struct UpdateTaskArgs {
     /// The task's id.
     task_id: TaskId,
+    /// Moves the task (with its subtasks) to the top level of this project.
+    #[serde(default)]
+    project_id: Option<ProjectId>,
+    /// Moves the task into this section (of its project, or of `project_id`).
+    #[serde(default)]
+    section_id: Option<SectionId>,
+    /// Makes the task a subtask of this one.
+    #[serde(default)]
+    parent_id: Option<TaskId>,
     #[serde(flatten)]
     patch: TaskPatchInput,
+}
+
+impl UpdateTaskArgs {
+    /// The move the arguments ask for, if any.
+    fn destination(&self) -> Option<MoveInput> {
+        let to = MoveInput {
+            project_id: self.project_id,
+            section_id: self.section_id,
+            parent_id: self.parent_id,
+            position: None,
+        };
+        (to.project_id.is_some() || to.section_id.is_some() || to.parent_id.is_some()).then_some(to)
+    }
 }
 
 async fn add_task(todo: &Todo, user: &UserId, input: TaskInput) -> Result<Value, ToolError> {
@@ -491,17 +672,107 @@ async fn complete_task(
     let task = todo
         .complete_task(user, args.task_id, Some(completed))
         .await?;
-    let status = if task.completed {
+    // A recurring task completed stays open, moved to its next due.
+    let rolled = completed && !task.completed;
+    let status = if task.completed || rolled {
         ChangeStatus::Completed
     } else {
         ChangeStatus::Updated
     };
-    to_value(&TaskChange::of(&task, status))
+    let mut change = TaskChange::of(&task, status);
+    if rolled {
+        change.message = Some(match task.due() {
+            Due::None => "Completed. It repeats, so it stays open for its next occurrence.".into(),
+            due => format!(
+                "Completed. It repeats, so it stays open and moved to its next due, {}. \
+                 complete_task with completed: false now undoes this.",
+                describe_due(&task, due)
+            ),
+        });
+    }
+    to_value(&change)
+}
+
+/// A due as a model reads it: the wall-clock time (and its zone when pinned) or the day.
+fn describe_due(task: &Task, due: Due) -> String {
+    match (due, task.due_local) {
+        (Due::Date(date), _) => date.to_string(),
+        (Due::At(_), Some(local)) => match &task.due_timezone {
+            Some(zone) => format!("{} ({zone})", local.format("%Y-%m-%dT%H:%M")),
+            None => local.format("%Y-%m-%dT%H:%M").to_string(),
+        },
+        (Due::At(at), None) => at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (Due::None, _) => String::new(),
+    }
 }
 
 async fn update_task(todo: &Todo, user: &UserId, args: UpdateTaskArgs) -> Result<Value, ToolError> {
-    let task = todo.patch_task(user, args.task_id, args.patch).await?;
+    // The move first: it is what a missing or read-only project refuses; then the fields
+    // (an empty patch with no move is refused as "nothing to change").
+    let moved = match args.destination() {
+        Some(to) => Some(todo.move_task(user, args.task_id, to).await?),
+        None => None,
+    };
+    let task = match moved {
+        Some(task) if args.patch.is_empty() => task,
+        _ => todo.patch_task(user, args.task_id, args.patch).await?,
+    };
     to_value(&TaskChange::of(&task, ChangeStatus::Updated))
+}
+
+async fn move_task(todo: &Todo, user: &UserId, args: MoveTaskArgs) -> Result<Value, ToolError> {
+    let task = todo.move_task(user, args.task_id, args.to).await?;
+    // Mutations report one of four statuses (created, completed, updated, deleted): a move
+    // is an update.
+    to_value(&TaskChange::of(&task, ChangeStatus::Updated))
+}
+
+async fn list_projects(todo: &Todo, user: &UserId, _args: NoArgs) -> Result<Value, ToolError> {
+    to_value(&ProjectList {
+        projects: todo.list_projects(user).await?,
+    })
+}
+
+async fn create_project(
+    todo: &Todo,
+    user: &UserId,
+    input: ProjectInput,
+) -> Result<Value, ToolError> {
+    to_value(&todo.create_project(user, input).await?)
+}
+
+async fn update_project(
+    todo: &Todo,
+    user: &UserId,
+    args: UpdateProjectArgs,
+) -> Result<Value, ToolError> {
+    to_value(
+        &todo
+            .update_project(user, args.project_id, args.patch)
+            .await?,
+    )
+}
+
+async fn list_sections(
+    todo: &Todo,
+    user: &UserId,
+    args: ProjectIdArgs,
+) -> Result<Value, ToolError> {
+    to_value(&SectionList {
+        sections: todo.list_sections(user, args.project_id).await?,
+    })
+}
+
+async fn create_section(
+    todo: &Todo,
+    user: &UserId,
+    args: CreateSectionArgs,
+) -> Result<Value, ToolError> {
+    to_value(
+        &todo
+            .create_section(user, args.project_id, args.section)
+            .await?,
+    )
 }
 
 async fn delete_task(todo: &Todo, user: &UserId, args: TaskIdArgs) -> Result<Value, ToolError> {
@@ -613,5 +884,89 @@ mod tests {
         .expect("valid arguments");
         assert_eq!(input.tags, Some(vec!["home".to_owned()]));
         assert!(input.needs_time_zone());
+    }
+
+    #[test]
+    fn list_tasks_reads_project_section_and_parent_filters() {
+        let read = |args| -> ListTasksRequest {
+            arguments_for(named("list_tasks"), &"u1".into(), args)
+                .and_then(parse::<ListTasksArgs>)
+                .expect("valid arguments")
+                .into()
+        };
+        let top = read(json!({"project_id": 3, "section_id": 4, "parent_id": "none"}));
+        assert_eq!(top.project.as_deref(), Some("3"));
+        assert_eq!(top.section.as_deref(), Some("4"));
+        assert_eq!(top.parent.as_deref(), Some("none"));
+        assert_eq!(read(json!({"parent_id": 9})).parent.as_deref(), Some("9"));
+        let wrong = arguments_for(named("list_tasks"), &"u1".into(), json!({"parent_id": "x"}))
+            .and_then(parse::<ListTasksArgs>);
+        assert!(matches!(wrong, Err(ToolError::InvalidArguments(_))));
+    }
+
+    #[test]
+    fn update_task_moves_only_when_a_place_is_named() {
+        let read = |args| {
+            arguments_for(named("update_task"), &"u1".into(), args)
+                .and_then(parse::<UpdateTaskArgs>)
+                .expect("valid arguments")
+        };
+        let rename = read(json!({"task_id": 1, "title": "x"}));
+        assert!(rename.destination().is_none());
+        let moved = read(json!({"task_id": 1, "section_id": 5}));
+        assert_eq!(
+            moved.destination().map(|to| to.section_id),
+            Some(Some(SectionId::new(5)))
+        );
+        assert!(moved.patch.is_empty());
+    }
+
+    #[test]
+    fn project_tools_take_the_core_inputs_beside_their_ids() {
+        for (name, fields) in [
+            ("add_task", &["project_id", "section_id", "parent_id"][..]),
+            ("update_task", &["project_id", "section_id", "parent_id"]),
+            (
+                "move_task",
+                &[
+                    "task_id",
+                    "project_id",
+                    "section_id",
+                    "parent_id",
+                    "position",
+                ],
+            ),
+            (
+                "update_project",
+                &["project_id", "name", "color", "archived"],
+            ),
+            ("create_section", &["project_id", "name", "position"]),
+            ("create_project", &["name", "color"]),
+            ("list_sections", &["project_id"]),
+        ] {
+            let properties = named(name)
+                .input_schema
+                .get("properties")
+                .expect("properties");
+            for field in fields {
+                assert!(properties.get(*field).is_some(), "{name} lacks {field}");
+            }
+        }
+        let archive = arguments_for(
+            named("update_project"),
+            &"u1".into(),
+            json!({"project_id": 2, "archived": true}),
+        )
+        .and_then(parse::<UpdateProjectArgs>)
+        .expect("valid arguments");
+        assert_eq!(archive.patch.archived, Patch::Value(true));
+        assert!(matches!(
+            ToolError::from(Error::InsufficientRole("no".into())),
+            ToolError::Forbidden(_)
+        ));
+        assert!(matches!(
+            ToolError::from(Error::NotFound("project")),
+            ToolError::NotFound(m) if m.contains("list_projects")
+        ));
     }
 }

@@ -32,8 +32,10 @@ use crate::auth::{Caller, Via};
 use crate::error::ApiError;
 use crate::metrics::auth_failure;
 
-const INSTRUCTIONS: &str = "Tools for the user's todo list. Find task ids with list_tasks; \
-     mutations return {task_id, status, title}. Dates are in the user's time zone.";
+const INSTRUCTIONS: &str = "Tools for the user's todo list: tasks in projects (the Inbox first), \
+     sections and subtasks. Find task ids with list_tasks, project ids with list_projects and \
+     section ids with list_sections; task mutations return {task_id, status, title}. Dates are \
+     in the user's time zone.";
 
 /// Settings of the `/mcp` endpoint.
 #[derive(Debug, Clone)]

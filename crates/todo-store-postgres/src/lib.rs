@@ -3,6 +3,7 @@
 mod api_keys;
 mod chat;
 mod events;
+mod import;
 mod jobs;
 mod list;
 mod oauth;

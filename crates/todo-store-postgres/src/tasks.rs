@@ -13,19 +13,20 @@ use todo_core::page::TaskQuery;
 use todo_core::placement::{
     self, Destination, Facts, MoveInput, Moving, ParentFacts, Placed, ProjectFacts,
 };
-use todo_core::planning::{self, CompletionWrite, TaskWrite, WriteContext};
+use todo_core::planning::{self, Completion, CompletionWrite, TaskWrite, WriteContext};
 use todo_core::project::{Action, ProjectId, Role};
 use todo_core::store::{TaskSlice, TaskStore};
-use todo_core::tag::TagName;
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
+use todo_core::transfer::ImportBatch;
 use todo_core::{Error, Result};
+use todo_store_sql::import::{self as import_sql, Insert, TaskCompletionRow};
 use todo_store_sql::tree::{self, numbered, position_at};
 use todo_store_sql::{CompletionRow, TASK_COLUMN_COUNT, TaskRow, updates};
 
 use crate::rows::{INSERTED_TASK_COLUMNS, TASK_COLUMNS, conflict, db_error, decode};
 use crate::sql::{self, DIALECT, bound};
-use crate::{PostgresStore, events, list, reminders, tags, tx};
+use crate::{PostgresStore, events, import, list, reminders, tags, tx};
 use todo_store_sql::IMPORT_CONFLICT;
 
 static SELECT_TASK: LazyLock<String> = LazyLock::new(|| {
@@ -48,10 +49,8 @@ static SUBTREE: LazyLock<String> = LazyLock::new(|| numbered(tree::SUBTREE));
 static LAST_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::LAST_COMPLETION));
 static RECORD_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::RECORD_COMPLETION));
 static REMOVE_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::REMOVE_COMPLETION));
-
-/// An imported tag, unless the user has it.
-const IMPORT_TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, name_key) DO NOTHING";
+static USER_COMPLETIONS: LazyLock<String> =
+    LazyLock::new(|| numbered(import_sql::USER_COMPLETIONS));
 
 #[async_trait]
 impl TaskStore for PostgresStore {
@@ -62,7 +61,7 @@ impl TaskStore for PostgresStore {
         now: DateTime<Utc>,
     ) -> Result<Task> {
         let mut tx = tx::begin(&self.pool, user_id).await?;
-        let inserted = insert(&mut tx, user_id, task, now, false)
+        let inserted = insert(&mut tx, user_id, task, now, Insert::New)
             .await?
             .ok_or_else(|| Error::internal("insert returned no row"))?;
         tx.commit().await.map_err(db_error)?;
@@ -72,31 +71,24 @@ impl TaskStore for PostgresStore {
     async fn import_tasks(
         &self,
         user_id: &UserId,
-        tags: &[(TagName, Option<String>)],
-        tasks: &[NewTask],
+        batch: &ImportBatch,
         now: DateTime<Utc>,
     ) -> Result<u64> {
         // One transaction: dropped before its commit (the caller gave up: a client abort, a
         // request timeout), it rolls back, and nothing of the file stays.
         let mut tx = tx::begin(&self.pool, user_id).await?;
-        for (name, color) in tags {
-            let values = [
-                user_id.into(),
-                (&name.name).into(),
-                (&name.key).into(),
-                color.into(),
-                now.into(),
-            ];
-            sql::run(&mut *tx, IMPORT_TAG, values).await?;
+        let created = import::store(&mut tx, user_id, batch, now).await?;
+        // A file whose every task is there already changes nothing (no project made again
+        // after a rename, no section): dropped, the transaction rolls back.
+        if created > 0 || batch.tasks.is_empty() {
+            tx.commit().await.map_err(db_error)?;
         }
-        let mut created = 0;
-        for task in tasks {
-            if insert(&mut tx, user_id, task, now, true).await?.is_some() {
-                created += 1;
-            }
-        }
-        tx.commit().await.map_err(db_error)?;
         Ok(created)
+    }
+
+    async fn completions(&self, user_id: &UserId, limit: u32) -> Result<Vec<(TaskId, Completion)>> {
+        let values = [user_id.into(), i64::from(limit).into()];
+        sql::rows::<TaskCompletionRow, _>(&self.pool, USER_COMPLETIONS.as_str(), values).await
     }
 
     async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
@@ -210,9 +202,9 @@ async fn insert_row(
     task: &NewTask,
     place: &Placed,
     now: DateTime<Utc>,
-    skip_imported: bool,
+    kind: Insert,
 ) -> Result<Option<Task>> {
-    let on_conflict = if skip_imported {
+    let on_conflict = if kind.skips_known_keys() {
         "ON CONFLICT (user_id, import_key) WHERE import_key IS NOT NULL DO NOTHING"
     } else {
         ""
@@ -222,7 +214,8 @@ async fn insert_row(
                  priority, due_at, due_date, due_key, recurrence, import_key, recurrence_mode, \
                  section_id, parent_id, due_local, due_timezone, position, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15, $16, $17, $18, \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE project_id = $1), $11, $11) \
+                 COALESCE($19, (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks \
+                     WHERE project_id = $1)), $11, $11) \
              {on_conflict} RETURNING {INSERTED_TASK_COLUMNS}"
     );
     let values = [
@@ -231,7 +224,7 @@ async fn insert_row(
         (&task.title).into(),
         (&task.description).into(),
         task.completed.into(),
-        task.completed.then_some(now).into(),
+        kind.completed_at(task.completed, now).into(),
         task.priority.rank().into(),
         task.due.at().into(),
         task.due.date().into(),
@@ -244,6 +237,7 @@ async fn insert_row(
         place.parent.into(),
         task.due_local.into(),
         task.due_zone.map(|z| z.name().to_owned()).into(),
+        kind.position().into(),
     ];
     sql::query(sql, values)?
         .try_map(|row| decode::<TaskRow>(&row))
@@ -254,18 +248,18 @@ async fn insert_row(
 }
 
 /// Inserts a task where its destination says (checked by [`placement::place`]) with its
-/// tags, and writes what that means ([`planning::created`]); `None` when `skip_imported`
-/// skipped it.
-async fn insert(
+/// tags, and writes what that means ([`planning::created`]); `None` when an import's known
+/// key skipped it.
+pub(crate) async fn insert(
     tx: &mut PgConnection,
     user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
-    skip_imported: bool,
+    kind: Insert,
 ) -> Result<Option<Task>> {
     let facts = facts(tx, user_id, &task.destination).await?;
     let place = placement::place(&task.destination, &facts)?;
-    let Some(inserted) = insert_row(tx, user_id, task, &place, now, skip_imported).await? else {
+    let Some(inserted) = insert_row(tx, user_id, task, &place, now, kind).await? else {
         return Ok(None);
     };
     let id = inserted.id;

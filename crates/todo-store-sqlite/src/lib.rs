@@ -5,6 +5,7 @@
 mod api_keys;
 mod chat;
 mod events;
+mod import;
 mod jobs;
 mod list;
 mod migrate;

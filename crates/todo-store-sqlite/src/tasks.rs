@@ -13,13 +13,14 @@ use todo_core::page::TaskQuery;
 use todo_core::placement::{
     self, Destination, Facts, MoveInput, Moving, ParentFacts, Placed, ProjectFacts,
 };
-use todo_core::planning::{self, CompletionWrite, TaskWrite, WriteContext};
+use todo_core::planning::{self, Completion, CompletionWrite, TaskWrite, WriteContext};
 use todo_core::project::{Action, ProjectId, Role, SectionId};
 use todo_core::store::{TaskSlice, TaskStore};
-use todo_core::tag::TagName;
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
+use todo_core::transfer::ImportBatch;
 use todo_core::{Error, Result};
+use todo_store_sql::import::{self as import, Insert, TaskCompletionRow};
 use todo_store_sql::tree::{self, position_at};
 use todo_store_sql::{CompletionRow, IMPORT_CONFLICT, TaskRow, updates};
 
@@ -40,17 +41,6 @@ static SELECT_TASK_AND_ROLE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// An imported tag, unless the user has it.
-const IMPORT_TAG: &str = "INSERT INTO tags (user_id, name, name_key, color, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (user_id, name_key) DO NOTHING";
-
-/// An import looks this often whether its caller still waits.
-const IMPORT_CHECK_EVERY: usize = 256;
-
-fn import_abandoned() -> Error {
-    Error::Unavailable("the import's caller stopped waiting: rolled back".into())
-}
-
 #[async_trait]
 impl TaskStore for SqliteStore {
     async fn insert_task(
@@ -63,7 +53,7 @@ impl TaskStore for SqliteStore {
         self.write_announcing(user_id, move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
-            let task = insert(&tx, &user_id, &task, now, false)?
+            let task = insert(&tx, &user_id, &task, now, Insert::New)?
                 .ok_or_else(|| Error::internal("insert returned no row"))?;
             tx.commit().map_err(db_error)?;
             Ok(task)
@@ -74,47 +64,38 @@ impl TaskStore for SqliteStore {
     async fn import_tasks(
         &self,
         user_id: &UserId,
-        tags: &[(TagName, Option<String>)],
-        tasks: &[NewTask],
+        batch: &ImportBatch,
         now: DateTime<Utc>,
     ) -> Result<u64> {
-        let (user, tags, tasks) = (user_id.to_owned(), tags.to_vec(), tasks.to_vec());
+        let (user, batch) = (user_id.to_owned(), batch.clone());
         // The write runs on the writer thread whether or not its caller still waits: it looks
         // at this (alive while the caller waits) and rolls back if the caller has gone.
         let waiting = Arc::new(());
         let caller = Arc::downgrade(&waiting);
         let imported = self
             .write_announcing(user_id, move |conn| {
-                let user_id = user;
                 let tx = savepoint(conn)?;
-                for (name, color) in &tags {
-                    let values = [
-                        (&user_id).into(),
-                        (&name.name).into(),
-                        (&name.key).into(),
-                        color.into(),
-                        now.into(),
-                    ];
-                    sql::run(&tx, IMPORT_TAG, values)?;
+                let created =
+                    crate::import::store(&tx, &user, &batch, now, || caller.strong_count() > 0)?;
+                // A file whose every task is there already changes nothing (no project made
+                // again after a rename, no section): dropped, the savepoint rolls back.
+                if created > 0 || batch.tasks.is_empty() {
+                    tx.commit().map_err(db_error)?;
                 }
-                let mut created = 0;
-                for (i, task) in tasks.iter().enumerate() {
-                    if i % IMPORT_CHECK_EVERY == 0 && caller.strong_count() == 0 {
-                        return Err(import_abandoned());
-                    }
-                    if insert(&tx, &user_id, task, now, true)?.is_some() {
-                        created += 1;
-                    }
-                }
-                if caller.strong_count() == 0 {
-                    return Err(import_abandoned());
-                }
-                tx.commit().map_err(db_error)?;
                 Ok(created)
             })
             .await;
         drop(waiting);
         imported
+    }
+
+    async fn completions(&self, user_id: &UserId, limit: u32) -> Result<Vec<(TaskId, Completion)>> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let values = [(&user_id).into(), i64::from(limit).into()];
+            sql::rows::<TaskCompletionRow, _>(conn, import::USER_COMPLETIONS, values)
+        })
+        .await
     }
 
     async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {
@@ -275,14 +256,15 @@ fn insert_row(
     task: &NewTask,
     place: &Placed,
     now: DateTime<Utc>,
-    skip_imported: bool,
+    kind: Insert,
 ) -> Result<Option<TaskId>> {
     const COLUMNS: &str = "INSERT INTO tasks (project_id, user_id, title, description, completed, \
          completed_at, priority, due_at, due_date, due_key, recurrence, import_key, \
          recurrence_mode, section_id, parent_id, due_local, due_timezone, position, created_at, \
          updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
-             (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE project_id = ?1), ?11, ?11)";
+             COALESCE(?19, (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE project_id = ?1)), \
+             ?11, ?11)";
     static PLAIN: LazyLock<String> = LazyLock::new(|| format!("{COLUMNS} RETURNING id"));
     static SKIPPING: LazyLock<String> = LazyLock::new(|| {
         format!(
@@ -290,14 +272,18 @@ fn insert_row(
              DO NOTHING RETURNING id"
         )
     });
-    let sql = if skip_imported { &SKIPPING } else { &PLAIN };
+    let sql = if kind.skips_known_keys() {
+        &SKIPPING
+    } else {
+        &PLAIN
+    };
     let values = [
         place.project.into(),
         user_id.into(),
         (&task.title).into(),
         (&task.description).into(),
         task.completed.into(),
-        task.completed.then_some(now).into(),
+        kind.completed_at(task.completed, now).into(),
         task.priority.rank().into(),
         task.due.at().into(),
         task.due.date().into(),
@@ -310,22 +296,23 @@ fn insert_row(
         place.parent.into(),
         task.due_local.into(),
         task.due_zone.map(|z| z.name().to_owned()).into(),
+        kind.position().into(),
     ];
     sql::scalar_or(conn, sql, values, conflict(IMPORT_CONFLICT))
 }
 /// Inserts a task where its destination says (checked by [`placement::place`]) with its
-/// tags, and writes what that means ([`planning::created`]); `None` when `skip_imported`
-/// skipped it.
-fn insert(
+/// tags, and writes what that means ([`planning::created`]); `None` when an import's known
+/// key skipped it.
+pub(crate) fn insert(
     conn: &Connection,
     user_id: &UserId,
     task: &NewTask,
     now: DateTime<Utc>,
-    skip_imported: bool,
+    kind: Insert,
 ) -> Result<Option<Task>> {
     let facts = facts(conn, user_id, &task.destination)?;
     let place = placement::place(&task.destination, &facts)?;
-    let Some(id) = insert_row(conn, user_id, task, &place, now, skip_imported)? else {
+    let Some(id) = insert_row(conn, user_id, task, &place, now, kind)? else {
         return Ok(None);
     };
     tags::link(conn, user_id, id, &task.tags, now)?;

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use todo_core::Todo;
-use todo_core::transfer::ImportDocument;
+use todo_core::transfer::{DEFAULT_TODOIST_PROJECT, ImportDocument, project_name_from_file};
 
 use crate::cli::{ExportArgs, ImportArgs, ImportFormat};
 use crate::{describe, find_user};
@@ -78,7 +78,17 @@ pub async fn import(todo: Todo, args: ImportArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("{} is not todo's JSON export", args.file.display()))?;
             todo.import_json(&user, document, &progress).await
         }
-        ImportFormat::Todoist => todo.import_todoist_csv(&user, &bytes, &progress).await,
+        ImportFormat::Todoist => {
+            // One project per file, named after it (`Home.csv` → "Home").
+            let project = args
+                .file
+                .file_name()
+                .and_then(|name| name.to_str())
+                .and_then(project_name_from_file)
+                .unwrap_or_else(|| DEFAULT_TODOIST_PROJECT.to_owned());
+            todo.import_todoist_csv(&user, &bytes, &project, &progress)
+                .await
+        }
     }
     .map_err(describe)?;
     bar.finish_and_clear();

@@ -26,7 +26,10 @@ pub fn system_prompt(name: Option<&str>, timezone: &str, now: DateTime<Utc>) -> 
          Rules:\n\
          - Act with the tools; never say you did something that no tool call did.\n\
          - After a change, confirm in one short sentence what you did, naming the task.\n\
-         - Find task ids with list_tasks; never guess an id.\n\
+         - Find task ids with list_tasks, project ids with list_projects and section ids \
+         with list_sections; never guess an id.\n\
+         - Completing a repeating task moves it to its next due: say so, not that it is \
+         gone.\n\
          - When a request could mean more than one task (two tasks match \"the meeting \
          task\"), change nothing: list the matching tasks with their ids and ask which one.\n\
          - When a tool returns an error, fix the call if you can, else tell the user plainly.\n\

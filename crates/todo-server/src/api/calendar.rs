@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::Deserialize;
 use todo_core::accounts::Principal;
+use todo_core::project::ProjectId;
 
 use crate::AppState;
 use crate::auth::{Auth, authorize};
@@ -18,6 +19,8 @@ pub struct FeedQuery {
     /// An API key (`todo_…`), for calendar apps that cannot send an `Authorization` header.
     /// Use a key with only the `read` scope: the URL is the secret.
     pub token: Option<String>,
+    /// A project id: the feed of that project only (its tasks also when it is archived).
+    pub project: Option<String>,
 }
 
 /// The feed's caller: the API key in `?token=`, else the usual `Authorization` header. Only
@@ -32,7 +35,7 @@ impl FromRequestParts<AppState> for FeedCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Query(FeedQuery { token }) = Query::from_request_parts(parts, state).await?;
+        let Query(FeedQuery { token, .. }) = Query::from_request_parts(parts, state).await?;
         match token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(token) => {
                 let principal = state.todo.api_key_principal(token).await?;
@@ -46,7 +49,9 @@ impl FromRequestParts<AppState> for FeedCaller {
 }
 
 /// The caller's open tasks (the soonest due first, at most 5 000) as iCalendar VTODOs, with
-/// due dates, priorities, tags as categories and recurrence rules.
+/// dues (in their pinned zone with a VTIMEZONE, floating, or all-day), priorities, tags as
+/// categories, recurrence rules, reminders as VALARMs and parents as RELATED-TO; of every
+/// project that is not archived, or of `?project=<id>`.
 #[utoipa::path(
     get,
     path = "/calendar.ics",
@@ -56,13 +61,28 @@ impl FromRequestParts<AppState> for FeedCaller {
     responses(
         (status = 200, body = String, content_type = "text/calendar"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn feed(
     State(state): State<AppState>,
     FeedCaller(principal): FeedCaller,
+    Query(query): Query<FeedQuery>,
 ) -> ApiResult<(HeaderMap, String)> {
-    let body = state.todo.calendar_feed(&principal.user_id).await?;
+    let project = match query.project.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => Some(raw.parse::<ProjectId>().map_err(|_| {
+            ApiError::from(todo_core::Error::invalid(
+                "project",
+                format!("{raw:?} is not a project id"),
+            ))
+        })?),
+    };
+    let body = state
+        .todo
+        .calendar_feed(&principal.user_id, project)
+        .await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,

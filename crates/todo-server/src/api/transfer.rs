@@ -2,12 +2,16 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use todo_core::transfer::{Export, ImportDocument, ImportReport, no_progress};
+use serde::Deserialize;
+use todo_core::transfer::{
+    DEFAULT_TODOIST_PROJECT, Export, ImportDocument, ImportReport, no_progress,
+    project_name_from_file,
+};
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::extract::{RawBody, parse_json_object};
+use crate::extract::{Query, RawBody, parse_json_object};
 
 /// Largest import body: 50 000 tasks fit comfortably.
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
@@ -33,13 +37,26 @@ pub async fn export(
     Ok((headers, axum::Json(export)))
 }
 
-/// Import todo's JSON (an export) or Todoist's CSV (`Content-Type: text/csv`). Nothing is
-/// stored when any row is invalid; importing the same file again adds nothing.
+/// The query of `POST /import`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// For Todoist's CSV (one project per file): the project to import into, one of that name
+    /// the caller owns or a new one. Default: the file's name from `Content-Disposition`
+    /// (`Home.csv` → `Home`), else `Todoist`.
+    pub project: Option<String>,
+}
+
+/// Import todo's JSON (an export) or one Todoist project's CSV (`Content-Type: text/csv`)
+/// into a project with its sections and subtasks. Nothing is stored when any row is invalid;
+/// importing the same file again adds nothing.
 #[utoipa::path(
     post,
     path = "/import",
     tag = "transfer",
     security(("bearer" = [])),
+    params(ImportParams),
     request_body(content(
         (ImportDocument = "application/json"),
         (String = "text/csv"),
@@ -53,6 +70,7 @@ pub async fn export(
 pub async fn import(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    Query(params): Query<ImportParams>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult<axum::Json<ImportReport>> {
@@ -71,9 +89,13 @@ pub async fn import(
                 .await?
         }
         "text/csv" => {
+            let project = params
+                .project
+                .or_else(|| uploaded_file_name(&headers).and_then(|f| project_name_from_file(&f)))
+                .unwrap_or_else(|| DEFAULT_TODOIST_PROJECT.to_owned());
             state
                 .todo
-                .import_todoist_csv(&principal.user_id, &body, &no_progress)
+                .import_todoist_csv(&principal.user_id, &body, &project, &no_progress)
                 .await?
         }
         _ => {
@@ -85,4 +107,16 @@ pub async fn import(
         }
     };
     Ok(axum::Json(report))
+}
+
+/// The `filename` of a `Content-Disposition` header (`attachment; filename="Home.csv"`), as an
+/// upload names its file.
+fn uploaded_file_name(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_DISPOSITION)?.to_str().ok()?;
+    value.split(';').find_map(|part| {
+        let (key, name) = part.trim().split_once('=')?;
+        key.trim()
+            .eq_ignore_ascii_case("filename")
+            .then(|| name.trim().trim_matches('"').to_owned())
+    })
 }

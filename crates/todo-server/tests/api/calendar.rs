@@ -130,3 +130,85 @@ async fn the_feed_refuses_bad_keys_login_tokens_in_the_url_and_other_users() {
     .await
     .problem(StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn one_projects_feed_has_its_tasks_zones_alarms_and_subtasks_only() {
+    use todo_core::project::ProjectInput;
+
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let owner = ada.id.as_str().into();
+    let work = app
+        .todo
+        .create_project(
+            &owner,
+            ProjectInput {
+                name: "Work".into(),
+                color: None,
+            },
+        )
+        .await
+        .expect("project");
+    let standup = app
+        .post(
+            "/api/v1/tasks",
+            &ada.token,
+            json!({"title": "Standup", "project_id": work.id, "due_local": "2026-07-06T09:00:00",
+               "due_timezone": "America/New_York", "reminders": [{"minutes_before": 15}]}),
+        )
+        .await;
+    assert_eq!(standup.status, StatusCode::CREATED, "{}", standup.body);
+    let parent = standup.body["id"].clone();
+    let notes = app
+        .post(
+            "/api/v1/tasks",
+            &ada.token,
+            json!({"title": "Notes", "parent_id": parent, "due_local": "2026-07-06T10:00:00"}),
+        )
+        .await;
+    assert_eq!(notes.status, StatusCode::CREATED, "{}", notes.body);
+    app.task(&ada, "Inbox chore").await;
+    let key = read_key(&app, &ada).await;
+    let bob = app.signup("bob@example.com").await;
+
+    let feed = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/calendar.ics?token={key}&project={}", work.id),
+            None,
+            None,
+        )
+        .await;
+    let all = app.get("/api/v1/calendar.ics", &ada.token).await;
+    let foreign = app
+        .get(
+            &format!("/api/v1/calendar.ics?project={}", work.id),
+            &bob.token,
+        )
+        .await;
+    let bad = app
+        .get("/api/v1/calendar.ics?project=work", &ada.token)
+        .await;
+
+    assert_eq!(feed.status, StatusCode::OK);
+    let ics = feed_text(&feed.body);
+    assert!(ics.contains("X-WR-CALNAME:todo: Work\r\n"), "{ics}");
+    assert!(
+        ics.contains("DUE;TZID=America/New_York:20260706T090000\r\n"),
+        "{ics}"
+    );
+    assert!(
+        ics.contains("BEGIN:VTIMEZONE\r\nTZID:America/New_York\r\n"),
+        "{ics}"
+    );
+    assert!(ics.contains("TRIGGER;RELATED=END:-PT900S\r\n"), "{ics}");
+    assert!(ics.contains("DUE:20260706T100000\r\n"), "floating: {ics}");
+    assert!(
+        ics.contains(&format!("RELATED-TO;RELTYPE=PARENT:task-{parent}@todo\r\n")),
+        "{ics}"
+    );
+    assert!(!ics.contains("Inbox chore"), "{ics}");
+    assert!(feed_text(&all.body).contains("Inbox chore"));
+    foreign.problem(StatusCode::NOT_FOUND);
+    assert_eq!(bad.invalid_fields(), ["project"]);
+}

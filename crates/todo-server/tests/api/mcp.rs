@@ -235,3 +235,246 @@ async fn a_foreign_host_is_refused() {
 
     assert_eq!(response.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn projects_and_sections_are_made_listed_and_archived_through_tools() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+
+    let created = call(
+        &app,
+        &user.token,
+        "create_project",
+        json!({"name": "Home", "color": "#336699"}),
+    )
+    .await;
+    let project = created["structuredContent"]["id"].as_i64().expect("id");
+    let section = call(
+        &app,
+        &user.token,
+        "create_section",
+        json!({"project_id": project, "name": "Kitchen"}),
+    )
+    .await;
+    assert_eq!(
+        section["structuredContent"]["project_id"], project,
+        "{section}"
+    );
+    let sections = call(
+        &app,
+        &user.token,
+        "list_sections",
+        json!({"project_id": project}),
+    )
+    .await;
+    let renamed = call(
+        &app,
+        &user.token,
+        "update_project",
+        json!({"project_id": project, "name": "House", "archived": true}),
+    )
+    .await;
+    let listed = call(&app, &user.token, "list_projects", json!({})).await;
+
+    assert_eq!(
+        sections["structuredContent"]["sections"][0]["name"],
+        "Kitchen"
+    );
+    assert_eq!(renamed["structuredContent"]["archived"], true, "{renamed}");
+    let names: Vec<_> = listed["structuredContent"]["projects"]
+        .as_array()
+        .expect("projects")
+        .iter()
+        .map(|p| p["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(names, ["Inbox", "House"]);
+}
+
+#[tokio::test]
+async fn project_tools_answer_unknown_and_foreign_projects_with_a_not_found_tool_error() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let created = call(&app, &ada.token, "create_project", json!({"name": "Ada's"})).await;
+    let project = created["structuredContent"]["id"].as_i64().expect("id");
+
+    let foreign = call(
+        &app,
+        &bob.token,
+        "list_sections",
+        json!({"project_id": project}),
+    )
+    .await;
+    let rename = call(
+        &app,
+        &bob.token,
+        "update_project",
+        json!({"project_id": project, "name": "Mine"}),
+    )
+    .await;
+    let into = call(
+        &app,
+        &bob.token,
+        "add_task",
+        json!({"title": "Sneak", "project_id": project}),
+    )
+    .await;
+    let inbox = &call(&app, &ada.token, "list_projects", json!({})).await["structuredContent"]["projects"]
+        [0];
+    let archive_inbox = call(
+        &app,
+        &ada.token,
+        "update_project",
+        json!({"project_id": inbox["id"], "archived": true}),
+    )
+    .await;
+    let bad_name = call(&app, &ada.token, "create_project", json!({"name": " "})).await;
+
+    assert!(error_text(&foreign).contains("list_projects"), "{foreign}");
+    assert!(error_text(&rename).contains("no project"), "{rename}");
+    assert!(error_text(&into).contains("no project"), "{into}");
+    assert!(
+        error_text(&archive_inbox).contains("archived"),
+        "{archive_inbox}"
+    );
+    assert!(error_text(&bad_name).contains("name"), "{bad_name}");
+}
+
+#[tokio::test]
+async fn tasks_are_added_into_sections_and_under_parents_moved_and_listed_by_place() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let project = call(&app, &user.token, "create_project", json!({"name": "Home"})).await
+        ["structuredContent"]["id"]
+        .clone();
+    let section = call(
+        &app,
+        &user.token,
+        "create_section",
+        json!({"project_id": project, "name": "Kitchen"}),
+    )
+    .await["structuredContent"]["id"]
+        .clone();
+    let add = |args: Value| {
+        let app = &app;
+        let token = user.token.clone();
+        async move {
+            let added = call(app, &token, "add_task", args).await;
+            added["structuredContent"]["task_id"].clone()
+        }
+    };
+    let parent = add(json!({"title": "Clean", "section_id": section})).await;
+    let child = add(json!({"title": "Oven", "parent_id": parent})).await;
+    let loose = add(json!({"title": "Loose"})).await;
+
+    let top = call(
+        &app,
+        &user.token,
+        "list_tasks",
+        json!({"project_id": project, "parent_id": "none"}),
+    )
+    .await;
+    let subtasks = call(
+        &app,
+        &user.token,
+        "list_tasks",
+        json!({"parent_id": parent}),
+    )
+    .await;
+    let moved = call(
+        &app,
+        &user.token,
+        "move_task",
+        json!({"task_id": loose, "parent_id": parent, "position": 0}),
+    )
+    .await;
+    let after = call(
+        &app,
+        &user.token,
+        "list_tasks",
+        json!({"parent_id": parent, "sort": "position"}),
+    )
+    .await;
+    let updated = call(
+        &app,
+        &user.token,
+        "update_task",
+        json!({"task_id": loose, "project_id": project, "title": "Not loose"}),
+    )
+    .await;
+    let in_section = call(
+        &app,
+        &user.token,
+        "list_tasks",
+        json!({"section_id": section}),
+    )
+    .await;
+    let under_itself = call(
+        &app,
+        &user.token,
+        "move_task",
+        json!({"task_id": parent, "parent_id": child}),
+    )
+    .await;
+
+    let titles = |result: &Value| -> Vec<String> {
+        result["structuredContent"]["tasks"]
+            .as_array()
+            .expect("tasks")
+            .iter()
+            .map(|t| t["title"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(titles(&top), ["Clean"]);
+    assert_eq!(top["structuredContent"]["tasks"][0]["section_id"], section);
+    assert_eq!(titles(&subtasks), ["Oven"]);
+    assert_eq!(moved["structuredContent"]["status"], "updated", "{moved}");
+    assert_eq!(titles(&after), ["Loose", "Oven"], "position 0 is first");
+    assert_eq!(
+        updated["structuredContent"]["title"], "Not loose",
+        "{updated}"
+    );
+    let task = app
+        .get(&format!("/api/v1/tasks/{loose}"), &user.token)
+        .await;
+    assert_eq!(
+        task.body["parent_id"],
+        Value::Null,
+        "moved to the project's top level"
+    );
+    assert_eq!(task.body["project_id"], project);
+    assert_eq!(titles(&in_section), ["Clean", "Oven"]);
+    assert!(
+        error_text(&under_itself).contains("parent_id"),
+        "{under_itself}"
+    );
+}
+
+#[tokio::test]
+async fn completing_a_recurring_task_says_it_moved_to_its_next_due() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let added = call(
+        &app,
+        &user.token,
+        "add_task",
+        json!({"title": "Water plants", "due_date": "2026-12-07", "recurrence": "FREQ=DAILY"}),
+    )
+    .await;
+    let id = added["structuredContent"]["task_id"].clone();
+
+    let done = call(&app, &user.token, "complete_task", json!({"task_id": id})).await;
+
+    let result = &done["structuredContent"];
+    assert_eq!(result["status"], "completed", "{done}");
+    let message = result["message"].as_str().unwrap_or_default();
+    assert!(message.contains("next due, 2026-12-08"), "{message}");
+    let text = done["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("next due"),
+        "the text result says so too: {text}"
+    );
+    let task = app.get(&format!("/api/v1/tasks/{id}"), &user.token).await;
+    assert_eq!(task.body["completed"], false);
+    assert_eq!(task.body["due_date"], "2026-12-08");
+}

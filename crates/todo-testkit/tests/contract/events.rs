@@ -12,6 +12,7 @@ use todo_core::recurrence::RecurrenceMode;
 use todo_core::reminders::NewReminder;
 use todo_core::task::{Due, NewTask, TaskChanges};
 use todo_core::time::now;
+use todo_core::transfer::ImportBatch;
 
 use crate::context;
 use crate::tasks::{add, new_task};
@@ -200,12 +201,16 @@ async fn imports_write_a_created_event_per_new_task() {
             ..new_task(key)
         };
         let created = store
-            .import_tasks(&owner, &[], &[keyed("a"), keyed("b")], now())
+            .import_tasks(
+                &owner,
+                &ImportBatch::inbox(vec![], vec![keyed("a"), keyed("b")]),
+                now(),
+            )
             .await
             .expect("import");
         assert_eq!(created, 2);
         store
-            .import_tasks(&owner, &[], &[keyed("a")], now())
+            .import_tasks(&owner, &ImportBatch::inbox(vec![], vec![keyed("a")]), now())
             .await
             .expect("import again");
         let events = store.events_after(&owner, 0, 100).await.expect("events");

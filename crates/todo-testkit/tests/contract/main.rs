@@ -4,6 +4,7 @@
 mod accounts;
 mod chat;
 mod events;
+mod imports;
 mod listing;
 mod migrations;
 mod oauth;

@@ -6,6 +6,7 @@ use todo_core::page::{Cursor, Sort, Status, TaskFilter, TaskQuery};
 use todo_core::tag::TagName;
 use todo_core::task::{Due, DueChange, NewTask, Priority, Task, TaskChanges, TaskId};
 use todo_core::time::now;
+use todo_core::transfer::ImportBatch;
 
 use crate::context;
 use crate::user;
@@ -472,7 +473,7 @@ async fn an_import_batch_stores_new_keys_with_their_tags_and_skips_known_ones() 
         let first = [keyed("k1", "one"), keyed("k2", "two")];
         assert_eq!(
             store
-                .import_tasks(&owner, &[], &first, now())
+                .import_tasks(&owner, &ImportBatch::inbox(vec![], first.to_vec()), now())
                 .await
                 .expect("import"),
             2,
@@ -486,7 +487,7 @@ async fn an_import_batch_stores_new_keys_with_their_tags_and_skips_known_ones() 
         ];
         assert_eq!(
             store
-                .import_tasks(&owner, &[], &second, now())
+                .import_tasks(&owner, &ImportBatch::inbox(vec![], second.to_vec()), now())
                 .await
                 .expect("import"),
             1,
@@ -522,7 +523,13 @@ async fn an_import_with_a_failing_row_stores_nothing() {
             TagName::parse("colourful").expect("tag"),
             Some("#112233".to_owned()),
         )];
-        let failed = store.import_tasks(&owner, &tags, &tasks, now()).await;
+        let failed = store
+            .import_tasks(
+                &owner,
+                &ImportBatch::inbox(tags.to_vec(), tasks.clone()),
+                now(),
+            )
+            .await;
         assert!(
             failed.is_err(),
             "{}: the bad row fails the import",
@@ -543,7 +550,11 @@ async fn an_import_with_a_failing_row_stores_nothing() {
         // Without the bad row it goes in whole, tags and all.
         tasks[450].destination.parent = None;
         let created = store
-            .import_tasks(&owner, &tags, &tasks, now())
+            .import_tasks(
+                &owner,
+                &ImportBatch::inbox(tags.to_vec(), tasks.clone()),
+                now(),
+            )
             .await
             .expect("import");
         assert_eq!(created, 600, "{}", db.backend);
@@ -570,8 +581,11 @@ async fn an_import_whose_caller_gives_up_stores_nothing() {
             .collect();
         let store = db.store.clone();
         let user_id = owner.clone();
-        let import =
-            tokio::spawn(async move { store.import_tasks(&user_id, &[], &tasks, now()).await });
+        let import = tokio::spawn(async move {
+            store
+                .import_tasks(&user_id, &ImportBatch::inbox(vec![], tasks), now())
+                .await
+        });
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
         import.abort();
         assert!(
