@@ -55,7 +55,8 @@ impl MoveInput {
     }
 }
 
-/// A project as the caller sees it: `None` role when they are not a member.
+/// A project as the caller sees it, with their role (a project they are not a member of is
+/// absent from [`Facts`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProjectFacts {
     pub id: ProjectId,
@@ -75,7 +76,7 @@ pub struct ParentFacts {
 /// What the store read of a destination. A part the caller named but cannot see is `None`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Facts {
-    /// The project the task goes to as the store resolved it by [`Destination::project_to_read`].
+    /// The project the task goes to, as the store read it for [`project_to_read`].
     pub project: Option<ProjectFacts>,
     /// The named section's project.
     pub section_project: Option<ProjectId>,

@@ -51,6 +51,8 @@ pub enum CompletionWrite {
 pub struct Resolved {
     pub changes: TaskChanges,
     pub completion: Option<CompletionWrite>,
+    /// When the write happens (a reminder moved to a moment already past does not fire).
+    pub now: DateTime<Utc>,
 }
 
 /// What a change of `before` means. Completing a recurring task that has a next occurrence
@@ -81,7 +83,15 @@ pub fn resolve(
                 .as_deref()
                 .and_then(|rule| next_occurrence(rule, mode, due.due, context.now, zone));
             if let Some(next) = next {
-                let moved = DueChange::new(next.due, due.zone, context.tz);
+                // A timed due keeps its wall-clock time: a 02:30 that fell in a
+                // daylight-saving gap is 02:30 again on the next day that has one.
+                let moved = match (due.local, next.due.at()) {
+                    (Some(local), Some(at)) => {
+                        let day = at.with_timezone(&zone).date_naive();
+                        DueChange::local(day.and_time(local.time()), due.zone, context.tz)
+                    }
+                    _ => DueChange::new(next.due, due.zone, context.tz),
+                };
                 changes.completed = None;
                 changes.due = Some(moved);
                 changes.recurrence = Some(Some(next.rule));
@@ -113,6 +123,24 @@ pub fn resolve(
     (changes != TaskChanges::default() || completion.is_some()).then_some(Resolved {
         changes,
         completion,
+        now: context.now,
+    })
+}
+
+/// A task closed because its parent was completed: completed and recorded as any completion,
+/// even a recurring one (it does not move on under a closed parent). `None` when it is
+/// completed already.
+pub fn close(before: &Task, context: &WriteContext) -> Option<Resolved> {
+    (!before.completed).then(|| Resolved {
+        changes: TaskChanges {
+            completed: Some(true),
+            ..TaskChanges::default()
+        },
+        completion: Some(CompletionWrite::Record {
+            due: before.stored_due(context.tz),
+            recurrence: before.recurrence.clone(),
+        }),
+        now: context.now,
     })
 }
 
@@ -165,6 +193,9 @@ pub struct ReminderWrites {
     /// Reminders that move to a new moment: they fire again (`sent_at` cleared) and get a
     /// job at the new moment.
     pub moved: Vec<(ReminderId, DateTime<Utc>)>,
+    /// Reminders that move to a moment already past (an undo, a zone change, a due moved
+    /// back): their moment changes, they do not fire for it (`sent_at` kept, no job).
+    pub moved_past: Vec<(ReminderId, DateTime<Utc>)>,
     /// New reminder rows, in this order.
     pub insert: Vec<ReminderRow>,
 }
@@ -188,7 +219,10 @@ impl ReminderRow {
 
 impl ReminderWrites {
     pub fn is_empty(&self) -> bool {
-        self.delete.is_empty() && self.moved.is_empty() && self.insert.is_empty()
+        self.delete.is_empty()
+            && self.moved.is_empty()
+            && self.moved_past.is_empty()
+            && self.insert.is_empty()
     }
 
     /// Whether the writes add a job (the job worker should look again).
@@ -217,7 +251,8 @@ pub fn created(task: &NewTask) -> TaskWrite {
     };
     TaskWrite {
         event: EventType::Created,
-        reminders: reminder_writes(&[], intent),
+        // Only a retime reads the moment; a new task's reminders are all new.
+        reminders: reminder_writes(&[], intent, DateTime::<Utc>::MIN_UTC),
         completion: None,
     }
 }
@@ -231,6 +266,7 @@ pub fn changed(before: &Task, resolved: &Resolved) -> TaskWrite {
         before,
         ReminderIntent::of_changes(&resolved.changes),
         resolved.completion.clone(),
+        resolved.now,
     )
 }
 
@@ -238,6 +274,7 @@ fn write(
     before: &Task,
     reminders: ReminderIntent<'_>,
     completion: Option<CompletionWrite>,
+    now: DateTime<Utc>,
 ) -> TaskWrite {
     let recorded = matches!(completion, Some(CompletionWrite::Record { .. }));
     TaskWrite {
@@ -246,7 +283,7 @@ fn write(
         } else {
             EventType::Updated
         },
-        reminders: reminder_writes(&before.reminders, reminders),
+        reminders: reminder_writes(&before.reminders, reminders, now),
         completion,
     }
 }
@@ -269,13 +306,18 @@ pub fn deleted() -> TaskWrite {
     }
 }
 
-/// What `intent` does to the reminders `current`.
-fn reminder_writes(current: &[Reminder], intent: ReminderIntent<'_>) -> ReminderWrites {
+/// What `intent` does to the reminders `current`, at `now`.
+fn reminder_writes(
+    current: &[Reminder],
+    intent: ReminderIntent<'_>,
+    now: DateTime<Utc>,
+) -> ReminderWrites {
     match intent {
         ReminderIntent::Keep => ReminderWrites::default(),
         ReminderIntent::Replace { reminders, anchor } => ReminderWrites {
             delete: current.iter().map(|r| r.id).collect(),
             moved: Vec::new(),
+            moved_past: Vec::new(),
             // A reminder without a moment (relative, on a task without a due) is dropped.
             insert: reminders
                 .iter()
@@ -303,17 +345,21 @@ fn reminder_writes(current: &[Reminder], intent: ReminderIntent<'_>) -> Reminder
                 .collect(),
             ..ReminderWrites::default()
         },
-        ReminderIntent::Retime(Some(anchor)) => ReminderWrites {
+        ReminderIntent::Retime(Some(anchor)) => {
             // A reminder whose moment does not really change stays as it is (fired or not).
-            moved: current
+            let (moved, moved_past) = current
                 .iter()
                 .filter_map(|r| {
                     let at = NewReminder::Before(r.minutes_before?).moment(Some(anchor))?;
                     (at != r.remind_at).then_some((r.id, at))
                 })
-                .collect(),
-            ..ReminderWrites::default()
-        },
+                .partition(|(_, at)| *at > now);
+            ReminderWrites {
+                moved,
+                moved_past,
+                ..ReminderWrites::default()
+            }
+        }
     }
 }
 
@@ -458,7 +504,7 @@ mod tests {
             reminders: &list,
             anchor: Some(at(18)),
         };
-        let plan = write(&before, intent, None);
+        let plan = write(&before, intent, None, at(0));
         assert_eq!(plan.event, EventType::Updated);
         assert_eq!(plan.reminders.delete, [1, 2, 3]);
         let rows: Vec<_> = plan
@@ -491,7 +537,7 @@ mod tests {
             reminders: &list,
             anchor: Some(at(18)),
         };
-        let plan = write(&before, intent, None);
+        let plan = write(&before, intent, None, at(0));
         assert_eq!(plan.reminders.insert[0].job_at(), Some(at(17)));
     }
 
@@ -505,7 +551,7 @@ mod tests {
             ],
             ..task()
         };
-        let plan = write(&before, ReminderIntent::Retime(Some(at(20))), None);
+        let plan = write(&before, ReminderIntent::Retime(Some(at(20))), None, at(0));
         assert_eq!(plan.reminders.moved, [(2, at(19)), (3, at(18))]);
         assert!(plan.reminders.delete.is_empty() && plan.reminders.insert.is_empty());
         assert!(plan.reminders.queues_jobs());
@@ -517,7 +563,7 @@ mod tests {
             reminders: vec![fired(reminder(2, at(17), Some(60)))],
             ..task()
         };
-        let plan = write(&before, ReminderIntent::Retime(Some(at(18))), None);
+        let plan = write(&before, ReminderIntent::Retime(Some(at(18))), None, at(0));
         assert!(plan.reminders.is_empty());
         assert!(!plan.reminders.queues_jobs());
     }
@@ -528,7 +574,7 @@ mod tests {
             reminders: vec![reminder(1, at(9), None), reminder(2, at(17), Some(60))],
             ..task()
         };
-        let plan = write(&before, ReminderIntent::Retime(None), None);
+        let plan = write(&before, ReminderIntent::Retime(None), None, at(0));
         assert_eq!(plan.reminders.delete, [2]);
         assert!(plan.reminders.moved.is_empty() && plan.reminders.insert.is_empty());
     }
@@ -692,6 +738,55 @@ mod tests {
             moved.due.at(),
             Some(crate::time::local_to_utc(next_local, ny))
         );
+    }
+
+    #[test]
+    fn a_reminder_moved_to_a_moment_already_past_does_not_fire_again() {
+        let before = Task {
+            reminders: vec![fired(reminder(1, at(17), Some(60)))],
+            ..task()
+        };
+        // The due moves back to 10:00; it is noon: 09:00 has passed.
+        let plan = write(&before, ReminderIntent::Retime(Some(at(10))), None, at(12));
+        assert!(plan.reminders.moved.is_empty());
+        assert_eq!(plan.reminders.moved_past, [(1, at(9))]);
+        assert!(!plan.reminders.queues_jobs());
+    }
+
+    #[test]
+    fn a_subtask_closed_with_its_parent_is_completed_even_when_it_recurs() {
+        let resolved = close(&recurring(), &context()).expect("open");
+        assert_eq!(resolved.changes.completed, Some(true));
+        assert_eq!(resolved.changes.due, None, "it does not move on");
+        assert!(matches!(
+            resolved.completion,
+            Some(CompletionWrite::Record { .. })
+        ));
+        assert_eq!(close(&completed(&task()), &context()), None);
+    }
+
+    #[test]
+    fn a_wall_clock_time_in_a_daylight_saving_gap_stays_on_the_clock() {
+        // 02:30 on 2026-03-29 does not exist in Berlin: it is stored as 03:30 that day; the
+        // next occurrence is 02:30 on the 30th, not 03:30.
+        let berlin = chrono_tz::Europe::Berlin;
+        let local = NaiveDate::from_ymd_opt(2026, 3, 29)
+            .and_then(|d| d.and_hms_opt(2, 30, 0))
+            .expect("local");
+        let due = DueChange::local(local, None, berlin);
+        let before = Task {
+            due_at: due.due.at(),
+            due_local: Some(local),
+            ..recurring()
+        };
+        let context = WriteContext {
+            now: at(12),
+            tz: berlin,
+        };
+        let moved = resolve(&before, &complete(true), None, &context)
+            .and_then(|r| r.changes.due)
+            .expect("moved");
+        assert_eq!(moved.local, Some(local + Duration::days(1)));
     }
 
     #[test]

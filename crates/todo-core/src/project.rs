@@ -234,6 +234,28 @@ pub struct SectionChanges {
     pub position: Option<u32>,
 }
 
+/// Whether a user who owns `owned` projects may create another.
+pub fn check_project_room(owned: u64) -> Result<()> {
+    if owned >= MAX_PROJECTS_PER_USER {
+        return Err(Error::invalid(
+            "name",
+            format!("at most {MAX_PROJECTS_PER_USER} projects per account"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a project with `sections` sections may have another.
+pub fn check_section_room(sections: u64) -> Result<()> {
+    if sections >= MAX_SECTIONS_PER_PROJECT {
+        return Err(Error::invalid(
+            "name",
+            format!("at most {MAX_SECTIONS_PER_PROJECT} sections per project"),
+        ));
+    }
+    Ok(())
+}
+
 /// A project or section name: 1–120 characters after trimming.
 pub fn parse_name(raw: &str) -> Result<String, String> {
     storable_text(raw)?;

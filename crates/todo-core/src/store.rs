@@ -125,7 +125,7 @@ pub trait ApiKeyStore {
 }
 
 /// Tasks. A write reads the task, applies the change, and writes what the change means by
-/// [`crate::planning`] (events, reminders, a next occurrence), in one transaction. Writes that
+/// [`crate::planning`] (events, reminders, completions), in one transaction. Writes that
 /// carry tags create missing tags and link them in the same transaction.
 #[async_trait]
 pub trait TaskStore {
@@ -169,7 +169,8 @@ pub trait TaskStore {
     ) -> Result<Option<Task>>;
     /// Sets completion, or flips it when `completed` is `None`
     /// ([`crate::planning::completion`]), then as `update_task`. Of two requests completing a
-    /// task at once, only the one that changed the row records a completion.
+    /// task at once, only the one that changed the row records a completion (a recurring task
+    /// is open again after the first, so the second moves it one occurrence further).
     async fn set_task_completed(
         &self,
         user_id: &UserId,
@@ -202,9 +203,13 @@ pub trait TaskStore {
     async fn completions(&self, user_id: &UserId, limit: u32) -> Result<Vec<(TaskId, Completion)>>;
     /// The user's tasks that are due on a day rather than at a time.
     async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>>;
-    /// The open tasks the user created whose timed due floats with their zone (a completed
-    /// task keeps the moment it was due).
-    async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>>;
+    /// The open tasks the user created whose timed due floats with their zone, with their
+    /// wall-clock time and the moment now stored (a completed task keeps the moment it was
+    /// due).
+    async fn floating_dues(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Vec<(TaskId, NaiveDateTime, DateTime<Utc>)>>;
     /// Stores new due moments (`Task::due_key`) for the user's tasks.
     async fn set_due_keys(&self, user_id: &UserId, keys: &[(TaskId, DateTime<Utc>)]) -> Result<()>;
 }

@@ -475,6 +475,8 @@ fn due_from(
     tz: Tz,
 ) -> DueChange {
     let zone = zone.and_then(|z| v.check("due_timezone", parse_zone(z)));
+    // A task read back carries both `due_at` and `due_local`: the wall-clock time is the due.
+    let at = at.filter(|_| local.is_none());
     let given = [at.is_some(), date.is_some(), local.is_some()];
     if given.iter().filter(|g| **g).count() > 1 {
         let field = if local.is_some() {
@@ -689,15 +691,22 @@ impl TaskPatchInput {
             Patch::Null => Some(None),
             Patch::Value(z) => v.check("due_timezone", parse_zone(z)).map(Some),
         };
+        // A task read back carries both `due_at` and `due_local`: the wall-clock time is the
+        // due.
+        let due_at = if self.due_local.is_value() {
+            Patch::Missing
+        } else {
+            self.due_at
+        };
         let values = [
-            self.due_at.is_value(),
+            due_at.is_value(),
             self.due_date.is_value(),
             self.due_local.is_value(),
         ];
         let due = if values.iter().filter(|given| **given).count() > 1 {
             v.fail("due_local", "give one of due_at, due_date and due_local");
             None
-        } else if let Patch::Value(at) = self.due_at {
+        } else if let Patch::Value(at) = due_at {
             v.check("due_at", storable_moment(at))
                 .map(|at| DueChange::new(Due::At(at), zone.flatten(), tz))
         } else if let Patch::Value(date) = self.due_date {
@@ -712,7 +721,7 @@ impl TaskPatchInput {
                 }
                 _ => Some(placed),
             }
-        } else if self.due_at.is_null() || self.due_date.is_null() || self.due_local.is_null() {
+        } else if due_at.is_null() || self.due_date.is_null() || self.due_local.is_null() {
             Some(DueChange::default())
         } else if let Some(zone) = zone {
             match current.local {

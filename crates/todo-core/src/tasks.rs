@@ -7,7 +7,6 @@ use crate::Todo;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
-use crate::patch::Patch;
 use crate::placement::MoveInput;
 use crate::planning::WriteContext;
 use crate::project::{ProjectId, SectionId};
@@ -295,9 +294,24 @@ impl Todo {
         &self,
         user_id: &UserId,
         id: TaskId,
-        input: TaskInput,
+        mut input: TaskInput,
     ) -> Result<Task> {
-        let needs_tz = input.needs_time_zone() || input.completed == Some(true);
+        // A task read back and sent whole carries its place: the same place is no move.
+        if input.project_id.is_some() || input.section_id.is_some() || input.parent_id.is_some() {
+            let current = self.get_task(user_id, id).await?;
+            if input.project_id.is_none_or(|p| p == current.project_id)
+                && input
+                    .section_id
+                    .is_none_or(|s| Some(s) == current.section_id)
+                && input.parent_id.is_none_or(|p| Some(p) == current.parent_id)
+            {
+                input.project_id = None;
+                input.section_id = None;
+                input.parent_id = None;
+            }
+        }
+        // The zone places the due an undo of a recurring completion puts back.
+        let needs_tz = input.needs_time_zone() || input.completed.is_some();
         let tz = self.time_zone_if(user_id, needs_tz).await?;
         self.apply(user_id, id, input.validate_as_replacement(tz)?, tz)
             .await
@@ -317,7 +331,8 @@ impl Todo {
                 "nothing to change: give at least one field",
             ));
         }
-        let needs_tz = input.needs_time_zone() || matches!(input.completed, Patch::Value(true));
+        // The zone places a recurring task's next due, and the due an undo puts back.
+        let needs_tz = input.needs_time_zone() || !input.completed.is_missing();
         let tz = self.time_zone_if(user_id, needs_tz).await?;
         let current_due = if input.needs_current_due() {
             self.get_task(user_id, id).await?.stored_due(tz)
@@ -398,8 +413,13 @@ impl Todo {
             .collect();
         self.store.set_due_keys(user_id, &keys).await?;
         let context = WriteContext { now: now(), tz };
-        for (id, local) in self.store.floating_dues(user_id).await? {
+        // A task already on this zone's clock is left alone, so saving the profile again
+        // changes nothing, and finishes a retime that an error cut short.
+        for (id, local, at) in self.store.floating_dues(user_id).await? {
             let due = DueChange::local(local, None, tz);
+            if due.due.at() == Some(at) {
+                continue;
+            }
             let changes = TaskChanges {
                 due: Some(due),
                 reminder_anchor: Some(crate::reminders::anchor(&due.due, tz)),

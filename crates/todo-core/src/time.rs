@@ -28,7 +28,6 @@ pub fn serialize_json<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Resul
     serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
 }
 
-/// [`serialize_json`] for an optional moment (`null` when absent).
 /// A wall-clock time as `2026-12-07T09:30:00`: to the second, no offset.
 pub const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
 
@@ -85,6 +84,7 @@ pub fn serialize_local_option<S: Serializer>(
     }
 }
 
+/// [`serialize_json`] for an optional moment (`null` when absent).
 pub fn serialize_json_option<S: Serializer>(
     at: &Option<DateTime<Utc>>,
     serializer: S,

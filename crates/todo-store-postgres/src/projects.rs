@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor, Row};
 use todo_core::ids::UserId;
 use todo_core::project::{
-    self, Action, MAX_PROJECTS_PER_USER, MAX_SECTIONS_PER_PROJECT, NewProject, Project,
-    ProjectChanges, ProjectId, Role, Section, SectionChanges, SectionId,
+    self, Action, NewProject, Project, ProjectChanges, ProjectId, Role, Section, SectionChanges,
+    SectionId,
 };
 use todo_core::store::ProjectStore;
 use todo_core::task::TaskId;
@@ -131,12 +131,7 @@ impl ProjectStore for PostgresStore {
         let owned: i64 = sql::scalar(&mut *tx, COUNT_OWNED.as_str(), [user_id.into()])
             .await?
             .unwrap_or(0);
-        if owned >= i64::try_from(MAX_PROJECTS_PER_USER).unwrap_or(i64::MAX) {
-            return Err(Error::invalid(
-                "name",
-                format!("at most {MAX_PROJECTS_PER_USER} projects per account"),
-            ));
-        }
+        project::check_project_room(u64::try_from(owned).unwrap_or(0))?;
         let values = [
             user_id.into(),
             new.name.as_str().into(),
@@ -247,12 +242,7 @@ impl ProjectStore for PostgresStore {
             .fetch_one(&mut *tx)
             .await
             .map_err(db_error)?;
-        if count >= i64::try_from(MAX_SECTIONS_PER_PROJECT).unwrap_or(i64::MAX) {
-            return Err(Error::invalid(
-                "name",
-                format!("at most {MAX_SECTIONS_PER_PROJECT} sections per project"),
-            ));
-        }
+        project::check_section_room(u64::try_from(count).unwrap_or(0))?;
         let position = section_position(&mut tx, project_id, SectionId::new(0), position).await?;
         let values = [project_id.into(), name.into(), position.into(), now.into()];
         let section = sql::row::<SectionRow, _>(&mut *tx, INSERT_SECTION.as_str(), values).await?;

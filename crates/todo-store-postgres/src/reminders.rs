@@ -28,6 +28,10 @@ pub(crate) async fn write(
             .await
             .map_err(db_error)?;
     }
+    for (id, at) in &writes.moved_past {
+        let sql = "UPDATE reminders SET remind_at = $1 WHERE user_id = $2 AND id = $3";
+        sql::run(&mut *tx, sql, [(*at).into(), user_id.into(), (*id).into()]).await?;
+    }
     for (id, at) in &writes.moved {
         let sql =
             "UPDATE reminders SET remind_at = $1, sent_at = NULL WHERE user_id = $2 AND id = $3";

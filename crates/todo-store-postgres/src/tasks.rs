@@ -172,11 +172,14 @@ impl TaskStore for PostgresStore {
             .map_err(db_error)
     }
 
-    async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>> {
+    async fn floating_dues(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Vec<(TaskId, NaiveDateTime, DateTime<Utc>)>> {
         sqlx::query_as(
-            "SELECT id, due_local FROM tasks \
+            "SELECT id, due_local, due_at FROM tasks \
              WHERE user_id = $1 AND due_local IS NOT NULL AND due_timezone IS NULL \
-             AND NOT completed",
+             AND due_at IS NOT NULL AND NOT completed",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
@@ -425,10 +428,6 @@ async fn complete_subtasks(
     parent: TaskId,
     context: &WriteContext,
 ) -> Result<()> {
-    let complete = TaskChanges {
-        completed: Some(true),
-        ..TaskChanges::default()
-    };
     let mut open = vec![parent];
     while let Some(parent) = open.pop() {
         let children: Vec<TaskId> = sqlx::query_scalar(
@@ -443,7 +442,7 @@ async fn complete_subtasks(
             let Some(before) = select_task(&mut *tx, user_id, child).await? else {
                 continue;
             };
-            let Some(resolved) = planning::resolve(&before, &complete, None, context) else {
+            let Some(resolved) = planning::close(&before, context) else {
                 continue;
             };
             apply_resolved(tx, user_id, &before, &resolved, context).await?;

@@ -320,9 +320,6 @@ impl From<SectionRow> for Section {
 /// A task's completion as recorded.
 pub struct CompletionRow(pub Completion);
 
-pub const COMPLETION_COLUMNS: &str =
-    "id, completed_at, due_at, due_date, due_local, due_timezone, recurrence";
-
 impl FromColumns for CompletionRow {
     fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
         let due = match (row.opt_time(2)?, row.opt_date(3)?) {

@@ -53,18 +53,6 @@ pub const SUBTREE: &str = "WITH RECURSIVE down (id, depth) AS ( \
              WHERE down.depth < 64) \
      SELECT id, depth FROM down ORDER BY depth, id";
 
-/// The open subtasks below a task (`?1`), at any depth, parents first.
-pub const OPEN_DESCENDANTS: &str = "WITH RECURSIVE down (id, depth) AS ( \
-         SELECT id, 0 FROM tasks WHERE id = ?1 \
-         UNION ALL SELECT t.id, down.depth + 1 FROM tasks t JOIN down ON t.parent_id = down.id \
-             WHERE down.depth < 64) \
-     SELECT d.id FROM down d JOIN tasks t ON t.id = d.id \
-     WHERE d.depth > 0 AND NOT t.completed ORDER BY d.depth, d.id";
-
-/// The position after every task of a project (`?1`).
-pub const NEXT_POSITION: &str =
-    "(SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE project_id = ?1)";
-
 /// The latest completion of a task (`?1`).
 pub const LAST_COMPLETION: &str = "SELECT id, completed_at, due_at, due_date, due_local, \
      due_timezone, recurrence FROM task_completions WHERE task_id = ?1 \

@@ -47,6 +47,12 @@ ALTER TABLE tasks ADD COLUMN section_id INTEGER REFERENCES sections (id) ON DELE
 ALTER TABLE tasks ADD COLUMN due_local TEXT;
 ALTER TABLE tasks ADD COLUMN due_timezone TEXT;
 UPDATE tasks SET project_id = (SELECT p.id FROM projects p WHERE p.owner_id = tasks.user_id AND p.inbox);
+-- ALTER TABLE cannot make the new column NOT NULL here: triggers hold the line instead.
+CREATE TRIGGER tasks_project_required_insert BEFORE INSERT ON tasks WHEN NEW.project_id IS NULL
+BEGIN SELECT RAISE(ABORT, 'NOT NULL constraint failed: tasks.project_id'); END;
+CREATE TRIGGER tasks_project_required_update BEFORE UPDATE OF project_id ON tasks
+    WHEN NEW.project_id IS NULL
+BEGIN SELECT RAISE(ABORT, 'NOT NULL constraint failed: tasks.project_id'); END;
 UPDATE tasks SET due_local = todo_local_time(due_at, (SELECT timezone FROM users WHERE users.id = tasks.user_id))
     WHERE due_at IS NOT NULL;
 

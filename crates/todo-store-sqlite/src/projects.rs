@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use todo_core::ids::UserId;
 use todo_core::project::{
-    self, Action, INBOX_NAME, MAX_PROJECTS_PER_USER, MAX_SECTIONS_PER_PROJECT, NewProject, Project,
-    ProjectChanges, ProjectId, Role, Section, SectionChanges, SectionId,
+    self, Action, INBOX_NAME, NewProject, Project, ProjectChanges, ProjectId, Role, Section,
+    SectionChanges, SectionId,
 };
 use todo_core::store::ProjectStore;
 use todo_core::task::TaskId;
@@ -116,12 +116,7 @@ impl ProjectStore for SqliteStore {
             let tx = savepoint(conn)?;
             let owned: i64 =
                 sql::scalar(&tx, statements::COUNT_OWNED, [(&user_id).into()])?.unwrap_or(0);
-            if owned >= i64::try_from(MAX_PROJECTS_PER_USER).unwrap_or(i64::MAX) {
-                return Err(Error::invalid(
-                    "name",
-                    format!("at most {MAX_PROJECTS_PER_USER} projects per account"),
-                ));
-            }
+            project::check_project_room(u64::try_from(owned).unwrap_or(0))?;
             let values = [
                 (&user_id).into(),
                 new.name.as_str().into(),
@@ -244,12 +239,7 @@ impl ProjectStore for SqliteStore {
                 [project_id.into()],
             )?
             .unwrap_or(0);
-            if count >= i64::try_from(MAX_SECTIONS_PER_PROJECT).unwrap_or(i64::MAX) {
-                return Err(Error::invalid(
-                    "name",
-                    format!("at most {MAX_SECTIONS_PER_PROJECT} sections per project"),
-                ));
-            }
+            project::check_section_room(u64::try_from(count).unwrap_or(0))?;
             let position = section_position(&tx, project_id, SectionId::new(0), position)?;
             let values = [project_id.into(), name.into(), position.into(), now.into()];
             let section = sql::row::<SectionRow, _>(&tx, &statements::INSERT_SECTION, values)?;

@@ -21,6 +21,10 @@ pub(crate) fn write(
         let sql = "DELETE FROM reminders WHERE user_id = ?1 AND id = ?2";
         sql::run(conn, sql, [user_id.into(), (*id).into()])?;
     }
+    for (id, at) in &writes.moved_past {
+        let sql = "UPDATE reminders SET remind_at = ?1 WHERE user_id = ?2 AND id = ?3";
+        sql::run(conn, sql, [(*at).into(), user_id.into(), (*id).into()])?;
+    }
     for (id, at) in &writes.moved {
         let sql =
             "UPDATE reminders SET remind_at = ?1, sent_at = NULL WHERE user_id = ?2 AND id = ?3";

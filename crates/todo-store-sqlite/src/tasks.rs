@@ -24,7 +24,7 @@ use todo_store_sql::import::{self as import, Insert, TaskCompletionRow};
 use todo_store_sql::tree::{self, position_at};
 use todo_store_sql::{CompletionRow, IMPORT_CONFLICT, TaskRow, updates};
 
-use crate::rows::{TASK_COLUMNS, conflict, db_error, decode, opt_date};
+use crate::rows::{TASK_COLUMNS, conflict, db_error, decode, opt_date, time};
 use crate::sql::{self, DIALECT, Run};
 use crate::{SqliteStore, events, list, reminders, savepoint, tags};
 
@@ -212,22 +212,29 @@ impl TaskStore for SqliteStore {
         .await
     }
 
-    async fn floating_dues(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDateTime)>> {
+    async fn floating_dues(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Vec<(TaskId, NaiveDateTime, DateTime<Utc>)>> {
         let user_id = user_id.to_owned();
         self.read(move |conn| {
-            let sql = "SELECT id, due_local FROM tasks \
+            let sql = "SELECT id, due_local, due_at FROM tasks \
                        WHERE user_id = ?1 AND due_local IS NOT NULL AND due_timezone IS NULL \
-                       AND completed = 0";
+                       AND due_at IS NOT NULL AND completed = 0";
             let rows = sql::all(conn, sql, [&user_id], |row| {
-                Ok((row.get::<_, TaskId>(0)?, row.get::<_, String>(1)?))
+                Ok((
+                    row.get::<_, TaskId>(0)?,
+                    row.get::<_, String>(1)?,
+                    time(row, 2)?,
+                ))
             })
             .map_err(db_error)?;
             Ok(rows
                 .into_iter()
-                .filter_map(|(id, local)| {
+                .filter_map(|(id, local, at)| {
                     NaiveDateTime::parse_from_str(&local, todo_core::time::LOCAL_FORMAT)
                         .ok()
-                        .map(|local| (id, local))
+                        .map(|local| (id, local, at))
                 })
                 .collect())
         })
@@ -384,7 +391,12 @@ fn change(
         .execute(conn)
         .map_err(db_error)?;
     if let Some(new_tags) = &resolved.changes.tags {
-        sql::execute(conn, "DELETE FROM task_tags WHERE task_id = ?1", [id]).map_err(db_error)?;
+        sql::execute(
+            conn,
+            "DELETE FROM task_tags WHERE user_id = ?1 AND task_id = ?2",
+            (user_id, id),
+        )
+        .map_err(db_error)?;
         tags::link(conn, user_id, id, new_tags, context.now)?;
     }
     let after = select_task(conn, user_id, id)?.ok_or_else(vanished)?;
@@ -404,10 +416,6 @@ fn complete_subtasks(
     parent: TaskId,
     context: &WriteContext,
 ) -> Result<()> {
-    let complete = TaskChanges {
-        completed: Some(true),
-        ..TaskChanges::default()
-    };
     let mut open = vec![parent];
     while let Some(parent) = open.pop() {
         let children: Vec<TaskId> = sql::all(
@@ -421,7 +429,7 @@ fn complete_subtasks(
             let Some(before) = select_task(conn, user_id, child)? else {
                 continue;
             };
-            let Some(resolved) = planning::resolve(&before, &complete, None, context) else {
+            let Some(resolved) = planning::close(&before, context) else {
                 continue;
             };
             apply_resolved(conn, user_id, &before, &resolved, context)?;

@@ -706,3 +706,113 @@ async fn quick_add_picks_projects_and_sections_and_previews_without_adding() {
         placed.body
     );
 }
+
+/// A task read back and sent whole again (PUT) keeps working: it carries both `due_at` and
+/// `due_local`, and its place.
+#[tokio::test]
+async fn a_task_read_back_can_be_sent_whole_again() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    app.patch(
+        "/api/v1/me",
+        &ada.token,
+        json!({"timezone": "Europe/Berlin"}),
+    )
+    .await;
+    let home = project(&app, &ada, "Home").await;
+    let task = add(
+        &app,
+        &ada,
+        json!({"title": "Standup", "due_local": "2030-01-07T09:30", "project_id": home}),
+    )
+    .await;
+    let uri = format!("/api/v1/tasks/{}", task["id"]);
+    let mut body = task.clone();
+    body["title"] = json!("Daily standup");
+    let replaced = app.put(&uri, &ada.token, body).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["due_local"], "2030-01-07T09:30:00");
+    assert_eq!(replaced.body["project_id"], home);
+    let mut elsewhere = task.clone();
+    elsewhere["project_id"] = json!(null);
+    elsewhere["parent_id"] = json!(null);
+    let inbox = app.get("/api/v1/projects", &ada.token).await.body[0]["id"].clone();
+    elsewhere["project_id"] = inbox;
+    let moved = app.put(&uri, &ada.token, elsewhere).await;
+    assert_eq!(
+        moved.invalid_fields(),
+        ["project_id"],
+        "a replace is no move"
+    );
+}
+
+/// Undo puts the due back on the owner's clock, not UTC's; saving the profile with the same
+/// zone leaves tasks alone; a recurring subtask closes with its parent.
+#[tokio::test]
+async fn undo_reads_the_owners_zone_and_a_parent_closes_its_recurring_subtasks() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    app.patch(
+        "/api/v1/me",
+        &ada.token,
+        json!({"timezone": "America/New_York"}),
+    )
+    .await;
+    let task = add(
+        &app,
+        &ada,
+        json!({"title": "Standup", "due_local": "2030-01-07T09:30", "recurrence": "FREQ=DAILY"}),
+    )
+    .await;
+    let uri = format!("/api/v1/tasks/{}", task["id"]);
+    let done = app
+        .patch(
+            &format!("{uri}/complete"),
+            &ada.token,
+            json!({"completed": true}),
+        )
+        .await;
+    assert_eq!(done.body["due_local"], "2030-01-08T09:30:00");
+    let undone = app
+        .patch(&uri, &ada.token, json!({"completed": false}))
+        .await;
+    assert_eq!(
+        undone.body["due_local"], "2030-01-07T09:30:00",
+        "{}",
+        undone.body
+    );
+    assert_eq!(undone.body["due_at"], "2030-01-07T14:30:00Z");
+
+    let before = app.get(&uri, &ada.token).await.body["updated_at"].clone();
+    app.patch(
+        "/api/v1/me",
+        &ada.token,
+        json!({"timezone": "America/New_York", "name": "Ada"}),
+    )
+    .await;
+    let after = app.get(&uri, &ada.token).await.body["updated_at"].clone();
+    assert_eq!(before, after, "the same zone moves nothing");
+
+    let parent = add(&app, &ada, json!({"title": "Trip"})).await;
+    let daily = add(
+        &app,
+        &ada,
+        json!({"title": "Water", "parent_id": parent["id"], "due_date": "2030-01-07",
+               "recurrence": "FREQ=DAILY"}),
+    )
+    .await;
+    app.patch(
+        &format!("/api/v1/tasks/{}/complete", parent["id"]),
+        &ada.token,
+        json!({"completed": true}),
+    )
+    .await;
+    let closed = app
+        .get(&format!("/api/v1/tasks/{}", daily["id"]), &ada.token)
+        .await;
+    assert_eq!(closed.body["completed"], true, "{}", closed.body);
+    assert_eq!(
+        closed.body["due_date"], "2030-01-07",
+        "closed, not moved on"
+    );
+}
