@@ -201,6 +201,13 @@ pub trait TaskStore {
     /// The completions recorded for the tasks of the user's projects (`task_completions`),
     /// task by task, oldest first, at most `limit`.
     async fn completions(&self, user_id: &UserId, limit: u32) -> Result<Vec<(TaskId, Completion)>>;
+    /// The latest completions of open recurring tasks (their earlier occurrences), newest
+    /// first, at most `limit`, each with its task's title.
+    async fn recurring_completions(
+        &self,
+        user_id: &UserId,
+        limit: u32,
+    ) -> Result<Vec<(TaskId, String, Completion)>>;
     /// The user's tasks that are due on a day rather than at a time.
     async fn all_day_due_dates(&self, user_id: &UserId) -> Result<Vec<(TaskId, NaiveDate)>>;
     /// The open tasks the user created whose timed due floats with their zone, with their

@@ -40,6 +40,16 @@ pub struct QuickInput {
     pub parent_id: Option<TaskId>,
 }
 
+/// An earlier occurrence of a recurring task, as completed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecurringCompletion {
+    pub task_id: TaskId,
+    pub title: String,
+    pub completed_at: chrono::DateTime<Utc>,
+    /// The due the occurrence had.
+    pub due: crate::task::Due,
+}
+
 /// A project or section as quick add picked it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Picked<Id> {
@@ -382,6 +392,28 @@ impl Todo {
             crate::metrics::task_completed();
         }
         Ok(task)
+    }
+
+    /// The latest earlier occurrences of the user's recurring tasks (a recurring task stays one
+    /// open task; its completions are its history), newest first, at most `limit` (≤ 500).
+    pub async fn recurring_completions(
+        &self,
+        user_id: &UserId,
+        limit: u32,
+    ) -> Result<Vec<RecurringCompletion>> {
+        let rows = self
+            .store
+            .recurring_completions(user_id, limit.min(MAX_LIMIT))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(task_id, title, completion)| RecurringCompletion {
+                task_id,
+                title,
+                completed_at: completion.completed_at,
+                due: completion.due.due,
+            })
+            .collect())
     }
 
     /// Moves the task (with its subtasks) to another project, section or parent, or to

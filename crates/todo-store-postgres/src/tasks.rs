@@ -20,7 +20,7 @@ use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::transfer::ImportBatch;
 use todo_core::{Error, Result};
-use todo_store_sql::import::{self as import_sql, Insert, TaskCompletionRow};
+use todo_store_sql::import::{self as import_sql, Insert, TaskCompletionRow, TitledCompletionRow};
 use todo_store_sql::tree::{self, numbered, position_at};
 use todo_store_sql::{CompletionRow, TASK_COLUMN_COUNT, TaskRow, updates};
 
@@ -51,6 +51,8 @@ static RECORD_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::REC
 static REMOVE_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::REMOVE_COMPLETION));
 static USER_COMPLETIONS: LazyLock<String> =
     LazyLock::new(|| numbered(import_sql::USER_COMPLETIONS));
+static RECURRING_COMPLETIONS: LazyLock<String> =
+    LazyLock::new(|| numbered(import_sql::RECURRING_COMPLETIONS));
 
 #[async_trait]
 impl TaskStore for PostgresStore {
@@ -89,6 +91,16 @@ impl TaskStore for PostgresStore {
     async fn completions(&self, user_id: &UserId, limit: u32) -> Result<Vec<(TaskId, Completion)>> {
         let values = [user_id.into(), i64::from(limit).into()];
         sql::rows::<TaskCompletionRow, _>(&self.pool, USER_COMPLETIONS.as_str(), values).await
+    }
+
+    async fn recurring_completions(
+        &self,
+        user_id: &UserId,
+        limit: u32,
+    ) -> Result<Vec<(TaskId, String, Completion)>> {
+        let values = [user_id.into(), i64::from(limit).into()];
+        sql::rows::<TitledCompletionRow, _>(&self.pool, RECURRING_COMPLETIONS.as_str(), values)
+            .await
     }
 
     async fn get_task(&self, user_id: &UserId, id: TaskId) -> Result<Option<Task>> {

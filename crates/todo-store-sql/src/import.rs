@@ -91,6 +91,31 @@ pub const USER_COMPLETIONS: &str = "SELECT c.id, c.completed_at, c.due_at, c.due
      JOIN project_members m ON m.project_id = t.project_id AND m.user_id = ?1 \
      ORDER BY c.task_id, c.completed_at, c.id LIMIT ?2";
 
+/// The latest completions of the recurring tasks in the user's (`?1`) projects that are open
+/// (moved on to their next occurrence), newest first, at most `?2`, each with its task's title.
+pub const RECURRING_COMPLETIONS: &str = "SELECT c.id, c.completed_at, c.due_at, c.due_date, \
+     c.due_local, c.due_timezone, c.recurrence, c.task_id, t.title FROM task_completions c \
+     JOIN tasks t ON t.id = c.task_id \
+     JOIN project_members m ON m.project_id = t.project_id AND m.user_id = ?1 \
+     WHERE t.recurrence IS NOT NULL AND NOT t.completed \
+     ORDER BY c.completed_at DESC, c.id DESC LIMIT ?2";
+
+/// A row of [`RECURRING_COMPLETIONS`]: a completion, its task and the task's title.
+pub struct TitledCompletionRow(pub TaskId, pub String, pub Completion);
+
+impl FromColumns for TitledCompletionRow {
+    fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
+        let TaskCompletionRow(task, completion) = TaskCompletionRow::from_columns(row)?;
+        Ok(TitledCompletionRow(task, row.text(8)?, completion))
+    }
+}
+
+impl From<TitledCompletionRow> for (TaskId, String, Completion) {
+    fn from(row: TitledCompletionRow) -> Self {
+        (row.0, row.1, row.2)
+    }
+}
+
 /// A row of [`USER_COMPLETIONS`]: a completion and its task.
 pub struct TaskCompletionRow(pub TaskId, pub Completion);
 

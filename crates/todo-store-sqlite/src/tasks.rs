@@ -20,7 +20,7 @@ use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
 use todo_core::transfer::ImportBatch;
 use todo_core::{Error, Result};
-use todo_store_sql::import::{self as import, Insert, TaskCompletionRow};
+use todo_store_sql::import::{self as import, Insert, TaskCompletionRow, TitledCompletionRow};
 use todo_store_sql::tree::{self, position_at};
 use todo_store_sql::{CompletionRow, IMPORT_CONFLICT, TaskRow, updates};
 
@@ -94,6 +94,19 @@ impl TaskStore for SqliteStore {
         self.read(move |conn| {
             let values = [(&user_id).into(), i64::from(limit).into()];
             sql::rows::<TaskCompletionRow, _>(conn, import::USER_COMPLETIONS, values)
+        })
+        .await
+    }
+
+    async fn recurring_completions(
+        &self,
+        user_id: &UserId,
+        limit: u32,
+    ) -> Result<Vec<(TaskId, String, Completion)>> {
+        let user_id = user_id.to_owned();
+        self.read(move |conn| {
+            let values = [(&user_id).into(), i64::from(limit).into()];
+            sql::rows::<TitledCompletionRow, _>(conn, import::RECURRING_COMPLETIONS, values)
         })
         .await
     }

@@ -17,7 +17,10 @@ use todo_core::tasks::QuickInput;
 use todo_core::time::{local_to_utc, now};
 
 use super::projects::{self, task_layout};
-use super::view::{PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
+use super::view::{OccurrenceView, PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
+
+/// How many earlier occurrences of recurring tasks the Done view lists.
+const OCCURRENCES_SHOWN: u32 = 50;
 use super::{
     Layout, PageError, PageResult, WebUser, failure, is_fragment, redirect_with_error, render,
     render_with, safe_return,
@@ -140,6 +143,9 @@ struct TasksPage {
     csrf: String,
     return_to: String,
     filtered: bool,
+    /// In the Done view: the latest earlier occurrences of recurring tasks (each stays one
+    /// open task; what was done is its completions).
+    occurrences: Vec<OccurrenceView>,
 }
 
 /// The next rows of a list, for "Load more".
@@ -229,7 +235,19 @@ pub async fn list(
         _ => "",
     };
     let layout = task_layout(&state, &user, name, current, None, &return_to).await?;
+    let occurrences = if params.view() == "completed" && !params.is_filtered() {
+        state
+            .todo
+            .recurring_completions(user.id(), OCCURRENCES_SHOWN)
+            .await?
+            .iter()
+            .map(|c| OccurrenceView::new(c, tz, at))
+            .collect()
+    } else {
+        Vec::new()
+    };
     render(&TasksPage {
+        occurrences,
         layout,
         view: params.view().to_owned(),
         filtered: params.is_filtered(),

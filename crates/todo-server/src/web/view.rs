@@ -108,6 +108,33 @@ pub const RULE_PRESETS: &[(&str, &str)] = &[
 
 pub const PRIORITIES: &[&str] = &["none", "low", "medium", "high", "urgent"];
 
+/// An earlier occurrence of a recurring task, for the Done view.
+pub struct OccurrenceView {
+    pub task_id: TaskId,
+    pub title: String,
+    /// When it was completed, as a day ("Yesterday", "Mon 7 Dec").
+    pub done: String,
+    /// The due it had, as a day, if it had one.
+    pub was_due: String,
+}
+
+impl OccurrenceView {
+    pub fn new(c: &todo_core::tasks::RecurringCompletion, tz: Tz, now: DateTime<Utc>) -> Self {
+        let today = now.with_timezone(&tz).date_naive();
+        let was_due = match c.due {
+            todo_core::task::Due::At(at) => day_label(at.with_timezone(&tz).date_naive(), today),
+            todo_core::task::Due::Date(date) => day_label(date, today),
+            todo_core::task::Due::None => String::new(),
+        };
+        Self {
+            task_id: c.task_id,
+            title: c.title.clone(),
+            done: day_label(c.completed_at.with_timezone(&tz).date_naive(), today),
+            was_due,
+        }
+    }
+}
+
 fn day_label(date: NaiveDate, today: NaiveDate) -> String {
     let days = (date - today).num_days();
     match days {

@@ -722,3 +722,42 @@ async fn a_zone_change_is_asked_about_before_it_is_made() {
     let local = tasks.body[0]["due_local"].as_str().expect("a floating due");
     assert!(local.contains("T09:30"), "{local}");
 }
+
+/// The Done view lists the earlier occurrences of recurring tasks: a recurring task stays one
+/// open task, and what was done is its completions.
+#[tokio::test]
+async fn the_done_view_lists_what_recurring_tasks_had_done() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "done%40example.com").await;
+    let users = app.todo.list_users().await.expect("users");
+    let user = users
+        .iter()
+        .find(|u| u.email.as_deref() == Some("done@example.com"))
+        .expect("the account")
+        .id
+        .clone();
+    let input = todo_core::task::TaskInput {
+        title: "Water <the> plants".into(),
+        due_date: chrono::NaiveDate::from_ymd_opt(2030, 1, 7),
+        recurrence: Some("FREQ=DAILY".into()),
+        ..todo_core::task::TaskInput::default()
+    };
+    let task = app.todo.create_task(&user, input).await.expect("create");
+    let moved = app
+        .todo
+        .complete_task(&user, task.id, Some(true))
+        .await
+        .expect("complete");
+    assert!(!moved.completed);
+
+    let done = get_page(&app, "/?view=completed", &browser.cookie).await;
+    let text = page_text(&done);
+    assert!(text.contains("Recurring tasks done"), "{text}");
+    assert!(
+        text.contains("Water &#60;the&#62; plants"),
+        "escaped: {text}"
+    );
+    assert!(text.contains("done Today, was due"), "{text}");
+    let open = get_page(&app, "/", &browser.cookie).await;
+    assert!(!page_text(&open).contains("Recurring tasks done"));
+}
