@@ -5,8 +5,10 @@
 //! The rules: a task is in exactly one project; its section, if any, is a section of that
 //! project; a subtask is in its parent's project and section; a task cannot be its own
 //! ancestor; subtasks nest at most [`MAX_SUBTASK_DEPTH`] levels below a top-level task. A
-//! project the caller is not a member of does not exist for them (404); adding to or moving
-//! within a project needs a role that edits it (403).
+//! project, section or task the caller cannot see does not exist for them: named in a body, it
+//! is a 422 naming the field ("no such …", the same whether it exists elsewhere or not; the
+//! URL's own resource is what a 404 is for); adding to or moving within a project needs a role
+//! that edits it (403).
 
 use serde::Deserialize;
 
@@ -108,12 +110,16 @@ pub fn project_to_read(
 /// Checks a new task's destination against what the store read.
 pub fn place(destination: &Destination, facts: &Facts) -> Result<Placed> {
     if destination.section.is_some() && facts.section_project.is_none() {
-        return Err(Error::NotFound("section"));
+        return Err(Error::invalid("section_id", "no such section"));
     }
     if destination.parent.is_some() && facts.parent.is_none() {
-        return Err(Error::NotFound("parent task"));
+        return Err(Error::invalid("parent_id", "no such task"));
     }
-    let project = facts.project.ok_or(PROJECT_NOT_FOUND)?;
+    let project = match (facts.project, destination.project) {
+        (Some(project), _) => project,
+        (None, Some(_)) => return Err(Error::invalid("project_id", "no such project")),
+        (None, None) => return Err(PROJECT_NOT_FOUND),
+    };
     project.role.require(Action::Edit)?;
     if project.archived {
         return Err(Error::invalid(
@@ -281,10 +287,18 @@ mod tests {
             section: Some(SectionId::new(9)),
             ..Destination::default()
         };
-        assert!(matches!(
-            place(&hidden_section, &viewer),
-            Err(Error::NotFound("section"))
-        ));
+        assert_eq!(
+            field(place(&hidden_section, &viewer).expect_err("hidden")),
+            "section_id"
+        );
+        let hidden_project = Facts {
+            project: None,
+            ..viewer
+        };
+        assert_eq!(
+            field(place(&to_work, &hidden_project).expect_err("hidden")),
+            "project_id"
+        );
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub const INBOX_NAME: &str = "Inbox";
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
+#[schema(as = ProjectRole)]
 pub enum Role {
     Viewer,
     Editor,

@@ -207,7 +207,7 @@ impl Todo {
                 projects
                     .iter()
                     .find(|p| p.id == id)
-                    .ok_or(crate::project::PROJECT_NOT_FOUND)?,
+                    .ok_or_else(|| Error::invalid("project_id", "no such project"))?,
             ),
             (None, None) if placed => None,
             (None, None) => projects.iter().find(|p| p.inbox),

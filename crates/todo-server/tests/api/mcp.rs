@@ -332,7 +332,7 @@ async fn project_tools_answer_unknown_and_foreign_projects_with_a_not_found_tool
 
     assert!(error_text(&foreign).contains("list_projects"), "{foreign}");
     assert!(error_text(&rename).contains("no project"), "{rename}");
-    assert!(error_text(&into).contains("no project"), "{into}");
+    assert!(error_text(&into).contains("no such project"), "{into}");
     assert!(
         error_text(&archive_inbox).contains("archived"),
         "{archive_inbox}"

@@ -180,7 +180,11 @@ async fn every_account_has_an_inbox_that_stays_and_projects_around_it() {
             json!({"title": "x", "project_id": work}),
         )
         .await;
-    assert_eq!(into_theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        into_theirs.invalid_fields(),
+        ["project_id"],
+        "no such project, for them"
+    );
     let under_theirs = app
         .post(
             "/api/v1/tasks",
@@ -188,7 +192,7 @@ async fn every_account_has_an_inbox_that_stays_and_projects_around_it() {
             json!({"title": "x", "parent_id": task["id"]}),
         )
         .await;
-    assert_eq!(under_theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(under_theirs.invalid_fields(), ["parent_id"]);
     let in_theirs = app
         .get(&format!("/api/v1/tasks?project={work}"), &bob.token)
         .await;

@@ -551,15 +551,6 @@ async fn another_users_project_section_and_task_are_not_found_on_every_project_r
             format!("/tasks/{task}/move"),
             format!("to=section:{section}"),
         ),
-        (
-            "/tasks".into(),
-            format!("text=Intruder&section_id={section}"),
-        ),
-        (
-            "/tasks".into(),
-            format!("text=Intruder&project_id={project}"),
-        ),
-        ("/tasks".into(), format!("text=Intruder&parent_id={task}")),
     ];
     for (uri, fields) in forms {
         let body = format!("{fields}&_csrf={}", bob.csrf);
@@ -570,6 +561,26 @@ async fn another_users_project_section_and_task_are_not_found_on_every_project_r
             "POST {uri} {fields}"
         );
     }
+    // Named as a destination, someone else's project, section or task is no such thing: the
+    // form comes back saying so (as a 422), and nothing is added.
+    let destinations = [
+        format!("text=Intruder&section_id={section}"),
+        format!("text=Intruder&project_id={project}"),
+    ];
+    for fields in destinations {
+        let body = format!("{fields}&_csrf={}", bob.csrf);
+        let response = post_form(&app, "/tasks", Some(&bob.cookie), &body).await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "POST /tasks {fields}"
+        );
+        assert!(page_text(&response).contains("no such"), "{fields}");
+    }
+    // Under someone else's task: the form to come back to is that task's, which is not there.
+    let body = format!("text=Intruder&parent_id={task}&_csrf={}", bob.csrf);
+    let response = post_form(&app, "/tasks", Some(&bob.cookie), &body).await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
     // Bob's own task cannot be moved into Alice's project either.
     let body = format!("text=Mine&_csrf={}", bob.csrf);
     post_form(&app, "/tasks", Some(&bob.cookie), &body).await;
@@ -583,7 +594,7 @@ async fn another_users_project_section_and_task_are_not_found_on_every_project_r
         &body,
     )
     .await;
-    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     let page = get_page(&app, &format!("/projects/{project}"), &alice.cookie).await;
     assert_eq!(page.status, StatusCode::OK);
