@@ -8,7 +8,8 @@ use todo_core::ids::UserId;
 use todo_core::page::{TaskFilter, TaskQuery};
 use todo_core::store::TaskSlice;
 use todo_store_sql::list::{
-    count, is_selective, matches, push_filter, push_page, push_page_by_id, sort_expression,
+    OPEN_PROJECTS, count, is_selective, matches, order_by, push_filter, push_page, push_page_by_id,
+    sort_expression,
 };
 use todo_store_sql::{Sql, TASK_COLUMN_COUNT, TaskRow};
 
@@ -40,11 +41,18 @@ pub async fn page(
     push_filter(&mut sql, &DIALECT, user_id, &query.filter);
     sql.push(") AS total FROM tasks");
     if query.filter == TaskFilter::default() {
-        // Every task of the user, in order: an index scan on `(user_id, <sort key>, id)` stops
-        // after the page's rows, and the tag and reminder subqueries run for those rows only
-        // (PostgreSQL evaluates costly output columns after the `LIMIT`).
-        push_filter(&mut sql, &DIALECT, user_id, &query.filter);
+        // Every task of the user's open projects, in order. Tasks of several projects cannot
+        // come from one ordered index scan, so each project's first rows do (an index scan on
+        // `(project_id, <sort key>, id)` that stops after the page's rows, in a lateral join),
+        // and only those are merged and cut to the page; the full rows (tags, reminders) are
+        // built for the page's ids alone.
         let key = sort_expression(&DIALECT, query.sort.field);
+        sql.push(" WHERE id IN (SELECT t.id FROM (")
+            .push(OPEN_PROJECTS)
+            .bind(user_id)
+            .push(" AND NOT p.archived) m CROSS JOIN LATERAL (SELECT id, ")
+            .push(&key)
+            .push(" AS k FROM tasks WHERE project_id = m.project_id");
         push_page(
             &mut sql,
             &DIALECT,
@@ -53,6 +61,11 @@ pub async fn page(
             query.after.as_ref(),
             limit,
         );
+        let dir = if query.sort.descending { "DESC" } else { "ASC" };
+        sql.push(&format!(
+            ") t ORDER BY t.k {dir}, t.id {dir} LIMIT {limit})"
+        ));
+        sql.push(&order_by(&DIALECT, &query.sort));
     } else {
         push_page_by_id(&mut sql, &DIALECT, user_id, query, limit);
     }

@@ -88,12 +88,10 @@ pub fn push_filter(sql: &mut Sql, dialect: &Dialect, user_id: &UserId, filter: &
                 .push(")");
         }
         None => {
-            sql.push(
-                " WHERE project_id IN (SELECT m.project_id FROM project_members m \
-                 JOIN projects p ON p.id = m.project_id WHERE m.user_id = ",
-            )
-            .bind(user_id)
-            .push(" AND NOT p.archived)");
+            sql.push(" WHERE project_id IN (")
+                .push(OPEN_PROJECTS)
+                .bind(user_id)
+                .push(" AND NOT p.archived)");
         }
     }
     if let Some(section) = filter.section {
@@ -172,8 +170,12 @@ fn ts_query(terms: &[String]) -> String {
         .join(" & ")
 }
 
+/// The projects a listing without a project filter reads: the user's that are not archived.
+pub const OPEN_PROJECTS: &str = "SELECT m.project_id FROM project_members m \
+     JOIN projects p ON p.id = m.project_id WHERE m.user_id = ";
+
 /// ` ORDER BY …` for a sort, ties broken by id in the same direction.
-fn order_by(dialect: &Dialect, sort: &Sort) -> String {
+pub fn order_by(dialect: &Dialect, sort: &Sort) -> String {
     let dir = if sort.descending { "DESC" } else { "ASC" };
     format!(
         " ORDER BY {} {dir}, id {dir}",
