@@ -35,7 +35,7 @@ TOOLS = {
     "get_task",
     "move_task",
     "list_projects",
-    "create_project",
+    "add_project",
     "update_project",
     "list_sections",
     "create_section",
@@ -189,7 +189,7 @@ async def story(client: Client, user_id: str) -> None:
     other = await client.call_tool("list_tasks", {"user_id": "someone-else"})
     assert other.is_error and "user_id" in text_of(other), text_of(other)
 
-    project = await client.call_tool("create_project", {"name": "Home"})
+    project = await client.call_tool("add_project", {"name": "Home"})
     assert not project.is_error, text_of(project)
     project_id = project.structured_content["id"]
     section = await client.call_tool("create_section", {"project_id": project_id, "name": "Kitchen"})

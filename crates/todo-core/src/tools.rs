@@ -200,8 +200,8 @@ pub fn tools() -> &'static [ToolDef] {
                 false,
             ),
             def::<ProjectInput, Project>(
-                "create_project",
-                "Create project",
+                "add_project",
+                "Add project",
                 "Create a project the user owns: a `name` of 1-120 characters and an optional \
                  `color` (#rrggbb).",
                 Scope::Write,
@@ -267,7 +267,7 @@ pub async fn call(
         "move_task" => move_task(todo, user, parse(args)?).await,
         "list_tags" => list_tags(todo, user, parse(args)?).await,
         "list_projects" => list_projects(todo, user, parse(args)?).await,
-        "create_project" => create_project(todo, user, parse(args)?).await,
+        "add_project" => create_project(todo, user, parse(args)?).await,
         "update_project" => update_project(todo, user, parse(args)?).await,
         "list_sections" => list_sections(todo, user, parse(args)?).await,
         "create_section" => create_section(todo, user, parse(args)?).await,
@@ -941,7 +941,7 @@ mod tests {
                 &["project_id", "name", "color", "archived"],
             ),
             ("create_section", &["project_id", "name", "position"]),
-            ("create_project", &["name", "color"]),
+            ("add_project", &["name", "color"]),
             ("list_sections", &["project_id"]),
         ] {
             let properties = named(name)

@@ -244,7 +244,7 @@ async fn projects_and_sections_are_made_listed_and_archived_through_tools() {
     let created = call(
         &app,
         &user.token,
-        "create_project",
+        "add_project",
         json!({"name": "Home", "color": "#336699"}),
     )
     .await;
@@ -295,7 +295,7 @@ async fn project_tools_answer_unknown_and_foreign_projects_with_a_not_found_tool
     let app = TestApp::spawn().await;
     let ada = app.signup("ada@example.com").await;
     let bob = app.signup("bob@example.com").await;
-    let created = call(&app, &ada.token, "create_project", json!({"name": "Ada's"})).await;
+    let created = call(&app, &ada.token, "add_project", json!({"name": "Ada's"})).await;
     let project = created["structuredContent"]["id"].as_i64().expect("id");
 
     let foreign = call(
@@ -328,7 +328,7 @@ async fn project_tools_answer_unknown_and_foreign_projects_with_a_not_found_tool
         json!({"project_id": inbox["id"], "archived": true}),
     )
     .await;
-    let bad_name = call(&app, &ada.token, "create_project", json!({"name": " "})).await;
+    let bad_name = call(&app, &ada.token, "add_project", json!({"name": " "})).await;
 
     assert!(error_text(&foreign).contains("list_projects"), "{foreign}");
     assert!(error_text(&rename).contains("no project"), "{rename}");
@@ -344,7 +344,7 @@ async fn project_tools_answer_unknown_and_foreign_projects_with_a_not_found_tool
 async fn tasks_are_added_into_sections_and_under_parents_moved_and_listed_by_place() {
     let app = TestApp::spawn().await;
     let user = app.signup("ada@example.com").await;
-    let project = call(&app, &user.token, "create_project", json!({"name": "Home"})).await
+    let project = call(&app, &user.token, "add_project", json!({"name": "Home"})).await
         ["structuredContent"]["id"]
         .clone();
     let section = call(
