@@ -344,9 +344,10 @@ async fn project_tools_answer_unknown_and_foreign_projects_with_a_not_found_tool
 async fn tasks_are_added_into_sections_and_under_parents_moved_and_listed_by_place() {
     let app = TestApp::spawn().await;
     let user = app.signup("ada@example.com").await;
-    let project = call(&app, &user.token, "add_project", json!({"name": "Home"})).await
-        ["structuredContent"]["id"]
-        .clone();
+    let project =
+        call(&app, &user.token, "add_project", json!({"name": "Home"})).await["structuredContent"]
+            ["id"]
+            .clone();
     let section = call(
         &app,
         &user.token,
