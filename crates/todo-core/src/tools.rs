@@ -267,7 +267,7 @@ pub async fn call(
         "move_task" => move_task(todo, user, parse(args)?).await,
         "list_tags" => list_tags(todo, user, parse(args)?).await,
         "list_projects" => list_projects(todo, user, parse(args)?).await,
-        "add_project" => create_project(todo, user, parse(args)?).await,
+        "add_project" => add_project(todo, user, parse(args)?).await,
         "update_project" => update_project(todo, user, parse(args)?).await,
         "list_sections" => list_sections(todo, user, parse(args)?).await,
         "create_section" => create_section(todo, user, parse(args)?).await,
@@ -733,7 +733,7 @@ async fn list_projects(todo: &Todo, user: &UserId, _args: NoArgs) -> Result<Valu
     })
 }
 
-async fn create_project(
+async fn add_project(
     todo: &Todo,
     user: &UserId,
     input: ProjectInput,
