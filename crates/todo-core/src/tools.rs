@@ -733,11 +733,7 @@ async fn list_projects(todo: &Todo, user: &UserId, _args: NoArgs) -> Result<Valu
     })
 }
 
-async fn add_project(
-    todo: &Todo,
-    user: &UserId,
-    input: ProjectInput,
-) -> Result<Value, ToolError> {
+async fn add_project(todo: &Todo, user: &UserId, input: ProjectInput) -> Result<Value, ToolError> {
     to_value(&todo.create_project(user, input).await?)
 }
 
