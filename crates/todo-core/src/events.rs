@@ -8,7 +8,7 @@ use tokio::sync::broadcast;
 
 use crate::Todo;
 use crate::error::Result;
-use crate::ids::UserId;
+use crate::ids::{ProjectId, UserId};
 use crate::task::{Task, TaskId};
 
 pub type EventId = i64;
@@ -49,6 +49,80 @@ impl EventType {
     }
 }
 
+/// What happened to a task, as a project's activity names it. Streams and webhooks carry each
+/// as one of the five [`EventType`]s they always had.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Activity {
+    Created,
+    Updated,
+    Completed,
+    Reopened,
+    Moved,
+    Deleted,
+    Commented,
+    Reminder,
+}
+
+impl Activity {
+    const ALL: [Activity; 8] = [
+        Activity::Created,
+        Activity::Updated,
+        Activity::Completed,
+        Activity::Reopened,
+        Activity::Moved,
+        Activity::Deleted,
+        Activity::Commented,
+        Activity::Reminder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Activity::Created => "created",
+            Activity::Updated => "updated",
+            Activity::Completed => "completed",
+            Activity::Reopened => "reopened",
+            Activity::Moved => "moved",
+            Activity::Deleted => "deleted",
+            Activity::Commented => "commented",
+            Activity::Reminder => "reminder",
+        }
+    }
+
+    pub fn from_text(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    /// The type a stream or webhook gives it.
+    pub fn event_type(self) -> EventType {
+        match self {
+            Activity::Created => EventType::Created,
+            Activity::Completed => EventType::Completed,
+            Activity::Deleted => EventType::Deleted,
+            Activity::Reminder => EventType::Reminder,
+            Activity::Updated | Activity::Reopened | Activity::Moved | Activity::Commented => {
+                EventType::Updated
+            }
+        }
+    }
+
+    /// Whether it is personal (reaches only its user) rather than the project's.
+    pub fn is_personal(self) -> bool {
+        self == Activity::Reminder
+    }
+}
+
 /// One event, as streams and webhooks carry it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
@@ -60,7 +134,12 @@ pub struct Event {
     /// carries `reminder`: the reminder that fired.
     #[schema(value_type = Object)]
     pub task_data: serde_json::Value,
+    /// Who made the change (for a reminder: whose reminder it is).
     pub user_id: UserId,
+    /// What the change was, more finely than `event_type` (`moved`, `reopened`, `commented`).
+    pub action: Activity,
+    /// The task's project when the event was written.
+    pub project_id: Option<ProjectId>,
     pub timestamp: DateTime<Utc>,
 }
 
@@ -83,7 +162,7 @@ pub enum Signal {
 
 #[async_trait]
 pub trait EventStore {
-    /// The user's events with ids above `after`, oldest first, at most `limit`.
+    /// The events that reached the user with ids above `after`, oldest first, at most `limit`.
     async fn events_after(
         &self,
         user_id: &UserId,

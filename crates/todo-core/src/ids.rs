@@ -259,6 +259,14 @@ number_id!(
     /// A section of a project.
     SectionId
 );
+number_id!(
+    /// An invitation to a project.
+    InvitationId
+);
+number_id!(
+    /// A comment on a task.
+    CommentId
+);
 text_id!(
     /// A user: a UUIDv7 of ours (external identities map to one through `identities`), or
     /// for accounts from before identities, the id they were created with.

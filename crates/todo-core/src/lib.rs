@@ -22,6 +22,7 @@ pub mod projects;
 pub mod quick;
 pub mod recurrence;
 pub mod reminders;
+pub mod sharing;
 pub mod store;
 pub mod tag;
 pub mod task;

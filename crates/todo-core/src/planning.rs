@@ -9,7 +9,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::events::EventType;
+use crate::events::Activity;
+use crate::ids::ProjectId;
 use crate::recurrence::next_occurrence;
 use crate::reminders::{NewReminder, Reminder, ReminderId, anchor};
 use crate::task::{DueChange, NewTask, Task, TaskChanges};
@@ -180,7 +181,10 @@ pub struct TaskWrite {
     /// The event the write records, carrying the task as the write leaves it (as it was, for
     /// `deleted`). The store queues a delivery of every event to each of the user's webhooks
     /// that is not disabled, in the same statement as the event.
-    pub event: EventType,
+    pub event: Activity,
+    /// A project besides the task's whose members the event reaches: the one a move took
+    /// the task from, so their views drop it.
+    pub also_reaches: Option<ProjectId>,
     pub reminders: ReminderWrites,
     pub completion: Option<CompletionWrite>,
 }
@@ -250,7 +254,8 @@ pub fn created(task: &NewTask) -> TaskWrite {
         anchor: task.reminder_anchor,
     };
     TaskWrite {
-        event: EventType::Created,
+        event: Activity::Created,
+        also_reaches: None,
         // Only a retime reads the moment; a new task's reminders are all new.
         reminders: reminder_writes(&[], intent, DateTime::<Utc>::MIN_UTC),
         completion: None,
@@ -258,16 +263,23 @@ pub fn created(task: &NewTask) -> TaskWrite {
 }
 
 /// A change that took the task from `before` to `after` (its row and tags written, its
-/// reminders not yet), as [`resolve`] read it. It records `completed` when it completed the
-/// task — the edge to completed, or a recurring task's move to its next occurrence — and
-/// `updated` otherwise.
+/// reminders not yet), as [`resolve`] read it. Its activity is `completed` when it completed
+/// the task — the edge to completed, or a recurring task's move to its next occurrence —
+/// `reopened` when it took a completion back, and `updated` otherwise.
 pub fn changed(before: &Task, resolved: &Resolved) -> TaskWrite {
-    write(
+    let mut plan = write(
         before,
         ReminderIntent::of_changes(&resolved.changes),
         resolved.completion.clone(),
         resolved.now,
-    )
+    );
+    if plan.event == Activity::Updated
+        && before.completed
+        && resolved.changes.completed == Some(false)
+    {
+        plan.event = Activity::Reopened;
+    }
+    plan
 }
 
 fn write(
@@ -276,22 +288,25 @@ fn write(
     completion: Option<CompletionWrite>,
     now: DateTime<Utc>,
 ) -> TaskWrite {
-    let recorded = matches!(completion, Some(CompletionWrite::Record { .. }));
+    let event = match completion {
+        Some(CompletionWrite::Record { .. }) => Activity::Completed,
+        Some(CompletionWrite::Remove(_)) => Activity::Reopened,
+        None => Activity::Updated,
+    };
     TaskWrite {
-        event: if recorded {
-            EventType::Completed
-        } else {
-            EventType::Updated
-        },
+        event,
+        also_reaches: None,
         reminders: reminder_writes(&before.reminders, reminders, now),
         completion,
     }
 }
 
-/// A move to another place or position: an `updated` event.
-pub fn moved() -> TaskWrite {
+/// A move to another place or position from project `from`: `moved` (an `updated` event on
+/// streams), which reaches the members of both projects.
+pub fn moved(from: ProjectId) -> TaskWrite {
     TaskWrite {
-        event: EventType::Updated,
+        event: Activity::Moved,
+        also_reaches: Some(from),
         reminders: ReminderWrites::default(),
         completion: None,
     }
@@ -300,7 +315,8 @@ pub fn moved() -> TaskWrite {
 /// A deletion: its `deleted` event; the reminders and their jobs go with the row.
 pub fn deleted() -> TaskWrite {
     TaskWrite {
-        event: EventType::Deleted,
+        event: Activity::Deleted,
+        also_reaches: None,
         reminders: ReminderWrites::default(),
         completion: None,
     }
@@ -450,7 +466,7 @@ mod tests {
             ..NewTask::default()
         };
         let plan = created(&new);
-        assert_eq!(plan.event, EventType::Created);
+        assert_eq!(plan.event, Activity::Created);
         assert_eq!(plan.completion, None);
         let jobs: Vec<_> = plan
             .reminders
@@ -505,7 +521,7 @@ mod tests {
             anchor: Some(at(18)),
         };
         let plan = write(&before, intent, None, at(0));
-        assert_eq!(plan.event, EventType::Updated);
+        assert_eq!(plan.event, Activity::Updated);
         assert_eq!(plan.reminders.delete, [1, 2, 3]);
         let rows: Vec<_> = plan
             .reminders
@@ -608,7 +624,7 @@ mod tests {
             })
         );
         let plan = changed(&before, &resolved);
-        assert_eq!(plan.event, EventType::Completed);
+        assert_eq!(plan.event, Activity::Completed);
         assert_eq!(
             plan.reminders.moved,
             [(1, next - Duration::hours(1))],
@@ -636,7 +652,7 @@ mod tests {
         assert_eq!(resolved.changes.due.map(|d| d.due), Some(Due::At(at(18))));
         assert_eq!(resolved.changes.completed, None);
         assert_eq!(resolved.completion, Some(CompletionWrite::Remove(5)));
-        assert_eq!(changed(&moved, &resolved).event, EventType::Updated);
+        assert_eq!(changed(&moved, &resolved).event, Activity::Reopened);
 
         let edited_since = Task {
             updated_at: at(13),
@@ -673,7 +689,7 @@ mod tests {
         let reopened = resolve(&done, &complete(false), Some(&last), &context()).expect("reopen");
         assert_eq!(reopened.changes.completed, Some(false));
         assert_eq!(reopened.completion, Some(CompletionWrite::Remove(9)));
-        assert_eq!(changed(&done, &reopened).event, EventType::Updated);
+        assert_eq!(changed(&done, &reopened).event, Activity::Reopened);
         assert_eq!(
             resolve(&done, &complete(true), None, &context()),
             None,
@@ -792,7 +808,7 @@ mod tests {
     #[test]
     fn a_deletion_records_deleted_and_nothing_else() {
         let plan = deleted();
-        assert_eq!(plan.event, EventType::Deleted);
+        assert_eq!(plan.event, Activity::Deleted);
         assert!(plan.reminders.is_empty() && plan.completion.is_none());
     }
 

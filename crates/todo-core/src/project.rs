@@ -122,6 +122,8 @@ pub struct Project {
     pub inbox: bool,
     /// The caller's role in the project.
     pub role: Role,
+    /// How many members it has (1: not shared).
+    pub members: i64,
     /// Tasks not completed, for the sidebar.
     pub open_tasks: i64,
     #[serde(serialize_with = "crate::time::serialize_json")]
@@ -409,6 +411,7 @@ mod tests {
             position: 0,
             inbox: true,
             role: Role::Owner,
+            members: 1,
             open_tasks: 0,
             created_at: Utc::now(),
             updated_at: Utc::now(),

@@ -9,14 +9,17 @@ use crate::accounts::{NewUser, Session};
 use crate::api_key::{ApiKey, ApiKeyId};
 use crate::chat::ChatStore;
 use crate::error::Result;
-use crate::events::EventStore;
+use crate::events::{EventId, EventStore};
 use crate::jobs::JobStore;
 use crate::oauth::OAuthStore;
 use crate::page::TaskQuery;
 use crate::placement::MoveInput;
 use crate::planning::{Completion, WriteContext};
 use crate::project::{
-    NewProject, Project, ProjectChanges, ProjectId, Section, SectionChanges, SectionId,
+    NewProject, Project, ProjectChanges, ProjectId, Role, Section, SectionChanges, SectionId,
+};
+use crate::sharing::{
+    ActivityEntry, Comment, CommentId, Invitation, InvitationId, InvitationInput, Member,
 };
 use crate::tag::{Tag, TagChanges, TagId, TagName};
 use crate::task::{NewTask, Task, TaskChanges, TaskId};
@@ -56,6 +59,7 @@ pub trait Store:
     + TaskStore
     + ProjectStore
     + TagStore
+    + SharingStore
     + ChatStore
     + EventStore
     + JobStore
@@ -275,6 +279,98 @@ pub trait ProjectStore {
     ) -> Result<Option<Section>>;
     /// Deletes the section and its tasks (as Todoist does), recording `deleted` for each.
     async fn delete_section(&self, user_id: &UserId, id: SectionId) -> Result<bool>;
+}
+
+/// Members, invitations, comments and activity: each method reads what the rules in
+/// [`crate::sharing`] need, asks them, and writes, in one transaction.
+#[async_trait]
+pub trait SharingStore {
+    /// The project's members, the owner first; `None` when the user is not one of them.
+    async fn members(&self, user_id: &UserId, project: ProjectId) -> Result<Option<Vec<Member>>>;
+    /// Gives `target` the role `role` as [`crate::sharing::role_change`] allows (`owner`: hands
+    /// the project over); the members after. `None` when the project or the member is not
+    /// there for the user.
+    async fn change_role(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        target: &UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<Member>>>;
+    /// Removes `target` (or the user leaves) as [`crate::sharing::removal`] allows, unassigning
+    /// their tasks in the project and dropping their reminders and labels on them.
+    async fn remove_member(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        target: &UserId,
+    ) -> Result<bool>;
+    /// Fails with `Error::Conflict` when the address is a member's or has an invitation
+    /// pending.
+    async fn invite(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        input: &InvitationInput,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>>;
+    async fn project_invitations(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+    ) -> Result<Option<Vec<Invitation>>>;
+    async fn cancel_invitation(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        id: InvitationId,
+    ) -> Result<bool>;
+    /// Pending invitations to the user's email.
+    async fn invitations_for(&self, user_id: &UserId) -> Result<Vec<Invitation>>;
+    async fn accept_invitation(
+        &self,
+        user_id: &UserId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Project>>;
+    async fn decline_invitation(
+        &self,
+        user_id: &UserId,
+        id: InvitationId,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
+    /// A task's comments, oldest first; `None` when the user cannot see the task.
+    async fn comments(&self, user_id: &UserId, task: TaskId) -> Result<Option<Vec<Comment>>>;
+    async fn comment(&self, user_id: &UserId, id: CommentId) -> Result<Option<Comment>>;
+    /// Adds a comment (any member may) and records `commented`.
+    async fn add_comment(
+        &self,
+        user_id: &UserId,
+        task: TaskId,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Comment>>;
+    async fn edit_comment(
+        &self,
+        user_id: &UserId,
+        id: CommentId,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Comment>>;
+    async fn delete_comment(&self, user_id: &UserId, id: CommentId) -> Result<bool>;
+    /// The project's events, newest first, with ids below `before`.
+    async fn activity(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        before: Option<EventId>,
+        limit: u32,
+    ) -> Result<Option<Vec<ActivityEntry>>>;
+    /// Deletes the account and its data; each shared project it owns goes to
+    /// [`crate::sharing::successor`], else goes with it. `false` when there is no such user.
+    async fn delete_account(&self, user_id: &UserId) -> Result<bool>;
 }
 
 #[async_trait]

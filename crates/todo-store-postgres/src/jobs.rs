@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use todo_core::Result;
-use todo_core::events::{Event, EventType};
+use todo_core::events::{Activity, Event, EventType};
 use todo_core::ids::TaskId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
@@ -59,7 +59,7 @@ impl JobStore for PostgresStore {
                 "UPDATE reminders r SET sent_at = $3 FROM tasks t \
                  WHERE r.user_id = $1 AND r.id = $2 AND r.sent_at IS NULL \
                      AND r.remind_at <= $3 \
-                     AND t.user_id = r.user_id AND t.id = r.task_id AND NOT t.completed \
+                     AND t.id = r.task_id AND NOT t.completed \
                  RETURNING r.id, r.task_id",
             )
             .bind(user)
@@ -75,11 +75,21 @@ impl JobStore for PostgresStore {
             && let Some(task) = select_task(&mut *tx, user, task_id).await?
         {
             let data = reminder_task_data(&task, reminder_id);
-            let id =
-                events::record(&mut tx, user, EventType::Reminder, task_id, &data, now).await?;
+            let written = events::Written {
+                actor: user,
+                activity: Activity::Reminder,
+                project: Some(task.project_id),
+                from_project: None,
+                task_id,
+                task_data: &data,
+                at: now,
+            };
+            let id = events::record(&mut tx, written).await?;
             event = Some(Event {
                 id,
                 event_type: EventType::Reminder,
+                action: Activity::Reminder,
+                project_id: Some(task.project_id),
                 task_id,
                 task_data: serde_json::from_str(&data).unwrap_or_default(),
                 user_id: user.clone(),

@@ -10,6 +10,7 @@ mod oauth;
 mod projects;
 mod reminders;
 mod rows;
+mod sharing;
 mod sql;
 mod tags;
 mod tasks;

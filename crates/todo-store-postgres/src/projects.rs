@@ -46,7 +46,7 @@ static INSERT_SECTION: LazyLock<String> = LazyLock::new(|| numbered(&statements:
 static SECTION_TASKS: LazyLock<String> = LazyLock::new(|| numbered(statements::SECTION_TASKS));
 static DELETE_SECTION: LazyLock<String> = LazyLock::new(|| numbered(statements::DELETE_SECTION));
 
-async fn project<'e>(
+pub(crate) async fn project<'e>(
     executor: impl PgExecutor<'e>,
     user_id: &UserId,
     id: ProjectId,

@@ -334,7 +334,7 @@ async fn facts(tx: &mut PgConnection, user_id: &UserId, to: &Destination) -> Res
 }
 
 /// The task locked for the write and the user's role in its project, if they are a member.
-async fn lock_with_role(
+pub(crate) async fn lock_with_role(
     tx: &mut PgConnection,
     user_id: &UserId,
     id: TaskId,
@@ -559,7 +559,8 @@ async fn move_task(
     }
     let mut moved = None;
     for task_id in moving.changed_by(&place) {
-        let task = write_plan(tx, user_id, *task_id, &planning::moved(), now, None).await?;
+        let plan = planning::moved(moving.placed.project);
+        let task = write_plan(tx, user_id, *task_id, &plan, now, None).await?;
         moved.get_or_insert(task);
     }
     Ok(moved)
@@ -605,7 +606,16 @@ async fn write_plan(
             .await?
             .ok_or_else(vanished)?,
     };
-    events::record(tx, user_id, plan.event, id, &task_data(&task), now).await?;
+    let written = events::Written {
+        actor: user_id,
+        activity: plan.event,
+        project: Some(task.project_id),
+        from_project: plan.also_reaches.filter(|from| *from != task.project_id),
+        task_id: id,
+        task_data: &task_data(&task),
+        at: now,
+    };
+    events::record(tx, written).await?;
     Ok(task)
 }
 

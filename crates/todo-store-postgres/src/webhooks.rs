@@ -8,7 +8,8 @@ use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::jobs::Job;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
-use todo_store_sql::{EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow};
+use todo_store_sql::tree::numbered;
+use todo_store_sql::{EventRow, WEBHOOK_COLUMNS, WebhookRow};
 
 use crate::rows::{db_error, decode};
 use crate::{PostgresStore, sql, tx};
@@ -72,9 +73,8 @@ impl WebhookStore for PostgresStore {
         else {
             return Ok(None);
         };
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = $1 AND id = $2");
-        let values = [(&job.user_id).into(), event_id.into()];
-        let event = sql::row::<EventRow, _>(&self.pool, sql, values).await?;
+        let sql = numbered(&todo_store_sql::sharing::EVENT);
+        let event = sql::row::<EventRow, _>(&self.pool, sql, [event_id.into()]).await?;
         Ok(event.map(|event| Delivery {
             webhook: hook.0.into(),
             secret: hook.1,

@@ -8,7 +8,7 @@ use todo_core::Error;
 use todo_core::api_key::{ApiKey, scopes_from_text};
 use todo_core::chat::store::StoredCredential;
 use todo_core::chat::{Conversation, Message, NewMessage, Role};
-use todo_core::events::{Event, EventType};
+use todo_core::events::{Activity, Event, EventType};
 use todo_core::ids::{
     ApiKeyId, ConversationId, ProjectId, SectionId, TagId, TaskId, UserId, WebhookId,
 };
@@ -238,12 +238,14 @@ pub struct ProjectRow {
     pub open_tasks: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub members: i64,
 }
 
 /// The columns of a [`ProjectRow`], from `projects p` and `project_members m`.
 pub const PROJECT_COLUMNS: &str = "p.id, p.name, p.color, p.archived, m.position, p.inbox, \
      m.role, (SELECT COUNT(*) FROM tasks t WHERE t.project_id = p.id AND NOT t.completed), \
-     p.created_at, p.updated_at";
+     p.created_at, p.updated_at, \
+     (SELECT COUNT(*) FROM project_members pm WHERE pm.project_id = p.id)";
 
 impl FromColumns for ProjectRow {
     fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
@@ -258,6 +260,7 @@ impl FromColumns for ProjectRow {
             open_tasks: row.big(7)?,
             created_at: row.time(8)?,
             updated_at: row.time(9)?,
+            members: row.big(10)?,
         })
     }
 }
@@ -273,6 +276,7 @@ impl From<ProjectRow> for Project {
             inbox: r.inbox,
             // Only the store writes this column, from `Role::as_str`.
             role: r.role.parse().unwrap_or(ProjectRole::Viewer),
+            members: r.members,
             open_tasks: r.open_tasks,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -413,6 +417,8 @@ pub struct EventRow {
     pub task_id: TaskId,
     pub task_data: String,
     pub created_at: DateTime<Utc>,
+    pub action: Option<String>,
+    pub project_id: Option<ProjectId>,
 }
 
 impl FromColumns for EventRow {
@@ -424,16 +430,33 @@ impl FromColumns for EventRow {
             task_id: TaskId::new(row.big(3)?),
             task_data: row.text(4)?,
             created_at: row.time(5)?,
+            action: row.opt_text(6)?,
+            project_id: row.opt_big(7)?.map(ProjectId::new),
         })
     }
 }
 
 impl From<EventRow> for Event {
     fn from(r: EventRow) -> Self {
+        // Only the store writes these columns, from `as_str`; events from before activities
+        // were recorded have none, and read as their type.
+        let event_type = EventType::from_text(&r.event_type).unwrap_or(EventType::Updated);
+        let action =
+            r.action
+                .as_deref()
+                .and_then(Activity::from_text)
+                .unwrap_or(match event_type {
+                    EventType::Created => Activity::Created,
+                    EventType::Completed => Activity::Completed,
+                    EventType::Deleted => Activity::Deleted,
+                    EventType::Reminder => Activity::Reminder,
+                    EventType::Updated => Activity::Updated,
+                });
         Event {
             id: r.id,
-            // Only the store writes this column, from `EventType::as_str`.
-            event_type: EventType::from_text(&r.event_type).unwrap_or(EventType::Updated),
+            event_type,
+            action,
+            project_id: r.project_id,
             task_id: r.task_id,
             task_data: serde_json::from_str(&r.task_data).unwrap_or_default(),
             user_id: r.user_id,
@@ -615,7 +638,9 @@ pub const CREDENTIAL_COLUMNS: &str =
 pub const WEBHOOK_COLUMNS: &str =
     "id, url, created_at, consecutive_failures, disabled_at, last_error";
 pub const JOB_COLUMNS: &str = "id, kind, user_id, reminder_id, event_id, webhook_id, attempts";
-pub const EVENT_COLUMNS: &str = "id, user_id, event_type, task_id, task_data, created_at";
+/// The columns of an [`EventRow`], from `events e`.
+pub const EVENT_COLUMNS: &str =
+    "e.id, e.user_id, e.event_type, e.task_id, e.task_data, e.created_at, e.action, e.project_id";
 
 /// The reminder a `reminder` event is about, added to its task's JSON.
 pub fn reminder_task_data(task: &Task, reminder_id: i64) -> String {

@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use todo_core::ids::{
-    ApiKeyId, ConversationId, ProjectId, SectionId, TagId, TaskId, UserId, WebhookId,
+    ApiKeyId, CommentId, ConversationId, InvitationId, ProjectId, SectionId, TagId, TaskId, UserId,
+    WebhookId,
 };
 
 /// A value to bind. Absent values keep their type (PostgreSQL binds typed NULLs).
@@ -37,6 +38,18 @@ impl From<ProjectId> for Value {
 impl From<Option<ProjectId>> for Value {
     fn from(v: Option<ProjectId>) -> Self {
         Value::Int(v.map(ProjectId::get))
+    }
+}
+
+impl From<InvitationId> for Value {
+    fn from(v: InvitationId) -> Self {
+        Value::Int(Some(v.get()))
+    }
+}
+
+impl From<CommentId> for Value {
+    fn from(v: CommentId) -> Self {
+        Value::Int(Some(v.get()))
     }
 }
 

@@ -6,40 +6,85 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use todo_core::Result;
-use todo_core::events::{Event, EventId, EventStore, EventType, Signal};
-use todo_core::ids::UserId;
+use todo_core::events::{Activity, Event, EventId, EventStore, Signal};
+use todo_core::ids::{ProjectId, UserId};
 use todo_core::task::TaskId;
-use todo_store_sql::{EVENT_COLUMNS, EventRow};
+use todo_store_sql::EventRow;
+use todo_store_sql::sharing as statements;
 use tokio::sync::broadcast;
 
 use crate::{SqliteStore, sql};
 
-/// Writes one event in the change's transaction, queues a delivery to each of the user's
-/// active webhooks. The caller signals listeners after the commit.
-pub(crate) fn record(
-    conn: &Connection,
-    user_id: &UserId,
-    kind: EventType,
-    task_id: TaskId,
-    task_data: &str,
-    now: DateTime<Utc>,
-) -> Result<EventId> {
-    let sql = "INSERT INTO events (user_id, event_type, task_id, task_data, created_at) \
-               VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id";
+/// What an event is about: who acted, what they did, to which task in which project.
+pub(crate) struct Written<'a> {
+    pub actor: &'a UserId,
+    pub activity: Activity,
+    /// The task's project; `None` only for a task outside any (never, since projects).
+    pub project: Option<ProjectId>,
+    /// The project a move took the task from: its members hear of it too.
+    pub from_project: Option<ProjectId>,
+    pub task_id: TaskId,
+    pub task_data: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Writes one event in the change's transaction, with its recipients (the members of its
+/// project, or the acting user alone for a reminder) and a delivery to each webhook it is for
+/// (`todo_store_sql::sharing::QUEUE_DELIVERIES`). The store wakes each recipient's listeners
+/// after the commit (`SqliteStore::write_announcing`).
+pub(crate) fn record(conn: &Connection, event: Written<'_>) -> Result<EventId> {
+    let sql = "INSERT INTO events (user_id, event_type, action, project_id, task_id, task_data, \
+               created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
     let values = [
-        user_id.into(),
-        kind.as_str().into(),
-        task_id.into(),
-        task_data.into(),
-        now.into(),
+        event.actor.into(),
+        event.activity.event_type().as_str().into(),
+        event.activity.as_str().into(),
+        event.project.into(),
+        event.task_id.into(),
+        event.task_data.into(),
+        event.at.into(),
     ];
     let id: EventId = sql::scalar(conn, sql, values)?
         .ok_or_else(|| todo_core::Error::internal("insert returned no row"))?;
-    let sql = "INSERT INTO jobs (kind, user_id, event_id, webhook_id, run_at) \
-               SELECT 'webhook', user_id, ?2, id, ?3 FROM webhooks \
-               WHERE user_id = ?1 AND disabled_at IS NULL";
-    sql::run(conn, sql, [user_id.into(), id.into(), now.into()])?;
+    let personal = event.activity.is_personal() || event.project.is_none();
+    let values = [
+        id.into(),
+        event.project.into(),
+        event.from_project.into(),
+        personal.into(),
+        event.actor.into(),
+    ];
+    sql::run(conn, statements::INSERT_RECIPIENTS, values)?;
+    let values = [
+        id.into(),
+        event.at.into(),
+        event.project.into(),
+        personal.into(),
+        event.actor.into(),
+    ];
+    sql::run(conn, statements::QUEUE_DELIVERIES, values)?;
     Ok(id)
+}
+
+/// The newest event id (0 when none): what a write's new events are above.
+pub(crate) fn high_water(conn: &Connection) -> Result<EventId> {
+    Ok(
+        sql::scalar::<Option<EventId>>(conn, "SELECT MAX(id) FROM events", std::iter::empty())?
+            .flatten()
+            .unwrap_or(0),
+    )
+}
+
+/// Who the events above `mark` reached.
+pub(crate) fn reached_since(conn: &Connection, mark: EventId) -> Result<Vec<UserId>> {
+    sql::all(
+        conn,
+        "SELECT DISTINCT user_id FROM event_recipients WHERE event_id > ?1",
+        [mark],
+        |row| row.get::<_, String>(0),
+    )
+    .map(|users| users.into_iter().map(UserId::new).collect())
+    .map_err(crate::rows::db_error)
 }
 
 #[async_trait]
@@ -50,18 +95,13 @@ impl EventStore for SqliteStore {
         after: EventId,
         limit: u32,
     ) -> Result<Vec<Event>> {
-        // The limit in the text, as in listings: a bound one re-prepares at every call.
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id > ?2 \
-             ORDER BY id LIMIT {limit}"
-        );
-        let values = [user_id.into(), after.into()];
-        self.read(move |conn| sql::rows::<EventRow, _>(conn, &sql, values))
+        let values = [user_id.into(), after.into(), i64::from(limit).into()];
+        self.read(move |conn| sql::rows::<EventRow, _>(conn, &statements::EVENTS_AFTER, values))
             .await
     }
 
     async fn last_event_id(&self, user_id: &UserId) -> Result<EventId> {
-        let sql = "SELECT MAX(id) FROM events WHERE user_id = ?1";
+        let sql = statements::LAST_EVENT;
         let values = [user_id.into()];
         let id = self
             .read(move |conn| sql::scalar::<Option<EventId>>(conn, sql, values))

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use todo_core::Result;
-use todo_core::events::{Event, EventType};
+use todo_core::events::{Activity, Event, EventType};
 use todo_core::ids::TaskId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore};
 use todo_core::time::to_sortable_text as ts;
@@ -58,8 +58,8 @@ impl JobStore for SqliteStore {
     }
 
     async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
-        let (job, user_id) = (job.clone(), job.user_id.clone());
-        self.write_announcing(&user_id, move |conn| {
+        let job = job.clone();
+        self.write_announcing(move |conn| {
             let tx = savepoint(conn)?;
             let fired: Option<(i64, TaskId)> = match job.reminder_id {
                 Some(reminder_id) => sql::one(
@@ -80,11 +80,21 @@ impl JobStore for SqliteStore {
                 && let Some(task) = select_task(&tx, &job.user_id, task_id)?
             {
                 let data = reminder_task_data(&task, reminder_id);
-                let id =
-                    events::record(&tx, &job.user_id, EventType::Reminder, task_id, &data, now)?;
+                let written = events::Written {
+                    actor: &job.user_id,
+                    activity: Activity::Reminder,
+                    project: Some(task.project_id),
+                    from_project: None,
+                    task_id,
+                    task_data: &data,
+                    at: now,
+                };
+                let id = events::record(&tx, written)?;
                 event = Some(Event {
                     id,
                     event_type: EventType::Reminder,
+                    action: Activity::Reminder,
+                    project_id: Some(task.project_id),
                     task_id,
                     task_data: serde_json::from_str(&data).unwrap_or_default(),
                     user_id: job.user_id.clone(),

@@ -14,6 +14,7 @@ mod pool;
 mod projects;
 mod reminders;
 mod rows;
+mod sharing;
 mod sql;
 mod tags;
 mod tasks;
@@ -22,11 +23,11 @@ mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, Savepoint};
 use todo_core::events::Signal;
-use todo_core::ids::UserId;
 use todo_core::store::{PoolStats, Store};
 use todo_core::{Error, Result};
 use tokio::sync::broadcast;
@@ -129,19 +130,31 @@ impl SqliteStore {
         self.writer.write(work, None).await
     }
 
-    /// [`Self::write`] for a write that records events of `user_id`: once it has committed,
-    /// listeners hear that the user has new events and that jobs may have changed (sent by
-    /// the writer, so a caller that stops waiting cannot lose them).
-    async fn write_announcing<T, F>(&self, user_id: &UserId, work: F) -> Result<T>
+    /// [`Self::write`] for a write that records events: once it has committed, the users its
+    /// events reached hear that they have new events, and job runners that jobs may have
+    /// changed (sent by the writer, so a caller that stops waiting cannot lose them). Who was
+    /// reached is read in the write, from the events it added.
+    async fn write_announcing<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let (signals, user_id) = (self.signals.clone(), user_id.to_owned());
+        let reached = Arc::new(Mutex::new(Vec::new()));
+        let (signals, heard) = (self.signals.clone(), reached.clone());
         let announce = Box::new(move || {
-            let _ = signals.send(Signal::Events { user_id });
+            let users = std::mem::take(&mut *heard.lock().unwrap_or_else(PoisonError::into_inner));
+            for user_id in users {
+                let _ = signals.send(Signal::Events { user_id });
+            }
             let _ = signals.send(Signal::Jobs);
         });
+        let work = move |conn: &mut Connection| {
+            let mark = events::high_water(conn)?;
+            let done = work(conn)?;
+            *reached.lock().unwrap_or_else(PoisonError::into_inner) =
+                events::reached_since(conn, mark)?;
+            Ok(done)
+        };
         self.writer.write(work, Some(announce)).await
     }
 }

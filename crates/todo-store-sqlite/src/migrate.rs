@@ -63,6 +63,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "oauth",
         sql: include_str!("../migrations/0007_oauth.sql"),
     },
+    Migration {
+        version: 8,
+        description: "sharing",
+        sql: include_str!("../migrations/0008_sharing.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

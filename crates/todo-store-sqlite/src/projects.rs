@@ -41,7 +41,11 @@ pub(crate) fn insert_inbox(conn: &Connection, user_id: &UserId, now: DateTime<Ut
     sql::run(conn, statements::INSERT_MEMBER, values).map(drop)
 }
 
-fn project(conn: &Connection, user_id: &UserId, id: ProjectId) -> Result<Option<Project>> {
+pub(crate) fn project(
+    conn: &Connection,
+    user_id: &UserId,
+    id: ProjectId,
+) -> Result<Option<Project>> {
     sql::row::<ProjectRow, _>(conn, &statements::ONE, [user_id.into(), id.into()])
 }
 
@@ -186,7 +190,7 @@ impl ProjectStore for SqliteStore {
 
     async fn delete_project(&self, user_id: &UserId, id: ProjectId) -> Result<bool> {
         let owner = user_id.to_owned();
-        self.write_announcing(user_id, move |conn| {
+        self.write_announcing(move |conn| {
             let user_id = owner;
             let tx = savepoint(conn)?;
             let Some(before) = project(&tx, &user_id, id)? else {
@@ -285,7 +289,7 @@ impl ProjectStore for SqliteStore {
 
     async fn delete_section(&self, user_id: &UserId, id: SectionId) -> Result<bool> {
         let owner = user_id.to_owned();
-        self.write_announcing(user_id, move |conn| {
+        self.write_announcing(move |conn| {
             let user_id = owner;
             let tx = savepoint(conn)?;
             let Some((_, role)) = section_and_role(&tx, &user_id, id)? else {

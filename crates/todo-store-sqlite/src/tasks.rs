@@ -50,7 +50,7 @@ impl TaskStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Task> {
         let (user, task) = (user_id.to_owned(), task.clone());
-        self.write_announcing(user_id, move |conn| {
+        self.write_announcing(move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
             let task = insert(&tx, &user_id, &task, now, Insert::New)?
@@ -73,7 +73,7 @@ impl TaskStore for SqliteStore {
         let waiting = Arc::new(());
         let caller = Arc::downgrade(&waiting);
         let imported = self
-            .write_announcing(user_id, move |conn| {
+            .write_announcing(move |conn| {
                 let tx = savepoint(conn)?;
                 let created =
                     crate::import::store(&tx, &user, &batch, now, || caller.strong_count() > 0)?;
@@ -124,7 +124,7 @@ impl TaskStore for SqliteStore {
         context: &WriteContext,
     ) -> Result<Option<Task>> {
         let (user, changes, context) = (user_id.to_owned(), changes.clone(), *context);
-        self.write_announcing(user_id, move |conn| {
+        self.write_announcing(move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
             let Some(before) = select_for_write(&tx, &user_id, id)? else {
@@ -145,7 +145,7 @@ impl TaskStore for SqliteStore {
         context: &WriteContext,
     ) -> Result<Option<Task>> {
         let (user, context) = (user_id.to_owned(), *context);
-        self.write_announcing(user_id, move |conn| {
+        self.write_announcing(move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
             let Some(before) = select_for_write(&tx, &user_id, id)? else {
@@ -169,7 +169,7 @@ impl TaskStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Task>> {
         let (user, to) = (user_id.to_owned(), to.clone());
-        self.write_announcing(user_id, move |conn| {
+        self.write_announcing(move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
             let Some(task) = move_task(&tx, &user_id, id, &to, now)? else {
@@ -183,7 +183,7 @@ impl TaskStore for SqliteStore {
 
     async fn delete_task(&self, user_id: &UserId, id: TaskId) -> Result<bool> {
         let user = user_id.to_owned();
-        self.write_announcing(user_id, move |conn| {
+        self.write_announcing(move |conn| {
             let user_id = user;
             let tx = savepoint(conn)?;
             let Some(task) = select_for_write(&tx, &user_id, id)? else {
@@ -559,7 +559,8 @@ fn move_task(
     }
     let mut moved = None;
     for task_id in moving.changed_by(&place) {
-        let task = write_plan(conn, user_id, *task_id, &planning::moved(), now, None)?;
+        let plan = planning::moved(moving.placed.project);
+        let task = write_plan(conn, user_id, *task_id, &plan, now, None)?;
         moved.get_or_insert(task);
     }
     Ok(moved)
@@ -600,7 +601,16 @@ fn write_plan(
         Some(task) if plan.reminders.is_empty() => task,
         _ => select_task(conn, user_id, id)?.ok_or_else(vanished)?,
     };
-    events::record(conn, user_id, plan.event, id, &task_data(&task), now)?;
+    let written = events::Written {
+        actor: user_id,
+        activity: plan.event,
+        project: Some(task.project_id),
+        from_project: plan.also_reaches.filter(|from| *from != task.project_id),
+        task_id: id,
+        task_data: &task_data(&task),
+        at: now,
+    };
+    events::record(conn, written)?;
     Ok(task)
 }
 
@@ -614,7 +624,7 @@ pub(crate) fn select_task(conn: &Connection, user_id: &UserId, id: TaskId) -> Re
 }
 
 /// The task and the user's role in its project, if they are a member.
-fn select_with_role(
+pub(crate) fn select_with_role(
     conn: &Connection,
     user_id: &UserId,
     id: TaskId,

@@ -6,7 +6,7 @@ use todo_core::Result;
 use todo_core::ids::UserId;
 use todo_core::jobs::Job;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
-use todo_store_sql::{EVENT_COLUMNS, EventRow, WEBHOOK_COLUMNS, WebhookRow};
+use todo_store_sql::{EventRow, WEBHOOK_COLUMNS, WebhookRow};
 
 use crate::rows::{db_error, decode};
 use crate::{SqliteStore, sql};
@@ -71,9 +71,8 @@ impl WebhookStore for SqliteStore {
             let Some(hook) = hook else {
                 return Ok(None);
             };
-            let sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE user_id = ?1 AND id = ?2");
-            let values = [(&user_id).into(), event_id.into()];
-            let event = sql::row::<EventRow, _>(conn, &sql, values)?;
+            let sql = &todo_store_sql::sharing::EVENT;
+            let event = sql::row::<EventRow, _>(conn, sql, [event_id.into()])?;
             Ok(event.map(|event| Delivery {
                 webhook: hook.0.into(),
                 secret: hook.1,
