@@ -9,6 +9,7 @@ pub mod events;
 pub mod health;
 mod problems;
 pub mod projects;
+pub mod sharing;
 pub mod tags;
 pub mod tasks;
 pub mod transfer;
@@ -43,6 +44,7 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
         (name = "connected-apps", description = "Apps connected with OAuth (claude.ai, ChatGPT, …)"),
         (name = "tasks", description = "Tasks and subtasks"),
         (name = "projects", description = "Projects and their sections"),
+        (name = "sharing", description = "Members, invitations, comments and activity of shared projects"),
         (name = "tags", description = "Labels on tasks"),
         (name = "transfer", description = "Export and import"),
         (name = "chat", description = "The AI assistant: chat turns, conversations, your own LLM key"),
@@ -87,6 +89,16 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::get, projects::update, projects::delete))
         .routes(routes!(projects::sections, projects::create_section))
         .routes(routes!(projects::update_section, projects::delete_section))
+        .routes(routes!(sharing::members))
+        .routes(routes!(sharing::update_member, sharing::remove_member))
+        .routes(routes!(sharing::project_invitations, sharing::invite))
+        .routes(routes!(sharing::cancel_invitation))
+        .routes(routes!(sharing::my_invitations))
+        .routes(routes!(sharing::accept))
+        .routes(routes!(sharing::decline))
+        .routes(routes!(sharing::activity))
+        .routes(routes!(sharing::comments, sharing::create_comment))
+        .routes(routes!(sharing::update_comment, sharing::delete_comment))
         .routes(routes!(tasks::bulk))
         .routes(routes!(transfer::export))
         .routes(routes!(calendar::feed))

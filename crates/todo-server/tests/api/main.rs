@@ -22,6 +22,7 @@ mod probe;
 mod projects;
 mod rate_limits;
 mod scripted_llm;
+mod sharing;
 mod tags;
 mod tasks;
 mod transfer;
