@@ -310,6 +310,7 @@ mod tests {
             recurrence_mode: crate::recurrence::RecurrenceMode::Due,
             parent_id: None,
             position: 0,
+            assignee_id: None,
             tags: Vec::new(),
             reminders: Vec::new(),
             created_at: at,

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+use crate::ids::UserId;
 use crate::project::{ProjectId, SectionId};
 use crate::tag::{MAX_TAGS_PER_TASK, TagName};
 use crate::task::{Priority, Task, TaskId, start_of_day};
@@ -89,6 +90,31 @@ impl std::str::FromStr for ParentFilter {
     }
 }
 
+/// Whose tasks to list, by assignee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// Assigned to the caller.
+    Me,
+    /// Assigned to this user.
+    User(UserId),
+    /// Assigned to nobody.
+    Nobody,
+}
+
+impl std::str::FromStr for AssigneeFilter {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, String> {
+        match raw.trim() {
+            "me" => Ok(AssigneeFilter::Me),
+            "none" => Ok(AssigneeFilter::Nobody),
+            "" => Err("give me, none or a user id".into()),
+            id if id.len() > 255 => Err("is not a user id".into()),
+            id => Ok(AssigneeFilter::User(UserId::new(id))),
+        }
+    }
+}
+
 /// What to list, independent of order and paging. Every condition must hold. Without a
 /// project, the tasks of every project the user is a member of that is not archived.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,6 +135,7 @@ pub struct TaskFilter {
     pub due_after: Option<DateTime<Utc>>,
     /// Not completed and due before this moment.
     pub overdue_at: Option<DateTime<Utc>>,
+    pub assignee: Option<AssigneeFilter>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -269,6 +296,8 @@ pub struct ListTasksRequest {
     pub section: Option<String>,
     /// A task id: its subtasks; `none`: top-level tasks only.
     pub parent: Option<String>,
+    /// `me`, `none` (unassigned) or a user id.
+    pub assignee: Option<String>,
     /// `all` (default), `pending` or `completed`.
     pub status: Option<String>,
     /// `true` (= `status=completed`) or `false` (= `status=pending`).
@@ -325,6 +354,10 @@ impl ListTasksRequest {
             .parent
             .as_deref()
             .and_then(|raw| v.check("parent", raw.parse::<ParentFilter>()));
+        let assignee = self
+            .assignee
+            .as_deref()
+            .and_then(|raw| v.check("assignee", raw.parse::<AssigneeFilter>()));
         let status = match (&self.status, &self.completed) {
             (Some(_), Some(_)) => {
                 v.fail("completed", "give either status or completed, not both");
@@ -398,6 +431,7 @@ impl ListTasksRequest {
                 due_before,
                 due_after,
                 overdue_at: (self.overdue == Some(true)).then_some(now),
+                assignee,
             },
             sort: sort.unwrap_or_default(),
             limit,

@@ -420,6 +420,7 @@ mod tests {
             recurrence: None,
             recurrence_mode: RecurrenceMode::Due,
             position: 1,
+            assignee_id: None,
             tags: vec!["home".into()],
             reminders: Vec::new(),
             created_at: at(8),

@@ -257,6 +257,17 @@ fn parse_comment(raw: &str) -> Result<String, String> {
     Ok(body.to_owned())
 }
 
+/// A task's assignee is a member of its project.
+pub fn check_assignee(is_member: bool) -> Result<()> {
+    if !is_member {
+        return Err(Error::invalid(
+            "assignee_id",
+            "must be a member of the task's project",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether a task with `comments` comments may have another.
 pub fn check_comment_room(comments: u64) -> Result<()> {
     if comments >= MAX_COMMENTS_PER_TASK {

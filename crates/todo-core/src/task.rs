@@ -132,6 +132,8 @@ pub struct Task {
     pub recurrence_mode: RecurrenceMode,
     /// Manual order among its siblings (same project, section and parent).
     pub position: i64,
+    /// The member the task is assigned to (one at most).
+    pub assignee_id: Option<UserId>,
     /// Tag names, sorted without regard to case.
     pub tags: Vec<String>,
     /// In the order they fire.
@@ -315,6 +317,9 @@ pub struct TaskInput {
     /// Makes the task a subtask of this one (in its project and section).
     #[serde(default)]
     pub parent_id: Option<TaskId>,
+    /// A member of the task's project to assign it to.
+    #[serde(default)]
+    pub assignee_id: Option<UserId>,
     /// Tag names (created on the fly), e.g. `["home", "bills"]`.
     #[serde(default)]
     pub tags: Option<Vec<String>>,
@@ -386,6 +391,10 @@ pub struct TaskPatchInput {
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub completed: Patch<bool>,
+    /// A member of the task's project; `null` unassigns.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub assignee_id: Patch<UserId>,
 }
 
 /// A validated new task.
@@ -412,6 +421,8 @@ pub struct NewTask {
     pub reminder_anchor: Option<DateTime<Utc>>,
     /// Where it goes (nothing named: the Inbox).
     pub destination: Destination,
+    /// Who it is assigned to: a member of its project (the store checks).
+    pub assignee: Option<UserId>,
 }
 
 /// A validated change: `None` leaves a field as it is.
@@ -430,6 +441,8 @@ pub struct TaskChanges {
     /// Set when the due or the reminders change: what relative reminders now count back from
     /// (`Some(None)`: the task has no due any more, relative reminders go).
     pub reminder_anchor: Option<Option<DateTime<Utc>>>,
+    /// A new assignee (`Some(None)`: unassigned); a member of the task's project.
+    pub assignee: Option<Option<UserId>>,
 }
 
 pub fn parse_title(raw: &str) -> Result<String, String> {
@@ -572,6 +585,7 @@ impl TaskInput {
             tags,
             completed: self.completed.unwrap_or(false),
             import_key: None,
+            assignee: self.assignee_id,
         })
     }
 
@@ -606,6 +620,7 @@ impl TaskInput {
             completed,
             reminders: Some(new.reminders),
             reminder_anchor: Some(new.reminder_anchor),
+            assignee: Some(new.assignee),
         })
     }
 
@@ -631,6 +646,7 @@ impl TaskPatchInput {
             self.recurrence_mode.is_missing(),
             self.reminders.is_missing(),
             self.completed.is_missing(),
+            self.assignee_id.is_missing(),
         ]
         .iter()
         .all(|missing| *missing)
@@ -762,6 +778,11 @@ impl TaskPatchInput {
         let reminder_anchor =
             (due.is_some() || reminders.is_some()).then(|| anchor(&effective_due, tz));
         v.finish()?;
+        let assignee = match self.assignee_id {
+            Patch::Missing => None,
+            Patch::Null => Some(None),
+            Patch::Value(user) => Some(Some(user)),
+        };
         Ok(TaskChanges {
             title,
             description,
@@ -773,6 +794,7 @@ impl TaskPatchInput {
             completed,
             reminders,
             reminder_anchor,
+            assignee,
         })
     }
 }

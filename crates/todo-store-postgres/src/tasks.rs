@@ -15,6 +15,7 @@ use todo_core::placement::{
 };
 use todo_core::planning::{self, Completion, CompletionWrite, TaskWrite, WriteContext};
 use todo_core::project::{Action, ProjectId, Role};
+use todo_core::sharing;
 use todo_core::store::{TaskSlice, TaskStore};
 use todo_core::task::{NewTask, Task, TaskChanges, TaskId};
 use todo_core::time::now;
@@ -49,6 +50,9 @@ static SUBTREE: LazyLock<String> = LazyLock::new(|| numbered(tree::SUBTREE));
 static LAST_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::LAST_COMPLETION));
 static RECORD_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::RECORD_COMPLETION));
 static REMOVE_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::REMOVE_COMPLETION));
+static IS_MEMBER: LazyLock<String> = LazyLock::new(|| numbered(todo_store_sql::sharing::IS_MEMBER));
+static UNASSIGN_STRANGERS: LazyLock<String> =
+    LazyLock::new(|| numbered(todo_store_sql::sharing::UNASSIGN_STRANGERS));
 static USER_COMPLETIONS: LazyLock<String> =
     LazyLock::new(|| numbered(import_sql::USER_COMPLETIONS));
 static RECURRING_COMPLETIONS: LazyLock<String> =
@@ -227,10 +231,11 @@ async fn insert_row(
     let sql = format!(
         "INSERT INTO tasks (project_id, user_id, title, description, completed, completed_at, \
                  priority, due_at, due_date, due_key, recurrence, import_key, recurrence_mode, \
-                 section_id, parent_id, due_local, due_timezone, position, created_at, updated_at) \
+                 section_id, parent_id, due_local, due_timezone, position, assignee_id, \
+                 created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $12, $13, $14, $15, $16, $17, $18, \
                  COALESCE($19, (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks \
-                     WHERE project_id = $1)), $11, $11) \
+                     WHERE project_id = $1)), $20, $11, $11) \
              {on_conflict} RETURNING {INSERTED_TASK_COLUMNS}"
     );
     let values = [
@@ -253,6 +258,7 @@ async fn insert_row(
         task.due_local.into(),
         task.due_zone.map(|z| z.name().to_owned()).into(),
         kind.position().into(),
+        task.assignee.as_ref().map(UserId::as_str).into(),
     ];
     sql::query(sql, values)?
         .try_map(|row| decode::<TaskRow>(&row))
@@ -274,6 +280,9 @@ pub(crate) async fn insert(
 ) -> Result<Option<Task>> {
     let facts = facts(tx, user_id, &task.destination).await?;
     let place = placement::place(&task.destination, &facts)?;
+    if let Some(assignee) = &task.assignee {
+        check_assignee(tx, place.project, assignee).await?;
+    }
     let Some(inserted) = insert_row(tx, user_id, task, &place, now, kind).await? else {
         return Ok(None);
     };
@@ -389,6 +398,9 @@ async fn change(
         }
         _ => None,
     };
+    if let Some(Some(assignee)) = &changes.assignee {
+        check_assignee(tx, before.project_id, assignee).await?;
+    }
     let Some(resolved) = planning::resolve(&before, changes, last.as_ref(), context) else {
         return Ok(before);
     };
@@ -557,6 +569,14 @@ async fn move_task(
             .await
             .map_err(db_error)?;
     }
+    if place.project != moving.placed.project {
+        sql::run(
+            &mut *tx,
+            UNASSIGN_STRANGERS.as_str(),
+            [place.project.into()],
+        )
+        .await?;
+    }
     let mut moved = None;
     for task_id in moving.changed_by(&place) {
         let plan = planning::moved(moving.placed.project);
@@ -617,6 +637,19 @@ async fn write_plan(
     };
     events::record(tx, written).await?;
     Ok(task)
+}
+
+/// Refuses an assignee who is not a member of `project`.
+async fn check_assignee(
+    tx: &mut PgConnection,
+    project: ProjectId,
+    assignee: &UserId,
+) -> Result<()> {
+    let values = [project.into(), assignee.into()];
+    let found: i64 = sql::scalar(&mut *tx, IS_MEMBER.as_str(), values)
+        .await?
+        .unwrap_or(0);
+    sharing::check_assignee(found > 0)
 }
 
 fn vanished() -> Error {

@@ -2,7 +2,9 @@
 //! them that both backends run (each adds the page statement its planner likes best).
 
 use todo_core::ids::UserId;
-use todo_core::page::{Cursor, ParentFilter, Sort, SortField, SortValue, TaskFilter, TaskQuery};
+use todo_core::page::{
+    AssigneeFilter, Cursor, ParentFilter, Sort, SortField, SortValue, TaskFilter, TaskQuery,
+};
 
 use crate::sql::{Dialect, Search, Sql};
 
@@ -96,6 +98,18 @@ pub fn push_filter(sql: &mut Sql, dialect: &Dialect, user_id: &UserId, filter: &
     }
     if let Some(section) = filter.section {
         sql.push(" AND section_id = ").bind(section);
+    }
+    match &filter.assignee {
+        Some(AssigneeFilter::Me) => {
+            sql.push(" AND assignee_id = ").bind(user_id);
+        }
+        Some(AssigneeFilter::User(assignee)) => {
+            sql.push(" AND assignee_id = ").bind(assignee);
+        }
+        Some(AssigneeFilter::Nobody) => {
+            sql.push(" AND assignee_id IS NULL");
+        }
+        None => {}
     }
     match filter.parent {
         Some(ParentFilter::None) => {

@@ -142,6 +142,7 @@ pub struct TaskRow {
     pub recurrence: Option<String>,
     pub recurrence_mode: String,
     pub position: i64,
+    pub assignee_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Tag names as a JSON array.
@@ -157,11 +158,11 @@ macro_rules! task_row_columns {
     () => {
         "id, user_id, project_id, section_id, parent_id, title, description, completed, \
          completed_at, priority, due_at, due_date, due_local, due_timezone, recurrence, \
-         recurrence_mode, position, created_at, updated_at"
+         recurrence_mode, position, assignee_id, created_at, updated_at"
     };
 }
 /// How many columns a task row has, tags and reminders included: a listing's total follows.
-pub const TASK_COLUMN_COUNT: usize = 21;
+pub const TASK_COLUMN_COUNT: usize = 22;
 
 impl FromColumns for TaskRow {
     fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
@@ -183,10 +184,11 @@ impl FromColumns for TaskRow {
             recurrence: row.opt_text(14)?,
             recurrence_mode: row.text(15)?,
             position: row.big(16)?,
-            created_at: row.time(17)?,
-            updated_at: row.time(18)?,
-            tags: row.opt_text(19)?,
-            reminders: row.opt_text(20)?,
+            assignee_id: row.opt_text(17)?.map(UserId::new),
+            created_at: row.time(18)?,
+            updated_at: row.time(19)?,
+            tags: row.opt_text(20)?,
+            reminders: row.opt_text(21)?,
         })
     }
 }
@@ -211,6 +213,7 @@ impl From<TaskRow> for Task {
             recurrence: r.recurrence,
             recurrence_mode: RecurrenceMode::from_text(&r.recurrence_mode),
             position: r.position,
+            assignee_id: r.assignee_id,
             tags: r
                 .tags
                 .and_then(|json| serde_json::from_str(&json).ok())

@@ -292,3 +292,13 @@ pub const QUEUE_DELIVERIES: &str = "INSERT INTO jobs (kind, user_id, event_id, w
      WHERE w.disabled_at IS NULL AND (w.project_id IS NULL OR w.project_id = ?3) \
      AND w.user_id = CASE WHEN ?4 THEN ?5 \
          ELSE (SELECT owner_id FROM projects WHERE id = ?3) END";
+
+/// Whether user `?2` is a member of project `?1` (an assignee must be).
+pub const IS_MEMBER: &str =
+    "SELECT COUNT(*) FROM project_members WHERE project_id = ?1 AND user_id = ?2";
+
+/// Unassigns the tasks of project `?1` whose assignee is not one of its members (after a move
+/// brought them from another project).
+pub const UNASSIGN_STRANGERS: &str = "UPDATE tasks SET assignee_id = NULL \
+     WHERE project_id = ?1 AND assignee_id IS NOT NULL \
+     AND assignee_id NOT IN (SELECT user_id FROM project_members WHERE project_id = ?1)";

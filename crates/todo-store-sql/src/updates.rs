@@ -43,6 +43,10 @@ pub fn task(dialect: &Dialect, id: TaskId, changes: &TaskChanges, now: DateTime<
         sql.push(" THEN COALESCE(completed_at, ").bind(now);
         sql.push(") ELSE NULL END");
     }
+    if let Some(assignee) = &changes.assignee {
+        sql.push(", assignee_id = ")
+            .bind(assignee.as_ref().map(UserId::as_str));
+    }
     sql.push(" WHERE id = ").bind(id);
     sql
 }

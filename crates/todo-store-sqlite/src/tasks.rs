@@ -280,11 +280,11 @@ fn insert_row(
 ) -> Result<Option<TaskId>> {
     const COLUMNS: &str = "INSERT INTO tasks (project_id, user_id, title, description, completed, \
          completed_at, priority, due_at, due_date, due_key, recurrence, import_key, \
-         recurrence_mode, section_id, parent_id, due_local, due_timezone, position, created_at, \
-         updated_at) \
+         recurrence_mode, section_id, parent_id, due_local, due_timezone, position, assignee_id, \
+         created_at, updated_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?12, ?13, ?14, ?15, ?16, ?17, ?18, \
              COALESCE(?19, (SELECT COALESCE(MAX(position), 0) + 1 FROM tasks WHERE project_id = ?1)), \
-             ?11, ?11)";
+             ?20, ?11, ?11)";
     static PLAIN: LazyLock<String> = LazyLock::new(|| format!("{COLUMNS} RETURNING id"));
     static SKIPPING: LazyLock<String> = LazyLock::new(|| {
         format!(
@@ -317,6 +317,7 @@ fn insert_row(
         task.due_local.into(),
         task.due_zone.map(|z| z.name().to_owned()).into(),
         kind.position().into(),
+        task.assignee.as_ref().map(UserId::as_str).into(),
     ];
     sql::scalar_or(conn, sql, values, conflict(IMPORT_CONFLICT))
 }
@@ -332,6 +333,9 @@ pub(crate) fn insert(
 ) -> Result<Option<Task>> {
     let facts = facts(conn, user_id, &task.destination)?;
     let place = placement::place(&task.destination, &facts)?;
+    if let Some(assignee) = &task.assignee {
+        check_assignee(conn, place.project, assignee)?;
+    }
     let Some(id) = insert_row(conn, user_id, task, &place, now, kind)? else {
         return Ok(None);
     };
@@ -397,6 +401,9 @@ fn change(
             .map(|row: CompletionRow| row.0),
         _ => None,
     };
+    if let Some(Some(assignee)) = &changes.assignee {
+        check_assignee(conn, before.project_id, assignee)?;
+    }
     let Some(resolved) = planning::resolve(&before, changes, last.as_ref(), context) else {
         return Ok(before);
     };
@@ -557,6 +564,10 @@ fn move_task(
             .execute(conn)
             .map_err(db_error)?;
     }
+    if place.project != moving.placed.project {
+        let sql = todo_store_sql::sharing::UNASSIGN_STRANGERS;
+        sql::run(conn, sql, [place.project.into()])?;
+    }
     let mut moved = None;
     for task_id in moving.changed_by(&place) {
         let plan = planning::moved(moving.placed.project);
@@ -612,6 +623,13 @@ fn write_plan(
     };
     events::record(conn, written)?;
     Ok(task)
+}
+
+/// Refuses an assignee who is not a member of `project`.
+fn check_assignee(conn: &Connection, project: ProjectId, assignee: &UserId) -> Result<()> {
+    let values = [project.into(), assignee.into()];
+    let found: i64 = sql::scalar(conn, todo_store_sql::sharing::IS_MEMBER, values)?.unwrap_or(0);
+    todo_core::sharing::check_assignee(found > 0)
 }
 
 fn vanished() -> Error {

@@ -567,3 +567,98 @@ async fn a_deleted_owner_s_shared_project_goes_to_the_longest_standing_editor() 
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn tasks_are_assigned_to_members_and_unassigned_when_they_leave_or_move() {
+    let Household {
+        app,
+        alice,
+        bob,
+        carol,
+        project,
+    } = household().await;
+    let outsider = app.signup("dan@example.com").await;
+    let made = app
+        .post(
+            "/api/v1/tasks",
+            &alice.token,
+            json!({"title": "Mow", "project_id": project, "assignee_id": bob.id}),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    assert_eq!(made.body["assignee_id"], json!(bob.id));
+    let task = made.body["id"].as_i64().expect("id");
+    let refused = app
+        .post(
+            "/api/v1/tasks",
+            &alice.token,
+            json!({"title": "x", "project_id": project, "assignee_id": outsider.id}),
+        )
+        .await;
+    assert_eq!(refused.invalid_fields(), ["assignee_id"]);
+    let other = app
+        .post(
+            "/api/v1/tasks",
+            &alice.token,
+            json!({"title": "Rake", "project_id": project}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("id");
+    let mine = app.get("/api/v1/tasks?assignee=me", &bob.token).await;
+    assert_eq!(ids(&mine.body), [task]);
+    let by_id = app
+        .get(&format!("/api/v1/tasks?assignee={}", bob.id), &carol.token)
+        .await;
+    assert_eq!(ids(&by_id.body), [task]);
+    let nobody = app
+        .get(
+            &format!("/api/v1/tasks?assignee=none&project={project}"),
+            &alice.token,
+        )
+        .await;
+    assert_eq!(ids(&nobody.body), [other]);
+
+    let reassigned = app
+        .patch(
+            &format!("/api/v1/tasks/{other}"),
+            &alice.token,
+            json!({"assignee_id": carol.id}),
+        )
+        .await;
+    assert_eq!(reassigned.body["assignee_id"], json!(carol.id));
+    app.patch(
+        &format!("/api/v1/tasks/{other}"),
+        &alice.token,
+        json!({"assignee_id": outsider.id}),
+    )
+    .await
+    .problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Carol leaves: her task is unassigned. Bob's moves to Alice's Inbox: unassigned too.
+    app.delete(
+        &format!("/api/v1/projects/{project}/members/{}", carol.id),
+        &carol.token,
+    )
+    .await;
+    let after = app
+        .get(&format!("/api/v1/tasks/{other}"), &alice.token)
+        .await;
+    assert_eq!(after.body["assignee_id"], Value::Null);
+    let inbox = app.get("/api/v1/projects", &alice.token).await.body[0]["id"]
+        .as_i64()
+        .expect("inbox");
+    let moved = app
+        .post(
+            &format!("/api/v1/tasks/{task}/move"),
+            &alice.token,
+            json!({"project_id": inbox}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let after = app
+        .get(&format!("/api/v1/tasks/{task}"), &alice.token)
+        .await;
+    assert_eq!(after.body["assignee_id"], Value::Null);
+}
