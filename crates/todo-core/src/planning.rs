@@ -301,6 +301,19 @@ fn write(
     }
 }
 
+/// What a change by one member does to another member's reminders on the task (reminders are
+/// personal): when it moves the due (an edit, or a recurring task's next occurrence), their
+/// relative reminders count back from the new due as the writer's do; nothing else of theirs
+/// changes, and a writer's new reminders never replace them.
+pub fn others_reminders(reminders: &[Reminder], resolved: &Resolved) -> ReminderWrites {
+    match (&resolved.changes.due, resolved.changes.reminder_anchor) {
+        (Some(_), Some(anchor)) => {
+            reminder_writes(reminders, ReminderIntent::Retime(anchor), resolved.now)
+        }
+        _ => ReminderWrites::default(),
+    }
+}
+
 /// A move to another place or position from project `from`: `moved` (an `updated` event on
 /// streams), which reaches the members of both projects.
 pub fn moved(from: ProjectId) -> TaskWrite {
@@ -556,6 +569,42 @@ mod tests {
         };
         let plan = write(&before, intent, None, at(0));
         assert_eq!(plan.reminders.insert[0].job_at(), Some(at(17)));
+    }
+
+    #[test]
+    fn another_member_s_relative_reminders_follow_a_moved_due_and_are_never_replaced() {
+        let theirs = [reminder(7, at(17), Some(60)), reminder(8, at(9), None)];
+        let moved_due = Resolved {
+            changes: TaskChanges {
+                due: Some(DueChange::new(Due::At(at(20)), None, Tz::UTC)),
+                reminder_anchor: Some(Some(at(20))),
+                ..TaskChanges::default()
+            },
+            completion: None,
+            now: at(0),
+        };
+        let writes = others_reminders(&theirs, &moved_due);
+        assert_eq!(
+            writes.moved,
+            [(7, at(19))],
+            "the relative one moves; the absolute stays"
+        );
+        assert!(writes.delete.is_empty() && writes.insert.is_empty());
+        let new_reminders = [NewReminder::At(at(5))];
+        let mine_replaced = Resolved {
+            changes: TaskChanges {
+                reminders: Some(new_reminders.to_vec()),
+                reminder_anchor: Some(Some(at(18))),
+                ..TaskChanges::default()
+            },
+            completion: None,
+            now: at(0),
+        };
+        assert_eq!(
+            others_reminders(&theirs, &mine_replaced),
+            ReminderWrites::default(),
+            "someone else's new reminders leave theirs alone"
+        );
     }
 
     #[test]

@@ -34,10 +34,9 @@ pub async fn page(
     }
     // The total rides along as an uncorrelated subquery (computed once): one round trip for
     // the page and its total.
-    let mut sql = Sql::new(
-        &DIALECT,
-        format!("SELECT {TASK_COLUMNS}, (SELECT COUNT(*) FROM tasks"),
-    );
+    let mut sql = Sql::new(&DIALECT, "SELECT ");
+    sql.push_task_columns(TASK_COLUMNS, user_id)
+        .push(", (SELECT COUNT(*) FROM tasks");
     push_filter(&mut sql, &DIALECT, user_id, &query.filter);
     sql.push(") AS total FROM tasks");
     if query.filter == TaskFilter::default() {

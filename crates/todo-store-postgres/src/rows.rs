@@ -64,14 +64,16 @@ where
 /// only for tasks that have tags or reminders (most have neither).
 pub(crate) const TASK_COLUMNS: &str = concat!(
     todo_store_sql::task_row_columns!(),
-    ", CASE WHEN EXISTS (SELECT FROM task_tags tt WHERE tt.task_id = tasks.id) THEN \
+    ", CASE WHEN EXISTS (SELECT FROM task_tags tt WHERE tt.task_id = tasks.id \
+             AND tt.user_id = {viewer}) THEN \
          (SELECT json_agg(t.name ORDER BY t.name_key)::text FROM task_tags tt \
              JOIN tags t ON t.user_id = tt.user_id AND t.id = tt.tag_id \
-             WHERE tt.task_id = tasks.id) END AS tags, \
-     CASE WHEN EXISTS (SELECT FROM reminders r WHERE r.task_id = tasks.id) THEN \
+             WHERE tt.task_id = tasks.id AND tt.user_id = {viewer}) END AS tags, \
+     CASE WHEN EXISTS (SELECT FROM reminders r WHERE r.task_id = tasks.id \
+             AND r.user_id = {viewer}) THEN \
          (SELECT json_agg(json_build_object('id', r.id, 'remind_at', r.remind_at, \
              'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id)::text \
-         FROM reminders r WHERE r.task_id = tasks.id) END AS reminders"
+         FROM reminders r WHERE r.task_id = tasks.id AND r.user_id = {viewer}) END AS reminders"
 );
 /// `TASK_COLUMNS` for a row just inserted, which has no tags or reminders yet (they are linked
 /// after it, and the row is read again then).

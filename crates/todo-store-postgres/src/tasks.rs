@@ -23,23 +23,26 @@ use todo_core::transfer::ImportBatch;
 use todo_core::{Error, Result};
 use todo_store_sql::import::{self as import_sql, Insert, TaskCompletionRow, TitledCompletionRow};
 use todo_store_sql::tree::{self, numbered, position_at};
-use todo_store_sql::{CompletionRow, TASK_COLUMN_COUNT, TaskRow, updates};
+use todo_store_sql::{CompletionRow, TASK_COLUMN_COUNT, TaskRow, task_columns, updates};
 
 use crate::rows::{INSERTED_TASK_COLUMNS, TASK_COLUMNS, conflict, db_error, decode};
 use crate::sql::{self, DIALECT, bound};
 use crate::{PostgresStore, events, import, list, reminders, tags, tx};
 use todo_store_sql::IMPORT_CONFLICT;
+use todo_store_sql::sharing::{self as sharing_sql, OwnedReminderRow};
 
 static SELECT_TASK: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = $2 AND project_id IN \
-         (SELECT project_id FROM project_members WHERE user_id = $1)"
+        "SELECT {} FROM tasks WHERE id = $2 AND project_id IN \
+         (SELECT project_id FROM project_members WHERE user_id = $1)",
+        task_columns(TASK_COLUMNS, "$1")
     )
 });
 /// The task locked for the write, and the user's role in its project.
 static LOCK_TASK: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {TASK_COLUMNS}, {} FROM tasks WHERE id = $2 FOR UPDATE",
+        "SELECT {}, {} FROM tasks WHERE id = $2 FOR UPDATE",
+        task_columns(TASK_COLUMNS, "$1"),
         numbered(tree::ROLE_IN_TASKS_PROJECT)
     )
 });
@@ -53,6 +56,8 @@ static REMOVE_COMPLETION: LazyLock<String> = LazyLock::new(|| numbered(tree::REM
 static IS_MEMBER: LazyLock<String> = LazyLock::new(|| numbered(todo_store_sql::sharing::IS_MEMBER));
 static UNASSIGN_STRANGERS: LazyLock<String> =
     LazyLock::new(|| numbered(todo_store_sql::sharing::UNASSIGN_STRANGERS));
+static OTHERS_REMINDERS: LazyLock<String> =
+    LazyLock::new(|| numbered(sharing_sql::OTHERS_REMINDERS));
 static USER_COMPLETIONS: LazyLock<String> =
     LazyLock::new(|| numbered(import_sql::USER_COMPLETIONS));
 static RECURRING_COMPLETIONS: LazyLock<String> =
@@ -421,7 +426,9 @@ async fn apply_resolved(
 ) -> Result<Task> {
     let id = before.id;
     let mut update = updates::task(&DIALECT, id, &resolved.changes, context.now);
-    update.push(" RETURNING ").push(TASK_COLUMNS);
+    update
+        .push(" RETURNING ")
+        .push_task_columns(TASK_COLUMNS, user_id);
     let mut after: Task = bound(update)?
         .try_map(|row| decode::<TaskRow>(&row))
         .fetch_one(&mut *tx)
@@ -441,6 +448,9 @@ async fn apply_resolved(
             .ok_or_else(vanished)?;
     }
     let plan = planning::changed(before, resolved);
+    if resolved.changes.due.is_some() {
+        retime_others(tx, user_id, id, resolved).await?;
+    }
     write_completion(tx, user_id, id, plan.completion.as_ref(), context.now).await?;
     write_plan(tx, user_id, id, &plan, context.now, Some(after)).await
 }
@@ -637,6 +647,24 @@ async fn write_plan(
     };
     events::record(tx, written).await?;
     Ok(task)
+}
+
+/// Moves the other members' relative reminders with the task's due
+/// ([`planning::others_reminders`]).
+async fn retime_others(
+    tx: &mut PgConnection,
+    user_id: &UserId,
+    id: TaskId,
+    resolved: &planning::Resolved,
+) -> Result<()> {
+    let values = [id.into(), user_id.into()];
+    let rows =
+        sql::rows::<OwnedReminderRow, _>(&mut *tx, OTHERS_REMINDERS.as_str(), values).await?;
+    for (other, reminders) in sharing_sql::by_user(rows) {
+        let writes = planning::others_reminders(&reminders, resolved);
+        reminders::write(tx, &other, id, &writes).await?;
+    }
+    Ok(())
 }
 
 /// Refuses an assignee who is not a member of `project`.

@@ -17,7 +17,7 @@ pub mod updates;
 
 pub use oauth::*;
 pub use rows::*;
-pub use sql::{Dialect, Search, Sql, Value};
+pub use sql::{Dialect, Search, Sql, VIEWER, Value, task_columns};
 
 /// What a unique violation on `users` means: the email is taken.
 pub const USER_CONFLICT: &str = "an account with this email already exists";

@@ -28,11 +28,12 @@ pub fn matches(dialect: &Dialect, user_id: &UserId, query: &TaskQuery, limit: u3
     sql.push(&sort_expression(dialect, query.sort.field))
         .push(" AS k FROM tasks");
     push_filter(&mut sql, dialect, user_id, &query.filter);
-    sql.push(&format!(
-        ") SELECT {}, (SELECT COUNT(*) FROM matches) AS total FROM tasks \
-         WHERE id IN (SELECT id FROM matches WHERE TRUE",
-        dialect.task_columns
-    ));
+    sql.push(") SELECT ")
+        .push_task_columns(dialect.task_columns, user_id)
+        .push(
+            ", (SELECT COUNT(*) FROM matches) AS total FROM tasks \
+             WHERE id IN (SELECT id FROM matches WHERE TRUE",
+        );
     push_page(
         &mut sql,
         dialect,

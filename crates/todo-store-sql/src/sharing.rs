@@ -302,3 +302,44 @@ pub const IS_MEMBER: &str =
 pub const UNASSIGN_STRANGERS: &str = "UPDATE tasks SET assignee_id = NULL \
      WHERE project_id = ?1 AND assignee_id IS NOT NULL \
      AND assignee_id NOT IN (SELECT user_id FROM project_members WHERE project_id = ?1)";
+
+/// The reminders on task `?1` of users other than `?2`, grouped by user.
+pub const OTHERS_REMINDERS: &str = "SELECT user_id, id, remind_at, minutes_before, sent_at \
+     FROM reminders WHERE task_id = ?1 AND user_id <> ?2 ORDER BY user_id, remind_at, id";
+
+/// A reminder and whose it is ([`OTHERS_REMINDERS`]).
+pub struct OwnedReminderRow(pub UserId, pub todo_core::reminders::Reminder);
+
+impl FromColumns for OwnedReminderRow {
+    fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
+        Ok(OwnedReminderRow(
+            UserId::new(row.text(0)?),
+            todo_core::reminders::Reminder {
+                id: row.big(1)?,
+                remind_at: row.time(2)?,
+                minutes_before: row.opt_big(3)?,
+                sent_at: row.opt_time(4)?,
+            },
+        ))
+    }
+}
+
+impl From<OwnedReminderRow> for (UserId, todo_core::reminders::Reminder) {
+    fn from(row: OwnedReminderRow) -> Self {
+        (row.0, row.1)
+    }
+}
+
+/// `rows` (ordered by user) as each user's reminders.
+pub fn by_user(
+    rows: Vec<(UserId, todo_core::reminders::Reminder)>,
+) -> Vec<(UserId, Vec<todo_core::reminders::Reminder>)> {
+    let mut grouped: Vec<(UserId, Vec<todo_core::reminders::Reminder>)> = Vec::new();
+    for (user, reminder) in rows {
+        match grouped.last_mut() {
+            Some((last, list)) if *last == user => list.push(reminder),
+            _ => grouped.push((user, vec![reminder])),
+        }
+    }
+    grouped
+}

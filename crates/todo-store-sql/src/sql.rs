@@ -200,13 +200,24 @@ pub enum Search {
     TsQuery,
 }
 
+/// Where a task row's columns name their reader: labels and reminders are personal, so a
+/// task shows the reader's own. Statements put a placeholder there ([`task_columns`],
+/// [`Sql::push_task_columns`]).
+pub const VIEWER: &str = "{viewer}";
+
+/// `columns` with the reader's id at `placeholder` (such as `?1`).
+pub fn task_columns(columns: &str, placeholder: &str) -> String {
+    columns.replace(VIEWER, placeholder)
+}
+
 /// What differs between the two databases in the SQL both build at run time; each backend
 /// declares its own (`DIALECT` in its `list.rs`).
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
     /// `$1`, `$2`, … (PostgreSQL), or `?` bound in order (SQLite).
     pub numbered_placeholders: bool,
-    /// The columns of a task row, in the order the backend decodes them.
+    /// The columns of a task row, in the order the backend decodes them, with [`VIEWER`]
+    /// where the reader's id goes (their own labels and reminders).
     pub task_columns: &'static str,
     /// What a task without a due sorts as: after every real moment.
     pub no_due: &'static str,
@@ -240,6 +251,19 @@ impl Sql {
 
     pub fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
+        self
+    }
+
+    /// A task row's columns (`columns`, with [`VIEWER`] marks) as `viewer` reads them: each
+    /// mark a placeholder bound to the viewer's id.
+    pub fn push_task_columns(&mut self, columns: &str, viewer: &UserId) -> &mut Self {
+        let mut parts = columns.split(VIEWER);
+        if let Some(first) = parts.next() {
+            self.push(first);
+        }
+        for part in parts {
+            self.bind(viewer).push(part);
+        }
         self
     }
 

@@ -43,7 +43,9 @@ pub fn page(
             total,
         }
     } else {
-        let mut sql = Sql::new(&DIALECT, format!("SELECT {TASK_COLUMNS} FROM tasks"));
+        let mut sql = Sql::new(&DIALECT, "SELECT ");
+        sql.push_task_columns(TASK_COLUMNS, user_id)
+            .push(" FROM tasks");
         push_page_by_id(&mut sql, &DIALECT, user_id, query, limit);
         let rows = sql.all(&tx, decode::<TaskRow>).map_err(db_error)?;
         TaskSlice {

@@ -81,13 +81,16 @@ pub(crate) fn opt_date(row: &Row, i: usize) -> rusqlite::Result<Option<NaiveDate
 /// run it only for tasks that have tags or reminders (most have neither).
 pub(crate) const TASK_COLUMNS: &str = concat!(
     todo_store_sql::task_row_columns!(),
-    ", CASE WHEN EXISTS (SELECT 1 FROM task_tags tt WHERE tt.task_id = tasks.id) THEN \
+    ", CASE WHEN EXISTS (SELECT 1 FROM task_tags tt WHERE tt.task_id = tasks.id \
+             AND tt.user_id = {viewer}) THEN \
          (SELECT json_group_array(t.name ORDER BY t.name_key) FROM task_tags tt \
-             JOIN tags t ON t.id = tt.tag_id WHERE tt.task_id = tasks.id) END AS tags, \
-     CASE WHEN EXISTS (SELECT 1 FROM reminders r WHERE r.task_id = tasks.id) THEN \
+             JOIN tags t ON t.id = tt.tag_id \
+             WHERE tt.task_id = tasks.id AND tt.user_id = {viewer}) END AS tags, \
+     CASE WHEN EXISTS (SELECT 1 FROM reminders r WHERE r.task_id = tasks.id \
+             AND r.user_id = {viewer}) THEN \
          (SELECT json_group_array(json_object('id', r.id, 'remind_at', r.remind_at, \
              'minutes_before', r.minutes_before, 'sent_at', r.sent_at) ORDER BY r.remind_at, r.id) \
-         FROM reminders r WHERE r.task_id = tasks.id) END AS reminders"
+         FROM reminders r WHERE r.task_id = tasks.id AND r.user_id = {viewer}) END AS reminders"
 );
 
 /// Reads a row into one of the shared row types.

@@ -21,8 +21,9 @@ use todo_core::time::now;
 use todo_core::transfer::ImportBatch;
 use todo_core::{Error, Result};
 use todo_store_sql::import::{self as import, Insert, TaskCompletionRow, TitledCompletionRow};
+use todo_store_sql::sharing::{self as sharing_sql, OwnedReminderRow};
 use todo_store_sql::tree::{self, position_at};
-use todo_store_sql::{CompletionRow, IMPORT_CONFLICT, TaskRow, updates};
+use todo_store_sql::{CompletionRow, IMPORT_CONFLICT, TaskRow, task_columns, updates};
 
 use crate::rows::{TASK_COLUMNS, conflict, db_error, decode, opt_date, time};
 use crate::sql::{self, DIALECT, Run};
@@ -30,13 +31,15 @@ use crate::{SqliteStore, events, list, reminders, savepoint, tags};
 
 static SELECT_TASK: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?2 AND project_id IN \
-         (SELECT project_id FROM project_members WHERE user_id = ?1)"
+        "SELECT {} FROM tasks WHERE id = ?2 AND project_id IN \
+         (SELECT project_id FROM project_members WHERE user_id = ?1)",
+        task_columns(TASK_COLUMNS, "?1")
     )
 });
 static SELECT_TASK_AND_ROLE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {TASK_COLUMNS}, {} FROM tasks WHERE id = ?2",
+        "SELECT {}, {} FROM tasks WHERE id = ?2",
+        task_columns(TASK_COLUMNS, "?1"),
         tree::ROLE_IN_TASKS_PROJECT
     )
 });
@@ -421,6 +424,7 @@ fn change(
     }
     let after = select_task(conn, user_id, id)?.ok_or_else(vanished)?;
     let plan = planning::changed(&before, &resolved);
+    retime_others(conn, user_id, id, &resolved)?;
     write_completion(conn, user_id, id, plan.completion.as_ref(), context.now)?;
     let task = write_plan(conn, user_id, id, &plan, context.now, Some(after))?;
     if task.completed && !before.completed {
@@ -471,6 +475,7 @@ fn apply_resolved(
         .execute(conn)
         .map_err(db_error)?;
     let plan = planning::changed(before, resolved);
+    retime_others(conn, user_id, before.id, resolved)?;
     write_completion(
         conn,
         user_id,
@@ -623,6 +628,26 @@ fn write_plan(
     };
     events::record(conn, written)?;
     Ok(task)
+}
+
+/// Moves the other members' relative reminders with the task's due
+/// ([`planning::others_reminders`]).
+fn retime_others(
+    conn: &Connection,
+    user_id: &UserId,
+    id: TaskId,
+    resolved: &planning::Resolved,
+) -> Result<()> {
+    if resolved.changes.due.is_none() {
+        return Ok(());
+    }
+    let values = [id.into(), user_id.into()];
+    let rows = sql::rows::<OwnedReminderRow, _>(conn, sharing_sql::OTHERS_REMINDERS, values)?;
+    for (other, reminders) in sharing_sql::by_user(rows) {
+        let writes = planning::others_reminders(&reminders, resolved);
+        reminders::write(conn, &other, id, &writes)?;
+    }
+    Ok(())
 }
 
 /// Refuses an assignee who is not a member of `project`.

@@ -662,3 +662,73 @@ async fn tasks_are_assigned_to_members_and_unassigned_when_they_leave_or_move() 
         .await;
     assert_eq!(after.body["assignee_id"], Value::Null);
 }
+
+#[tokio::test]
+async fn labels_and_reminders_are_each_member_s_own_and_follow_the_shared_due() {
+    let Household {
+        app, alice, bob, ..
+    } = household().await;
+    let project = app.get("/api/v1/projects", &alice.token).await.body[1]["id"]
+        .as_i64()
+        .expect("the shared project");
+    let made = app
+        .post(
+            "/api/v1/tasks",
+            &bob.token,
+            json!({
+                "title": "Call the plumber", "project_id": project,
+                "due_at": "2030-05-01T10:00:00Z", "tags": ["bob-label"],
+                "reminders": [{"minutes_before": 30}]
+            }),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let task = made.body["id"].as_i64().expect("id");
+    let url = format!("/api/v1/tasks/{task}");
+    let seen = app.get(&url, &alice.token).await;
+    assert_eq!(seen.body["tags"], json!([]), "Bob's labels are his");
+    assert_eq!(seen.body["reminders"], json!([]), "Bob's reminders are his");
+
+    let mine = app
+        .patch(
+            &url,
+            &alice.token,
+            json!({"tags": ["alice-label"], "reminders": [{"minutes_before": 10}]}),
+        )
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body["tags"], json!(["alice-label"]));
+    let bobs = app.get(&url, &bob.token).await;
+    assert_eq!(bobs.body["tags"], json!(["bob-label"]));
+    assert_eq!(bobs.body["reminders"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        bobs.body["reminders"][0]["minutes_before"], 30,
+        "Alice's reminders replaced only hers"
+    );
+
+    // Alice moves the due: Bob's relative reminder follows it.
+    let moved = app
+        .patch(
+            &url,
+            &alice.token,
+            json!({"due_at": "2030-05-02T10:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        moved.body["reminders"][0]["remind_at"],
+        "2030-05-02T09:50:00Z"
+    );
+    let bobs = app.get(&url, &bob.token).await;
+    assert_eq!(
+        bobs.body["reminders"][0]["remind_at"],
+        "2030-05-02T09:30:00Z"
+    );
+    let list = app
+        .get(&format!("/api/v1/tasks?project={project}"), &bob.token)
+        .await;
+    assert_eq!(
+        list.body[0]["tags"],
+        json!(["bob-label"]),
+        "lists show the reader's own too"
+    );
+}
