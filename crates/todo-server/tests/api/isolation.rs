@@ -56,9 +56,16 @@ pub(crate) struct Operation {
     pub(crate) params: Vec<(String, String)>,
     /// A valid body built from the request schema, so that validation never answers first.
     pub(crate) body: Option<Value>,
+    /// The operation's object in the OpenAPI document.
+    pub(crate) doc: Value,
 }
 
 impl Operation {
+    /// `GET /api/v1/tasks/{id}`: how the matrix names it.
+    pub(crate) fn name(&self) -> String {
+        format!("{} {}", self.method, self.template)
+    }
+
     pub(crate) fn is_write(&self) -> bool {
         !matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS)
     }
@@ -135,6 +142,7 @@ pub(crate) fn protected_operations(doc: &Value) -> Vec<Operation> {
                 template: path.clone(),
                 params,
                 body,
+                doc: operation.clone(),
             });
         }
     }
