@@ -726,3 +726,103 @@ async fn through_mcp_a_viewer_s_write_tool_is_refused_for_its_role_and_a_non_mem
         assert_eq!(done["isError"], false, "{tool} as the editor: {done}");
     }
 }
+
+/// Moving a task between projects (`POST /tasks/{id}/move` with a `project_id`, which the
+/// matrix's example body does not give) needs the editor's role on both sides: where it leaves
+/// and where it arrives; a project one is not a member of is no destination at all.
+#[tokio::test]
+async fn a_task_moves_into_or_out_of_a_shared_project_only_with_an_editor_s_role_on_both_sides() {
+    let app = TestApp::spawn().await;
+    let people = People::sign_up(&app).await;
+    let household = Household::new(&app, &people).await;
+    let shared = household.project;
+    // A second project of the owner's, where the editor is only a viewer.
+    let other = id_of(
+        &app.post(
+            "/api/v1/projects",
+            &people.owner.token,
+            json!({"name": "Garden"}),
+        )
+        .await,
+    );
+    let garden = format!("/api/v1/projects/{other}");
+    invite_and_accept(&app, &people.owner, &garden, &people.editor, "viewer").await;
+    let before = household.seen_by_owner(&app, &people).await;
+
+    // Into the shared project: a viewer's own task may not arrive; a replace moves nothing.
+    let viewer_s = app.task(&people.viewer, "mine").await;
+    let into = app
+        .post(
+            &format!("/api/v1/tasks/{viewer_s}/move"),
+            &people.viewer.token,
+            json!({"project_id": shared}),
+        )
+        .await;
+    assert_eq!(
+        into.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:insufficient-role"
+    );
+    let replaced = app
+        .put(
+            &format!("/api/v1/tasks/{viewer_s}"),
+            &people.viewer.token,
+            json!({"title": "mine", "project_id": shared}),
+        )
+        .await;
+    assert_eq!(replaced.invalid_fields(), ["project_id"]);
+    // Out of it: a viewer may not take a shared task into a project of their own.
+    let own = id_of(
+        &app.post(
+            "/api/v1/projects",
+            &people.viewer.token,
+            json!({"name": "Mine"}),
+        )
+        .await,
+    );
+    let out = app
+        .post(
+            &format!("/api/v1/tasks/{}/move", household.task),
+            &people.viewer.token,
+            json!({"project_id": own}),
+        )
+        .await;
+    assert_eq!(
+        out.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:insufficient-role"
+    );
+    // An editor may not move a shared task where they only view.
+    let across = app
+        .post(
+            &format!("/api/v1/tasks/{}/move", household.task),
+            &people.editor.token,
+            json!({"project_id": other}),
+        )
+        .await;
+    assert_eq!(
+        across.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:insufficient-role"
+    );
+    // A non-member's task finds no such project to go to, as for one that does not exist.
+    let outsider_s = app.task(&people.outsider, "theirs").await;
+    let mut answers = Vec::new();
+    for project in [shared, ABSENT] {
+        let moved = app
+            .post(
+                &format!("/api/v1/tasks/{outsider_s}/move"),
+                &people.outsider.token,
+                json!({"project_id": project}),
+            )
+            .await;
+        assert!(moved.status.is_client_error(), "{}", moved.body);
+        answers.push((moved.status, moved.body));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(household.seen_by_owner(&app, &people).await, before);
+    let tasks_of_garden = app
+        .get(
+            &format!("/api/v1/tasks?project={other}"),
+            &people.owner.token,
+        )
+        .await;
+    assert_eq!(tasks_of_garden.body, json!([]));
+}
