@@ -101,13 +101,12 @@ pub static COMMENTS: std::sync::LazyLock<String> =
 
 /// A comment (`?1`) and the role of user `?2` in its task's project, if they are a member.
 pub static COMMENT_AND_ROLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "SELECT c.id, c.task_id, c.author_id, u.name, c.body, c.created_at, c.updated_at, \
-         m.role FROM comments c JOIN users u ON u.id = c.author_id \
-         JOIN tasks t ON t.id = c.task_id \
-         JOIN project_members m ON m.project_id = t.project_id AND m.user_id = ?2 \
-         WHERE c.id = ?1"
-    )
+    "SELECT c.id, c.task_id, c.author_id, u.name, c.body, c.created_at, c.updated_at, \
+     m.role FROM comments c JOIN users u ON u.id = c.author_id \
+     JOIN tasks t ON t.id = c.task_id \
+     JOIN project_members m ON m.project_id = t.project_id AND m.user_id = ?2 \
+     WHERE c.id = ?1"
+        .to_owned()
 });
 
 /// One comment (`?1`).

@@ -65,6 +65,7 @@ pub async fn list(
     request_body = TaskInput,
     responses(
         (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -93,6 +94,7 @@ pub async fn create(
     request_body = QuickInput,
     responses(
         (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -171,7 +173,11 @@ pub async fn move_task(
     tag = "tasks",
     security(("bearer" = [])),
     request_body = BulkInput,
-    responses((status = 200, body = [BulkResult]), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = [BulkResult]),
+        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn bulk(
     State(state): State<AppState>,
@@ -212,6 +218,7 @@ pub async fn get(
     request_body = TaskInput,
     responses(
         (status = 200, body = Task),
+        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -240,6 +247,7 @@ pub async fn replace(
     request_body = TaskPatchInput,
     responses(
         (status = 200, body = Task),
+        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -265,7 +273,11 @@ pub async fn patch(
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 204),
+        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -284,7 +296,11 @@ pub async fn delete(
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
     request_body(content = Option<CompleteInput>, description = "Optional: omit to toggle"),
-    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses(
+        (status = 200, body = Task),
+        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn complete(
     State(state): State<AppState>,

@@ -12,6 +12,7 @@ mod external;
 mod hardening;
 mod helpers;
 mod isolation;
+mod isolation_roles;
 mod listing;
 mod logs;
 mod mcp;

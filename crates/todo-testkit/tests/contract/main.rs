@@ -9,6 +9,7 @@ mod listing;
 mod migrations;
 mod oauth;
 mod projects;
+mod sharing;
 mod tags;
 mod tasks;
 
