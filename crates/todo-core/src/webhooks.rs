@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::Todo;
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::ids::UserId;
+use crate::ids::{ProjectId, UserId};
 use crate::jobs::Job;
 use crate::time::now;
 
@@ -33,6 +33,8 @@ pub struct Webhook {
     pub disabled_at: Option<DateTime<Utc>>,
     /// Why the last delivery failed.
     pub last_error: Option<String>,
+    /// Only this project's events (one the user owns); none: every project they own.
+    pub project_id: Option<ProjectId>,
 }
 
 /// A new webhook and its signing secret, shown this once.
@@ -49,6 +51,10 @@ pub struct WebhookInput {
     /// An `http` or `https` URL that accepts POSTed JSON.
     #[schema(format = "uri")]
     pub url: String,
+    /// Only this project's events (a project the caller owns); without it, every project
+    /// the caller owns. A shared project's events go to its owner's webhooks.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
 }
 
 /// What a delivery needs: where, the secret to sign with, and the event.
@@ -68,6 +74,7 @@ pub trait WebhookStore {
         user_id: &UserId,
         url: &str,
         secret: &str,
+        project: Option<ProjectId>,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Option<Webhook>>;
@@ -335,6 +342,14 @@ impl Todo {
         user_id: &UserId,
         input: WebhookInput,
     ) -> Result<CreatedWebhook> {
+        if let Some(project) = input.project_id {
+            // Someone else's project is a 404; a member who does not own it may not scope
+            // a webhook to it (its events go to the owner's webhooks).
+            self.get_project(user_id, project)
+                .await?
+                .role
+                .require(crate::project::Action::Manage)?;
+        }
         let url = check_url(&input.url, self.allow_private_webhooks)
             .await
             .map_err(|m| Error::invalid("url", m))?;
@@ -345,7 +360,14 @@ impl Todo {
         );
         let webhook = self
             .store
-            .insert_webhook(user_id, url.as_str(), &secret, now(), MAX_WEBHOOKS_PER_USER)
+            .insert_webhook(
+                user_id,
+                url.as_str(),
+                &secret,
+                input.project_id,
+                now(),
+                MAX_WEBHOOKS_PER_USER,
+            )
             .await?
             .ok_or_else(|| {
                 Error::Conflict(format!(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use todo_core::Result;
-use todo_core::ids::UserId;
+use todo_core::ids::{ProjectId, UserId};
 use todo_core::jobs::Job;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
 use todo_store_sql::tree::numbered;
@@ -21,6 +21,7 @@ impl WebhookStore for PostgresStore {
         user_id: &UserId,
         url: &str,
         secret: &str,
+        project: Option<ProjectId>,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Option<Webhook>> {
@@ -29,8 +30,8 @@ impl WebhookStore for PostgresStore {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut tx = tx::begin(&self.pool, user_id).await?;
         let sql = format!(
-            "INSERT INTO webhooks (user_id, url, secret, created_at) \
-             SELECT $1, $2, $3, $4 \
+            "INSERT INTO webhooks (user_id, url, secret, created_at, project_id) \
+             SELECT $1, $2, $3, $4, $6 \
              WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = $1) < $5 \
              RETURNING {WEBHOOK_COLUMNS}"
         );
@@ -40,6 +41,7 @@ impl WebhookStore for PostgresStore {
             secret.into(),
             now.into(),
             limit.into(),
+            project.into(),
         ];
         let inserted = sql::row::<WebhookRow, _>(&mut *tx, sql, values).await?;
         tx.commit().await.map_err(db_error)?;
@@ -66,7 +68,7 @@ impl WebhookStore for PostgresStore {
              WHERE user_id = $1 AND id = $2 AND disabled_at IS NULL"
         );
         let Some(hook) = sql::query(sql, [(&job.user_id).into(), webhook_id.into()])?
-            .try_map(|row: PgRow| Ok((decode::<WebhookRow>(&row)?, row.try_get::<String, _>(6)?)))
+            .try_map(|row: PgRow| Ok((decode::<WebhookRow>(&row)?, row.try_get::<String, _>(7)?)))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?

@@ -603,6 +603,7 @@ pub struct WebhookRow {
     pub consecutive_failures: i32,
     pub disabled_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    pub project_id: Option<ProjectId>,
 }
 
 impl FromColumns for WebhookRow {
@@ -614,6 +615,7 @@ impl FromColumns for WebhookRow {
             consecutive_failures: row.int(3)?,
             disabled_at: row.opt_time(4)?,
             last_error: row.opt_text(5)?,
+            project_id: row.opt_big(6)?.map(ProjectId::new),
         })
     }
 }
@@ -627,6 +629,7 @@ impl From<WebhookRow> for Webhook {
             consecutive_failures: r.consecutive_failures,
             disabled_at: r.disabled_at,
             last_error: r.last_error,
+            project_id: r.project_id,
         }
     }
 }
@@ -639,7 +642,7 @@ pub const MESSAGE_COLUMNS: &str = "id, role, content, tool_calls, tool_call_id, 
 pub const CREDENTIAL_COLUMNS: &str =
     "user_id, api_key_ciphertext, key_hint, model, created_at, updated_at";
 pub const WEBHOOK_COLUMNS: &str =
-    "id, url, created_at, consecutive_failures, disabled_at, last_error";
+    "id, url, created_at, consecutive_failures, disabled_at, last_error, project_id";
 pub const JOB_COLUMNS: &str = "id, kind, user_id, reminder_id, event_id, webhook_id, attempts";
 /// The columns of an [`EventRow`], from `events e`.
 pub const EVENT_COLUMNS: &str =

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::Result;
-use todo_core::ids::UserId;
+use todo_core::ids::{ProjectId, UserId};
 use todo_core::jobs::Job;
 use todo_core::webhooks::{Delivery, Webhook, WebhookId, WebhookStore};
 use todo_store_sql::{EventRow, WEBHOOK_COLUMNS, WebhookRow};
@@ -18,14 +18,15 @@ impl WebhookStore for SqliteStore {
         user_id: &UserId,
         url: &str,
         secret: &str,
+        project: Option<ProjectId>,
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Option<Webhook>> {
         // The count and the insert are one statement of the one writer: nothing comes between.
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let sql = format!(
-            "INSERT INTO webhooks (user_id, url, secret, created_at) \
-             SELECT ?1, ?2, ?3, ?4 \
+            "INSERT INTO webhooks (user_id, url, secret, created_at, project_id) \
+             SELECT ?1, ?2, ?3, ?4, ?6 \
              WHERE (SELECT COUNT(*) FROM webhooks WHERE user_id = ?1) < ?5 \
              RETURNING {WEBHOOK_COLUMNS}"
         );
@@ -35,6 +36,7 @@ impl WebhookStore for SqliteStore {
             secret.into(),
             now.into(),
             limit.into(),
+            project.into(),
         ];
         self.write(move |conn| sql::row::<WebhookRow, _>(conn, &sql, values))
             .await
@@ -65,7 +67,7 @@ impl WebhookStore for SqliteStore {
                  WHERE user_id = ?1 AND id = ?2 AND disabled_at IS NULL"
             );
             let hook = sql::one(conn, &sql, (&user_id, webhook_id), |row| {
-                Ok((decode::<WebhookRow>(row)?, row.get::<_, String>(6)?))
+                Ok((decode::<WebhookRow>(row)?, row.get::<_, String>(7)?))
             })
             .map_err(db_error)?;
             let Some(hook) = hook else {

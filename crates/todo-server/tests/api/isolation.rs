@@ -445,6 +445,7 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
         "/api/v1/webhooks" => {
             let input = todo_core::webhooks::WebhookInput {
                 url: "http://127.0.0.1:9/matrix".into(),
+                project_id: None,
             };
             let created = app
                 .todo

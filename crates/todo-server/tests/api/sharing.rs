@@ -732,3 +732,38 @@ async fn labels_and_reminders_are_each_member_s_own_and_follow_the_shared_due() 
         "lists show the reader's own too"
     );
 }
+
+#[tokio::test]
+async fn only_the_owner_scopes_a_webhook_to_a_project() {
+    let Household {
+        app,
+        alice,
+        bob,
+        project,
+        ..
+    } = household().await;
+    let outsider = app.signup("dan@example.com").await;
+    let body = json!({"url": "https://example.com/hook", "project_id": project});
+    app.post("/api/v1/webhooks", &bob.token, body.clone())
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    app.post("/api/v1/webhooks", &outsider.token, body)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let made = app
+        .todo
+        .clone()
+        .with_private_webhooks(true)
+        .create_webhook(
+            &UserId::new(alice.id.clone()),
+            todo_core::webhooks::WebhookInput {
+                url: "http://127.0.0.1:9/hook".into(),
+                project_id: Some(todo_core::ids::ProjectId::new(project)),
+            },
+        )
+        .await
+        .expect("the owner scopes a webhook");
+    let listed = app.get("/api/v1/webhooks", &alice.token).await;
+    assert_eq!(listed.body[0]["id"], json!(made.webhook.id.get()));
+    assert_eq!(listed.body[0]["project_id"], json!(project));
+}

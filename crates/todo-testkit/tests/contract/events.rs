@@ -521,7 +521,14 @@ async fn a_change_queues_a_delivery_per_active_webhook_and_failures_disable_it()
         let store = db.store.as_ref();
         let owner = user(store).await;
         let hook = store
-            .insert_webhook(&owner, "https://example.com/hook", "whsec_x", now(), 10)
+            .insert_webhook(
+                &owner,
+                "https://example.com/hook",
+                "whsec_x",
+                None,
+                now(),
+                10,
+            )
             .await
             .expect("webhook")
             .expect("under the limit");
@@ -578,7 +585,14 @@ async fn jobs_are_claimed_by_kind_and_a_postponed_delivery_keeps_its_attempts() 
         let store = db.store.as_ref();
         let owner = user(store).await;
         store
-            .insert_webhook(&owner, "https://example.com/hook", "whsec_x", now(), 10)
+            .insert_webhook(
+                &owner,
+                "https://example.com/hook",
+                "whsec_x",
+                None,
+                now(),
+                10,
+            )
             .await
             .expect("webhook")
             .expect("under the limit");
@@ -665,6 +679,7 @@ async fn webhooks_created_at_once_on_two_replicas_stop_at_the_limit() {
                         owner,
                         &format!("https://example.com/{n}"),
                         "whsec_x",
+                        None,
                         now(),
                         5,
                     )
@@ -682,7 +697,14 @@ async fn webhooks_created_at_once_on_two_replicas_stop_at_the_limit() {
         let other = user(replicas[1].as_ref()).await;
         assert!(
             replicas[1]
-                .insert_webhook(&other, "https://example.com/other", "whsec_y", now(), 5)
+                .insert_webhook(
+                    &other,
+                    "https://example.com/other",
+                    "whsec_y",
+                    None,
+                    now(),
+                    5
+                )
                 .await
                 .expect("insert")
                 .is_some(),

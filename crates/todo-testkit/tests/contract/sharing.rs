@@ -695,3 +695,60 @@ async fn members_writing_at_once_hear_every_change_in_order_until_they_leave() {
         assert!(owners.windows(2).all(|w| w[0].id < w[1].id));
     }
 }
+
+/// A shared project's events go to its owner's webhooks (unscoped, or scoped to it), never a
+/// member's; a hook scoped to another project hears nothing of it.
+#[tokio::test]
+async fn a_shared_project_s_events_go_to_its_owner_s_webhooks() {
+    use todo_core::jobs::JobKind;
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let (owner, member) = (user(store).await, user(store).await);
+        let shared = project(store, &owner, "Shared").await;
+        let other = project(store, &owner, "Other").await;
+        join(store, &owner, shared, &member, Role::Editor, now()).await;
+        let hook = |project: Option<ProjectId>, name: &'static str, who: UserId| async move {
+            store
+                .insert_webhook(
+                    &who,
+                    &format!("https://example.com/{name}"),
+                    "whsec_x",
+                    project,
+                    now(),
+                    10,
+                )
+                .await
+                .expect("webhook")
+                .expect("under the limit")
+                .id
+        };
+        let everything = hook(None, "all", owner.clone()).await;
+        let scoped = hook(Some(shared), "shared", owner.clone()).await;
+        hook(Some(other), "other", owner.clone()).await;
+        hook(None, "members", member.clone()).await;
+
+        let task = task_in(store, &member, shared, "Mow the lawn").await;
+        let jobs = store
+            .claim_jobs(
+                JobKind::Webhook,
+                now() + Duration::seconds(1),
+                Duration::seconds(30),
+                10,
+            )
+            .await
+            .expect("claim");
+        let mut hooks = BTreeSet::new();
+        for job in &jobs {
+            let delivery = store.delivery(job).await.expect("delivery").expect("some");
+            assert_eq!(delivery.event.task_id, task, "{}", db.backend);
+            assert_eq!(delivery.event.user_id, member, "the event names who acted");
+            hooks.insert(delivery.webhook.id);
+        }
+        assert_eq!(
+            hooks,
+            BTreeSet::from([everything, scoped]),
+            "{}",
+            db.backend
+        );
+    }
+}
