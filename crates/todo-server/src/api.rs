@@ -9,6 +9,7 @@ pub mod events;
 pub mod health;
 mod problems;
 pub mod projects;
+mod shapes;
 pub mod sharing;
 pub mod tags;
 pub mod tasks;
@@ -33,9 +34,14 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
 #[openapi(
     info(
         title = "todo",
-        description = "Tasks, accounts and API keys. Every route under `/api/v1` is also served \
-                       under `/api/{user_id}`, where the path user must be the authenticated user.",
+        description = "Tasks, projects, sharing, chat and accounts. Every route under `/api/v1` \
+                       that acts on the caller's own data is also served under `/api/{user_id}` \
+                       (operationId suffixed `ForUser`), where the path user must be the \
+                       authenticated user (else 403 `wrong-user`). Errors are \
+                       `application/problem+json` (RFC 9457). Conventions: docs/api-design.md.",
+        contact(name = "The todo maintainers (issues: the project's tracker)"),
     ),
+    servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),
     components(schemas(Problem)),
     tags(
@@ -172,6 +178,9 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .split_for_parts();
     // After the routes are in: a modifier on `ApiDoc` would run before there are any.
     problems::CommonProblems.modify(&mut doc);
+    let (_, by_user) = resources().split_for_parts();
+    let resource_paths: Vec<String> = by_user.paths.paths.keys().cloned().collect();
+    shapes::add_user_shape(&mut doc, &resource_paths);
     (router, doc)
 }
 

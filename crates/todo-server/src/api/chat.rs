@@ -66,6 +66,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 #[utoipa::path(
     post,
     path = "/chat",
+    operation_id = "sendChatMessage",
     tag = "chat",
     security(("bearer" = [])),
     request_body = ChatInput,
@@ -190,10 +191,11 @@ pub struct ConversationQuery {
 #[utoipa::path(
     get,
     path = "/conversations",
+    operation_id = "listConversations",
     tag = "chat",
     security(("bearer" = [])),
     params(ConversationQuery),
-    responses((status = 200, body = [Conversation]), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "One page of conversations, newest activity first", body = [Conversation]), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -232,10 +234,11 @@ pub struct MessagesQuery {
 #[utoipa::path(
     get,
     path = "/conversations/{id}",
+    operation_id = "getConversation",
     tag = "chat",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The conversation's id"), MessagesQuery),
-    responses((status = 200, body = ConversationWithMessages), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The conversation and its newest messages", body = ConversationWithMessages), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -264,10 +267,11 @@ pub async fn get(
 #[utoipa::path(
     delete,
     path = "/conversations/{id}",
+    operation_id = "deleteConversation",
     tag = "chat",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The conversation's id")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Deleted, with its messages"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -286,11 +290,12 @@ pub async fn delete(
 #[utoipa::path(
     put,
     path = "/llm-credentials",
+    operation_id = "putLlmCredential",
     tag = "chat",
     security(("bearer" = [])),
     request_body = CredentialInput,
     responses(
-        (status = 200, body = CredentialView),
+        (status = 200, description = "The stored key, masked", body = CredentialView),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json", description = "The server has no TODO_ENCRYPTION_KEY"),
     )
@@ -309,9 +314,10 @@ pub async fn put_credential(
 #[utoipa::path(
     get,
     path = "/llm-credentials",
+    operation_id = "getLlmCredential",
     tag = "chat",
     security(("bearer" = [])),
-    responses((status = 200, body = CredentialView), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The stored key, masked", body = CredentialView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_credential(
     State(state): State<AppState>,
@@ -324,9 +330,10 @@ pub async fn get_credential(
 #[utoipa::path(
     delete,
     path = "/llm-credentials",
+    operation_id = "deleteLlmCredential",
     tag = "chat",
     security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete_credential(
     State(state): State<AppState>,

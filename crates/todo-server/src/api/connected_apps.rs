@@ -15,9 +15,10 @@ use crate::extract::Path;
 #[utoipa::path(
     get,
     path = "/connected-apps",
+    operation_id = "listConnectedApps",
     tag = "connected-apps",
     security(("bearer" = [])),
-    responses((status = 200, body = [ConnectedApp]), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The apps connected to the caller's account", body = [ConnectedApp]), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -38,11 +39,12 @@ pub struct AppPath {
 #[utoipa::path(
     delete,
     path = "/connected-apps/{id}",
+    operation_id = "disconnectApp",
     tag = "connected-apps",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The connected app's id (its grant)")),
     responses(
-        (status = 204),
+        (status = 204, description = "Disconnected: its tokens no longer work"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )

@@ -29,6 +29,7 @@ pub struct SectionPath {
 #[utoipa::path(
     get,
     path = "/projects",
+    operation_id = "listProjects",
     tag = "projects",
     security(("bearer" = [])),
     responses(
@@ -49,6 +50,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/projects",
+    operation_id = "createProject",
     tag = "projects",
     security(("bearer" = [])),
     request_body = ProjectInput,
@@ -75,6 +77,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/projects/{id}",
+    operation_id = "getProject",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -98,6 +101,7 @@ pub async fn get(
 #[utoipa::path(
     patch,
     path = "/projects/{id}",
+    operation_id = "updateProject",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -127,6 +131,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/projects/{id}",
+    operation_id = "deleteProject",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -153,6 +158,7 @@ pub async fn delete(
 #[utoipa::path(
     get,
     path = "/projects/{id}/sections",
+    operation_id = "listSections",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -178,6 +184,7 @@ pub async fn sections(
 #[utoipa::path(
     post,
     path = "/projects/{id}/sections",
+    operation_id = "createSection",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -218,6 +225,7 @@ pub async fn create_section(
 #[utoipa::path(
     patch,
     path = "/sections/{id}",
+    operation_id = "updateSection",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Section id")),
@@ -247,6 +255,7 @@ pub async fn update_section(
 #[utoipa::path(
     delete,
     path = "/sections/{id}",
+    operation_id = "deleteSection",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Section id")),

@@ -15,9 +15,10 @@ use crate::extract::{Json, Path};
 #[utoipa::path(
     get,
     path = "/webhooks",
+    operation_id = "listWebhooks",
     tag = "webhooks",
     security(("bearer" = [])),
-    responses((status = 200, body = [Webhook]), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The caller's webhooks", body = [Webhook]), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -35,11 +36,12 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/webhooks",
+    operation_id = "createWebhook",
     tag = "webhooks",
     security(("bearer" = [])),
     request_body = WebhookInput,
     responses(
-        (status = 201, body = CreatedWebhook),
+        (status = 201, description = "The new webhook, with its signing secret (shown once)", body = CreatedWebhook),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -64,10 +66,11 @@ pub struct WebhookPath {
 #[utoipa::path(
     delete,
     path = "/webhooks/{id}",
+    operation_id = "deleteWebhook",
     tag = "webhooks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "The webhook's id")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete(
     State(state): State<AppState>,
