@@ -19,7 +19,9 @@ use super::model::{
 use super::prompt::{estimate_tokens, fit_history, system_prompt};
 use super::secret::{Cipher, key_hint, masked};
 use super::store::StoredCredential;
-use super::{Conversation, ConversationId, Message, MessageToolCall, NewMessage, Role, title_from};
+use super::{
+    ConversationId, Message, MessageToolCall, NewConversation, NewMessage, Role, title_from,
+};
 use crate::Todo;
 use crate::accounts::Principal;
 use crate::error::{Error, Result};
@@ -94,7 +96,7 @@ pub struct ChatReply {
 #[derive(Debug)]
 pub enum ChatEvent<'a> {
     /// The message is accepted and stored in this conversation; the model is next.
-    Started(&'a str),
+    Started(ConversationId),
     Delta(&'a str),
     ToolCall(&'a ToolCallOutcome),
 }
@@ -303,7 +305,7 @@ impl Chat {
         events: Events<'_>,
     ) -> std::result::Result<ChatReply, ChatError> {
         let (mut turn, user, history) = self.accept(principal, input).await?;
-        events(ChatEvent::Started(turn.conversation_id.as_str()));
+        events(ChatEvent::Started(turn.conversation_id));
         let system = system_prompt(user.name.as_deref(), &user.timezone, now());
         let mut request = first_request(system, &history, self.config.history_tokens, stream);
         let mut answer = None;
@@ -350,14 +352,14 @@ impl Chat {
                 (conversation.id, history)
             }
             None => {
-                let conversation = Conversation {
-                    id: ConversationId::generate(),
-                    user_id: user_id.clone(),
-                    title: title_from(text),
-                    created_at: now(),
-                    updated_at: now(),
-                };
-                store.insert_conversation(&conversation).await?;
+                let conversation = store
+                    .insert_conversation(&NewConversation {
+                        user_id: user_id.clone(),
+                        title: title_from(text),
+                        created_at: now(),
+                        updated_at: now(),
+                    })
+                    .await?;
                 (conversation.id, Vec::new())
             }
         };
@@ -532,7 +534,7 @@ fn view(stored: &StoredCredential) -> CredentialView {
 
 fn model_error(error: ModelError, conversation_id: &ConversationId) -> ChatError {
     tracing::warn!(error = %error, %conversation_id, "chat turn failed at the model");
-    let conversation_id = conversation_id.clone();
+    let conversation_id = *conversation_id;
     match error {
         ModelError::Timeout => {
             metrics::chat_turn("model_timeout");

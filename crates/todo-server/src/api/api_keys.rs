@@ -10,7 +10,7 @@ use todo_core::ids::ApiKeyId;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 /// The caller's keys that are not revoked (never their secrets).
 #[utoipa::path(
@@ -24,6 +24,7 @@ use crate::extract::{Json, Path};
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<ApiKey>>> {
     Ok(axum::Json(
         state.todo.list_api_keys(&principal.user_id).await?,

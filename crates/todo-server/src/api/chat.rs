@@ -177,9 +177,11 @@ fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ConversationQuery {
     /// Page size, 1–200 (default 50).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The `cursor` of the `Link: rel="next"` header of the previous page.
     #[serde(default)]
@@ -220,9 +222,11 @@ pub struct ConversationPath {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     /// Messages per page, 1–200 (default 50): the newest ones, or those before `before`.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Only messages older than this message id (from the `Link: rel="next"` header).
     #[serde(default)]

@@ -9,7 +9,7 @@ use todo_core::oauth::ConnectedApp;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::Path;
+use crate::extract::{NoQuery, Path};
 
 /// The apps connected to the caller's account, newest first.
 #[utoipa::path(
@@ -23,6 +23,7 @@ use crate::extract::Path;
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<ConnectedApp>>> {
     Ok(axum::Json(
         state.todo.connected_apps(&principal.user_id).await?,

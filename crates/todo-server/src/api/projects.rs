@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 #[derive(Deserialize)]
 pub struct ProjectPath {
@@ -40,6 +40,7 @@ pub struct SectionPath {
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<Project>>> {
     Ok(axum::Json(
         state.todo.list_projects(&principal.user_id).await?,
@@ -170,6 +171,7 @@ pub async fn delete(
 pub async fn sections(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
     Path(path): Path<ProjectPath>,
 ) -> ApiResult<axum::Json<Vec<Section>>> {
     Ok(axum::Json(

@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 #[derive(Deserialize)]
 pub struct TagPath {
@@ -28,6 +28,7 @@ pub struct TagPath {
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<Tag>>> {
     Ok(axum::Json(state.todo.list_tags(&principal.user_id).await?))
 }

@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 /// The caller's webhooks (never their secrets).
 #[utoipa::path(
@@ -23,6 +23,7 @@ use crate::extract::{Json, Path};
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<Webhook>>> {
     Ok(axum::Json(
         state.todo.list_webhooks(&principal.user_id).await?,

@@ -433,19 +433,19 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
         // Conversations begin with `POST /api/v1/chat`, which needs a model; store one directly.
         "/api/v1/conversations" => {
             let now = chrono::Utc::now();
-            let conversation = todo_core::chat::Conversation {
-                id: todo_core::ids::ConversationId::generate(),
+            let conversation = todo_core::chat::NewConversation {
                 user_id: owner.id.clone().into(),
                 title: "matrix".into(),
                 created_at: now,
                 updated_at: now,
             };
-            app.db
+            let conversation = app
+                .db
                 .store
                 .insert_conversation(&conversation)
                 .await
                 .expect("insert a conversation");
-            Some(Object::listed(conversation.id.into_inner(), collection))
+            Some(Object::listed(conversation.id.to_string(), collection))
         }
         // A webhook's host must resolve (no DNS in tests) and be public unless allowed:
         // create one for a loopback URL through the use case, private networks allowed.
