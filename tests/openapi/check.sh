@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:?usage: tests/openapi/check.sh path/to/todo}"
 redocly="${REDOCLY:-target/openapi-node/node_modules/.bin/redocly}"
-venv="${OPENAPI_VENV:-target/openapi-venv}"
+venv="$(cd "${OPENAPI_VENV:-target/openapi-venv}" && pwd)"
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"

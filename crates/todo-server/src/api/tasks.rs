@@ -306,7 +306,7 @@ pub async fn delete(
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
-    request_body(content = Option<CompleteInput>, description = "Optional: omit to toggle"),
+    request_body(content = Option<CompleteInput>, description = "Optional: omit it (or send `null`) to toggle"),
     responses(
         (status = 200, description = "The task, completed or reopened", body = Task),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),

@@ -70,6 +70,12 @@ fn every_operation_is_named_secured_and_described() {
             }
         }
     }
+    let text = doc.to_string();
+    for reference in text.split("\"$ref\":\"").skip(1) {
+        let target = reference.split('"').next().unwrap_or_default();
+        let pointer = target.trim_start_matches('#');
+        assert!(doc.pointer(pointer).is_some(), "{target} does not resolve");
+    }
     for shared in [
         "/tasks",
         "/tasks/{id}/complete",
