@@ -291,10 +291,10 @@ pub struct TaskQuery {
 #[into_params(parameter_in = Query)]
 pub struct ListTasksRequest {
     /// A project id: its tasks (also when it is archived).
-    #[param(value_type = Option<i64>, minimum = 1)]
+    #[param(value_type = Option<i64>)]
     pub project: Option<String>,
     /// A section id: its tasks.
-    #[param(value_type = Option<i64>, minimum = 1)]
+    #[param(value_type = Option<i64>)]
     pub section: Option<String>,
     /// A task id: its subtasks; `none`: top-level tasks only.
     #[param(pattern = "^(none|[1-9][0-9]{0,18})$")]
@@ -322,12 +322,12 @@ pub struct ListTasksRequest {
     pub q: Option<String>,
     /// Due strictly before: an RFC 3339 timestamp, or a date (its start in the user's time zone).
     #[param(
-        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+        pattern = r"^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
     )]
     pub due_before: Option<String>,
     /// Due at or after: an RFC 3339 timestamp, or a date (its start in the user's time zone).
     #[param(
-        pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$"
+        pattern = r"^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
     )]
     pub due_after: Option<String>,
     /// `true`: only tasks not completed whose due moment has passed.

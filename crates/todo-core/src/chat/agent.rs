@@ -68,7 +68,12 @@ pub struct ChatInput {
     /// Continue this conversation; a new one starts when absent.
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,
-    /// What the user says, 1–10 000 characters.
+    /// What the user says, 1–10 000 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+    )]
     pub message: String,
 }
 
@@ -156,7 +161,9 @@ pub struct CredentialView {
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct CredentialInput {
-    /// The provider's API key; sent to the server's `LLM_BASE_URL` and nowhere else.
+    /// The provider's API key; sent to the server's `LLM_BASE_URL` and nowhere else. 1–1000
+    /// bytes without spaces (provider keys are visible ASCII).
+    #[schema(pattern = "^[!-~]{1,1000}$")]
     pub api_key: String,
     /// A model name for this key, e.g. `gpt-4.1-mini`; the server's `LLM_MODEL` when absent.
     #[serde(default)]

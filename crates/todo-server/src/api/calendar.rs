@@ -20,6 +20,7 @@ pub struct FeedQuery {
     /// Use a key with only the `read` scope: the URL is the secret.
     pub token: Option<String>,
     /// A project id: the feed of that project only (its tasks also when it is archived).
+    #[param(value_type = Option<i64>)]
     pub project: Option<String>,
 }
 

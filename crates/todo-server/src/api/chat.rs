@@ -241,7 +241,7 @@ pub struct MessagesQuery {
     operation_id = "getConversation",
     tag = "chat",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The conversation's id"), MessagesQuery),
+    params(("id" = i64, Path, description = "The conversation's id"), MessagesQuery),
     responses((status = 200, description = "The conversation and its newest messages", body = ConversationWithMessages), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get(
@@ -274,7 +274,7 @@ pub async fn get(
     operation_id = "deleteConversation",
     tag = "chat",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The conversation's id")),
+    params(("id" = i64, Path, description = "The conversation's id")),
     responses((status = 204, description = "Deleted, with its messages"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete(

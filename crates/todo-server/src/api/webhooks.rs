@@ -43,6 +43,7 @@ pub async fn list(
     request_body = WebhookInput,
     responses(
         (status = 201, description = "The new webhook, with its signing secret (shown once)", body = CreatedWebhook),
+        (status = 404, description = "`project_id` names no project of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
