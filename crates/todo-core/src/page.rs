@@ -297,7 +297,7 @@ pub struct ListTasksRequest {
     #[param(value_type = Option<i64>)]
     pub section: Option<String>,
     /// A task id: its subtasks; `none`: top-level tasks only.
-    #[param(pattern = "^(none|[1-9][0-9]{0,18})$")]
+    #[param(pattern = "^(none|-?[0-9]{1,19})$")]
     pub parent: Option<String>,
     /// `me`, `none` (unassigned) or a user id.
     #[param(min_length = 1, max_length = 255, pattern = "\\S")]

@@ -154,7 +154,7 @@ pub struct ProjectInput {
     #[schema(
         min_length = 1,
         max_length = 120,
-        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub name: String,
     /// `#rrggbb`.
@@ -170,7 +170,7 @@ pub struct ProjectInput {
 pub struct ProjectPatchInput {
     /// 1–120 characters after trimming; not `null`.
     #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 120, pattern = r"^[^\u0000]*\S[^\u0000]*$")]
+    #[schema(value_type = String, min_length = 1, max_length = 120, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: Patch<String>,
     /// `#rrggbb`; `null` removes the colour.
     #[serde(default)]
@@ -218,7 +218,7 @@ pub struct SectionInput {
     #[schema(
         min_length = 1,
         max_length = 120,
-        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub name: String,
     /// Index among the project's sections (default: last).
@@ -234,7 +234,7 @@ pub struct SectionInput {
 pub struct SectionPatchInput {
     /// 1–120 characters after trimming; not `null`.
     #[serde(default)]
-    #[schema(value_type = String, min_length = 1, max_length = 120, pattern = r"^[^\u0000]*\S[^\u0000]*$")]
+    #[schema(value_type = String, min_length = 1, max_length = 120, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: Patch<String>,
     /// The section's new index among the project's sections.
     #[serde(default)]

@@ -119,7 +119,7 @@ pub struct CommentInput {
     #[schema(
         min_length = 1,
         max_length = 10000,
-        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub body: String,
 }

@@ -291,7 +291,7 @@ pub struct TaskInput {
     #[schema(
         min_length = 1,
         max_length = 200,
-        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub title: String,
     /// At most 10 000 characters.
@@ -354,7 +354,7 @@ pub struct TaskInput {
 pub struct TaskPatchInput {
     /// 1–200 characters after trimming; not `null`.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000]*\S[^\u0000]*$")]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub title: Patch<String>,
     /// At most 10 000 characters; `null` removes the notes.
     #[serde(default)]

@@ -72,7 +72,7 @@ pub struct ChatInput {
     #[schema(
         min_length = 1,
         max_length = 10000,
-        pattern = r"^[^\u0000]*\S[^\u0000]*$"
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
     )]
     pub message: String,
 }

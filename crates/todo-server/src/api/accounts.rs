@@ -40,7 +40,7 @@ fn auth_response(
     path = "/auth/signup",
     operation_id = "signup",
     tag = "accounts",
-    request_body = SignupInput,
+    request_body(content = SignupInput, example = json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"})),
     responses(
         (status = 201, description = "The new account and a login token", body = AuthResponse),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),

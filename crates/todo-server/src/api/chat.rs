@@ -69,7 +69,7 @@ fn wants_stream(headers: &HeaderMap) -> bool {
     operation_id = "sendChatMessage",
     tag = "chat",
     security(("bearer" = [])),
-    request_body = ChatInput,
+    request_body(content = ChatInput, example = json!({"conversation_id": 12, "message": "What is due this week?"})),
     responses(
         (status = 200, body = ChatReply, description = "The answer, or an event stream"),
         (status = 404, body = Problem, content_type = "application/problem+json"),

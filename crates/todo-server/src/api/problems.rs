@@ -41,8 +41,9 @@ fn add_problems(operation: &mut Operation, write: bool, limited: bool) {
     for (status, response) in &mut operation.responses.responses {
         if let RefOr::T(response) = response
             && response.description.is_empty()
+            && let Some(meaning) = meaning(status)
         {
-            response.description = meaning(status).to_owned();
+            meaning.clone_into(&mut response.description);
         }
     }
     let mut add = |status: &str, description: &str| {
@@ -95,9 +96,10 @@ fn add_problems(operation: &mut Operation, write: bool, limited: bool) {
     }
 }
 
-/// What a problem status means on any route (docs/api-design.md, Errors).
-fn meaning(status: &str) -> &'static str {
-    match status {
+/// What a problem status means on any route (docs/api-design.md, Errors). A success has no
+/// such meaning: its handler describes it (a test checks that every response has words).
+fn meaning(status: &str) -> Option<&'static str> {
+    Some(match status {
         "400" => "Malformed request: a body that is not JSON, or a parameter of the wrong type",
         "401" => {
             "No credential, or a malformed, expired or revoked one (with `WWW-Authenticate: Bearer`)"
@@ -107,8 +109,11 @@ fn meaning(status: &str) -> &'static str {
         "409" => "Conflicts with what exists",
         "422" => "The body or a parameter does not validate; `errors` names each field",
         "503" => "Unavailable for now; `Retry-After` says when to try again",
-        _ => "See the body",
-    }
+        status if status.starts_with('4') || status.starts_with('5') => {
+            "A problem; its `detail` says what went wrong"
+        }
+        _ => return None,
+    })
 }
 
 fn problem(description: &str) -> RefOr<Response> {

@@ -64,9 +64,9 @@ pub async fn list(
     operation_id = "createTask",
     tag = "tasks",
     security(("bearer" = [])),
-    request_body = TaskInput,
+    request_body(content = TaskInput, example = json!({"title": "Pay rent", "priority": "high", "due_date": "2026-12-01", "tags": ["home", "bills"], "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1"})),
     responses(
-        (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 201, description = "The new task", body = Task, headers(("Location" = String, description = "The new task's URL")), example = json!({"id": 7, "user_id": "0190b2c4-6f1e-7c3a-9d2e-4b5a6c7d8e9f", "project_id": 1, "section_id": null, "parent_id": null, "title": "Pay rent", "description": null, "completed": false, "completed_at": null, "priority": "high", "due_at": "2026-12-01T23:59:59.999999Z", "due_local": null, "due_timezone": null, "due_date": "2026-12-01", "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1", "recurrence_mode": "due", "position": 0, "assignee_id": null, "tags": ["bills", "home"], "reminders": [], "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"})),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -94,9 +94,9 @@ pub async fn create(
     operation_id = "quickAddTask",
     tag = "tasks",
     security(("bearer" = [])),
-    request_body = QuickInput,
+    request_body(content = QuickInput, example = json!({"text": "Pay rent on the 1st every month !high #home"})),
     responses(
-        (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 201, description = "The new task", body = Task, headers(("Location" = String, description = "The new task's URL"))),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -178,7 +178,7 @@ pub async fn move_task(
     operation_id = "bulkTasks",
     tag = "tasks",
     security(("bearer" = [])),
-    request_body = BulkInput,
+    request_body(content = BulkInput, example = json!({"action": "complete", "ids": [7, 8]})),
     responses(
         (status = 200, description = "One result per id", body = [BulkResult]),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
@@ -253,7 +253,7 @@ pub async fn replace(
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
-    request_body = TaskPatchInput,
+    request_body(content = TaskPatchInput, example = json!({"title": "Pay the rent", "priority": null})),
     responses(
         (status = 200, description = "The task as changed", body = Task),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
@@ -306,7 +306,7 @@ pub async fn delete(
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
-    request_body(content = Option<CompleteInput>, description = "Optional: omit it (or send `null`) to toggle"),
+    request_body(content = Option<CompleteInput>, description = "Optional: omit it (or send `null`) to toggle", example = json!({"completed": true})),
     responses(
         (status = 200, description = "The task, completed or reopened", body = Task),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
