@@ -289,8 +289,9 @@
       case "/": if ($("#q")) { event.preventDefault(); $("#q").focus(); } break;
       case "j": if (rows.length) { event.preventDefault(); select(rows[Math.min(index + 1, rows.length - 1)]); } break;
       case "k": if (rows.length) { event.preventDefault(); select(rows[Math.max(index - 1, 0)]); } break;
-      case "x": if (current) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
-      case "e": if (current) { event.preventDefault(); inlineEdit(current); } break;
+      // A viewer's rows are read-only: nothing to check off or edit.
+      case "x": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
+      case "e": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); inlineEdit(current); } break;
       case "m": if (current && $(".move-link", current)) { event.preventDefault(); location.href = $(".move-link", current).href; } break;
       case "ArrowUp": case "ArrowDown": {
         // Shift+arrows reorder the selected task among its siblings (its move up/down buttons).
@@ -298,7 +299,7 @@
         if (form) { event.preventDefault(); sessionStorage.setItem("todo-select", current.id); form.requestSubmit(); }
         break;
       }
-      case "Delete": case "#": if (current) { event.preventDefault(); const f = $("[data-delete]", current); deleteWithUndo(current, f); } break;
+      case "Delete": case "#": if (current && $("[data-delete]", current)) { event.preventDefault(); deleteWithUndo(current, $("[data-delete]", current)); } break;
       default:
     }
   });
