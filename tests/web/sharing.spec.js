@@ -62,7 +62,7 @@ test("an owner shares a project with an editor and a viewer: assignees, comments
       await olive.getByLabel("Add a task to Household", { exact: true }).press("Enter");
       await expect(row(olive, title)).toBeVisible();
     }
-    await olive.locator("#share summary").click();
+    await olive.locator("#share > summary").click();
     for (const [email, role] of [[emails.eddie, "editor"], [emails.vera, "viewer"]]) {
       await olive.getByLabel("Invite by email").fill(email);
       await olive.locator("#invite-role").selectOption(role);
@@ -80,14 +80,15 @@ test("an owner shares a project with an editor and a viewer: assignees, comments
     await signUp(vera, "Vera Viewer", emails.vera);
     await accept(vera, "Olive Owner");
 
-    await olive.reload();
-    await olive.locator("#share summary").click();
+    await sideLink(olive, "Household").click();
+    await olive.locator("#share > summary").click();
+    await expect(olive.locator("#share")).toHaveAttribute("open", "");
     await expect(olive.locator(".member", { hasText: "Eddie Editor" }).getByLabel("Role of Eddie Editor")).toHaveValue("editor");
     await expect(olive.locator(".member", { hasText: "Vera Viewer" }).getByLabel("Role of Vera Viewer")).toHaveValue("viewer");
     await expect(olive.locator(".invited")).toHaveCount(0);
     await expect(sideLink(olive, "Household").locator(".shared-mark")).toBeVisible();
     await olive.screenshot({ path: path.join(SHOTS, "share-desktop.png") });
-    await olive.locator("#share summary").click();
+    await olive.locator("#share > summary").click();
 
     // Eddie assigns "Buy bread" to himself; Olive's open page shows his initials live.
     await expect(row(eddie, "Buy bread")).toBeVisible();
@@ -115,6 +116,7 @@ test("an owner shares a project with an editor and a viewer: assignees, comments
     await vera.getByLabel("Add a comment").fill("Wholemeal, please");
     await vera.getByRole("button", { name: "Comment", exact: true }).click();
     await expect(vera.locator(".comment", { hasText: "Wholemeal, please" })).toContainText("Vera Viewer");
+    await vera.screenshot({ path: path.join(SHOTS, "task-comments-viewer-desktop.png") });
     const csrf = await vera.locator('meta[name="csrf-token"]').getAttribute("content");
     const id = (await vera.url()).match(/tasks\/(\d+)/)[1];
     const forged = await vera.request.post(`${server.baseURL}/tasks/${id}`, {
@@ -138,7 +140,7 @@ test("an owner shares a project with an editor and a viewer: assignees, comments
 
     // Eddie leaves and loses the project at once.
     await sideLink(eddie, "Household").click();
-    await eddie.locator("#share summary").click();
+    await eddie.locator("#share > summary").click();
     await eddie.getByText("Leave project…").click();
     await eddie.getByRole("button", { name: "Leave “Household”" }).click();
     await expect(eddie).toHaveURL(`${server.baseURL}/`);

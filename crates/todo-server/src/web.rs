@@ -208,7 +208,10 @@ impl IntoResponse for PageError {
                 err.into_response()
             }
             PageError::Forbidden(detail) => {
-                let page = ForbiddenPage { detail: &detail };
+                let page = ForbiddenPage {
+                    detail: &detail,
+                    asset_v: assets::version(),
+                };
                 match render_with(StatusCode::FORBIDDEN, &page) {
                     Ok(response) => response,
                     Err(PageError::Api(err)) => err.into_response(),
@@ -224,6 +227,7 @@ impl IntoResponse for PageError {
 #[template(path = "forbidden.html")]
 struct ForbiddenPage<'a> {
     detail: &'a str,
+    asset_v: &'static str,
 }
 
 pub type PageResult = Result<Response, PageError>;
