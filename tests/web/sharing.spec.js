@@ -88,6 +88,12 @@ test("an owner shares a project with an editor and a viewer: assignees, comments
     await expect(olive.locator(".invited")).toHaveCount(0);
     await expect(sideLink(olive, "Household").locator(".shared-mark")).toBeVisible();
     await olive.screenshot({ path: path.join(SHOTS, "share-desktop.png") });
+    // On a phone the open panel fits 375 px.
+    await olive.setViewportSize({ width: 375, height: 780 });
+    const overflow = await olive.evaluate(() => document.documentElement.scrollWidth - 375);
+    expect(overflow, "no horizontal scrolling").toBeLessThanOrEqual(0);
+    await olive.screenshot({ path: path.join(SHOTS, "share-phone.png"), fullPage: true });
+    await olive.setViewportSize({ width: 1280, height: 800 });
     await olive.locator("#share > summary").click();
 
     // Eddie assigns "Buy bread" to himself; Olive's open page shows his initials live.
