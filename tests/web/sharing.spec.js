@@ -132,9 +132,16 @@ test("an owner shares a project with an editor and a viewer: assignees, comments
     expect(forged.status()).toBe(403);
     expect(await forged.text()).toContain("Not allowed");
 
-    // Olive sees the comment and the activity, newest first.
+    // Olive sees the comment, and Vera's next one arrives live on her open page; then the
+    // activity, newest first.
     await olive.goto(`${server.baseURL}${new URL(vera.url()).pathname}`);
     await expect(olive.locator(".comment")).toContainText("Wholemeal, please");
+    await expect(olive.locator("#comments")).toHaveAttribute("data-live", "open");
+    await vera.getByLabel("Add a comment").fill("Two loaves");
+    await vera.getByRole("button", { name: "Comment", exact: true }).click();
+    await expect(vera.locator(".comment", { hasText: "Two loaves" })).toBeVisible();
+    await expect(olive.locator(".comment", { hasText: "Two loaves" })).toContainText("Vera Viewer");
+    await expect(olive.locator("#comments-head")).toHaveText("Comments (2)");
     await sideLink(olive, "Household").click();
     await olive.getByRole("link", { name: "Activity" }).click();
     await expect(olive.getByRole("heading", { level: 1 })).toHaveText("Activity in Household");

@@ -711,6 +711,32 @@
     });
   }
 
+  // --- comments on a task's page: another member's comment shows up live ------------------
+  function setupComments() {
+    const section = $("#comments[data-task]");
+    if (!section || !("EventSource" in window)) return;
+    const source = new EventSource("/api/v1/events");
+    const refresh = async () => {
+      const response = await fetch(location.pathname + location.search);
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      // The thread and its heading only: what is being typed in the forms stays.
+      for (const id of ["comments-head", "comment-list"]) {
+        const now = document.getElementById(id);
+        const next = fresh.getElementById(id);
+        if (now && next && !now.querySelector("details[open]")) now.replaceWith(next);
+      }
+      const none = $("#no-comments");
+      if (none && fresh.getElementById("comment-list").children.length) none.remove();
+    };
+    source.onopen = () => { section.dataset.live = "open"; };
+    source.onmessage = (message) => {
+      let event;
+      try { event = JSON.parse(message.data); } catch (_) { return; }
+      if (event && String(event.task_id) === section.dataset.task && event.action === "commented") refresh();
+    };
+  }
+
   // --- start ------------------------------------------------------------------------------
   const zone = $("#signup #timezone, form[action='/signup'] #timezone");
   if (zone) { try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* keep UTC */ } }
@@ -721,5 +747,6 @@
     setupLlmKey();
     setupReminders();
     setupTree();
+    setupComments();
   }
 })();
