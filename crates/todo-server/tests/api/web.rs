@@ -1101,6 +1101,7 @@ async fn an_editor_assigns_a_task_to_themselves_and_finds_it_under_assigned_to_m
     assert!(text.contains(">EE<"), "initials on the row");
     let theirs = get_page(&app, "/?view=assigned", &h.owner.cookie).await;
     assert!(!page_text(&theirs).contains("Buy bread"));
+    assert!(page_text(&theirs).contains("No open task is assigned to you"));
     let project = get_page(&app, &format!("/projects/{}", h.project), &h.viewer.cookie).await;
     assert!(page_text(&project).contains("Assigned to Eddie Editor"));
 
