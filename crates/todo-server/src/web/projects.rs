@@ -723,6 +723,14 @@ pub async fn delete_section(
     }
 }
 
+/// A page whose only use is changing the task (moving it, adding under it) is the 403 page
+/// for a role that may not, as its form's post would be.
+async fn require_edit(state: &AppState, user: &WebUser, task: &Task) -> Result<(), PageError> {
+    let project = state.todo.get_project(user.id(), task.project_id).await?;
+    project.role.require(Action::Edit)?;
+    Ok(())
+}
+
 /// "Add subtask": a form of its own, posted to quick add with the parent.
 pub async fn subtask_page(
     State(state): State<AppState>,
@@ -731,6 +739,7 @@ pub async fn subtask_page(
     Query(notice): Query<Notice>,
 ) -> PageResult {
     let task = state.todo.get_task(user.id(), id).await?;
+    require_edit(&state, &user, &task).await?;
     let back = safe_return(&notice.return_to).to_owned();
     subtask_form(&state, &user, &task, String::new(), &back, None).await
 }
@@ -802,6 +811,7 @@ async fn move_form(
 ) -> PageResult {
     let (name, tz) = user_zone(state, user).await?;
     let task = state.todo.get_task(user.id(), id).await?;
+    require_edit(state, user, &task).await?;
     let mut choices = Vec::new();
     for project in state.todo.list_projects(user.id()).await? {
         if project.archived || !project.role.allows(Action::Edit) {

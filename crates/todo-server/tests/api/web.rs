@@ -996,6 +996,13 @@ async fn a_viewers_edit_form_gets_the_403_page_and_an_editors_owner_form_too() {
             "{uri}"
         );
     }
+    for uri in [format!("/tasks/{t}/move"), format!("/tasks/{t}/subtask")] {
+        let page = get_page(&app, &uri, &h.viewer.cookie).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "GET {uri}");
+        assert!(page_text(&page).contains("Not allowed"));
+        let page = get_page(&app, &uri, &h.editor.cookie).await;
+        assert_eq!(page.status, StatusCode::OK, "GET {uri} as the editor");
+    }
     let p = h.project;
     let members = get_page(
         &app,
