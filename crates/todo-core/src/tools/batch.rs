@@ -84,7 +84,7 @@ impl<T> Item<T> {
     }
 }
 
-/// A batch failed item.
+/// The status of an item that did not happen.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Failed {
