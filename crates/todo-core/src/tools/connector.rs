@@ -98,6 +98,8 @@ pub(super) async fn search(
     let query = args.query.trim();
     let request = ListTasksRequest {
         q: (!query.is_empty()).then(|| query.to_owned()),
+        // The newest first: what a person most likely means.
+        sort: Some("-created_at".to_owned()),
         limit: Some(SEARCH_RESULTS),
         ..ListTasksRequest::default()
     };

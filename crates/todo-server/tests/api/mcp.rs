@@ -740,18 +740,29 @@ async fn search_and_fetch_answer_as_chatgpt_connectors_expect_with_links_under_p
 }
 
 #[tokio::test]
-async fn without_public_url_search_results_have_no_link() {
+async fn search_lists_the_newest_matches_first_and_without_public_url_no_link() {
     let app = TestApp::spawn().await;
     let user = app.signup("ada@example.com").await;
     app.task(&user, "Buy milk").await;
+    app.task(&user, "Call the plumber").await;
+    app.task(&user, "Milk for the party").await;
 
     let found = call(&app, &user.token, "search", json!({"query": "milk"})).await;
+    let everything = call(&app, &user.token, "search", json!({"query": " "})).await;
 
-    assert_eq!(
-        found["structuredContent"]["results"][0]["url"],
-        Value::Null,
-        "{found}"
-    );
+    let results = &found["structuredContent"]["results"];
+    let titles: Vec<_> = results
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["title"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(titles, ["Milk for the party", "Buy milk"]);
+    assert_eq!(results[0]["url"], Value::Null, "{found}");
+    let all = everything["structuredContent"]["results"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(all, Some(3), "an empty query lists the latest tasks");
 }
 
 /// Alice's project "Home", shared with Carol as a viewer; Bob is no member.
