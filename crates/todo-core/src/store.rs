@@ -110,6 +110,17 @@ pub trait UserStore {
     /// The user of a session that exists and has not expired at `now`.
     async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_session(&self, session_id: &str) -> Result<()>;
+    /// The user's sessions that have not expired at `now`, newest first.
+    async fn list_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>>;
+    /// Ends one of the user's sessions; `false` when they have no such session.
+    async fn end_session(&self, user_id: &UserId, session_id: &str) -> Result<bool>;
+    /// Ends every session of the user but `keep`; the ids of those it ended.
+    async fn end_other_sessions(&self, user_id: &UserId, keep: Option<&str>)
+    -> Result<Vec<String>>;
+    /// The user's password hash: `None` for no such user, `Some(None)` for an account
+    /// without a password (an external identity).
+    async fn password_hash(&self, user_id: &UserId) -> Result<Option<Option<String>>>;
+    async fn set_password(&self, user_id: &UserId, hash: &str, now: DateTime<Utc>) -> Result<()>;
 }
 
 #[async_trait]

@@ -1,5 +1,6 @@
 //! The route table and the OpenAPI document, both built from the handlers' annotations.
 
+pub mod account;
 pub mod accounts;
 pub mod api_keys;
 pub mod calendar;
@@ -76,7 +77,14 @@ impl Modify for BearerAuth {
 /// Routes that act on the caller's own data; served under both route shapes.
 fn resources() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(accounts::me, accounts::update_me))
+        .routes(routes!(
+            accounts::me,
+            accounts::update_me,
+            account::delete_me
+        ))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::sessions))
+        .routes(routes!(account::end_session))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(connected_apps::list))

@@ -11,6 +11,7 @@ mod sql;
 pub mod import;
 pub mod list;
 pub mod projects;
+pub mod sessions;
 pub mod sharing;
 pub mod tree;
 pub mod updates;
