@@ -733,6 +733,36 @@ async fn through_mcp_a_viewer_s_write_tool_is_refused_for_its_role_and_a_non_mem
             "{tool} as a non-member: {hidden}"
         );
     }
+    // The batch tools refuse each item the same way, as a failed item of the batch.
+    let batches = [
+        (
+            "update_tasks",
+            json!({"tasks": [{"task_id": task, "title": "Oat milk"}]}),
+        ),
+        ("complete_tasks", json!({"task_ids": [task]})),
+        (
+            "reschedule_tasks",
+            json!({"task_ids": [task], "due_date": "2027-01-04"}),
+        ),
+        (
+            "add_tasks",
+            json!({"tasks": [{"title": "Bread", "project_id": household.project}]}),
+        ),
+    ];
+    for (tool, arguments) in &batches {
+        for (who, key) in [("the viewer", &viewer), ("a non-member", &outsider)] {
+            let result = call_tool(&app, key, tool, arguments.clone()).await;
+            let item = &result["structuredContent"]["results"][0];
+            assert_eq!(item["status"], "failed", "{tool} as {who}: {result}");
+            let error = item["error"].as_str().unwrap_or_default();
+            let expected = if who == "the viewer" {
+                error.contains("viewer may not")
+            } else {
+                error.contains("no task") || error.contains("no such project")
+            };
+            assert!(expected, "{tool} as {who}: {error}");
+        }
+    }
     assert_eq!(household.seen_by_owner(&app, &people).await, before);
 
     // Reading is every member's, and no one else's.
