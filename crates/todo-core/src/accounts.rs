@@ -614,6 +614,26 @@ impl Todo {
             ))
     }
 
+    /// HTTP Basic as CalDAV clients send it: the account's email (or id) and an API key as the
+    /// app password. The account's own password is never taken here: it has its own door
+    /// with its own limits (`POST /auth/login`).
+    pub async fn app_password_principal(&self, username: &str, secret: &str) -> Result<Principal> {
+        let principal = self.api_key_principal(secret).await?;
+        let user = self.me(&principal.user_id).await?;
+        let username = username.trim();
+        let theirs = user.id.as_str() == username
+            || user
+                .email
+                .as_deref()
+                .is_some_and(|email| email.eq_ignore_ascii_case(username));
+        if !theirs {
+            return Err(Error::Unauthenticated(
+                "the user name is not the account of that API key",
+            ));
+        }
+        Ok(principal)
+    }
+
     pub async fn api_key_principal(&self, secret: &str) -> Result<Principal> {
         const INVALID: Error = Error::Unauthenticated("invalid, expired or revoked API key");
         let hash = api_key::hash_secret(secret);

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_key;
+pub mod caldav;
 pub mod calendar;
 pub mod chat;
 pub mod error;

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::accounts::{NewUser, Session};
 use crate::api_key::{ApiKey, ApiKeyId};
+use crate::caldav::DavObject;
 use crate::chat::ChatStore;
 use crate::error::Result;
 use crate::events::{EventId, EventStore};
@@ -60,6 +61,7 @@ pub trait Store:
     + ProjectStore
     + TagStore
     + SharingStore
+    + DavStore
     + ChatStore
     + EventStore
     + JobStore
@@ -290,6 +292,22 @@ pub trait ProjectStore {
     ) -> Result<Option<Section>>;
     /// Deletes the section and its tasks (as Todoist does), recording `deleted` for each.
     async fn delete_section(&self, user_id: &UserId, id: SectionId) -> Result<bool>;
+}
+
+/// What CalDAV clients named and wrote that todo does not model ([`crate::caldav::DavObject`]).
+/// A row outlives its task, so a sync can name a deleted resource.
+#[async_trait]
+pub trait DavStore {
+    /// The objects of the tasks in `project`.
+    async fn dav_objects(&self, project: ProjectId) -> Result<Vec<DavObject>>;
+    /// The object of a task, its task deleted or not.
+    async fn dav_object(&self, task: TaskId) -> Result<Option<DavObject>>;
+    /// The task of `project` a client named `name`.
+    async fn dav_task_named(&self, project: ProjectId, name: &str) -> Result<Option<TaskId>>;
+    /// Stores a task's object, replacing the one it had.
+    async fn put_dav_object(&self, object: &DavObject) -> Result<()>;
+    /// Forgets the objects of deleted tasks last written before `before`.
+    async fn prune_dav_objects(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Members, invitations, comments and activity: each method reads what the rules in

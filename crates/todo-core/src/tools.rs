@@ -157,6 +157,7 @@ impl From<Error> for ToolError {
                 ))
             }
             Error::Conflict(message) => ToolError::InvalidArguments(message),
+            Error::PreconditionFailed(message) => ToolError::InvalidArguments(message.to_owned()),
             Error::Forbidden(message) | Error::InsufficientRole(message) => {
                 ToolError::Forbidden(message)
             }

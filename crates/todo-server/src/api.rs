@@ -199,6 +199,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .merge(mcp::routes(&state))
         .merge(crate::web::routes())
+        .merge(crate::dav::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod client_ip;
 mod connections;
+pub mod dav;
 pub mod error;
 pub mod extract;
 pub mod hardening;

@@ -8,6 +8,7 @@ mod oauth;
 mod rows;
 mod sql;
 
+pub mod dav;
 pub mod import;
 pub mod list;
 pub mod projects;

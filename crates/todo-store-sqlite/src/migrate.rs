@@ -68,6 +68,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "sharing",
         sql: include_str!("../migrations/0008_sharing.sql"),
     },
+    Migration {
+        version: 10,
+        description: "dav",
+        sql: include_str!("../migrations/0010_dav.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.
