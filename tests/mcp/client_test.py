@@ -39,6 +39,14 @@ TOOLS = {
     "update_project",
     "list_sections",
     "create_section",
+    "add_tasks",
+    "complete_tasks",
+    "update_tasks",
+    "reschedule_tasks",
+    "list_comments",
+    "add_comment",
+    "search",
+    "fetch",
 }
 PASSWORD = "a fine password"
 INITIALIZE = {
@@ -203,6 +211,29 @@ async def story(client: Client, user_id: str) -> None:
     moved = await client.call_tool("move_task", {"task_id": child.structured_content["task_id"], "project_id": project_id})
     assert moved.structured_content["status"] == "updated", text_of(moved)
 
+    # The SDK checks each structured result against the tool's output schema, so these also
+    # prove the schemas of the batch, search and fetch results describe what the server sends.
+    batch = await client.call_tool(
+        "add_tasks", {"tasks": [{"title": "Pay rent", "due_date": "2026-12-01"}, {"title": " "}]}
+    )
+    assert not batch.is_error, text_of(batch)
+    report = batch.structured_content
+    assert (report["succeeded"], report["failed"]) == (1, 1), report
+    assert report["results"][1]["status"] == "failed" and "title" in report["results"][1]["error"], report
+    rent = report["results"][0]["task_id"]
+    moved_on = await client.call_tool("reschedule_tasks", {"task_ids": [rent, 999999], "days": 7})
+    assert [r["status"] for r in moved_on.structured_content["results"]] == ["updated", "failed"], text_of(moved_on)
+    commented = await client.call_tool("add_comment", {"task_id": rent, "body": "By transfer"})
+    assert commented.structured_content["body"] == "By transfer", text_of(commented)
+    found = await client.call_tool("search", {"query": "rent"})
+    assert [r["id"] for r in found.structured_content["results"]] == [str(rent)], text_of(found)
+    fetched = await client.call_tool("fetch", {"id": str(rent)})
+    assert "Due: 2026-12-08" in fetched.structured_content["text"], text_of(fetched)
+    assert "By transfer" in fetched.structured_content["text"], text_of(fetched)
+    done = await client.call_tool("complete_tasks", {"task_ids": [rent]})
+    assert done.structured_content["results"][0]["status"] == "completed", text_of(done)
+    await client.call_tool("delete_task", {"task_id": rent})
+
 
 async def main(binary: str) -> int:
     with tempfile.TemporaryDirectory() as workdir:
@@ -227,6 +258,8 @@ async def run_checks(todo: Todo, user_id: str, key: str, revoked: str) -> None:
     @check("http: 2025-11-25 handshake, the whole story")
     async def http_legacy():
         async with Client(http_transport(todo, key), mode="legacy") as client:
+            # The server's instructions come with the handshake.
+            assert client.instructions and "add_tasks" in client.instructions, client.instructions
             await story(client, user_id)
 
     @check("http: stateless 2026-07-28, the whole story")

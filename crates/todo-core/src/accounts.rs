@@ -50,6 +50,35 @@ pub struct SignupInput {
     pub timezone: Option<String>,
 }
 
+/// One of the user's sessions (a login), as `GET /sessions` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SessionInfo {
+    pub id: String,
+    #[serde(serialize_with = "crate::time::serialize_json")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time::serialize_json")]
+    pub expires_at: DateTime<Utc>,
+    /// The session this request comes from.
+    pub current: bool,
+}
+
+/// The body of `POST /me/password`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeInput {
+    pub current_password: String,
+    /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
+    pub new_password: String,
+}
+
+/// The body of `DELETE /me`: the password confirms it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountDeletionInput {
+    pub password: String,
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct LoginInput {
     pub email: String,
@@ -227,6 +256,123 @@ impl Todo {
         };
         self.store.insert_session(&session).await?;
         Ok(session)
+    }
+
+    /// The actor's user's sessions, the actor's own marked.
+    pub async fn sessions(&self, actor: &Principal) -> Result<Vec<SessionInfo>> {
+        crate::oauth::refuse_oauth_actor(actor)?;
+        let current = match &actor.credential {
+            CredentialKind::Session(id) => Some(id.as_str()),
+            _ => None,
+        };
+        Ok(self
+            .store
+            .list_sessions(&actor.user_id, now())
+            .await?
+            .into_iter()
+            .map(|s| SessionInfo {
+                current: current == Some(s.id.as_str()),
+                id: s.id,
+                created_at: s.created_at,
+                expires_at: s.expires_at,
+            })
+            .collect())
+    }
+
+    /// Ends one of the actor's user's sessions (signs that browser or device out).
+    pub async fn end_session(&self, actor: &Principal, session_id: &str) -> Result<()> {
+        crate::oauth::refuse_oauth_actor(actor)?;
+        if !self.store.end_session(&actor.user_id, session_id).await? {
+            return Err(Error::NotFound("session"));
+        }
+        self.credentials
+            .forget_credential(&CredentialKind::Session(session_id.to_owned()));
+        Ok(())
+    }
+
+    /// Checks the user's password (401 `wrong password` when it does not match, 422 for an
+    /// account that has none).
+    async fn confirm_password(
+        &self,
+        user_id: &UserId,
+        password: String,
+        field: &str,
+    ) -> Result<()> {
+        let hash = self
+            .store
+            .password_hash(user_id)
+            .await?
+            .ok_or(Error::NotFound("user"))?;
+        if hash.is_none() {
+            return Err(Error::invalid(
+                field,
+                "this account signs in through another service and has no password here",
+            ));
+        }
+        if !password::verify(password, hash).await? {
+            return Err(Error::invalid(field, "is not the account's password"));
+        }
+        Ok(())
+    }
+
+    /// Changes the password and ends every other session (a login elsewhere with the old
+    /// password stops working at once).
+    pub async fn change_password(
+        &self,
+        actor: &Principal,
+        input: PasswordChangeInput,
+    ) -> Result<()> {
+        crate::oauth::refuse_oauth_actor(actor)?;
+        check_password(&input.new_password).map_err(|e| Error::invalid("new_password", e))?;
+        self.confirm_password(&actor.user_id, input.current_password, "current_password")
+            .await?;
+        let hash = password::hash(input.new_password).await?;
+        self.store
+            .set_password(&actor.user_id, &hash, now())
+            .await?;
+        let keep = match &actor.credential {
+            CredentialKind::Session(id) => Some(id.as_str()),
+            _ => None,
+        };
+        self.forget_sessions(&actor.user_id, keep).await
+    }
+
+    /// Sets a user's password from the command line (an operator), ending every session.
+    pub async fn set_password(&self, user_id: &UserId, new_password: String) -> Result<()> {
+        check_password(&new_password).map_err(|e| Error::invalid("password", e))?;
+        let hash = password::hash(new_password).await?;
+        self.store.set_password(user_id, &hash, now()).await?;
+        self.forget_sessions(user_id, None).await
+    }
+
+    async fn forget_sessions(&self, user_id: &UserId, keep: Option<&str>) -> Result<()> {
+        for ended in self.store.end_other_sessions(user_id, keep).await? {
+            self.credentials
+                .forget_credential(&CredentialKind::Session(ended));
+        }
+        Ok(())
+    }
+
+    /// Deletes the actor's account and its data, the password confirming it (see
+    /// [`crate::sharing::successor`] for the shared projects it owns).
+    pub async fn delete_account(
+        &self,
+        actor: &Principal,
+        input: AccountDeletionInput,
+    ) -> Result<()> {
+        crate::oauth::refuse_oauth_actor(actor)?;
+        self.confirm_password(&actor.user_id, input.password, "password")
+            .await?;
+        self.delete_user(&actor.user_id).await
+    }
+
+    /// Deletes an account and its data (the command line's `todo user delete`, or the user).
+    pub async fn delete_user(&self, user_id: &UserId) -> Result<()> {
+        if !self.store.delete_account(user_id).await? {
+            return Err(Error::NotFound("user"));
+        }
+        self.credentials.forget_user(user_id);
+        Ok(())
     }
 
     pub async fn logout(&self, session_id: &str) -> Result<()> {
@@ -466,6 +612,26 @@ impl Todo {
             .ok_or(Error::Unauthenticated(
                 "invalid, expired or revoked API key",
             ))
+    }
+
+    /// HTTP Basic as CalDAV clients send it: the account's email (or id) and an API key as the
+    /// app password. The account's own password is never taken here: it has its own door
+    /// with its own limits (`POST /auth/login`).
+    pub async fn app_password_principal(&self, username: &str, secret: &str) -> Result<Principal> {
+        let principal = self.api_key_principal(secret).await?;
+        let user = self.me(&principal.user_id).await?;
+        let username = username.trim();
+        let theirs = user.id.as_str() == username
+            || user
+                .email
+                .as_deref()
+                .is_some_and(|email| email.eq_ignore_ascii_case(username));
+        if !theirs {
+            return Err(Error::Unauthenticated(
+                "the user name is not the account of that API key",
+            ));
+        }
+        Ok(principal)
     }
 
     pub async fn api_key_principal(&self, secret: &str) -> Result<Principal> {

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::ids::UserId;
 use crate::page::{Sort, SortField, Status, TaskFilter, TaskQuery};
 use crate::project::ProjectId;
-use crate::task::{Priority, Task};
+use crate::task::{Priority, Task, TaskId};
 use crate::transfer::no_progress;
 
 /// At most this many tasks, the soonest due first: calendar apps fetch the feed often, and a
@@ -52,7 +52,7 @@ impl Todo {
         let tasks = self
             .collect_tasks(user_id, query, tz, MAX_FEED_TASKS, &no_progress)
             .await?;
-        Ok(render(&name, &tasks, tz))
+        Ok(render(&name, &tasks, tz, &feed_uid))
     }
 }
 
@@ -99,23 +99,39 @@ impl FeedDue {
     }
 }
 
-fn uid(task: crate::task::TaskId) -> String {
+/// The UID of a task nobody gave one (every task in the feed; in CalDAV, those not made there).
+pub(crate) fn feed_uid(task: TaskId) -> String {
     format!("task-{task}@todo")
 }
 
-fn render(name: &str, tasks: &[Task], tz: Tz) -> String {
+/// `tasks` as one VCALENDAR named `name`, each task's UID (and its parent's) from `uid_of`.
+pub(crate) fn render(
+    name: &str,
+    tasks: &[Task],
+    tz: Tz,
+    uid_of: &dyn Fn(TaskId) -> String,
+) -> String {
     let mut calendar = Calendar::new();
     calendar.name(name).timezone(tz.name());
     // The years each pinned zone's dues fall in, for its VTIMEZONE.
     let mut zones: BTreeMap<&'static str, (Tz, BTreeSet<i32>)> = BTreeMap::new();
     for task in tasks {
         let mut item = icalendar::Todo::new();
-        item.uid(&uid(task.id))
+        item.uid(&uid_of(task.id))
             .summary(&task.title)
             .timestamp(task.updated_at)
             .created(task.created_at)
-            .last_modified(task.updated_at)
-            .status(TodoStatus::NeedsAction);
+            .last_modified(task.updated_at);
+        match task.completed_at {
+            Some(at) if task.completed => {
+                item.status(TodoStatus::Completed)
+                    .completed(at)
+                    .percent_complete(100);
+            }
+            _ => {
+                item.status(TodoStatus::NeedsAction);
+            }
+        }
         if let Some(description) = &task.description {
             item.description(description);
         }
@@ -126,7 +142,7 @@ fn render(name: &str, tasks: &[Task], tz: Tz) -> String {
             item.categories(&task.tags);
         }
         if let Some(parent) = task.parent_id {
-            let mut related = Property::new("RELATED-TO", uid(parent));
+            let mut related = Property::new("RELATED-TO", uid_of(parent));
             related.add_parameter("RELTYPE", "PARENT");
             item.append_multi_property(related);
         }
@@ -271,7 +287,7 @@ fn offset_changes(zone: Tz, start: DateTime<Utc>, year: i32) -> Vec<(DateTime<Ut
 }
 
 /// RFC 5545 PRIORITY: 1 is the highest, 9 the lowest, none is left out.
-fn ical_priority(priority: Priority) -> Option<u32> {
+pub(crate) fn ical_priority(priority: Priority) -> Option<u32> {
     match priority {
         Priority::None => None,
         Priority::Low => Some(9),
@@ -337,7 +353,7 @@ mod tests {
         rent.recurrence = Some("FREQ=MONTHLY;BYMONTHDAY=1".into());
         rent.priority = Priority::High;
         rent.tags = vec!["home".into(), "bills".into()];
-        let ics = render("todo", &[rent], Tz::Europe__Paris);
+        let ics = render("todo", &[rent], Tz::Europe__Paris, &feed_uid);
         let lines = lines(&ics);
         for expected in [
             "BEGIN:VCALENDAR",
@@ -361,7 +377,7 @@ mod tests {
     fn a_timed_task_is_due_in_utc_and_a_task_without_due_has_none() {
         let mut call = task(1, "Call");
         call.due_at = Utc.with_ymd_and_hms(2026, 3, 2, 17, 30, 0).single();
-        let ics = render("todo", &[call, task(2, "Someday")], Tz::UTC);
+        let ics = render("todo", &[call, task(2, "Someday")], Tz::UTC, &feed_uid);
         let lines = lines(&ics);
         assert!(lines.iter().any(|l| l == "DUE:20260302T173000Z"), "{ics}");
         assert_eq!(lines.iter().filter(|l| l.starts_with("DUE")).count(), 1);
@@ -446,7 +462,12 @@ mod tests {
         child.parent_id = Some(crate::task::TaskId::new(1));
         child.due_date = NaiveDate::from_ymd_opt(2026, 7, 5);
 
-        let ics = render("todo: Work", &[pinned, floating, child], Tz::Europe__Paris);
+        let ics = render(
+            "todo: Work",
+            &[pinned, floating, child],
+            Tz::Europe__Paris,
+            &feed_uid,
+        );
         let components = parsed(&ics);
 
         let standup = components

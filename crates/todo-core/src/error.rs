@@ -41,6 +41,9 @@ pub enum Error {
     /// A member of a project whose role does not allow the action.
     #[error("{0}")]
     InsufficientRole(String),
+    /// A conditional request's condition does not hold (`If-Match` on a changed resource).
+    #[error("{0}")]
+    PreconditionFailed(&'static str),
     /// The database cannot be reached right now (restarting, overloaded, network); worth
     /// retrying soon. The detail is for the log, never the client.
     #[error("unavailable: {0}")]

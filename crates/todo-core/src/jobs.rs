@@ -254,6 +254,7 @@ impl Todo {
     pub async fn prune_jobs_and_events(&self, before: DateTime<Utc>) -> Result<u64> {
         let events = self.store.prune_events(before).await?;
         self.store.prune_jobs(before).await?;
+        self.store.prune_dav_objects(before).await?;
         Ok(events)
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_key;
+pub mod caldav;
 pub mod calendar;
 pub mod chat;
 pub mod error;
@@ -55,6 +56,8 @@ pub struct Todo {
     credentials: Arc<CredentialMemo>,
     /// Each user's time zone, by user id.
     zones: Arc<Memo<Tz>>,
+    /// `PUBLIC_URL`: where the web app's pages are, for links in tool results.
+    public_url: Option<Arc<str>>,
 }
 
 impl Todo {
@@ -70,6 +73,7 @@ impl Todo {
             allow_private_webhooks: false,
             credentials: Arc::new(Memo::new(ttl)),
             zones: Arc::new(Memo::new(ttl)),
+            public_url: None,
         }
     }
 
@@ -82,6 +86,17 @@ impl Todo {
     pub fn with_private_webhooks(mut self, allow: bool) -> Self {
         self.allow_private_webhooks = allow;
         self
+    }
+
+    /// The server's external URL (`PUBLIC_URL`, no trailing slash), for links to the web app's
+    /// pages in what the tools return.
+    pub fn with_public_url(mut self, url: Option<&str>) -> Self {
+        self.public_url = url.map(|url| Arc::from(url.trim_end_matches('/')));
+        self
+    }
+
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
     }
 
     /// The store, for the use cases only: every door goes through them.

@@ -84,6 +84,11 @@ impl CredentialMemo {
     pub fn forget_credential(&self, credential: &CredentialKind) {
         self.forget_where(|principal| &principal.credential == credential);
     }
+
+    /// Forgets every entry of this user (a deleted account).
+    pub fn forget_user(&self, user_id: &crate::ids::UserId) {
+        self.forget_where(|principal| &principal.user_id == user_id);
+    }
 }
 
 #[cfg(test)]

@@ -913,7 +913,9 @@ pub trait OAuthStore {
 pub fn refuse_oauth_actor(actor: &Principal) -> Result<()> {
     if matches!(actor.credential, CredentialKind::OAuth(_)) {
         return Err(Error::Forbidden(
-            "an app connected with OAuth cannot manage API keys or connected apps".into(),
+            "an app connected with OAuth cannot manage the account (API keys, sessions, \
+             password, connected apps)"
+                .into(),
         ));
     }
     Ok(())

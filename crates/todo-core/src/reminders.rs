@@ -33,7 +33,15 @@ pub struct Reminder {
 /// A reminder as the API shows it is accepted too (an export imported back): its
 /// `minutes_before` wins over the `remind_at` computed from it, other fields are ignored.
 #[derive(
-    Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::ToSchema, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Deserialize,
+    serde::Serialize,
+    utoipa::ToSchema,
+    schemars::JsonSchema,
 )]
 pub struct ReminderInput {
     /// An absolute moment, RFC 3339 (`2026-12-01T08:30:00Z`).

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use crate::accounts::{NewUser, Session};
 use crate::api_key::{ApiKey, ApiKeyId};
+use crate::caldav::DavObject;
 use crate::chat::ChatStore;
 use crate::error::Result;
 use crate::events::{EventId, EventStore};
@@ -60,6 +61,7 @@ pub trait Store:
     + ProjectStore
     + TagStore
     + SharingStore
+    + DavStore
     + ChatStore
     + EventStore
     + JobStore
@@ -110,6 +112,17 @@ pub trait UserStore {
     /// The user of a session that exists and has not expired at `now`.
     async fn session_user(&self, session_id: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_session(&self, session_id: &str) -> Result<()>;
+    /// The user's sessions that have not expired at `now`, newest first.
+    async fn list_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>>;
+    /// Ends one of the user's sessions; `false` when they have no such session.
+    async fn end_session(&self, user_id: &UserId, session_id: &str) -> Result<bool>;
+    /// Ends every session of the user but `keep`; the ids of those it ended.
+    async fn end_other_sessions(&self, user_id: &UserId, keep: Option<&str>)
+    -> Result<Vec<String>>;
+    /// The user's password hash: `None` for no such user, `Some(None)` for an account
+    /// without a password (an external identity).
+    async fn password_hash(&self, user_id: &UserId) -> Result<Option<Option<String>>>;
+    async fn set_password(&self, user_id: &UserId, hash: &str, now: DateTime<Utc>) -> Result<()>;
 }
 
 #[async_trait]
@@ -279,6 +292,22 @@ pub trait ProjectStore {
     ) -> Result<Option<Section>>;
     /// Deletes the section and its tasks (as Todoist does), recording `deleted` for each.
     async fn delete_section(&self, user_id: &UserId, id: SectionId) -> Result<bool>;
+}
+
+/// What CalDAV clients named and wrote that todo does not model ([`crate::caldav::DavObject`]).
+/// A row outlives its task, so a sync can name a deleted resource.
+#[async_trait]
+pub trait DavStore {
+    /// The objects of the tasks in `project`.
+    async fn dav_objects(&self, project: ProjectId) -> Result<Vec<DavObject>>;
+    /// The object of a task, its task deleted or not.
+    async fn dav_object(&self, task: TaskId) -> Result<Option<DavObject>>;
+    /// The task of `project` a client named `name`.
+    async fn dav_task_named(&self, project: ProjectId, name: &str) -> Result<Option<TaskId>>;
+    /// Stores a task's object, replacing the one it had.
+    async fn put_dav_object(&self, object: &DavObject) -> Result<()>;
+    /// Forgets the objects of deleted tasks last written before `before`.
+    async fn prune_dav_objects(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
 /// Members, invitations, comments and activity: each method reads what the rules in

@@ -326,7 +326,7 @@ pub struct TaskInput {
     /// A member of the task's project to assign it to.
     #[serde(default)]
     pub assignee_id: Option<UserId>,
-    /// Tag names (created on the fly), e.g. `["home", "bills"]`; at most 20.
+    /// Tag names (created on the fly), e.g. `["home", "bills"]`.
     #[serde(default)]
     #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,

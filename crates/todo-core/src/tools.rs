@@ -3,6 +3,10 @@
 //! as the REST API. The MCP server and the chat agent are adapters over this one list, so a
 //! tool is defined once and behaves the same whichever door it is called through.
 
+mod batch;
+mod connector;
+mod schema;
+
 use std::sync::{Arc, OnceLock};
 
 use schemars::generate::SchemaSettings;
@@ -20,10 +24,14 @@ use crate::placement::MoveInput;
 use crate::project::{
     Project, ProjectId, ProjectInput, ProjectPatchInput, Section, SectionId, SectionInput,
 };
+use crate::sharing::{Comment, CommentInput};
 use crate::tag::Tag;
 use crate::task::{Due, Priority, Task, TaskId, TaskInput, TaskPatchInput};
 use crate::tasks::QuickInput;
 use crate::user::UserId;
+
+pub use batch::{BatchResult, ItemError, ItemResult, MAX_BATCH};
+pub use connector::{Document, DocumentMetadata, SearchResult, SearchResults};
 
 pub type JsonObject = Map<String, Value>;
 
@@ -43,15 +51,70 @@ pub struct ToolDef {
     pub output_schema: Arc<JsonObject>,
     /// The API key scope the tool needs, as its REST counterpart does.
     pub scope: Scope,
-    /// Removes data for good (a hint clients show before calling).
+    /// It may lose what was there: it deletes, or overwrites what the user wrote (MCP's
+    /// `destructiveHint`; clients may ask before calling it).
     pub destructive: bool,
+    /// Calling it again with the same arguments changes nothing more (`idempotentHint`).
+    pub idempotent: bool,
 }
 
 impl ToolDef {
+    /// It changes nothing (`readOnlyHint`): the tools that need only the read scope.
     pub fn read_only(&self) -> bool {
         self.scope == Scope::Read
     }
 }
+
+/// What a tool does to the user's data: the scope it needs and the hints clients are given.
+#[derive(Debug, Clone, Copy)]
+struct Effect {
+    scope: Scope,
+    destructive: bool,
+    idempotent: bool,
+}
+
+/// Reads only.
+const READS: Effect = Effect {
+    scope: Scope::Read,
+    destructive: false,
+    idempotent: true,
+};
+/// Adds something new at every call.
+const ADDS: Effect = Effect {
+    scope: Scope::Write,
+    destructive: false,
+    idempotent: false,
+};
+/// Puts something in a place or a state; the same call again changes nothing.
+const SETS: Effect = Effect {
+    scope: Scope::Write,
+    destructive: false,
+    idempotent: true,
+};
+/// Completes: undone by `completed: false`, but a recurring task moves on at every call.
+const ADVANCES: Effect = Effect {
+    scope: Scope::Write,
+    destructive: false,
+    idempotent: false,
+};
+/// Replaces fields with the values given (the old ones are gone).
+const OVERWRITES: Effect = Effect {
+    scope: Scope::Write,
+    destructive: true,
+    idempotent: true,
+};
+/// Replaces dues, possibly relative to the current ones (`days`), so not idempotent.
+const SHIFTS: Effect = Effect {
+    scope: Scope::Write,
+    destructive: true,
+    idempotent: false,
+};
+/// Deletes for good.
+const DELETES: Effect = Effect {
+    scope: Scope::Write,
+    destructive: true,
+    idempotent: true,
+};
 
 /// A tool call that did not succeed, with a message a model can act on.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +157,7 @@ impl From<Error> for ToolError {
                 ))
             }
             Error::Conflict(message) => ToolError::InvalidArguments(message),
+            Error::PreconditionFailed(message) => ToolError::InvalidArguments(message.to_owned()),
             Error::Forbidden(message) | Error::InsufficientRole(message) => {
                 ToolError::Forbidden(message)
             }
@@ -119,8 +183,7 @@ pub fn tools() -> &'static [ToolDef] {
                  created. It goes to the Inbox unless `project_id`, `section_id` (a section of \
                  that project) or `parent_id` (makes it a subtask, in its parent's project and \
                  section) says otherwise; find ids with list_projects and list_sections.",
-                Scope::Write,
-                false,
+                ADDS,
             ),
             def::<QuickInput, TaskChange>(
                 "quick_add_task",
@@ -128,8 +191,16 @@ pub fn tools() -> &'static [ToolDef] {
                 "Add a task from one line of natural text, read in the user's time zone: dates \
                  ('tomorrow 5pm', 'on the 1st'), repeats ('every monday'), `#tags` and \
                  `!priority` (e.g. 'Pay rent on the 1st every month !high #home').",
-                Scope::Write,
-                false,
+                ADDS,
+            ),
+            def::<batch::AddTasksArgs, BatchResult>(
+                "add_tasks",
+                "Add tasks",
+                "Add several tasks at once (1-100), each with the fields add_task takes. Each \
+                 is added on its own: `results` has one entry per task, in order, either \
+                 {task_id, status: created, title} or {status: failed, error}; a bad one does \
+                 not stop the others.",
+                ADDS,
             ),
             def::<ListTasksArgs, TaskList>(
                 "list_tasks",
@@ -138,24 +209,25 @@ pub fn tools() -> &'static [ToolDef] {
                  every match; pass `next_cursor` back as `cursor` for the next page. Without \
                  `project_id`, tasks of every project that is not archived; `parent_id: \"none\"` \
                  lists top-level tasks only, a task id its subtasks.",
-                Scope::Read,
-                false,
+                READS,
             ),
-            def::<TaskIdArgs, Task>(
-                "get_task",
-                "Get task",
-                "Get one task by its id.",
-                Scope::Read,
-                false,
-            ),
+            def::<TaskIdArgs, Task>("get_task", "Get task", "Get one task by its id.", READS),
             def::<CompleteTaskArgs, TaskChange>(
                 "complete_task",
                 "Complete task",
                 "Mark a task as done (or, with `completed: false`, as not done again). A \
                  recurring task stays open and moves to its next due; `message` says so, and \
                  `completed: false` right after puts it back.",
-                Scope::Write,
-                false,
+                ADVANCES,
+            ),
+            def::<batch::CompleteTasksArgs, BatchResult>(
+                "complete_tasks",
+                "Complete tasks",
+                "Mark several tasks (1-100 `task_ids`) as done, or with `completed: false` as not \
+                 done again, as complete_task does for one. `results` has one entry per id, in \
+                 order: {task_id, status, title, message?} or {task_id, status: failed, error}; \
+                 an unknown id fails alone.",
+                ADVANCES,
             ),
             def::<UpdateTaskArgs, TaskChange>(
                 "update_task",
@@ -164,15 +236,33 @@ pub fn tools() -> &'static [ToolDef] {
                  one. `tags` replaces the whole tag list. `project_id`, `section_id` or \
                  `parent_id` also moves it (with its subtasks) as move_task does, before the \
                  other fields change.",
-                Scope::Write,
-                false,
+                OVERWRITES,
+            ),
+            def::<batch::UpdateTasksArgs, BatchResult>(
+                "update_tasks",
+                "Update tasks",
+                "Change several tasks at once (1-100 items), each item a `task_id` with the \
+                 fields update_task takes. `results` has one entry per item, in order: \
+                 {task_id, status: updated, title} or {task_id?, status: failed, error}; a bad \
+                 item does not stop the others.",
+                OVERWRITES,
+            ),
+            def::<batch::RescheduleTasksArgs, BatchResult>(
+                "reschedule_tasks",
+                "Reschedule tasks",
+                "Move the due of several tasks (1-100 `task_ids`): to one `due_date` (all day), \
+                 `due_local` (wall-clock) or `due_at` (a moment), or by `days` from each \
+                 task's current due, keeping its time of day. Only the due changes: a \
+                 recurring task keeps repeating by its rule from the new due, relative \
+                 reminders follow it, a pinned time zone stays. `results` has one entry per \
+                 id, in order, with the new due in `message`, or the error of that task.",
+                SHIFTS,
             ),
             def::<TaskIdArgs, TaskChange>(
                 "delete_task",
                 "Delete task",
                 "Delete a task for good.",
-                Scope::Write,
-                true,
+                DELETES,
             ),
             def::<MoveTaskArgs, TaskChange>(
                 "move_task",
@@ -181,31 +271,27 @@ pub fn tools() -> &'static [ToolDef] {
                  to the top level of `project_id` (outside any section); `position` is its \
                  index among its new siblings (0 = first, default last). With only `position` \
                  it is reordered where it is.",
-                Scope::Write,
-                false,
+                SETS,
             ),
             def::<NoArgs, TagList>(
                 "list_tags",
                 "List tags",
                 "List the user's tags with how many tasks carry each.",
-                Scope::Read,
-                false,
+                READS,
             ),
             def::<NoArgs, ProjectList>(
                 "list_projects",
                 "List projects",
                 "List the user's projects, the Inbox first, with the caller's role and how many \
                  open tasks each has. Archived projects are listed too (`archived: true`).",
-                Scope::Read,
-                false,
+                READS,
             ),
             def::<ProjectInput, Project>(
                 "add_project",
                 "Add project",
                 "Create a project the user owns: a `name` of 1-120 characters and an optional \
                  `color` (#rrggbb).",
-                Scope::Write,
-                false,
+                ADDS,
             ),
             def::<UpdateProjectArgs, Project>(
                 "update_project",
@@ -213,22 +299,49 @@ pub fn tools() -> &'static [ToolDef] {
                 "Rename, recolour (`color: null` removes it), archive or unarchive, or reorder a \
                  project. Only its owner may rename, recolour or archive it; the Inbox is never \
                  renamed or archived.",
-                Scope::Write,
-                false,
+                OVERWRITES,
             ),
             def::<ProjectIdArgs, SectionList>(
                 "list_sections",
                 "List sections",
                 "List the sections of a project, in order.",
-                Scope::Read,
-                false,
+                READS,
             ),
             def::<CreateSectionArgs, Section>(
                 "create_section",
                 "Create section",
                 "Add a section to a project (at `position`, default last).",
-                Scope::Write,
-                false,
+                ADDS,
+            ),
+            def::<TaskIdArgs, CommentList>(
+                "list_comments",
+                "List comments",
+                "List the comments on a task, oldest first, with their authors. Every member \
+                 of a shared project sees them.",
+                READS,
+            ),
+            def::<AddCommentArgs, Comment>(
+                "add_comment",
+                "Add comment",
+                "Add a comment (`body`, 1-10000 characters) to a task, as the user. Every \
+                 member of a shared project may comment, viewers included.",
+                ADDS,
+            ),
+            def::<connector::SearchArgs, SearchResults>(
+                "search",
+                "Search tasks",
+                "Search the user's tasks by words in their titles and descriptions; returns \
+                 `results` of {id, title, url}, the 20 most recent matches. Pass an id to fetch \
+                 for the whole task.",
+                READS,
+            ),
+            def::<connector::FetchArgs, Document>(
+                "fetch",
+                "Fetch task",
+                "Fetch one task by an `id` that search returned, as a document: {id, title, \
+                 text, url, metadata}; `text` has its notes, due, priority, tags, repetition, \
+                 status and latest comments.",
+                READS,
             ),
         ]
     })
@@ -271,6 +384,18 @@ pub async fn call(
         "update_project" => update_project(todo, user, parse(args)?).await,
         "list_sections" => list_sections(todo, user, parse(args)?).await,
         "create_section" => create_section(todo, user, parse(args)?).await,
+        "add_tasks" => {
+            to_value(&batch::add_tasks(todo, user, &tool.input_schema, parse(args)?).await?)
+        }
+        "complete_tasks" => to_value(&batch::complete_tasks(todo, user, parse(args)?).await?),
+        "update_tasks" => {
+            to_value(&batch::update_tasks(todo, user, &tool.input_schema, parse(args)?).await?)
+        }
+        "reschedule_tasks" => to_value(&batch::reschedule_tasks(todo, user, parse(args)?).await?),
+        "list_comments" => list_comments(todo, user, parse(args)?).await,
+        "add_comment" => add_comment(todo, user, parse(args)?).await,
+        "search" => to_value(&connector::search(todo, user, parse(args)?).await?),
+        "fetch" => to_value(&connector::fetch(todo, user, parse(args)?).await?),
         other => Err(ToolError::UnknownTool(other.to_owned())),
     }
 }
@@ -333,8 +458,7 @@ fn def<I: JsonSchema, O: JsonSchema>(
     name: &'static str,
     title: &'static str,
     description: &'static str,
-    scope: Scope,
-    destructive: bool,
+    effect: Effect,
 ) -> ToolDef {
     let mut input = schema_object(
         SchemaSettings::draft2020_12()
@@ -343,8 +467,10 @@ fn def<I: JsonSchema, O: JsonSchema>(
     );
     // The tool's description says what it does; the input type's own doc is for Rust readers.
     input.remove("description");
-    // What `arguments_for` enforces: no argument the schema does not name.
+    // What `arguments_for` enforces: no argument the schema does not name; the batch tools
+    // refuse unknown fields in their items the same way.
     input.insert("additionalProperties".into(), Value::Bool(false));
+    close_items(&mut input);
     let properties = input
         .entry("properties")
         .or_insert_with(|| Value::Object(JsonObject::new()));
@@ -371,16 +497,54 @@ fn def<I: JsonSchema, O: JsonSchema>(
         description,
         input_schema: Arc::new(input),
         output_schema: Arc::new(output),
-        scope,
-        destructive,
+        scope: effect.scope,
+        destructive: effect.destructive,
+        idempotent: effect.idempotent,
     }
 }
 
+/// The schema as a JSON object, in the portable spelling of [`schema::portable`].
 fn schema_object(schema: Schema) -> JsonObject {
-    match schema.to_value() {
+    let mut value = schema.to_value();
+    schema::portable(&mut value);
+    match value {
         Value::Object(object) => object,
         // `true`/`false` schemas never come from a struct; describe them as any object.
         _ => JsonObject::from_iter([("type".to_owned(), json!("object"))]),
+    }
+}
+
+/// `additionalProperties: false` on the object items of the arguments' lists (the batch
+/// tools' items), whether inline or in `$defs`.
+fn close_items(input: &mut JsonObject) {
+    let mut names = Vec::new();
+    if let Some(Value::Object(properties)) = input.get_mut("properties") {
+        for property in properties.values_mut() {
+            match property.get_mut("items") {
+                Some(Value::Object(items)) if items.contains_key("properties") => {
+                    items.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                Some(Value::Object(items)) => {
+                    if let Some(name) = items
+                        .get("$ref")
+                        .and_then(Value::as_str)
+                        .and_then(|r| r.strip_prefix("#/$defs/"))
+                    {
+                        names.push(name.to_owned());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    if let Some(Value::Object(defs)) = input.get_mut("$defs") {
+        for name in names {
+            if let Some(Value::Object(item)) = defs.get_mut(&name)
+                && item.contains_key("properties")
+            {
+                item.insert("additionalProperties".into(), Value::Bool(false));
+            }
+        }
     }
 }
 
@@ -441,6 +605,20 @@ pub struct TaskList {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct TagList {
     pub tags: Vec<Tag>,
+}
+
+/// A task's comments, oldest first.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct CommentList {
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+struct AddCommentArgs {
+    /// The task's id.
+    task_id: TaskId,
+    /// The comment: 1-10000 characters after trimming.
+    body: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -514,6 +692,10 @@ struct ListTasksArgs {
     /// A task id: only its subtasks (one level); `"none"`: only top-level tasks.
     #[serde(default)]
     parent_id: Option<ParentArg>,
+    /// `me`: tasks assigned to the user; `none`: unassigned tasks; a user id: tasks assigned
+    /// to that member (of a shared project).
+    #[serde(default)]
+    assignee: Option<String>,
 }
 
 impl From<ListTasksArgs> for ListTasksRequest {
@@ -538,6 +720,7 @@ impl From<ListTasksArgs> for ListTasksRequest {
             project: args.project_id.map(|id| id.to_string()),
             section: args.section_id.map(|id| id.to_string()),
             parent: args.parent_id.map(ParentArg::as_query),
+            assignee: args.assignee,
             ..ListTasksRequest::default()
         }
     }
@@ -667,6 +850,15 @@ async fn complete_task(
     user: &UserId,
     args: CompleteTaskArgs,
 ) -> Result<Value, ToolError> {
+    to_value(&complete(todo, user, args).await?)
+}
+
+/// Completes (or reopens) one task; `complete_task` and `complete_tasks` both come here.
+async fn complete(
+    todo: &Todo,
+    user: &UserId,
+    args: CompleteTaskArgs,
+) -> Result<TaskChange, ToolError> {
     // Unlike the REST toggle, a model that says "complete" means done, whatever the state.
     let completed = args.completed.unwrap_or(true);
     let task = todo
@@ -690,7 +882,7 @@ async fn complete_task(
             ),
         });
     }
-    to_value(&change)
+    Ok(change)
 }
 
 /// A due as a model reads it: the wall-clock time (and its zone when pinned) or the day.
@@ -707,6 +899,11 @@ fn describe_due(task: &Task, due: Due) -> String {
 }
 
 async fn update_task(todo: &Todo, user: &UserId, args: UpdateTaskArgs) -> Result<Value, ToolError> {
+    to_value(&update(todo, user, args).await?)
+}
+
+/// Updates (and moves) one task; `update_task` and `update_tasks` both come here.
+async fn update(todo: &Todo, user: &UserId, args: UpdateTaskArgs) -> Result<TaskChange, ToolError> {
     // The move first: it is what a missing or read-only project refuses; then the fields
     // (an empty patch with no move is refused as "nothing to change").
     let moved = match args.destination() {
@@ -717,7 +914,7 @@ async fn update_task(todo: &Todo, user: &UserId, args: UpdateTaskArgs) -> Result
         Some(task) if args.patch.is_empty() => task,
         _ => todo.patch_task(user, args.task_id, args.patch).await?,
     };
-    to_value(&TaskChange::of(&task, ChangeStatus::Updated))
+    Ok(TaskChange::of(&task, ChangeStatus::Updated))
 }
 
 async fn move_task(todo: &Todo, user: &UserId, args: MoveTaskArgs) -> Result<Value, ToolError> {
@@ -771,6 +968,17 @@ async fn create_section(
     )
 }
 
+async fn list_comments(todo: &Todo, user: &UserId, args: TaskIdArgs) -> Result<Value, ToolError> {
+    to_value(&CommentList {
+        comments: todo.comments(user, args.task_id).await?,
+    })
+}
+
+async fn add_comment(todo: &Todo, user: &UserId, args: AddCommentArgs) -> Result<Value, ToolError> {
+    let input = CommentInput { body: args.body };
+    to_value(&todo.add_comment(user, args.task_id, input).await?)
+}
+
 async fn delete_task(todo: &Todo, user: &UserId, args: TaskIdArgs) -> Result<Value, ToolError> {
     // The result names the task, so read it first; a concurrent delete still ends in NotFound.
     let task = todo.get_task(user, args.task_id).await?;
@@ -815,6 +1023,155 @@ mod tests {
 
     fn named(name: &str) -> &'static ToolDef {
         tool(name).expect("a tool of that name")
+    }
+
+    /// Every `type` and `format` in a schema, wherever it is.
+    fn types_and_formats(schema: &Value, found: &mut Vec<(String, Value)>) {
+        match schema {
+            Value::Object(object) => {
+                for (key, value) in object {
+                    if key == "type" || key == "format" {
+                        found.push((key.clone(), value.clone()));
+                    }
+                    types_and_formats(value, found);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|item| types_and_formats(item, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn schemas_write_nullable_values_as_any_of_and_use_only_standard_formats() {
+        for tool in tools() {
+            for schema in [&tool.input_schema, &tool.output_schema] {
+                let mut found = Vec::new();
+                types_and_formats(&Value::Object(schema.as_ref().clone()), &mut found);
+                for (key, value) in found {
+                    // A property *named* type or format has an object schema as its value.
+                    if value.is_object() {
+                        continue;
+                    }
+                    match key.as_str() {
+                        "type" => assert!(value.is_string(), "{}: type {value}", tool.name),
+                        _ => assert!(
+                            matches!(value.as_str(), Some("date-time" | "date" | "uri")),
+                            "{}: format {value}",
+                            tool.name
+                        ),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_tool_says_whether_it_reads_adds_overwrites_or_deletes() {
+        let hints = |name: &str| {
+            let tool = named(name);
+            (tool.read_only(), tool.destructive, tool.idempotent)
+        };
+        for reader in [
+            "list_tasks",
+            "get_task",
+            "search",
+            "fetch",
+            "list_comments",
+            "list_projects",
+        ] {
+            assert_eq!(hints(reader), (true, false, true), "{reader}");
+        }
+        for adder in ["add_task", "add_tasks", "add_comment", "quick_add_task"] {
+            assert_eq!(hints(adder), (false, false, false), "{adder}");
+        }
+        assert_eq!(hints("delete_task"), (false, true, true));
+        assert_eq!(hints("update_tasks"), (false, true, true));
+        assert_eq!(
+            hints("complete_tasks"),
+            (false, false, false),
+            "recurring tasks move on"
+        );
+        assert_eq!(
+            hints("reschedule_tasks"),
+            (false, true, false),
+            "`days` is relative"
+        );
+        assert_eq!(hints("move_task"), (false, false, true));
+        let destructive: Vec<_> = tools()
+            .iter()
+            .filter(|t| t.destructive)
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(
+            destructive,
+            [
+                "update_task",
+                "update_tasks",
+                "reschedule_tasks",
+                "delete_task",
+                "update_project"
+            ]
+        );
+    }
+
+    #[test]
+    fn comments_need_the_write_scope_to_add_and_the_read_scope_to_list() {
+        assert_eq!(named("list_comments").scope, Scope::Read);
+        assert_eq!(named("add_comment").scope, Scope::Write);
+        let args = arguments_for(
+            named("add_comment"),
+            &"u1".into(),
+            json!({"task_id": 3, "body": "On it"}),
+        )
+        .and_then(parse::<AddCommentArgs>)
+        .expect("valid arguments");
+        assert_eq!(
+            (args.task_id, args.body.as_str()),
+            (TaskId::new(3), "On it")
+        );
+        let missing = arguments_for(named("add_comment"), &"u1".into(), json!({"task_id": 3}))
+            .and_then(parse::<AddCommentArgs>);
+        assert!(matches!(missing, Err(ToolError::InvalidArguments(m)) if m.contains("body")));
+    }
+
+    #[test]
+    fn batch_schemas_bound_their_items_and_close_them() {
+        for (name, field) in [
+            ("add_tasks", "tasks"),
+            ("update_tasks", "tasks"),
+            ("complete_tasks", "task_ids"),
+            ("reschedule_tasks", "task_ids"),
+        ] {
+            let schema = &named(name).input_schema;
+            let list = &schema["properties"][field];
+            assert_eq!(list["maxItems"], MAX_BATCH, "{name}");
+            assert_eq!(list["minItems"], 1, "{name}");
+            assert_eq!(schema["required"], json!([field]), "{name}");
+        }
+        let add = &named("add_tasks").input_schema;
+        let item = add["$defs"]["TaskInput"].clone();
+        assert_eq!(item["additionalProperties"], false, "{add:?}");
+        assert!(item["properties"].get("title").is_some());
+        let update = &named("update_tasks").input_schema;
+        assert_eq!(
+            update["$defs"]["UpdateTaskArgs"]["additionalProperties"], false,
+            "{update:?}"
+        );
+    }
+
+    #[test]
+    fn list_tasks_reads_the_assignee_filter() {
+        let read = |args| -> ListTasksRequest {
+            arguments_for(named("list_tasks"), &"u1".into(), args)
+                .and_then(parse::<ListTasksArgs>)
+                .expect("valid arguments")
+                .into()
+        };
+        assert_eq!(
+            read(json!({"assignee": "me"})).assignee.as_deref(),
+            Some("me")
+        );
+        assert_eq!(read(json!({})).assignee, None);
     }
 
     #[test]

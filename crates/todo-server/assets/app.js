@@ -289,8 +289,9 @@
       case "/": if ($("#q")) { event.preventDefault(); $("#q").focus(); } break;
       case "j": if (rows.length) { event.preventDefault(); select(rows[Math.min(index + 1, rows.length - 1)]); } break;
       case "k": if (rows.length) { event.preventDefault(); select(rows[Math.max(index - 1, 0)]); } break;
-      case "x": if (current) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
-      case "e": if (current) { event.preventDefault(); inlineEdit(current); } break;
+      // A viewer's rows are read-only: nothing to check off or edit.
+      case "x": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
+      case "e": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); inlineEdit(current); } break;
       case "m": if (current && $(".move-link", current)) { event.preventDefault(); location.href = $(".move-link", current).href; } break;
       case "ArrowUp": case "ArrowDown": {
         // Shift+arrows reorder the selected task among its siblings (its move up/down buttons).
@@ -298,7 +299,7 @@
         if (form) { event.preventDefault(); sessionStorage.setItem("todo-select", current.id); form.requestSubmit(); }
         break;
       }
-      case "Delete": case "#": if (current) { event.preventDefault(); const f = $("[data-delete]", current); deleteWithUndo(current, f); } break;
+      case "Delete": case "#": if (current && $("[data-delete]", current)) { event.preventDefault(); deleteWithUndo(current, $("[data-delete]", current)); } break;
       default:
     }
   });
@@ -710,6 +711,32 @@
     });
   }
 
+  // --- comments on a task's page: another member's comment shows up live ------------------
+  function setupComments() {
+    const section = $("#comments[data-task]");
+    if (!section || !("EventSource" in window)) return;
+    const source = new EventSource("/api/v1/events");
+    const refresh = async () => {
+      const response = await fetch(location.pathname + location.search);
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      // The thread and its heading only: what is being typed in the forms stays.
+      for (const id of ["comments-head", "comment-list"]) {
+        const now = document.getElementById(id);
+        const next = fresh.getElementById(id);
+        if (now && next && !now.querySelector("details[open]")) now.replaceWith(next);
+      }
+      const none = $("#no-comments");
+      if (none && fresh.getElementById("comment-list").children.length) none.remove();
+    };
+    source.onopen = () => { section.dataset.live = "open"; };
+    source.onmessage = (message) => {
+      let event;
+      try { event = JSON.parse(message.data); } catch (_) { return; }
+      if (event && String(event.task_id) === section.dataset.task && event.action === "commented") refresh();
+    };
+  }
+
   // --- start ------------------------------------------------------------------------------
   const zone = $("#signup #timezone, form[action='/signup'] #timezone");
   if (zone) { try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* keep UTC */ } }
@@ -720,5 +747,6 @@
     setupLlmKey();
     setupReminders();
     setupTree();
+    setupComments();
   }
 })();

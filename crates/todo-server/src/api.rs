@@ -1,5 +1,6 @@
 //! The route table and the OpenAPI document, both built from the handlers' annotations.
 
+pub mod account;
 pub mod accounts;
 pub mod api_keys;
 pub mod calendar;
@@ -83,7 +84,14 @@ impl Modify for BearerAuth {
 /// Routes that act on the caller's own data; served under both route shapes.
 fn resources() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(accounts::me, accounts::update_me))
+        .routes(routes!(
+            accounts::me,
+            accounts::update_me,
+            account::delete_me
+        ))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::sessions))
+        .routes(routes!(account::end_session))
         .routes(routes!(api_keys::list, api_keys::create))
         .routes(routes!(api_keys::revoke))
         .routes(routes!(connected_apps::list))
@@ -231,6 +239,7 @@ pub fn router(state: AppState) -> Result<Router, String> {
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .merge(mcp::routes(&state))
         .merge(crate::web::routes())
+        .merge(crate::dav::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -87,6 +87,20 @@ impl Authenticator {
         }
         Err(ApiError::unauthenticated("invalid or expired token"))
     }
+
+    /// HTTP Basic on `/dav`: the account's email and an API key as the app password.
+    pub async fn authenticate_app_password(
+        &self,
+        username: &str,
+        secret: &str,
+    ) -> Result<Principal, ApiError> {
+        if !looks_like_api_key(secret) {
+            return Err(ApiError::unauthenticated(
+                "CalDAV signs in with the account's email and an API key as the password",
+            ));
+        }
+        Ok(self.todo.app_password_principal(username, secret).await?)
+    }
 }
 
 /// Who the request's credential names, resolved once per request by [`identify`] so that rate
@@ -105,9 +119,20 @@ pub enum Via {
 }
 
 impl Caller {
-    async fn resolve(state: &AppState, headers: &HeaderMap) -> Self {
+    async fn resolve(state: &AppState, headers: &HeaderMap, path: &str) -> Self {
         if let Some(token) = bearer_token(headers) {
             return Self(Some(state.auth.authenticate(token).await), Via::Header);
+        }
+        // Basic only where CalDAV clients need it: a browser remembers Basic credentials and
+        // sends them to any path of the site on its own, which must never reach the API.
+        if (path == "/dav" || path.starts_with("/dav/"))
+            && let Some((username, secret)) = basic_credentials(headers)
+        {
+            let outcome = state
+                .auth
+                .authenticate_app_password(&username, &secret)
+                .await;
+            return Self(Some(outcome), Via::Header);
         }
         match cookie::read(headers, cookie::SESSION_COOKIE) {
             Some(token) => Self(
@@ -138,7 +163,7 @@ impl Caller {
     pub async fn of(parts: &Parts, state: &AppState) -> Self {
         match parts.extensions.get::<Caller>() {
             Some(caller) => caller.clone(),
-            None => Caller::resolve(state, &parts.headers).await,
+            None => Caller::resolve(state, &parts.headers, parts.uri.path()).await,
         }
     }
 }
@@ -174,7 +199,7 @@ pub struct LoggedUser(pub UserId);
 /// Middleware: authenticates the bearer credential, if any, and stores the outcome as a
 /// [`Caller`]. It refuses nothing itself; routes that need a user use [`Auth`].
 pub async fn identify(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let caller = Caller::resolve(&state, request.headers()).await;
+    let caller = Caller::resolve(&state, request.headers(), request.uri().path()).await;
     let user = caller.user_id().map(|id| LoggedUser(id.to_owned()));
     request.extensions_mut().insert(caller);
     let mut response = next.run(request).await;
@@ -266,8 +291,26 @@ pub async fn authorize(
     Ok(principal)
 }
 
+/// Methods that change nothing: HTTP's safe ones and WebDAV's reads (PROPFIND, REPORT).
 pub(crate) fn is_read_only(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || matches!(method.as_str(), "PROPFIND" | "REPORT")
+}
+
+/// `Authorization: Basic base64(username:password)`.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (username, password) = text.split_once(':')?;
+    Some((username.to_owned(), password.to_owned()))
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod client_ip;
 mod connections;
+pub mod dav;
 pub mod error;
 pub mod extract;
 pub mod hardening;
@@ -114,6 +115,8 @@ impl AppState {
             .as_deref()
             .map(|url| todo_core::oauth::Issuer::parse(url).map_err(|e| format!("PUBLIC_URL {e}")))
             .transpose()?;
+        // Tool results link to the web app's pages under the public URL.
+        let todo = todo.with_public_url(issuer.as_ref().map(todo_core::oauth::Issuer::url));
         let mut mcp = settings.mcp.clone();
         // MCP clients reach the server at its public name: DNS rebinding cannot fake that.
         if let Some(host) = issuer.as_ref().and_then(todo_core::oauth::Issuer::host)

@@ -33,9 +33,15 @@ use crate::error::ApiError;
 use crate::metrics::auth_failure;
 
 const INSTRUCTIONS: &str = "Tools for the user's todo list: tasks in projects (the Inbox first), \
-     sections and subtasks. Find task ids with list_tasks, project ids with list_projects and \
-     section ids with list_sections; task mutations return {task_id, status, title}. Dates are \
-     in the user's time zone.";
+     sections and subtasks, and comments on the tasks of shared projects. Find task ids with \
+     list_tasks (or search), project ids with list_projects and section ids with \
+     list_sections. For several tasks at once use add_tasks, complete_tasks, update_tasks and \
+     reschedule_tasks (up to 100 each): every item succeeds or fails on its own, so read each \
+     entry of `results`. Task mutations return {task_id, status, title}. search and fetch \
+     find tasks by their words and read one whole. Dates are in the user's time zone; \
+     list_tasks with assignee: \"me\" shows what is assigned to the user. Tools marked \
+     destructive delete or overwrite what the user wrote: confirm first when the request \
+     was not explicit.";
 
 /// Settings of the `/mcp` endpoint.
 #[derive(Debug, Clone)]
@@ -119,7 +125,10 @@ fn to_mcp_tool(def: &ToolDef) -> Tool {
         .with_annotations(
             ToolAnnotations::with_title(def.title)
                 .read_only(def.read_only())
-                .destructive(def.destructive),
+                .destructive(def.destructive)
+                .idempotent(def.idempotent)
+                // Every tool works on the user's own list, not on an open world.
+                .open_world(false),
         )
 }
 

@@ -193,9 +193,7 @@ impl RateLimits {
             // Every MCP message is a POST, reads included (tools/list, list_tasks): counting
             // them as writes would starve an agent that mostly reads.
             Some("/mcp") => PolicyName::Reads,
-            _ if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) => {
-                PolicyName::Reads
-            }
+            _ if crate::auth::is_read_only(method) => PolicyName::Reads,
             _ => PolicyName::Writes,
         };
         self.policy(name)

@@ -6,8 +6,10 @@
 
 mod account;
 pub(crate) mod assets;
+mod comments;
 mod projects;
 mod settings;
+mod sharing;
 mod tasks;
 mod view;
 
@@ -50,12 +52,32 @@ pub fn routes() -> Router<AppState> {
             get(projects::move_page).post(projects::move_task),
         )
         .route("/tasks/{id}/subtask", get(projects::subtask_page))
+        .route("/tasks/{id}/comments", post(comments::add))
+        .route("/comments/{id}", post(comments::edit))
+        .route("/comments/{id}/delete", post(comments::delete))
         .route("/projects", post(projects::create))
         .route("/projects/new", get(projects::new_page))
         .route("/projects/{id}", get(projects::page).post(projects::update))
         .route("/projects/{id}/archive", post(projects::archive))
         .route("/projects/{id}/delete", post(projects::delete))
         .route("/projects/{id}/sections", post(projects::create_section))
+        .route("/projects/{id}/activity", get(sharing::activity))
+        .route("/projects/{id}/invitations", post(sharing::invite))
+        .route(
+            "/projects/{id}/invitations/{invitation_id}/cancel",
+            post(sharing::cancel_invitation),
+        )
+        .route(
+            "/projects/{id}/members/{member_id}",
+            post(sharing::change_role),
+        )
+        .route(
+            "/projects/{id}/members/{member_id}/remove",
+            post(sharing::remove_member),
+        )
+        .route("/invitations", get(sharing::invitations_page))
+        .route("/invitations/{id}/accept", post(sharing::accept))
+        .route("/invitations/{id}/decline", post(sharing::decline))
         .route("/sections/{id}", post(projects::rename_section))
         .route("/sections/{id}/delete", post(projects::delete_section))
         .route("/settings", get(settings::page))
@@ -186,7 +208,10 @@ impl IntoResponse for PageError {
                 err.into_response()
             }
             PageError::Forbidden(detail) => {
-                let page = ForbiddenPage { detail: &detail };
+                let page = ForbiddenPage {
+                    detail: &detail,
+                    asset_v: assets::version(),
+                };
                 match render_with(StatusCode::FORBIDDEN, &page) {
                     Ok(response) => response,
                     Err(PageError::Api(err)) => err.into_response(),
@@ -202,6 +227,7 @@ impl IntoResponse for PageError {
 #[template(path = "forbidden.html")]
 struct ForbiddenPage<'a> {
     detail: &'a str,
+    asset_v: &'static str,
 }
 
 pub type PageResult = Result<Response, PageError>;

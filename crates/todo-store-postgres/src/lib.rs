@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod chat;
+mod dav;
 mod events;
 mod import;
 mod jobs;

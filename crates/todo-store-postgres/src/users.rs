@@ -9,6 +9,8 @@ use todo_core::accounts::{NewUser, Session};
 use todo_core::ids::UserId;
 use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::user::User;
+use todo_store_sql::sessions::{self, SessionRow};
+use todo_store_sql::tree::numbered;
 use todo_store_sql::{USER_COLUMNS, UserRow, prefixed, updates};
 
 use crate::PostgresStore;
@@ -154,6 +156,42 @@ impl UserStore for PostgresStore {
     async fn delete_session(&self, session_id: &str) -> Result<()> {
         let sql = "DELETE FROM sessions WHERE id = $1";
         sql::run(&self.pool, sql, [session_id.into()])
+            .await
+            .map(drop)
+    }
+
+    async fn list_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>> {
+        let sql = numbered(sessions::LIST);
+        sql::rows::<SessionRow, _>(&self.pool, sql, [user_id.into(), now.into()]).await
+    }
+
+    async fn end_session(&self, user_id: &UserId, session_id: &str) -> Result<bool> {
+        let sql = numbered(sessions::END);
+        let done = sql::run(&self.pool, sql, [user_id.into(), session_id.into()]).await?;
+        Ok(done > 0)
+    }
+
+    async fn end_other_sessions(
+        &self,
+        user_id: &UserId,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>> {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(numbered(sessions::END_OTHERS)))
+            .bind(user_id)
+            .bind(keep)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
+    async fn password_hash(&self, user_id: &UserId) -> Result<Option<Option<String>>> {
+        let sql = numbered(sessions::PASSWORD_HASH);
+        sql::scalar::<Option<String>>(&self.pool, sql, [user_id.into()]).await
+    }
+
+    async fn set_password(&self, user_id: &UserId, hash: &str, now: DateTime<Utc>) -> Result<()> {
+        let sql = numbered(sessions::SET_PASSWORD);
+        sql::run(&self.pool, sql, [user_id.into(), hash.into(), now.into()])
             .await
             .map(drop)
     }

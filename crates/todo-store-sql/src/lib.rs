@@ -8,9 +8,11 @@ mod oauth;
 mod rows;
 mod sql;
 
+pub mod dav;
 pub mod import;
 pub mod list;
 pub mod projects;
+pub mod sessions;
 pub mod sharing;
 pub mod tree;
 pub mod updates;

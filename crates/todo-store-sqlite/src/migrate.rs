@@ -73,6 +73,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "conversation numbers",
         sql: include_str!("../migrations/0009_conversation_numbers.sql"),
     },
+    Migration {
+        version: 10,
+        description: "dav",
+        sql: include_str!("../migrations/0010_dav.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

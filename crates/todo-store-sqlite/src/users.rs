@@ -8,6 +8,7 @@ use todo_core::store::{ProfileChanges, UserStore};
 use todo_core::time::to_sortable_text as ts;
 use todo_core::user::User;
 use todo_core::{Error, Result};
+use todo_store_sql::sessions::{self, SessionRow};
 use todo_store_sql::{IDENTITY_CONFLICT, USER_COLUMNS, USER_CONFLICT, UserRow, prefixed, updates};
 
 use crate::rows::{conflict, db_error, decode};
@@ -165,5 +166,44 @@ impl UserStore for SqliteStore {
             sql::run(conn, "DELETE FROM sessions WHERE id = ?1", values).map(drop)
         })
         .await
+    }
+
+    async fn list_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<Vec<Session>> {
+        let values = [user_id.into(), now.into()];
+        self.read(move |conn| sql::rows::<SessionRow, _>(conn, sessions::LIST, values))
+            .await
+    }
+
+    async fn end_session(&self, user_id: &UserId, session_id: &str) -> Result<bool> {
+        let values = [user_id.into(), session_id.into()];
+        self.write(move |conn| sql::run(conn, sessions::END, values).map(|done| done > 0))
+            .await
+    }
+
+    async fn end_other_sessions(
+        &self,
+        user_id: &UserId,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let (user_id, keep) = (user_id.to_string(), keep.map(str::to_owned));
+        self.write(move |conn| {
+            sql::all(conn, sessions::END_OTHERS, (user_id, keep), |row| {
+                row.get(0)
+            })
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn password_hash(&self, user_id: &UserId) -> Result<Option<Option<String>>> {
+        let values = [user_id.into()];
+        self.read(move |conn| sql::scalar::<Option<String>>(conn, sessions::PASSWORD_HASH, values))
+            .await
+    }
+
+    async fn set_password(&self, user_id: &UserId, hash: &str, now: DateTime<Utc>) -> Result<()> {
+        let values = [user_id.into(), hash.into(), now.into()];
+        self.write(move |conn| sql::run(conn, sessions::SET_PASSWORD, values).map(drop))
+            .await
     }
 }

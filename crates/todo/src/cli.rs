@@ -469,6 +469,25 @@ pub enum UserCommand {
     },
     /// List accounts.
     List,
+    /// Set an account's password (read from TODO_USER_PASSWORD or standard input); every
+    /// session of the account ends.
+    SetPassword {
+        /// The user's email or id.
+        #[arg(long)]
+        user: String,
+        #[arg(long, env = "TODO_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Delete an account and its data. Shared projects it owns go to their longest-standing
+    /// editor, else are deleted with it.
+    Delete {
+        /// The user's email or id.
+        #[arg(long)]
+        user: String,
+        /// Required: deleting cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -179,6 +179,25 @@ async fn user(global: &GlobalArgs, command: UserCommand) -> anyhow::Result<()> {
                 );
             }
         }
+        UserCommand::SetPassword { user, password } => {
+            let user_id = find_user(&todo, &user).await?;
+            let password = match password {
+                Some(p) => p,
+                None => read_password()?,
+            };
+            todo.set_password(&user_id, password)
+                .await
+                .map_err(describe)?;
+            eprintln!("password set; every session of {user} ended");
+        }
+        UserCommand::Delete { user, yes } => {
+            if !yes {
+                bail!("deleting an account cannot be undone: add --yes to confirm");
+            }
+            let user_id = find_user(&todo, &user).await?;
+            todo.delete_user(&user_id).await.map_err(describe)?;
+            eprintln!("deleted {user} and its data");
+        }
     }
     Ok(())
 }

@@ -24,6 +24,7 @@ use todo_core::project::{
 use todo_core::task::{Task, TaskId};
 use todo_core::time::now;
 
+use super::sharing::{Access, SharePanel};
 use super::tasks::user_zone;
 use super::view::{Spot, TaskView};
 use super::{
@@ -57,6 +58,8 @@ pub struct SideProject {
     pub color: String,
     pub open: i64,
     pub current: bool,
+    /// It has other members than the reader.
+    pub shared: bool,
 }
 
 pub struct Sidebar {
@@ -67,6 +70,8 @@ pub struct Sidebar {
     pub archived: Vec<SideProject>,
     pub colors: &'static [(&'static str, &'static str)],
     pub return_to: String,
+    /// Invitations waiting for the reader's answer.
+    pub invitations: usize,
 }
 
 /// The layout of a task page: the top bar and the sidebar.
@@ -78,6 +83,20 @@ pub async fn task_layout(
     project: Option<ProjectId>,
     return_to: &str,
 ) -> Result<Layout, PageError> {
+    let projects = state.todo.list_projects(user.id()).await?;
+    task_layout_with(state, user, name, current, project, return_to, &projects).await
+}
+
+/// [`task_layout`] over the projects the page has already read.
+pub async fn task_layout_with(
+    state: &AppState,
+    user: &WebUser,
+    name: String,
+    current: &'static str,
+    project: Option<ProjectId>,
+    return_to: &str,
+    projects: &[Project],
+) -> Result<Layout, PageError> {
     let mut layout = user.layout(name, "tasks");
     let mut sidebar = Sidebar {
         current,
@@ -86,14 +105,16 @@ pub async fn task_layout(
         archived: Vec::new(),
         colors: COLORS,
         return_to: return_to.to_owned(),
+        invitations: state.todo.my_invitations(user.id()).await?.len(),
     };
-    for p in state.todo.list_projects(user.id()).await? {
+    for p in projects {
         let entry = SideProject {
             current: Some(p.id) == project,
             id: p.id,
             color: p.color.clone().unwrap_or_default(),
             open: p.open_tasks,
-            name: p.name,
+            shared: p.members > 1,
+            name: p.name.clone(),
         };
         if p.inbox {
             sidebar.inbox = Some(entry);
@@ -116,6 +137,8 @@ struct ProjectView {
     open: i64,
     can_edit: bool,
     can_manage: bool,
+    /// It has other members than the reader.
+    shared: bool,
 }
 
 impl ProjectView {
@@ -129,6 +152,7 @@ impl ProjectView {
             open: p.open_tasks,
             can_edit: p.role.allows(Action::Edit),
             can_manage: p.role.allows(Action::Manage),
+            shared: p.members > 1,
         }
     }
 }
@@ -150,14 +174,21 @@ struct ProjectPage {
     csrf: String,
     return_to: String,
     error: String,
+    /// The members and, for the owner, the pending invitations (not for the Inbox).
+    share: Option<SharePanel>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct Notice {
     #[serde(default)]
-    error: String,
+    pub error: String,
     #[serde(default)]
-    return_to: String,
+    pub return_to: String,
+    /// Set by the sharing forms: the share panel opens, with the address that was typed.
+    #[serde(default)]
+    pub share: String,
+    #[serde(default)]
+    pub email: String,
 }
 
 #[derive(Deserialize)]
@@ -220,10 +251,11 @@ struct Tree<'a> {
     kids: HashMap<TaskId, Vec<&'a Task>>,
     tz: Tz,
     at: chrono::DateTime<chrono::Utc>,
+    access: Access,
 }
 
 impl<'a> Tree<'a> {
-    fn new(tasks: &'a [Task], tz: Tz) -> Self {
+    fn new(tasks: &'a [Task], tz: Tz, access: Access) -> Self {
         let mut tops: HashMap<Option<SectionId>, Vec<&Task>> = HashMap::new();
         let mut kids: HashMap<TaskId, Vec<&Task>> = HashMap::new();
         for task in tasks {
@@ -237,6 +269,7 @@ impl<'a> Tree<'a> {
             kids,
             tz,
             at: now(),
+            access,
         }
     }
 
@@ -254,7 +287,7 @@ impl<'a> Tree<'a> {
         for (k, &i) in shown.iter().enumerate() {
             let task = group[i];
             let children = self.kids.get(&task.id);
-            let mut view = TaskView::new(task, self.tz, self.at);
+            let mut view = self.access.view(task, self.tz, self.at);
             view.spot = Some(Spot {
                 depth,
                 parent: task.parent_id,
@@ -295,14 +328,22 @@ pub async fn page(
     Query(notice): Query<Notice>,
 ) -> PageResult {
     let (name, tz) = user_zone(&state, &user).await?;
-    let project = state.todo.get_project(user.id(), id).await?;
+    let projects = state.todo.list_projects(user.id()).await?;
+    // One not in the list is asked for alone: a non-member's 404 comes from there.
+    let project = match projects.iter().find(|p| p.id == id) {
+        Some(project) => project.clone(),
+        None => state.todo.get_project(user.id(), id).await?,
+    };
     let sections = state.todo.list_sections(user.id(), id).await?;
     let tasks = project_tasks(&state, &user, id).await?;
-    let tree = Tree::new(&tasks, tz);
+    let share = SharePanel::load(&state, &user, &project, &notice).await?;
+    let access = Access::for_project(&project, share.as_ref());
+    let tree = Tree::new(&tasks, tz, access);
     let return_to = format!("/projects/{id}");
-    let layout = task_layout(&state, &user, name, "", Some(id), &return_to).await?;
+    let layout = task_layout_with(&state, &user, name, "", Some(id), &return_to, &projects).await?;
     let project = ProjectView::new(&project);
     render(&ProjectPage {
+        share,
         layout,
         colors: colors_with(&project.color),
         project,
@@ -317,7 +358,12 @@ pub async fn page(
             .collect(),
         csrf: user.csrf.clone(),
         return_to,
-        error: notice.error,
+        // A sharing form's message shows in the share panel.
+        error: if notice.share.is_empty() {
+            notice.error
+        } else {
+            String::new()
+        },
     })
 }
 
@@ -548,7 +594,7 @@ pub async fn archive(
 
 /// A refused button (no text typed to keep): the page again with the message, or the 404
 /// and 403 pages.
-fn refused(back: &str, err: todo_core::Error) -> PageResult {
+pub(super) fn refused(back: &str, err: todo_core::Error) -> PageResult {
     match err {
         todo_core::Error::NotFound(_) | todo_core::Error::InsufficientRole(_) => Err(err.into()),
         err => Ok(redirect_with_error(back, &failure(err).1)),
@@ -677,6 +723,14 @@ pub async fn delete_section(
     }
 }
 
+/// A page whose only use is changing the task (moving it, adding under it) is the 403 page
+/// for a role that may not, as its form's post would be.
+async fn require_edit(state: &AppState, user: &WebUser, task: &Task) -> Result<(), PageError> {
+    let project = state.todo.get_project(user.id(), task.project_id).await?;
+    project.role.require(Action::Edit)?;
+    Ok(())
+}
+
 /// "Add subtask": a form of its own, posted to quick add with the parent.
 pub async fn subtask_page(
     State(state): State<AppState>,
@@ -685,6 +739,7 @@ pub async fn subtask_page(
     Query(notice): Query<Notice>,
 ) -> PageResult {
     let task = state.todo.get_task(user.id(), id).await?;
+    require_edit(&state, &user, &task).await?;
     let back = safe_return(&notice.return_to).to_owned();
     subtask_form(&state, &user, &task, String::new(), &back, None).await
 }
@@ -756,6 +811,7 @@ async fn move_form(
 ) -> PageResult {
     let (name, tz) = user_zone(state, user).await?;
     let task = state.todo.get_task(user.id(), id).await?;
+    require_edit(state, user, &task).await?;
     let mut choices = Vec::new();
     for project in state.todo.list_projects(user.id()).await? {
         if project.archived || !project.role.allows(Action::Edit) {
@@ -769,7 +825,7 @@ async fn move_form(
         if project.id == task.project_id {
             // Under another task of its own project (its own subtree aside).
             let tasks = project_tasks(state, user, project.id).await?;
-            let tree = Tree::new(&tasks, tz);
+            let tree = Tree::new(&tasks, tz, Access::default());
             let own = tree.subtree(task.id);
             let parents = |section: Option<SectionId>, choices: &mut Vec<Choice>| {
                 for row in tree.rows(section) {

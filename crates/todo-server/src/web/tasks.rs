@@ -8,15 +8,18 @@ use axum::response::{IntoResponse, Redirect};
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use todo_core::ids::UserId;
 use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
 use todo_core::placement::MoveInput;
-use todo_core::project::{ProjectId, SectionId};
+use todo_core::project::{Action, ProjectId, SectionId};
 use todo_core::task::{Priority, TaskId, TaskPatchInput};
 use todo_core::tasks::QuickInput;
 use todo_core::time::{local_to_utc, now};
 
-use super::projects::{self, task_layout};
+use super::comments::CommentView;
+use super::projects::{self, task_layout_with};
+use super::sharing::{Access, person};
 use super::view::{OccurrenceView, PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
 
 /// How many earlier occurrences of recurring tasks the Done view lists.
@@ -119,6 +122,10 @@ impl ListParams {
                 request.overdue = Some(true);
                 request.sort = request.sort.or_else(due_sort);
             }
+            "assigned" => {
+                request.status = Some("pending".into());
+                request.assignee = Some("me".into());
+            }
             "completed" => request.status = Some("completed".into()),
             "all" => request.status = Some("all".into()),
             _ => request.status = Some("pending".into()),
@@ -166,6 +173,8 @@ struct RowFragment {
     return_to: String,
 }
 
+/// A task's page: the edit form (details only, for a viewer), the assignee in a shared
+/// project, and the comments.
 #[derive(Template)]
 #[template(path = "edit.html")]
 struct EditPage {
@@ -176,6 +185,14 @@ struct EditPage {
     csrf: String,
     return_to: String,
     error: String,
+    project_name: String,
+    /// Whom the task can be assigned to, in a shared project: (user id, name).
+    members: Vec<(String, String)>,
+    assignee_id: String,
+    comments: Vec<CommentView>,
+    /// A refused comment, as typed, and why.
+    comment_text: String,
+    comment_error: String,
 }
 
 pub(super) async fn user_zone(state: &AppState, user: &WebUser) -> Result<(String, Tz), PageError> {
@@ -197,11 +214,9 @@ pub async fn list(
         .list_tasks(user.id(), &params.request(tz))
         .await?;
     let at = now();
-    let tasks: Vec<TaskView> = page
-        .items
-        .iter()
-        .map(|t| TaskView::new(t, tz, at))
-        .collect();
+    let projects = state.todo.list_projects(user.id()).await?;
+    let access = Access::load(&state, &user, &projects, &page.items).await?;
+    let tasks: Vec<TaskView> = page.items.iter().map(|t| access.view(t, tz, at)).collect();
     let more_url = page.next.as_ref().map(|next| {
         let next = ListParams {
             cursor: next.encode(),
@@ -232,9 +247,11 @@ pub async fn list(
     let current = match params.view() {
         "today" => "today",
         "upcoming" => "upcoming",
+        "assigned" => "assigned",
         _ => "",
     };
-    let layout = task_layout(&state, &user, name, current, None, &return_to).await?;
+    let layout =
+        task_layout_with(&state, &user, name, current, None, &return_to, &projects).await?;
     let occurrences = if params.view() == "completed" && !params.is_filtered() {
         state
             .todo
@@ -331,10 +348,11 @@ async fn row_or_redirect(
 ) -> PageResult {
     if is_fragment(headers) {
         let (_, tz) = user_zone(state, user).await?;
+        let access = Access::for_task(state, user, task).await?;
         return render_with(
             status,
             &RowFragment {
-                task: TaskView::new(task, tz, now()),
+                task: access.view(task, tz, now()),
                 csrf: user.csrf.clone(),
                 return_to: return_to.to_owned(),
             },
@@ -513,8 +531,9 @@ pub async fn row(
 ) -> PageResult {
     let (_, tz) = user_zone(&state, &user).await?;
     let task = state.todo.get_task(user.id(), id).await?;
+    let access = Access::for_task(&state, &user, &task).await?;
     render(&RowFragment {
-        task: TaskView::new(&task, tz, now()),
+        task: access.view(&task, tz, now()),
         csrf: user.csrf.clone(),
         return_to: params.url(),
     })
@@ -534,19 +553,90 @@ pub async fn edit(
     Path(TaskPath { id }): Path<TaskPath>,
     Query(query): Query<EditQuery>,
 ) -> PageResult {
-    let (name, tz) = user_zone(&state, &user).await?;
-    let task = state.todo.get_task(user.id(), id).await?;
     let return_to = safe_return(&query.return_to).to_owned();
-    let layout = task_layout(&state, &user, name, "", Some(task.project_id), &return_to).await?;
-    render(&EditPage {
+    task_page(
+        &state,
+        &user,
+        id,
+        &return_to,
+        query.error,
+        String::new(),
+        None,
+    )
+    .await
+}
+
+/// The task's page; `typed` and `refusal`: a comment that was refused, and why.
+pub(super) async fn task_page(
+    state: &AppState,
+    user: &WebUser,
+    id: TaskId,
+    return_to: &str,
+    error: String,
+    typed: String,
+    refusal: Option<(StatusCode, String)>,
+) -> PageResult {
+    let (name, tz) = user_zone(state, user).await?;
+    let task = state.todo.get_task(user.id(), id).await?;
+    let projects = state.todo.list_projects(user.id()).await?;
+    let project = match projects.iter().find(|p| p.id == task.project_id) {
+        Some(project) => project.clone(),
+        None => state.todo.get_project(user.id(), task.project_id).await?,
+    };
+    let members = state.todo.members(user.id(), task.project_id).await?;
+    let comments = state.todo.comments(user.id(), id).await?;
+    let at = now();
+    let mut view = TaskView::new(&task, tz, at);
+    view.can_edit = project.role.allows(Action::Edit);
+    view.assignee = task
+        .assignee_id
+        .as_ref()
+        .and_then(|a| members.iter().find(|m| &m.user_id == a))
+        .map(person);
+    let comments = comments
+        .iter()
+        .map(|c| CommentView::new(c, &members, user.id(), project.role, tz, at))
+        .collect();
+    let layout = task_layout_with(
+        state,
+        user,
+        name,
+        "",
+        Some(task.project_id),
+        return_to,
+        &projects,
+    )
+    .await?;
+    let page = EditPage {
         layout,
-        task: TaskView::new(&task, tz, now()),
+        task: view,
         presets: RULE_PRESETS,
         priorities: PRIORITIES,
         csrf: user.csrf.clone(),
-        return_to,
-        error: query.error,
-    })
+        return_to: return_to.to_owned(),
+        error,
+        project_name: project.name.clone(),
+        members: if members.len() > 1 {
+            members
+                .iter()
+                .map(|m| (m.user_id.to_string(), person(m).name))
+                .collect()
+        } else {
+            Vec::new()
+        },
+        assignee_id: task
+            .assignee_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        comments,
+        comment_text: typed,
+        comment_error: refusal.as_ref().map(|(_, m)| m.clone()).unwrap_or_default(),
+    };
+    match refusal {
+        Some((status, _)) => render_with(status, &page),
+        None => render(&page),
+    }
 }
 
 /// The edit form. Only the fields it sends change: the inline editor sends the title alone.
@@ -563,6 +653,8 @@ pub struct EditForm {
     due_time: Option<String>,
     tags: Option<String>,
     recurrence: Option<String>,
+    /// A member's user id; empty unassigns (sent only in a shared project).
+    assignee_id: Option<String>,
 }
 
 impl EditForm {
@@ -590,6 +682,11 @@ impl EditForm {
         }
         if let Some(rule) = &self.recurrence {
             patch.recurrence = Patch::Value(rule.clone());
+        }
+        match self.assignee_id.as_deref().map(str::trim) {
+            None => {}
+            Some("") => patch.assignee_id = Patch::Null,
+            Some(id) => patch.assignee_id = Patch::Value(UserId::new(id)),
         }
         if let Some(date) = self.due_date.as_deref().map(str::trim) {
             let time = self.due_time.as_deref().map(str::trim).unwrap_or("");

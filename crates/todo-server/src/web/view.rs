@@ -26,6 +26,55 @@ pub struct TaskView {
     pub tags: Vec<String>,
     /// Where the row sits in a project's tree, when it is shown in one.
     pub spot: Option<Spot>,
+    /// Who it is assigned to, in a shared project.
+    pub assignee: Option<Person>,
+    /// Whether the reader's role lets them change it (a viewer's rows are read-only).
+    pub can_edit: bool,
+}
+
+/// A member as rows and lists show them: a name and its initials.
+#[derive(Clone)]
+pub struct Person {
+    pub name: String,
+    /// One or two letters, for the badge on an assigned task.
+    pub initials: String,
+}
+
+impl Person {
+    /// From a member's name, else their email.
+    pub fn new(name: Option<&str>, email: Option<&str>) -> Self {
+        let name = name
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .or(email)
+            .unwrap_or("someone")
+            .to_owned();
+        Self {
+            initials: initials(&name),
+            name,
+        }
+    }
+}
+
+/// "Robin Smith" → "RS", "robin@example.com" → "R".
+pub fn initials(name: &str) -> String {
+    let local = name.split('@').next().unwrap_or(name);
+    let words: Vec<&str> = local
+        .split(|c: char| c.is_whitespace() || c == '.' || c == '_' || c == '-')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let first = |w: &str| w.chars().next().map(|c| c.to_uppercase().to_string());
+    let mut out = String::new();
+    match words.as_slice() {
+        [] => out.push('?'),
+        [only] => out.extend(first(only)),
+        [head, .., last] if !name.contains('@') => {
+            out.extend(first(head));
+            out.extend(first(last));
+        }
+        [head, ..] => out.extend(first(head)),
+    }
+    out
 }
 
 /// A row's place in a project page's tree: what indenting, collapsing, dragging and the
@@ -83,6 +132,8 @@ impl TaskView {
             recurrence,
             tags: task.tags.clone(),
             spot: None,
+            assignee: None,
+            can_edit: true,
         }
     }
 
@@ -135,7 +186,7 @@ impl OccurrenceView {
     }
 }
 
-fn day_label(date: NaiveDate, today: NaiveDate) -> String {
+pub fn day_label(date: NaiveDate, today: NaiveDate) -> String {
     let days = (date - today).num_days();
     match days {
         0 => "Today".into(),
@@ -267,6 +318,20 @@ mod tests {
         );
         assert_eq!(describe_rule("FREQ=DAILY;COUNT=3"), "every day, 3 times");
         assert_eq!(describe_rule(""), "");
+    }
+
+    #[test]
+    fn initials_come_from_the_name_else_the_email() {
+        assert_eq!(initials("Robin Smith"), "RS");
+        assert_eq!(initials("robin"), "R");
+        assert_eq!(initials("Anne Marie de la Tour"), "AT");
+        assert_eq!(initials("sam.jones@example.com"), "S");
+        assert_eq!(initials("élodie"), "É");
+        assert_eq!(initials("  "), "?");
+        assert_eq!(
+            Person::new(Some(" "), Some("kim@example.com")).initials,
+            "K"
+        );
     }
 
     #[test]

@@ -177,3 +177,153 @@ async fn a_forged_or_tampered_token_is_refused() {
         assert_eq!(response.header("www-authenticate"), Some("Bearer"));
     }
 }
+
+async fn login(app: &TestApp, email: &str, password: &str) -> crate::helpers::TestResponse {
+    let body = json!({"email": email, "password": password});
+    app.send(Method::POST, "/api/v1/auth/login", None, Some(body))
+        .await
+}
+
+#[tokio::test]
+async fn a_password_change_keeps_this_session_and_ends_the_others() {
+    let app = TestApp::spawn().await;
+    let here = app.signup("ada@example.com").await;
+    let phone = login(&app, "ada@example.com", "correct horse battery").await;
+    let phone = phone.body["token"].as_str().expect("token").to_owned();
+
+    let sessions = app.get("/api/v1/sessions", &here.token).await;
+    assert_eq!(sessions.status, StatusCode::OK, "{}", sessions.body);
+    let listed = sessions.body.as_array().expect("sessions");
+    assert_eq!(listed.len(), 2, "{}", sessions.body);
+    assert_eq!(
+        listed.iter().filter(|s| s["current"] == true).count(),
+        1,
+        "this request's session is marked: {}",
+        sessions.body
+    );
+
+    let wrong = json!({"current_password": "not it at all", "new_password": "a new secret"});
+    let refused = app.post("/api/v1/me/password", &here.token, wrong).await;
+    assert_eq!(refused.invalid_fields(), ["current_password"]);
+    let short = json!({"current_password": "correct horse battery", "new_password": "short"});
+    let refused = app.post("/api/v1/me/password", &here.token, short).await;
+    assert_eq!(refused.invalid_fields(), ["new_password"]);
+    assert_eq!(
+        app.get("/api/v1/me", &phone).await.status,
+        StatusCode::OK,
+        "a refused change ends nothing"
+    );
+
+    let change =
+        json!({"current_password": "correct horse battery", "new_password": "a new secret"});
+    let changed = app.post("/api/v1/me/password", &here.token, change).await;
+
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    assert_eq!(
+        app.get("/api/v1/me", &here.token).await.status,
+        StatusCode::OK
+    );
+    app.get("/api/v1/me", &phone)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    login(&app, "ada@example.com", "correct horse battery")
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login(&app, "ada@example.com", "a new secret").await.status,
+        StatusCode::OK
+    );
+    let left = app.get("/api/v1/sessions", &here.token).await;
+    assert_eq!(
+        left.body.as_array().expect("sessions").len(),
+        2,
+        "this one and the new login"
+    );
+}
+
+#[tokio::test]
+async fn a_session_is_ended_by_its_owner_only() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let laptop = login(&app, "ada@example.com", "correct horse battery").await;
+    let laptop = laptop.body["token"].as_str().expect("token").to_owned();
+    let sessions = app.get("/api/v1/sessions", &ada.token).await;
+    let other = sessions
+        .body
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .find(|s| s["current"] == false)
+        .and_then(|s| s["id"].as_str())
+        .expect("the laptop's session")
+        .to_owned();
+
+    app.delete(&format!("/api/v1/sessions/{other}"), &bob.token)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/v1/me", &laptop).await.status, StatusCode::OK);
+    let ended = app
+        .delete(&format!("/api/v1/sessions/{other}"), &ada.token)
+        .await;
+
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.body);
+    app.get("/api/v1/me", &laptop)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    app.delete(&format!("/api/v1/sessions/{other}"), &ada.token)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    app.get("/api/v1/sessions", "not-a-token")
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn deleting_the_account_takes_its_password_and_leaves_nothing_behind() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    app.task(&ada, "Water the plants").await;
+
+    let wrong = app
+        .send(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&ada.token),
+            Some(json!({"password": "guess"})),
+        )
+        .await;
+    assert_eq!(wrong.invalid_fields(), ["password"]);
+    app.send(
+        Method::DELETE,
+        "/api/v1/me",
+        None,
+        Some(json!({"password": "guess"})),
+    )
+    .await
+    .problem(StatusCode::UNAUTHORIZED);
+    let deleted = app
+        .send(
+            Method::DELETE,
+            "/api/v1/me",
+            Some(&ada.token),
+            Some(json!({"password": "correct horse battery"})),
+        )
+        .await;
+
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
+    app.get("/api/v1/me", &ada.token)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    login(&app, "ada@example.com", "correct horse battery")
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+    let again = app.signup("ada@example.com").await;
+    assert_eq!(
+        app.get("/api/v1/tasks", &again.token)
+            .await
+            .header("x-total-count"),
+        Some("0"),
+        "a new account with the same email starts empty"
+    );
+}

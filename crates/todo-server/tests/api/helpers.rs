@@ -69,6 +69,7 @@ impl TestResponse {
 }
 
 /// A signed-up user and their login token.
+#[derive(Clone)]
 pub struct TestUser {
     pub id: String,
     pub token: String,

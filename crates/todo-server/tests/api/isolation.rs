@@ -463,6 +463,26 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
                 .expect("create a webhook");
             Some(Object::listed(created.webhook.id.to_string(), collection))
         }
+        // A session is a login: sign in once more and take that session.
+        "/api/v1/sessions" => {
+            let me = app.get("/api/v1/me", &owner.token).await;
+            let login = json!({"email": me.body["email"], "password": "correct horse battery"});
+            let signed_in = app
+                .send(Method::POST, "/api/v1/auth/login", None, Some(login))
+                .await;
+            let token = signed_in.body["token"].as_str().expect("a login token");
+            let sessions = app.get("/api/v1/sessions", token).await;
+            let id = sessions
+                .body
+                .as_array()
+                .expect("sessions")
+                .iter()
+                .find(|session| session["current"] == true)
+                .and_then(|session| session["id"].as_str())
+                .expect("the new session")
+                .to_owned();
+            Some(Object::listed(id, collection))
+        }
         // Sections are made under their project: `POST /api/v1/projects/{id}/sections`.
         "/api/v1/sections" => {
             let user = owner.id.clone().into();

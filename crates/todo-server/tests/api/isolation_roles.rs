@@ -33,6 +33,7 @@ const SHARED: &[&str] = &[
 /// collection fails the matrix until it is named here or in [`SHARED`].
 const PERSONAL: &[(&str, &str)] = &[
     ("/api/v1/api-keys", "a user's own credential"),
+    ("/api/v1/sessions", "a user's own logins"),
     (
         "/api/v1/tags",
         "labels are personal, on a shared task too (docs/sharing.md)",
@@ -157,6 +158,11 @@ const BODIES: &[(&str, &str)] = &[
     (
         "POST /api/v1/projects/{id}/invitations",
         "the example address is not one; each call invites a new one",
+    ),
+    (
+        "POST /api/v1/webhooks",
+        "the example URL's host does not resolve here (no DNS): a loopback URL, private \
+         networks allowed (run_matrix's app; nothing is delivered, no job worker runs)",
     ),
 ];
 
@@ -425,6 +431,9 @@ impl Household {
                 "POST /api/v1/projects/{id}/invitations" => {
                     json!({"email": format!("invited-{}@example.com", serial())})
                 }
+                "POST /api/v1/webhooks" => {
+                    json!({"url": "http://127.0.0.1:9/matrix", "project_id": self.project})
+                }
                 other => panic!("BODIES names {other}, Household::body has no body for it"),
             });
         }
@@ -458,8 +467,22 @@ impl Household {
 
 /// Runs every shared-project operation as `caller`, in both shapes, each call on a household
 /// of its own; the number of calls.
-async fn run_matrix(caller: Caller) -> usize {
+/// The matrix's app: no rate limits, webhooks to loopback allowed (see [`BODIES`]).
+async fn matrix_app() -> TestApp {
     let app = app_without_rate_limits().await;
+    let todo = app.todo.clone().with_private_webhooks(true);
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.rate_limit.enabled = false;
+    let state = todo_server::AppState::new(todo.clone(), &settings).expect("settings");
+    TestApp {
+        router: todo_server::app(state).expect("router"),
+        todo,
+        db: app.db.clone(),
+    }
+}
+
+async fn run_matrix(caller: Caller) -> usize {
+    let app = matrix_app().await;
     let doc = openapi();
     let people = People::sign_up(&app).await;
     let who = people.of(caller);
@@ -709,6 +732,36 @@ async fn through_mcp_a_viewer_s_write_tool_is_refused_for_its_role_and_a_non_mem
             hidden.contains("no task") || hidden.contains("no such project"),
             "{tool} as a non-member: {hidden}"
         );
+    }
+    // The batch tools refuse each item the same way, as a failed item of the batch.
+    let batches = [
+        (
+            "update_tasks",
+            json!({"tasks": [{"task_id": task, "title": "Oat milk"}]}),
+        ),
+        ("complete_tasks", json!({"task_ids": [task]})),
+        (
+            "reschedule_tasks",
+            json!({"task_ids": [task], "due_date": "2027-01-04"}),
+        ),
+        (
+            "add_tasks",
+            json!({"tasks": [{"title": "Bread", "project_id": household.project}]}),
+        ),
+    ];
+    for (tool, arguments) in &batches {
+        for (who, key) in [("the viewer", &viewer), ("a non-member", &outsider)] {
+            let result = call_tool(&app, key, tool, arguments.clone()).await;
+            let item = &result["structuredContent"]["results"][0];
+            assert_eq!(item["status"], "failed", "{tool} as {who}: {result}");
+            let error = item["error"].as_str().unwrap_or_default();
+            let expected = if who == "the viewer" {
+                error.contains("viewer may not")
+            } else {
+                error.contains("no task") || error.contains("no such project")
+            };
+            assert!(expected, "{tool} as {who}: {error}");
+        }
     }
     assert_eq!(household.seen_by_owner(&app, &people).await, before);
 

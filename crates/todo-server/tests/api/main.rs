@@ -6,6 +6,7 @@ mod api_keys;
 mod calendar;
 mod chat;
 mod connections;
+mod dav;
 mod errors;
 mod events;
 mod external;

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{TestApp, TestResponse, TestUser};
 
 /// Sends one JSON-RPC request to `/mcp` as a 2025-11-25 client would after its handshake.
 async fn rpc(app: &TestApp, token: Option<&str>, method: &str, params: Value) -> TestResponse {
@@ -519,4 +519,445 @@ async fn completing_a_recurring_task_says_it_moved_to_its_next_due() {
     let task = app.get(&format!("/api/v1/tasks/{id}"), &user.token).await;
     assert_eq!(task.body["completed"], false);
     assert_eq!(task.body["due_date"], "2026-12-08");
+}
+
+fn titles_in(result: &Value) -> Vec<String> {
+    result["structuredContent"]["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| t["title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_batch_does_every_good_item_and_reports_each_bad_one_in_its_place() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let bobs = app.task(&bob, "Bob's").await;
+
+    let added = call(
+        &app,
+        &ada.token,
+        "add_tasks",
+        json!({"tasks": [
+            {"title": "Buy milk", "priority": "high"},
+            {"title": "   "},
+            {"title": "Call mum", "colour": "red"},
+            {"title": "Pay rent", "due_date": "2026-12-01"}
+        ]}),
+    )
+    .await;
+    let report = &added["structuredContent"];
+    let ids: Vec<Value> = [0, 3]
+        .iter()
+        .map(|i| report["results"][i]["task_id"].clone())
+        .collect();
+    let completed = call(
+        &app,
+        &ada.token,
+        "complete_tasks",
+        json!({"task_ids": [ids[0], bobs, 999_999]}),
+    )
+    .await;
+    let updated = call(
+        &app,
+        &ada.token,
+        "update_tasks",
+        json!({"tasks": [
+            {"task_id": ids[1], "title": "Pay the rent"},
+            {"task_id": ids[0]},
+            {"title": "no id"}
+        ]}),
+    )
+    .await;
+    let too_many = call(
+        &app,
+        &ada.token,
+        "complete_tasks",
+        json!({"task_ids": vec![1; 101]}),
+    )
+    .await;
+
+    assert_eq!(added["isError"], false, "{added}");
+    assert_eq!(
+        (report["succeeded"].clone(), report["failed"].clone()),
+        (json!(2), json!(2))
+    );
+    assert_eq!(report["results"][0]["status"], "created");
+    assert_eq!(report["results"][0]["title"], "Buy milk");
+    assert_eq!(report["results"][1]["status"], "failed");
+    assert!(
+        report["results"][1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("title"),
+        "{report}"
+    );
+    assert!(
+        report["results"][2]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("colour"),
+        "{report}"
+    );
+    assert_eq!(report["results"][3]["title"], "Pay rent");
+    let listed = call(&app, &ada.token, "list_tasks", json!({"sort": "title"})).await;
+    assert_eq!(titles_in(&listed), ["Buy milk", "Pay the rent"]);
+
+    let done = &completed["structuredContent"];
+    assert_eq!(done["results"][0]["status"], "completed", "{done}");
+    assert_eq!(done["results"][1]["task_id"], bobs);
+    assert_eq!(done["results"][1]["status"], "failed");
+    assert!(
+        done["results"][1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no task"),
+        "another user's task is not found: {done}"
+    );
+    assert_eq!(done["results"][2]["status"], "failed");
+    let still = app.get(&format!("/api/v1/tasks/{bobs}"), &bob.token).await;
+    assert_eq!(still.body["completed"], false);
+
+    let changes = &updated["structuredContent"];
+    assert_eq!(changes["results"][0]["status"], "updated", "{changes}");
+    assert!(
+        changes["results"][1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nothing to change"),
+        "{changes}"
+    );
+    assert!(
+        changes["results"][2]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("task_id"),
+        "{changes}"
+    );
+    assert!(error_text(&too_many).contains("1 to 100"), "{too_many}");
+}
+
+#[tokio::test]
+async fn reschedule_tasks_moves_dues_and_a_recurring_task_keeps_its_rule() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let weekly = app
+        .post(
+            "/api/v1/tasks",
+            &user.token,
+            json!({"title": "Bins out", "due_date": "2026-12-07", "recurrence": "FREQ=WEEKLY"}),
+        )
+        .await;
+    let weekly = weekly.body["id"].as_i64().expect("id");
+    let undated = app.task(&user, "Someday").await;
+
+    let shifted = call(
+        &app,
+        &user.token,
+        "reschedule_tasks",
+        json!({"task_ids": [weekly, undated], "days": 2}),
+    )
+    .await;
+    let after_shift = app
+        .get(&format!("/api/v1/tasks/{weekly}"), &user.token)
+        .await;
+    let done = call(
+        &app,
+        &user.token,
+        "complete_task",
+        json!({"task_id": weekly}),
+    )
+    .await;
+    let after_done = app
+        .get(&format!("/api/v1/tasks/{weekly}"), &user.token)
+        .await;
+    let dated = call(
+        &app,
+        &user.token,
+        "reschedule_tasks",
+        json!({"task_ids": [weekly, undated], "due_date": "2027-01-04"}),
+    )
+    .await;
+    let both = call(
+        &app,
+        &user.token,
+        "reschedule_tasks",
+        json!({"task_ids": [weekly], "days": 1, "due_date": "2027-01-04"}),
+    )
+    .await;
+
+    let report = &shifted["structuredContent"];
+    assert_eq!(report["results"][0]["status"], "updated", "{report}");
+    assert!(
+        report["results"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2026-12-09"),
+        "{report}"
+    );
+    assert!(
+        report["results"][1]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no due"),
+        "{report}"
+    );
+    assert_eq!(after_shift.body["due_date"], "2026-12-09");
+    assert_eq!(after_shift.body["recurrence"], "FREQ=WEEKLY");
+    assert_eq!(done["structuredContent"]["status"], "completed", "{done}");
+    assert_eq!(
+        after_done.body["due_date"], "2026-12-16",
+        "the next occurrence counts from the new due"
+    );
+    assert_eq!(after_done.body["recurrence"], "FREQ=WEEKLY");
+    assert_eq!(dated["structuredContent"]["succeeded"], 2, "{dated}");
+    let someday = app
+        .get(&format!("/api/v1/tasks/{undated}"), &user.token)
+        .await;
+    assert_eq!(someday.body["due_date"], "2027-01-04");
+    assert!(error_text(&both).contains("exactly one"), "{both}");
+}
+
+#[tokio::test]
+async fn search_and_fetch_answer_as_chatgpt_connectors_expect_with_links_under_public_url() {
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.mcp.public_url = Some("https://todo.example.com".into());
+    let app = TestApp::spawn_configured(settings).await;
+    let user = app.signup("ada@example.com").await;
+    let created = app
+        .post(
+            "/api/v1/tasks",
+            &user.token,
+            json!({"title": "Buy oat milk", "description": "the barista one", "tags": ["shop"],
+                   "priority": "high", "due_date": "2026-12-24"}),
+        )
+        .await;
+    let id = created.body["id"].as_i64().expect("id");
+    app.task(&user, "Call the plumber").await;
+    let commented = app
+        .post(
+            &format!("/api/v1/tasks/{id}/comments"),
+            &user.token,
+            json!({"body": "Two cartons"}),
+        )
+        .await;
+    assert_eq!(commented.status, StatusCode::CREATED, "{}", commented.body);
+
+    let found = call(&app, &user.token, "search", json!({"query": "milk"})).await;
+    let fetched = call(&app, &user.token, "fetch", json!({"id": id.to_string()})).await;
+    let unknown = call(&app, &user.token, "fetch", json!({"id": "999999"})).await;
+    let malformed = call(&app, &user.token, "fetch", json!({"id": "task-x"})).await;
+
+    let url = format!("https://todo.example.com/tasks/{id}/edit");
+    assert_eq!(
+        found["structuredContent"],
+        json!({"results": [{"id": id.to_string(), "title": "Buy oat milk", "url": url}]})
+    );
+    let text = found["content"][0]["text"].as_str().unwrap_or_default();
+    let from_text: Value = serde_json::from_str(text).expect("the text is the JSON too");
+    assert_eq!(from_text, found["structuredContent"]);
+    let document = &fetched["structuredContent"];
+    assert_eq!(document["id"], id.to_string(), "{fetched}");
+    assert_eq!(document["title"], "Buy oat milk");
+    assert_eq!(document["url"], url);
+    let body = document["text"].as_str().unwrap_or_default();
+    for part in [
+        "the barista one",
+        "Due: 2026-12-24",
+        "Priority: high",
+        "Tags: shop",
+        "Two cartons",
+    ] {
+        assert!(body.contains(part), "{part} missing from {body}");
+    }
+    assert_eq!(document["metadata"]["project"], "Inbox");
+    assert_eq!(document["metadata"]["comments"], 1);
+    assert_eq!(document["metadata"]["completed"], false);
+    assert!(error_text(&unknown).contains("no task"), "{unknown}");
+    assert!(error_text(&malformed).contains("search"), "{malformed}");
+}
+
+#[tokio::test]
+async fn search_lists_the_newest_matches_first_and_without_public_url_no_link() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    app.task(&user, "Buy milk").await;
+    app.task(&user, "Call the plumber").await;
+    app.task(&user, "Milk for the party").await;
+
+    let found = call(&app, &user.token, "search", json!({"query": "milk"})).await;
+    let everything = call(&app, &user.token, "search", json!({"query": " "})).await;
+
+    let results = &found["structuredContent"]["results"];
+    let titles: Vec<_> = results
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["title"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(titles, ["Milk for the party", "Buy milk"]);
+    assert_eq!(results[0]["url"], Value::Null, "{found}");
+    let all = everything["structuredContent"]["results"]
+        .as_array()
+        .map(Vec::len);
+    assert_eq!(all, Some(3), "an empty query lists the latest tasks");
+}
+
+/// Alice's project "Home", shared with Carol as a viewer; Bob is no member.
+async fn shared_home(app: &TestApp) -> (TestUser, TestUser, TestUser, i64) {
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let carol = app.signup("carol@example.com").await;
+    let project = app
+        .post("/api/v1/projects", &alice.token, json!({"name": "Home"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("id");
+    let invited = app
+        .post(
+            &format!("/api/v1/projects/{project}/invitations"),
+            &alice.token,
+            json!({"email": "carol@example.com", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::CREATED, "{}", invited.body);
+    let invitation = app.get("/api/v1/invitations", &carol.token).await.body[0]["id"].clone();
+    let joined = app
+        .post(
+            &format!("/api/v1/invitations/{invitation}/accept"),
+            &carol.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{}", joined.body);
+    (alice, bob, carol, project)
+}
+
+#[tokio::test]
+async fn a_viewer_comments_on_a_shared_task_but_adds_no_task_and_a_stranger_finds_neither() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, carol, project) = shared_home(&app).await;
+    let task = call(
+        &app,
+        &alice.token,
+        "add_task",
+        json!({"title": "Fix the tap", "project_id": project}),
+    )
+    .await["structuredContent"]["task_id"]
+        .clone();
+
+    let comment = call(
+        &app,
+        &carol.token,
+        "add_comment",
+        json!({"task_id": task, "body": "  The kitchen one?  "}),
+    )
+    .await;
+    let listed = call(
+        &app,
+        &alice.token,
+        "list_comments",
+        json!({"task_id": task}),
+    )
+    .await;
+    let viewer_adds = call(
+        &app,
+        &carol.token,
+        "add_task",
+        json!({"title": "Sneak in", "project_id": project}),
+    )
+    .await;
+    let viewer_batch = call(
+        &app,
+        &carol.token,
+        "add_tasks",
+        json!({"tasks": [{"title": "Sneak in", "project_id": project}]}),
+    )
+    .await;
+    let stranger_comments = call(
+        &app,
+        &bob.token,
+        "add_comment",
+        json!({"task_id": task, "body": "hello"}),
+    )
+    .await;
+    let stranger_lists = call(&app, &bob.token, "list_comments", json!({"task_id": task})).await;
+    let empty = call(
+        &app,
+        &carol.token,
+        "add_comment",
+        json!({"task_id": task, "body": " "}),
+    )
+    .await;
+
+    assert_eq!(comment["isError"], false, "{comment}");
+    assert_eq!(comment["structuredContent"]["body"], "The kitchen one?");
+    assert_eq!(comment["structuredContent"]["author_id"], carol.id.as_str());
+    let comments = &listed["structuredContent"]["comments"];
+    assert_eq!(comments.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(comments[0]["body"], "The kitchen one?");
+    assert!(error_text(&viewer_adds).contains("viewer"), "{viewer_adds}");
+    assert_eq!(
+        viewer_batch["structuredContent"]["failed"], 1,
+        "{viewer_batch}"
+    );
+    assert!(
+        error_text(&stranger_comments).contains("no task"),
+        "{stranger_comments}"
+    );
+    assert!(
+        error_text(&stranger_lists).contains("no task"),
+        "{stranger_lists}"
+    );
+    assert!(error_text(&empty).contains("body"), "{empty}");
+    let tasks = call(
+        &app,
+        &alice.token,
+        "list_tasks",
+        json!({"project_id": project}),
+    )
+    .await;
+    assert_eq!(titles_in(&tasks), ["Fix the tap"]);
+}
+
+#[tokio::test]
+async fn list_tasks_filters_by_assignee() {
+    let app = TestApp::spawn().await;
+    let (alice, _bob, carol, project) = shared_home(&app).await;
+    for (title, assignee) in [("Hers", Some(&carol.id)), ("Nobody's", None)] {
+        let added = call(
+            &app,
+            &alice.token,
+            "add_task",
+            json!({"title": title, "project_id": project, "assignee_id": assignee}),
+        )
+        .await;
+        assert_eq!(added["isError"], false, "{added}");
+    }
+
+    let mine = call(&app, &carol.token, "list_tasks", json!({"assignee": "me"})).await;
+    let unassigned = call(
+        &app,
+        &alice.token,
+        "list_tasks",
+        json!({"assignee": "none"}),
+    )
+    .await;
+    let by_id = call(
+        &app,
+        &alice.token,
+        "list_tasks",
+        json!({"assignee": carol.id}),
+    )
+    .await;
+    let blank = call(&app, &alice.token, "list_tasks", json!({"assignee": " "})).await;
+
+    assert_eq!(titles_in(&mine), ["Hers"]);
+    assert_eq!(titles_in(&unassigned), ["Nobody's"]);
+    assert_eq!(titles_in(&by_id), ["Hers"]);
+    assert!(error_text(&blank).contains("assignee"), "{blank}");
 }

@@ -506,6 +506,26 @@ async fn a_revoked_app_loses_every_token_at_once() {
     app.post("/api/v1/api-keys", access, json!({"name": "escape"}))
         .await
         .problem(StatusCode::FORBIDDEN);
+    // Nor manage the account: its password, sessions or existence.
+    for (method, uri, body) in [
+        (
+            Method::POST,
+            "/api/v1/me/password",
+            Some(
+                json!({"current_password": "correct horse battery", "new_password": "taken over!"}),
+            ),
+        ),
+        (Method::GET, "/api/v1/sessions", None),
+        (
+            Method::DELETE,
+            "/api/v1/me",
+            Some(json!({"password": "correct horse battery"})),
+        ),
+    ] {
+        app.send(method, uri, Some(access), body)
+            .await
+            .problem(StatusCode::FORBIDDEN);
+    }
 
     let revoked = app
         .delete(&format!("/api/v1/connected-apps/{id}"), &user.token)

@@ -526,13 +526,15 @@ async fn a_deleted_owner_s_shared_project_goes_to_the_longest_standing_editor() 
         .body["id"]
         .as_i64()
         .expect("id");
-    assert!(
-        app.db
-            .store
-            .delete_account(&UserId::new(alice.id.clone()))
-            .await
-            .expect("delete")
-    );
+    let deleted = app
+        .send(
+            axum::http::Method::DELETE,
+            "/api/v1/me",
+            Some(&alice.token),
+            Some(json!({"password": "correct horse battery"})),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
     let members = app
         .get(&format!("/api/v1/projects/{project}/members"), &carol.token)
         .await;

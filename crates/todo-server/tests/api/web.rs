@@ -58,7 +58,11 @@ fn csrf_of(page: &str) -> String {
 }
 
 async fn sign_up(app: &TestApp, email: &str) -> Browser {
-    let body = format!("email={email}&password=correct+horse+battery&name=Robin");
+    sign_up_as(app, email, "Robin").await
+}
+
+async fn sign_up_as(app: &TestApp, email: &str, name: &str) -> Browser {
+    let body = format!("email={email}&password=correct+horse+battery&name={name}");
     let response = post_form(app, "/signup", None, &body).await;
     assert_eq!(
         response.status,
@@ -771,4 +775,570 @@ async fn the_done_view_lists_what_recurring_tasks_had_done() {
     assert!(text.contains("done Today, was due"), "{text}");
     let open = get_page(&app, "/", &browser.cookie).await;
     assert!(!page_text(&open).contains("Recurring tasks done"));
+}
+
+// --- sharing -----------------------------------------------------------------------------
+
+/// A project "Household" of Olive's, shared with Eddie (editor) and Vera (viewer) through the
+/// pages' own forms, with one task in it.
+struct Household {
+    owner: Browser,
+    editor: Browser,
+    viewer: Browser,
+    project: i64,
+    task: i64,
+}
+
+async fn accept_invitation(app: &TestApp, browser: &Browser) {
+    let waiting = get_page(app, "/api/v1/invitations", &browser.cookie).await;
+    let id = waiting.body[0]["id"].as_i64().expect("an invitation");
+    let page = get_page(app, "/invitations", &browser.cookie).await;
+    assert!(
+        page_text(&page).contains("invited you to <strong>Household</strong>"),
+        "{:?}",
+        page.body
+    );
+    let body = format!("_csrf={}", browser.csrf);
+    let uri = format!("/invitations/{id}/accept");
+    let accepted = post_form(app, &uri, Some(&browser.cookie), &body).await;
+    assert_eq!(
+        accepted.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        accepted.body
+    );
+}
+
+async fn household(app: &TestApp) -> Household {
+    let owner = sign_up_as(app, "olive%40example.com", "Olive+Owner").await;
+    let editor = sign_up_as(app, "eddie%40example.com", "Eddie+Editor").await;
+    let viewer = sign_up_as(app, "vera%40example.com", "Vera+Viewer").await;
+    let body = format!("name=Household&_csrf={}", owner.csrf);
+    let created = post_form(app, "/projects", Some(&owner.cookie), &body).await;
+    let project = id_in_location(&created, "/projects/");
+    for (email, role) in [
+        ("eddie%40example.com", "editor"),
+        ("vera%40example.com", "viewer"),
+    ] {
+        let body = format!("email={email}&role={role}&_csrf={}", owner.csrf);
+        let uri = format!("/projects/{project}/invitations");
+        let invited = post_form(app, &uri, Some(&owner.cookie), &body).await;
+        assert_eq!(invited.status, StatusCode::SEE_OTHER, "{:?}", invited.body);
+        assert_eq!(
+            invited.header("location"),
+            Some(format!("/projects/{project}?share=open#share").as_str())
+        );
+    }
+    accept_invitation(app, &editor).await;
+    accept_invitation(app, &viewer).await;
+    let body = format!(
+        "text=Buy+bread&project_id={project}&return_to=%2Fprojects%2F{project}&_csrf={}",
+        owner.csrf
+    );
+    post_form(app, "/tasks", Some(&owner.cookie), &body).await;
+    let tasks = get_page(
+        app,
+        &format!("/api/v1/tasks?project={project}"),
+        &owner.cookie,
+    )
+    .await;
+    let task = tasks.body[0]["id"].as_i64().expect("the task");
+    Household {
+        owner,
+        editor,
+        viewer,
+        project,
+        task,
+    }
+}
+
+#[tokio::test]
+async fn a_shared_projects_pages_render_for_owner_editor_and_viewer_as_their_roles_allow() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let project = format!("/projects/{}", h.project);
+
+    let owner = get_page(&app, &project, &h.owner.cookie).await;
+    assert_eq!(owner.status, StatusCode::OK);
+    let text = page_text(&owner);
+    for expected in [
+        "Invite by email",
+        "Eddie Editor",
+        "Vera Viewer",
+        "Make Eddie Editor the owner",
+        "Remove Vera Viewer",
+        "shared-mark",
+        "/activity\">Activity</a>",
+        "id=\"project-add\"",
+    ] {
+        assert!(text.contains(expected), "owner page lacks {expected}");
+    }
+
+    let editor = get_page(&app, &project, &h.editor.cookie).await;
+    assert_eq!(editor.status, StatusCode::OK);
+    let text = page_text(&editor);
+    assert!(text.contains("Olive Owner") && text.contains("Leave project…"));
+    assert!(text.contains("id=\"project-add\""), "an editor adds tasks");
+    assert!(!text.contains("Invite by email") && !text.contains("Change role"));
+    assert!(!text.contains("data-readonly"));
+
+    let viewer = get_page(&app, &project, &h.viewer.cookie).await;
+    assert_eq!(viewer.status, StatusCode::OK);
+    let text = page_text(&viewer);
+    assert!(text.contains("Buy bread") && text.contains("data-readonly"));
+    assert!(
+        !text.contains("id=\"project-add\""),
+        "a viewer adds nothing"
+    );
+    assert!(!text.contains("/delete\" class=\"del\""), "nor deletes");
+    assert!(!text.contains("Invite by email"));
+
+    let task_page = format!("/tasks/{}/edit", h.task);
+    let read_only = get_page(&app, &task_page, &h.viewer.cookie).await;
+    assert_eq!(read_only.status, StatusCode::OK);
+    let text = page_text(&read_only);
+    assert!(text.contains("readonly-note") && text.contains("Add a comment"));
+    assert!(!text.contains("id=\"edit-form\""));
+    let editable = get_page(&app, &task_page, &h.editor.cookie).await;
+    let text = page_text(&editable);
+    assert!(text.contains("id=\"edit-form\"") && text.contains("Assigned to"));
+
+    for browser in [&h.owner, &h.editor, &h.viewer] {
+        let activity = get_page(&app, &format!("{project}/activity"), &browser.cookie).await;
+        assert_eq!(activity.status, StatusCode::OK);
+        assert!(page_text(&activity).contains("Olive Owner</strong> added"));
+    }
+}
+
+#[tokio::test]
+async fn someone_outside_a_shared_project_gets_404_on_every_sharing_page_and_form() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let outsider = sign_up(&app, "nosy%40example.com").await;
+    let (p, t) = (h.project, h.task);
+    for uri in [
+        format!("/projects/{p}"),
+        format!("/projects/{p}/activity"),
+        format!("/tasks/{t}/edit"),
+        format!("/tasks/{t}/row"),
+    ] {
+        let page = get_page(&app, &uri, &outsider.cookie).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "GET {uri}");
+    }
+    let comment = h.comment_by_viewer(&app, "Seen").await;
+    let members = get_page(
+        &app,
+        &format!("/api/v1/projects/{p}/members"),
+        &h.owner.cookie,
+    )
+    .await;
+    let member = members.body[1]["user_id"]
+        .as_str()
+        .expect("a member")
+        .to_owned();
+    let forms = [
+        (
+            format!("/projects/{p}/invitations"),
+            "email=x%40example.com",
+        ),
+        (format!("/projects/{p}/members/{member}"), "role=viewer"),
+        (format!("/projects/{p}/members/{member}/remove"), ""),
+        (format!("/projects/{p}/invitations/1/cancel"), ""),
+        (format!("/tasks/{t}/comments"), "body=Hello"),
+        (format!("/comments/{comment}"), "body=Changed"),
+        (format!("/comments/{comment}/delete"), ""),
+        (format!("/tasks/{t}"), "title=Mine"),
+    ];
+    for (uri, fields) in forms {
+        let body = format!("{fields}&_csrf={}", outsider.csrf);
+        let response = post_form(&app, &uri, Some(&outsider.cookie), &body).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "POST {uri}");
+    }
+    let body = format!("_csrf={}", outsider.csrf);
+    let waiting = get_page(&app, "/api/v1/invitations", &h.owner.cookie).await;
+    assert_eq!(waiting.body, serde_json::json!([]));
+    let stolen = post_form(&app, "/invitations/1/accept", Some(&outsider.cookie), &body).await;
+    assert_eq!(stolen.status, StatusCode::NOT_FOUND);
+    let sidebar = get_page(&app, "/", &outsider.cookie).await;
+    assert!(!page_text(&sidebar).contains("Household"));
+}
+
+impl Household {
+    /// Vera's comment on the task, posted with the task page's form; its id.
+    async fn comment_by_viewer(&self, app: &TestApp, body: &str) -> i64 {
+        let form = format!(
+            "body={body}&return_to=%2Fprojects%2F{}&_csrf={}",
+            self.project, self.viewer.csrf
+        );
+        let uri = format!("/tasks/{}/comments", self.task);
+        let posted = post_form(app, &uri, Some(&self.viewer.cookie), &form).await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{:?}", posted.body);
+        id_in_location(&posted, "#comment-")
+    }
+}
+
+#[tokio::test]
+async fn a_viewers_edit_form_gets_the_403_page_and_an_editors_owner_form_too() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let t = h.task;
+    for (uri, fields) in [
+        (format!("/tasks/{t}"), "title=Vera+was+here"),
+        (format!("/tasks/{t}/complete"), ""),
+        (format!("/tasks/{t}/delete"), ""),
+        (format!("/tasks/{t}/move"), "position=0"),
+    ] {
+        let body = format!("{fields}&return_to=%2F&_csrf={}", h.viewer.csrf);
+        let response = post_form(&app, &uri, Some(&h.viewer.cookie), &body).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "POST {uri}");
+        assert!(
+            page_text(&response).contains("<h1>Not allowed</h1>"),
+            "{uri}"
+        );
+    }
+    for uri in [format!("/tasks/{t}/move"), format!("/tasks/{t}/subtask")] {
+        let page = get_page(&app, &uri, &h.viewer.cookie).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "GET {uri}");
+        assert!(page_text(&page).contains("Not allowed"));
+        let page = get_page(&app, &uri, &h.editor.cookie).await;
+        assert_eq!(page.status, StatusCode::OK, "GET {uri} as the editor");
+    }
+    let p = h.project;
+    let members = get_page(
+        &app,
+        &format!("/api/v1/projects/{p}/members"),
+        &h.owner.cookie,
+    )
+    .await;
+    let viewer_id = members.body[2]["user_id"]
+        .as_str()
+        .expect("viewer")
+        .to_owned();
+    for (uri, fields) in [
+        (
+            format!("/projects/{p}/invitations"),
+            "email=x%40example.com",
+        ),
+        (format!("/projects/{p}/members/{viewer_id}"), "role=editor"),
+        (format!("/projects/{p}/members/{viewer_id}/remove"), ""),
+    ] {
+        let body = format!("{fields}&_csrf={}", h.editor.csrf);
+        let response = post_form(&app, &uri, Some(&h.editor.cookie), &body).await;
+        assert_eq!(response.status, StatusCode::FORBIDDEN, "POST {uri}");
+        assert!(page_text(&response).contains("Not allowed"));
+    }
+    let task = get_page(&app, &format!("/api/v1/tasks/{t}"), &h.owner.cookie).await;
+    assert_eq!(task.body["title"], "Buy bread", "nothing changed");
+}
+
+#[tokio::test]
+async fn comments_posted_with_the_form_appear_for_every_member_and_only_their_author_edits_them() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let comment = h.comment_by_viewer(&app, "Wholemeal+%3Cplease%3E").await;
+    let page = format!("/tasks/{}/edit", h.task);
+    for browser in [&h.owner, &h.editor, &h.viewer] {
+        let text = get_page(&app, &page, &browser.cookie).await;
+        let text = page_text(&text);
+        assert!(
+            text.contains("Wholemeal &#60;please&#62;"),
+            "escaped: {text}"
+        );
+        assert!(text.contains("Vera Viewer"));
+    }
+    // An empty comment comes back with the message, what was typed kept.
+    let body = format!("body=+++&_csrf={}", h.viewer.csrf);
+    let uri = format!("/tasks/{}/comments", h.task);
+    let refused = post_form(&app, &uri, Some(&h.viewer.cookie), &body).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page_text(&refused).contains("id=\"comment-error\""));
+
+    // The author edits; another member may not, and only the owner deletes someone else's.
+    let edit = format!("/comments/{comment}");
+    let body = format!("body=Rye&task_id={}&_csrf={}", h.task, h.viewer.csrf);
+    let edited = post_form(&app, &edit, Some(&h.viewer.cookie), &body).await;
+    assert_eq!(edited.status, StatusCode::SEE_OTHER);
+    let body = format!("body=Mine&task_id={}&_csrf={}", h.task, h.editor.csrf);
+    let not_theirs = post_form(&app, &edit, Some(&h.editor.cookie), &body).await;
+    assert_eq!(not_theirs.status, StatusCode::FORBIDDEN);
+    let delete = format!("/comments/{comment}/delete");
+    let body = format!("task_id={}&_csrf={}", h.task, h.editor.csrf);
+    let refused = post_form(&app, &delete, Some(&h.editor.cookie), &body).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let text = get_page(&app, &page, &h.owner.cookie).await;
+    assert!(page_text(&text).contains("Rye") && page_text(&text).contains("edited"));
+
+    let body = format!("task_id={}&_csrf={}", h.task, h.owner.csrf);
+    let deleted = post_form(&app, &delete, Some(&h.owner.cookie), &body).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let text = get_page(&app, &page, &h.viewer.cookie).await;
+    assert!(!page_text(&text).contains("Rye"));
+    let activity = format!("/projects/{}/activity", h.project);
+    let text = get_page(&app, &activity, &h.owner.cookie).await;
+    assert!(page_text(&text).contains("Vera Viewer</strong> commented on"));
+}
+
+#[tokio::test]
+async fn an_editor_assigns_a_task_to_themselves_and_finds_it_under_assigned_to_me() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let members = get_page(
+        &app,
+        &format!("/api/v1/projects/{}/members", h.project),
+        &h.owner.cookie,
+    )
+    .await;
+    let eddie = members.body[1]["user_id"]
+        .as_str()
+        .expect("editor")
+        .to_owned();
+    let body = format!("assignee_id={eddie}&return_to=%2F&_csrf={}", h.editor.csrf);
+    let saved = post_form(
+        &app,
+        &format!("/tasks/{}", h.task),
+        Some(&h.editor.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{:?}", saved.body);
+
+    let mine = get_page(&app, "/?view=assigned", &h.editor.cookie).await;
+    let text = page_text(&mine);
+    assert!(text.contains("Buy bread") && text.contains("Assigned to Eddie Editor"));
+    assert!(text.contains(">EE<"), "initials on the row");
+    let theirs = get_page(&app, "/?view=assigned", &h.owner.cookie).await;
+    assert!(!page_text(&theirs).contains("Buy bread"));
+    assert!(page_text(&theirs).contains("No open task is assigned to you"));
+    let project = get_page(&app, &format!("/projects/{}", h.project), &h.viewer.cookie).await;
+    assert!(page_text(&project).contains("Assigned to Eddie Editor"));
+
+    // A viewer's assignment is refused like any change; someone not a member is a message.
+    let body = format!("assignee_id={eddie}&_csrf={}", h.viewer.csrf);
+    let refused = post_form(
+        &app,
+        &format!("/tasks/{}", h.task),
+        Some(&h.viewer.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let body = format!("assignee_id=nobody-here&_csrf={}", h.editor.csrf);
+    let wrong = post_form(
+        &app,
+        &format!("/tasks/{}", h.task),
+        Some(&h.editor.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::SEE_OTHER);
+    assert!(
+        wrong
+            .header("location")
+            .is_some_and(|l| l.contains("error="))
+    );
+}
+
+#[tokio::test]
+async fn the_owner_manages_members_and_invitations_and_a_member_leaves() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let p = h.project;
+    // A refused invitation (an address already a member) comes back in the open panel.
+    let body = format!("email=eddie%40example.com&_csrf={}", h.owner.csrf);
+    let uri = format!("/projects/{p}/invitations");
+    let twice = post_form(&app, &uri, Some(&h.owner.cookie), &body).await;
+    let location = twice.header("location").expect("back to the panel");
+    assert!(
+        location.contains("share=open") && location.contains("error="),
+        "{location}"
+    );
+    let panel = get_page(&app, location, &h.owner.cookie).await;
+    let text = page_text(&panel);
+    assert!(text.contains("id=\"share\" open") && text.contains("id=\"share-error\""));
+    assert!(
+        text.contains("value=\"eddie@example.com\""),
+        "typed address kept"
+    );
+
+    // A pending invitation is listed and withdrawn.
+    let body = format!(
+        "email=later%40example.com&role=viewer&_csrf={}",
+        h.owner.csrf
+    );
+    post_form(&app, &uri, Some(&h.owner.cookie), &body).await;
+    let pending = get_page(
+        &app,
+        &format!("/api/v1/projects/{p}/invitations"),
+        &h.owner.cookie,
+    )
+    .await;
+    let invitation = pending.body[0]["id"].as_i64().expect("pending");
+    let page = get_page(&app, &format!("/projects/{p}"), &h.owner.cookie).await;
+    assert!(page_text(&page).contains("later@example.com"));
+    let body = format!("_csrf={}", h.owner.csrf);
+    let cancel = format!("/projects/{p}/invitations/{invitation}/cancel");
+    post_form(&app, &cancel, Some(&h.owner.cookie), &body).await;
+    let pending = get_page(
+        &app,
+        &format!("/api/v1/projects/{p}/invitations"),
+        &h.owner.cookie,
+    )
+    .await;
+    assert_eq!(pending.body, serde_json::json!([]));
+
+    // Roles change; the viewer leaves and loses the project at once.
+    let members = get_page(
+        &app,
+        &format!("/api/v1/projects/{p}/members"),
+        &h.owner.cookie,
+    )
+    .await;
+    let vera = members.body[2]["user_id"]
+        .as_str()
+        .expect("viewer")
+        .to_owned();
+    let eddie = members.body[1]["user_id"]
+        .as_str()
+        .expect("editor")
+        .to_owned();
+    let body = format!("role=editor&_csrf={}", h.owner.csrf);
+    let promoted = post_form(
+        &app,
+        &format!("/projects/{p}/members/{vera}"),
+        Some(&h.owner.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(promoted.status, StatusCode::SEE_OTHER);
+    let page = get_page(&app, &format!("/projects/{p}"), &h.viewer.cookie).await;
+    assert!(
+        page_text(&page).contains("id=\"project-add\""),
+        "now an editor"
+    );
+    let body = format!("_csrf={}", h.viewer.csrf);
+    let left = post_form(
+        &app,
+        &format!("/projects/{p}/members/{vera}/remove"),
+        Some(&h.viewer.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(left.header("location"), Some("/"));
+    let gone = get_page(&app, &format!("/projects/{p}"), &h.viewer.cookie).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+
+    // The owner hands the project over and becomes an editor; the owner cannot leave.
+    let body = format!("_csrf={}", h.owner.csrf);
+    let me = members.body[0]["user_id"]
+        .as_str()
+        .expect("owner")
+        .to_owned();
+    let stays = post_form(
+        &app,
+        &format!("/projects/{p}/members/{me}/remove"),
+        Some(&h.owner.cookie),
+        &body,
+    )
+    .await;
+    assert!(
+        stays
+            .header("location")
+            .is_some_and(|l| l.contains("error="))
+    );
+    let body = format!("role=owner&_csrf={}", h.owner.csrf);
+    post_form(
+        &app,
+        &format!("/projects/{p}/members/{eddie}"),
+        Some(&h.owner.cookie),
+        &body,
+    )
+    .await;
+    let page = get_page(&app, &format!("/projects/{p}"), &h.editor.cookie).await;
+    assert!(
+        page_text(&page).contains("Invite by email"),
+        "Eddie owns it now"
+    );
+    let page = get_page(&app, &format!("/projects/{p}"), &h.owner.cookie).await;
+    assert!(page_text(&page).contains("Leave project…"));
+}
+
+#[tokio::test]
+async fn an_invitation_is_declined_from_the_invitations_page_and_the_sidebar_counts_them() {
+    let app = TestApp::spawn().await;
+    let owner = sign_up_as(&app, "host%40example.com", "Hosting+Person").await;
+    let guest = sign_up(&app, "guest%40example.com").await;
+    let body = format!("name=Party&_csrf={}", owner.csrf);
+    let created = post_form(&app, "/projects", Some(&owner.cookie), &body).await;
+    let project = id_in_location(&created, "/projects/");
+    let body = format!("email=guest%40example.com&_csrf={}", owner.csrf);
+    post_form(
+        &app,
+        &format!("/projects/{project}/invitations"),
+        Some(&owner.cookie),
+        &body,
+    )
+    .await;
+
+    let home = get_page(&app, "/", &guest.cookie).await;
+    assert!(
+        page_text(&home).contains("href=\"/invitations\""),
+        "the sidebar says so"
+    );
+    let page = get_page(&app, "/invitations", &guest.cookie).await;
+    let text = page_text(&page);
+    assert!(text.contains("Hosting Person") && text.contains("host@example.com"));
+    assert!(text.contains("as editor"));
+    let waiting = get_page(&app, "/api/v1/invitations", &guest.cookie).await;
+    let id = waiting.body[0]["id"].as_i64().expect("an invitation");
+    let body = format!("_csrf={}", guest.csrf);
+    let declined = post_form(
+        &app,
+        &format!("/invitations/{id}/decline"),
+        Some(&guest.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(declined.header("location"), Some("/invitations"));
+    let home = get_page(&app, "/", &guest.cookie).await;
+    assert!(!page_text(&home).contains("href=\"/invitations\""));
+    let again = post_form(
+        &app,
+        &format!("/invitations/{id}/accept"),
+        Some(&guest.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    for uri in ["/invitations", "/projects/1/activity"] {
+        let response = app
+            .raw(Request::get(uri).body(Body::empty()).expect("request"))
+            .await;
+        assert_eq!(response.header("location"), Some("/login"), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_sharing_forms_need_the_csrf_token() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let (p, t) = (h.project, h.task);
+    let comment = h.comment_by_viewer(&app, "Hi").await;
+    for uri in [
+        format!("/projects/{p}/invitations"),
+        format!("/projects/{p}/invitations/1/cancel"),
+        format!("/projects/{p}/members/someone"),
+        format!("/projects/{p}/members/someone/remove"),
+        "/invitations/1/accept".to_owned(),
+        "/invitations/1/decline".to_owned(),
+        format!("/tasks/{t}/comments"),
+        format!("/comments/{comment}"),
+        format!("/comments/{comment}/delete"),
+    ] {
+        let response = post_form(&app, &uri, Some(&h.owner.cookie), "body=Forged").await;
+        assert_eq!(
+            response.problem(StatusCode::FORBIDDEN)["type"],
+            "urn:todo:problem:csrf",
+            "{uri}"
+        );
+    }
 }

@@ -324,6 +324,60 @@ async fn the_cli_creates_users_and_api_keys_that_the_server_accepts() {
     server.stop();
 }
 
+/// An operator resets a forgotten password (every session ends) and deletes an account.
+#[tokio::test]
+async fn the_cli_sets_a_password_and_deletes_a_user() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = "sqlite://todo.db";
+    let server = Server::start(dir.path(), url).await;
+    let mut client = Client::new(&server);
+    let signup = json!({"email": "ops@example.com", "password": "forgotten one"});
+    let (status, body) = client
+        .send(reqwest::Method::POST, "/api/v1/auth/signup", Some(signup))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    client.token = body["token"].as_str().map(str::to_owned);
+
+    let short = todo(dir.path(), url)
+        .args(["user", "set-password", "--user", "ops@example.com"])
+        .env("TODO_USER_PASSWORD", "short")
+        .output()
+        .expect("run");
+    assert!(!short.status.success());
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password"));
+    run(todo(dir.path(), url)
+        .args(["user", "set-password", "--user", "ops@example.com"])
+        .env("TODO_USER_PASSWORD", "remembered now"));
+
+    let (status, _) = client.send(reqwest::Method::GET, "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old session ended");
+    client.token = None;
+    let login = json!({"email": "ops@example.com", "password": "remembered now"});
+    let (status, _) = client
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            Some(login.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let unconfirmed = todo(dir.path(), url)
+        .args(["user", "delete", "--user", "ops@example.com"])
+        .output()
+        .expect("run");
+    assert!(!unconfirmed.status.success());
+    assert!(String::from_utf8_lossy(&unconfirmed.stderr).contains("--yes"));
+    run(todo(dir.path(), url).args(["user", "delete", "--user", "ops@example.com", "--yes"]));
+    let (status, _) = client
+        .send(reqwest::Method::POST, "/api/v1/auth/login", Some(login))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the account is gone");
+    let listed = run(todo(dir.path(), url).args(["user", "list"]));
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("ops@example.com"));
+    server.stop();
+}
+
 #[test]
 fn bad_configuration_fails_with_a_message_not_a_panic() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -400,6 +454,8 @@ fn every_command_explains_itself() {
         &["serve", "--help"],
         &["migrate", "--help"],
         &["user", "create", "--help"],
+        &["user", "set-password", "--help"],
+        &["user", "delete", "--help"],
         &["api-key", "create", "--help"],
         &["export", "--help"],
         &["import", "--help"],

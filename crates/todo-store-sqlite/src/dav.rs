@@ -1,0 +1,50 @@
+//! CalDAV's objects (`todo_core::caldav`), the statements in `todo_store_sql::dav`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use todo_core::Result;
+use todo_core::caldav::DavObject;
+use todo_core::ids::ProjectId;
+use todo_core::store::DavStore;
+use todo_core::task::TaskId;
+use todo_core::time::now;
+use todo_store_sql::dav::{self, DavRow};
+
+use crate::{SqliteStore, sql};
+
+#[async_trait]
+impl DavStore for SqliteStore {
+    async fn dav_objects(&self, project: ProjectId) -> Result<Vec<DavObject>> {
+        self.read(move |conn| sql::rows::<DavRow, _>(conn, dav::OF_PROJECT, [project.into()]))
+            .await
+    }
+
+    async fn dav_object(&self, task: TaskId) -> Result<Option<DavObject>> {
+        self.read(move |conn| sql::row::<DavRow, _>(conn, dav::OF_TASK, [task.into()]))
+            .await
+    }
+
+    async fn dav_task_named(&self, project: ProjectId, name: &str) -> Result<Option<TaskId>> {
+        let values = [project.into(), name.into()];
+        self.read(move |conn| sql::scalar::<i64>(conn, dav::NAMED, values))
+            .await
+            .map(|id| id.map(TaskId::new))
+    }
+
+    async fn put_dav_object(&self, object: &DavObject) -> Result<()> {
+        let values = [
+            object.task_id.into(),
+            (&object.name).into(),
+            (&object.uid).into(),
+            (&object.extra).into(),
+            now().into(),
+        ];
+        self.write(move |conn| sql::run(conn, dav::PUT, values).map(|_| ()))
+            .await
+    }
+
+    async fn prune_dav_objects(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.write(move |conn| sql::run(conn, dav::PRUNE, [before.into()]).map(|n| n as u64))
+            .await
+    }
+}
