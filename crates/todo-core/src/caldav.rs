@@ -62,6 +62,8 @@ pub struct Resource {
 #[derive(Debug, Clone)]
 pub struct DavCalendar {
     pub project: Project,
+    /// Its path segment: the name a client gave it (MKCALENDAR), else the project's id.
+    pub segment: String,
     pub writable: bool,
     /// The sync token (and ctag): it changes whenever something the user sees changes.
     pub token: SyncToken,
@@ -507,26 +509,96 @@ impl Todo {
     /// The calendars of the user: every project they can see, the Inbox first.
     pub async fn dav_calendars(&self, user_id: &UserId) -> Result<Vec<DavCalendar>> {
         let token = self.sync_token(user_id).await?;
+        let named: BTreeMap<ProjectId, String> = self
+            .store
+            .dav_collections(user_id)
+            .await?
+            .into_iter()
+            .map(|(name, project)| (project, name))
+            .collect();
         Ok(self
             .list_projects(user_id)
             .await?
             .into_iter()
             .map(|project| DavCalendar {
                 writable: project.role != Role::Viewer,
+                segment: named
+                    .get(&project.id)
+                    .cloned()
+                    .unwrap_or_else(|| project.id.to_string()),
                 project,
                 token,
             })
             .collect())
     }
 
+    /// The project a calendar's path segment names for the user: a project id, or the name a
+    /// client gave a calendar it made. 404 when it names none.
+    pub async fn dav_project(&self, user_id: &UserId, segment: &str) -> Result<ProjectId> {
+        if let Ok(id) = segment.parse::<i64>() {
+            return Ok(ProjectId::new(id));
+        }
+        self.store
+            .dav_collections(user_id)
+            .await?
+            .into_iter()
+            .find(|(name, _)| name == segment)
+            .map(|(_, project)| project)
+            .ok_or(Error::NotFound("calendar"))
+    }
+
     /// One calendar (404 for a project the user is not a member of).
-    pub async fn dav_calendar(&self, user_id: &UserId, project: ProjectId) -> Result<DavCalendar> {
-        let project = self.get_project(user_id, project).await?;
+    pub async fn dav_calendar(&self, user_id: &UserId, segment: &str) -> Result<DavCalendar> {
+        let id = self.dav_project(user_id, segment).await?;
+        let project = self.get_project(user_id, id).await?;
         Ok(DavCalendar {
             writable: project.role != Role::Viewer,
+            segment: segment.to_owned(),
             token: self.sync_token(user_id).await?,
             project,
         })
+    }
+
+    /// A calendar a client makes (MKCALENDAR, or MKCOL as some send) at a path segment of its
+    /// choosing: a new project, named `name` (else the segment), found at that segment from
+    /// then on.
+    pub async fn dav_make_calendar(
+        &self,
+        user_id: &UserId,
+        segment: &str,
+        name: Option<String>,
+        color: Option<String>,
+    ) -> Result<Project> {
+        if segment.is_empty() || segment.len() > 255 || segment.contains('/') {
+            return Err(Error::invalid(
+                "path",
+                "a calendar's name is 1–255 characters, no '/'",
+            ));
+        }
+        if segment.parse::<i64>().is_ok()
+            || self
+                .store
+                .dav_collections(user_id)
+                .await?
+                .iter()
+                .any(|(taken, _)| taken == segment)
+        {
+            return Err(Error::Conflict(format!(
+                "a calendar is already at {segment}"
+            )));
+        }
+        let input = crate::project::ProjectInput {
+            name: name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| segment.to_owned()),
+            // Apple sends #RRGGBBAA; todo keeps #rrggbb.
+            color: color.map(|c| c.trim().chars().take(7).collect::<String>().to_lowercase()),
+        };
+        let project = self.create_project(user_id, input).await?;
+        self.store
+            .put_dav_collection(user_id, segment, project.id)
+            .await?;
+        Ok(project)
     }
 
     async fn sync_token(&self, user_id: &UserId) -> Result<SyncToken> {

@@ -482,7 +482,7 @@ async fn bad_bodies_are_clear_errors_and_change_nothing() {
         "",
     )
     .await
-    .problem(StatusCode::FORBIDDEN);
+    .problem(StatusCode::METHOD_NOT_ALLOWED);
     let tasks = app.get("/api/v1/tasks", &ada.user.token).await;
     assert_eq!(tasks.body, json!([]) as Value);
 }
@@ -533,4 +533,70 @@ async fn completing_a_recurring_task_from_a_client_moves_it_to_its_next_due() {
         text(&read)
     );
     assert!(text(&read).contains("RRULE:FREQ=MONTHLY"));
+}
+
+#[tokio::test]
+async fn a_client_makes_a_calendar_at_the_path_it_chose_and_finds_it_there() {
+    let app = TestApp::spawn().await;
+    let ada = client(&app, "ada@example.com").await;
+    let home = format!("/dav/calendars/{}/", ada.user.id);
+    let path = format!("{home}4F2B6C1E-AAAA-4BBB-8CCC-123456789ABC/");
+    let mkcalendar = r#"<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
+        xmlns:a="http://apple.com/ns/ical/"><d:set><d:prop><d:displayname>Groceries</d:displayname>
+        <a:calendar-color>#FF2968FF</a:calendar-color></d:prop></d:set></c:mkcalendar>"#;
+
+    let made = dav(&app, &ada, "MKCALENDAR", &path, &[], mkcalendar).await;
+
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let projects = app.get("/api/v1/projects", &ada.user.token).await;
+    let groceries = projects
+        .body
+        .as_array()
+        .expect("projects")
+        .iter()
+        .find(|p| p["name"] == "Groceries")
+        .expect("a project")
+        .clone();
+    assert_eq!(groceries["color"], "#ff2968");
+    let found = dav(&app, &ada, "PROPFIND", &path, &[("depth", "0")], "").await;
+    assert_eq!(found.status, StatusCode::MULTI_STATUS);
+    assert!(
+        text(&found).contains(&format!("<d:href>{path}</d:href>")),
+        "{}",
+        text(&found)
+    );
+    let listed = dav(&app, &ada, "PROPFIND", &home, &[("depth", "1")], "").await;
+    assert!(
+        text(&listed).contains(&format!("<d:href>{path}</d:href>")),
+        "{}",
+        text(&listed)
+    );
+
+    let put = dav(
+        &app,
+        &ada,
+        "PUT",
+        &format!("{path}eggs.ics"),
+        &[],
+        &vtodo("eggs", "Eggs", ""),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+    let tasks = app.get("/api/v1/tasks", &ada.user.token).await;
+    assert_eq!(tasks.body[0]["project_id"], groceries["id"]);
+
+    dav(&app, &ada, "MKCALENDAR", &path, &[], mkcalendar)
+        .await
+        .problem(StatusCode::CONFLICT);
+    // Some clients (DAVx5, and what Tududi's users met) make a calendar with MKCOL.
+    let mkcol = r#"<d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
+        <d:resourcetype><d:collection/><c:calendar/></d:resourcetype>
+        <d:displayname>Work</d:displayname></d:prop></d:set></d:mkcol>"#;
+    let made = dav(&app, &ada, "MKCOL", &format!("{home}work/"), &[], mkcol).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let other = client(&app, "bob@example.com").await;
+    let theirs = format!("/dav/calendars/{}/work/", other.user.id);
+    dav(&app, &other, "PROPFIND", &theirs, &[], "")
+        .await
+        .problem(StatusCode::NOT_FOUND);
 }
