@@ -1031,4 +1031,77 @@ END:VTODO\r\nEND:VCALENDAR\r\n",
         );
         assert_eq!(task_of_default_name("task-x@todo.ics"), None);
     }
+
+    const TASKS_ORG: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+PRODID:+//IDN tasks.org//android-130803//EN\r\nBEGIN:VTODO\r\nDTSTAMP:20261201T080000Z\r\n\
+UID:6245375832964720914\r\nCREATED:20261201T080000Z\r\nLAST-MODIFIED:20261201T080000Z\r\n\
+SUMMARY:Water the plants\r\nPRIORITY:9\r\nDUE;VALUE=DATE:20261209\r\n\
+RRULE:FREQ=WEEKLY;INTERVAL=2\r\nX-APPLE-SORT-ORDER:731568\r\n\
+BEGIN:VALARM\r\nTRIGGER;RELATED=END:PT0S\r\nACTION:DISPLAY\r\n\
+DESCRIPTION:Default Tasks.org description\r\nEND:VALARM\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+
+    const THUNDERBIRD: &str = "BEGIN:VCALENDAR\r\nPRODID:-//Mozilla.org/NONSGML Mozilla Calendar \
+V1.1//EN\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\n\
+TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nDTSTART:19701025T030000\r\nEND:STANDARD\r\n\
+END:VTIMEZONE\r\nBEGIN:VTODO\r\nCREATED:20261201T090000Z\r\nLAST-MODIFIED:20261201T090000Z\r\n\
+DTSTAMP:20261201T090000Z\r\nUID:0d5ba2c2-0b39-4a8f-9d8e-2f7a1bdc9a11\r\nSUMMARY:Tax return\r\n\
+PRIORITY:5\r\nSTATUS:IN-PROCESS\r\nPERCENT-COMPLETE:30\r\nCLASS:PUBLIC\r\nSEQUENCE:2\r\n\
+DTSTART;TZID=Europe/Berlin:20261205T090000\r\nDUE;TZID=Europe/Berlin:20261210T180000\r\n\
+X-MOZ-GENERATION:2\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;VALUE=DURATION:-PT1H\r\n\
+DESCRIPTION:Default Mozilla Description\r\nEND:VALARM\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn a_tasks_org_task_reads_with_its_series_and_its_alarm_at_the_due() {
+        let parsed = parse_vtodo(TASKS_ORG).expect("parsed");
+        assert_eq!(parsed.input.title, "Water the plants");
+        assert_eq!(parsed.input.priority, Some(Priority::Low));
+        assert_eq!(parsed.input.due_date, NaiveDate::from_ymd_opt(2026, 12, 9));
+        assert_eq!(
+            parsed.input.recurrence.as_deref(),
+            Some("FREQ=WEEKLY;INTERVAL=2")
+        );
+        assert_eq!(
+            parsed.input.reminders,
+            Some(vec![ReminderInput {
+                remind_at: None,
+                minutes_before: Some(0)
+            }])
+        );
+        assert_eq!(parsed.extra, "X-APPLE-SORT-ORDER:731568\r\n");
+    }
+
+    #[test]
+    fn a_thunderbird_task_in_progress_keeps_its_state_start_and_mozilla_lines() {
+        let parsed = parse_vtodo(THUNDERBIRD).expect("parsed");
+        assert_eq!(parsed.input.title, "Tax return");
+        assert_eq!(parsed.input.priority, Some(Priority::Medium));
+        assert_eq!(parsed.input.completed, Some(false));
+        assert_eq!(parsed.input.due_timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(
+            parsed.input.reminders,
+            Some(vec![ReminderInput {
+                remind_at: None,
+                minutes_before: Some(60)
+            }])
+        );
+        assert_eq!(
+            parsed.extra,
+            "STATUS:IN-PROCESS\r\nCLASS:PUBLIC\r\nSEQUENCE:2\r\n\
+             DTSTART;TZID=Europe/Berlin:20261205T090000\r\nX-MOZ-GENERATION:2\r\n"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, reading it is an answer, never a panic.
+        #[test]
+        fn any_body_reads_or_is_refused(body in "(BEGIN:VCALENDAR\r\n)?(BEGIN:VTODO\r\n)?[A-Z;=:\\-]{0,12}(:[ -~]{0,30})?(\r\n)?(END:VTODO\r\n)?(END:VCALENDAR\r\n)?") {
+            let _ = parse_vtodo(&body);
+        }
+
+        #[test]
+        fn a_sample_cut_anywhere_reads_or_is_refused(cut in 0usize..THUNDERBIRD.len()) {
+            let _ = parse_vtodo(&THUNDERBIRD[..cut]);
+            let _ = parse_vtodo(&TASKS_ORG[..cut.min(TASKS_ORG.len())]);
+        }
+    }
 }

@@ -739,11 +739,13 @@ impl Dav<'_> {
 
     async fn report(&self, segment: &str, body: &Bytes) -> Result<Response, ApiError> {
         let request = parse_xml(body)?.ok_or_else(|| bad_xml("a REPORT needs a body"))?;
-        let project = self
+        // Membership first: a multiget naming nothing still answers 404 to a stranger.
+        let calendar = self
             .state
             .todo
-            .dav_project(&self.principal.user_id, segment)
+            .dav_calendar(&self.principal.user_id, segment)
             .await?;
+        let project = calendar.project.id;
         let wanted = Wanted::of(Some(&request));
         let data = wanted.wants(CALDAV, "calendar-data");
         let todo = &self.state.todo;
@@ -804,14 +806,11 @@ impl Dav<'_> {
                     .first("sync-token")
                     .map(|t| t.text.trim().to_owned());
                 let changes = match raw.as_deref() {
-                    None | Some("") => {
-                        let calendar = todo.dav_calendar(user_id, segment).await?;
-                        Changes {
-                            changed: todo.dav_resources(user_id, project).await?,
-                            gone: Vec::new(),
-                            token: calendar.token,
-                        }
-                    }
+                    None | Some("") => Changes {
+                        changed: todo.dav_resources(user_id, project).await?,
+                        gone: Vec::new(),
+                        token: calendar.token,
+                    },
                     Some(raw) => {
                         let Ok(token) = raw.parse::<SyncToken>() else {
                             return Ok(dav_error(StatusCode::FORBIDDEN, "d", "valid-sync-token"));
