@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property};
 use sha2::{Digest, Sha256};
@@ -107,6 +107,30 @@ pub struct Changes {
     /// Names of resources that are gone (deleted, or moved to another calendar).
     pub gone: Vec<String>,
     pub token: SyncToken,
+}
+
+/// A calendar-query's time range (RFC 4791 §9.9), either end open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// Whether a task's due falls in the range. A task without a due matches every range, as a
+    /// VTODO without DTSTART or DUE does; an all-day due is its whole day in any zone (a day's
+    /// slack on each side).
+    pub fn holds(&self, task: &Task) -> bool {
+        let (from, until) = match (task.due_at, task.due_date) {
+            (Some(at), _) => (at, at),
+            (None, Some(date)) => {
+                let midnight = date.and_time(chrono::NaiveTime::MIN).and_utc();
+                (midnight - Duration::days(1), midnight + Duration::days(2))
+            }
+            (None, None) => return true,
+        };
+        self.start.is_none_or(|start| until >= start) && self.end.is_none_or(|end| from < end)
+    }
 }
 
 /// `If-Match` / `If-None-Match` of a write.
@@ -608,12 +632,23 @@ impl Todo {
         })
     }
 
-    /// Every resource of a calendar: its open tasks, then its completed ones (newest first), at most
-    /// [`MAX_CALENDAR_TASKS`].
+    /// Every resource of a calendar: its open tasks, then its completed ones (newest first), at
+    /// most [`MAX_CALENDAR_TASKS`].
     pub async fn dav_resources(
         &self,
         user_id: &UserId,
         project: ProjectId,
+    ) -> Result<Vec<Resource>> {
+        self.dav_query(user_id, project, &TimeRange::default())
+            .await
+    }
+
+    /// The resources of a calendar whose due falls in `range` (calendar-query).
+    pub async fn dav_query(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        range: &TimeRange,
     ) -> Result<Vec<Resource>> {
         self.get_project(user_id, project).await?;
         let tz = self.time_zone(user_id).await?;
@@ -640,6 +675,7 @@ impl Todo {
         let objects = self.dav_objects_of(project).await?;
         Ok(tasks
             .iter()
+            .filter(|task| range.holds(task))
             .map(|task| resource(task, tz, &objects))
             .collect())
     }
@@ -854,6 +890,36 @@ impl Todo {
 mod tests {
     use super::*;
 
+    fn sample_task() -> Task {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0)
+            .single()
+            .expect("time");
+        Task {
+            id: TaskId::new(7),
+            user_id: "u".into(),
+            project_id: ProjectId::new(1),
+            section_id: None,
+            title: "Sample".into(),
+            description: None,
+            completed: false,
+            completed_at: None,
+            priority: Priority::None,
+            due_at: None,
+            due_local: None,
+            due_timezone: None,
+            due_date: None,
+            recurrence: None,
+            recurrence_mode: crate::recurrence::RecurrenceMode::Due,
+            parent_id: None,
+            position: 0,
+            assignee_id: None,
+            tags: Vec::new(),
+            reminders: Vec::new(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
     const APPLE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iOS 17.0//EN\r\n\
 BEGIN:VTODO\r\nCREATED:20261201T090000Z\r\nDTSTAMP:20261201T090000Z\r\n\
 UID:6C1F3B2E-1B7A-4E8F-9C0D-2A3B4C5D6E7F\r\nSUMMARY:Buy milk\\, eggs\r\n\
@@ -966,32 +1032,15 @@ END:VTODO\r\nEND:VCALENDAR\r\n",
     #[test]
     fn a_written_task_reads_back_the_same_with_its_extra_lines() {
         let parsed = parse_vtodo(APPLE).expect("parsed");
-        let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 0, 0)
-            .single()
-            .expect("time");
         let task = Task {
-            id: TaskId::new(7),
-            user_id: "u".into(),
-            project_id: ProjectId::new(1),
-            section_id: None,
             title: parsed.input.title.clone(),
             description: parsed.input.description.clone(),
-            completed: false,
-            completed_at: None,
             priority: Priority::Urgent,
-            due_at: Some(at),
+            due_at: Some(sample_task().created_at),
             due_local: parsed.input.due_local.map(|w| w.0),
             due_timezone: parsed.input.due_timezone.clone(),
-            due_date: None,
-            recurrence: None,
-            recurrence_mode: crate::recurrence::RecurrenceMode::Due,
-            parent_id: None,
-            position: 0,
-            assignee_id: None,
             tags: vec!["Home".into(), "Shopping".into()],
-            reminders: Vec::new(),
-            created_at: at,
-            updated_at: at,
+            ..sample_task()
         };
         let object = DavObject {
             task_id: task.id,
@@ -1089,6 +1138,31 @@ DESCRIPTION:Default Mozilla Description\r\nEND:VALARM\r\nEND:VTODO\r\nEND:VCALEN
             "STATUS:IN-PROCESS\r\nCLASS:PUBLIC\r\nSEQUENCE:2\r\n\
              DTSTART;TZID=Europe/Berlin:20261205T090000\r\nX-MOZ-GENERATION:2\r\n"
         );
+    }
+
+    #[test]
+    fn a_time_range_holds_timed_and_all_day_dues_and_every_task_without_one() {
+        let at = |d: u32, h: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, d, h, 0, 0)
+                .single()
+                .expect("time")
+        };
+        let december = TimeRange {
+            start: Some(at(10, 0)),
+            end: Some(at(20, 0)),
+        };
+        let mut task = sample_task();
+        assert!(december.holds(&task), "no due: every range");
+        task.due_at = Some(at(15, 9));
+        assert!(december.holds(&task));
+        task.due_at = Some(at(20, 0));
+        assert!(!december.holds(&task), "the end is exclusive");
+        task.due_at = None;
+        task.due_date = NaiveDate::from_ymd_opt(2026, 12, 9);
+        assert!(december.holds(&task), "a day's slack for the zones");
+        task.due_date = NaiveDate::from_ymd_opt(2026, 12, 5);
+        assert!(!december.holds(&task));
+        assert!(TimeRange::default().holds(&task));
     }
 
     proptest::proptest! {

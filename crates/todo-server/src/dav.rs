@@ -21,7 +21,9 @@ use quick_xml::events::Event as XmlEvent;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use todo_core::accounts::Principal;
-use todo_core::caldav::{Changes, DavCalendar, MAX_VTODO_BYTES, Precondition, Resource, SyncToken};
+use todo_core::caldav::{
+    Changes, DavCalendar, MAX_VTODO_BYTES, Precondition, Resource, SyncToken, TimeRange,
+};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -781,22 +783,21 @@ impl Dav<'_> {
                 Ok(multistatus(&entries, &wanted, &gone, None))
             }
             "calendar-query" => {
-                let range = request.first("time-range").map(|r| {
-                    (
-                        r.attribute("start").and_then(ical_time),
-                        r.attribute("end").and_then(ical_time),
-                    )
-                });
+                let range = request
+                    .first("time-range")
+                    .map(|r| TimeRange {
+                        start: r.attribute("start").and_then(ical_time),
+                        end: r.attribute("end").and_then(ical_time),
+                    })
+                    .unwrap_or_default();
                 let wants_todos = request
                     .first("comp-filter")
                     .and_then(|c| c.children.iter().find(|x| x.local() == "comp-filter"))
                     .is_none_or(|inner| inner.attribute("name") == Some("VTODO"));
                 let mut entries = Vec::new();
                 if wants_todos {
-                    for resource in todo.dav_resources(user_id, project).await? {
-                        if range.is_none_or(|(start, end)| due_in(&resource.ics, start, end)) {
-                            entries.push(self.object_entry(segment, &resource, data));
-                        }
+                    for resource in todo.dav_query(user_id, project, &range).await? {
+                        entries.push(self.object_entry(segment, &resource, data));
                     }
                 }
                 Ok(multistatus(&entries, &wanted, &[], None))
@@ -903,28 +904,6 @@ fn ical_time(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::NaiveDateTime::parse_from_str(raw.trim_end_matches('Z'), "%Y%m%dT%H%M%S")
         .ok()
         .map(|t| t.and_utc())
-}
-
-/// Whether a VTODO's DUE falls in a time range; one without a DUE matches every range
-/// (RFC 4791 §9.9). A DUE that is a DATE or local time is read as UTC: a day's slack at most.
-fn due_in(
-    ics: &str,
-    start: Option<chrono::DateTime<chrono::Utc>>,
-    end: Option<chrono::DateTime<chrono::Utc>>,
-) -> bool {
-    let Some(line) = ics.lines().find(|l| l.starts_with("DUE")) else {
-        return true;
-    };
-    let raw = line.rsplit(':').next().unwrap_or_default().trim();
-    let due = ical_time(raw).or_else(|| {
-        chrono::NaiveDate::parse_from_str(raw, "%Y%m%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc())
-    });
-    let Some(due) = due else { return true };
-    let slack = chrono::Duration::days(1);
-    start.is_none_or(|s| due + slack >= s) && end.is_none_or(|e| due - slack < e)
 }
 
 #[cfg(test)]
