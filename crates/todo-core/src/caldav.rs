@@ -755,6 +755,24 @@ impl Todo {
                 .as_ref(),
         )?;
         let mut parsed = parse_vtodo(body)?;
+        // One resource per UID in a calendar (RFC 4791 `no-uid-conflict`): a second name for
+        // the same task, or a retried PUT whose first answer was lost, makes no second task.
+        let uid_elsewhere = objects
+            .values()
+            .any(|o| o.uid == parsed.uid && Some(o.task_id) != existing.as_ref().map(|t| t.id));
+        let default_elsewhere = match task_of_default_name(&format!("{}.ics", parsed.uid)) {
+            Some(id) if Some(id) != existing.as_ref().map(|t| t.id) => self
+                .dav_task(user_id, project, &default_name(id))
+                .await?
+                .is_some(),
+            _ => false,
+        };
+        if uid_elsewhere || default_elsewhere {
+            return Err(Error::Conflict(format!(
+                "another resource of this calendar has UID {}",
+                parsed.uid
+            )));
+        }
         if let Some(parent) = &parsed.parent_uid {
             let by_uid = objects
                 .values()

@@ -188,6 +188,17 @@ async fn a_task_put_over_caldav_is_a_task_everywhere_and_keeps_what_the_client_w
     assert_eq!(task.body["completed"], true);
     assert_eq!(task.body["tags"], json!([]), "a PUT is the whole task");
 
+    // The same UID under another name is the same task: refused, no second task.
+    let twin = dav(
+        &app,
+        &ada,
+        "PUT",
+        &format!("{calendar}twin.ics"),
+        &[],
+        &done,
+    )
+    .await;
+    twin.problem(StatusCode::CONFLICT);
     let deleted = dav(&app, &ada, "DELETE", &path, &[], "").await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     app.get(&format!("/api/v1/tasks/{id}"), &ada.user.token)
