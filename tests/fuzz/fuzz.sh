@@ -55,7 +55,8 @@ for title in ("first", "second", "third"):
     post("/api/v1/tasks", {"title": title, "tags": ["home"]}, token)
 PY
 
-# KNOWN DEFECT, left to the events owner, hence GET /api/v1/events is excluded: for
+# KNOWN DEFECT, left to the events owner, hence GET /api/v1/events (and its
+# /api/{user_id}/events twin) is excluded: for
 # `text/event-stream` schemathesis validates each SSE message (its id, event and data fields)
 # against the response schema, while the document gives the schema of the JSON inside `data`
 # (`Event`). The document should describe the message (OpenAPI 3.2 `itemSchema`, or an object
@@ -70,4 +71,5 @@ PYTHONPATH="tests/fuzz${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=hooks \
   --workers 1 \
   --no-color \
   --exclude-path /api/v1/events \
+  --exclude-path '/api/{user_id}/events' \
   "$@"

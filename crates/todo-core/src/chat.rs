@@ -22,7 +22,7 @@ use crate::ids::UserId;
 pub use agent::{Chat, ChatConfig, ChatError, ChatEvent, ChatInput, ChatReply, ToolCallOutcome};
 pub use store::ChatStore;
 
-/// A conversation's id: a UUIDv7, so ids sort by creation.
+/// A conversation's id: a 64-bit integer, increasing in the order conversations began.
 pub use crate::ids::ConversationId;
 /// A message's id: increasing within a conversation, in the order messages were stored.
 pub type MessageId = i64;
@@ -39,6 +39,15 @@ pub struct Conversation {
     pub title: String,
     pub created_at: DateTime<Utc>,
     /// When the last message was stored.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A conversation about to begin; the store gives it its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConversation {
+    pub user_id: UserId,
+    pub title: String,
+    pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -155,7 +164,7 @@ impl ConversationCursor {
     pub fn of(conversation: &Conversation) -> Self {
         Self {
             updated_at: conversation.updated_at,
-            id: conversation.id.clone(),
+            id: conversation.id,
         }
     }
 
@@ -171,10 +180,8 @@ impl ConversationCursor {
         let updated_at = DateTime::parse_from_rfc3339(at)
             .map_err(|_| bad())?
             .with_timezone(&Utc);
-        Ok(Self {
-            updated_at,
-            id: ConversationId::new(id),
-        })
+        let id = id.parse().map_err(|_| bad())?;
+        Ok(Self { updated_at, id })
     }
 }
 
@@ -313,13 +320,16 @@ mod tests {
     fn conversation_cursors_round_trip_and_refuse_garbage() {
         let cursor = ConversationCursor {
             updated_at: crate::time::now(),
-            id: "0192-abc".into(),
+            id: ConversationId::new(42),
         };
         assert_eq!(
             ConversationCursor::decode(&cursor.encode()).expect("decodes"),
             cursor
         );
         assert!(ConversationCursor::decode("not a cursor").is_err());
+        // A cursor of before the ids were numbers (a UUIDv7 after the `|`) is refused.
+        let old = URL_SAFE_NO_PAD.encode(format!("{}|0192-abc", crate::time::now().to_rfc3339()));
+        assert!(ConversationCursor::decode(&old).is_err());
     }
 
     #[test]

@@ -267,6 +267,10 @@ number_id!(
     /// A comment on a task.
     CommentId
 );
+number_id!(
+    /// A chat conversation (increasing in the order conversations began).
+    ConversationId
+);
 text_id!(
     /// A user: a UUIDv7 of ours (external identities map to one through `identities`), or
     /// for accounts from before identities, the id they were created with.
@@ -275,10 +279,6 @@ text_id!(
 text_id!(
     /// An API key (a UUIDv7; the key's secret is never its id).
     ApiKeyId
-);
-text_id!(
-    /// A chat conversation (a UUIDv7).
-    ConversationId
 );
 
 #[cfg(test)]

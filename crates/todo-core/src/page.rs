@@ -291,34 +291,53 @@ pub struct TaskQuery {
 #[into_params(parameter_in = Query)]
 pub struct ListTasksRequest {
     /// A project id: its tasks (also when it is archived).
+    #[param(value_type = Option<i64>)]
     pub project: Option<String>,
     /// A section id: its tasks.
+    #[param(value_type = Option<i64>)]
     pub section: Option<String>,
     /// A task id: its subtasks; `none`: top-level tasks only.
+    #[param(pattern = "^(none|-?[0-9]{1,19})$")]
     pub parent: Option<String>,
     /// `me`, `none` (unassigned) or a user id.
+    #[param(min_length = 1, max_length = 255, pattern = "\\S")]
     pub assignee: Option<String>,
-    /// `all` (default), `pending` or `completed`.
+    /// `all` (default), `pending` or `completed`. Not with `completed`.
+    #[param(value_type = Option<Status>)]
     pub status: Option<String>,
-    /// `true` (= `status=completed`) or `false` (= `status=pending`).
+    /// `true` (= `status=completed`) or `false` (= `status=pending`): the brief's filter. Not
+    /// with `status`.
+    #[param(value_type = Option<bool>)]
     pub completed: Option<String>,
     /// `none`, `low`, `medium`, `high` or `urgent`; repeat for any of several.
     #[serde(default)]
+    #[param(value_type = Option<Vec<Priority>>)]
     pub priority: Vec<String>,
-    /// A tag name; repeat to require every one of several.
+    /// A tag name (1–50 characters, no spaces or commas); repeat to require every one of
+    /// several, at most 20.
     #[serde(default)]
+    #[param(value_type = Option<Vec<String>>, max_items = 20)]
     pub tag: Vec<String>,
     /// Words to find in the title or description (each as a word prefix).
     pub q: Option<String>,
     /// Due strictly before: an RFC 3339 timestamp, or a date (its start in the user's time zone).
+    #[param(
+        pattern = r"^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub due_before: Option<String>,
     /// Due at or after: an RFC 3339 timestamp, or a date (its start in the user's time zone).
+    #[param(
+        pattern = r"^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
+    )]
     pub due_after: Option<String>,
     /// `true`: only tasks not completed whose due moment has passed.
     pub overdue: Option<bool>,
     /// `created_at` (default), `due_at`, `priority`, `title` or `position`; `-` for descending.
+    /// The brief's `created`, `due_date` (and `due`) are aliases of `created_at` and `due_at`.
+    #[param(pattern = "^-?(created_at|created|due_at|due_date|due|priority|title|position)$")]
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// Opaque cursor from the previous page's `Link: rel="next"`.
     pub cursor: Option<String>,

@@ -151,9 +151,15 @@ pub struct Section {
 #[serde(deny_unknown_fields)]
 pub struct ProjectInput {
     /// 1–120 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: String,
     /// `#rrggbb`.
     #[serde(default)]
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
     pub color: Option<String>,
 }
 
@@ -164,19 +170,19 @@ pub struct ProjectInput {
 pub struct ProjectPatchInput {
     /// 1–120 characters after trimming; not `null`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 120, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: Patch<String>,
     /// `#rrggbb`; `null` removes the colour.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9A-Fa-f]{6}$")]
     pub color: Patch<String>,
     /// Archived projects leave the sidebar and the task views; not the Inbox.
     #[serde(default)]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub archived: Patch<bool>,
     /// The project's new index in the sidebar (0 = first after the Inbox).
     #[serde(default)]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = u64, maximum = 4294967295_u64)]
     pub position: Patch<u32>,
 }
 
@@ -209,9 +215,15 @@ impl ProjectChanges {
 #[serde(deny_unknown_fields)]
 pub struct SectionInput {
     /// 1–120 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub name: String,
     /// Index among the project's sections (default: last).
     #[serde(default)]
+    #[schema(value_type = Option<u64>, maximum = 4294967295_u64)]
     pub position: Option<u32>,
 }
 
@@ -222,11 +234,11 @@ pub struct SectionInput {
 pub struct SectionPatchInput {
     /// 1–120 characters after trimming; not `null`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 120, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub name: Patch<String>,
     /// The section's new index among the project's sections.
     #[serde(default)]
-    #[schema(value_type = Option<u32>)]
+    #[schema(value_type = u64, maximum = 4294967295_u64)]
     pub position: Patch<u32>,
 }
 

@@ -116,7 +116,11 @@ pub struct Comment {
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
     /// 1–10 000 characters after trimming.
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub body: String,
 }
 

@@ -88,18 +88,28 @@ pub fn parse_color(raw: &str) -> Result<String, String> {
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TagInput {
+    /// 1–50 characters without spaces or commas; a leading `#` is dropped.
+    #[schema(
+        pattern = r"^#*[^\s,#\u0000-\u001f\u007f-\u009f][^\s,\u0000-\u001f\u007f-\u009f]{0,49}$"
+    )]
     pub name: String,
+    /// `#rrggbb`.
     #[serde(default)]
+    #[schema(pattern = "^#[0-9A-Fa-f]{6}$")]
     pub color: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct TagPatchInput {
+    /// 1–50 characters without spaces or commas; a leading `#` is dropped.
     #[serde(default)]
+    #[schema(
+        pattern = r"^#*[^\s,#\u0000-\u001f\u007f-\u009f][^\s,\u0000-\u001f\u007f-\u009f]{0,49}$"
+    )]
     pub name: Option<String>,
-    /// `null` resets to the default color.
+    /// `#rrggbb`; `null` resets to the default color.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^#[0-9A-Fa-f]{6}$")]
     pub color: Patch<String>,
 }
 

@@ -288,9 +288,15 @@ impl DueChange {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 pub struct TaskInput {
     /// 1–200 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub title: String,
     /// At most 10 000 characters.
     #[serde(default)]
+    #[schema(max_length = 10000, pattern = r"^[^\u0000]*$")]
     pub description: Option<String>,
     #[serde(default)]
     pub priority: Option<Priority>,
@@ -322,9 +328,11 @@ pub struct TaskInput {
     pub assignee_id: Option<UserId>,
     /// Tag names (created on the fly), e.g. `["home", "bills"]`.
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
     /// An RRULE such as `FREQ=WEEKLY;BYDAY=MO` (FREQ, INTERVAL, BYDAY, BYMONTHDAY, COUNT, UNTIL).
     #[serde(default)]
+    #[schema(max_length = 300)]
     pub recurrence: Option<String>,
     /// `due` (default: the next occurrence follows the schedule) or `completion` (it counts
     /// from the day the task is completed).
@@ -332,6 +340,7 @@ pub struct TaskInput {
     pub recurrence_mode: Option<RecurrenceMode>,
     /// Up to 10, each `{"remind_at": "<RFC 3339>"}` or `{"minutes_before": 30}`.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub reminders: Option<Vec<ReminderInput>>,
     /// Done or not; when absent, a new task is not done and a replaced one keeps its state.
     #[serde(default)]
@@ -345,11 +354,11 @@ pub struct TaskInput {
 pub struct TaskPatchInput {
     /// 1–200 characters after trimming; not `null`.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$")]
     pub title: Patch<String>,
     /// At most 10 000 characters; `null` removes the notes.
     #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 10000, pattern = r"^[^\u0000]*$")]
     pub description: Patch<String>,
     /// `null` is `none`.
     #[serde(default)]

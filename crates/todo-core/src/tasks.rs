@@ -27,6 +27,7 @@ const QUICK_TEXT_MAX_CHARS: usize = 500;
 pub struct QuickInput {
     /// One line, e.g. "Call mom tomorrow 6pm every sunday #Family @phone p1 remind me 30 min
     /// before"; at most 500 characters.
+    #[schema(max_length = 500, pattern = r"^[^\u0000]*$")]
     pub text: String,
     /// The project the task goes to unless the text names one with `#Project` (default: the
     /// Inbox); `/Section` is looked up in it.
@@ -515,6 +516,7 @@ pub enum BulkAction {
 pub struct BulkInput {
     pub action: BulkAction,
     /// 1–500 task ids; repeats are acted on once.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<TaskId>,
 }
 

@@ -49,7 +49,7 @@ pub struct CreatedWebhook {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct WebhookInput {
     /// An `http` or `https` URL that accepts POSTed JSON.
-    #[schema(format = "uri")]
+    #[schema(format = "uri", max_length = 2000)]
     pub url: String,
     /// Only this project's events (a project the caller owns); without it, every project
     /// the caller owns. A shared project's events go to its owner's webhooks.

@@ -580,7 +580,7 @@
     if (saved) {
       const response = await fetch(`/api/v1/conversations/${encodeURIComponent(saved)}`).catch(() => null);
       if (!response || !response.ok) { sessionStorage.removeItem("todo-chat-conversation"); return; }
-      conversationId = saved;
+      conversationId = Number(saved);
       const conversation = await response.json();
       for (const message of conversation.messages || []) {
         if (message.role === "user") chatLine("user", message.content);

@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 mod problems;
 pub mod projects;
+mod shapes;
 pub mod sharing;
 pub mod tags;
 pub mod tasks;
@@ -34,11 +35,17 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
 #[openapi(
     info(
         title = "todo",
-        description = "Tasks, accounts and API keys. Every route under `/api/v1` is also served \
-                       under `/api/{user_id}`, where the path user must be the authenticated user.",
+        description = "Tasks, projects, sharing, chat and accounts. Every route under `/api/v1` \
+                       that acts on the caller's own data is also served under `/api/{user_id}` \
+                       (operationId suffixed `ForUser`), where the path user must be the \
+                       authenticated user (else 403 `wrong-user`). Errors are \
+                       `application/problem+json` (RFC 9457). Conventions: docs/api-design.md.",
+        contact(name = "The todo maintainers (issues: the project's tracker)"),
     ),
+    servers((url = "/", description = "The server that serves this document")),
     modifiers(&BearerAuth),
-    components(schemas(Problem)),
+    // Status is named only by a list parameter, which does not bring its schema along.
+    components(schemas(Problem, todo_core::page::Status)),
     tags(
         (name = "accounts", description = "Sign up, log in, profile"),
         (name = "api-keys", description = "Personal access tokens"),
@@ -180,7 +187,40 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
         .split_for_parts();
     // After the routes are in: a modifier on `ApiDoc` would run before there are any.
     problems::CommonProblems.modify(&mut doc);
+    plain_optional_bodies(&mut doc);
+    let (_, by_user) = resources().split_for_parts();
+    let resource_paths: Vec<String> = by_user.paths.paths.keys().cloned().collect();
+    shapes::add_user_shape(&mut doc, &resource_paths);
     (router, doc)
+}
+
+/// An optional body is left out to mean "none", so its schema is the body's own rather than
+/// `oneOf: [body, null]` (which utoipa gives an `Option`): generated clients then make it an
+/// optional argument that they leave out, instead of sending it empty. The routes still take a
+/// `null` body as none, as their descriptions say.
+fn plain_optional_bodies(doc: &mut OpenApiDoc) {
+    use utoipa::openapi::{RefOr, Required, schema::Schema};
+    for item in doc.paths.paths.values_mut() {
+        for operation in [&mut item.put, &mut item.post, &mut item.patch]
+            .into_iter()
+            .flatten()
+        {
+            let Some(RefOr::T(body)) = &mut operation.request_body else {
+                continue;
+            };
+            if body.required == Some(Required::True) {
+                continue;
+            }
+            for content in body.content.values_mut() {
+                if let RefOr::T(content) = content
+                    && let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema
+                    && let [RefOr::Ref(own), _] | [_, RefOr::Ref(own)] = one_of.items.as_slice()
+                {
+                    content.schema = Some(RefOr::Ref(own.clone()));
+                }
+            }
+        }
+    }
 }
 
 /// The OpenAPI 3.1 document served at `/openapi.json`.

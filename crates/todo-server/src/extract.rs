@@ -189,7 +189,26 @@ where
     }
 }
 
-/// The name in serde's "unknown field `name`, expected …".
+/// A list route that takes no query parameters: any parameter is a 422 naming it, as on the
+/// routes that take some.
+pub struct NoQuery;
+
+/// No query parameter at all.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoParams {}
+
+impl<S: Send + Sync> FromRequestParts<S> for NoQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<NoParams>::from_request_parts(parts, state)
+            .await
+            .map(|_| NoQuery)
+    }
+}
+
+/// The name in serde's "unknown field `name`, expected …" (or "…, there are no fields").
 fn unknown_field(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("unknown field `")?;
     rest.split('`').next()

@@ -168,7 +168,12 @@ impl ServerHandler for TodoMcp {
         let arguments = request.arguments.map_or(Value::Null, Value::Object);
         let outcome = tools::call(&self.todo, &principal, &request.name, arguments).await;
         let result = match outcome {
-            Ok(output) => CallToolResult::structured(output),
+            Ok(output) => {
+                let text = text_of(&request.name, &output);
+                let mut result = CallToolResult::structured(output);
+                result.content = vec![ContentBlock::text(text)];
+                result
+            }
             Err(ToolError::UnknownTool(name)) => {
                 return Err(ErrorData::invalid_params(
                     format!("unknown tool {name:?}; list the tools to see their names"),
@@ -183,6 +188,17 @@ impl ServerHandler for TodoMcp {
             }
         };
         Ok(result.into())
+    }
+}
+
+/// The text content of a tool's result: its structured content as JSON, except `list_tasks`,
+/// whose text is the brief's JSON array of tasks (what agents built for the brief read), while
+/// its structured content stays the object its output schema gives (`tasks`, `total`,
+/// `next_cursor`).
+fn text_of(tool: &str, output: &Value) -> String {
+    match (tool, output.get("tasks")) {
+        ("list_tasks", Some(tasks @ Value::Array(_))) => tasks.to_string(),
+        _ => output.to_string(),
     }
 }
 

@@ -138,9 +138,10 @@ fn resource_document(state: &AppState) -> Response {
 #[utoipa::path(
     get,
     path = "/.well-known/oauth-protected-resource",
+    operation_id = "getProtectedResourceMetadata",
     tag = "oauth",
     responses(
-        (status = 200, body = ResourceMetadata),
+        (status = 200, description = "Protected resource metadata (RFC 9728)", body = ResourceMetadata),
         (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -152,9 +153,10 @@ async fn resource_metadata(State(state): State<AppState>) -> Response {
 #[utoipa::path(
     get,
     path = "/.well-known/oauth-protected-resource/mcp",
+    operation_id = "getMcpProtectedResourceMetadata",
     tag = "oauth",
     responses(
-        (status = 200, body = ResourceMetadata),
+        (status = 200, description = "Protected resource metadata of `/mcp` (RFC 9728)", body = ResourceMetadata),
         (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -166,9 +168,10 @@ async fn resource_metadata_of_mcp(State(state): State<AppState>) -> Response {
 #[utoipa::path(
     get,
     path = "/.well-known/oauth-authorization-server",
+    operation_id = "getAuthorizationServerMetadata",
     tag = "oauth",
     responses(
-        (status = 200, body = ServerMetadata),
+        (status = 200, description = "Authorization server metadata (RFC 8414)", body = ServerMetadata),
         (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -247,12 +250,13 @@ fn form<T: serde::de::DeserializeOwned>(
 #[utoipa::path(
     post,
     path = "/oauth/token",
+    operation_id = "issueToken",
     tag = "oauth",
     request_body(content = TokenParams, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = TokenResponse),
-        (status = 400, body = OAuthErrorBody),
-        (status = 401, body = OAuthErrorBody),
+        (status = 200, description = "An access token, and a refresh token", body = TokenResponse),
+        (status = 400, description = "An RFC 6749 error (`invalid_grant`, `invalid_request`, …)", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`", body = OAuthErrorBody),
         (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -274,13 +278,14 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 #[utoipa::path(
     post,
     path = "/oauth/register",
+    operation_id = "registerClient",
     tag = "oauth",
     request_body = RegistrationInput,
     responses(
-        (status = 201, body = RegisteredClient),
-        (status = 400, body = OAuthErrorBody),
+        (status = 201, description = "The registered client (RFC 7591)", body = RegisteredClient),
+        (status = 400, description = "An RFC 7591 error (`invalid_redirect_uri`, `invalid_client_metadata`)", body = OAuthErrorBody),
         (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, body = OAuthErrorBody),
+        (status = 503, description = "Registrations are rate-limited; try later", body = OAuthErrorBody),
     )
 )]
 async fn register(State(state): State<AppState>, body: Bytes) -> Response {
@@ -319,11 +324,12 @@ struct RevokeParams {
 #[utoipa::path(
     post,
     path = "/oauth/revoke",
+    operation_id = "revokeToken",
     tag = "oauth",
     request_body(content = RevokeParams, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or there was nothing to revoke"),
-        (status = 400, body = OAuthErrorBody),
+        (status = 400, description = "An RFC 6749 error", body = OAuthErrorBody),
         (status = 404, description = "OAuth is off (no PUBLIC_URL)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -504,6 +510,7 @@ fn origin_of(uri: &str) -> Option<String> {
 #[utoipa::path(
     get,
     path = "/oauth/authorize",
+    operation_id = "authorize",
     tag = "oauth",
     params(AuthorizeParams),
     responses(
@@ -640,6 +647,7 @@ struct ConsentForm {
 #[utoipa::path(
     post,
     path = "/oauth/authorize",
+    operation_id = "consent",
     tag = "oauth",
     request_body(content = ConsentForm, content_type = "application/x-www-form-urlencoded"),
     responses(

@@ -392,7 +392,7 @@ pub struct ConversationRow {
 impl FromColumns for ConversationRow {
     fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
         Ok(ConversationRow {
-            id: ConversationId::new(row.text(0)?),
+            id: ConversationId::new(row.big(0)?),
             user_id: UserId::new(row.text(1)?),
             title: row.text(2)?,
             created_at: row.time(3)?,

@@ -151,7 +151,7 @@ impl From<&ApiKeyId> for Value {
 
 impl From<&ConversationId> for Value {
     fn from(v: &ConversationId) -> Self {
-        Value::Text(Some(v.as_str().to_owned()))
+        Value::Int(Some(v.get()))
     }
 }
 

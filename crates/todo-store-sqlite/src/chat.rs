@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::chat::store::{ChatStore, StoredCredential};
-use todo_core::chat::{Conversation, ConversationCursor, Message, MessageId, NewMessage};
+use todo_core::chat::{
+    Conversation, ConversationCursor, Message, MessageId, NewConversation, NewMessage,
+};
 use todo_core::ids::{ConversationId, UserId};
 use todo_core::{Error, Result};
 use todo_store_sql::{
@@ -18,18 +20,22 @@ use crate::sql::{self, DIALECT, Run};
 
 #[async_trait]
 impl ChatStore for SqliteStore {
-    async fn insert_conversation(&self, c: &Conversation) -> Result<()> {
-        let sql = "INSERT INTO conversations (id, user_id, title, created_at, updated_at) \
-                   VALUES (?1, ?2, ?3, ?4, ?5)";
+    async fn insert_conversation(&self, c: &NewConversation) -> Result<Conversation> {
+        let sql = format!(
+            "INSERT INTO conversations (user_id, title, created_at, updated_at) \
+             VALUES (?1, ?2, ?3, ?4) RETURNING {CONVERSATION_COLUMNS}"
+        );
         let values = [
-            (&c.id).into(),
             (&c.user_id).into(),
             (&c.title).into(),
             c.created_at.into(),
             c.updated_at.into(),
         ];
-        self.write(move |conn| sql::run(conn, sql, values).map(drop))
-            .await
+        self.write(move |conn| {
+            sql::row::<ConversationRow, _>(conn, &sql, values)?
+                .ok_or_else(|| Error::internal("insert returned no row"))
+        })
+        .await
     }
 
     async fn get_conversation(

@@ -69,6 +69,11 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0008_sharing.sql"),
     },
     Migration {
+        version: 9,
+        description: "conversation numbers",
+        sql: include_str!("../migrations/0009_conversation_numbers.sql"),
+    },
+    Migration {
         version: 10,
         description: "dav",
         sql: include_str!("../migrations/0010_dav.sql"),
@@ -287,6 +292,61 @@ mod tests {
                 (13, "2026-12-02T10:00:00.000000Z".into()),
             ]
         );
+    }
+
+    /// Migration 9: conversations are numbered in the order they began, their messages follow
+    /// them, new ones take the next number, and deleting one still deletes its messages.
+    /// (PostgreSQL: the contract suite's migrations.rs checks the same.)
+    #[test]
+    fn conversations_are_numbered_in_the_order_they_began() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch("PRAGMA foreign_keys = ON")
+            .expect("foreign keys");
+        register_functions(&conn).expect("functions");
+        run_these(&mut conn, &MIGRATIONS[..8]).expect("migrations 1-8");
+        conn.execute_batch(
+            "INSERT INTO users (id, email, created_at, updated_at) VALUES \
+             ('u1', 'ada@example.com', '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z'); \
+             INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES \
+             ('0190-b', 'u1', 'second', '2026-02-01T00:00:00.000000Z', '2026-02-01T00:00:00.000000Z'), \
+             ('0190-a', 'u1', 'first', '2026-01-01T00:00:00.000000Z', '2026-03-01T00:00:00.000000Z'); \
+             INSERT INTO messages (conversation_id, user_id, role, content, created_at) VALUES \
+             ('0190-a', 'u1', 'user', 'hello', '2026-01-01T00:00:00.000000Z'), \
+             ('0190-b', 'u1', 'user', 'again', '2026-02-01T00:00:00.000000Z');",
+        )
+        .expect("old rows");
+        run(&mut conn).expect("all migrations");
+        let rows: Vec<(i64, String, String)> = sql::all(
+            &conn,
+            "SELECT c.id, c.title, m.content FROM conversations c \
+             JOIN messages m ON m.conversation_id = c.id ORDER BY c.id",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("conversations");
+        assert_eq!(
+            rows,
+            vec![
+                (1, "first".into(), "hello".into()),
+                (2, "second".into(), "again".into())
+            ]
+        );
+        let next: i64 = conn
+            .query_row(
+                "INSERT INTO conversations (user_id, title, created_at, updated_at) VALUES \
+                 ('u1', 'third', '2026-04-01T00:00:00.000000Z', '2026-04-01T00:00:00.000000Z') \
+                 RETURNING id",
+                [],
+                |row| row.get(0),
+            )
+            .expect("a new conversation");
+        assert_eq!(next, 3);
+        conn.execute_batch("DELETE FROM conversations WHERE id = 1")
+            .expect("delete");
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(left, 1, "the deleted conversation's message went with it");
     }
 
     /// Each file in `migrations/` is in `MIGRATIONS`, in order, with the name sqlx derives.

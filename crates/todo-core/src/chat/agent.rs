@@ -19,7 +19,9 @@ use super::model::{
 use super::prompt::{estimate_tokens, fit_history, system_prompt};
 use super::secret::{Cipher, key_hint, masked};
 use super::store::StoredCredential;
-use super::{Conversation, ConversationId, Message, MessageToolCall, NewMessage, Role, title_from};
+use super::{
+    ConversationId, Message, MessageToolCall, NewConversation, NewMessage, Role, title_from,
+};
 use crate::Todo;
 use crate::accounts::Principal;
 use crate::error::{Error, Result};
@@ -66,7 +68,12 @@ pub struct ChatInput {
     /// Continue this conversation; a new one starts when absent.
     #[serde(default)]
     pub conversation_id: Option<ConversationId>,
-    /// What the user says, 1–10 000 characters.
+    /// What the user says, 1–10 000 characters after trimming.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+    )]
     pub message: String,
 }
 
@@ -94,7 +101,7 @@ pub struct ChatReply {
 #[derive(Debug)]
 pub enum ChatEvent<'a> {
     /// The message is accepted and stored in this conversation; the model is next.
-    Started(&'a str),
+    Started(ConversationId),
     Delta(&'a str),
     ToolCall(&'a ToolCallOutcome),
 }
@@ -154,7 +161,9 @@ pub struct CredentialView {
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 pub struct CredentialInput {
-    /// The provider's API key; sent to the server's `LLM_BASE_URL` and nowhere else.
+    /// The provider's API key; sent to the server's `LLM_BASE_URL` and nowhere else. 1–1000
+    /// bytes without spaces (provider keys are visible ASCII).
+    #[schema(pattern = "^[!-~]{1,1000}$")]
     pub api_key: String,
     /// A model name for this key, e.g. `gpt-4.1-mini`; the server's `LLM_MODEL` when absent.
     #[serde(default)]
@@ -303,7 +312,7 @@ impl Chat {
         events: Events<'_>,
     ) -> std::result::Result<ChatReply, ChatError> {
         let (mut turn, user, history) = self.accept(principal, input).await?;
-        events(ChatEvent::Started(turn.conversation_id.as_str()));
+        events(ChatEvent::Started(turn.conversation_id));
         let system = system_prompt(user.name.as_deref(), &user.timezone, now());
         let mut request = first_request(system, &history, self.config.history_tokens, stream);
         let mut answer = None;
@@ -350,14 +359,14 @@ impl Chat {
                 (conversation.id, history)
             }
             None => {
-                let conversation = Conversation {
-                    id: ConversationId::generate(),
-                    user_id: user_id.clone(),
-                    title: title_from(text),
-                    created_at: now(),
-                    updated_at: now(),
-                };
-                store.insert_conversation(&conversation).await?;
+                let conversation = store
+                    .insert_conversation(&NewConversation {
+                        user_id: user_id.clone(),
+                        title: title_from(text),
+                        created_at: now(),
+                        updated_at: now(),
+                    })
+                    .await?;
                 (conversation.id, Vec::new())
             }
         };
@@ -532,7 +541,7 @@ fn view(stored: &StoredCredential) -> CredentialView {
 
 fn model_error(error: ModelError, conversation_id: &ConversationId) -> ChatError {
     tracing::warn!(error = %error, %conversation_id, "chat turn failed at the model");
-    let conversation_id = conversation_id.clone();
+    let conversation_id = *conversation_id;
     match error {
         ModelError::Timeout => {
             metrics::chat_turn("model_timeout");

@@ -6,7 +6,7 @@ use crate::ids::UserId;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Conversation, ConversationCursor, Message, MessageId, NewMessage};
+use super::{Conversation, ConversationCursor, Message, MessageId, NewConversation, NewMessage};
 use crate::error::Result;
 
 /// A user's own provider key as stored: encrypted, with what may be shown of it.
@@ -25,7 +25,8 @@ pub struct StoredCredential {
 
 #[async_trait]
 pub trait ChatStore: Send + Sync {
-    async fn insert_conversation(&self, conversation: &Conversation) -> Result<()>;
+    /// Stores a new conversation under the next id.
+    async fn insert_conversation(&self, conversation: &NewConversation) -> Result<Conversation>;
     async fn get_conversation(
         &self,
         user_id: &UserId,

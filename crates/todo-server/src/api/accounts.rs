@@ -38,10 +38,11 @@ fn auth_response(
 #[utoipa::path(
     post,
     path = "/auth/signup",
+    operation_id = "signup",
     tag = "accounts",
-    request_body = SignupInput,
+    request_body(content = SignupInput, example = json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"})),
     responses(
-        (status = 201, body = AuthResponse),
+        (status = 201, description = "The new account and a login token", body = AuthResponse),
         (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -58,10 +59,11 @@ pub async fn signup(
 #[utoipa::path(
     post,
     path = "/auth/login",
+    operation_id = "login",
     tag = "accounts",
     request_body = LoginInput,
     responses(
-        (status = 200, body = AuthResponse),
+        (status = 200, description = "The account and a login token", body = AuthResponse),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -82,9 +84,10 @@ pub async fn login(
 #[utoipa::path(
     post,
     path = "/auth/logout",
+    operation_id = "logout",
     tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Logged out: the token no longer works"), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn logout(State(state): State<AppState>, Auth(principal): Auth) -> ApiResult<StatusCode> {
     if let CredentialKind::Session(id) = &principal.credential {
@@ -97,9 +100,10 @@ pub async fn logout(State(state): State<AppState>, Auth(principal): Auth) -> Api
 #[utoipa::path(
     get,
     path = "/me",
+    operation_id = "getMe",
     tag = "accounts",
     security(("bearer" = [])),
-    responses((status = 200, body = User), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The caller's profile", body = User), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn me(
     State(state): State<AppState>,
@@ -112,10 +116,11 @@ pub async fn me(
 #[utoipa::path(
     patch,
     path = "/me",
+    operation_id = "updateMe",
     tag = "accounts",
     security(("bearer" = [])),
     request_body = ProfileInput,
-    responses((status = 200, body = User), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The profile as changed", body = User), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn update_me(
     State(state): State<AppState>,

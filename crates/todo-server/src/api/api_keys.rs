@@ -10,19 +10,21 @@ use todo_core::ids::ApiKeyId;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 /// The caller's keys that are not revoked (never their secrets).
 #[utoipa::path(
     get,
     path = "/api-keys",
+    operation_id = "listApiKeys",
     tag = "api-keys",
     security(("bearer" = [])),
-    responses((status = 200, body = [ApiKey]), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The caller's API keys (never their secrets)", body = [ApiKey]), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<ApiKey>>> {
     Ok(axum::Json(
         state.todo.list_api_keys(&principal.user_id).await?,
@@ -33,10 +35,11 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/api-keys",
+    operation_id = "createApiKey",
     tag = "api-keys",
     security(("bearer" = [])),
     request_body = ApiKeyInput,
-    responses((status = 201, body = CreatedApiKey), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 201, description = "The new key, with its secret (shown once)", body = CreatedApiKey), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -56,10 +59,11 @@ pub struct KeyPath {
 #[utoipa::path(
     delete,
     path = "/api-keys/{id}",
+    operation_id = "revokeApiKey",
     tag = "api-keys",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The key's id")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Revoked"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -20,6 +20,7 @@ pub struct FeedQuery {
     /// Use a key with only the `read` scope: the URL is the secret.
     pub token: Option<String>,
     /// A project id: the feed of that project only (its tasks also when it is archived).
+    #[param(value_type = Option<i64>)]
     pub project: Option<String>,
 }
 
@@ -55,11 +56,12 @@ impl FromRequestParts<AppState> for FeedCaller {
 #[utoipa::path(
     get,
     path = "/calendar.ics",
+    operation_id = "getCalendarFeed",
     tag = "tasks",
     params(FeedQuery),
     security(("bearer" = []), ()),
     responses(
-        (status = 200, body = String, content_type = "text/calendar"),
+        (status = 200, description = "The VTODO calendar (RFC 5545)", body = String, content_type = "text/calendar"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

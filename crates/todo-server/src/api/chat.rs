@@ -66,9 +66,10 @@ fn wants_stream(headers: &HeaderMap) -> bool {
 #[utoipa::path(
     post,
     path = "/chat",
+    operation_id = "sendChatMessage",
     tag = "chat",
     security(("bearer" = [])),
-    request_body = ChatInput,
+    request_body(content = ChatInput, example = json!({"conversation_id": 12, "message": "What is due this week?"})),
     responses(
         (status = 200, body = ChatReply, description = "The answer, or an event stream"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -176,9 +177,11 @@ fn json_event(name: &str, data: &impl serde::Serialize) -> Event {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ConversationQuery {
     /// Page size, 1–200 (default 50).
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// The `cursor` of the `Link: rel="next"` header of the previous page.
     #[serde(default)]
@@ -190,10 +193,11 @@ pub struct ConversationQuery {
 #[utoipa::path(
     get,
     path = "/conversations",
+    operation_id = "listConversations",
     tag = "chat",
     security(("bearer" = [])),
     params(ConversationQuery),
-    responses((status = 200, body = [Conversation]), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "One page of conversations, newest activity first", body = [Conversation]), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -218,9 +222,11 @@ pub struct ConversationPath {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
     /// Messages per page, 1–200 (default 50): the newest ones, or those before `before`.
     #[serde(default)]
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// Only messages older than this message id (from the `Link: rel="next"` header).
     #[serde(default)]
@@ -232,10 +238,11 @@ pub struct MessagesQuery {
 #[utoipa::path(
     get,
     path = "/conversations/{id}",
+    operation_id = "getConversation",
     tag = "chat",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The conversation's id"), MessagesQuery),
-    responses((status = 200, body = ConversationWithMessages), (status = 404, body = Problem, content_type = "application/problem+json"))
+    params(("id" = i64, Path, description = "The conversation's id"), MessagesQuery),
+    responses((status = 200, description = "The conversation and its newest messages", body = ConversationWithMessages), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -264,10 +271,11 @@ pub async fn get(
 #[utoipa::path(
     delete,
     path = "/conversations/{id}",
+    operation_id = "deleteConversation",
     tag = "chat",
     security(("bearer" = [])),
-    params(("id" = String, Path, description = "The conversation's id")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    params(("id" = i64, Path, description = "The conversation's id")),
+    responses((status = 204, description = "Deleted, with its messages"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -286,11 +294,12 @@ pub async fn delete(
 #[utoipa::path(
     put,
     path = "/llm-credentials",
+    operation_id = "putLlmCredential",
     tag = "chat",
     security(("bearer" = [])),
     request_body = CredentialInput,
     responses(
-        (status = 200, body = CredentialView),
+        (status = 200, description = "The stored key, masked", body = CredentialView),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json", description = "The server has no TODO_ENCRYPTION_KEY"),
     )
@@ -309,9 +318,10 @@ pub async fn put_credential(
 #[utoipa::path(
     get,
     path = "/llm-credentials",
+    operation_id = "getLlmCredential",
     tag = "chat",
     security(("bearer" = [])),
-    responses((status = 200, body = CredentialView), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The stored key, masked", body = CredentialView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get_credential(
     State(state): State<AppState>,
@@ -324,9 +334,10 @@ pub async fn get_credential(
 #[utoipa::path(
     delete,
     path = "/llm-credentials",
+    operation_id = "deleteLlmCredential",
     tag = "chat",
     security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete_credential(
     State(state): State<AppState>,

@@ -43,6 +43,7 @@ pub struct EventsQuery {
 #[utoipa::path(
     get,
     path = "/events",
+    operation_id = "streamEvents",
     tag = "events",
     security(("bearer" = [])),
     params(
@@ -50,7 +51,7 @@ pub struct EventsQuery {
         ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id"),
     ),
     responses(
-        (status = 200, content_type = "text/event-stream", body = Event,
+        (status = 200, description = "A stream of events, one `data:` line each", content_type = "text/event-stream", body = Event,
             description = "A stream of `id: <event id>` / `data: <event JSON>` messages"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

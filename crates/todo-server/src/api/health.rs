@@ -21,7 +21,13 @@ pub struct Health {
 }
 
 /// Liveness: answers whenever the process serves HTTP, whatever its dependencies.
-#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "getHealth",
+    tag = "operations",
+    responses((status = 200, description = "The process serves HTTP", body = Health))
+)]
 pub async fn health() -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -34,8 +40,12 @@ pub async fn health() -> Json<Health> {
 #[utoipa::path(
     get,
     path = "/ready",
+    operation_id = "getReadiness",
     tag = "operations",
-    responses((status = 200, body = Health), (status = 503, body = Health))
+    responses(
+        (status = 200, description = "Ready to serve", body = Health),
+        (status = 503, description = "The database (or Redis, when rate limits depend on it) is unreachable", body = Health),
+    )
 )]
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let (database, redis) = tokio::join!(state.todo.ping(), state.limits.redis_reachable());

@@ -12,7 +12,7 @@ use crate::AppState;
 use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 #[derive(Deserialize)]
 pub struct ProjectPath {
@@ -29,6 +29,7 @@ pub struct SectionPath {
 #[utoipa::path(
     get,
     path = "/projects",
+    operation_id = "listProjects",
     tag = "projects",
     security(("bearer" = [])),
     responses(
@@ -39,6 +40,7 @@ pub struct SectionPath {
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<Project>>> {
     Ok(axum::Json(
         state.todo.list_projects(&principal.user_id).await?,
@@ -49,6 +51,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/projects",
+    operation_id = "createProject",
     tag = "projects",
     security(("bearer" = [])),
     request_body = ProjectInput,
@@ -75,6 +78,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/projects/{id}",
+    operation_id = "getProject",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -98,6 +102,7 @@ pub async fn get(
 #[utoipa::path(
     patch,
     path = "/projects/{id}",
+    operation_id = "updateProject",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -127,6 +132,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/projects/{id}",
+    operation_id = "deleteProject",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -153,6 +159,7 @@ pub async fn delete(
 #[utoipa::path(
     get,
     path = "/projects/{id}/sections",
+    operation_id = "listSections",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -164,6 +171,7 @@ pub async fn delete(
 pub async fn sections(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
     Path(path): Path<ProjectPath>,
 ) -> ApiResult<axum::Json<Vec<Section>>> {
     Ok(axum::Json(
@@ -178,6 +186,7 @@ pub async fn sections(
 #[utoipa::path(
     post,
     path = "/projects/{id}/sections",
+    operation_id = "createSection",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Project id")),
@@ -218,6 +227,7 @@ pub async fn create_section(
 #[utoipa::path(
     patch,
     path = "/sections/{id}",
+    operation_id = "updateSection",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Section id")),
@@ -247,6 +257,7 @@ pub async fn update_section(
 #[utoipa::path(
     delete,
     path = "/sections/{id}",
+    operation_id = "deleteSection",
     tag = "projects",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Section id")),

@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path, Query};
+use crate::extract::{Json, NoQuery, Path, Query};
 
 #[derive(Deserialize)]
 pub struct ProjectPath {
@@ -81,6 +81,7 @@ pub struct ActivityQuery {
 pub async fn members(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
     Path(path): Path<ProjectPath>,
 ) -> ApiResult<axum::Json<Vec<Member>>> {
     Ok(axum::Json(
@@ -173,6 +174,7 @@ pub async fn remove_member(
 pub async fn project_invitations(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
     Path(path): Path<ProjectPath>,
 ) -> ApiResult<axum::Json<Vec<Invitation>>> {
     Ok(axum::Json(
@@ -266,6 +268,7 @@ pub async fn cancel_invitation(
 pub async fn my_invitations(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<Invitation>>> {
     Ok(axum::Json(
         state.todo.my_invitations(&principal.user_id).await?,
@@ -381,6 +384,7 @@ pub async fn activity(
 pub async fn comments(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
     Path(path): Path<TaskPath>,
 ) -> ApiResult<axum::Json<Vec<Comment>>> {
     Ok(axum::Json(

@@ -9,7 +9,7 @@ use crate::AppState;
 use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 #[derive(Deserialize)]
 pub struct TagPath {
@@ -20,13 +20,15 @@ pub struct TagPath {
 #[utoipa::path(
     get,
     path = "/tags",
+    operation_id = "listTags",
     tag = "tags",
     security(("bearer" = [])),
-    responses((status = 200, body = [Tag]), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The caller's tags, with how many tasks carry each", body = [Tag]), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<Tag>>> {
     Ok(axum::Json(state.todo.list_tags(&principal.user_id).await?))
 }
@@ -35,11 +37,12 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/tags",
+    operation_id = "createTag",
     tag = "tags",
     security(("bearer" = [])),
     request_body = TagInput,
     responses(
-        (status = 201, body = Tag),
+        (status = 201, description = "The new tag", body = Tag),
         (status = 409, description = "A tag of that name exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -62,12 +65,13 @@ pub async fn create(
 #[utoipa::path(
     patch,
     path = "/tags/{id}",
+    operation_id = "updateTag",
     tag = "tags",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Tag id")),
     request_body = TagPatchInput,
     responses(
-        (status = 200, body = Tag),
+        (status = 200, description = "The tag as changed", body = Tag),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
@@ -90,10 +94,11 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/tags/{id}",
+    operation_id = "deleteTag",
     tag = "tags",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Tag id")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Deleted, and taken off every task"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete(
     State(state): State<AppState>,

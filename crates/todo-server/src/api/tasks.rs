@@ -29,11 +29,12 @@ pub struct CompleteInput {
 #[utoipa::path(
     get,
     path = "/tasks",
+    operation_id = "listTasks",
     tag = "tasks",
     security(("bearer" = [])),
     params(ListTasksRequest),
     responses(
-        (status = 200, body = [Task], headers(
+        (status = 200, description = "One page of tasks", body = [Task], headers(
             ("Link" = String, description = "`<…>; rel=\"next\"` when another page follows"),
             ("X-Total-Count" = u64, description = "Tasks matching the filter across all pages"),
         )),
@@ -60,11 +61,12 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/tasks",
+    operation_id = "createTask",
     tag = "tasks",
     security(("bearer" = [])),
-    request_body = TaskInput,
+    request_body(content = TaskInput, example = json!({"title": "Pay rent", "priority": "high", "due_date": "2026-12-01", "tags": ["home", "bills"], "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1"})),
     responses(
-        (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 201, description = "The new task", body = Task, headers(("Location" = String, description = "The new task's URL")), example = json!({"id": 7, "user_id": "0190b2c4-6f1e-7c3a-9d2e-4b5a6c7d8e9f", "project_id": 1, "section_id": null, "parent_id": null, "title": "Pay rent", "description": null, "completed": false, "completed_at": null, "priority": "high", "due_at": "2026-12-01T23:59:59.999999Z", "due_local": null, "due_timezone": null, "due_date": "2026-12-01", "recurrence": "FREQ=MONTHLY;BYMONTHDAY=1", "recurrence_mode": "due", "position": 0, "assignee_id": null, "tags": ["bills", "home"], "reminders": [], "created_at": "2026-11-30T09:00:00Z", "updated_at": "2026-11-30T09:00:00Z"})),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -89,11 +91,12 @@ pub async fn create(
 #[utoipa::path(
     post,
     path = "/tasks/quick",
+    operation_id = "quickAddTask",
     tag = "tasks",
     security(("bearer" = [])),
-    request_body = QuickInput,
+    request_body(content = QuickInput, example = json!({"text": "Pay rent on the 1st every month !high #home"})),
     responses(
-        (status = 201, body = Task, headers(("Location" = String, description = "The new task's URL"))),
+        (status = 201, description = "The new task", body = Task, headers(("Location" = String, description = "The new task's URL"))),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -117,6 +120,7 @@ pub async fn quick(
 #[utoipa::path(
     post,
     path = "/tasks/parse",
+    operation_id = "parseQuickAdd",
     tag = "tasks",
     security(("bearer" = [])),
     request_body = QuickInput,
@@ -141,6 +145,7 @@ pub async fn parse(
 #[utoipa::path(
     post,
     path = "/tasks/{id}/move",
+    operation_id = "moveTask",
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
@@ -170,11 +175,12 @@ pub async fn move_task(
 #[utoipa::path(
     post,
     path = "/tasks/bulk",
+    operation_id = "bulkTasks",
     tag = "tasks",
     security(("bearer" = [])),
-    request_body = BulkInput,
+    request_body(content = BulkInput, example = json!({"action": "complete", "ids": [7, 8]})),
     responses(
-        (status = 200, body = [BulkResult]),
+        (status = 200, description = "One result per id", body = [BulkResult]),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -193,10 +199,11 @@ pub async fn bulk(
 #[utoipa::path(
     get,
     path = "/tasks/{id}",
+    operation_id = "getTask",
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
-    responses((status = 200, body = Task), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The task", body = Task), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -212,12 +219,13 @@ pub async fn get(
 #[utoipa::path(
     put,
     path = "/tasks/{id}",
+    operation_id = "replaceTask",
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
     request_body = TaskInput,
     responses(
-        (status = 200, body = Task),
+        (status = 200, description = "The task as replaced", body = Task),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -241,12 +249,13 @@ pub async fn replace(
 #[utoipa::path(
     patch,
     path = "/tasks/{id}",
+    operation_id = "updateTask",
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
-    request_body = TaskPatchInput,
+    request_body(content = TaskPatchInput, example = json!({"title": "Pay the rent", "priority": null})),
     responses(
-        (status = 200, body = Task),
+        (status = 200, description = "The task as changed", body = Task),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -270,11 +279,12 @@ pub async fn patch(
 #[utoipa::path(
     delete,
     path = "/tasks/{id}",
+    operation_id = "deleteTask",
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
     responses(
-        (status = 204),
+        (status = 204, description = "Deleted, with its subtasks"),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
@@ -292,12 +302,13 @@ pub async fn delete(
 #[utoipa::path(
     patch,
     path = "/tasks/{id}/complete",
+    operation_id = "completeTask",
     tag = "tasks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "Task id")),
-    request_body(content = Option<CompleteInput>, description = "Optional: omit to toggle"),
+    request_body(content = Option<CompleteInput>, description = "Optional: omit it (or send `null`) to toggle", example = json!({"completed": true})),
     responses(
-        (status = 200, body = Task),
+        (status = 200, description = "The task, completed or reopened", body = Task),
         (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )

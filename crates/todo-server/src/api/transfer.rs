@@ -20,9 +20,10 @@ pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 #[utoipa::path(
     get,
     path = "/export",
+    operation_id = "exportData",
     tag = "transfer",
     security(("bearer" = [])),
-    responses((status = 200, body = Export), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "Everything of the caller's, as an attachment", body = Export), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn export(
     State(state): State<AppState>,
@@ -54,6 +55,7 @@ pub struct ImportParams {
 #[utoipa::path(
     post,
     path = "/import",
+    operation_id = "importData",
     tag = "transfer",
     security(("bearer" = [])),
     params(ImportParams),
@@ -62,7 +64,7 @@ pub struct ImportParams {
         (String = "text/csv"),
     )),
     responses(
-        (status = 200, body = ImportReport),
+        (status = 200, description = "How many tasks were created and how many were already there", body = ImportReport),
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )

@@ -9,19 +9,21 @@ use crate::AppState;
 use crate::api::location;
 use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
-use crate::extract::{Json, Path};
+use crate::extract::{Json, NoQuery, Path};
 
 /// The caller's webhooks (never their secrets).
 #[utoipa::path(
     get,
     path = "/webhooks",
+    operation_id = "listWebhooks",
     tag = "webhooks",
     security(("bearer" = [])),
-    responses((status = 200, body = [Webhook]), (status = 401, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, description = "The caller's webhooks", body = [Webhook]), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn list(
     State(state): State<AppState>,
     Auth(principal): Auth,
+    _: NoQuery,
 ) -> ApiResult<axum::Json<Vec<Webhook>>> {
     Ok(axum::Json(
         state.todo.list_webhooks(&principal.user_id).await?,
@@ -35,11 +37,12 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/webhooks",
+    operation_id = "createWebhook",
     tag = "webhooks",
     security(("bearer" = [])),
     request_body = WebhookInput,
     responses(
-        (status = 201, body = CreatedWebhook),
+        (status = 201, description = "The new webhook, with its signing secret (shown once)", body = CreatedWebhook),
         (status = 403, description = "Only the owner of project `project_id` scopes a webhook to it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No project `project_id` the caller is a member of", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -66,10 +69,11 @@ pub struct WebhookPath {
 #[utoipa::path(
     delete,
     path = "/webhooks/{id}",
+    operation_id = "deleteWebhook",
     tag = "webhooks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "The webhook's id")),
-    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 pub async fn delete(
     State(state): State<AppState>,

@@ -66,7 +66,8 @@ fn last_content(request: &Value) -> String {
 }
 
 #[tokio::test]
-async fn a_conversation_adds_lists_completes_and_deletes_tasks_and_survives_a_restart() {
+async fn a_conversation_adds_lists_completes_and_deletes_tasks_and_continues_by_its_integer_id_after_a_restart()
+ {
     let llm = ScriptedLlm::start().await;
     let app = TestApp::spawn_configured(settings(&llm)).await;
     let ada = app.signup("ada@example.com").await;
@@ -162,9 +163,8 @@ async fn a_conversation_adds_lists_completes_and_deletes_tasks_and_survives_a_re
     let milk = outcomes[0]["result"]["task_id"].as_i64().expect("id");
     let mom = outcomes[1]["result"]["task_id"].as_i64().expect("id");
     let conversation = first.body["conversation_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
+        .as_i64()
+        .expect("an integer conversation_id, as the brief's clients send it");
     assert_eq!(
         titles(&app, &ada, "all").await,
         vec!["Buy milk", "Call mom"]
@@ -202,7 +202,7 @@ async fn a_conversation_adds_lists_completes_and_deletes_tasks_and_survives_a_re
         json!({"conversation_id": conversation, "message": "What is left?"}),
     )
     .await;
-    assert_eq!(second.body["conversation_id"], conversation.as_str());
+    assert_eq!(second.body["conversation_id"], conversation);
     assert_eq!(second.body["tool_calls"][0]["result"]["total"], 2);
 
     // Turn 3: complete.
@@ -413,7 +413,7 @@ async fn only_conversation(app: &TestApp, user: &TestUser) -> Value {
     let listed = app.get("/api/v1/conversations", &user.token).await;
     let all = listed.body.as_array().expect("conversations");
     assert_eq!(all.len(), 1, "{}", listed.body);
-    let id = all[0]["id"].as_str().expect("id");
+    let id = all[0]["id"].as_i64().expect("id");
     app.get(&format!("/api/v1/conversations/{id}"), &user.token)
         .await
         .body
@@ -438,7 +438,7 @@ async fn a_provider_error_or_garbage_is_a_502_and_the_message_is_kept() {
     assert_eq!(conversation["messages"].as_array().map(Vec::len), Some(1));
 
     llm.then(Reply::Garbage("<html>Bad gateway</html>"));
-    let id = conversation["id"].as_str().expect("id");
+    let id = conversation["id"].as_i64().expect("id");
     let garbage = chat(
         &app,
         &ada,
@@ -511,10 +511,24 @@ async fn bad_chat_input_is_a_clear_problem() {
     chat(
         &app,
         &ada,
-        json!({"conversation_id": "no-such-conversation", "message": "hi"}),
+        json!({"conversation_id": 987_654_321, "message": "hi"}),
     )
     .await
     .problem(StatusCode::NOT_FOUND);
+    // The id is an integer; a UUID of before (or any text) is the wrong type.
+    let problem = chat(
+        &app,
+        &ada,
+        json!({"conversation_id": "0190b2c4-0000-7000-8000-000000000000", "message": "hi"}),
+    )
+    .await;
+    let problem = problem.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("conversation_id")),
+        "{problem}"
+    );
     app.get("/api/v1/conversations?limit=0", &ada.token)
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY);
@@ -609,7 +623,7 @@ async fn a_streamed_turn_sends_deltas_tool_calls_and_done() {
     assert_eq!(streamed, "Added both tasks.");
     assert_eq!(done["response"], "Added both tasks.");
     assert_eq!(done["tool_calls"].as_array().map(Vec::len), Some(2));
-    assert!(done["conversation_id"].is_string());
+    assert!(done["conversation_id"].is_i64(), "{done}");
     assert_eq!(
         titles(&app, &ada, "all").await,
         vec!["Water plants", "Feed cat"]
@@ -734,7 +748,7 @@ async fn another_users_conversation_is_not_found() {
     let bob = app.signup("bob@example.com").await;
     llm.then(text("Hello Alice."));
     let answer = chat(&app, &alice, json!({"message": "my secret plans"})).await;
-    let id = answer.body["conversation_id"].as_str().expect("id");
+    let id = answer.body["conversation_id"].as_i64().expect("id");
     let uri = format!("/api/v1/conversations/{id}");
 
     app.get(&uri, &bob.token)
@@ -779,21 +793,16 @@ async fn conversations_and_messages_are_paged_through_link_headers() {
     for i in 0..3 {
         llm.then(text(&format!("answer {i}")));
         let answer = chat(&app, &ada, json!({"message": format!("question {i}")})).await;
-        ids.push(
-            answer.body["conversation_id"]
-                .as_str()
-                .expect("id")
-                .to_owned(),
-        );
+        ids.push(answer.body["conversation_id"].as_i64().expect("id"));
     }
     let first = app.get("/api/v1/conversations?limit=2", &ada.token).await;
-    assert_eq!(first.body[0]["id"], ids[2].as_str());
+    assert_eq!(first.body[0]["id"], ids[2]);
     assert_eq!(first.body[1]["title"], "question 1");
     let next = first.header("link").expect("a next page");
     let next = next.trim_start_matches('<').split('>').next().expect("url");
     let second = app.get(next, &ada.token).await;
     assert_eq!(second.body.as_array().map(Vec::len), Some(1));
-    assert_eq!(second.body[0]["id"], ids[0].as_str());
+    assert_eq!(second.body[0]["id"], ids[0]);
     assert!(second.header("link").is_none());
 
     llm.then(text("answer 3"));

@@ -198,3 +198,141 @@ async fn bad_filters_are_client_errors() {
         .await;
     response.problem(StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_briefs_sort_names_order_as_the_fields_they_alias() {
+    let app = TestApp::spawn().await;
+    let user = seed(&app).await;
+    for (alias, field) in [
+        ("created", "created_at"),
+        ("-created", "-created_at"),
+        ("title", "title"),
+        ("due_date", "due_at"),
+        ("-due_date", "-due_at"),
+    ] {
+        for prefix in ["/api/v1".to_owned(), format!("/api/{}", user.id)] {
+            let by_alias = app
+                .get(&format!("{prefix}/tasks?sort={alias}"), &user.token)
+                .await;
+            assert_eq!(
+                by_alias.status,
+                StatusCode::OK,
+                "{alias}: {}",
+                by_alias.body
+            );
+            let by_field = app
+                .get(&format!("{prefix}/tasks?sort={field}"), &user.token)
+                .await;
+            assert_eq!(titles(&by_alias.body), titles(&by_field.body), "{alias}");
+        }
+    }
+    let by_due = app.get("/api/v1/tasks?sort=due_date", &user.token).await;
+    assert_eq!(
+        titles(&by_due.body),
+        ["Call mom", "Pay rent", "Write report", "Buy milk"]
+    );
+    // A page's cursor carries the canonical name, so the next link works with either.
+    let page = app
+        .get("/api/v1/tasks?sort=due_date&limit=2", &user.token)
+        .await;
+    let next = page
+        .header("link")
+        .and_then(|l| l.trim_start_matches('<').split('>').next())
+        .map(str::to_owned)
+        .expect("a next link");
+    let rest = app.get(&next, &user.token).await;
+    assert_eq!(titles(&rest.body), ["Write report", "Buy milk"], "{next}");
+}
+
+#[tokio::test]
+async fn completed_true_or_false_filters_as_status_does_in_both_shapes() {
+    let app = TestApp::spawn().await;
+    let user = seed(&app).await;
+    let listed = app.get("/api/v1/tasks?q=milk", &user.token).await;
+    let milk = listed.body[0]["id"].as_i64().expect("id");
+    app.patch(
+        &format!("/api/v1/tasks/{milk}/complete"),
+        &user.token,
+        Value::Null,
+    )
+    .await;
+    for prefix in ["/api/v1".to_owned(), format!("/api/{}", user.id)] {
+        let list = |query: &'static str| {
+            let (app, token, prefix) = (&app, user.token.clone(), prefix.clone());
+            async move {
+                let response = app.get(&format!("{prefix}/tasks?{query}"), &token).await;
+                assert_eq!(
+                    response.status,
+                    StatusCode::OK,
+                    "{query}: {}",
+                    response.body
+                );
+                titles(&response.body)
+            }
+        };
+        assert_eq!(list("completed=true").await, ["Buy milk"]);
+        assert_eq!(list("completed=true").await, list("status=completed").await);
+        assert_eq!(list("completed=false").await, list("status=pending").await);
+        assert_eq!(
+            list("completed=false&sort=title").await,
+            ["Call mom", "Pay rent", "Write report"]
+        );
+        for wrong in ["completed=yes", "completed=true&status=all"] {
+            let response = app
+                .get(&format!("{prefix}/tasks?{wrong}"), &user.token)
+                .await;
+            let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(problem["errors"][0]["field"], "completed", "{wrong}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_query_parameter_on_a_list_route_is_a_422_that_names_it_in_both_shapes() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("ada@example.com").await;
+    let task = app
+        .post("/api/v1/tasks", &user.token, json!({"title": "a"}))
+        .await;
+    let task = task.body["id"].as_i64().expect("id");
+    let project = app.get("/api/v1/projects", &user.token).await.body[0]["id"]
+        .as_i64()
+        .expect("inbox");
+    let lists = [
+        "/tasks".to_owned(),
+        "/projects".to_owned(),
+        format!("/projects/{project}/sections"),
+        format!("/projects/{project}/members"),
+        format!("/projects/{project}/invitations"),
+        format!("/projects/{project}/activity"),
+        format!("/tasks/{task}/comments"),
+        "/invitations".to_owned(),
+        "/tags".to_owned(),
+        "/api-keys".to_owned(),
+        "/connected-apps".to_owned(),
+        "/webhooks".to_owned(),
+        "/conversations".to_owned(),
+    ];
+    for list in &lists {
+        for prefix in ["/api/v1".to_owned(), format!("/api/{}", user.id)] {
+            let uri = format!("{prefix}{list}?completd=true");
+            let response = app.get(&uri, &user.token).await;
+            let problem = response.problem(StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(problem["type"], "urn:todo:problem:validation", "{uri}");
+            assert_eq!(problem["errors"][0]["field"], "completd", "{uri}");
+            assert!(
+                problem["detail"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("completd")),
+                "{uri}: {problem}"
+            );
+            let known = app.get(&format!("{prefix}{list}"), &user.token).await;
+            assert_eq!(
+                known.status,
+                StatusCode::OK,
+                "{prefix}{list}: {}",
+                known.body
+            );
+        }
+    }
+}

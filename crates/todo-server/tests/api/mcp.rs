@@ -158,6 +158,47 @@ async fn another_users_task_is_a_tool_error_like_an_unknown_one() {
 }
 
 #[tokio::test]
+async fn list_tasks_reads_as_the_briefs_array_and_its_structured_content_stays_an_object() {
+    let app = TestApp::spawn().await;
+    let ada = app.signup("ada@example.com").await;
+    for title in ["Buy milk", "Call mom"] {
+        call(&app, &ada.token, "add_task", json!({"title": title})).await;
+    }
+
+    let listed = call(&app, &ada.token, "list_tasks", json!({"sort": "title"})).await;
+
+    assert_eq!(listed["isError"], false, "{listed}");
+    let structured = &listed["structuredContent"];
+    assert_eq!(structured["total"], 2, "{listed}");
+    let text = listed["content"][0]["text"].as_str().expect("text content");
+    let array: Value = serde_json::from_str(text).expect("the text is JSON");
+    assert_eq!(
+        &array, &structured["tasks"],
+        "the text is the array of tasks"
+    );
+    let titles: Vec<&str> = array
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|t| t["title"].as_str().expect("title"))
+        .collect();
+    assert_eq!(titles, ["Buy milk", "Call mom"]);
+    let other = call(
+        &app,
+        &ada.token,
+        "get_task",
+        json!({"task_id": array[0]["id"]}),
+    )
+    .await;
+    let text: Value =
+        serde_json::from_str(other["content"][0]["text"].as_str().expect("text")).expect("JSON");
+    assert_eq!(
+        text, other["structuredContent"],
+        "other tools' text is their object"
+    );
+}
+
+#[tokio::test]
 async fn a_user_id_other_than_the_callers_is_refused() {
     let app = TestApp::spawn().await;
     let ada = app.signup("ada@example.com").await;

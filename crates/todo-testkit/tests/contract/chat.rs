@@ -2,16 +2,14 @@ use chrono::Duration;
 use serde_json::json;
 use todo_core::Error;
 use todo_core::chat::store::StoredCredential;
-use todo_core::chat::{Conversation, ConversationCursor, MessageToolCall, NewMessage, Role};
-use todo_core::ids::ConversationId;
+use todo_core::chat::{ConversationCursor, MessageToolCall, NewConversation, NewMessage, Role};
 use todo_core::ids::UserId;
 use todo_core::time::now;
 
 use crate::user;
 
-fn conversation(user_id: &UserId, title: &str) -> Conversation {
-    Conversation {
-        id: ConversationId::generate(),
+fn conversation(user_id: &UserId, title: &str) -> NewConversation {
+    NewConversation {
         user_id: user_id.to_owned(),
         title: title.to_owned(),
         created_at: now(),
@@ -24,8 +22,10 @@ async fn messages_come_back_in_order_with_their_tool_calls() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let owner = user(store).await;
-        let c = conversation(&owner, "groceries");
-        store.insert_conversation(&c).await.expect("insert");
+        let c = store
+            .insert_conversation(&conversation(&owner, "groceries"))
+            .await
+            .expect("insert");
         let call = MessageToolCall {
             id: "call_1".into(),
             tool: "add_task".into(),
@@ -86,8 +86,10 @@ async fn conversations_belong_to_their_user_alone() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let (alice, bob) = (user(store).await, user(store).await);
-        let c = conversation(&alice, "alice's");
-        store.insert_conversation(&c).await.expect("insert");
+        let c = store
+            .insert_conversation(&conversation(&alice, "alice's"))
+            .await
+            .expect("insert");
 
         assert_eq!(
             store.get_conversation(&bob, &c.id).await.expect("get"),
@@ -140,7 +142,7 @@ async fn conversations_list_most_recent_first_in_stable_pages() {
         for i in 0..5 {
             let mut c = conversation(&owner, &format!("c{i}"));
             c.updated_at = now() + Duration::seconds(i);
-            store.insert_conversation(&c).await.expect("insert");
+            let c = store.insert_conversation(&c).await.expect("insert");
             ids.push(c.id);
         }
         // Talking in the oldest moves it to the top.
@@ -174,8 +176,10 @@ async fn deleting_a_conversation_deletes_its_messages() {
     for db in todo_testkit::all().await {
         let store = db.store.as_ref();
         let owner = user(store).await;
-        let c = conversation(&owner, "gone");
-        store.insert_conversation(&c).await.expect("insert");
+        let c = store
+            .insert_conversation(&conversation(&owner, "gone"))
+            .await
+            .expect("insert");
         store
             .append_messages(&owner, &c.id, &[NewMessage::user("hi")], now())
             .await

@@ -280,6 +280,66 @@ async fn projects_arrive_with_an_inbox_and_series_fold_into_one_task_on_postgres
     );
 }
 
+/// Migration 9 on PostgreSQL: conversations are numbered in the order they began, their
+/// messages follow them, new ones take the next number, and deleting one still deletes its
+/// messages. (SQLite: `todo-store-sqlite` migrate.rs.)
+#[tokio::test]
+async fn conversations_are_numbered_in_the_order_they_began_on_postgres() {
+    let Some(db) = todo_testkit::postgres().await else {
+        return;
+    };
+    let store = schema_migrated_before(&db.url, 9).await;
+    sqlx::raw_sql(
+        "INSERT INTO users (id, email, created_at, updated_at) \
+         VALUES ('u1', 'ada@example.com', now(), now()); \
+         INSERT INTO conversations (id, user_id, title, created_at, updated_at) VALUES \
+         ('0190-b', 'u1', 'second', '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z'), \
+         ('0190-a', 'u1', 'first', '2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z'); \
+         INSERT INTO messages (conversation_id, user_id, role, content, created_at) VALUES \
+         ('0190-a', 'u1', 'user', 'hello', now()), ('0190-b', 'u1', 'user', 'again', now());",
+    )
+    .execute(store.pool())
+    .await
+    .expect("old rows");
+    store.migrate().await.expect("all migrations");
+
+    let user: todo_core::ids::UserId = "u1".into();
+    let chat: &dyn todo_core::chat::ChatStore = &store;
+    let first = todo_core::ids::ConversationId::new(1);
+    let found = chat
+        .get_conversation(&user, &first)
+        .await
+        .expect("get")
+        .expect("the first conversation is number 1");
+    assert_eq!(found.title, "first");
+    let messages = chat
+        .recent_messages(&user, &first, None, 10)
+        .await
+        .expect("messages");
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].content, "hello");
+    let third = chat
+        .insert_conversation(&todo_core::chat::NewConversation {
+            user_id: user.clone(),
+            title: "third".into(),
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        })
+        .await
+        .expect("a new conversation");
+    assert_eq!(third.id.get(), 3);
+    assert!(
+        chat.delete_conversation(&user, &first)
+            .await
+            .expect("delete")
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM messages")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(left, 1, "the deleted conversation's message went with it");
+}
+
 /// A store on a fresh schema with the PostgreSQL migrations before `version` applied: data
 /// in the shape an older build left it, for the next migration to find.
 async fn schema_migrated_before(url: &str, version: i64) -> PostgresStore {

@@ -91,7 +91,9 @@ async fn conversation_survives_a_restart(dir: &Path, database_url: &str) {
         .await;
     assert_eq!(status, StatusCode::OK, "{first}");
     assert_eq!(first["response"], "Added \"Buy milk\".");
-    let conversation = first["conversation_id"].as_str().expect("id").to_owned();
+    let conversation = first["conversation_id"]
+        .as_i64()
+        .expect("an integer conversation_id");
     server.stop();
 
     let server = Server::start_with(dir, database_url, &env).await;
