@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property};
 use sha2::{Digest, Sha256};
@@ -62,6 +62,8 @@ pub struct Resource {
 #[derive(Debug, Clone)]
 pub struct DavCalendar {
     pub project: Project,
+    /// Its path segment: the name a client gave it (MKCALENDAR), else the project's id.
+    pub segment: String,
     pub writable: bool,
     /// The sync token (and ctag): it changes whenever something the user sees changes.
     pub token: SyncToken,
@@ -105,6 +107,30 @@ pub struct Changes {
     /// Names of resources that are gone (deleted, or moved to another calendar).
     pub gone: Vec<String>,
     pub token: SyncToken,
+}
+
+/// A calendar-query's time range (RFC 4791 §9.9), either end open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// Whether a task's due falls in the range. A task without a due matches every range, as a
+    /// VTODO without DTSTART or DUE does; an all-day due is its whole day in any zone (a day's
+    /// slack on each side).
+    pub fn holds(&self, task: &Task) -> bool {
+        let (from, until) = match (task.due_at, task.due_date) {
+            (Some(at), _) => (at, at),
+            (None, Some(date)) => {
+                let midnight = date.and_time(chrono::NaiveTime::MIN).and_utc();
+                (midnight - Duration::days(1), midnight + Duration::days(2))
+            }
+            (None, None) => return true,
+        };
+        self.start.is_none_or(|start| until >= start) && self.end.is_none_or(|end| from < end)
+    }
 }
 
 /// `If-Match` / `If-None-Match` of a write.
@@ -507,26 +533,96 @@ impl Todo {
     /// The calendars of the user: every project they can see, the Inbox first.
     pub async fn dav_calendars(&self, user_id: &UserId) -> Result<Vec<DavCalendar>> {
         let token = self.sync_token(user_id).await?;
+        let named: BTreeMap<ProjectId, String> = self
+            .store
+            .dav_collections(user_id)
+            .await?
+            .into_iter()
+            .map(|(name, project)| (project, name))
+            .collect();
         Ok(self
             .list_projects(user_id)
             .await?
             .into_iter()
             .map(|project| DavCalendar {
                 writable: project.role != Role::Viewer,
+                segment: named
+                    .get(&project.id)
+                    .cloned()
+                    .unwrap_or_else(|| project.id.to_string()),
                 project,
                 token,
             })
             .collect())
     }
 
+    /// The project a calendar's path segment names for the user: a project id, or the name a
+    /// client gave a calendar it made. 404 when it names none.
+    pub async fn dav_project(&self, user_id: &UserId, segment: &str) -> Result<ProjectId> {
+        if let Ok(id) = segment.parse::<i64>() {
+            return Ok(ProjectId::new(id));
+        }
+        self.store
+            .dav_collections(user_id)
+            .await?
+            .into_iter()
+            .find(|(name, _)| name == segment)
+            .map(|(_, project)| project)
+            .ok_or(Error::NotFound("calendar"))
+    }
+
     /// One calendar (404 for a project the user is not a member of).
-    pub async fn dav_calendar(&self, user_id: &UserId, project: ProjectId) -> Result<DavCalendar> {
-        let project = self.get_project(user_id, project).await?;
+    pub async fn dav_calendar(&self, user_id: &UserId, segment: &str) -> Result<DavCalendar> {
+        let id = self.dav_project(user_id, segment).await?;
+        let project = self.get_project(user_id, id).await?;
         Ok(DavCalendar {
             writable: project.role != Role::Viewer,
+            segment: segment.to_owned(),
             token: self.sync_token(user_id).await?,
             project,
         })
+    }
+
+    /// A calendar a client makes (MKCALENDAR, or MKCOL as some send) at a path segment of its
+    /// choosing: a new project, named `name` (else the segment), found at that segment from
+    /// then on.
+    pub async fn dav_make_calendar(
+        &self,
+        user_id: &UserId,
+        segment: &str,
+        name: Option<String>,
+        color: Option<String>,
+    ) -> Result<Project> {
+        if segment.is_empty() || segment.len() > 255 || segment.contains('/') {
+            return Err(Error::invalid(
+                "path",
+                "a calendar's name is 1–255 characters, no '/'",
+            ));
+        }
+        if segment.parse::<i64>().is_ok()
+            || self
+                .store
+                .dav_collections(user_id)
+                .await?
+                .iter()
+                .any(|(taken, _)| taken == segment)
+        {
+            return Err(Error::Conflict(format!(
+                "a calendar is already at {segment}"
+            )));
+        }
+        let input = crate::project::ProjectInput {
+            name: name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| segment.to_owned()),
+            // Apple sends #RRGGBBAA; todo keeps #rrggbb.
+            color: color.map(|c| c.trim().chars().take(7).collect::<String>().to_lowercase()),
+        };
+        let project = self.create_project(user_id, input).await?;
+        self.store
+            .put_dav_collection(user_id, segment, project.id)
+            .await?;
+        Ok(project)
     }
 
     async fn sync_token(&self, user_id: &UserId) -> Result<SyncToken> {
@@ -536,12 +632,23 @@ impl Todo {
         })
     }
 
-    /// Every resource of a calendar: its open tasks, then its completed ones (newest first), at most
-    /// [`MAX_CALENDAR_TASKS`].
+    /// Every resource of a calendar: its open tasks, then its completed ones (newest first), at
+    /// most [`MAX_CALENDAR_TASKS`].
     pub async fn dav_resources(
         &self,
         user_id: &UserId,
         project: ProjectId,
+    ) -> Result<Vec<Resource>> {
+        self.dav_query(user_id, project, &TimeRange::default())
+            .await
+    }
+
+    /// The resources of a calendar whose due falls in `range` (calendar-query).
+    pub async fn dav_query(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        range: &TimeRange,
     ) -> Result<Vec<Resource>> {
         self.get_project(user_id, project).await?;
         let tz = self.time_zone(user_id).await?;
@@ -568,6 +675,7 @@ impl Todo {
         let objects = self.dav_objects_of(project).await?;
         Ok(tasks
             .iter()
+            .filter(|task| range.holds(task))
             .map(|task| resource(task, tz, &objects))
             .collect())
     }
@@ -647,6 +755,24 @@ impl Todo {
                 .as_ref(),
         )?;
         let mut parsed = parse_vtodo(body)?;
+        // One resource per UID in a calendar (RFC 4791 `no-uid-conflict`): a second name for
+        // the same task, or a retried PUT whose first answer was lost, makes no second task.
+        let uid_elsewhere = objects
+            .values()
+            .any(|o| o.uid == parsed.uid && Some(o.task_id) != existing.as_ref().map(|t| t.id));
+        let default_elsewhere = match task_of_default_name(&format!("{}.ics", parsed.uid)) {
+            Some(id) if Some(id) != existing.as_ref().map(|t| t.id) => self
+                .dav_task(user_id, project, &default_name(id))
+                .await?
+                .is_some(),
+            _ => false,
+        };
+        if uid_elsewhere || default_elsewhere {
+            return Err(Error::Conflict(format!(
+                "another resource of this calendar has UID {}",
+                parsed.uid
+            )));
+        }
         if let Some(parent) = &parsed.parent_uid {
             let by_uid = objects
                 .values()
@@ -782,6 +908,36 @@ impl Todo {
 mod tests {
     use super::*;
 
+    fn sample_task() -> Task {
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0)
+            .single()
+            .expect("time");
+        Task {
+            id: TaskId::new(7),
+            user_id: "u".into(),
+            project_id: ProjectId::new(1),
+            section_id: None,
+            title: "Sample".into(),
+            description: None,
+            completed: false,
+            completed_at: None,
+            priority: Priority::None,
+            due_at: None,
+            due_local: None,
+            due_timezone: None,
+            due_date: None,
+            recurrence: None,
+            recurrence_mode: crate::recurrence::RecurrenceMode::Due,
+            parent_id: None,
+            position: 0,
+            assignee_id: None,
+            tags: Vec::new(),
+            reminders: Vec::new(),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
     const APPLE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iOS 17.0//EN\r\n\
 BEGIN:VTODO\r\nCREATED:20261201T090000Z\r\nDTSTAMP:20261201T090000Z\r\n\
 UID:6C1F3B2E-1B7A-4E8F-9C0D-2A3B4C5D6E7F\r\nSUMMARY:Buy milk\\, eggs\r\n\
@@ -894,32 +1050,15 @@ END:VTODO\r\nEND:VCALENDAR\r\n",
     #[test]
     fn a_written_task_reads_back_the_same_with_its_extra_lines() {
         let parsed = parse_vtodo(APPLE).expect("parsed");
-        let at = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 9, 0, 0)
-            .single()
-            .expect("time");
         let task = Task {
-            id: TaskId::new(7),
-            user_id: "u".into(),
-            project_id: ProjectId::new(1),
-            section_id: None,
             title: parsed.input.title.clone(),
             description: parsed.input.description.clone(),
-            completed: false,
-            completed_at: None,
             priority: Priority::Urgent,
-            due_at: Some(at),
+            due_at: Some(sample_task().created_at),
             due_local: parsed.input.due_local.map(|w| w.0),
             due_timezone: parsed.input.due_timezone.clone(),
-            due_date: None,
-            recurrence: None,
-            recurrence_mode: crate::recurrence::RecurrenceMode::Due,
-            parent_id: None,
-            position: 0,
-            assignee_id: None,
             tags: vec!["Home".into(), "Shopping".into()],
-            reminders: Vec::new(),
-            created_at: at,
-            updated_at: at,
+            ..sample_task()
         };
         let object = DavObject {
             task_id: task.id,
@@ -958,5 +1097,103 @@ END:VTODO\r\nEND:VCALENDAR\r\n",
             Some(TaskId::new(9))
         );
         assert_eq!(task_of_default_name("task-x@todo.ics"), None);
+    }
+
+    const TASKS_ORG: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n\
+PRODID:+//IDN tasks.org//android-130803//EN\r\nBEGIN:VTODO\r\nDTSTAMP:20261201T080000Z\r\n\
+UID:6245375832964720914\r\nCREATED:20261201T080000Z\r\nLAST-MODIFIED:20261201T080000Z\r\n\
+SUMMARY:Water the plants\r\nPRIORITY:9\r\nDUE;VALUE=DATE:20261209\r\n\
+RRULE:FREQ=WEEKLY;INTERVAL=2\r\nX-APPLE-SORT-ORDER:731568\r\n\
+BEGIN:VALARM\r\nTRIGGER;RELATED=END:PT0S\r\nACTION:DISPLAY\r\n\
+DESCRIPTION:Default Tasks.org description\r\nEND:VALARM\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+
+    const THUNDERBIRD: &str = "BEGIN:VCALENDAR\r\nPRODID:-//Mozilla.org/NONSGML Mozilla Calendar \
+V1.1//EN\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\nBEGIN:STANDARD\r\n\
+TZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nDTSTART:19701025T030000\r\nEND:STANDARD\r\n\
+END:VTIMEZONE\r\nBEGIN:VTODO\r\nCREATED:20261201T090000Z\r\nLAST-MODIFIED:20261201T090000Z\r\n\
+DTSTAMP:20261201T090000Z\r\nUID:0d5ba2c2-0b39-4a8f-9d8e-2f7a1bdc9a11\r\nSUMMARY:Tax return\r\n\
+PRIORITY:5\r\nSTATUS:IN-PROCESS\r\nPERCENT-COMPLETE:30\r\nCLASS:PUBLIC\r\nSEQUENCE:2\r\n\
+DTSTART;TZID=Europe/Berlin:20261205T090000\r\nDUE;TZID=Europe/Berlin:20261210T180000\r\n\
+X-MOZ-GENERATION:2\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER;VALUE=DURATION:-PT1H\r\n\
+DESCRIPTION:Default Mozilla Description\r\nEND:VALARM\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
+
+    #[test]
+    fn a_tasks_org_task_reads_with_its_series_and_its_alarm_at_the_due() {
+        let parsed = parse_vtodo(TASKS_ORG).expect("parsed");
+        assert_eq!(parsed.input.title, "Water the plants");
+        assert_eq!(parsed.input.priority, Some(Priority::Low));
+        assert_eq!(parsed.input.due_date, NaiveDate::from_ymd_opt(2026, 12, 9));
+        assert_eq!(
+            parsed.input.recurrence.as_deref(),
+            Some("FREQ=WEEKLY;INTERVAL=2")
+        );
+        assert_eq!(
+            parsed.input.reminders,
+            Some(vec![ReminderInput {
+                remind_at: None,
+                minutes_before: Some(0)
+            }])
+        );
+        assert_eq!(parsed.extra, "X-APPLE-SORT-ORDER:731568\r\n");
+    }
+
+    #[test]
+    fn a_thunderbird_task_in_progress_keeps_its_state_start_and_mozilla_lines() {
+        let parsed = parse_vtodo(THUNDERBIRD).expect("parsed");
+        assert_eq!(parsed.input.title, "Tax return");
+        assert_eq!(parsed.input.priority, Some(Priority::Medium));
+        assert_eq!(parsed.input.completed, Some(false));
+        assert_eq!(parsed.input.due_timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(
+            parsed.input.reminders,
+            Some(vec![ReminderInput {
+                remind_at: None,
+                minutes_before: Some(60)
+            }])
+        );
+        assert_eq!(
+            parsed.extra,
+            "STATUS:IN-PROCESS\r\nCLASS:PUBLIC\r\nSEQUENCE:2\r\n\
+             DTSTART;TZID=Europe/Berlin:20261205T090000\r\nX-MOZ-GENERATION:2\r\n"
+        );
+    }
+
+    #[test]
+    fn a_time_range_holds_timed_and_all_day_dues_and_every_task_without_one() {
+        let at = |d: u32, h: u32| {
+            chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, d, h, 0, 0)
+                .single()
+                .expect("time")
+        };
+        let december = TimeRange {
+            start: Some(at(10, 0)),
+            end: Some(at(20, 0)),
+        };
+        let mut task = sample_task();
+        assert!(december.holds(&task), "no due: every range");
+        task.due_at = Some(at(15, 9));
+        assert!(december.holds(&task));
+        task.due_at = Some(at(20, 0));
+        assert!(!december.holds(&task), "the end is exclusive");
+        task.due_at = None;
+        task.due_date = NaiveDate::from_ymd_opt(2026, 12, 9);
+        assert!(december.holds(&task), "a day's slack for the zones");
+        task.due_date = NaiveDate::from_ymd_opt(2026, 12, 5);
+        assert!(!december.holds(&task));
+        assert!(TimeRange::default().holds(&task));
+    }
+
+    proptest::proptest! {
+        /// Whatever a client sends, reading it is an answer, never a panic.
+        #[test]
+        fn any_body_reads_or_is_refused(body in "(BEGIN:VCALENDAR\r\n)?(BEGIN:VTODO\r\n)?[A-Z;=:\\-]{0,12}(:[ -~]{0,30})?(\r\n)?(END:VTODO\r\n)?(END:VCALENDAR\r\n)?") {
+            let _ = parse_vtodo(&body);
+        }
+
+        #[test]
+        fn a_sample_cut_anywhere_reads_or_is_refused(cut in 0usize..THUNDERBIRD.len()) {
+            let _ = parse_vtodo(&THUNDERBIRD[..cut]);
+            let _ = parse_vtodo(&TASKS_ORG[..cut.min(TASKS_ORG.len())]);
+        }
     }
 }

@@ -306,6 +306,15 @@ pub trait DavStore {
     async fn dav_task_named(&self, project: ProjectId, name: &str) -> Result<Option<TaskId>>;
     /// Stores a task's object, replacing the one it had.
     async fn put_dav_object(&self, object: &DavObject) -> Result<()>;
+    /// The user's calendars a client made and named: (name, project).
+    async fn dav_collections(&self, user_id: &UserId) -> Result<Vec<(String, ProjectId)>>;
+    /// Names `project` `name` for the user (a conflict when the name is taken).
+    async fn put_dav_collection(
+        &self,
+        user_id: &UserId,
+        name: &str,
+        project: ProjectId,
+    ) -> Result<()>;
     /// Forgets the objects of deleted tasks last written before `before`.
     async fn prune_dav_objects(&self, before: DateTime<Utc>) -> Result<u64>;
 }

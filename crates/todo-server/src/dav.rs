@@ -21,8 +21,9 @@ use quick_xml::events::Event as XmlEvent;
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use todo_core::accounts::Principal;
-use todo_core::caldav::{Changes, DavCalendar, MAX_VTODO_BYTES, Precondition, Resource, SyncToken};
-use todo_core::ids::ProjectId;
+use todo_core::caldav::{
+    Changes, DavCalendar, MAX_VTODO_BYTES, Precondition, Resource, SyncToken, TimeRange,
+};
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -32,6 +33,8 @@ const DAV: &str = "DAV:";
 const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
 const CALSERVER: &str = "http://calendarserver.org/ns/";
 const APPLE: &str = "http://apple.com/ns/ical/";
+const ALLOW: &str =
+    "OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT, MKCALENDAR, MKCOL";
 /// An XML request body is at most this long.
 const MAX_XML_BYTES: usize = 256 * 1024;
 /// A calendar-multiget names at most this many resources.
@@ -56,8 +59,9 @@ enum Target {
     Root,
     Principal,
     Home,
-    Calendar(ProjectId),
-    Object(ProjectId, String),
+    /// A calendar by its path segment: a project id, or the name a client gave it.
+    Calendar(String),
+    Object(String, String),
 }
 
 /// Reads a path; `None` for one that names nothing, or another user's.
@@ -70,11 +74,11 @@ fn target(path: &str, user: &str) -> Option<Target> {
         ["principals", u] if *u == user => Some(Target::Principal),
         ["calendars"] => Some(Target::Home),
         ["calendars", u] if *u == user => Some(Target::Home),
-        ["calendars", u, project] if *u == user => project.parse().ok().map(Target::Calendar),
-        ["calendars", u, project, name] if *u == user => {
-            let name = percent_decode(name)?;
-            Some(Target::Object(project.parse().ok()?, name))
-        }
+        ["calendars", u, calendar] if *u == user => percent_decode(calendar).map(Target::Calendar),
+        ["calendars", u, calendar, name] if *u == user => Some(Target::Object(
+            percent_decode(calendar)?,
+            percent_decode(name)?,
+        )),
         _ => None,
     }
 }
@@ -117,12 +121,12 @@ fn home_href(user: &str) -> String {
     format!("/dav/calendars/{user}/")
 }
 
-fn calendar_href(user: &str, project: ProjectId) -> String {
-    format!("/dav/calendars/{user}/{project}/")
+fn calendar_href(user: &str, segment: &str) -> String {
+    format!("/dav/calendars/{user}/{}/", percent_encode(segment))
 }
 
-fn object_href(user: &str, project: ProjectId, name: &str) -> String {
-    format!("/dav/calendars/{user}/{project}/{}", percent_encode(name))
+fn object_href(user: &str, segment: &str, name: &str) -> String {
+    format!("{}{}", calendar_href(user, segment), percent_encode(name))
 }
 
 async fn serve(State(state): State<AppState>, request: Request) -> Response {
@@ -166,35 +170,52 @@ async fn handle(state: AppState, request: Request) -> Result<Response, ApiError>
         principal: &principal,
         user: &user,
     };
+    let todo = &state.todo;
+    let user_id = &principal.user_id;
+    if matches!(parts.method.as_str(), "MKCALENDAR" | "MKCOL") {
+        let Target::Calendar(segment) = target else {
+            return Ok(method_not_allowed());
+        };
+        let request = parse_xml(&body)?;
+        let text_of = |local: &str| {
+            request
+                .as_ref()
+                .and_then(|r| r.first(local))
+                .map(|e| e.text.clone())
+        };
+        todo.dav_make_calendar(
+            user_id,
+            &segment,
+            text_of("displayname"),
+            text_of("calendar-color"),
+        )
+        .await?;
+        return Ok(StatusCode::CREATED.into_response());
+    }
     match (parts.method.as_str(), target) {
         ("PROPFIND", target) => dav.propfind(&parts.headers, &body, target).await,
-        ("REPORT", Target::Calendar(project)) => dav.report(project, &body).await,
-        ("GET" | "HEAD", Target::Object(project, name)) => {
-            let resource = dav
-                .state
-                .todo
-                .dav_resource(&principal.user_id, project, &name)
-                .await?;
+        ("REPORT", Target::Calendar(segment)) => dav.report(&segment, &body).await,
+        ("GET" | "HEAD", Target::Object(segment, name)) => {
+            let project = todo.dav_project(user_id, &segment).await?;
+            let resource = todo.dav_resource(user_id, project, &name).await?;
             Ok(ics_response(resource, parts.method == Method::HEAD))
         }
-        ("GET" | "HEAD", Target::Calendar(project)) => {
-            let feed = state
-                .todo
-                .calendar_feed(&principal.user_id, Some(project))
-                .await?;
+        ("GET" | "HEAD", Target::Calendar(segment)) => {
+            let project = todo.dav_project(user_id, &segment).await?;
+            let feed = todo.calendar_feed(user_id, Some(project)).await?;
             Ok((
                 [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
                 feed,
             )
                 .into_response())
         }
-        ("PUT", Target::Object(project, name)) => {
+        ("PUT", Target::Object(segment, name)) => {
+            let project = todo.dav_project(user_id, &segment).await?;
             let text = std::str::from_utf8(&body)
                 .map_err(|_| ApiError::from(todo_core::Error::invalid("body", "not UTF-8 text")))?;
             let precondition = precondition(&parts.headers);
-            let (_, created) = state
-                .todo
-                .dav_put(&principal.user_id, project, &name, text, &precondition)
+            let (_, created) = todo
+                .dav_put(user_id, project, &name, text, &precondition)
                 .await?;
             // No ETag: todo stores the task, not the client's bytes; a client that wants
             // the stored text reads it back (RFC 4791 §5.3.4).
@@ -205,30 +226,18 @@ async fn handle(state: AppState, request: Request) -> Result<Response, ApiError>
             }
             .into_response())
         }
-        ("DELETE", Target::Object(project, name)) => {
-            state
-                .todo
-                .dav_delete(
-                    &principal.user_id,
-                    project,
-                    &name,
-                    &precondition(&parts.headers),
-                )
+        ("DELETE", Target::Object(segment, name)) => {
+            let project = todo.dav_project(user_id, &segment).await?;
+            todo.dav_delete(user_id, project, &name, &precondition(&parts.headers))
                 .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        ("DELETE", Target::Calendar(project)) => {
-            state
-                .todo
-                .delete_project(&principal.user_id, project)
-                .await?;
+        ("DELETE", Target::Calendar(segment)) => {
+            let project = todo.dav_project(user_id, &segment).await?;
+            todo.delete_project(user_id, project).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        ("PROPPATCH", Target::Calendar(project)) => dav.proppatch(project, &body).await,
-        ("MKCALENDAR" | "MKCOL", _) => Err(ApiError::forbidden(
-            "forbidden",
-            "calendars are todo's projects: make one in the app or the API, and it appears here",
-        )),
+        ("PROPPATCH", Target::Calendar(segment)) => dav.proppatch(&segment, &body).await,
         _ => Ok(method_not_allowed()),
     }
 }
@@ -259,10 +268,9 @@ fn method_not_allowed() -> Response {
         "this CalDAV resource does not take that method",
     )
     .into_response();
-    response.headers_mut().insert(
-        header::ALLOW,
-        HeaderValue::from_static("OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, REPORT"),
-    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
     response
 }
 
@@ -638,12 +646,12 @@ impl Dav<'_> {
             found.push((APPLE, "calendar-color", escape(color).into_owned()));
         }
         Entry {
-            href: calendar_href(self.user, project.id),
+            href: calendar_href(self.user, &calendar.segment),
             found,
         }
     }
 
-    fn object_entry(&self, project: ProjectId, resource: &Resource, data: bool) -> Entry {
+    fn object_entry(&self, segment: &str, resource: &Resource, data: bool) -> Entry {
         let mut found = vec![
             (DAV, "getetag", escape(&resource.etag).into_owned()),
             (
@@ -657,7 +665,7 @@ impl Dav<'_> {
             found.push((CALDAV, "calendar-data", escape(&resource.ics).into_owned()));
         }
         Entry {
-            href: object_href(self.user, project, &resource.name),
+            href: object_href(self.user, segment, &resource.name),
             found,
         }
     }
@@ -712,26 +720,34 @@ impl Dav<'_> {
                 }
                 entries
             }
-            Target::Calendar(project) => {
-                let calendar = todo.dav_calendar(user_id, project).await?;
+            Target::Calendar(segment) => {
+                let calendar = todo.dav_calendar(user_id, &segment).await?;
                 let mut entries = vec![self.calendar_entry(&calendar)];
                 if deep {
-                    for resource in todo.dav_resources(user_id, project).await? {
-                        entries.push(self.object_entry(project, &resource, false));
+                    for resource in todo.dav_resources(user_id, calendar.project.id).await? {
+                        entries.push(self.object_entry(&segment, &resource, false));
                     }
                 }
                 entries
             }
-            Target::Object(project, name) => {
+            Target::Object(segment, name) => {
+                let project = todo.dav_project(user_id, &segment).await?;
                 let resource = todo.dav_resource(user_id, project, &name).await?;
-                vec![self.object_entry(project, &resource, false)]
+                vec![self.object_entry(&segment, &resource, false)]
             }
         };
         Ok(multistatus(&entries, &wanted, &[], None))
     }
 
-    async fn report(&self, project: ProjectId, body: &Bytes) -> Result<Response, ApiError> {
+    async fn report(&self, segment: &str, body: &Bytes) -> Result<Response, ApiError> {
         let request = parse_xml(body)?.ok_or_else(|| bad_xml("a REPORT needs a body"))?;
+        // Membership first: a multiget naming nothing still answers 404 to a stranger.
+        let calendar = self
+            .state
+            .todo
+            .dav_calendar(&self.principal.user_id, segment)
+            .await?;
+        let project = calendar.project.id;
         let wanted = Wanted::of(Some(&request));
         let data = wanted.wants(CALDAV, "calendar-data");
         let todo = &self.state.todo;
@@ -752,10 +768,10 @@ impl Dav<'_> {
                     let path = element.text.as_str();
                     let path = url_path(path);
                     match target(&path, self.user) {
-                        Some(Target::Object(p, name)) if p == project => {
+                        Some(Target::Object(s, name)) if s == segment => {
                             match todo.dav_resource(user_id, project, &name).await {
                                 Ok(resource) => {
-                                    entries.push(self.object_entry(project, &resource, data));
+                                    entries.push(self.object_entry(segment, &resource, data));
                                 }
                                 Err(todo_core::Error::NotFound(_)) => gone.push(path),
                                 Err(err) => return Err(err.into()),
@@ -767,22 +783,21 @@ impl Dav<'_> {
                 Ok(multistatus(&entries, &wanted, &gone, None))
             }
             "calendar-query" => {
-                let range = request.first("time-range").map(|r| {
-                    (
-                        r.attribute("start").and_then(ical_time),
-                        r.attribute("end").and_then(ical_time),
-                    )
-                });
+                let range = request
+                    .first("time-range")
+                    .map(|r| TimeRange {
+                        start: r.attribute("start").and_then(ical_time),
+                        end: r.attribute("end").and_then(ical_time),
+                    })
+                    .unwrap_or_default();
                 let wants_todos = request
                     .first("comp-filter")
                     .and_then(|c| c.children.iter().find(|x| x.local() == "comp-filter"))
                     .is_none_or(|inner| inner.attribute("name") == Some("VTODO"));
                 let mut entries = Vec::new();
                 if wants_todos {
-                    for resource in todo.dav_resources(user_id, project).await? {
-                        if range.is_none_or(|(start, end)| due_in(&resource.ics, start, end)) {
-                            entries.push(self.object_entry(project, &resource, data));
-                        }
+                    for resource in todo.dav_query(user_id, project, &range).await? {
+                        entries.push(self.object_entry(segment, &resource, data));
                     }
                 }
                 Ok(multistatus(&entries, &wanted, &[], None))
@@ -792,14 +807,11 @@ impl Dav<'_> {
                     .first("sync-token")
                     .map(|t| t.text.trim().to_owned());
                 let changes = match raw.as_deref() {
-                    None | Some("") => {
-                        let calendar = todo.dav_calendar(user_id, project).await?;
-                        Changes {
-                            changed: todo.dav_resources(user_id, project).await?,
-                            gone: Vec::new(),
-                            token: calendar.token,
-                        }
-                    }
+                    None | Some("") => Changes {
+                        changed: todo.dav_resources(user_id, project).await?,
+                        gone: Vec::new(),
+                        token: calendar.token,
+                    },
                     Some(raw) => {
                         let Ok(token) = raw.parse::<SyncToken>() else {
                             return Ok(dav_error(StatusCode::FORBIDDEN, "d", "valid-sync-token"));
@@ -820,12 +832,12 @@ impl Dav<'_> {
                 let entries: Vec<Entry> = changes
                     .changed
                     .iter()
-                    .map(|resource| self.object_entry(project, resource, data))
+                    .map(|resource| self.object_entry(segment, resource, data))
                     .collect();
                 let gone: Vec<String> = changes
                     .gone
                     .iter()
-                    .map(|name| object_href(self.user, project, name))
+                    .map(|name| object_href(self.user, segment, name))
                     .collect();
                 Ok(multistatus(&entries, &wanted, &gone, Some(changes.token)))
             }
@@ -834,8 +846,13 @@ impl Dav<'_> {
     }
 
     /// Renames or recolours a calendar (its project: the owner's to change).
-    async fn proppatch(&self, project: ProjectId, body: &Bytes) -> Result<Response, ApiError> {
+    async fn proppatch(&self, segment: &str, body: &Bytes) -> Result<Response, ApiError> {
         let request = parse_xml(body)?.ok_or_else(|| bad_xml("a PROPPATCH needs a body"))?;
+        let project = self
+            .state
+            .todo
+            .dav_project(&self.principal.user_id, segment)
+            .await?;
         let mut input = todo_core::project::ProjectPatchInput::default();
         let mut changed = Vec::new();
         if let Some(name) = request.first("displayname").filter(|n| !n.text.is_empty()) {
@@ -860,7 +877,7 @@ impl Dav<'_> {
                 .await?;
         }
         let entry = Entry {
-            href: calendar_href(self.user, project),
+            href: calendar_href(self.user, segment),
             found: changed
                 .iter()
                 .map(|(ns, local)| (*ns, *local, String::new()))
@@ -889,28 +906,6 @@ fn ical_time(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.and_utc())
 }
 
-/// Whether a VTODO's DUE falls in a time range; one without a DUE matches every range
-/// (RFC 4791 §9.9). A DUE that is a DATE or local time is read as UTC: a day's slack at most.
-fn due_in(
-    ics: &str,
-    start: Option<chrono::DateTime<chrono::Utc>>,
-    end: Option<chrono::DateTime<chrono::Utc>>,
-) -> bool {
-    let Some(line) = ics.lines().find(|l| l.starts_with("DUE")) else {
-        return true;
-    };
-    let raw = line.rsplit(':').next().unwrap_or_default().trim();
-    let due = ical_time(raw).or_else(|| {
-        chrono::NaiveDate::parse_from_str(raw, "%Y%m%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc())
-    });
-    let Some(due) = due else { return true };
-    let slack = chrono::Duration::days(1);
-    start.is_none_or(|s| due + slack >= s) && end.is_none_or(|e| due - slack < e)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -922,14 +917,13 @@ mod tests {
         assert_eq!(target("/dav/calendars/u1", "u1"), Some(Target::Home));
         assert_eq!(
             target("/dav/calendars/u1/7/", "u1"),
-            Some(Target::Calendar(ProjectId::new(7)))
+            Some(Target::Calendar("7".into()))
         );
         assert_eq!(
             target("/dav/calendars/u1/7/a%20b.ics", "u1"),
-            Some(Target::Object(ProjectId::new(7), "a b.ics".into()))
+            Some(Target::Object("7".into(), "a b.ics".into()))
         );
         assert_eq!(target("/dav/calendars/u2/7/", "u1"), None);
-        assert_eq!(target("/dav/calendars/u1/x/", "u1"), None);
         assert_eq!(target("/dav/calendars/u1/7/%zz", "u1"), None);
     }
 

@@ -9,3 +9,12 @@ CREATE TABLE dav_objects (
     updated_at TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX dav_objects_name ON dav_objects (name);
+
+-- A calendar a client made (MKCALENDAR, MKCOL) at a path of its choosing: that path segment
+-- names the project for that user from then on.
+CREATE TABLE dav_collections (
+    user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    project_id BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    PRIMARY KEY (user_id, name)
+);

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::Result;
 use todo_core::caldav::DavObject;
-use todo_core::ids::ProjectId;
+use todo_core::ids::{ProjectId, UserId};
 use todo_core::store::DavStore;
 use todo_core::task::TaskId;
 use todo_core::time::now;
@@ -12,6 +12,7 @@ use todo_store_sql::dav::{self, DavRow};
 use todo_store_sql::tree::numbered;
 
 use crate::PostgresStore;
+use crate::rows::db_error;
 use crate::sql;
 
 #[async_trait]
@@ -44,5 +45,29 @@ impl DavStore for PostgresStore {
 
     async fn prune_dav_objects(&self, before: DateTime<Utc>) -> Result<u64> {
         sql::run(&self.pool, numbered(dav::PRUNE), [before.into()]).await
+    }
+
+    async fn dav_collections(&self, user_id: &UserId) -> Result<Vec<(String, ProjectId)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(numbered(dav::COLLECTIONS)))
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, id)| (name, ProjectId::new(id)))
+            .collect())
+    }
+
+    async fn put_dav_collection(
+        &self,
+        user_id: &UserId,
+        name: &str,
+        project: ProjectId,
+    ) -> Result<()> {
+        let values = [user_id.into(), name.into(), project.into()];
+        sql::run(&self.pool, numbered(dav::PUT_COLLECTION), values).await?;
+        Ok(())
     }
 }

@@ -44,3 +44,10 @@ pub const PUT: &str = "INSERT INTO dav_objects (task_id, name, uid, extra, updat
 /// Forgets the objects of deleted tasks written before `?1`.
 pub const PRUNE: &str = "DELETE FROM dav_objects WHERE updated_at < ?1 \
      AND NOT EXISTS (SELECT 1 FROM tasks WHERE tasks.id = dav_objects.task_id)";
+
+/// The user's (`?1`) calendars a client named: (name, project).
+pub const COLLECTIONS: &str = "SELECT name, project_id FROM dav_collections WHERE user_id = ?1";
+
+/// Names project `?3` `?2` for user `?1`.
+pub const PUT_COLLECTION: &str =
+    "INSERT INTO dav_collections (user_id, name, project_id) VALUES (?1, ?2, ?3)";

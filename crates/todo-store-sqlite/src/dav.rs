@@ -4,12 +4,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::Result;
 use todo_core::caldav::DavObject;
-use todo_core::ids::ProjectId;
+use todo_core::ids::{ProjectId, UserId};
 use todo_core::store::DavStore;
 use todo_core::task::TaskId;
 use todo_core::time::now;
 use todo_store_sql::dav::{self, DavRow};
 
+use crate::rows::db_error;
 use crate::{SqliteStore, sql};
 
 #[async_trait]
@@ -45,6 +46,28 @@ impl DavStore for SqliteStore {
 
     async fn prune_dav_objects(&self, before: DateTime<Utc>) -> Result<u64> {
         self.write(move |conn| sql::run(conn, dav::PRUNE, [before.into()]).map(|n| n as u64))
+            .await
+    }
+
+    async fn dav_collections(&self, user_id: &UserId) -> Result<Vec<(String, ProjectId)>> {
+        let user_id = user_id.to_string();
+        self.read(move |conn| {
+            sql::all(conn, dav::COLLECTIONS, [user_id], |row| {
+                Ok((row.get::<_, String>(0)?, ProjectId::new(row.get(1)?)))
+            })
+            .map_err(db_error)
+        })
+        .await
+    }
+
+    async fn put_dav_collection(
+        &self,
+        user_id: &UserId,
+        name: &str,
+        project: ProjectId,
+    ) -> Result<()> {
+        let values = [user_id.into(), name.into(), project.into()];
+        self.write(move |conn| sql::run(conn, dav::PUT_COLLECTION, values).map(|_| ()))
             .await
     }
 }

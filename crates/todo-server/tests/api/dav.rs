@@ -188,6 +188,17 @@ async fn a_task_put_over_caldav_is_a_task_everywhere_and_keeps_what_the_client_w
     assert_eq!(task.body["completed"], true);
     assert_eq!(task.body["tags"], json!([]), "a PUT is the whole task");
 
+    // The same UID under another name is the same task: refused, no second task.
+    let twin = dav(
+        &app,
+        &ada,
+        "PUT",
+        &format!("{calendar}twin.ics"),
+        &[],
+        &done,
+    )
+    .await;
+    twin.problem(StatusCode::CONFLICT);
     let deleted = dav(&app, &ada, "DELETE", &path, &[], "").await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     app.get(&format!("/api/v1/tasks/{id}"), &ada.user.token)
@@ -482,7 +493,7 @@ async fn bad_bodies_are_clear_errors_and_change_nothing() {
         "",
     )
     .await
-    .problem(StatusCode::FORBIDDEN);
+    .problem(StatusCode::METHOD_NOT_ALLOWED);
     let tasks = app.get("/api/v1/tasks", &ada.user.token).await;
     assert_eq!(tasks.body, json!([]) as Value);
 }
@@ -533,4 +544,272 @@ async fn completing_a_recurring_task_from_a_client_moves_it_to_its_next_due() {
         text(&read)
     );
     assert!(text(&read).contains("RRULE:FREQ=MONTHLY"));
+}
+
+#[tokio::test]
+async fn a_client_makes_a_calendar_at_the_path_it_chose_and_finds_it_there() {
+    let app = TestApp::spawn().await;
+    let ada = client(&app, "ada@example.com").await;
+    let home = format!("/dav/calendars/{}/", ada.user.id);
+    let path = format!("{home}4F2B6C1E-AAAA-4BBB-8CCC-123456789ABC/");
+    let mkcalendar = r#"<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"
+        xmlns:a="http://apple.com/ns/ical/"><d:set><d:prop><d:displayname>Groceries</d:displayname>
+        <a:calendar-color>#FF2968FF</a:calendar-color></d:prop></d:set></c:mkcalendar>"#;
+
+    let made = dav(&app, &ada, "MKCALENDAR", &path, &[], mkcalendar).await;
+
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let projects = app.get("/api/v1/projects", &ada.user.token).await;
+    let groceries = projects
+        .body
+        .as_array()
+        .expect("projects")
+        .iter()
+        .find(|p| p["name"] == "Groceries")
+        .expect("a project")
+        .clone();
+    assert_eq!(groceries["color"], "#ff2968");
+    let found = dav(&app, &ada, "PROPFIND", &path, &[("depth", "0")], "").await;
+    assert_eq!(found.status, StatusCode::MULTI_STATUS);
+    assert!(
+        text(&found).contains(&format!("<d:href>{path}</d:href>")),
+        "{}",
+        text(&found)
+    );
+    let listed = dav(&app, &ada, "PROPFIND", &home, &[("depth", "1")], "").await;
+    assert!(
+        text(&listed).contains(&format!("<d:href>{path}</d:href>")),
+        "{}",
+        text(&listed)
+    );
+
+    let put = dav(
+        &app,
+        &ada,
+        "PUT",
+        &format!("{path}eggs.ics"),
+        &[],
+        &vtodo("eggs", "Eggs", ""),
+    )
+    .await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+    let tasks = app.get("/api/v1/tasks", &ada.user.token).await;
+    assert_eq!(tasks.body[0]["project_id"], groceries["id"]);
+
+    dav(&app, &ada, "MKCALENDAR", &path, &[], mkcalendar)
+        .await
+        .problem(StatusCode::CONFLICT);
+    // Some clients (DAVx5, and what Tududi's users met) make a calendar with MKCOL.
+    let mkcol = r#"<d:mkcol xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
+        <d:resourcetype><d:collection/><c:calendar/></d:resourcetype>
+        <d:displayname>Work</d:displayname></d:prop></d:set></d:mkcol>"#;
+    let made = dav(&app, &ada, "MKCOL", &format!("{home}work/"), &[], mkcol).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+    let other = client(&app, "bob@example.com").await;
+    let theirs = format!("/dav/calendars/{}/work/", other.user.id);
+    dav(&app, &other, "PROPFIND", &theirs, &[], "")
+        .await
+        .problem(StatusCode::NOT_FOUND);
+}
+
+/// Every DAV method on a shared calendar and one of its tasks, for each kind of caller: what
+/// each role may do, 404 for a stranger, 401 for nobody, 403 for a read-only key's write.
+#[tokio::test]
+async fn every_dav_method_answers_each_caller_as_its_role_allows() {
+    let app = TestApp::spawn().await;
+    let owner = client(&app, "owner@example.com").await;
+    let editor = client(&app, "editor@example.com").await;
+    let viewer = client(&app, "viewer@example.com").await;
+    let stranger = client(&app, "stranger@example.com").await;
+    let project = app
+        .post(
+            "/api/v1/projects",
+            &owner.user.token,
+            json!({"name": "Home"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("id");
+    for (who, role) in [(&editor, "editor"), (&viewer, "viewer")] {
+        let invited = app
+            .post(
+                &format!("/api/v1/projects/{project}/invitations"),
+                &owner.user.token,
+                json!({"email": who.email, "role": role}),
+            )
+            .await;
+        let id = invited.body["id"].as_i64().expect("id");
+        app.post(
+            &format!("/api/v1/invitations/{id}/accept"),
+            &who.user.token,
+            json!({}),
+        )
+        .await;
+    }
+    let read_only = {
+        let key = app
+            .post(
+                "/api/v1/api-keys",
+                &editor.user.token,
+                json!({"name": "ro", "scopes": ["read"]}),
+            )
+            .await;
+        Client {
+            user: editor.user.clone(),
+            email: editor.email.clone(),
+            key: key.body["secret"].as_str().expect("secret").to_owned(),
+        }
+    };
+    let multiget = r#"<c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">
+        <d:prop><d:getetag/></d:prop></c:calendar-multiget>"#;
+    let proppatch = r#"<d:propertyupdate xmlns:d="DAV:"><d:set><d:prop>
+        <d:displayname>Renamed</d:displayname></d:prop></d:set></d:propertyupdate>"#;
+    // (caller, method, on the task?, body, expected)
+    use StatusCode as S;
+    let owner_put = vtodo("m-owner", "By the owner", "");
+    let editor_put = vtodo("m-editor", "By the editor", "");
+    let viewer_put = vtodo("m-viewer", "By the viewer", "");
+    let cases: Vec<(&Client, &str, Option<&str>, &str, S)> = vec![
+        (&owner, "PROPFIND", None, "", S::MULTI_STATUS),
+        (&editor, "PROPFIND", None, "", S::MULTI_STATUS),
+        (&viewer, "PROPFIND", None, "", S::MULTI_STATUS),
+        (&stranger, "PROPFIND", None, "", S::NOT_FOUND),
+        (&viewer, "REPORT", None, multiget, S::MULTI_STATUS),
+        (&stranger, "REPORT", None, multiget, S::NOT_FOUND),
+        (&owner, "PUT", Some("m-owner.ics"), &owner_put, S::CREATED),
+        (
+            &editor,
+            "PUT",
+            Some("m-editor.ics"),
+            &editor_put,
+            S::CREATED,
+        ),
+        (
+            &viewer,
+            "PUT",
+            Some("m-viewer.ics"),
+            &viewer_put,
+            S::FORBIDDEN,
+        ),
+        (
+            &read_only,
+            "PUT",
+            Some("m-ro.ics"),
+            &viewer_put,
+            S::FORBIDDEN,
+        ),
+        (&stranger, "PUT", Some("m-x.ics"), &viewer_put, S::NOT_FOUND),
+        (&viewer, "GET", Some("m-owner.ics"), "", S::OK),
+        (&stranger, "GET", Some("m-owner.ics"), "", S::NOT_FOUND),
+        (&viewer, "DELETE", Some("m-owner.ics"), "", S::FORBIDDEN),
+        (&stranger, "DELETE", Some("m-owner.ics"), "", S::NOT_FOUND),
+        (&read_only, "DELETE", Some("m-owner.ics"), "", S::FORBIDDEN),
+        (&editor, "DELETE", Some("m-owner.ics"), "", S::NO_CONTENT),
+        (&editor, "PROPPATCH", None, proppatch, S::FORBIDDEN),
+        (&viewer, "PROPPATCH", None, proppatch, S::FORBIDDEN),
+        (&stranger, "PROPPATCH", None, proppatch, S::NOT_FOUND),
+        (&owner, "PROPPATCH", None, proppatch, S::MULTI_STATUS),
+        (&editor, "DELETE", None, "", S::FORBIDDEN),
+        (&viewer, "DELETE", None, "", S::FORBIDDEN),
+        (&stranger, "DELETE", None, "", S::NOT_FOUND),
+    ];
+    let mut wrong = Vec::new();
+    for (who, method, item, body, expected) in cases {
+        let path = format!(
+            "/dav/calendars/{}/{project}/{}",
+            who.user.id,
+            item.unwrap_or_default()
+        );
+        let response = dav(&app, who, method, &path, &[], body).await;
+        if response.status != expected {
+            wrong.push(format!(
+                "{} {method} {path}: {} (expected {expected}) {}",
+                who.email, response.status, response.body
+            ));
+        }
+    }
+    for method in [
+        "PROPFIND",
+        "REPORT",
+        "GET",
+        "PUT",
+        "DELETE",
+        "PROPPATCH",
+        "MKCALENDAR",
+    ] {
+        let anonymous = app
+            .raw(
+                Request::builder()
+                    .method(method)
+                    .uri(format!("/dav/calendars/{}/{project}/", owner.user.id))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        if anonymous.status != StatusCode::UNAUTHORIZED {
+            wrong.push(format!("anonymous {method}: {}", anonymous.status));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    let projects = app.get("/api/v1/projects", &owner.user.token).await;
+    assert!(
+        projects
+            .body
+            .as_array()
+            .expect("projects")
+            .iter()
+            .any(|p| p["name"] == "Renamed"),
+        "the owner's PROPPATCH renamed it"
+    );
+}
+
+/// Bodies cut short or with a character swapped, at every method: a clear 4xx or a success,
+/// never a 5xx.
+#[tokio::test]
+async fn malformed_bodies_at_every_method_never_fail_the_server() {
+    let app = TestApp::spawn().await;
+    let ada = client(&app, "ada@example.com").await;
+    let inbox = inbox_of(&app, &ada).await;
+    let calendar = format!("/dav/calendars/{}/{inbox}/", ada.user.id);
+    let sample = vtodo(
+        "fuzz",
+        "Fuzz",
+        "DUE;TZID=Europe/Paris:20261208T170000\r\nRRULE:FREQ=WEEKLY;BYDAY=MO\r\n\
+         CATEGORIES:a,b\\,c\r\nBEGIN:VALARM\r\nTRIGGER:-PT15M\r\nEND:VALARM\r\n",
+    );
+    let sync = r#"<d:sync-collection xmlns:d="DAV:"><d:sync-token/><d:prop><d:getetag/></d:prop></d:sync-collection>"#;
+    let bodies: [(&str, String, &str); 4] = [
+        ("PUT", format!("{calendar}fuzz.ics"), sample.as_str()),
+        ("PROPFIND", calendar.clone(), PROPFIND_CALENDARS),
+        ("REPORT", calendar.clone(), sync),
+        (
+            "MKCALENDAR",
+            format!("{calendar}../fuzzed/"),
+            "<c:mkcalendar xmlns:c=\"urn:ietf:params:xml:ns:caldav\"/>",
+        ),
+    ];
+    let mut failures = Vec::new();
+    let mut sent = 0;
+    for (method, path, body) in &bodies {
+        let step = (body.len() / 30).max(1);
+        for cut in (0..body.len()).step_by(step) {
+            let Some(short) = body.get(..cut) else {
+                continue;
+            };
+            let swapped: String = body
+                .char_indices()
+                .map(|(i, c)| if i == cut { '<' } else { c })
+                .collect();
+            for variant in [short.to_owned(), swapped] {
+                sent += 1;
+                let response = dav(&app, &ada, method, path, &[], &variant).await;
+                if response.status.is_server_error() {
+                    failures.push(format!("{method} {path} {variant:?}: {}", response.status));
+                }
+            }
+        }
+    }
+    assert!(sent > 100, "{sent}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
