@@ -82,6 +82,9 @@ pub fn routes() -> Router<AppState> {
         .route("/sections/{id}/delete", post(projects::delete_section))
         .route("/settings", get(settings::page))
         .route("/settings/profile", post(settings::profile))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/sessions/{id}/end", post(settings::end_session))
+        .route("/settings/delete-account", post(settings::delete_account))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
         .route(

@@ -1342,3 +1342,224 @@ async fn the_sharing_forms_need_the_csrf_token() {
         );
     }
 }
+
+/// Logs in again as a second device of the same account: its cookie.
+async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
+    let body = format!("email={email}&password={password}");
+    let response = post_form(app, "/login", None, &body).await;
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        response.body
+    );
+    let set_cookie = response.header("set-cookie").expect("a session cookie");
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_the_other_devices_and_keeps_this_one() {
+    let app = TestApp::spawn().await;
+    let laptop = sign_up(&app, "pw%40example.com").await;
+    let phone = log_in(&app, "pw%40example.com", "correct+horse+battery").await;
+
+    let settings = get_page(&app, "/settings", &laptop.cookie).await;
+    let page = page_text(&settings);
+    assert!(page.contains("This browser"), "{page}");
+    assert_eq!(
+        page.matches("/settings/sessions/").count(),
+        1,
+        "one other: {page}"
+    );
+
+    let wrong = format!(
+        "_csrf={}&current_password=nope-nope-nope&new_password=another+long+one",
+        laptop.csrf
+    );
+    let refused = post_form(&app, "/settings/password", Some(&laptop.cookie), &wrong).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let back = refused.header("location").expect("back to settings");
+    assert!(
+        back.starts_with("/settings?error=Current+password"),
+        "{back}"
+    );
+    assert!(!back.contains("nope"), "no password in the URL: {back}");
+    let short = format!(
+        "_csrf={}&current_password=correct+horse+battery&new_password=short",
+        laptop.csrf
+    );
+    let refused = post_form(&app, "/settings/password", Some(&laptop.cookie), &short).await;
+    let back = refused.header("location").expect("back to settings");
+    assert!(back.starts_with("/settings?error=New+password"), "{back}");
+    assert_eq!(get_page(&app, "/", &phone).await.status, StatusCode::OK);
+
+    let ok = format!(
+        "_csrf={}&current_password=correct+horse+battery&new_password=another+long+one",
+        laptop.csrf
+    );
+    let changed = post_form(&app, "/settings/password", Some(&laptop.cookie), &ok).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    let notice = changed.header("location").expect("a notice");
+    assert!(notice.contains("other+devices+were+signed+out"), "{notice}");
+    let shown = get_page(&app, notice, &laptop.cookie).await;
+    assert!(page_text(&shown).contains("Your other devices were signed out"));
+    assert_eq!(
+        get_page(&app, "/", &phone).await.header("location"),
+        Some("/login"),
+        "the phone is signed out"
+    );
+    log_in(&app, "pw%40example.com", "another+long+one").await;
+}
+
+#[tokio::test]
+async fn another_session_is_signed_out_from_the_list_and_a_strangers_is_not_found() {
+    let app = TestApp::spawn().await;
+    let laptop = sign_up(&app, "ses%40example.com").await;
+    let phone = log_in(&app, "ses%40example.com", "correct+horse+battery").await;
+    let stranger = sign_up(&app, "stranger%40example.com").await;
+
+    let settings = get_page(&app, "/settings", &laptop.cookie).await;
+    let page = page_text(&settings);
+    let start = page.find("/settings/sessions/").expect("the phone's row");
+    let action = page[start..].split('"').next().expect("action").to_owned();
+
+    let forged = post_form(&app, &action, Some(&laptop.cookie), "").await;
+    assert_eq!(
+        forged.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:csrf"
+    );
+    let theirs = format!("_csrf={}", stranger.csrf);
+    let refused = post_form(&app, &action, Some(&stranger.cookie), &theirs).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "not the stranger's");
+    assert!(page_text(&refused).contains("Not found"));
+    assert_eq!(get_page(&app, "/", &phone).await.status, StatusCode::OK);
+
+    let body = format!("_csrf={}", laptop.csrf);
+    let ended = post_form(&app, &action, Some(&laptop.cookie), &body).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert!(
+        ended
+            .header("location")
+            .expect("back")
+            .starts_with("/settings?notice=")
+    );
+    assert_eq!(
+        get_page(&app, "/", &phone).await.header("location"),
+        Some("/login")
+    );
+    assert_eq!(
+        get_page(&app, "/", &laptop.cookie).await.status,
+        StatusCode::OK
+    );
+    let settings = get_page(&app, "/settings", &laptop.cookie).await;
+    assert_eq!(
+        page_text(&settings).matches("/settings/sessions/").count(),
+        0
+    );
+
+    let unsigned = app
+        .raw(
+            form(&action, None)
+                .body(Body::from("_csrf=x"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(unsigned.header("location"), Some("/login"));
+}
+
+#[tokio::test]
+async fn deleting_the_account_needs_the_password_then_signs_out_to_the_login_page() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "gone%40example.com").await;
+    let body = format!("text=Secret+plan&_csrf={}", browser.csrf);
+    post_form(&app, "/tasks", Some(&browser.cookie), &body).await;
+
+    let forged = post_form(
+        &app,
+        "/settings/delete-account",
+        Some(&browser.cookie),
+        "password=correct+horse+battery",
+    )
+    .await;
+    forged.problem(StatusCode::FORBIDDEN);
+    let wrong = format!("_csrf={}&password=nope-nope-nope", browser.csrf);
+    let refused = post_form(
+        &app,
+        "/settings/delete-account",
+        Some(&browser.cookie),
+        &wrong,
+    )
+    .await;
+    let back = refused.header("location").expect("back to settings");
+    assert!(back.starts_with("/settings?error=Password"), "{back}");
+    assert_eq!(
+        get_page(&app, "/", &browser.cookie).await.status,
+        StatusCode::OK
+    );
+
+    let ok = format!("_csrf={}&password=correct+horse+battery", browser.csrf);
+    let deleted = post_form(&app, "/settings/delete-account", Some(&browser.cookie), &ok).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert_eq!(deleted.header("location"), Some("/login?deleted=1"));
+    assert!(
+        deleted
+            .header("set-cookie")
+            .expect("cleared")
+            .contains("Max-Age=0")
+    );
+    let login = app
+        .raw(
+            Request::get("/login?deleted=1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert!(page_text(&login).contains("Your account and its data were deleted."));
+    assert_eq!(
+        get_page(&app, "/", &browser.cookie)
+            .await
+            .header("location"),
+        Some("/login")
+    );
+    let again = post_form(
+        &app,
+        "/login",
+        None,
+        "email=gone%40example.com&password=correct+horse+battery",
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "the account is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_change_the_password_or_delete_the_account_by_form() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("rokey@example.com").await;
+    let created = app
+        .post(
+            "/api/v1/api-keys",
+            &user.token,
+            json!({"name": "reader", "scopes": ["read"]}),
+        )
+        .await;
+    let secret = created.body["secret"].as_str().expect("secret");
+    for uri in ["/settings/password", "/settings/delete-account"] {
+        let refused = app
+            .raw(
+                form(uri, None)
+                    .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                    .body(Body::from("password=x&current_password=x&new_password=y"))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(
+            refused.problem(StatusCode::FORBIDDEN)["type"],
+            "urn:todo:problem:insufficient-scope",
+            "{uri}"
+        );
+    }
+}
