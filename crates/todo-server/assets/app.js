@@ -737,6 +737,17 @@
     };
   }
 
+  // --- Today's Overdue section: collapsed stays collapsed (this browser) ---------------------
+  function setupOverdue() {
+    const section = $("#overdue");
+    if (!section) return;
+    const key = "todo-overdue-collapsed";
+    try { if (localStorage.getItem(key) === "1") section.open = false; } catch (_) { /* storage off */ }
+    section.addEventListener("toggle", () => {
+      try { localStorage.setItem(key, section.open ? "0" : "1"); } catch (_) { /* storage off */ }
+    });
+  }
+
   // --- start ------------------------------------------------------------------------------
   const zone = $("#signup #timezone, form[action='/signup'] #timezone");
   if (zone) { try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* keep UTC */ } }
@@ -748,5 +759,6 @@
     setupReminders();
     setupTree();
     setupComments();
+    setupOverdue();
   }
 })();

@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/signup", get(account::signup_page).post(account::signup))
         .route("/logout", post(account::logout))
         .route("/tasks", post(tasks::quick_add))
+        .route("/today/reschedule-overdue", post(tasks::reschedule_overdue))
         .route("/tasks/{id}", post(tasks::save))
         .route("/tasks/{id}/edit", get(tasks::edit))
         .route("/tasks/{id}/row", get(tasks::row))

@@ -1563,3 +1563,228 @@ async fn a_read_only_key_cannot_change_the_password_or_delete_the_account_by_for
         );
     }
 }
+
+/// A task made through the API with the page's cookie and token; its id.
+async fn api_task(app: &TestApp, browser: &Browser, body: serde_json::Value) -> i64 {
+    let response = app
+        .raw(
+            Request::post("/api/v1/tasks")
+                .header(header::HOST, "todo.test")
+                .header(header::COOKIE, &browser.cookie)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-csrf-token", &browser.csrf)
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    response.body["id"].as_i64().expect("an id")
+}
+
+fn day(offset: i64) -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive() + chrono::Duration::days(offset)
+}
+
+#[tokio::test]
+async fn today_shows_an_overdue_section_above_todays_tasks_and_reschedules_it_to_today() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "plan%40example.com").await;
+    let old = api_task(
+        &app,
+        &browser,
+        json!({"title": "Old bill", "due_date": day(-40)}),
+    )
+    .await;
+    let timed = format!("{}T09:30:00", day(-1));
+    let standup = api_task(
+        &app,
+        &browser,
+        json!({"title": "Standup", "due_local": timed}),
+    )
+    .await;
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Due now", "due_date": day(0)}),
+    )
+    .await;
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Later on", "due_date": day(1)}),
+    )
+    .await;
+
+    let page = get_page(&app, "/?view=today", &browser.cookie).await;
+    let html = page_text(&page);
+    let overdue = html.find("id=\"overdue\"").expect("an Overdue section");
+    let due_today = html.find("id=\"today-head\"").expect("a Due today heading");
+    assert!(
+        html.contains("Overdue <span class=\"meta\">(2)</span>"),
+        "{html}"
+    );
+    let (old_row, standup_row) = (
+        format!("id=\"task-{old}\""),
+        format!("id=\"task-{standup}\""),
+    );
+    let at = |needle: &str| html.find(needle).expect(needle);
+    assert!(overdue < at(&old_row) && at(&old_row) < at(&standup_row));
+    assert!(
+        at(&standup_row) < due_today && due_today < at("Due now"),
+        "{html}"
+    );
+    assert!(!html.contains("Later on"), "tomorrow is not today");
+    assert!(
+        html.contains("<option value=\"due_at\" selected>Due date</option>"),
+        "the sort says due date"
+    );
+    assert!(html.contains("1 task<"), "the count is today's: {html}");
+
+    let forged = post_form(&app, "/today/reschedule-overdue", Some(&browser.cookie), "").await;
+    forged.problem(StatusCode::FORBIDDEN);
+    let body = format!("_csrf={}", browser.csrf);
+    let moved = post_form(
+        &app,
+        "/today/reschedule-overdue",
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let back = moved.header("location").expect("back to Today");
+    assert!(
+        back.starts_with("/?view=today&notice=Moved+2+tasks"),
+        "{back}"
+    );
+    let page = get_page(&app, back, &browser.cookie).await;
+    let html = page_text(&page);
+    assert!(html.contains("Moved 2 tasks to today."));
+    assert!(!html.contains("id=\"overdue\""), "nothing overdue is left");
+    assert!(html.contains("Old bill") && html.contains("Standup") && html.contains("3 tasks<"));
+    let task = get_page(&app, &format!("/api/v1/tasks/{standup}"), &browser.cookie).await;
+    assert_eq!(
+        task.body["due_local"],
+        format!("{}T09:30:00", day(0)),
+        "the time is kept"
+    );
+    let task = get_page(&app, &format!("/api/v1/tasks/{old}"), &browser.cookie).await;
+    assert_eq!(task.body["due_date"], day(0).to_string());
+
+    let unsigned = post_form(&app, "/today/reschedule-overdue", None, "").await;
+    assert_eq!(unsigned.header("location"), Some("/login"));
+}
+
+#[tokio::test]
+async fn only_the_first_five_overdue_tasks_show_so_todays_tasks_stay_on_screen() {
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.rate_limit.enabled = false;
+    let app = TestApp::spawn_configured(settings).await;
+    let browser = sign_up(&app, "many%40example.com").await;
+    for n in 0..55 {
+        api_task(
+            &app,
+            &browser,
+            json!({"title": format!("Late {n}"), "due_date": day(-3)}),
+        )
+        .await;
+    }
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Due now", "due_date": day(0)}),
+    )
+    .await;
+    let page = get_page(&app, "/?view=today", &browser.cookie).await;
+    let html = page_text(&page);
+    assert!(html.contains("Overdue <span class=\"meta\">(55)</span>"));
+    assert_eq!(
+        html.matches("class=\"task overdue").count(),
+        5,
+        "the first five"
+    );
+    assert!(html.contains("Show all 55 overdue tasks"));
+    assert!(html.contains("Due now"));
+    assert!(!html.contains("Load more"), "today's own list is complete");
+}
+
+#[tokio::test]
+async fn upcoming_is_grouped_by_day_and_the_sort_control_names_the_real_order() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "soon%40example.com").await;
+    for (title, offset) in [("Far", 9), ("Next A", 1), ("Mid", 3), ("Next B", 1)] {
+        api_task(
+            &app,
+            &browser,
+            json!({"title": title, "due_date": day(offset)}),
+        )
+        .await;
+    }
+    let page = get_page(&app, "/?view=upcoming", &browser.cookie).await;
+    let html = page_text(&page);
+    assert_eq!(html.matches("class=\"day-head\"").count(), 3, "{html}");
+    let at = |needle: &str| html.find(needle).expect(needle);
+    let tomorrow = format!("Tomorrow · {}", day(1).format("%a %-d %b"));
+    assert!(at(&tomorrow) < at("Next A") && at("Next B") < at(&format!("data-day=\"{}\"", day(3))));
+    assert!(at(&format!("data-day=\"{}\"", day(3))) < at("Mid") && at("Mid") < at("Far"));
+    assert!(html.contains("<option value=\"due_at\" selected>Due date</option>"));
+
+    let by_title = get_page(&app, "/?view=upcoming&sort=title", &browser.cookie).await;
+    let html = page_text(&by_title);
+    assert_eq!(
+        html.matches("class=\"day-head\"").count(),
+        0,
+        "not by day when sorted by title"
+    );
+    assert!(html.contains("<option value=\"title\" selected>Title</option>"));
+    let open = get_page(&app, "/", &browser.cookie).await;
+    assert!(
+        page_text(&open).contains("<option value=\"created_at\" selected>Oldest first</option>")
+    );
+}
+
+#[tokio::test]
+async fn a_viewers_reschedule_leaves_the_shared_projects_overdue_tasks_as_they_were() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let past = day(-2);
+    let body = format!("due_date={past}&_csrf={}", h.owner.csrf);
+    let saved = post_form(
+        &app,
+        &format!("/tasks/{}", h.task),
+        Some(&h.owner.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{:?}", saved.body);
+    let own = api_task(
+        &app,
+        &h.viewer,
+        json!({"title": "Mine", "due_date": day(-1)}),
+    )
+    .await;
+
+    let page = get_page(&app, "/?view=today", &h.viewer.cookie).await;
+    assert!(page_text(&page).contains("Overdue <span class=\"meta\">(2)</span>"));
+    let body = format!("_csrf={}", h.viewer.csrf);
+    let moved = post_form(
+        &app,
+        "/today/reschedule-overdue",
+        Some(&h.viewer.cookie),
+        &body,
+    )
+    .await;
+    let back = moved.header("location").expect("back to Today");
+    assert!(back.contains("Moved+1+task+to+today."), "{back}");
+    assert!(
+        back.contains("1+task+in+projects+you+may+only+view"),
+        "{back}"
+    );
+    let shared = get_page(&app, &format!("/api/v1/tasks/{}", h.task), &h.owner.cookie).await;
+    assert_eq!(
+        shared.body["due_date"],
+        past.to_string(),
+        "the owner's task stayed"
+    );
+    let mine = get_page(&app, &format!("/api/v1/tasks/{own}"), &h.viewer.cookie).await;
+    assert_eq!(mine.body["due_date"], day(0).to_string());
+}
