@@ -32,7 +32,11 @@
   }
   function hideToast() { const box = $("#toast"); if (box) box.classList.remove("show"); }
 
+  // Seconds until a refused request may be sent again (429's Retry-After).
+  function retryAfter(response) { return Math.max(1, parseInt(response.headers.get("Retry-After"), 10) || 5); }
+
   async function problemText(response) {
+    if (response.status === 429) return `Slow down: too many requests in a minute. Try again in ${retryAfter(response)} s.`;
     try {
       const body = await response.json();
       return body.detail || body.title || `Error ${response.status}`;
@@ -404,6 +408,7 @@
   });
 
   // --- live updates -----------------------------------------------------------------------
+  let limitedToastUntil = 0;
   // One row fetched again, rendered by the server as the list renders it.
   async function refreshRow(id, created) {
     if (!tasksList() || pendingDeletes.has(String(id))) return;
@@ -412,6 +417,16 @@
     const query = returnTo().split("?")[1] || "";
     const response = await fetch(`/tasks/${id}/row?${query}`, { headers: { "X-Fragment": "1" } });
     if (response.status === 404) { if (existing) { existing.remove(); setCount(-1); } return; }
+    if (response.status === 429) {
+      // Over the limit: say so once, and fetch the row again when allowed (never stay stale).
+      const seconds = retryAfter(response);
+      if (Date.now() > limitedToastUntil) {
+        limitedToastUntil = Date.now() + seconds * 1000;
+        toast(`Many changes at once: the list catches up in ${seconds} s.`);
+      }
+      setTimeout(() => refreshRow(id, created), seconds * 1000 + Math.random() * 500);
+      return;
+    }
     if (!response.ok) return;
     const row = rowFromHtml(await response.text());
     if (!row) return;

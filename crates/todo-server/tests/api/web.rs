@@ -1788,3 +1788,141 @@ async fn a_viewers_reschedule_leaves_the_shared_projects_overdue_tasks_as_they_w
     let mine = get_page(&app, &format!("/api/v1/tasks/{own}"), &h.viewer.cookie).await;
     assert_eq!(mine.body["due_date"], day(0).to_string());
 }
+
+fn page_request(uri: &str, cookie: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .uri(uri)
+        .header(header::HOST, "todo.test")
+        .header(header::COOKIE, cookie)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+}
+
+#[tokio::test]
+async fn the_web_apps_own_page_and_row_loads_do_not_trip_the_read_limit_at_its_defaults() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "busy%40example.com").await;
+    let task = api_task(&app, &browser, json!({"title": "Busy", "due_date": day(0)})).await;
+    let views = [
+        "/",
+        "/?view=today",
+        "/?view=upcoming",
+        "/?view=completed",
+        "/settings",
+    ];
+    for n in 0..40 {
+        let uri = views[n % views.len()];
+        let page = app
+            .raw(
+                page_request(uri, &browser.cookie)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "view switch {n}: {uri}");
+    }
+    for n in 0..120 {
+        let row = app
+            .raw(
+                page_request(&format!("/tasks/{task}/row"), &browser.cookie)
+                    .header("x-fragment", "1")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(row.status, StatusCode::OK, "row refresh {n}");
+    }
+    // The API's own budget is unchanged, for the cookie too.
+    let mut last = StatusCode::OK;
+    for _ in 0..101 {
+        last = get_page(&app, "/api/v1/tasks", &browser.cookie)
+            .await
+            .status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_limit_reached_in_the_browser_is_a_page_in_the_apps_style_not_json() {
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.rate_limit.reads_per_minute = 1;
+    settings.rate_limit.writes_per_minute = 1;
+    settings.rate_limit.auth_per_minute = 2;
+    let app = TestApp::spawn_configured(settings).await;
+    let browser = sign_up(&app, "slow%40example.com").await;
+
+    let mut page = None;
+    for _ in 0..11 {
+        let response = app
+            .raw(
+                page_request("/", &browser.cookie)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            page = Some(response);
+            break;
+        }
+    }
+    let page = page.expect("ten page loads a minute with a read limit of one");
+    assert!(
+        page.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(page.header("retry-after").is_some());
+    assert!(page.header("content-security-policy").is_some());
+    let html = page_text(&page);
+    assert!(html.contains("<h1>Slow down a moment</h1>"), "{html}");
+    assert!(
+        html.contains("http-equiv=\"refresh\""),
+        "a read loads again by itself"
+    );
+
+    let fragment = app
+        .raw(
+            page_request("/", &browser.cookie)
+                .header("x-fragment", "1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(
+        fragment.problem(StatusCode::TOO_MANY_REQUESTS)["type"],
+        "urn:todo:problem:rate-limited",
+        "the page script reads the problem and shows a toast"
+    );
+
+    let post = |text: &str| {
+        form("/tasks", Some(&browser.cookie))
+            .header(header::ACCEPT, "text/html")
+            .body(Body::from(format!("text={text}&_csrf={}", browser.csrf)))
+            .expect("request")
+    };
+    assert_eq!(app.raw(post("One")).await.status, StatusCode::SEE_OTHER);
+    let refused = app.raw(post("Two")).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let html = page_text(&refused);
+    assert!(html.contains("this one was not saved"), "{html}");
+    assert!(
+        !html.contains("http-equiv"),
+        "a form is not sent again by itself"
+    );
+
+    let login = || {
+        form("/login", None)
+            .header(header::ACCEPT, "text/html")
+            .body(Body::from(
+                "email=slow%40example.com&password=nope-nope-nope",
+            ))
+            .expect("request")
+    };
+    let mut last = app.raw(login()).await;
+    for _ in 0..2 {
+        if last.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        last = app.raw(login()).await;
+    }
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page_text(&last).contains("too many sign-in attempts"));
+}
