@@ -29,10 +29,12 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// Routes that are never limited: probes and scrapes must work when clients are throttled.
 pub(crate) const EXEMPT: &[&str] = &["/health", "/ready", "/metrics", "/assets/{file}"];
 
-/// The web app's own page and fragment loads (GET/HEAD with the session cookie, outside
-/// `/api/`) count under `web_reads`, this many times the read limit: one screen of the app is
-/// a page, the rows a live update or a bulk change refreshes, "Load more" — dozens of reads a
-/// minute in normal use, which the API's per-request budget was not sized for (docs/web.md).
+/// The web app's own reads (GET/HEAD with the session cookie and no `Authorization` header:
+/// pages, row fragments, and the page script's API reads such as the event stream) count
+/// under `web_reads`, this many times the read limit: one screen of the app is a page, its
+/// event stream, the rows a live update or a bulk change refreshes, "Load more" — dozens of
+/// reads a minute in normal use, which the API's per-request budget was not sized for. The
+/// cookie is `HttpOnly` and `SameSite=Lax`, so only our pages send it (docs/web.md).
 pub const WEB_READS_FACTOR: u32 = 10;
 
 /// Routes under the stricter `auth` policy (password guessing, account spraying).
@@ -207,13 +209,7 @@ impl RateLimits {
             // Every MCP message is a POST, reads included (tools/list, list_tasks): counting
             // them as writes would starve an agent that mostly reads.
             Some("/mcp") => PolicyName::Reads,
-            Some(route)
-                if from_page
-                    && crate::auth::is_read_only(method)
-                    && !route.starts_with("/api/") =>
-            {
-                PolicyName::WebReads
-            }
+            _ if from_page && crate::auth::is_read_only(method) => PolicyName::WebReads,
             _ if crate::auth::is_read_only(method) => PolicyName::Reads,
             _ => PolicyName::Writes,
         };
@@ -458,9 +454,14 @@ mod tests {
             web(Method::GET, "/tasks/{id}/row", true),
             Some((PolicyName::WebReads, 1000))
         );
-        // The API stays the API, cookie or not; a form post is a write; no cookie, no bonus.
+        // The page script's API reads with the cookie too; a form post is a write; without
+        // the cookie (a Bearer client), the API's budget.
         assert_eq!(
-            web(Method::GET, "/api/v1/tasks", true),
+            web(Method::GET, "/api/v1/events", true),
+            Some((PolicyName::WebReads, 1000))
+        );
+        assert_eq!(
+            web(Method::GET, "/api/v1/tasks", false),
             Some((PolicyName::Reads, 100))
         );
         assert_eq!(
