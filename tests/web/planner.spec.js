@@ -79,3 +79,32 @@ test("Today puts today's tasks on the first screen under a collapsible Overdue; 
   expect(overflow).toBeLessThanOrEqual(0);
   await page.screenshot({ path: path.join(SHOTS, "upcoming-phone.png") });
 });
+
+test("checking off shows Undo, which reopens the task, by click and by the x key", async ({ page }) => {
+  await page.goto(`${server.baseURL}/signup`);
+  await page.getByLabel("Email").fill(`undo${Date.now()}@example.com`);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await expect(page).toHaveURL(`${server.baseURL}/`);
+  await page.getByLabel("New task").fill("Send the invoice");
+  await page.getByLabel("New task").press("Enter");
+  const invoice = page.locator(".task", { hasText: "Send the invoice" });
+  await expect(invoice).toBeVisible();
+
+  await invoice.getByRole("checkbox").click();
+  await expect(invoice).toHaveClass(/done/);
+  await expect(page.locator("#toast")).toContainText("Done: “Send the invoice”");
+  await page.locator("#toast").getByRole("button", { name: "Undo" }).click();
+  await expect(page.locator("#toast")).toContainText("Undone");
+  await expect(invoice).not.toHaveClass(/done/);
+  await page.reload();
+  await expect(page.locator(".task", { hasText: "Send the invoice" })).not.toHaveClass(/done/);
+
+  // The keyboard's x goes the same way.
+  await page.locator("body").press("j");
+  await expect(page.locator(".task", { hasText: "Send the invoice" })).toHaveClass(/selected/);
+  await page.keyboard.press("x");
+  await expect(page.locator(".task", { hasText: "Send the invoice" })).toHaveClass(/done/);
+  await page.locator("#toast").getByRole("button", { name: "Undo" }).click();
+  await expect(page.locator(".task", { hasText: "Send the invoice" })).not.toHaveClass(/done/);
+});

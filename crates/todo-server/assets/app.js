@@ -143,6 +143,13 @@
               ms: 8000,
               run: () => undoOccurrence(form.action, row.dataset.id),
             });
+          } else if (!wasDone && done) {
+            // Checked off by mistake? Undo reopens it (the same route, completed=false).
+            toast(`Done: “${$(".title", row).textContent}”`, {
+              label: "Undo",
+              ms: 6000,
+              run: () => undoOccurrence(form.action, row.dataset.id),
+            });
           } else {
             toast(done ? "Marked done" : "Marked not done");
           }
@@ -160,6 +167,7 @@
     }
   });
 
+  // Undoes a check-off: a recurring task moves back to the due it had, another reopens.
   async function undoOccurrence(action, id) {
     try {
       const response = await postFragment(action, new URLSearchParams({ completed: "false", return_to: returnTo() }));
