@@ -228,7 +228,9 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
     let caller = request.extensions().get::<Caller>();
-    let from_page = caller.is_some_and(|c| c.via() == crate::auth::Via::Cookie)
+    // A signed-in session cookie only: a stale or forged cookie is an anonymous read.
+    let from_page = caller
+        .is_some_and(|c| c.via() == crate::auth::Via::Cookie && c.user_id().is_some())
         && !request
             .headers()
             .contains_key(axum::http::header::AUTHORIZATION);

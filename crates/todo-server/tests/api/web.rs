@@ -1930,3 +1930,30 @@ async fn a_limit_reached_in_the_browser_is_a_page_in_the_apps_style_not_json() {
     assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(page_text(&last).contains("too many sign-in attempts"));
 }
+
+#[tokio::test]
+async fn a_cookie_that_signs_no_one_in_gets_no_larger_read_budget() {
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.rate_limit.reads_per_minute = 2;
+    let app = TestApp::spawn_configured(settings).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = app
+            .raw(
+                page_request("/login", "todo_session=not-a-session")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        statuses.push(response.status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ],
+        "the address's own two reads"
+    );
+}
