@@ -118,10 +118,13 @@ async fn settings_page(
             client_id: a.client_id,
         })
         .collect();
-    let mut sessions: Vec<SessionView> = state
-        .todo
-        .sessions(&user.principal)
-        .await?
+    // An app's OAuth token may read this page but not the account's sessions: none listed.
+    let sessions = match state.todo.sessions(&user.principal).await {
+        Ok(sessions) => sessions,
+        Err(todo_core::Error::Forbidden(_)) => Vec::new(),
+        Err(err) => return Err(err.into()),
+    };
+    let mut sessions: Vec<SessionView> = sessions
         .into_iter()
         .map(|s| SessionView {
             started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
