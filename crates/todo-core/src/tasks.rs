@@ -7,6 +7,7 @@ use crate::Todo;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
+use crate::patch::Patch;
 use crate::placement::MoveInput;
 use crate::planning::WriteContext;
 use crate::project::{ProjectId, SectionId};
@@ -16,7 +17,7 @@ use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
 use crate::task::{
     DueChange, NewTask, Priority, Task, TaskChanges, TaskId, TaskInput, TaskPatchInput,
 };
-use crate::time::now;
+use crate::time::{WallClock, now};
 use crate::transfer::Progress;
 
 const NOT_FOUND: Error = Error::NotFound("task");
@@ -85,6 +86,9 @@ pub struct QuickPreview {
     /// quick add refuses the text while there is any.
     pub problems: Vec<String>,
 }
+
+/// The most tasks one "Reschedule to today" moves.
+const MAX_RESCHEDULED: usize = 5_000;
 
 impl Todo {
     /// The user's time zone, which places all-day dates and date filters.
@@ -572,5 +576,47 @@ impl Todo {
             results.push(BulkResult { id, status });
         }
         Ok(results)
+    }
+
+    /// "Reschedule to today": every open task due before today (in the user's zone) is moved
+    /// to today, a timed one keeping its clock time (and a pinned zone), an all-day one all
+    /// day. Tasks the user may not change (a viewer's) are left; returns (moved, left).
+    pub async fn reschedule_overdue_to_today(&self, user_id: &UserId) -> Result<(usize, usize)> {
+        let tz = self.time_zone(user_id).await?;
+        let today = now().with_timezone(&tz).date_naive();
+        let request = ListTasksRequest {
+            status: Some("pending".into()),
+            due_before: Some(today.format("%Y-%m-%d").to_string()),
+            sort: Some("due_at".into()),
+            ..ListTasksRequest::default()
+        };
+        let query = request.validate(tz, now())?;
+        let overdue = self
+            .collect_tasks(user_id, query, tz, MAX_RESCHEDULED, &|_, _| {})
+            .await?;
+        let (mut moved, mut left) = (0, 0);
+        for task in overdue {
+            let mut patch = TaskPatchInput::default();
+            match (task.due_date, task.due_local, task.due_at) {
+                (Some(_), _, _) => patch.due_date = Patch::Value(today),
+                (None, Some(local), _) => {
+                    patch.due_local = Patch::Value(WallClock(today.and_time(local.time())));
+                    if let Some(zone) = task.due_timezone.clone() {
+                        patch.due_timezone = Patch::Value(zone);
+                    }
+                }
+                (None, None, Some(at)) => {
+                    let time = at.with_timezone(&tz).time();
+                    patch.due_local = Patch::Value(WallClock(today.and_time(time)));
+                }
+                (None, None, None) => continue,
+            }
+            match self.patch_task(user_id, task.id, patch).await {
+                Ok(_) => moved += 1,
+                Err(Error::InsufficientRole(_) | Error::NotFound(_)) => left += 1,
+                Err(err) => return Err(err),
+            }
+        }
+        Ok((moved, left))
     }
 }

@@ -32,7 +32,11 @@
   }
   function hideToast() { const box = $("#toast"); if (box) box.classList.remove("show"); }
 
+  // Seconds until a refused request may be sent again (429's Retry-After).
+  function retryAfter(response) { return Math.max(1, parseInt(response.headers.get("Retry-After"), 10) || 5); }
+
   async function problemText(response) {
+    if (response.status === 429) return `Slow down: too many requests in a minute. Try again in ${retryAfter(response)} s.`;
     try {
       const body = await response.json();
       return body.detail || body.title || `Error ${response.status}`;
@@ -139,6 +143,13 @@
               ms: 8000,
               run: () => undoOccurrence(form.action, row.dataset.id),
             });
+          } else if (!wasDone && done) {
+            // Checked off by mistake? Undo reopens it (the same route, completed=false).
+            toast(`Done: “${$(".title", row).textContent}”`, {
+              label: "Undo",
+              ms: 6000,
+              run: () => undoOccurrence(form.action, row.dataset.id),
+            });
           } else {
             toast(done ? "Marked done" : "Marked not done");
           }
@@ -156,6 +167,7 @@
     }
   });
 
+  // Undoes a check-off: a recurring task moves back to the due it had, another reopens.
   async function undoOccurrence(action, id) {
     try {
       const response = await postFragment(action, new URLSearchParams({ completed: "false", return_to: returnTo() }));
@@ -404,6 +416,7 @@
   });
 
   // --- live updates -----------------------------------------------------------------------
+  let limitedToastUntil = 0;
   // One row fetched again, rendered by the server as the list renders it.
   async function refreshRow(id, created) {
     if (!tasksList() || pendingDeletes.has(String(id))) return;
@@ -412,6 +425,16 @@
     const query = returnTo().split("?")[1] || "";
     const response = await fetch(`/tasks/${id}/row?${query}`, { headers: { "X-Fragment": "1" } });
     if (response.status === 404) { if (existing) { existing.remove(); setCount(-1); } return; }
+    if (response.status === 429) {
+      // Over the limit: say so once, and fetch the row again when allowed (never stay stale).
+      const seconds = retryAfter(response);
+      if (Date.now() > limitedToastUntil) {
+        limitedToastUntil = Date.now() + seconds * 1000;
+        toast(`Many changes at once: the list catches up in ${seconds} s.`);
+      }
+      setTimeout(() => refreshRow(id, created), seconds * 1000 + Math.random() * 500);
+      return;
+    }
     if (!response.ok) return;
     const row = rowFromHtml(await response.text());
     if (!row) return;
@@ -737,6 +760,17 @@
     };
   }
 
+  // --- Today's Overdue section: collapsed stays collapsed (this browser) ---------------------
+  function setupOverdue() {
+    const section = $("#overdue");
+    if (!section) return;
+    const key = "todo-overdue-collapsed";
+    try { if (localStorage.getItem(key) === "1") section.open = false; } catch (_) { /* storage off */ }
+    section.addEventListener("toggle", () => {
+      try { localStorage.setItem(key, section.open ? "0" : "1"); } catch (_) { /* storage off */ }
+    });
+  }
+
   // --- start ------------------------------------------------------------------------------
   const zone = $("#signup #timezone, form[action='/signup'] #timezone");
   if (zone) { try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* keep UTC */ } }
@@ -748,5 +782,6 @@
     setupReminders();
     setupTree();
     setupComments();
+    setupOverdue();
   }
 })();

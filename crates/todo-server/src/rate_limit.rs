@@ -29,6 +29,14 @@ const WINDOW: Duration = Duration::from_secs(60);
 /// Routes that are never limited: probes and scrapes must work when clients are throttled.
 pub(crate) const EXEMPT: &[&str] = &["/health", "/ready", "/metrics", "/assets/{file}"];
 
+/// The web app's own reads (GET/HEAD with the session cookie and no `Authorization` header:
+/// pages, row fragments, and the page script's API reads such as the event stream) count
+/// under `web_reads`, this many times the read limit: one screen of the app is a page, its
+/// event stream, the rows a live update or a bulk change refreshes, "Load more" — dozens of
+/// reads a minute in normal use, which the API's per-request budget was not sized for. The
+/// cookie is `HttpOnly` and `SameSite=Lax`, so only our pages send it (docs/web.md).
+pub const WEB_READS_FACTOR: u32 = 10;
+
 /// Routes under the stricter `auth` policy (password guessing, account spraying).
 const AUTH_ROUTES: &[&str] = &[
     "/api/v1/auth/login",
@@ -72,6 +80,8 @@ impl Default for RateLimitSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyName {
     Reads,
+    /// The web app's page and fragment loads with the session cookie.
+    WebReads,
     Writes,
     Auth,
 }
@@ -80,6 +90,7 @@ impl PolicyName {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Reads => "reads",
+            Self::WebReads => "web_reads",
             Self::Writes => "writes",
             Self::Auth => "auth",
         }
@@ -139,6 +150,10 @@ impl RateLimits {
         let policies: Vec<Policy> = if settings.enabled {
             [
                 (PolicyName::Reads, settings.reads_per_minute),
+                (
+                    PolicyName::WebReads,
+                    settings.reads_per_minute.saturating_mul(WEB_READS_FACTOR),
+                ),
                 (PolicyName::Writes, settings.writes_per_minute),
                 (PolicyName::Auth, settings.auth_per_minute),
             ]
@@ -184,7 +199,8 @@ impl RateLimits {
         self.policies.iter().find(|p| p.name == name)
     }
 
-    fn policy_for(&self, method: &Method, route: Option<&str>) -> Option<&Policy> {
+    /// `from_page`: the request carries the session cookie (and no `Authorization` header).
+    fn policy_for(&self, method: &Method, route: Option<&str>, from_page: bool) -> Option<&Policy> {
         let name = match route {
             Some(route) if EXEMPT.contains(&route) => return None,
             Some(route) if AUTH_ROUTES.contains(&route) && method == Method::POST => {
@@ -193,6 +209,7 @@ impl RateLimits {
             // Every MCP message is a POST, reads included (tools/list, list_tasks): counting
             // them as writes would starve an agent that mostly reads.
             Some("/mcp") => PolicyName::Reads,
+            _ if from_page && crate::auth::is_read_only(method) => PolicyName::WebReads,
             _ if crate::auth::is_read_only(method) => PolicyName::Reads,
             _ => PolicyName::Writes,
         };
@@ -210,16 +227,27 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    let Some(policy) = limits.policy_for(request.method(), route).copied() else {
+    let caller = request.extensions().get::<Caller>();
+    // A signed-in session cookie only: a stale or forged cookie is an anonymous read.
+    let from_page = caller
+        .is_some_and(|c| c.via() == crate::auth::Via::Cookie && c.user_id().is_some())
+        && !request
+            .headers()
+            .contains_key(axum::http::header::AUTHORIZATION);
+    let Some(policy) = limits
+        .policy_for(request.method(), route, from_page)
+        .copied()
+    else {
         return next.run(request).await;
     };
     let user = match policy.name {
         PolicyName::Auth => None,
-        PolicyName::Reads | PolicyName::Writes => request
-            .extensions()
-            .get::<Caller>()
-            .and_then(Caller::user_id),
+        PolicyName::Reads | PolicyName::WebReads | PolicyName::Writes => {
+            caller.and_then(Caller::user_id)
+        }
     };
+    let page = crate::web::wants_page(request.headers(), route);
+    let reload = crate::auth::is_read_only(request.method());
     let key = match user {
         Some(user_id) => format!("user:{user_id}"),
         None => match limits
@@ -240,11 +268,16 @@ pub async fn enforce(State(state): State<AppState>, request: Request, next: Next
         }
         Err(Denied::Limited(decision)) => {
             let what = match policy.name {
-                PolicyName::Reads => "reads",
+                PolicyName::Reads | PolicyName::WebReads => "reads",
                 PolicyName::Writes => "writes",
                 PolicyName::Auth => "login or signup attempts",
             };
-            let mut response = limited(&policy, &decision, what).into_response();
+            // A person in a browser gets a page in the app's style, never a JSON body.
+            let mut response = if page {
+                crate::web::limited_page(policy.name, ceil_secs(decision.retry_after), reload)
+            } else {
+                limited(&policy, &decision, what).into_response()
+            };
             add_headers(response.headers_mut(), &policy, &decision);
             response
         }
@@ -364,7 +397,7 @@ mod tests {
     }
 
     fn policy(limits: &RateLimits, method: Method, route: Option<&str>) -> Option<PolicyName> {
-        limits.policy_for(&method, route).map(|p| p.name)
+        limits.policy_for(&method, route, false).map(|p| p.name)
     }
 
     #[test]
@@ -404,6 +437,43 @@ mod tests {
         assert_eq!(
             policy(&limits, Method::POST, Some("/api/v1/auth/logout")),
             Some(PolicyName::Writes)
+        );
+    }
+
+    #[test]
+    fn the_web_apps_own_reads_have_their_larger_budget_and_nothing_else_does() {
+        let limits = configured(RateLimitSettings::default());
+        let web = |method: Method, route: &str, from_page: bool| {
+            limits
+                .policy_for(&method, Some(route), from_page)
+                .map(|p| (p.name, p.limit.get()))
+        };
+        assert_eq!(
+            web(Method::GET, "/", true),
+            Some((PolicyName::WebReads, 1000))
+        );
+        assert_eq!(
+            web(Method::GET, "/tasks/{id}/row", true),
+            Some((PolicyName::WebReads, 1000))
+        );
+        // The page script's API reads with the cookie too; a form post is a write; without
+        // the cookie (a Bearer client), the API's budget.
+        assert_eq!(
+            web(Method::GET, "/api/v1/events", true),
+            Some((PolicyName::WebReads, 1000))
+        );
+        assert_eq!(
+            web(Method::GET, "/api/v1/tasks", false),
+            Some((PolicyName::Reads, 100))
+        );
+        assert_eq!(
+            web(Method::POST, "/tasks/{id}/complete", true),
+            Some((PolicyName::Writes, 30))
+        );
+        assert_eq!(web(Method::GET, "/", false), Some((PolicyName::Reads, 100)));
+        assert_eq!(
+            web(Method::POST, "/login", true).map(|p| p.0),
+            Some(PolicyName::Auth)
         );
     }
 

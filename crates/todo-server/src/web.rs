@@ -42,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/signup", get(account::signup_page).post(account::signup))
         .route("/logout", post(account::logout))
         .route("/tasks", post(tasks::quick_add))
+        .route("/today/reschedule-overdue", post(tasks::reschedule_overdue))
         .route("/tasks/{id}", post(tasks::save))
         .route("/tasks/{id}/edit", get(tasks::edit))
         .route("/tasks/{id}/row", get(tasks::row))
@@ -82,6 +83,9 @@ pub fn routes() -> Router<AppState> {
         .route("/sections/{id}/delete", post(projects::delete_section))
         .route("/settings", get(settings::page))
         .route("/settings/profile", post(settings::profile))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/sessions/{id}/end", post(settings::end_session))
+        .route("/settings/delete-account", post(settings::delete_account))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
         .route(
@@ -231,6 +235,62 @@ struct ForbiddenPage<'a> {
 }
 
 pub type PageResult = Result<Response, PageError>;
+
+/// The page a person gets at a rate limit, in the app's style.
+#[derive(Template)]
+#[template(path = "limited.html")]
+struct LimitedPage {
+    asset_v: &'static str,
+    /// Sign-in attempts (the `auth` policy), rather than reads or changes.
+    signing_in: bool,
+    /// A read: the page loads itself again when the time is up (`<meta http-equiv=refresh>`,
+    /// no script). A refused form is not sent again on its own.
+    reload: bool,
+    seconds: u64,
+}
+
+/// Whether a refused request is a person's page load or form post (a browser asking for
+/// HTML, outside the API and not the page script's fragment fetch): such a request is
+/// answered with [`limited_page`] rather than a JSON problem.
+pub(crate) fn wants_page(headers: &HeaderMap, route: Option<&str>) -> bool {
+    let machine = [
+        "/api/",
+        "/mcp",
+        "/dav",
+        "/.well-known",
+        "/oauth/token",
+        "/oauth/register",
+    ];
+    let accepts_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    accepts_html
+        && !is_fragment(headers)
+        && !route.is_some_and(|r| machine.iter().any(|m| r.starts_with(m)))
+}
+
+/// 429 as a page: what happened, when to try again, with `Retry-After`.
+pub(crate) fn limited_page(
+    policy: crate::rate_limit::PolicyName,
+    seconds: u64,
+    reload: bool,
+) -> Response {
+    let page = LimitedPage {
+        asset_v: assets::version(),
+        signing_in: policy == crate::rate_limit::PolicyName::Auth,
+        reload,
+        seconds,
+    };
+    let mut response = match render_with(StatusCode::TOO_MANY_REQUESTS, &page) {
+        Ok(response) => response,
+        Err(_) => StatusCode::TOO_MANY_REQUESTS.into_response(),
+    };
+    if let Ok(value) = HeaderValue::try_from(seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
 
 fn page_headers() -> [(header::HeaderName, HeaderValue); 2] {
     [

@@ -22,6 +22,8 @@ struct LoginPage {
     error: Option<String>,
     /// Where to go once signed in (a path on this site: an app's consent page).
     next: String,
+    /// Said above the form after the account was deleted (a fixed text, never from the URL).
+    notice: Option<&'static str>,
 }
 
 #[derive(Template)]
@@ -49,6 +51,9 @@ pub struct LoginForm {
 pub struct LoginQuery {
     #[serde(default)]
     next: String,
+    /// `1` after deleting the account.
+    #[serde(default)]
+    deleted: String,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +83,7 @@ pub async fn login_page(Query(query): Query<LoginQuery>) -> PageResult {
         email: String::new(),
         error: None,
         next: super::safe_return(&query.next).to_owned(),
+        notice: (query.deleted == "1").then_some("Your account and its data were deleted."),
     })
 }
 
@@ -128,6 +134,7 @@ pub async fn login(
                     email: form.email,
                     error: Some(message),
                     next: super::safe_return(&form.next).to_owned(),
+                    notice: None,
                 },
             );
             retry_soon_if(busy, page)

@@ -1,5 +1,5 @@
 //! Settings: name and time zone, API keys (the secret shown once), apps connected with OAuth,
-//! export and import.
+//! export and import, and the account: password, sessions, deleting it.
 //! Export and import are links to the JSON API (the session cookie authenticates them).
 
 use askama::Template;
@@ -8,7 +8,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use todo_core::accounts::{ApiKeyInput, ProfileInput};
+use todo_core::accounts::{
+    AccountDeletionInput, ApiKeyInput, CredentialKind, PasswordChangeInput, ProfileInput,
+};
 use todo_core::api_key::Scope;
 use todo_core::ids::ApiKeyId;
 use todo_core::page::ListTasksRequest;
@@ -16,6 +18,7 @@ use todo_core::patch::Patch;
 
 use super::{Layout, PageResult, WebUser, failure, redirect_with_error, render};
 use crate::AppState;
+use crate::auth::cookie;
 use crate::extract::{Path, Query};
 
 struct AppView {
@@ -25,6 +28,14 @@ struct AppView {
     scopes: String,
     connected: String,
     last_used: String,
+}
+
+/// One of the user's logins, as the Account section lists it.
+struct SessionView {
+    id: String,
+    started: String,
+    expires: String,
+    current: bool,
 }
 
 struct KeyView {
@@ -46,6 +57,7 @@ struct SettingsPage {
     zones: Vec<&'static str>,
     keys: Vec<KeyView>,
     apps: Vec<AppView>,
+    sessions: Vec<SessionView>,
     new_key: Option<(String, String)>,
     csrf: String,
     notice: String,
@@ -106,6 +118,23 @@ async fn settings_page(
             client_id: a.client_id,
         })
         .collect();
+    // An app's OAuth token may read this page but not the account's sessions: none listed.
+    let sessions = match state.todo.sessions(&user.principal).await {
+        Ok(sessions) => sessions,
+        Err(todo_core::Error::Forbidden(_)) => Vec::new(),
+        Err(err) => return Err(err.into()),
+    };
+    let mut sessions: Vec<SessionView> = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            expires: s.expires_at.format("%Y-%m-%d").to_string(),
+            id: s.id,
+            current: s.current,
+        })
+        .collect();
+    // This browser first, then the newest.
+    sessions.sort_by(|a, b| b.current.cmp(&a.current).then(b.started.cmp(&a.started)));
     let display = me.name.clone().or(me.email.clone()).unwrap_or_default();
     render(&SettingsPage {
         layout: user.layout(display, "settings"),
@@ -115,6 +144,7 @@ async fn settings_page(
         zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
         keys,
         apps,
+        sessions,
         new_key,
         csrf: user.csrf.clone(),
         notice: notices.notice,
@@ -292,4 +322,112 @@ pub async fn revoke_app(
         .revoke_connected_app(&user.principal, &id)
         .await?;
     Ok(Redirect::to("/settings?notice=App+disconnected").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+/// Changes the password; every other session ends (`Todo::change_password`), this one stays.
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let input = PasswordChangeInput {
+        current_password: form.current_password,
+        new_password: form.new_password,
+    };
+    match state.todo.change_password(&user.principal, input).await {
+        Ok(()) => Ok(Redirect::to(
+            "/settings?notice=Password+changed.+Your+other+devices+were+signed+out.#account",
+        )
+        .into_response()),
+        Err(err) => Ok(redirect_with_error(
+            "/settings",
+            &password_message(failure(err).1),
+        )),
+    }
+}
+
+/// The core names the form field (`current_password: …`); the page says it in words.
+fn password_message(detail: String) -> String {
+    for (field, words) in [
+        ("current_password: ", "Current password "),
+        ("new_password: ", "New password "),
+        ("password: ", "Password "),
+    ] {
+        if let Some(rest) = detail.strip_prefix(field) {
+            return format!("{words}{rest}");
+        }
+    }
+    detail
+}
+
+#[derive(Deserialize)]
+pub struct SessionPath {
+    id: String,
+}
+
+/// Signs out one of the user's other logins (another's is the 404 page, from the core). Ending
+/// this one is logging out.
+pub async fn end_session(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Path(SessionPath { id }): Path<SessionPath>,
+    Form(form): Form<CsrfOnly>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    state.todo.end_session(&user.principal, &id).await?;
+    if matches!(&user.principal.credential, CredentialKind::Session(current) if *current == id) {
+        return Ok(signed_out(&headers, "/login"));
+    }
+    Ok(Redirect::to("/settings?notice=Signed+out+that+session#account").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct DeleteAccountForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Deletes the account and its data, the password confirming it; then the login page.
+pub async fn delete_account(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<DeleteAccountForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let input = AccountDeletionInput {
+        password: form.password,
+    };
+    match state.todo.delete_account(&user.principal, input).await {
+        Ok(()) => Ok(signed_out(&headers, "/login?deleted=1")),
+        Err(err) => Ok(redirect_with_error(
+            "/settings",
+            &password_message(failure(err).1),
+        )),
+    }
+}
+
+/// To `to` with the session cookie cleared.
+fn signed_out(headers: &HeaderMap, to: &str) -> axum::response::Response {
+    let mut response = Redirect::to(to).into_response();
+    response.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        cookie::clear_session(cookie::is_https(headers)),
+    );
+    response
 }

@@ -20,7 +20,7 @@ use todo_core::time::{local_to_utc, now};
 use super::comments::CommentView;
 use super::projects::{self, task_layout_with};
 use super::sharing::{Access, person};
-use super::view::{OccurrenceView, PRIORITIES, RULE_PRESETS, TaskView, tomorrow};
+use super::view::{OccurrenceView, PRIORITIES, RULE_PRESETS, TaskView, day_heading, tomorrow};
 
 /// How many earlier occurrences of recurring tasks the Done view lists.
 const OCCURRENCES_SHOWN: u32 = 50;
@@ -34,6 +34,10 @@ use crate::extract::{Path, Query};
 /// Rows per page: one screen and a bit; "Load more" fetches the next page by keyset cursor.
 const PAGE_SIZE: u32 = 50;
 
+/// Overdue tasks shown above today's: few enough that today's stay on the first screen; the
+/// rest are one link away (the Overdue view), and "Reschedule to today" moves them all.
+const OVERDUE_SHOWN: u32 = 5;
+
 /// The views the list's own navigation offers: (name, label). Today and Upcoming are in the
 /// sidebar, beside the Inbox and the projects.
 const VIEWS: &[(&str, &str)] = &[
@@ -43,8 +47,10 @@ const VIEWS: &[(&str, &str)] = &[
     ("all", "All"),
 ];
 
+/// The sort select's choices. Each names its order explicitly, so the one selected is the
+/// order the list is in (Today, Upcoming and Overdue sort by due date unless told otherwise).
 const SORTS: &[(&str, &str)] = &[
-    ("", "Oldest first"),
+    ("created_at", "Oldest first"),
     ("-created_at", "Newest first"),
     ("due_at", "Due date"),
     ("-priority", "Priority"),
@@ -65,8 +71,14 @@ pub struct ListParams {
     sort: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     cursor: String,
+    /// With a cursor in Upcoming: the day of the last row already shown, whose heading is
+    /// not repeated.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    day: String,
     #[serde(default, skip_serializing)]
     error: String,
+    #[serde(default, skip_serializing)]
+    notice: String,
 }
 
 impl ListParams {
@@ -78,6 +90,15 @@ impl ListParams {
         }
     }
 
+    /// The order the list is in: the one asked for, else the view's own.
+    fn sort(&self) -> &str {
+        match (self.sort.as_str(), self.view()) {
+            ("", "today" | "upcoming" | "overdue") => "due_at",
+            ("", _) => "created_at",
+            (sort, _) => sort,
+        }
+    }
+
     fn is_filtered(&self) -> bool {
         !(self.q.is_empty() && self.priority.is_empty() && self.tag.is_empty())
     }
@@ -86,6 +107,7 @@ impl ListParams {
     fn url(&self) -> String {
         let params = ListParams {
             cursor: String::new(),
+            day: String::new(),
             ..self.clone()
         };
         match serde_html_form::to_string(&params) {
@@ -100,28 +122,24 @@ impl ListParams {
             q: some(&self.q),
             priority: some(&self.priority).into_iter().collect(),
             tag: some(&self.tag).into_iter().collect(),
-            sort: some(&self.sort),
+            sort: Some(self.sort().to_owned()),
             limit: Some(PAGE_SIZE),
             cursor: some(&self.cursor),
             ..ListTasksRequest::default()
         };
         let tomorrow = tomorrow(tz, now()).format("%Y-%m-%d").to_string();
-        let due_sort = || Some("due_at".to_owned());
         match self.view() {
+            // Due today; what fell due before today is the Overdue section above it.
             "today" => {
                 request.status = Some("pending".into());
+                request.due_after = Some(today(tz));
                 request.due_before = Some(tomorrow);
-                request.sort = request.sort.or_else(due_sort);
             }
             "upcoming" => {
                 request.status = Some("pending".into());
                 request.due_after = Some(tomorrow);
-                request.sort = request.sort.or_else(due_sort);
             }
-            "overdue" => {
-                request.overdue = Some(true);
-                request.sort = request.sort.or_else(due_sort);
-            }
+            "overdue" => request.overdue = Some(true),
             "assigned" => {
                 request.status = Some("pending".into());
                 request.assignee = Some("me".into());
@@ -131,6 +149,43 @@ impl ListParams {
             _ => request.status = Some("pending".into()),
         }
         request
+    }
+
+    /// Today's Overdue section: open tasks due before today, with the list's filters, the
+    /// oldest due first.
+    fn overdue_request(&self, tz: Tz) -> ListTasksRequest {
+        let some = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+        ListTasksRequest {
+            q: some(&self.q),
+            priority: some(&self.priority).into_iter().collect(),
+            tag: some(&self.tag).into_iter().collect(),
+            sort: Some("due_at".into()),
+            limit: Some(OVERDUE_SHOWN),
+            status: Some("pending".into()),
+            due_before: Some(today(tz)),
+            ..ListTasksRequest::default()
+        }
+    }
+}
+
+/// Today in the user's zone, as the list filters take a date.
+fn today(tz: Tz) -> String {
+    now().with_timezone(&tz).format("%Y-%m-%d").to_string()
+}
+
+/// Gives the first task of each day its heading (Upcoming), except a day whose heading the
+/// previous page already showed (`shown`).
+fn add_day_headings(tasks: &mut [TaskView], shown: &str, tz: Tz) {
+    let today = now().with_timezone(&tz).date_naive();
+    let mut last = shown.to_owned();
+    for task in tasks {
+        if task.due_date.is_empty() || task.due_date == last {
+            continue;
+        }
+        last.clone_from(&task.due_date);
+        if let Ok(date) = NaiveDate::parse_from_str(&task.due_date, "%Y-%m-%d") {
+            task.heading = Some(day_heading(date, today));
+        }
     }
 }
 
@@ -150,6 +205,11 @@ struct TasksPage {
     csrf: String,
     return_to: String,
     filtered: bool,
+    /// The sort the list is in (the select shows it).
+    sort: String,
+    /// Today's Overdue section: its first rows and how many there are.
+    overdue: Vec<TaskView>,
+    overdue_total: u64,
     /// In the Done view: the latest earlier occurrences of recurring tasks (each stays one
     /// open task; what was done is its completions).
     occurrences: Vec<OccurrenceView>,
@@ -216,11 +276,16 @@ pub async fn list(
     let at = now();
     let projects = state.todo.list_projects(user.id()).await?;
     let access = Access::load(&state, &user, &projects, &page.items).await?;
-    let tasks: Vec<TaskView> = page.items.iter().map(|t| access.view(t, tz, at)).collect();
+    let mut tasks: Vec<TaskView> = page.items.iter().map(|t| access.view(t, tz, at)).collect();
+    if params.view() == "upcoming" && params.sort() == "due_at" {
+        add_day_headings(&mut tasks, &params.day, tz);
+    }
     let more_url = page.next.as_ref().map(|next| {
         let next = ListParams {
             cursor: next.encode(),
+            day: tasks.last().map(|t| t.due_date.clone()).unwrap_or_default(),
             error: String::new(),
+            notice: String::new(),
             ..params.clone()
         };
         format!(
@@ -250,6 +315,17 @@ pub async fn list(
         "assigned" => "assigned",
         _ => "",
     };
+    let (overdue, overdue_total) = if params.view() == "today" && params.cursor.is_empty() {
+        let page = state
+            .todo
+            .list_tasks(user.id(), &params.overdue_request(tz))
+            .await?;
+        let access = Access::load(&state, &user, &projects, &page.items).await?;
+        let rows = page.items.iter().map(|t| access.view(t, tz, at)).collect();
+        (rows, page.total)
+    } else {
+        (Vec::new(), 0)
+    };
     let layout =
         task_layout_with(&state, &user, name, current, None, &return_to, &projects).await?;
     let occurrences = if params.view() == "completed" && !params.is_filtered() {
@@ -268,6 +344,9 @@ pub async fn list(
         layout,
         view: params.view().to_owned(),
         filtered: params.is_filtered(),
+        sort: params.sort().to_owned(),
+        overdue,
+        overdue_total,
         params,
         views: VIEWS,
         sorts: SORTS,
@@ -735,5 +814,38 @@ pub async fn save(
             );
             failed(&headers, &back, err)
         }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+/// Today's "Reschedule to today": every overdue task moves to today
+/// (`Todo::reschedule_overdue_to_today`), then back to Today with what was done.
+pub async fn reschedule_overdue(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    match state.todo.reschedule_overdue_to_today(user.id()).await {
+        Ok((moved, left)) => {
+            let plural = |n: usize| if n == 1 { "task" } else { "tasks" };
+            let mut notice = format!("Moved {moved} {} to today.", plural(moved));
+            if left > 0 {
+                notice.push_str(&format!(
+                    " {left} {} in projects you may only view stayed as they were.",
+                    plural(left)
+                ));
+            }
+            let query = serde_html_form::to_string([("view", "today"), ("notice", &notice)])
+                .unwrap_or_default();
+            Ok(Redirect::to(&format!("/?{query}")).into_response())
+        }
+        Err(err) => Ok(redirect_with_error("/?view=today", &failure(err).1)),
     }
 }

@@ -30,6 +30,8 @@ pub struct TaskView {
     pub assignee: Option<Person>,
     /// Whether the reader's role lets them change it (a viewer's rows are read-only).
     pub can_edit: bool,
+    /// In Upcoming, the day heading shown above the first task of each day.
+    pub heading: Option<String>,
 }
 
 /// A member as rows and lists show them: a name and its initials.
@@ -134,6 +136,7 @@ impl TaskView {
             spot: None,
             assignee: None,
             can_edit: true,
+            heading: None,
         }
     }
 
@@ -195,6 +198,18 @@ pub fn day_label(date: NaiveDate, today: NaiveDate) -> String {
         2..=6 => date.format("%A").to_string(),
         _ if date.year() == today.year() => date.format("%a %-d %b").to_string(),
         _ => date.format("%-d %b %Y").to_string(),
+    }
+}
+
+/// A day's heading in Upcoming: "Tomorrow · Tue 8 Dec", "Wednesday 9 Dec", "Mon 4 Jan",
+/// "Fri 1 Jan 2027".
+pub fn day_heading(date: NaiveDate, today: NaiveDate) -> String {
+    match (date - today).num_days() {
+        0 => format!("Today · {}", date.format("%a %-d %b")),
+        1 => format!("Tomorrow · {}", date.format("%a %-d %b")),
+        2..=6 => date.format("%A %-d %b").to_string(),
+        _ if date.year() == today.year() => date.format("%a %-d %b").to_string(),
+        _ => date.format("%a %-d %b %Y").to_string(),
     }
 }
 

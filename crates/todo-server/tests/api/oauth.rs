@@ -1053,3 +1053,40 @@ async fn registration_is_rate_limited_per_address() {
     refused.problem(StatusCode::TOO_MANY_REQUESTS);
     assert!(refused.header("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn an_apps_token_reads_the_settings_page_without_the_sessions_and_cannot_change_the_password()
+{
+    let app = oauth_app().await;
+    let (_, _, tokens) = connected(&app, &["tasks:read", "tasks:write"]).await;
+    let access = token(&tokens, "access_token");
+    let page = app
+        .raw(
+            Request::get("/settings")
+                .header(header::AUTHORIZATION, format!("Bearer {access}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.body.as_str().expect("a page");
+    assert!(!html.contains("This browser"), "no sessions for an app");
+    let refused = app
+        .raw(
+            Request::post("/settings/password")
+                .header(header::AUTHORIZATION, format!("Bearer {access}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(
+                    "current_password=correct+horse+battery&new_password=another+long+one",
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SEE_OTHER,
+        "back with the core's refusal"
+    );
+    let back = refused.header("location").expect("back to settings");
+    assert!(back.contains("OAuth+cannot+manage+the+account"), "{back}");
+}

@@ -1342,3 +1342,618 @@ async fn the_sharing_forms_need_the_csrf_token() {
         );
     }
 }
+
+/// Logs in again as a second device of the same account: its cookie.
+async fn log_in(app: &TestApp, email: &str, password: &str) -> String {
+    let body = format!("email={email}&password={password}");
+    let response = post_form(app, "/login", None, &body).await;
+    assert_eq!(
+        response.status,
+        StatusCode::SEE_OTHER,
+        "{:?}",
+        response.body
+    );
+    let set_cookie = response.header("set-cookie").expect("a session cookie");
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_the_other_devices_and_keeps_this_one() {
+    let app = TestApp::spawn().await;
+    let laptop = sign_up(&app, "pw%40example.com").await;
+    let phone = log_in(&app, "pw%40example.com", "correct+horse+battery").await;
+
+    let settings = get_page(&app, "/settings", &laptop.cookie).await;
+    let page = page_text(&settings);
+    assert!(page.contains("This browser"), "{page}");
+    assert_eq!(
+        page.matches("/settings/sessions/").count(),
+        1,
+        "one other: {page}"
+    );
+
+    let wrong = format!(
+        "_csrf={}&current_password=nope-nope-nope&new_password=another+long+one",
+        laptop.csrf
+    );
+    let refused = post_form(&app, "/settings/password", Some(&laptop.cookie), &wrong).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    let back = refused.header("location").expect("back to settings");
+    assert!(
+        back.starts_with("/settings?error=Current+password"),
+        "{back}"
+    );
+    assert!(!back.contains("nope"), "no password in the URL: {back}");
+    let short = format!(
+        "_csrf={}&current_password=correct+horse+battery&new_password=short",
+        laptop.csrf
+    );
+    let refused = post_form(&app, "/settings/password", Some(&laptop.cookie), &short).await;
+    let back = refused.header("location").expect("back to settings");
+    assert!(back.starts_with("/settings?error=New+password"), "{back}");
+    assert_eq!(get_page(&app, "/", &phone).await.status, StatusCode::OK);
+
+    let ok = format!(
+        "_csrf={}&current_password=correct+horse+battery&new_password=another+long+one",
+        laptop.csrf
+    );
+    let changed = post_form(&app, "/settings/password", Some(&laptop.cookie), &ok).await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    let notice = changed.header("location").expect("a notice");
+    assert!(notice.contains("other+devices+were+signed+out"), "{notice}");
+    let shown = get_page(&app, notice, &laptop.cookie).await;
+    assert!(page_text(&shown).contains("Your other devices were signed out"));
+    assert_eq!(
+        get_page(&app, "/", &phone).await.header("location"),
+        Some("/login"),
+        "the phone is signed out"
+    );
+    log_in(&app, "pw%40example.com", "another+long+one").await;
+}
+
+#[tokio::test]
+async fn another_session_is_signed_out_from_the_list_and_a_strangers_is_not_found() {
+    let app = TestApp::spawn().await;
+    let laptop = sign_up(&app, "ses%40example.com").await;
+    let phone = log_in(&app, "ses%40example.com", "correct+horse+battery").await;
+    let stranger = sign_up(&app, "stranger%40example.com").await;
+
+    let settings = get_page(&app, "/settings", &laptop.cookie).await;
+    let page = page_text(&settings);
+    let start = page.find("/settings/sessions/").expect("the phone's row");
+    let action = page[start..].split('"').next().expect("action").to_owned();
+
+    let forged = post_form(&app, &action, Some(&laptop.cookie), "").await;
+    assert_eq!(
+        forged.problem(StatusCode::FORBIDDEN)["type"],
+        "urn:todo:problem:csrf"
+    );
+    let theirs = format!("_csrf={}", stranger.csrf);
+    let refused = post_form(&app, &action, Some(&stranger.cookie), &theirs).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "not the stranger's");
+    assert!(page_text(&refused).contains("Not found"));
+    assert_eq!(get_page(&app, "/", &phone).await.status, StatusCode::OK);
+
+    let body = format!("_csrf={}", laptop.csrf);
+    let ended = post_form(&app, &action, Some(&laptop.cookie), &body).await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER);
+    assert!(
+        ended
+            .header("location")
+            .expect("back")
+            .starts_with("/settings?notice=")
+    );
+    assert_eq!(
+        get_page(&app, "/", &phone).await.header("location"),
+        Some("/login")
+    );
+    assert_eq!(
+        get_page(&app, "/", &laptop.cookie).await.status,
+        StatusCode::OK
+    );
+    let settings = get_page(&app, "/settings", &laptop.cookie).await;
+    assert_eq!(
+        page_text(&settings).matches("/settings/sessions/").count(),
+        0
+    );
+
+    let unsigned = app
+        .raw(
+            form(&action, None)
+                .body(Body::from("_csrf=x"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(unsigned.header("location"), Some("/login"));
+}
+
+#[tokio::test]
+async fn deleting_the_account_needs_the_password_then_signs_out_to_the_login_page() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "gone%40example.com").await;
+    let body = format!("text=Secret+plan&_csrf={}", browser.csrf);
+    post_form(&app, "/tasks", Some(&browser.cookie), &body).await;
+
+    let forged = post_form(
+        &app,
+        "/settings/delete-account",
+        Some(&browser.cookie),
+        "password=correct+horse+battery",
+    )
+    .await;
+    forged.problem(StatusCode::FORBIDDEN);
+    let wrong = format!("_csrf={}&password=nope-nope-nope", browser.csrf);
+    let refused = post_form(
+        &app,
+        "/settings/delete-account",
+        Some(&browser.cookie),
+        &wrong,
+    )
+    .await;
+    let back = refused.header("location").expect("back to settings");
+    assert!(back.starts_with("/settings?error=Password"), "{back}");
+    assert_eq!(
+        get_page(&app, "/", &browser.cookie).await.status,
+        StatusCode::OK
+    );
+
+    let ok = format!("_csrf={}&password=correct+horse+battery", browser.csrf);
+    let deleted = post_form(&app, "/settings/delete-account", Some(&browser.cookie), &ok).await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    assert_eq!(deleted.header("location"), Some("/login?deleted=1"));
+    assert!(
+        deleted
+            .header("set-cookie")
+            .expect("cleared")
+            .contains("Max-Age=0")
+    );
+    let login = app
+        .raw(
+            Request::get("/login?deleted=1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert!(page_text(&login).contains("Your account and its data were deleted."));
+    assert_eq!(
+        get_page(&app, "/", &browser.cookie)
+            .await
+            .header("location"),
+        Some("/login")
+    );
+    let again = post_form(
+        &app,
+        "/login",
+        None,
+        "email=gone%40example.com&password=correct+horse+battery",
+    )
+    .await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNAUTHORIZED,
+        "the account is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_key_cannot_change_the_password_or_delete_the_account_by_form() {
+    let app = TestApp::spawn().await;
+    let user = app.signup("rokey@example.com").await;
+    let created = app
+        .post(
+            "/api/v1/api-keys",
+            &user.token,
+            json!({"name": "reader", "scopes": ["read"]}),
+        )
+        .await;
+    let secret = created.body["secret"].as_str().expect("secret");
+    for uri in ["/settings/password", "/settings/delete-account"] {
+        let refused = app
+            .raw(
+                form(uri, None)
+                    .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+                    .body(Body::from("password=x&current_password=x&new_password=y"))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(
+            refused.problem(StatusCode::FORBIDDEN)["type"],
+            "urn:todo:problem:insufficient-scope",
+            "{uri}"
+        );
+    }
+}
+
+/// A task made through the API with the page's cookie and token; its id.
+async fn api_task(app: &TestApp, browser: &Browser, body: serde_json::Value) -> i64 {
+    let response = app
+        .raw(
+            Request::post("/api/v1/tasks")
+                .header(header::HOST, "todo.test")
+                .header(header::COOKIE, &browser.cookie)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-csrf-token", &browser.csrf)
+                .body(Body::from(body.to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    response.body["id"].as_i64().expect("an id")
+}
+
+fn day(offset: i64) -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive() + chrono::Duration::days(offset)
+}
+
+#[tokio::test]
+async fn today_shows_an_overdue_section_above_todays_tasks_and_reschedules_it_to_today() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "plan%40example.com").await;
+    let old = api_task(
+        &app,
+        &browser,
+        json!({"title": "Old bill", "due_date": day(-40)}),
+    )
+    .await;
+    let timed = format!("{}T09:30:00", day(-1));
+    let standup = api_task(
+        &app,
+        &browser,
+        json!({"title": "Standup", "due_local": timed}),
+    )
+    .await;
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Due now", "due_date": day(0)}),
+    )
+    .await;
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Later on", "due_date": day(1)}),
+    )
+    .await;
+
+    let page = get_page(&app, "/?view=today", &browser.cookie).await;
+    let html = page_text(&page);
+    let overdue = html.find("id=\"overdue\"").expect("an Overdue section");
+    let due_today = html.find("id=\"today-head\"").expect("a Due today heading");
+    assert!(
+        html.contains("Overdue <span class=\"meta\">(2)</span>"),
+        "{html}"
+    );
+    let (old_row, standup_row) = (
+        format!("id=\"task-{old}\""),
+        format!("id=\"task-{standup}\""),
+    );
+    let at = |needle: &str| html.find(needle).expect(needle);
+    assert!(overdue < at(&old_row) && at(&old_row) < at(&standup_row));
+    assert!(
+        at(&standup_row) < due_today && due_today < at("Due now"),
+        "{html}"
+    );
+    assert!(!html.contains("Later on"), "tomorrow is not today");
+    assert!(
+        html.contains("<option value=\"due_at\" selected>Due date</option>"),
+        "the sort says due date"
+    );
+    assert!(html.contains("1 task<"), "the count is today's: {html}");
+
+    let forged = post_form(&app, "/today/reschedule-overdue", Some(&browser.cookie), "").await;
+    forged.problem(StatusCode::FORBIDDEN);
+    let body = format!("_csrf={}", browser.csrf);
+    let moved = post_form(
+        &app,
+        "/today/reschedule-overdue",
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER);
+    let back = moved.header("location").expect("back to Today");
+    assert!(
+        back.starts_with("/?view=today&notice=Moved+2+tasks"),
+        "{back}"
+    );
+    let page = get_page(&app, back, &browser.cookie).await;
+    let html = page_text(&page);
+    assert!(html.contains("Moved 2 tasks to today."));
+    assert!(!html.contains("id=\"overdue\""), "nothing overdue is left");
+    assert!(html.contains("Old bill") && html.contains("Standup") && html.contains("3 tasks<"));
+    let task = get_page(&app, &format!("/api/v1/tasks/{standup}"), &browser.cookie).await;
+    assert_eq!(
+        task.body["due_local"],
+        format!("{}T09:30:00", day(0)),
+        "the time is kept"
+    );
+    let task = get_page(&app, &format!("/api/v1/tasks/{old}"), &browser.cookie).await;
+    assert_eq!(task.body["due_date"], day(0).to_string());
+
+    let unsigned = post_form(&app, "/today/reschedule-overdue", None, "").await;
+    assert_eq!(unsigned.header("location"), Some("/login"));
+}
+
+#[tokio::test]
+async fn only_the_first_five_overdue_tasks_show_so_todays_tasks_stay_on_screen() {
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.rate_limit.enabled = false;
+    let app = TestApp::spawn_configured(settings).await;
+    let browser = sign_up(&app, "many%40example.com").await;
+    for n in 0..55 {
+        api_task(
+            &app,
+            &browser,
+            json!({"title": format!("Late {n}"), "due_date": day(-3)}),
+        )
+        .await;
+    }
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Due now", "due_date": day(0)}),
+    )
+    .await;
+    let page = get_page(&app, "/?view=today", &browser.cookie).await;
+    let html = page_text(&page);
+    assert!(html.contains("Overdue <span class=\"meta\">(55)</span>"));
+    assert_eq!(
+        html.matches("class=\"task overdue").count(),
+        5,
+        "the first five"
+    );
+    assert!(html.contains("Show all 55 overdue tasks"));
+    assert!(html.contains("Due now"));
+    assert!(!html.contains("Load more"), "today's own list is complete");
+}
+
+#[tokio::test]
+async fn upcoming_is_grouped_by_day_and_the_sort_control_names_the_real_order() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "soon%40example.com").await;
+    for (title, offset) in [("Far", 9), ("Next A", 1), ("Mid", 3), ("Next B", 1)] {
+        api_task(
+            &app,
+            &browser,
+            json!({"title": title, "due_date": day(offset)}),
+        )
+        .await;
+    }
+    let page = get_page(&app, "/?view=upcoming", &browser.cookie).await;
+    let html = page_text(&page);
+    assert_eq!(html.matches("class=\"day-head\"").count(), 3, "{html}");
+    let at = |needle: &str| html.find(needle).expect(needle);
+    let tomorrow = format!("Tomorrow · {}", day(1).format("%a %-d %b"));
+    assert!(at(&tomorrow) < at("Next A") && at("Next B") < at(&format!("data-day=\"{}\"", day(3))));
+    assert!(at(&format!("data-day=\"{}\"", day(3))) < at("Mid") && at("Mid") < at("Far"));
+    assert!(html.contains("<option value=\"due_at\" selected>Due date</option>"));
+
+    let by_title = get_page(&app, "/?view=upcoming&sort=title", &browser.cookie).await;
+    let html = page_text(&by_title);
+    assert_eq!(
+        html.matches("class=\"day-head\"").count(),
+        0,
+        "not by day when sorted by title"
+    );
+    assert!(html.contains("<option value=\"title\" selected>Title</option>"));
+    let open = get_page(&app, "/", &browser.cookie).await;
+    assert!(
+        page_text(&open).contains("<option value=\"created_at\" selected>Oldest first</option>")
+    );
+}
+
+#[tokio::test]
+async fn a_viewers_reschedule_leaves_the_shared_projects_overdue_tasks_as_they_were() {
+    let app = TestApp::spawn().await;
+    let h = household(&app).await;
+    let past = day(-2);
+    let body = format!("due_date={past}&_csrf={}", h.owner.csrf);
+    let saved = post_form(
+        &app,
+        &format!("/tasks/{}", h.task),
+        Some(&h.owner.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{:?}", saved.body);
+    let own = api_task(
+        &app,
+        &h.viewer,
+        json!({"title": "Mine", "due_date": day(-1)}),
+    )
+    .await;
+
+    let page = get_page(&app, "/?view=today", &h.viewer.cookie).await;
+    assert!(page_text(&page).contains("Overdue <span class=\"meta\">(2)</span>"));
+    let body = format!("_csrf={}", h.viewer.csrf);
+    let moved = post_form(
+        &app,
+        "/today/reschedule-overdue",
+        Some(&h.viewer.cookie),
+        &body,
+    )
+    .await;
+    let back = moved.header("location").expect("back to Today");
+    assert!(back.contains("Moved+1+task+to+today."), "{back}");
+    assert!(
+        back.contains("1+task+in+projects+you+may+only+view"),
+        "{back}"
+    );
+    let shared = get_page(&app, &format!("/api/v1/tasks/{}", h.task), &h.owner.cookie).await;
+    assert_eq!(
+        shared.body["due_date"],
+        past.to_string(),
+        "the owner's task stayed"
+    );
+    let mine = get_page(&app, &format!("/api/v1/tasks/{own}"), &h.viewer.cookie).await;
+    assert_eq!(mine.body["due_date"], day(0).to_string());
+}
+
+fn page_request(uri: &str, cookie: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .uri(uri)
+        .header(header::HOST, "todo.test")
+        .header(header::COOKIE, cookie)
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+}
+
+#[tokio::test]
+async fn the_web_apps_own_page_and_row_loads_do_not_trip_the_read_limit_at_its_defaults() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "busy%40example.com").await;
+    let task = api_task(&app, &browser, json!({"title": "Busy", "due_date": day(0)})).await;
+    let views = [
+        "/",
+        "/?view=today",
+        "/?view=upcoming",
+        "/?view=completed",
+        "/settings",
+    ];
+    for n in 0..40 {
+        let uri = views[n % views.len()];
+        let page = app
+            .raw(
+                page_request(uri, &browser.cookie)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "view switch {n}: {uri}");
+    }
+    for n in 0..120 {
+        let row = app
+            .raw(
+                page_request(&format!("/tasks/{task}/row"), &browser.cookie)
+                    .header("x-fragment", "1")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(row.status, StatusCode::OK, "row refresh {n}");
+    }
+    // The page script's API reads (the event stream, features) share that budget.
+    for n in 0..60 {
+        let read = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+        assert_eq!(read.status, StatusCode::OK, "the script's read {n}");
+    }
+    // A Bearer client keeps the API's own budget.
+    let user = app.signup("bearer-busy@example.com").await;
+    let mut last = StatusCode::OK;
+    for _ in 0..101 {
+        last = app.get("/api/v1/tasks", &user.token).await.status;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_limit_reached_in_the_browser_is_a_page_in_the_apps_style_not_json() {
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.rate_limit.reads_per_minute = 1;
+    settings.rate_limit.writes_per_minute = 1;
+    settings.rate_limit.auth_per_minute = 2;
+    let app = TestApp::spawn_configured(settings).await;
+    let browser = sign_up(&app, "slow%40example.com").await;
+
+    let mut page = None;
+    for _ in 0..11 {
+        let response = app
+            .raw(
+                page_request("/", &browser.cookie)
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        if response.status == StatusCode::TOO_MANY_REQUESTS {
+            page = Some(response);
+            break;
+        }
+    }
+    let page = page.expect("ten page loads a minute with a read limit of one");
+    assert!(
+        page.header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(page.header("retry-after").is_some());
+    assert!(page.header("content-security-policy").is_some());
+    let html = page_text(&page);
+    assert!(html.contains("<h1>Slow down a moment</h1>"), "{html}");
+    assert!(
+        html.contains("http-equiv=\"refresh\""),
+        "a read loads again by itself"
+    );
+
+    let fragment = app
+        .raw(
+            page_request("/", &browser.cookie)
+                .header("x-fragment", "1")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(
+        fragment.problem(StatusCode::TOO_MANY_REQUESTS)["type"],
+        "urn:todo:problem:rate-limited",
+        "the page script reads the problem and shows a toast"
+    );
+
+    let post = |text: &str| {
+        form("/tasks", Some(&browser.cookie))
+            .header(header::ACCEPT, "text/html")
+            .body(Body::from(format!("text={text}&_csrf={}", browser.csrf)))
+            .expect("request")
+    };
+    assert_eq!(app.raw(post("One")).await.status, StatusCode::SEE_OTHER);
+    let refused = app.raw(post("Two")).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let html = page_text(&refused);
+    assert!(html.contains("this one was not saved"), "{html}");
+    assert!(
+        !html.contains("http-equiv"),
+        "a form is not sent again by itself"
+    );
+
+    let login = || {
+        form("/login", None)
+            .header(header::ACCEPT, "text/html")
+            .body(Body::from(
+                "email=slow%40example.com&password=nope-nope-nope",
+            ))
+            .expect("request")
+    };
+    let mut last = app.raw(login()).await;
+    for _ in 0..2 {
+        if last.status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+        last = app.raw(login()).await;
+    }
+    assert_eq!(last.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(page_text(&last).contains("too many sign-in attempts"));
+}
+
+#[tokio::test]
+async fn a_cookie_that_signs_no_one_in_gets_no_larger_read_budget() {
+    let mut settings = todo_server::Settings::new(crate::helpers::auth_settings());
+    settings.rate_limit.reads_per_minute = 2;
+    let app = TestApp::spawn_configured(settings).await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let response = app
+            .raw(
+                page_request("/login", "todo_session=not-a-session")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        statuses.push(response.status);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ],
+        "the address's own two reads"
+    );
+}
