@@ -42,6 +42,7 @@ pub struct Session {
 pub struct SignupInput {
     pub email: String,
     /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub password: String,
     #[serde(default)]
     pub name: Option<String>,
