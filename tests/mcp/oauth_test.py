@@ -20,17 +20,13 @@ import html.parser
 import http.server
 import threading
 import json
-import os
-import re
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import httpx2
 from mcp import Client
@@ -43,55 +39,22 @@ EMAIL = "ada@example.com"
 PASSWORD = "a fine password"
 results: list[tuple[str, str | None]] = []
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "support"))
+from todo_process import Todo, free_port  # noqa: E402
 
 
-class Todo:
-    """The binary with PUBLIC_URL set, one database, one running server."""
+def oauth_todo(binary: str, workdir: str) -> Todo:
+    """The binary with PUBLIC_URL set (its own address), one database, one running server."""
+    todo = Todo(
+        binary,
+        workdir,
+        # Lets the server fetch the test's Client ID Metadata Document from loopback (and
+        # accept its http:// URL), as a development machine would.
+        {"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true"},
+    )
+    todo.env["PUBLIC_URL"] = todo.base
+    return todo
 
-    def __init__(self, binary: str, workdir: str):
-        self.binary = binary
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            "PATH": os.environ.get("PATH", ""),
-            "DATABASE_URL": f"sqlite://{workdir}/todo.db?mode=rwc",
-            "RUST_LOG": "warn",
-            "RATE_LIMIT_ENABLED": "false",
-            "PUBLIC_URL": self.base,
-            # Lets the server fetch the test's Client ID Metadata Document from loopback (and
-            # accept its http:// URL), as a development machine would.
-            "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
-        }
-        self.server: subprocess.Popen | None = None
-
-    def run(self, *args: str, **env: str) -> str:
-        out = subprocess.run([self.binary, *args], env=self.env | env, capture_output=True, text=True, timeout=60)
-        if out.returncode != 0:
-            raise RuntimeError(f"todo {' '.join(args)} failed: {out.stderr}")
-        return out.stdout.strip()
-
-    def start(self) -> None:
-        self.server = subprocess.Popen(
-            [self.binary, "serve", "--port", str(self.port)], env=self.env, stdout=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.base}/health", timeout=1):
-                    return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        raise RuntimeError("the server did not answer /health within 30 s")
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.terminate()
-            self.server.wait(timeout=30)
 
 
 class Inputs(html.parser.HTMLParser):
@@ -377,7 +340,7 @@ async def run_checks(todo: Todo) -> None:
 
 async def main(binary: str) -> int:
     with tempfile.TemporaryDirectory() as workdir:
-        todo = Todo(binary, workdir)
+        todo = oauth_todo(binary, workdir)
         todo.run("migrate")
         todo.run("user", "create", "--email", EMAIL, TODO_USER_PASSWORD=PASSWORD)
         todo.start()
