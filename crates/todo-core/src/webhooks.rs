@@ -343,12 +343,14 @@ impl Todo {
         input: WebhookInput,
     ) -> Result<CreatedWebhook> {
         if let Some(project) = input.project_id {
-            // Someone else's project is a 404; a member who does not own it may not scope
-            // a webhook to it (its events go to the owner's webhooks).
-            self.get_project(user_id, project)
-                .await?
-                .role
-                .require(crate::project::Action::Manage)?;
+            // Someone else's project is no project (a 422 on the field, as for a task); a
+            // member who does not own it may not scope a webhook to it (its events go to the
+            // owner's webhooks).
+            let found = match self.get_project(user_id, project).await {
+                Err(Error::NotFound(_)) => Err(Error::invalid("project_id", "no such project")),
+                other => other,
+            }?;
+            found.role.require(crate::project::Action::Manage)?;
         }
         let url = check_url(&input.url, self.allow_private_webhooks)
             .await

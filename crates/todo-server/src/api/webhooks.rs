@@ -44,7 +44,6 @@ pub async fn list(
     responses(
         (status = 201, description = "The new webhook, with its signing secret (shown once)", body = CreatedWebhook),
         (status = 403, description = "Only the owner of project `project_id` scopes a webhook to it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No project `project_id` the caller is a member of", body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )

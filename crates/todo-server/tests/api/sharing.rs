@@ -749,9 +749,12 @@ async fn only_the_owner_scopes_a_webhook_to_a_project() {
     app.post("/api/v1/webhooks", &bob.token, body.clone())
         .await
         .problem(StatusCode::FORBIDDEN);
-    app.post("/api/v1/webhooks", &outsider.token, body)
-        .await
-        .problem(StatusCode::NOT_FOUND);
+    let refused = app.post("/api/v1/webhooks", &outsider.token, body).await;
+    assert_eq!(
+        refused.invalid_fields(),
+        ["project_id"],
+        "someone else's project is no project, as for a task"
+    );
     let made = app
         .todo
         .clone()
