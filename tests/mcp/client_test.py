@@ -205,12 +205,19 @@ async def run_checks(todo: Todo, user_id: str, key: str, revoked: str) -> None:
         async with Client(params, mode="legacy") as client:
             await story(client, user_id)
 
-    @check("stdio: todo mcp --user lists the tools")
+    @check("stdio: todo mcp --user lists the tools; fetch links into PUBLIC_URL")
     async def stdio_user():
-        params = StdioServerParameters(command=todo.binary, args=["mcp", "--user", "ada@example.com"], env=todo.env)
+        env = todo.env | {"PUBLIC_URL": "https://todo.example.com"}
+        params = StdioServerParameters(command=todo.binary, args=["mcp", "--user", "ada@example.com"], env=env)
         async with Client(params, mode="legacy") as client:
             names = {t.name for t in (await client.list_tools()).tools}
             assert TOOLS <= names, names
+            added = await client.call_tool("add_task", {"title": "Linked"})
+            task_id = added.structured_content["task_id"]
+            fetched = await client.call_tool("fetch", {"id": str(task_id)})
+            url = fetched.structured_content["url"]
+            assert url == f"https://todo.example.com/tasks/{task_id}/edit", text_of(fetched)
+            await client.call_tool("delete_task", {"task_id": task_id})
 
     @check("http: no key is 401; without PUBLIC_URL OAuth is off and its metadata says so")
     async def no_key():

@@ -154,6 +154,10 @@ pub struct McpArgs {
     /// Act as this user (email or id) with full access, for whoever can open the database.
     #[arg(long)]
     pub user: Option<String>,
+    /// The server's external URL (https://todo.example.com): the links `search` and `fetch`
+    /// give point into its web app. None without it.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 #[derive(Args, Clone)]

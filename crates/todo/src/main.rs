@@ -244,7 +244,9 @@ async fn api_key(global: &GlobalArgs, command: ApiKeyCommand) -> anyhow::Result<
 /// `todo mcp`: the MCP tools on stdio, as the API key's user or as `--user`. Standard output
 /// carries the protocol alone; logs already go to standard error.
 async fn mcp(global: &GlobalArgs, args: McpArgs) -> anyhow::Result<()> {
-    let todo = open(global).await?;
+    let todo = open(global)
+        .await?
+        .with_public_url(args.public_url.as_deref());
     let principal = match (args.api_key, args.user) {
         (Some(key), _) => todo
             .api_key_principal(key.trim())
