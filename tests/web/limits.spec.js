@@ -1,6 +1,6 @@
 // Rate limits as a browser meets them. At the defaults (100 reads and 30 writes a minute), the
-// web app's own loads stay within its cookie budget: 35 view switches and the live refreshes a bulk
-// change of 120 tasks refreshes, with no 429 at all. With tiny limits, a page load over the
+// web app's own loads stay within its cookie budget: 35 view switches and the live refreshes after a bulk
+// change of 120 tasks, with no 429 at all. With tiny limits, a page load over the
 // limit is a page in the app's style that loads itself again (never a JSON body), and a change
 // over the limit is a toast that says to slow down, keeping what was typed.
 const fs = require("node:fs");

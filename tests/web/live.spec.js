@@ -82,6 +82,16 @@ test("two sessions of one user: B's changes keep A's views right, a burst is one
   await expect(sideCount(pageA, "Work")).toHaveText("1");
   await expect(sideCount(pageA, "Inbox")).toHaveText("2");
 
+  // B moves a due out of today: the task leaves A's Today.
+  const today = new Date().toISOString().slice(0, 10);
+  const later = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  const dentist = await (await request.post(`${server.baseURL}/api/v1/tasks`, { headers: auth, data: { title: "See the dentist", due_date: today } })).json();
+  await openLive(pageA, "/?view=today");
+  await expect(row(pageA, "See the dentist")).toBeVisible();
+  expect((await sessionApi(pageB, "PATCH", `/api/v1/tasks/${dentist.id}`, { due_date: later })).status).toBe(200);
+  await expect(row(pageA, "See the dentist")).toHaveCount(0);
+  expect((await sessionApi(pageB, "DELETE", `/api/v1/tasks/${dentist.id}`)).status).toBe(204);
+
   // B adds 20 tasks at once: A's view shows them all after a bounded number of reads.
   await openLive(pageA, "/");
   const refreshes = [];
