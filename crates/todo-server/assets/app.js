@@ -121,12 +121,14 @@
       const typed = quick ? quick.value : "";
       if (quick) quick.value = "";
       const before = form.closest(".task");
+      if (before) noteLocal(before.dataset.id);
       const wasDone = before ? before.classList.contains("done") : false;
       try {
         const response = await postFragment(form.action, params);
         const row = rowFromHtml(await response.text());
         if (!row) return;
         if (quick) {
+          noteLocal(row.dataset.id);
           addRow(row);
           quick.focus();
           toast(`Added “${$(".title", row).textContent}”`);
@@ -169,6 +171,7 @@
 
   // Undoes a check-off: a recurring task moves back to the due it had, another reopens.
   async function undoOccurrence(action, id) {
+    noteLocal(id);
     try {
       const response = await postFragment(action, new URLSearchParams({ completed: "false", return_to: returnTo() }));
       const row = rowFromHtml(await response.text());
@@ -186,13 +189,20 @@
     const id = row.dataset.id;
     const title = $(".title", row).textContent;
     const next = row.nextElementSibling;
-    const parent = row.parentNode;
+    const home = row.parentNode;
+    // A live refresh may have replaced the list meanwhile: put the row back in the one shown.
+    const place = () => {
+      const parent = home.isConnected ? home : (home.id && document.getElementById(home.id)) || tasksList();
+      const before = next && next.parentNode === parent ? next : $(".more", parent);
+      return [parent, before];
+    };
     const params = new URLSearchParams(new FormData(form));
     const send = () => {
       pendingDeletes.delete(id);
       postFragment(form.action, params).then(() => announce("deleted", id)).catch((e) => {
         toast(`Could not delete “${title}”: ${e.message}`);
-        parent.insertBefore(row, next && next.parentNode === parent ? next : null);
+        const [parent, before] = place();
+        if (parent) parent.insertBefore(row, before);
       });
     };
     const timer = setTimeout(send, 5000);
@@ -205,7 +215,9 @@
       run: () => {
         clearTimeout(timer);
         pendingDeletes.delete(id);
-        parent.insertBefore(row, next && next.parentNode === parent ? next : $(".more", parent));
+        const [parent, before] = place();
+        noteLocal(id);
+        if (parent) parent.insertBefore(row, before);
         setCount(1);
         select(row);
         toast(`Restored “${title}”`);
@@ -264,6 +276,7 @@
       const title = input.value.trim();
       if (!title || title === link.textContent) return cancel();
       done = true;
+      noteLocal(row.dataset.id);
       try {
         const params = new URLSearchParams({ title, return_to: returnTo() });
         const response = await postFragment(`/tasks/${row.dataset.id}`, params);
@@ -444,13 +457,152 @@
     const row = document.getElementById(`task-${id}`);
     if (row) { row.remove(); setCount(-1); }
   }
+  // A change from elsewhere re-reads the view as the server renders it with its filter (rows
+  // that stopped matching leave, new matching ones come, counters follow). A burst of events
+  // is one read: the refresh waits for 250 ms of quiet (at most 1 s), and one is in flight at
+  // a time, with at most one more after it.
+  const QUIET_MS = 250;
+  const MAX_WAIT_MS = 1000;
+  let refreshTimer = null;
+  let firstPending = 0;
+  let refreshing = false;
+  let refreshAgain = false;
+  // Rows this tab changed itself in the last seconds: their events do not pull them away
+  // under the user's hand (a checked-off row stays, struck through, with its Undo).
+  const LOCAL_MS = 8000;
+  const localChanges = new Map();
+  function noteLocal(id) { if (id) localChanges.set(String(id), Date.now()); }
+  function isLocal(id) {
+    const at = localChanges.get(String(id));
+    return at !== undefined && Date.now() - at < LOCAL_MS;
+  }
+  function scheduleRefresh() {
+    if (!liveRegion()) return;
+    if (refreshing) { refreshAgain = true; return; }
+    const now = Date.now();
+    if (!refreshTimer) firstPending = now;
+    clearTimeout(refreshTimer);
+    const wait = Math.max(0, Math.min(QUIET_MS, firstPending + MAX_WAIT_MS - now));
+    refreshTimer = setTimeout(refreshView, wait);
+  }
+  // What a refresh swaps: the list page's body (overdue, count, rows) or a project's tree.
+  function liveRegion() { return $("#view-body") || $("#tree"); }
+  // Busy: typing or an open disclosure inside the region waits for the user to finish.
+  function regionBusy(region) {
+    return $(".inline-edit", region) || region.contains(document.activeElement) && document.activeElement.matches("textarea, select, input:not([type]), input[type=text], input[type=search]")
+      || $("details[open]:not(#overdue)", region);
+  }
+  async function refreshView() {
+    refreshTimer = null;
+    const region = liveRegion();
+    if (!region) return;
+    if (regionBusy(region)) { refreshTimer = setTimeout(refreshView, 1000); return; }
+    refreshing = true;
+    refreshAgain = false;
+    let retry = 0;
+    try {
+      const response = await fetch(location.pathname + location.search, { headers: { "X-Live": "1" } });
+      if (response.status === 429) {
+        // Over the limit: say so once, and read again when allowed (never stay stale).
+        retry = retryAfter(response);
+        if (Date.now() > limitedToastUntil) {
+          limitedToastUntil = Date.now() + retry * 1000;
+          toast(`Many changes at once: the list catches up in ${retry} s.`);
+        }
+        return;
+      }
+      if (response.status === 401) { markStale("Signed out: sign in again to see changes."); return; }
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+      const now = liveRegion();
+      const next = fresh.getElementById(now.id);
+      if (!next || regionBusy(now)) { refreshAgain = true; return; }
+      const selected = $(".task.selected", now);
+      // Rows changed here a moment ago keep their local state until their events settle.
+      for (const row of $$(".task", next)) {
+        const mine = isLocal(row.dataset.id) && document.getElementById(row.id);
+        if (mine) row.replaceWith(mine.cloneNode(true));
+      }
+      // …and one that left the view (checked off in a pending list) stays in its place until
+      // its Undo has gone; a later refresh lets it go.
+      const find = (id) => id && next.querySelector(`#${CSS.escape(id)}`);
+      for (const row of $$(".task", now)) {
+        if (!isLocal(row.dataset.id) || find(row.id)) continue;
+        let prev = row.previousElementSibling;
+        while (prev && !find(prev.id)) prev = prev.previousElementSibling;
+        const clone = row.cloneNode(true);
+        if (prev) find(prev.id).after(clone);
+        else (find(row.parentElement.id) || find("tasks") || next).prepend(clone);
+        setTimeout(scheduleRefresh, LOCAL_MS + 500);
+      }
+      now.replaceWith(next);
+      // A project's count sits in its heading, outside the tree.
+      const count = $("#count");
+      const freshCount = fresh.getElementById("count");
+      if (count && freshCount) count.replaceWith(freshCount);
+      for (const id of pendingDeletes.keys()) {
+        const row = document.getElementById(`task-${id}`);
+        if (row) { row.remove(); setCount(-1); }
+      }
+      // The sidebar's lists (counts, projects) carry no form: swapped as they are.
+      const sideNow = $$("#sidebar ul.side-list");
+      const sideNext = $$("#sidebar ul.side-list", fresh);
+      if (sideNow.length === sideNext.length) sideNow.forEach((ul, i) => ul.replaceWith(sideNext[i]));
+      if (selected) { const again = document.getElementById(selected.id); if (again) again.classList.add("selected"); }
+      setupTree();
+      setupOverdue();
+      clearStale();
+      document.dispatchEvent(new CustomEvent("todo:refreshed"));
+    } catch (_) {
+      retry = 2;
+    } finally {
+      refreshing = false;
+      if (retry) setTimeout(scheduleRefresh, retry * 1000 + Math.random() * 500);
+      else if (refreshAgain) scheduleRefresh();
+    }
+  }
   function applyChange(kind, id, task) {
-    if (tree() && kind === "created" && !document.getElementById(`task-${id}`) && !$(".inline-edit")) { location.reload(); return; }
-    if (kind === "deleted") removeRow(id);
-    else refreshRow(id, kind === "created");
-    if (kind === "reminder") notify(task);
+    if (kind === "reminder") { notify(task); return; }
+    if (kind === "deleted" && !isLocal(id)) removeRow(id);
+    if (isLocal(id) && kind !== "created") {
+      // Our own change: the row is already right here; only the counters need reading again.
+      setTimeout(scheduleRefresh, LOCAL_MS + 500);
+      return;
+    }
+    scheduleRefresh();
   }
   if (sameTab) sameTab.onmessage = (e) => applyChange(e.data.kind, e.data.id);
+
+  // The stream dropped: events may have been missed. The view says so, offers a refresh,
+  // and refreshes itself when the stream is back.
+  let stale = false;
+  function markStale(message) {
+    stale = true;
+    const region = liveRegion();
+    if (!region) return;
+    let note = $("#stale");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "stale";
+      note.className = "notice stale";
+      note.setAttribute("role", "status");
+      region.before(note);
+    }
+    note.textContent = "";
+    const text = document.createElement("span");
+    text.textContent = `${message} `;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "linkish";
+    button.textContent = "Refresh";
+    button.addEventListener("click", () => { if (liveRegion()) scheduleRefresh(); else location.reload(); });
+    note.append(text, button);
+  }
+  function clearStale() {
+    stale = false;
+    const note = $("#stale");
+    if (note) note.remove();
+  }
 
   function notify(task) {
     const title = (task && task.title) || "Reminder";
@@ -473,7 +625,17 @@
     };
     source.onmessage = handle;
     for (const type of ["created", "updated", "completed", "deleted", "reminder"]) source.addEventListener(type, handle);
-    source.onerror = () => { if (source.readyState === EventSource.CLOSED) liveStream = null; };
+    let opened = false;
+    source.onopen = () => {
+      document.documentElement.dataset.live = "open";
+      // Back after a drop: what happened meanwhile is read at once.
+      if (opened && stale) scheduleRefresh();
+      opened = true;
+    };
+    source.onerror = () => {
+      if (source.readyState === EventSource.CLOSED) { liveStream = null; if (opened) markStale("Live updates stopped: this list may be out of date."); return; }
+      if (opened) { document.documentElement.dataset.live = "retrying"; markStale("Live updates paused, reconnecting: this list may be out of date."); }
+    };
   }
   // Without the event stream, a tab brought back to the front shows the list as it is now.
   document.addEventListener("visibilitychange", async () => {
