@@ -175,6 +175,16 @@ pub struct ParsedTodo {
     pub extra: String,
 }
 
+/// A client's calendar colour as todo keeps it: Apple sends `#RRGGBBAA`, todo keeps
+/// `#rrggbb` (the project's rules then check it).
+pub fn calendar_color(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .take(7)
+        .collect::<String>()
+        .to_lowercase()
+}
+
 /// The name of a resource with no [`DavObject`].
 pub fn default_name(task: TaskId) -> String {
     format!("{}.ics", feed_uid(task))
@@ -615,8 +625,7 @@ impl Todo {
             name: name
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| segment.to_owned()),
-            // Apple sends #RRGGBBAA; todo keeps #rrggbb.
-            color: color.map(|c| c.trim().chars().take(7).collect::<String>().to_lowercase()),
+            color: color.as_deref().map(calendar_color),
         };
         let project = self.create_project(user_id, input).await?;
         self.store
@@ -909,33 +918,7 @@ mod tests {
     use super::*;
 
     fn sample_task() -> Task {
-        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0)
-            .single()
-            .expect("time");
-        Task {
-            id: TaskId::new(7),
-            user_id: "u".into(),
-            project_id: ProjectId::new(1),
-            section_id: None,
-            title: "Sample".into(),
-            description: None,
-            completed: false,
-            completed_at: None,
-            priority: Priority::None,
-            due_at: None,
-            due_local: None,
-            due_timezone: None,
-            due_date: None,
-            recurrence: None,
-            recurrence_mode: crate::recurrence::RecurrenceMode::Due,
-            parent_id: None,
-            position: 0,
-            assignee_id: None,
-            tags: Vec::new(),
-            reminders: Vec::new(),
-            created_at: at,
-            updated_at: at,
-        }
+        crate::calendar::tests::task(7, "Sample")
     }
 
     const APPLE: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Apple Inc.//iOS 17.0//EN\r\n\
@@ -1181,6 +1164,12 @@ DESCRIPTION:Default Mozilla Description\r\nEND:VALARM\r\nEND:VTODO\r\nEND:VCALEN
         task.due_date = NaiveDate::from_ymd_opt(2026, 12, 5);
         assert!(!december.holds(&task));
         assert!(TimeRange::default().holds(&task));
+    }
+
+    #[test]
+    fn apple_s_colours_lose_their_alpha() {
+        assert_eq!(calendar_color(" #FF2968FF "), "#ff2968");
+        assert_eq!(calendar_color("#00aaff"), "#00aaff");
     }
 
     proptest::proptest! {

@@ -298,12 +298,12 @@ pub(crate) fn ical_priority(priority: Priority) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::{NaiveDate, TimeZone, Utc};
 
     use super::*;
 
-    fn task(id: i64, title: &str) -> Task {
+    pub(crate) fn task(id: i64, title: &str) -> Task {
         let at = Utc
             .with_ymd_and_hms(2026, 3, 1, 9, 0, 0)
             .single()

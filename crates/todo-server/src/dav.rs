@@ -23,6 +23,7 @@ use quick_xml::reader::NsReader;
 use todo_core::accounts::Principal;
 use todo_core::caldav::{
     Changes, DavCalendar, MAX_VTODO_BYTES, Precondition, Resource, SyncToken, TimeRange,
+    calendar_color,
 };
 
 use crate::AppState;
@@ -860,14 +861,7 @@ impl Dav<'_> {
             changed.push((DAV, "displayname"));
         }
         if let Some(color) = request.first("calendar-color") {
-            // Apple writes #RRGGBBAA; todo keeps #rrggbb.
-            let color = color
-                .text
-                .trim()
-                .get(..7)
-                .unwrap_or_default()
-                .to_lowercase();
-            input.color = todo_core::patch::Patch::Value(color);
+            input.color = todo_core::patch::Patch::Value(calendar_color(&color.text));
             changed.push((APPLE, "calendar-color"));
         }
         if !changed.is_empty() {

@@ -17,27 +17,28 @@ use crate::auth::Auth;
 use crate::error::{ApiResult, Problem};
 use crate::extract::{Json, NoQuery, Path, Query};
 
+/// The path types of sharing's routes, shared with the web pages.
 #[derive(Deserialize)]
 pub struct ProjectPath {
-    id: ProjectId,
+    pub(crate) id: ProjectId,
 }
 
 #[derive(Deserialize)]
 pub struct MemberPath {
-    id: ProjectId,
+    pub(crate) id: ProjectId,
     /// Not `user_id`: that name is the caller's own in the `/api/{user_id}/…` shape.
-    member_id: UserId,
+    pub(crate) member_id: UserId,
 }
 
 #[derive(Deserialize)]
 pub struct ProjectInvitationPath {
-    id: ProjectId,
-    invitation_id: InvitationId,
+    pub(crate) id: ProjectId,
+    pub(crate) invitation_id: InvitationId,
 }
 
 #[derive(Deserialize)]
 pub struct InvitationPath {
-    id: InvitationId,
+    pub(crate) id: InvitationId,
 }
 
 #[derive(Deserialize)]

@@ -26,6 +26,7 @@ use super::tasks::user_zone;
 use super::view::{Person, TaskView, day_label};
 use super::{Layout, PageError, PageResult, WebUser, failure, render};
 use crate::AppState;
+use crate::api::sharing::{InvitationPath, MemberPath, ProjectInvitationPath, ProjectPath};
 use crate::extract::{Path, Query};
 
 /// Activity entries per page.
@@ -211,28 +212,6 @@ fn answered(project: ProjectId, result: Result<(), todo_core::Error>, email: &st
         }
         Err(err) => Ok(Redirect::to(&share_page(project, &failure(err).1, email)).into_response()),
     }
-}
-
-#[derive(Deserialize)]
-pub struct ProjectPath {
-    id: ProjectId,
-}
-
-#[derive(Deserialize)]
-pub struct MemberPath {
-    id: ProjectId,
-    member_id: UserId,
-}
-
-#[derive(Deserialize)]
-pub struct ProjectInvitationPath {
-    id: ProjectId,
-    invitation_id: InvitationId,
-}
-
-#[derive(Deserialize)]
-pub struct InvitationPath {
-    id: InvitationId,
 }
 
 #[derive(Deserialize)]
