@@ -12,7 +12,7 @@ use todo_store_sql::dav::{self, DavRow};
 use todo_store_sql::tree::numbered;
 
 use crate::PostgresStore;
-use crate::rows::db_error;
+use crate::rows::{conflict, db_error};
 use crate::sql;
 
 #[async_trait]
@@ -66,8 +66,13 @@ impl DavStore for PostgresStore {
         name: &str,
         project: ProjectId,
     ) -> Result<()> {
-        let values = [user_id.into(), name.into(), project.into()];
-        sql::run(&self.pool, numbered(dav::PUT_COLLECTION), values).await?;
+        sqlx::query(sqlx::AssertSqlSafe(numbered(dav::PUT_COLLECTION)))
+            .bind(user_id)
+            .bind(name)
+            .bind(project.get())
+            .execute(&self.pool)
+            .await
+            .map_err(conflict(dav::COLLECTION_CONFLICT))?;
         Ok(())
     }
 }

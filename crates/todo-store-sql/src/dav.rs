@@ -48,6 +48,9 @@ pub const PRUNE: &str = "DELETE FROM dav_objects WHERE updated_at < ?1 \
 /// The user's (`?1`) calendars a client named: (name, project).
 pub const COLLECTIONS: &str = "SELECT name, project_id FROM dav_collections WHERE user_id = ?1";
 
+/// Two calendars made at once at the same path: the second is told so.
+pub const COLLECTION_CONFLICT: &str = "a calendar is already at that path";
+
 /// Names project `?3` `?2` for user `?1`.
 pub const PUT_COLLECTION: &str =
     "INSERT INTO dav_collections (user_id, name, project_id) VALUES (?1, ?2, ?3)";

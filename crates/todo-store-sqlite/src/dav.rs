@@ -10,7 +10,7 @@ use todo_core::task::TaskId;
 use todo_core::time::now;
 use todo_store_sql::dav::{self, DavRow};
 
-use crate::rows::db_error;
+use crate::rows::{conflict, db_error};
 use crate::{SqliteStore, sql};
 
 #[async_trait]
@@ -66,8 +66,12 @@ impl DavStore for SqliteStore {
         name: &str,
         project: ProjectId,
     ) -> Result<()> {
-        let values = [user_id.into(), name.into(), project.into()];
-        self.write(move |conn| sql::run(conn, dav::PUT_COLLECTION, values).map(|_| ()))
-            .await
+        let values = (user_id.to_string(), name.to_owned(), project.get());
+        self.write(move |conn| {
+            sql::execute(conn, dav::PUT_COLLECTION, values)
+                .map(|_| ())
+                .map_err(conflict(dav::COLLECTION_CONFLICT))
+        })
+        .await
     }
 }

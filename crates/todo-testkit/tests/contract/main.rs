@@ -3,6 +3,7 @@
 
 mod accounts;
 mod chat;
+mod dav;
 mod events;
 mod imports;
 mod listing;
