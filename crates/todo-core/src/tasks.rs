@@ -421,6 +421,74 @@ impl Todo {
             .collect())
     }
 
+    /// An inline title edit read as quick add reads a line, as Todoist's smart edit does:
+    /// "Call mum tomorrow #Home p1" renames the task "Call mum", makes it due tomorrow, moves
+    /// it to the project Home and sets priority 1. What the text does not say is kept; its
+    /// `#tags`/`@labels` are added to the task's own (see [`edit_from_quick`]). The full edit
+    /// form's title is taken as typed.
+    pub async fn quick_edit(&self, user_id: &UserId, id: TaskId, text: &str) -> Result<Task> {
+        if text.chars().count() > QUICK_TEXT_MAX_CHARS {
+            return Err(Error::invalid(
+                "text",
+                format!("must be at most {QUICK_TEXT_MAX_CHARS} characters"),
+            ));
+        }
+        crate::validation::storable_text(text).map_err(|e| Error::invalid("text", e))?;
+        let current = self.get_task(user_id, id).await?;
+        let tz = self.time_zone(user_id).await?;
+        let projects = self.store.list_projects(user_id).await?;
+        let open: Vec<&crate::project::Project> = projects.iter().filter(|p| !p.archived).collect();
+        let names: Vec<&str> = open.iter().map(|p| p.name.as_str()).collect();
+        let parsed = quick::parse(text, Utc::now().with_timezone(&tz), &names);
+        if parsed.title.trim().is_empty() {
+            return Err(Error::invalid(
+                "text",
+                "needs a title besides its date, tags and priority",
+            ));
+        }
+        let named = parsed.project.as_deref().and_then(|name| {
+            open.iter()
+                .find(|p| p.name.to_lowercase() == name.to_lowercase())
+        });
+        let project_id = named.map_or(current.project_id, |p| p.id);
+        let section = match &parsed.section {
+            Some(name) => {
+                let sections = self
+                    .store
+                    .list_sections(user_id, project_id)
+                    .await?
+                    .unwrap_or_default();
+                let found = sections
+                    .into_iter()
+                    .find(|s| s.name.to_lowercase() == name.to_lowercase());
+                let Some(found) = found else {
+                    let project = projects.iter().find(|p| p.id == project_id);
+                    let project = project.map_or("the project", |p| p.name.as_str());
+                    return Err(Error::invalid(
+                        "text",
+                        format!("{project} has no section named {name:?}"),
+                    ));
+                };
+                Some(found.id)
+            }
+            None => None,
+        };
+        // The place first: a project the user may not add to refuses the edit before any of
+        // it is saved.
+        let moves = project_id != current.project_id
+            || section.is_some_and(|s| Some(s) != current.section_id);
+        if moves {
+            let to = MoveInput {
+                project_id: (project_id != current.project_id).then_some(project_id),
+                section_id: section,
+                ..MoveInput::default()
+            };
+            self.move_task(user_id, id, to).await?;
+        }
+        self.patch_task(user_id, id, edit_from_quick(&parsed, &current.tags))
+            .await
+    }
+
     /// Moves the task (with its subtasks) to another project, section or parent, or to
     /// another index among its siblings.
     pub async fn move_task(&self, user_id: &UserId, id: TaskId, to: MoveInput) -> Result<Task> {
@@ -618,5 +686,97 @@ impl Todo {
             }
         }
         Ok((moved, left))
+    }
+}
+
+/// The change an inline edit's text makes (see [`Todo::quick_edit`]): the words left are the
+/// title; a date or time, priority and rule it names replace the task's; its tags are added
+/// to `tags` (each once, regardless of case); reminders it asks for replace the task's. What
+/// the text does not name is left alone.
+pub fn edit_from_quick(parsed: &quick::QuickTask, tags: &[String]) -> TaskPatchInput {
+    let mut patch = TaskPatchInput {
+        title: Patch::Value(parsed.title.clone()),
+        ..TaskPatchInput::default()
+    };
+    if let Some(priority) = parsed.priority {
+        patch.priority = Patch::Value(priority);
+    }
+    if let Some(at) = parsed.due.at() {
+        patch.due_at = Patch::Value(at);
+    } else if let Some(day) = parsed.due.date() {
+        patch.due_date = Patch::Value(day);
+    }
+    if let Some(rule) = &parsed.recurrence {
+        patch.recurrence = Patch::Value(rule.to_string());
+        patch.recurrence_mode = Patch::Value(parsed.recurrence_mode);
+    }
+    let mut merged: Vec<String> = tags.to_vec();
+    for tag in &parsed.tags {
+        if !merged
+            .iter()
+            .any(|t| t.to_lowercase() == tag.to_lowercase())
+        {
+            merged.push(tag.clone());
+        }
+    }
+    if merged.len() != tags.len() {
+        patch.tags = Patch::Value(merged);
+    }
+    if !parsed.reminders.is_empty() {
+        patch.reminders = Patch::Value(parsed.reminders.iter().map(ReminderInput::from).collect());
+    }
+    patch
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+
+    use super::*;
+
+    fn read(text: &str) -> quick::QuickTask {
+        let now = chrono_tz::Europe::London
+            .with_ymd_and_hms(2026, 12, 7, 10, 0, 0)
+            .single()
+            .expect("a time");
+        quick::parse(text, now, &["Home"])
+    }
+
+    #[test]
+    fn an_inline_edit_sets_what_the_text_says() {
+        let patch = edit_from_quick(
+            &read("Call mum tomorrow #Home p1 @phone"),
+            &["family".into()],
+        );
+        assert!(matches!(&patch.title, Patch::Value(t) if t == "Call mum"));
+        assert!(matches!(patch.priority, Patch::Value(Priority::Urgent)));
+        assert!(
+            matches!(patch.due_date, Patch::Value(d) if d == NaiveDate::from_ymd_opt(2026, 12, 8).expect("a day"))
+        );
+        assert!(
+            matches!(&patch.tags, Patch::Value(t) if t == &["family".to_owned(), "phone".to_owned()])
+        );
+    }
+
+    #[test]
+    fn an_inline_edit_keeps_what_the_text_does_not_say() {
+        let patch = edit_from_quick(&read("Call mum"), &["family".into()]);
+        assert!(matches!(&patch.title, Patch::Value(t) if t == "Call mum"));
+        assert!(matches!(patch.priority, Patch::Missing));
+        assert!(matches!(patch.due_date, Patch::Missing));
+        assert!(matches!(patch.due_at, Patch::Missing));
+        assert!(matches!(patch.recurrence, Patch::Missing));
+        assert!(
+            matches!(patch.tags, Patch::Missing),
+            "a tag already there is not added twice"
+        );
+        let again = edit_from_quick(&read("Call mum @Family"), &["family".into()]);
+        assert!(matches!(again.tags, Patch::Missing));
+    }
+
+    #[test]
+    fn an_inline_edit_sets_a_rule() {
+        let patch = edit_from_quick(&read("Water plants every week"), &[]);
+        assert!(matches!(&patch.recurrence, Patch::Value(r) if r.contains("WEEKLY")));
     }
 }

@@ -10,6 +10,30 @@
   const returnTo = () => (tasksList() ? tasksList().dataset.returnTo : "/") || "/";
   const sameTab = "BroadcastChannel" in window ? new BroadcastChannel("todo-tasks") : null;
 
+  // Every request of this script goes through here (it shadows the browser's fetch in this
+  // file): a network failure becomes "Offline — retrying…" (never "Failed to fetch"), and a
+  // session that ended (401, or a page answered by the sign-in page) says "Signed out".
+  const OFFLINE_TEXT = "Offline — retrying…";
+  const SIGNED_OUT_TEXT = "Signed out — sign in again";
+  const nativeFetch = window.fetch.bind(window);
+  async function fetch(url, options) {
+    let response;
+    try {
+      response = await nativeFetch(url, options);
+    } catch (e) {
+      if (e && e.name === "AbortError") throw e;
+      wentOffline();
+      throw new Error(OFFLINE_TEXT);
+    }
+    cameBack();
+    if (response.status === 401) signedOut();
+    else if (response.redirected && new URL(response.url).pathname === "/login") {
+      signedOut();
+      throw new Error(SIGNED_OUT_TEXT);
+    }
+    return response;
+  }
+
   // --- helpers -------------------------------------------------------------------------
   let toastTimer = null;
   function toast(message, action) {
@@ -52,7 +76,7 @@
       body: params,
       credentials: "same-origin",
     });
-    if (response.status === 401) { location.href = "/login"; throw new Error("Logged out"); }
+    if (response.status === 401) throw new Error(SIGNED_OUT_TEXT);
     if (!response.ok) throw new Error(await problemText(response));
     return response;
   }
@@ -158,6 +182,7 @@
         }
       } catch (e) {
         if (quick && !quick.value) quick.value = typed;
+        if (quick) saveDraftIfSignedOut();
         toast(e.message);
       }
     } else if (form.matches("[data-delete]")) {
@@ -265,12 +290,13 @@
     input.className = "inline-edit";
     input.value = link.textContent;
     input.setAttribute("aria-label", "Title");
-    input.maxLength = 200;
+    input.maxLength = 500;
     link.replaceWith(input);
+    const preview = attachPreview(input, () => ({ project_id: null }));
     input.focus();
     input.select();
     let done = false;
-    const cancel = () => { if (done) return; done = true; input.replaceWith(link); row.focus(); };
+    const cancel = () => { if (done) return; done = true; preview.remove(); input.replaceWith(link); row.focus(); };
     const save = async () => {
       if (done) return;
       const title = input.value.trim();
@@ -278,9 +304,11 @@
       done = true;
       noteLocal(row.dataset.id);
       try {
-        const params = new URLSearchParams({ title, return_to: returnTo() });
+        // Read as quick add reads a line: "Call mum tomorrow #Home p1" sets those too.
+        const params = new URLSearchParams({ text: title, return_to: returnTo() });
         const response = await postFragment(`/tasks/${row.dataset.id}`, params);
         const fresh = rowFromHtml(await response.text());
+        preview.remove();
         if (fresh) { replaceRow(fresh); select(fresh); announce("updated", fresh.dataset.id); }
         toast("Saved");
       } catch (e) { done = false; toast(e.message); input.focus(); }
@@ -477,7 +505,7 @@
     return at !== undefined && Date.now() - at < LOCAL_MS;
   }
   function scheduleRefresh() {
-    if (!liveRegion()) return;
+    if (!liveRegion() || isSignedOut) return;
     if (refreshing) { refreshAgain = true; return; }
     const now = Date.now();
     if (!refreshTimer) firstPending = now;
@@ -634,7 +662,7 @@
     };
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) { liveStream = null; if (opened) markStale("Live updates stopped: this list may be out of date."); return; }
-      if (opened) { document.documentElement.dataset.live = "retrying"; markStale("Live updates paused, reconnecting: this list may be out of date."); }
+      if (opened) { document.documentElement.dataset.live = "retrying"; markStale("Live updates paused, reconnecting: this list may be out of date."); probeServer(); }
     };
   }
   // Without the event stream, a tab brought back to the front shows the list as it is now.
@@ -714,7 +742,8 @@
 
   async function setupLlmKey() {
     const section = $("#llm-section");
-    if (!section) return;
+    // Without a model or a way to keep keys, the server renders a sentence instead of the form.
+    if (!section || !$("#llm-form")) return;
     const response = await fetch(section.dataset.feature, { headers: { Accept: "application/json" } }).catch(() => null);
     // 404 with a problem body means "no key stored"; a route that does not exist says "no such route".
     if (!response) return;
@@ -742,7 +771,9 @@
   async function setupChat() {
     const toggle = $("#chat-toggle");
     if (!toggle) return;
-    if (!(await featureAvailable("/api/v1/conversations"))) return;
+    // A server without a language model has no chat to offer: the button stays hidden.
+    const offer = await featureAvailable("/assistant");
+    if (!offer || !(await offer.json().catch(() => ({}))).chat) return;
     const panel = $("#chat");
     toggle.hidden = false;
     const open = (yes) => {
@@ -799,7 +830,7 @@
         headers: { "Content-Type": "application/json", Accept: "text/event-stream", "X-CSRF-Token": csrf() },
         body: JSON.stringify(conversationId ? { conversation_id: conversationId, message } : { message }),
       });
-      if (!response.ok) throw new Error(await problemText(response));
+      if (!response.ok) throw new Error(await chatProblem(response));
       const onEvent = (type, data) => {
         let payload = data;
         try { payload = JSON.parse(data); } catch (_) { /* plain text */ }
@@ -818,7 +849,8 @@
           if (!text && payload.response) answer.textContent = payload.response;
         } else if (type === "error") {
           const problem = payload.problem || payload;
-          answer.textContent = `Error: ${problem.detail || problem.title || problem.message || "the assistant failed"}`;
+          answer.textContent = /llm-not-configured$/.test(problem.type || "") ? NO_MODEL_TEXT
+            : `Error: ${problem.detail || problem.title || problem.message || "the assistant failed"}`;
         }
       };
       if ((response.headers.get("content-type") || "").startsWith("text/event-stream")) {
@@ -828,7 +860,17 @@
         for (const call of body.tool_calls || []) onEvent("tool_call", JSON.stringify(call));
         onEvent("done", JSON.stringify(body));
       }
-    } catch (e) { answer.textContent = `Error: ${e.message}`; }
+    } catch (e) { answer.textContent = e.plain ? e.message : `Error: ${e.message}`; }
+  }
+
+  // The API's "not configured" problem speaks to the operator; the user gets plain words.
+  const NO_MODEL_TEXT = "The assistant cannot answer yet: this server has no language model for your account. If you have your own key, add it with a model in Settings.";
+  async function chatProblem(response) {
+    if (response.status === 503) {
+      const body = await response.clone().json().catch(() => ({}));
+      if (/llm-not-configured$/.test(body.type || "")) { const e = new Error(NO_MODEL_TEXT); e.plain = true; throw e; }
+    }
+    return problemText(response);
   }
 
   // Server-Sent Events from a fetch body (EventSource cannot POST).
@@ -933,6 +975,244 @@
     });
   }
 
+  // --- quick add: a live preview of what the line says (POST /api/v1/tasks/parse) ----------
+  // Debounced (150 ms), sent only when the text changed, a stale answer dropped (aborted);
+  // never in the way of submitting. The preview counts as a read (web_reads), and a 429 or any
+  // failure just hides it.
+  const PRIORITY_WORDS = { urgent: "p1", high: "p2", medium: "p3", low: "p4" };
+  const WEEKDAYS = { MO: "Mon", TU: "Tue", WE: "Wed", TH: "Thu", FR: "Fri", SA: "Sat", SU: "Sun" };
+  function dayText(isoDay) {
+    const [y, m, d] = isoDay.split("-").map(Number);
+    const day = new Date(y, m - 1, d);
+    const today = new Date(); today.setHours(0, 0, 0, 0);
+    const diff = Math.round((day - today) / 86400000);
+    if (diff === 0) return "Today";
+    if (diff === 1) return "Tomorrow";
+    if (diff === -1) return "Yesterday";
+    const options = { weekday: "short", day: "numeric", month: "short" };
+    if (y !== today.getFullYear()) options.year = "numeric";
+    return day.toLocaleDateString("en-GB", options).replace(",", "");
+  }
+  function ordinalText(n) {
+    const s = ["th", "st", "nd", "rd"], v = Math.abs(n) % 100;
+    return n === -1 ? "last day" : n + (s[(v - 20) % 10] || s[v] || s[0]);
+  }
+  // An RRULE in words, for the common rules quick add makes; anything else "repeats".
+  function ruleText(rule) {
+    const parts = Object.fromEntries(rule.split(";").map((p) => p.split("=")));
+    const n = Number(parts.INTERVAL || 1);
+    const unit = { DAILY: "day", WEEKLY: "week", MONTHLY: "month", YEARLY: "year", HOURLY: "hour" }[parts.FREQ];
+    if (!unit) return "repeats";
+    if (parts.FREQ === "WEEKLY" && parts.BYDAY === "MO,TU,WE,TH,FR" && n === 1) return "every weekday";
+    let text = n === 1 ? `every ${unit}` : `every ${n} ${unit}s`;
+    if (parts.BYDAY) text += ` on ${parts.BYDAY.split(",").map((d) => d.replace(/^([-+]?\d+)?(\w\w)$/, (_, nth, wd) => (nth ? `${ordinalText(Number(nth))} ` : "") + (WEEKDAYS[wd] || wd))).join(", ")}`;
+    if (parts.BYMONTHDAY) text += ` on the ${parts.BYMONTHDAY.split(",").map((d) => ordinalText(Number(d))).join(", ")}`;
+    return text;
+  }
+  function chip(kind, text, label) {
+    const span = document.createElement("span");
+    span.className = `chip chip-${kind}`;
+    span.textContent = text;
+    if (label) span.setAttribute("aria-label", label);
+    return span;
+  }
+  function previewChips(p, text) {
+    const chips = [];
+    if (p.due_local) {
+      const [day, time] = p.due_local.split("T");
+      chips.push(chip("due", `${dayText(day)} ${time.slice(0, 5)}`, `Due ${dayText(day)} ${time.slice(0, 5)}`));
+    } else if (p.due_date) chips.push(chip("due", dayText(p.due_date), `Due ${dayText(p.due_date)}`));
+    if (p.recurrence) chips.push(chip("recur", `↻ ${ruleText(p.recurrence)}`, `Repeats ${ruleText(p.recurrence)}`));
+    // The project only when the text names it (every line has one: the Inbox by default).
+    const lower = text.toLowerCase();
+    if (p.project && lower.includes(`#${p.project.name.toLowerCase().split(" ")[0]}`)) {
+      chips.push(chip("project", `▸ ${p.project.name}${p.section ? ` / ${p.section.name}` : ""}`, `Project ${p.project.name}${p.section ? `, section ${p.section.name}` : ""}`));
+    }
+    for (const tag of p.tags || []) chips.push(chip("tag", `#${tag}`, `Tag ${tag}`));
+    if (p.priority && p.priority !== "none") {
+      const c = chip("priority", `${PRIORITY_WORDS[p.priority] || ""} ${p.priority}`.trim(), `Priority ${p.priority}`);
+      c.classList.add(`prio-${p.priority}`);
+      chips.push(c);
+    }
+    for (const r of p.reminders || []) {
+      if (r.minutes_before !== undefined && r.minutes_before !== null) chips.push(chip("remind", `⏰ ${r.minutes_before} min before`, `Reminder ${r.minutes_before} minutes before`));
+      else if (r.remind_at) chips.push(chip("remind", "⏰ reminder", "Reminder"));
+    }
+    for (const problem of p.problems || []) chips.push(chip("problem", problem));
+    return chips;
+  }
+  function attachPreview(input, extra = () => ({})) {
+    const box = document.createElement("div");
+    box.className = "quick-preview";
+    box.setAttribute("aria-live", "polite");
+    box.setAttribute("aria-label", "What quick add understood");
+    box.hidden = true;
+    (input.closest("form") || input).after(box);
+    let timer = null;
+    let last = "";
+    let controller = null;
+    const clear = () => { box.replaceChildren(); box.hidden = true; };
+    const run = async () => {
+      const text = input.value.trim();
+      if (text === last) return;
+      last = text;
+      if (controller) controller.abort();
+      controller = null;
+      if (!text || isSignedOut) { clear(); return; }
+      const mine = new AbortController();
+      controller = mine;
+      try {
+        const response = await fetch("/api/v1/tasks/parse", {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+          body: JSON.stringify({ text, ...extra() }),
+          signal: mine.signal,
+        });
+        if (controller !== mine) return;
+        if (!response.ok) { clear(); if (response.status === 429) last = ""; return; }
+        const preview = await response.json();
+        if (controller !== mine) return;
+        const chips = previewChips(preview, text);
+        if (!chips.length) { clear(); return; }
+        const title = document.createElement("span");
+        title.className = "preview-title";
+        title.textContent = preview.title ? `“${preview.title}”` : "";
+        box.replaceChildren(title, ...chips);
+        box.hidden = false;
+      } catch (_) { if (controller === mine) clear(); }
+    };
+    input.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(run, 150); });
+    const reset = () => { clearTimeout(timer); if (controller) controller.abort(); controller = null; last = ""; clear(); };
+    return { box, reset, remove: () => { reset(); box.remove(); } };
+  }
+  function setupQuickPreviews() {
+    for (const input of $$('form[action="/tasks"] input[name="text"]')) {
+      const form = input.closest("form");
+      const place = () => {
+        const out = {};
+        for (const name of ["project_id", "section_id", "parent_id"]) {
+          const field = form.elements[name];
+          if (field && field.value) out[name] = Number(field.value);
+        }
+        return out;
+      };
+      const preview = attachPreview(input, place);
+      // Sent: the box empties at once, and so does its preview.
+      form.addEventListener("submit", () => preview.reset());
+    }
+  }
+
+  // --- the edit page: a refused save keeps every field as typed ---------------------------
+  // (Without the script the server renders the form again from what was posted.)
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (form.id !== "edit-form" || event.defaultPrevented) return;
+    event.preventDefault();
+    const button = $("button[type=submit]", form);
+    if (button) button.disabled = true;
+    try {
+      await postFragment(form.action, new URLSearchParams(new FormData(form)));
+      location.href = $("input[name=return_to]", form).value || "/";
+    } catch (e) {
+      showFormError(form, `Not saved: ${e.message}`);
+      if (form.closest("body")) saveDraftIfSignedOut();
+    } finally { if (button) button.disabled = false; }
+  });
+  function showFormError(form, message) {
+    let error = form.previousElementSibling;
+    if (!error || !error.matches("p.error")) {
+      error = document.createElement("p");
+      error.className = "error";
+      error.setAttribute("role", "alert");
+      form.before(error);
+    }
+    error.textContent = message;
+  }
+
+  // --- when things go wrong: signed out, offline ------------------------------------------
+  // A bar at the top of the page, in the app's style (`.netbar`), for as long as it holds.
+  function netbar(id, build) {
+    let bar = document.getElementById(id);
+    if (!bar) {
+      bar = document.createElement("p");
+      bar.id = id;
+      bar.className = "netbar";
+      bar.setAttribute("role", id === "signed-out" ? "alert" : "status");
+      build(bar);
+      document.body.prepend(bar);
+    }
+    return bar;
+  }
+
+  // The session ended (expired, or signed out elsewhere): what was typed in quick add is kept
+  // in this tab (sessionStorage) and put back after signing in, on the same page (`next`).
+  let isSignedOut = false;
+  const DRAFT_KEY = "todo-quick-draft";
+  function saveDraftIfSignedOut() {
+    if (!isSignedOut) return;
+    const quick = $("#quick");
+    try {
+      if (quick && quick.value.trim()) sessionStorage.setItem(DRAFT_KEY, quick.value);
+    } catch (_) { /* storage off */ }
+  }
+  function signedOut() {
+    if (isSignedOut) return;
+    isSignedOut = true;
+    netbar("signed-out", (bar) => {
+      const text = document.createElement("span");
+      text.textContent = `${SIGNED_OUT_TEXT}. What you typed is kept. `;
+      const link = document.createElement("a");
+      link.href = `/login?${new URLSearchParams({ next: location.pathname + location.search })}`;
+      link.textContent = "Sign in";
+      link.addEventListener("click", saveDraftIfSignedOut);
+      bar.append(text, link);
+    });
+    saveDraftIfSignedOut();
+  }
+  window.addEventListener("pagehide", saveDraftIfSignedOut);
+  function restoreDraft() {
+    const quick = $("#quick");
+    let draft = null;
+    try { draft = sessionStorage.getItem(DRAFT_KEY); } catch (_) { return; }
+    if (!quick || !draft) return;
+    sessionStorage.removeItem(DRAFT_KEY);
+    if (!quick.value) quick.value = draft;
+    quick.focus();
+    quick.dispatchEvent(new Event("input"));
+    toast("What you typed before signing in is back: press Enter to add it.");
+  }
+
+  // The server cannot be reached: say so, try again with backoff (1 s, 2 s, 4 s … 30 s), and
+  // clear the bar when it answers. `/health` is never rate limited.
+  let offlineTimer = null;
+  let offlineDelay = 1000;
+  function wentOffline() {
+    netbar("offline", (bar) => { bar.textContent = OFFLINE_TEXT; });
+    if (!offlineTimer) offlineTimer = setTimeout(retryServer, offlineDelay);
+  }
+  async function retryServer() {
+    offlineTimer = null;
+    if (await serverAnswers()) { cameBack(); return; }
+    offlineDelay = Math.min(offlineDelay * 2, 30000);
+    wentOffline();
+  }
+  async function serverAnswers() {
+    try { await nativeFetch("/health", { cache: "no-store" }); return true; } catch (_) { return false; }
+  }
+  async function probeServer() { if (!(await serverAnswers())) wentOffline(); }
+  function cameBack() {
+    const bar = $("#offline");
+    clearTimeout(offlineTimer);
+    offlineTimer = null;
+    offlineDelay = 1000;
+    if (!bar) return;
+    bar.remove();
+    toast("Back online");
+    if (stale) scheduleRefresh();
+  }
+  window.addEventListener("offline", wentOffline);
+  window.addEventListener("online", () => { clearTimeout(offlineTimer); offlineTimer = null; retryServer(); });
+
   // --- start ------------------------------------------------------------------------------
   const zone = $("#signup #timezone, form[action='/signup'] #timezone");
   if (zone) { try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* keep UTC */ } }
@@ -945,5 +1225,7 @@
     setupTree();
     setupComments();
     setupOverdue();
+    setupQuickPreviews();
+    restoreDraft();
   }
 })();

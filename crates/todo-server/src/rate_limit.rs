@@ -46,6 +46,10 @@ const AUTH_ROUTES: &[&str] = &[
     "/oauth/register",
 ];
 
+/// POST routes that only read (`POST /api/v1/tasks/parse`, the quick-add preview): counted
+/// as reads, under `web_reads` from the web app.
+const READ_POSTS: &[&str] = &["/api/v1/tasks/parse"];
+
 /// What the operator configured (`RATE_LIMIT_*`). A limit of 0 turns that policy off.
 #[derive(Debug, Clone)]
 pub struct RateLimitSettings {
@@ -209,6 +213,10 @@ impl RateLimits {
             // Every MCP message is a POST, reads included (tools/list, list_tasks): counting
             // them as writes would starve an agent that mostly reads.
             Some("/mcp") => PolicyName::Reads,
+            // The quick-add preview is a POST that changes nothing, sent as the user types:
+            // counted as a read, so typing never spends the budget that saving needs.
+            Some(route) if READ_POSTS.contains(&route) && from_page => PolicyName::WebReads,
+            Some(route) if READ_POSTS.contains(&route) => PolicyName::Reads,
             _ if from_page && crate::auth::is_read_only(method) => PolicyName::WebReads,
             _ if crate::auth::is_read_only(method) => PolicyName::Reads,
             _ => PolicyName::Writes,
@@ -474,6 +482,22 @@ mod tests {
         assert_eq!(
             web(Method::POST, "/login", true).map(|p| p.0),
             Some(PolicyName::Auth)
+        );
+    }
+
+    #[test]
+    fn the_quick_add_preview_is_a_read_that_typing_cannot_spend_writes_on() {
+        let limits = configured(RateLimitSettings::default());
+        let name = |from_page: bool| {
+            limits
+                .policy_for(&Method::POST, Some("/api/v1/tasks/parse"), from_page)
+                .map(|p| p.name)
+        };
+        assert_eq!(name(true), Some(PolicyName::WebReads));
+        assert_eq!(name(false), Some(PolicyName::Reads));
+        assert_eq!(
+            policy(&limits, Method::POST, Some("/api/v1/tasks/quick")),
+            Some(PolicyName::Writes)
         );
     }
 

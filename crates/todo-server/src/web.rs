@@ -82,6 +82,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sections/{id}", post(projects::rename_section))
         .route("/sections/{id}/delete", post(projects::delete_section))
         .route("/settings", get(settings::page))
+        .route("/assistant", get(settings::assistant))
         .route("/settings/profile", post(settings::profile))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))
@@ -165,9 +166,23 @@ impl FromRequestParts<AppState> for WebUser {
             _ if is_fragment(&parts.headers) => {
                 Err(ApiError::unauthenticated("log in again").into_response())
             }
-            _ => Err(Redirect::to("/login").into_response()),
+            _ => Err(Redirect::to(&login_then(parts)).into_response()),
         }
     }
+}
+
+/// The sign-in page, coming back afterwards to the page asked for (a GET of this site's own
+/// path: `next` is checked again by [`safe_return`] when it is used).
+fn login_then(parts: &Parts) -> String {
+    let wanted = parts
+        .uri
+        .path_and_query()
+        .map_or("/", axum::http::uri::PathAndQuery::as_str);
+    if parts.method != axum::http::Method::GET || wanted == "/" || safe_return(wanted) == "/" {
+        return "/login".to_owned();
+    }
+    let query = serde_html_form::to_string([("next", wanted)]).unwrap_or_default();
+    format!("/login?{query}")
 }
 
 /// How a page request fails: a problem the script can show, or a core error.

@@ -139,6 +139,18 @@ pub enum ChatError {
     ModelFailed { conversation_id: ConversationId },
 }
 
+/// What the server's configuration makes possible (see [`Chat::availability`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Availability {
+    /// A language model's endpoint is configured: chat turns can be sent somewhere.
+    pub endpoint: bool,
+    /// The server names a model; without one, only a user who stored a key with a model can
+    /// chat.
+    pub default_model: bool,
+    /// Users' own provider keys can be stored (the server has an encryption key).
+    pub own_keys: bool,
+}
+
 /// The chat use cases. Cheap to clone.
 #[derive(Clone)]
 pub struct Chat {
@@ -182,6 +194,16 @@ impl Chat {
             model,
             config: Arc::new(config),
             cipher: cipher.map(Arc::new),
+        }
+    }
+
+    /// What this server's chat can offer, for a page to show the assistant or say plainly
+    /// why not (rather than an operator's setting).
+    pub fn availability(&self) -> Availability {
+        Availability {
+            endpoint: self.config.base_url.is_some(),
+            default_model: self.config.model.is_some(),
+            own_keys: self.cipher.is_some(),
         }
     }
 

@@ -62,6 +62,8 @@ struct SettingsPage {
     csrf: String,
     notice: String,
     error: String,
+    /// What the server's chat offers: the LLM-key section says plainly when it cannot be used.
+    llm: todo_core::chat::agent::Availability,
 }
 
 #[derive(Deserialize, Default)]
@@ -149,7 +151,22 @@ async fn settings_page(
         csrf: user.csrf.clone(),
         notice: notices.notice,
         error: notices.error,
+        llm: state.chat.availability(),
     })
+}
+
+/// What the page script needs to know about the assistant: whether to offer the chat at all
+/// (a server without a language model hides it rather than failing each message).
+pub async fn assistant(
+    State(state): State<AppState>,
+    _user: WebUser,
+) -> axum::Json<serde_json::Value> {
+    let offer = state.chat.availability();
+    axum::Json(serde_json::json!({
+        "chat": offer.endpoint,
+        "default_model": offer.default_model,
+        "own_keys": offer.own_keys,
+    }))
 }
 
 pub async fn page(

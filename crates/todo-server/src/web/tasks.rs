@@ -655,6 +655,21 @@ pub(super) async fn task_page(
     typed: String,
     refusal: Option<(StatusCode, String)>,
 ) -> PageResult {
+    task_page_as_typed(state, user, id, return_to, error, typed, refusal, None).await
+}
+
+/// The task's page, its edit form showing `edit` (a refused save, as typed) over the task.
+#[allow(clippy::too_many_arguments)]
+async fn task_page_as_typed(
+    state: &AppState,
+    user: &WebUser,
+    id: TaskId,
+    return_to: &str,
+    error: String,
+    typed: String,
+    refusal: Option<(StatusCode, String)>,
+    edit: Option<&EditForm>,
+) -> PageResult {
     let (name, tz) = user_zone(state, user).await?;
     let task = state.todo.get_task(user.id(), id).await?;
     let projects = state.todo.list_projects(user.id()).await?;
@@ -676,6 +691,14 @@ pub(super) async fn task_page(
         .iter()
         .map(|c| CommentView::new(c, &members, user.id(), project.role, tz, at))
         .collect();
+    let mut assignee_id = task
+        .assignee_id
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    if let Some(edit) = edit {
+        edit.show_as_typed(&mut view, &mut assignee_id);
+    }
     let layout = task_layout_with(
         state,
         user,
@@ -703,11 +726,7 @@ pub(super) async fn task_page(
         } else {
             Vec::new()
         },
-        assignee_id: task
-            .assignee_id
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
+        assignee_id,
         comments,
         comment_text: typed,
         comment_error: refusal.as_ref().map(|(_, m)| m.clone()).unwrap_or_default(),
@@ -726,6 +745,9 @@ pub struct EditForm {
     #[serde(default)]
     return_to: String,
     title: Option<String>,
+    /// The inline editor's title, read as quick add reads a line (`Todo::quick_edit`):
+    /// "Call mum tomorrow #Home p1" also sets the due, project and priority.
+    text: Option<String>,
     description: Option<String>,
     priority: Option<String>,
     due_date: Option<String>,
@@ -737,6 +759,43 @@ pub struct EditForm {
 }
 
 impl EditForm {
+    /// A refused save shows every field as it was typed, not as stored.
+    fn show_as_typed(&self, view: &mut TaskView, assignee_id: &mut String) {
+        if let Some(title) = &self.title {
+            view.title.clone_from(title);
+        }
+        if let Some(description) = &self.description {
+            view.description.clone_from(description);
+        }
+        if let Some(known) = self
+            .priority
+            .as_deref()
+            .and_then(|p| PRIORITIES.iter().find(|known| **known == p))
+        {
+            view.priority = known;
+        }
+        if let Some(date) = &self.due_date {
+            view.due_date.clone_from(date);
+        }
+        if let Some(time) = &self.due_time {
+            view.due_time.clone_from(time);
+        }
+        if let Some(rule) = &self.recurrence {
+            view.recurrence.clone_from(rule);
+            view.recurrence_label = super::view::describe_rule(rule);
+        }
+        if let Some(tags) = &self.tags {
+            view.tags = tags
+                .split(',')
+                .map(|t| t.trim().to_owned())
+                .filter(|t| !t.is_empty())
+                .collect();
+        }
+        if let Some(id) = &self.assignee_id {
+            assignee_id.clone_from(id);
+        }
+    }
+
     fn patch(&self, tz: Tz) -> Result<TaskPatchInput, todo_core::Error> {
         let mut patch = TaskPatchInput::default();
         if let Some(title) = &self.title {
@@ -797,22 +856,39 @@ pub async fn save(
     user.check_form(&state, &headers, &form.csrf)?;
     let return_to = safe_return(&form.return_to).to_owned();
     let (_, tz) = user_zone(&state, &user).await?;
-    let result = match form.patch(tz) {
-        Ok(patch) => state.todo.patch_task(user.id(), id, patch).await,
-        Err(err) => Err(err),
+    let result = match (&form.text, form.patch(tz)) {
+        (Some(text), _) => state.todo.quick_edit(user.id(), id, text).await,
+        (None, Ok(patch)) => state.todo.patch_task(user.id(), id, patch).await,
+        (None, Err(err)) => Err(err),
     };
     match result {
         Ok(task) => {
             row_or_redirect(&state, &user, &headers, &task, StatusCode::OK, &return_to).await
         }
+        Err(err)
+            if is_fragment(&headers)
+                || matches!(
+                    err,
+                    todo_core::Error::NotFound(_) | todo_core::Error::InsufficientRole(_)
+                ) =>
+        {
+            Err(err.into())
+        }
         Err(err) => {
-            // Without script, back to the edit form with the message.
-            let back = format!(
-                "/tasks/{id}/edit?{}",
-                serde_html_form::to_string(&[("return_to", return_to.as_str())][..])
-                    .unwrap_or_default()
-            );
-            failed(&headers, &back, err)
+            // Without script, the edit form again with the message and every field as typed
+            // (refilled from the database, the user's other changes would be lost).
+            let (status, message) = failure(err);
+            task_page_as_typed(
+                &state,
+                &user,
+                id,
+                &return_to,
+                message,
+                String::new(),
+                Some((status, String::new())),
+                Some(&form),
+            )
+            .await
         }
     }
 }

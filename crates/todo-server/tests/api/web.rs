@@ -45,6 +45,11 @@ async fn get_page(app: &TestApp, uri: &str, cookie: &str) -> TestResponse {
     .await
 }
 
+/// The sign-in page that comes back to `uri` afterwards.
+fn login_then(uri: &str) -> String {
+    format!("/login?next={}", uri.replace('/', "%2F"))
+}
+
 fn page_text(response: &TestResponse) -> &str {
     response.body.as_str().expect("an HTML page")
 }
@@ -84,12 +89,16 @@ async fn sign_up_as(app: &TestApp, email: &str, name: &str) -> Browser {
 #[tokio::test]
 async fn pages_without_a_session_send_the_visitor_to_log_in() {
     let app = TestApp::spawn().await;
-    for uri in ["/", "/settings", "/tasks/1/edit"] {
+    for (uri, login) in [
+        ("/", "/login"),
+        ("/settings", "/login?next=%2Fsettings"),
+        ("/tasks/1/edit", "/login?next=%2Ftasks%2F1%2Fedit"),
+    ] {
         let response = app
             .raw(Request::get(uri).body(Body::empty()).expect("request"))
             .await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{uri}");
-        assert_eq!(response.header("location"), Some("/login"), "{uri}");
+        assert_eq!(response.header("location"), Some(login), "{uri}");
     }
     let login = app
         .raw(Request::get("/login").body(Body::empty()).expect("request"))
@@ -483,7 +492,11 @@ async fn project_pages_need_a_session_and_their_forms_the_csrf_token() {
             .raw(Request::get(uri).body(Body::empty()).expect("request"))
             .await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{uri}");
-        assert_eq!(response.header("location"), Some("/login"), "{uri}");
+        assert_eq!(
+            response.header("location"),
+            Some(login_then(uri).as_str()),
+            "{uri}"
+        );
     }
     let anonymous = post_form(&app, "/projects", None, "name=Mine").await;
     assert_eq!(anonymous.header("location"), Some("/login"));
@@ -1130,12 +1143,10 @@ async fn an_editor_assigns_a_task_to_themselves_and_finds_it_under_assigned_to_m
         &body,
     )
     .await;
-    assert_eq!(wrong.status, StatusCode::SEE_OTHER);
-    assert!(
-        wrong
-            .header("location")
-            .is_some_and(|l| l.contains("error="))
-    );
+    // The edit form again, with the message (and what was typed, see
+    // a_refused_edit_shows_the_form_again_with_every_field_as_typed).
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page_text(&wrong).contains(r#"class="error" role="alert""#));
 }
 
 #[tokio::test]
@@ -1313,7 +1324,11 @@ async fn an_invitation_is_declined_from_the_invitations_page_and_the_sidebar_cou
         let response = app
             .raw(Request::get(uri).body(Body::empty()).expect("request"))
             .await;
-        assert_eq!(response.header("location"), Some("/login"), "{uri}");
+        assert_eq!(
+            response.header("location"),
+            Some(login_then(uri).as_str()),
+            "{uri}"
+        );
     }
 }
 
@@ -1956,4 +1971,175 @@ async fn a_cookie_that_signs_no_one_in_gets_no_larger_read_budget() {
         ],
         "the address's own two reads"
     );
+}
+
+#[tokio::test]
+async fn signing_in_returns_to_the_page_asked_for_and_never_to_another_site() {
+    let app = TestApp::spawn().await;
+    let anonymous = app
+        .raw(
+            Request::get("/?view=today&q=milk")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        anonymous.header("location"),
+        Some("/login?next=%2F%3Fview%3Dtoday%26q%3Dmilk")
+    );
+    let page = app
+        .raw(
+            Request::get("/login?next=%2Fprojects%2F3")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert!(page_text(&page).contains(r#"name="next" value="/projects/3""#));
+
+    sign_up(&app, "back%40example.com").await;
+    let log_in = |next: &'static str| {
+        let body = format!(
+            "email=back%40example.com&password=correct+horse+battery&next={}",
+            urlencoding(next)
+        );
+        let app = &app;
+        async move { post_form(app, "/login", None, &body).await }
+    };
+    let accepted = log_in("/?view=today&q=milk").await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    assert_eq!(accepted.header("location"), Some("/?view=today&q=milk"));
+    // Another site, however it is spelled, is refused: home instead.
+    for evil in [
+        "//evil.com",
+        "https://evil.com",
+        "/\\evil.com",
+        "/\t/evil.com",
+        "evil.com",
+    ] {
+        let refused = log_in(evil).await;
+        assert_eq!(refused.status, StatusCode::SEE_OTHER, "{evil}");
+        assert_eq!(refused.header("location"), Some("/"), "{evil}");
+        let page = app
+            .raw(
+                Request::get(format!("/login?next={}", urlencoding(evil)))
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await;
+        assert!(!page_text(&page).contains("evil.com"), "{evil}");
+    }
+}
+
+fn urlencoding(raw: &str) -> String {
+    serde_html_form::to_string([("v", raw)]).expect("encoded")[2..].to_owned()
+}
+
+#[tokio::test]
+async fn a_refused_edit_shows_the_form_again_with_every_field_as_typed() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "typed%40example.com").await;
+    let id = api_task(&app, &browser, json!({"title": "Water plants"})).await;
+
+    // A blank title is refused; the notes, priority, date, rule and tags typed beside it stay.
+    let body = format!(
+        "_csrf={}&return_to=%2F&title=+++&description=Use+the+rain+water&priority=high\
+         &due_date=2031-05-04&due_time=07%3A15&recurrence=FREQ%3DWEEKLY&tags=garden%2C+home",
+        browser.csrf
+    );
+    let refused = post_form(&app, &format!("/tasks/{id}"), Some(&browser.cookie), &body).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let page = page_text(&refused);
+    assert!(page.contains(r#"role="alert""#), "the message is shown");
+    assert!(page.contains("title"), "it names the field");
+    assert!(page.contains(">Use the rain water</textarea>"), "{page}");
+    assert!(page.contains(r#"<option value="high" selected>"#));
+    assert!(page.contains(r#"value="2031-05-04""#));
+    assert!(page.contains(r#"value="07:15""#));
+    assert!(page.contains(r#"<option value="FREQ=WEEKLY" selected>"#));
+    assert!(page.contains(r#"value="garden, home""#));
+    // Nothing was saved.
+    let task = get_page(&app, &format!("/api/v1/tasks/{id}"), &browser.cookie).await;
+    assert_eq!(task.body["title"], "Water plants");
+    assert_eq!(task.body["priority"], "none");
+    assert!(task.body["description"].is_null());
+}
+
+#[tokio::test]
+async fn an_inline_edit_reads_the_title_as_quick_add_does() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "inline%40example.com").await;
+    let body = format!("name=Home&_csrf={}", browser.csrf);
+    let project = post_form(&app, "/projects", Some(&browser.cookie), &body).await;
+    let home = id_in_location(&project, "/projects/");
+    let id = api_task(
+        &app,
+        &browser,
+        json!({"title": "Call mum", "tags": ["family"]}),
+    )
+    .await;
+
+    let body = format!(
+        "_csrf={}&return_to=%2F&text=Call+mum+tomorrow+%23Home+p1+%40phone",
+        browser.csrf
+    );
+    let saved = post_form(&app, &format!("/tasks/{id}"), Some(&browser.cookie), &body).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let task = get_page(&app, &format!("/api/v1/tasks/{id}"), &browser.cookie).await;
+    assert_eq!(task.body["title"], "Call mum");
+    assert_eq!(task.body["priority"], "urgent");
+    assert_eq!(task.body["project_id"], home);
+    assert_eq!(task.body["tags"], json!(["family", "phone"]));
+    assert!(task.body["due_date"].is_string(), "{:?}", task.body);
+
+    // The full form's title is taken as typed.
+    let body = format!("_csrf={}&return_to=%2F&title=Call+mum+p2", browser.csrf);
+    post_form(&app, &format!("/tasks/{id}"), Some(&browser.cookie), &body).await;
+    let task = get_page(&app, &format!("/api/v1/tasks/{id}"), &browser.cookie).await;
+    assert_eq!(task.body["title"], "Call mum p2");
+    assert_eq!(task.body["priority"], "urgent");
+
+    // Only a date, tags and a priority: refused, nothing changes.
+    let body = format!("_csrf={}&return_to=%2F&text=tomorrow+p3", browser.csrf);
+    let refused = app
+        .raw(
+            form(&format!("/tasks/{id}"), Some(&browser.cookie))
+                .header("x-fragment", "1")
+                .header("x-csrf-token", &browser.csrf)
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await;
+    refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_quick_add_preview_and_the_assistant_status_answer_the_page() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "preview%40example.com").await;
+    let preview = app
+        .raw(
+            Request::post("/api/v1/tasks/parse")
+                .header(header::COOKIE, &browser.cookie)
+                .header("x-csrf-token", &browser.csrf)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    r#"{"text":"Buy milk tomorrow p1 every week @shop"}"#,
+                ))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert_eq!(preview.body["title"], "Buy milk");
+    assert_eq!(preview.body["priority"], "urgent");
+    assert_eq!(preview.body["tags"], json!(["shop"]));
+    // No model in the test server: the page is told to hide the chat, and settings say so in
+    // words, naming no setting.
+    let status = get_page(&app, "/assistant", &browser.cookie).await;
+    assert_eq!(status.body["chat"], false);
+    let settings = get_page(&app, "/settings", &browser.cookie).await;
+    let text = page_text(&settings);
+    assert!(text.contains("The assistant is not available on this server"));
+    assert!(!text.contains("LLM_"));
+    assert!(!text.contains("TODO_ENCRYPTION_KEY"));
 }
