@@ -1035,8 +1035,8 @@
       chips.push(c);
     }
     for (const r of p.reminders || []) {
-      if (r.minutes_before !== undefined && r.minutes_before !== null) chips.push(chip("remind", `⏰ ${r.minutes_before} min before`, `Reminder ${r.minutes_before} minutes before`));
-      else if (r.remind_at) chips.push(chip("remind", "⏰ reminder", "Reminder"));
+      if (r.minutes_before !== undefined && r.minutes_before !== null) chips.push(chip("remind", `reminder ${r.minutes_before} min before`));
+      else if (r.remind_at) chips.push(chip("remind", "reminder"));
     }
     for (const problem of p.problems || []) chips.push(chip("problem", problem));
     return chips;
