@@ -849,7 +849,7 @@
           if (!text && payload.response) answer.textContent = payload.response;
         } else if (type === "error") {
           const problem = payload.problem || payload;
-          answer.textContent = /llm-not-configured$/.test(problem.type || "") ? NO_MODEL_TEXT
+          answer.textContent = /llm-not-configured$/.test(problem.type || "") ? notConfiguredText(problem.detail)
             : `Error: ${problem.detail || problem.title || problem.message || "the assistant failed"}`;
         }
       };
@@ -865,10 +865,12 @@
 
   // The API's "not configured" problem speaks to the operator; the user gets plain words.
   const NO_MODEL_TEXT = "The assistant cannot answer yet: this server has no language model for your account. If you have your own key, add it with a model in Settings.";
+  const KEY_UNREADABLE_TEXT = "Your stored key can no longer be read by this server: add it again in Settings, or remove it there to use the server's model.";
+  const notConfiguredText = (detail) => (/stored LLM key/.test(detail || "") ? KEY_UNREADABLE_TEXT : NO_MODEL_TEXT);
   async function chatProblem(response) {
     if (response.status === 503) {
       const body = await response.clone().json().catch(() => ({}));
-      if (/llm-not-configured$/.test(body.type || "")) { const e = new Error(NO_MODEL_TEXT); e.plain = true; throw e; }
+      if (/llm-not-configured$/.test(body.type || "")) { const e = new Error(notConfiguredText(body.detail)); e.plain = true; throw e; }
     }
     return problemText(response);
   }
