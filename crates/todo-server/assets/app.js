@@ -1011,28 +1011,34 @@
     if (parts.BYMONTHDAY) text += ` on the ${parts.BYMONTHDAY.split(",").map((d) => ordinalText(Number(d))).join(", ")}`;
     return text;
   }
-  function chip(kind, text, label) {
+  // A chip's glyph (↻, ▸) is decoration; its words are what a screen reader reads.
+  function chip(kind, text, glyph) {
     const span = document.createElement("span");
     span.className = `chip chip-${kind}`;
-    span.textContent = text;
-    if (label) span.setAttribute("aria-label", label);
+    if (glyph) {
+      const mark = document.createElement("span");
+      mark.setAttribute("aria-hidden", "true");
+      mark.textContent = `${glyph} `;
+      span.append(mark);
+    }
+    span.append(text);
     return span;
   }
   function previewChips(p, text) {
     const chips = [];
     if (p.due_local) {
       const [day, time] = p.due_local.split("T");
-      chips.push(chip("due", `${dayText(day)} ${time.slice(0, 5)}`, `Due ${dayText(day)} ${time.slice(0, 5)}`));
-    } else if (p.due_date) chips.push(chip("due", dayText(p.due_date), `Due ${dayText(p.due_date)}`));
-    if (p.recurrence) chips.push(chip("recur", `↻ ${ruleText(p.recurrence)}`, `Repeats ${ruleText(p.recurrence)}`));
+      chips.push(chip("due", `${dayText(day)} ${time.slice(0, 5)}`));
+    } else if (p.due_date) chips.push(chip("due", dayText(p.due_date)));
+    if (p.recurrence) chips.push(chip("recur", ruleText(p.recurrence), "↻"));
     // The project only when the text names it (every line has one: the Inbox by default).
     const lower = text.toLowerCase();
     if (p.project && lower.includes(`#${p.project.name.toLowerCase().split(" ")[0]}`)) {
-      chips.push(chip("project", `▸ ${p.project.name}${p.section ? ` / ${p.section.name}` : ""}`, `Project ${p.project.name}${p.section ? `, section ${p.section.name}` : ""}`));
+      chips.push(chip("project", `${p.project.name}${p.section ? ` / ${p.section.name}` : ""}`, "▸"));
     }
-    for (const tag of p.tags || []) chips.push(chip("tag", `#${tag}`, `Tag ${tag}`));
+    for (const tag of p.tags || []) chips.push(chip("tag", `#${tag}`));
     if (p.priority && p.priority !== "none") {
-      const c = chip("priority", `${PRIORITY_WORDS[p.priority] || ""} ${p.priority}`.trim(), `Priority ${p.priority}`);
+      const c = chip("priority", `${PRIORITY_WORDS[p.priority] || ""} ${p.priority}`.trim());
       c.classList.add(`prio-${p.priority}`);
       chips.push(c);
     }
@@ -1047,7 +1053,6 @@
     const box = document.createElement("div");
     box.className = "quick-preview";
     box.setAttribute("aria-live", "polite");
-    box.setAttribute("aria-label", "What quick add understood");
     box.hidden = true;
     (input.closest("form") || input).after(box);
     let timer = null;
@@ -1076,10 +1081,13 @@
         if (controller !== mine) return;
         const chips = previewChips(preview, text);
         if (!chips.length) { clear(); return; }
+        const lead = document.createElement("span");
+        lead.className = "visually-hidden";
+        lead.textContent = "Understood: ";
         const title = document.createElement("span");
         title.className = "preview-title";
         title.textContent = preview.title ? `“${preview.title}”` : "";
-        box.replaceChildren(title, ...chips);
+        box.replaceChildren(lead, title, ...chips);
         box.hidden = false;
       } catch (_) { if (controller === mine) clear(); }
     };
