@@ -177,3 +177,40 @@ test("a refused save keeps what was typed: edit form, quick add, inline edit", a
   await expect(input).toHaveValue("Water the plants and the herbs");
   await page.unroute(`**/tasks/${task.id}`);
 });
+
+test("the preview drops a late answer for older text, and a 429 just hides it", async ({ page }) => {
+  await signUp(page, "late");
+  const quick = page.locator("#quick");
+  const preview = page.locator(".quick-preview");
+  // The answer for "Lunch tomorrow" is held back until after the next text's answer.
+  let releaseSlow;
+  const slowDone = new Promise((resolve) => { releaseSlow = resolve; });
+  const slowSent = new Promise((resolve) => {
+    page.route("**/api/v1/tasks/parse", async (route) => {
+      const { text } = route.request().postDataJSON();
+      if (text !== "Lunch tomorrow") { await route.continue(); return; }
+      resolve();
+      await new Promise((r) => setTimeout(r, 800));
+      await route.continue().catch(() => { /* aborted by the page: the point */ });
+      releaseSlow();
+    });
+  });
+  await quick.fill("Lunch tomorrow");
+  await slowSent;
+  await quick.fill("Lunch friday p2");
+  await expect(preview.locator(".chip-priority")).toHaveText("p2 high");
+  await slowDone;
+  await expect(preview.locator(".chip-priority")).toHaveText("p2 high");
+  await expect(preview.locator(".chip-due")).not.toHaveText("Tomorrow");
+  await page.unroute("**/api/v1/tasks/parse");
+
+  // Over the limit: no preview, no toast, and Enter still adds the task.
+  await page.route("**/api/v1/tasks/parse", (route) => route.fulfill({ status: 429, headers: { "Retry-After": "30" }, contentType: "application/problem+json", body: "{}" }));
+  const refused = page.waitForResponse((r) => r.url().endsWith("/api/v1/tasks/parse") && r.status() === 429);
+  await quick.fill("Pay the window cleaner p3");
+  await refused;
+  await expect(preview).toBeHidden();
+  await expect(page.locator("#toast")).not.toContainText("Slow down");
+  await quick.press("Enter");
+  await expect(row(page, "Pay the window cleaner")).toBeVisible();
+});
