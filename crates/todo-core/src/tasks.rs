@@ -473,8 +473,10 @@ impl Todo {
             }
             None => None,
         };
-        // The place first: a project the user may not add to refuses the edit before any of
-        // it is saved.
+        // Checked whole before anything is saved: a refused change (a title too long) must
+        // not leave the task moved, nor a refused move leave it renamed.
+        let patch = edit_from_quick(&parsed, &current.tags);
+        patch.clone().validate(tz, current.stored_due(tz))?;
         let moves = project_id != current.project_id
             || section.is_some_and(|s| Some(s) != current.section_id);
         if moves {
@@ -485,8 +487,7 @@ impl Todo {
             };
             self.move_task(user_id, id, to).await?;
         }
-        self.patch_task(user_id, id, edit_from_quick(&parsed, &current.tags))
-            .await
+        self.patch_task(user_id, id, patch).await
     }
 
     /// Moves the task (with its subtasks) to another project, section or parent, or to

@@ -2111,6 +2111,25 @@ async fn an_inline_edit_reads_the_title_as_quick_add_does() {
         )
         .await;
     refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A title too long is refused before the move it asks for: nothing half done.
+    let body = format!("name=Work&_csrf={}", browser.csrf);
+    post_form(&app, "/projects", Some(&browser.cookie), &body).await;
+    let long = "a".repeat(201);
+    let body = format!("_csrf={}&return_to=%2F&text={long}+%23Work", browser.csrf);
+    let refused = app
+        .raw(
+            form(&format!("/tasks/{id}"), Some(&browser.cookie))
+                .header("x-fragment", "1")
+                .header("x-csrf-token", &browser.csrf)
+                .body(Body::from(body))
+                .expect("request"),
+        )
+        .await;
+    refused.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    let task = get_page(&app, &format!("/api/v1/tasks/{id}"), &browser.cookie).await;
+    assert_eq!(task.body["project_id"], home, "not moved");
+    assert_eq!(task.body["title"], "Call mum p2");
 }
 
 #[tokio::test]
