@@ -105,14 +105,14 @@ test("a newcomer signs up, adds, filters, searches, completes, edits, deletes an
   await page.goto(`${server.baseURL}/`);
   await shoot(page, "tasks-desktop");
 
-  // Complete with the keyboard (j selects the first row, x checks it off) and by a click.
+  // Complete with the keyboard (j selects the first row, c checks it off) and by a click.
   // "Pay rent" repeats, and a recurring task is one task: checked off, it stays one row and
   // falls due on a later 1st.
   const rentId = await row(page, "Pay rent").getAttribute("id");
   const rentRow = page.locator(`#${rentId}`);
   await page.locator("body").press("j");
   await expect(rentRow).toHaveClass(/selected/);
-  await page.keyboard.press("x");
+  await page.keyboard.press("c");
   await expect(page.locator("#toast")).toContainText("Done · next");
   await expect(rentRow).not.toHaveClass(/done/);
   await expect(rentRow.locator("time.due")).not.toHaveAttribute("datetime", due);

@@ -80,7 +80,7 @@ test("Today puts today's tasks on the first screen under a collapsible Overdue; 
   await page.screenshot({ path: path.join(SHOTS, "upcoming-phone.png") });
 });
 
-test("checking off shows Undo, which reopens the task, by click and by the x key", async ({ page }) => {
+test("checking off shows Undo, which reopens the task, by click and by the c key", async ({ page }) => {
   await page.goto(`${server.baseURL}/signup`);
   await page.getByLabel("Email").fill(`undo${Date.now()}@example.com`);
   await page.getByLabel("Password").fill("correct horse battery");
@@ -100,10 +100,10 @@ test("checking off shows Undo, which reopens the task, by click and by the x key
   await page.reload();
   await expect(page.locator(".task", { hasText: "Send the invoice" })).not.toHaveClass(/done/);
 
-  // The keyboard's x goes the same way.
+  // The keyboard's c goes the same way.
   await page.locator("body").press("j");
   await expect(page.locator(".task", { hasText: "Send the invoice" })).toHaveClass(/selected/);
-  await page.keyboard.press("x");
+  await page.keyboard.press("c");
   await expect(page.locator(".task", { hasText: "Send the invoice" })).toHaveClass(/done/);
   await page.locator("#toast").getByRole("button", { name: "Undo" }).click();
   await expect(page.locator(".task", { hasText: "Send the invoice" })).not.toHaveClass(/done/);

@@ -148,10 +148,13 @@ pub enum SortField {
     /// Without regard to case.
     Title,
     Position,
+    /// By completion moment; tasks not completed sort as if completed infinitely late (so
+    /// `-completed_at` lists the latest completions first, open tasks last).
+    CompletedAt,
 }
 
 impl SortField {
-    pub const NAMES: &str = "created_at, due_at, priority, title or position";
+    pub const NAMES: &str = "created_at, due_at, priority, title, position or completed_at";
 
     fn name(self) -> &'static str {
         match self {
@@ -160,7 +163,37 @@ impl SortField {
             SortField::Priority => "priority",
             SortField::Title => "title",
             SortField::Position => "position",
+            SortField::CompletedAt => "completed_at",
         }
+    }
+}
+
+impl std::fmt::Display for SortField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for SortField {
+    type Err = String;
+
+    /// A field's name or one of its aliases (`created`, `due`, `due_date`, `completed`).
+    fn from_str(name: &str) -> Result<Self, String> {
+        Ok(match name {
+            // `created` and `due_date` are the names the hackathon's clients send.
+            "created_at" | "created" => SortField::CreatedAt,
+            "due_at" | "due" | "due_date" => SortField::DueAt,
+            "priority" => SortField::Priority,
+            "title" => SortField::Title,
+            "position" => SortField::Position,
+            "completed_at" | "completed" => SortField::CompletedAt,
+            _ => {
+                return Err(format!(
+                    "unknown sort key {name:?}: use {}, optionally prefixed by '-'",
+                    SortField::NAMES
+                ));
+            }
+        })
     }
 }
 
@@ -180,20 +213,7 @@ impl std::str::FromStr for Sort {
             Some(name) => (true, name),
             None => (false, raw),
         };
-        let field = match name {
-            // `created` and `due_date` are the names the hackathon's clients send.
-            "created_at" | "created" => SortField::CreatedAt,
-            "due_at" | "due" | "due_date" => SortField::DueAt,
-            "priority" => SortField::Priority,
-            "title" => SortField::Title,
-            "position" => SortField::Position,
-            _ => {
-                return Err(format!(
-                    "unknown sort key {name:?}: use {}, optionally prefixed by '-'",
-                    SortField::NAMES
-                ));
-            }
-        };
+        let field = name.parse::<SortField>()?;
         Ok(Self { field, descending })
     }
 }
@@ -213,7 +233,7 @@ impl Sort {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SortValue {
-    /// `None` is "no due date", which sorts after every date.
+    /// `None` is "no due date" (or not completed), which sorts after every moment.
     Time(Option<DateTime<Utc>>),
     Int(i64),
     Text(String),
@@ -240,6 +260,7 @@ impl Cursor {
             SortField::Priority => SortValue::Int(i64::from(task.priority.rank())),
             SortField::Title => SortValue::Text(task.title.clone()),
             SortField::Position => SortValue::Int(task.position),
+            SortField::CompletedAt => SortValue::Time(task.completed_at),
         };
         Self {
             sort: sort.as_param(),
@@ -264,7 +285,10 @@ impl Cursor {
         let fits = matches!(
             (&cursor.key, sort.field),
             (SortValue::Time(Some(_)), SortField::CreatedAt)
-                | (SortValue::Time(_), SortField::DueAt)
+                | (
+                    SortValue::Time(_),
+                    SortField::DueAt | SortField::CompletedAt
+                )
                 | (SortValue::Int(_), SortField::Priority | SortField::Position)
                 | (SortValue::Text(_), SortField::Title)
         );
@@ -330,11 +354,16 @@ pub struct ListTasksRequest {
         pattern = r"^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9]))?$"
     )]
     pub due_after: Option<String>,
-    /// `true`: only tasks not completed whose due moment has passed.
+    /// `true`: only tasks not completed that fell due before today, in the user's time zone
+    /// (a task due earlier today is today's, not overdue).
     pub overdue: Option<bool>,
-    /// `created_at` (default), `due_at`, `priority`, `title` or `position`; `-` for descending.
-    /// The brief's `created`, `due_date` (and `due`) are aliases of `created_at` and `due_at`.
-    #[param(pattern = "^-?(created_at|created|due_at|due_date|due|priority|title|position)$")]
+    /// `created_at` (default), `due_at`, `priority`, `title`, `position` or `completed_at`
+    /// (open tasks after every completed one); `-` for descending. The brief's `created`,
+    /// `due_date` (and `due`) are aliases of `created_at` and `due_at`; `completed` of
+    /// `completed_at`.
+    #[param(
+        pattern = "^-?(created_at|created|due_at|due_date|due|priority|title|position|completed_at|completed)$"
+    )]
     pub sort: Option<String>,
     /// Page size, 1–500 (default 50).
     #[param(minimum = 1, maximum = 500)]
@@ -349,6 +378,7 @@ impl ListTasksRequest {
         let is_date = |v: &Option<String>| v.as_deref().is_some_and(|v| !v.contains('T'));
         is_date(&self.due_before)
             || is_date(&self.due_after)
+            || self.overdue == Some(true)
             || self.sort.as_deref().is_some_and(|s| s.contains("due"))
     }
 
@@ -449,13 +479,40 @@ impl ListTasksRequest {
                 search,
                 due_before,
                 due_after,
-                overdue_at: (self.overdue == Some(true)).then_some(now),
+                overdue_at: (self.overdue == Some(true)).then(|| overdue_before(tz, now)),
                 assignee,
             },
             sort: sort.unwrap_or_default(),
             limit,
             after,
         })
+    }
+}
+
+/// What "overdue" means everywhere (the API's `overdue=true`, Today's Overdue section, the
+/// Overdue view, "Reschedule to today"): open and due before this moment, the start of today
+/// in the user's zone `tz`. A task due at 09:00 today is today's, not overdue, at 14:00, as
+/// in Todoist; an all-day task due yesterday is overdue from midnight.
+pub fn overdue_before(tz: Tz, now: DateTime<Utc>) -> DateTime<Utc> {
+    start_of_day(now.with_timezone(&tz).date_naive(), tz)
+}
+
+impl TaskQuery {
+    /// Every open overdue task (see [`overdue_before`]), the oldest due first.
+    pub fn overdue(tz: Tz, now: DateTime<Utc>, limit: u32) -> Self {
+        Self {
+            filter: TaskFilter {
+                status: Status::Pending,
+                overdue_at: Some(overdue_before(tz, now)),
+                ..TaskFilter::default()
+            },
+            sort: Sort {
+                field: SortField::DueAt,
+                descending: false,
+            },
+            limit,
+            after: None,
+        }
     }
 }
 
@@ -545,13 +602,78 @@ mod tests {
 
     #[test]
     fn every_sort_field_parses_both_ways() {
-        for name in ["created_at", "due_at", "priority", "title", "position"] {
+        for name in [
+            "created_at",
+            "due_at",
+            "priority",
+            "title",
+            "position",
+            "completed_at",
+        ] {
             assert_eq!(name.parse::<Sort>().expect("asc").as_param(), name);
+            let field: SortField = name.parse().expect("field");
+            assert_eq!(field.to_string(), name);
             assert_eq!(
                 format!("-{name}").parse::<Sort>().expect("desc").as_param(),
                 format!("-{name}")
             );
         }
+    }
+
+    #[test]
+    fn overdue_means_due_before_today_in_the_users_zone() {
+        let tz: Tz = "America/New_York".parse().expect("zone");
+        // 2026-12-07 14:00 in New York (19:00 UTC).
+        let now = DateTime::parse_from_rfc3339("2026-12-07T19:00:00Z")
+            .expect("moment")
+            .with_timezone(&Utc);
+        let cutoff = overdue_before(tz, now);
+        assert_eq!(cutoff.to_rfc3339(), "2026-12-07T05:00:00+00:00");
+        // The API's `overdue=true` and the typed query say the same.
+        let request = ListTasksRequest {
+            overdue: Some(true),
+            ..ListTasksRequest::default()
+        };
+        assert!(request.needs_time_zone());
+        let query = request.validate(tz, now).expect("valid");
+        assert_eq!(query.filter.overdue_at, Some(cutoff));
+        let typed = TaskQuery::overdue(tz, now, 10);
+        assert_eq!(typed.filter.overdue_at, Some(cutoff));
+        assert_eq!(typed.filter.status, Status::Pending);
+        assert_eq!(typed.sort.as_param(), "due_at");
+        // 09:00 today is today's; yesterday, all day, is overdue (its key is its last moment).
+        let nine_today = DateTime::parse_from_rfc3339("2026-12-07T14:00:00Z")
+            .expect("moment")
+            .with_timezone(&Utc);
+        assert!(nine_today >= cutoff);
+        let yesterday = NaiveDate::from_ymd_opt(2026, 12, 6).expect("date");
+        assert!(crate::task::end_of_day(yesterday, tz) < cutoff);
+    }
+
+    #[test]
+    fn completion_cursors_carry_the_completion_moment() {
+        let sort: Sort = "-completed_at".parse().expect("valid");
+        assert_eq!(sort.field, SortField::CompletedAt);
+        assert!(sort.descending);
+        assert_eq!("completed".parse::<SortField>(), Ok(SortField::CompletedAt));
+        let cursor = Cursor {
+            sort: sort.as_param(),
+            key: SortValue::Time(Some(crate::time::now())),
+            id: TaskId::new(3),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode(), &sort), Ok(cursor));
+        let open = Cursor {
+            sort: sort.as_param(),
+            key: SortValue::Time(None),
+            id: TaskId::new(4),
+        };
+        assert_eq!(Cursor::decode(&open.encode(), &sort), Ok(open));
+        let forged = Cursor {
+            sort: sort.as_param(),
+            key: SortValue::Int(1),
+            id: TaskId::new(4),
+        };
+        assert!(Cursor::decode(&forged.encode(), &sort).is_err());
     }
 
     #[test]

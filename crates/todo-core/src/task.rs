@@ -169,6 +169,15 @@ impl Task {
         }
     }
 
+    /// Open and due before today in `tz`: the one meaning of "overdue" (see
+    /// [`crate::page::overdue_before`]), which the Overdue view lists and rows are marked by.
+    pub fn is_overdue(&self, tz: Tz, now: DateTime<Utc>) -> bool {
+        !self.completed
+            && self
+                .due_key(tz)
+                .is_some_and(|key| key < crate::page::overdue_before(tz, now))
+    }
+
     /// When the task falls due, for sorting and for due-range filters (see [`Due::key`]).
     pub fn due_key(&self, tz: Tz) -> Option<DateTime<Utc>> {
         match (self.due_at, self.due_date) {

@@ -583,6 +583,10 @@ pub enum BulkAction {
     Complete,
     Reopen,
     Delete,
+    /// To the project `project_id` (top level, last), with subtasks.
+    Move,
+    /// To the day `due_date` (`null`: no date); see [`due_on_day`].
+    Reschedule,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -591,6 +595,14 @@ pub struct BulkInput {
     /// 1–500 task ids; repeats are acted on once.
     #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<TaskId>,
+    /// `move`: the project the tasks go to.
+    #[serde(default)]
+    pub project_id: Option<ProjectId>,
+    /// `reschedule`: the day (YYYY-MM-DD), or `null` for no date. A timed task keeps its
+    /// clock time.
+    #[serde(default)]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub due_date: Patch<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -599,6 +611,8 @@ pub enum BulkStatus {
     Completed,
     Reopened,
     Deleted,
+    Moved,
+    Rescheduled,
     /// No such task for this user; nothing was done to it.
     NotFound,
 }
@@ -607,6 +621,34 @@ pub enum BulkStatus {
 pub struct BulkResult {
     pub id: TaskId,
     pub status: BulkStatus,
+}
+
+/// The change that puts `task` on `day` (`None`: no date): a timed due keeps its clock time
+/// (and a pinned zone; a moment without a wall clock is read in `tz`), an all-day or undated
+/// task becomes all-day. `None` when there is nothing to change (no due, none asked).
+pub fn due_on_day(task: &Task, day: Option<chrono::NaiveDate>, tz: Tz) -> Option<TaskPatchInput> {
+    let mut patch = TaskPatchInput::default();
+    let Some(day) = day else {
+        if task.due_date.is_none() && task.due_at.is_none() {
+            return None;
+        }
+        patch.due_date = Patch::Null;
+        return Some(patch);
+    };
+    match (task.due_date, task.due_local, task.due_at) {
+        (None, Some(local), _) => {
+            patch.due_local = Patch::Value(WallClock(day.and_time(local.time())));
+            if let Some(zone) = task.due_timezone.clone() {
+                patch.due_timezone = Patch::Value(zone);
+            }
+        }
+        (None, None, Some(at)) => {
+            let time = at.with_timezone(&tz).time();
+            patch.due_local = Patch::Value(WallClock(day.and_time(time)));
+        }
+        _ => patch.due_date = Patch::Value(day),
+    }
+    Some(patch)
 }
 
 impl Todo {
@@ -618,6 +660,32 @@ impl Todo {
                 format!("must name 1 to {MAX_BULK_IDS} tasks"),
             ));
         }
+        let project = match (input.action, input.project_id) {
+            (BulkAction::Move, None) => {
+                return Err(Error::invalid("project_id", "move needs a project_id"));
+            }
+            (_, project) => project,
+        };
+        let day = match (input.action, input.due_date) {
+            (BulkAction::Reschedule, Patch::Missing) => {
+                return Err(Error::invalid(
+                    "due_date",
+                    "reschedule needs a due_date: a day, or null for no date",
+                ));
+            }
+            (BulkAction::Reschedule, Patch::Value(day)) => Some(
+                crate::validation::storable_date(day).map_err(|m| Error::invalid("due_date", m))?,
+            ),
+            _ => None,
+        };
+        if let Some(project) = project.filter(|_| input.action == BulkAction::Move) {
+            // A destination the user cannot see is the request's 404, not each task's; a
+            // viewer's is refused (403) by the first move.
+            self.get_project(user_id, project).await?;
+        }
+        let tz = self
+            .time_zone_if(user_id, input.action == BulkAction::Reschedule)
+            .await?;
         let mut ids = input.ids;
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
@@ -636,6 +704,25 @@ impl Todo {
                     .delete_task(user_id, id)
                     .await
                     .map(|()| BulkStatus::Deleted),
+                BulkAction::Move => {
+                    let to = MoveInput {
+                        project_id: project,
+                        ..MoveInput::default()
+                    };
+                    self.move_task(user_id, id, to)
+                        .await
+                        .map(|_| BulkStatus::Moved)
+                }
+                BulkAction::Reschedule => match self.get_task(user_id, id).await {
+                    Ok(task) => match due_on_day(&task, day, tz) {
+                        Some(patch) => self
+                            .patch_task(user_id, id, patch)
+                            .await
+                            .map(|_| BulkStatus::Rescheduled),
+                        None => Ok(BulkStatus::Rescheduled),
+                    },
+                    Err(e) => Err(e),
+                },
             };
             let status = match outcome {
                 Ok(status) => status,
@@ -652,34 +739,17 @@ impl Todo {
     /// day. Tasks the user may not change (a viewer's) are left; returns (moved, left).
     pub async fn reschedule_overdue_to_today(&self, user_id: &UserId) -> Result<(usize, usize)> {
         let tz = self.time_zone(user_id).await?;
-        let today = now().with_timezone(&tz).date_naive();
-        let request = ListTasksRequest {
-            status: Some("pending".into()),
-            due_before: Some(today.format("%Y-%m-%d").to_string()),
-            sort: Some("due_at".into()),
-            ..ListTasksRequest::default()
-        };
-        let query = request.validate(tz, now())?;
+        let at = now();
+        let today = at.with_timezone(&tz).date_naive();
+        let query = TaskQuery::overdue(tz, at, MAX_LIMIT);
         let overdue = self
             .collect_tasks(user_id, query, tz, MAX_RESCHEDULED, &|_, _| {})
             .await?;
         let (mut moved, mut left) = (0, 0);
         for task in overdue {
-            let mut patch = TaskPatchInput::default();
-            match (task.due_date, task.due_local, task.due_at) {
-                (Some(_), _, _) => patch.due_date = Patch::Value(today),
-                (None, Some(local), _) => {
-                    patch.due_local = Patch::Value(WallClock(today.and_time(local.time())));
-                    if let Some(zone) = task.due_timezone.clone() {
-                        patch.due_timezone = Patch::Value(zone);
-                    }
-                }
-                (None, None, Some(at)) => {
-                    let time = at.with_timezone(&tz).time();
-                    patch.due_local = Patch::Value(WallClock(today.and_time(time)));
-                }
-                (None, None, None) => continue,
-            }
+            let Some(patch) = due_on_day(&task, Some(today), tz) else {
+                continue;
+            };
             match self.patch_task(user_id, task.id, patch).await {
                 Ok(_) => moved += 1,
                 Err(Error::InsufficientRole(_) | Error::NotFound(_)) => left += 1,
@@ -779,5 +849,108 @@ mod tests {
     fn an_inline_edit_sets_a_rule() {
         let patch = edit_from_quick(&read("Water plants every week"), &[]);
         assert!(matches!(&patch.recurrence, Patch::Value(r) if r.contains("WEEKLY")));
+    use crate::calendar::tests::task;
+
+    fn day(raw: &str) -> NaiveDate {
+        raw.parse().expect("date")
+    }
+
+    #[test]
+    fn a_day_keeps_a_timed_tasks_clock_and_zone_and_an_all_day_task_all_day() {
+        let tz: Tz = "Europe/Paris".parse().expect("zone");
+        let mut all_day = task(1, "all day");
+        all_day.due_date = Some(day("2026-12-01"));
+        let patch = due_on_day(&all_day, Some(day("2026-12-07")), tz).expect("a change");
+        assert_eq!(patch.due_date, Patch::Value(day("2026-12-07")));
+        assert!(patch.due_local.is_missing());
+
+        let mut pinned = task(2, "standup");
+        pinned.due_local = Some(day("2026-12-01").and_hms_opt(9, 30, 0).expect("time"));
+        pinned.due_timezone = Some("Asia/Tokyo".into());
+        pinned.due_at = Some(
+            Utc.with_ymd_and_hms(2026, 12, 1, 0, 30, 0)
+                .single()
+                .expect("time"),
+        );
+        let patch = due_on_day(&pinned, Some(day("2026-12-08")), tz).expect("a change");
+        assert_eq!(
+            patch.due_local,
+            Patch::Value(WallClock(
+                day("2026-12-08").and_hms_opt(9, 30, 0).expect("time")
+            ))
+        );
+        assert_eq!(patch.due_timezone, Patch::Value("Asia/Tokyo".into()));
+
+        // A moment without a wall clock is read on the user's clock: 08:00 UTC is 09:00 in Paris.
+        let mut moment = task(3, "call");
+        moment.due_at = Some(
+            Utc.with_ymd_and_hms(2026, 12, 1, 8, 0, 0)
+                .single()
+                .expect("time"),
+        );
+        let patch = due_on_day(&moment, Some(day("2026-12-09")), tz).expect("a change");
+        assert_eq!(
+            patch.due_local,
+            Patch::Value(WallClock(
+                day("2026-12-09").and_hms_opt(9, 0, 0).expect("time")
+            ))
+        );
+
+        // Undated: a day makes it all-day; "no date" changes nothing.
+        let undated = task(4, "someday");
+        let patch = due_on_day(&undated, Some(day("2026-12-09")), tz).expect("a change");
+        assert_eq!(patch.due_date, Patch::Value(day("2026-12-09")));
+        assert!(due_on_day(&undated, None, tz).is_none());
+        // "No date" clears a due.
+        assert!(
+            due_on_day(&all_day, None, tz)
+                .expect("a change")
+                .due_date
+                .is_null()
+        );
+    }
+
+    #[test]
+    fn a_task_due_earlier_today_is_not_overdue_and_one_due_yesterday_is() {
+        let tz: Tz = "Europe/Paris".parse().expect("zone");
+        // 14:00 in Paris on the 7th.
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 7, 13, 0, 0)
+            .single()
+            .expect("time");
+        let mut nine_today = task(1, "standup");
+        nine_today.due_at = Some(
+            Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0)
+                .single()
+                .expect("time"),
+        );
+        assert!(!nine_today.is_overdue(tz, at));
+        let mut all_day_yesterday = task(2, "rent");
+        all_day_yesterday.due_date = Some(day("2026-12-06"));
+        assert!(all_day_yesterday.is_overdue(tz, at));
+        let mut all_day_today = task(3, "plumber");
+        all_day_today.due_date = Some(day("2026-12-07"));
+        assert!(!all_day_today.is_overdue(tz, at));
+        all_day_yesterday.completed = true;
+        assert!(!all_day_yesterday.is_overdue(tz, at));
+        assert!(!task(4, "undated").is_overdue(tz, at));
+    }
+
+    #[test]
+    fn reschedule_to_today_reads_the_overdue_tasks_with_the_typed_query() {
+        let tz: Tz = "America/New_York".parse().expect("zone");
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 7, 3, 0, 0)
+            .single()
+            .expect("time");
+        // 22:00 on the 6th in New York: "today" is the 6th there, not the 7th as in UTC.
+        let query = TaskQuery::overdue(tz, at, MAX_LIMIT);
+        assert_eq!(
+            query.filter.overdue_at,
+            Some(crate::task::start_of_day(day("2026-12-06"), tz))
+        );
+        assert_eq!(query.filter.status, crate::page::Status::Pending);
+        assert_eq!(query.filter.project, None);
+        assert_eq!(query.sort.field, crate::page::SortField::DueAt);
     }
 }

@@ -669,11 +669,11 @@ struct ListTasksArgs {
     /// Due at or after: an RFC 3339 timestamp, or a date (its start in the user's zone).
     #[serde(default)]
     due_after: Option<String>,
-    /// `true`: only tasks not done whose due moment has passed.
+    /// `true`: only tasks not done that fell due before today (in the user's zone).
     #[serde(default)]
     overdue: Option<bool>,
-    /// `created_at` (default), `due_at`, `priority`, `title` or `position`; prefix `-` for
-    /// descending, e.g. `-priority`.
+    /// `created_at` (default), `due_at`, `priority`, `title`, `position` or `completed_at`;
+    /// prefix `-` for descending, e.g. `-priority`, `-completed_at` (latest done first).
     #[serde(default)]
     sort: Option<String>,
     /// Page size, 1–500 (default 50).

@@ -342,8 +342,10 @@
       case "/": if ($("#q")) { event.preventDefault(); $("#q").focus(); } break;
       case "j": if (rows.length) { event.preventDefault(); select(rows[Math.min(index + 1, rows.length - 1)]); } break;
       case "k": if (rows.length) { event.preventDefault(); select(rows[Math.max(index - 1, 0)]); } break;
-      // A viewer's rows are read-only: nothing to check off or edit.
-      case "x": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
+      // A viewer's rows are read-only: nothing to check off, select for bulk actions or edit.
+      case "c": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); $(".check", current).requestSubmit(); } break;
+      case "x": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); togglePick(current, event.shiftKey); } break;
+      case "Escape": if (picked.size) { event.preventDefault(); clearPicks(); } break;
       case "e": if (current && !current.hasAttribute("data-readonly")) { event.preventDefault(); inlineEdit(current); } break;
       case "m": if (current && $(".move-link", current)) { event.preventDefault(); location.href = $(".move-link", current).href; } break;
       case "ArrowUp": case "ArrowDown": {
@@ -513,6 +515,16 @@
     const wait = Math.max(0, Math.min(QUIET_MS, firstPending + MAX_WAIT_MS - now));
     refreshTimer = setTimeout(refreshView, wait);
   }
+  // The page read again by a refresh: a list lengthened by "Load more" asks for as many rows
+  // as it shows (`shown`), so a live change does not take them away.
+  function liveUrl() {
+    const list = $("#tasks");
+    const shown = list ? $$(":scope > .task", list).length : 0;
+    if (!list || !$("#view-body") || shown <= 50) return location.pathname + location.search;
+    const params = new URLSearchParams(location.search);
+    params.set("shown", String(Math.min(shown, 500)));
+    return `${location.pathname}?${params}`;
+  }
   // What a refresh swaps: the list page's body (overdue, count, rows) or a project's tree.
   function liveRegion() { return $("#view-body") || $("#tree"); }
   // Busy: typing or an open disclosure inside the region waits for the user to finish.
@@ -529,7 +541,7 @@
     refreshAgain = false;
     let retry = 0;
     try {
-      const response = await fetch(location.pathname + location.search, { headers: { "X-Live": "1" } });
+      const response = await fetch(liveUrl(), { headers: { "X-Live": "1" } });
       if (response.status === 429) {
         // Over the limit: say so once, and read again when allowed (never stay stale).
         retry = retryAfter(response);
@@ -1223,6 +1235,243 @@
   window.addEventListener("offline", wentOffline);
   window.addEventListener("online", () => { clearTimeout(offlineTimer); offlineTimer = null; retryServer(); });
 
+  // --- multi-select and bulk actions (POST /api/v1/tasks/bulk) -----------------------------
+  // Each row a reader may change gets a select button (shown on hover and focus, always on
+  // touch screens); click, shift-click for a range, `x` on the focused row. A bar says how
+  // many are selected and acts on them all in one request; the view then refreshes once.
+  const picked = new Set();
+  let pickAnchor = null;
+  function pickableRows() { return $$(".tasks .task").filter((r) => !r.hidden && !r.hasAttribute("data-readonly")); }
+  function decorateRow(row) {
+    if (row.hasAttribute("data-readonly") || $(".pick", row)) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "pick";
+    button.setAttribute("aria-pressed", String(picked.has(row.dataset.id)));
+    button.setAttribute("aria-label", `Select: ${($(".title", row) || row).textContent}`);
+    button.innerHTML = '<span aria-hidden="true"></span>';
+    row.prepend(button);
+    row.classList.toggle("picked", picked.has(row.dataset.id));
+  }
+  function decorateRows(root = document) { $$(".tasks .task", root).forEach(decorateRow); }
+  function setPick(row, on) {
+    if (!row || row.hasAttribute("data-readonly")) return;
+    if (on) picked.add(row.dataset.id); else picked.delete(row.dataset.id);
+    row.classList.toggle("picked", on);
+    const button = $(".pick", row);
+    if (button) button.setAttribute("aria-pressed", String(on));
+  }
+  function togglePick(row, range) {
+    if (range && pickAnchor && document.getElementById(pickAnchor) && pickAnchor !== row.id) {
+      const rows = pickableRows();
+      const [a, b] = [rows.indexOf(document.getElementById(pickAnchor)), rows.indexOf(row)].sort((x, y) => x - y);
+      if (a >= 0) rows.slice(a, b + 1).forEach((r) => setPick(r, true));
+    } else {
+      setPick(row, !picked.has(row.dataset.id));
+    }
+    pickAnchor = row.id;
+    showBulkBar();
+  }
+  function clearPicks() {
+    for (const id of [...picked]) setPick(document.getElementById(`task-${id}`), false);
+    picked.clear();
+    pickAnchor = null;
+    showBulkBar();
+  }
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".task .pick");
+    if (!button) return;
+    event.preventDefault();
+    togglePick(button.closest(".task"), event.shiftKey);
+  });
+
+  // Days as the list reads them (the browser's calendar, which sign-up took the zone from).
+  function isoDay(date) {
+    const pad = (n) => String(n).padStart(2, "0");
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  }
+  function dayFromNow(days) { const d = new Date(); d.setDate(d.getDate() + days); return isoDay(d); }
+  function nextMonday() { const d = new Date(); d.setDate(d.getDate() + (((8 - d.getDay()) % 7) || 7)); return isoDay(d); }
+
+  function bulkBar() {
+    let bar = $("#bulk-bar");
+    if (bar) return bar;
+    bar = document.createElement("div");
+    bar.id = "bulk-bar";
+    bar.className = "bulk-bar";
+    bar.setAttribute("role", "region");
+    bar.setAttribute("aria-label", "Selected tasks");
+    bar.hidden = true;
+    bar.innerHTML = `<span class="bulk-count" aria-live="polite"></span>
+      <button type="button" data-bulk="complete">Complete</button>
+      <label class="visually-hidden" for="bulk-move">Move to project</label>
+      <select id="bulk-move"><option value="">Move to…</option></select>
+      <label class="visually-hidden" for="bulk-when">Reschedule</label>
+      <select id="bulk-when"><option value="">Reschedule…</option><option value="today">Today</option>
+        <option value="tomorrow">Tomorrow</option><option value="next-week">Next week (Monday)</option>
+        <option value="pick">Pick a date…</option><option value="none">No date</option></select>
+      <label class="visually-hidden" for="bulk-date">Date</label>
+      <input type="date" id="bulk-date" hidden>
+      <button type="button" data-bulk="delete">Delete</button>
+      <button type="button" data-bulk="clear" class="linkish">Clear</button>`;
+    const anchor = $("#view-body") || $("#tree");
+    (anchor ? anchor.parentNode : document.body).insertBefore(bar, anchor);
+    bar.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-bulk]");
+      if (!button) return;
+      const action = button.dataset.bulk;
+      if (action === "clear") clearPicks();
+      else if (action === "complete") runBulk("complete", {});
+      else if (action === "delete") bulkDelete();
+    });
+    $("#bulk-move", bar).addEventListener("change", (event) => {
+      const project = event.target.value;
+      const name = event.target.selectedOptions[0] ? event.target.selectedOptions[0].textContent : "";
+      event.target.value = "";
+      if (project) runBulk("move", { project_id: Number(project) }, name);
+    });
+    $("#bulk-when", bar).addEventListener("change", (event) => {
+      const choice = event.target.value;
+      event.target.value = "";
+      const date = $("#bulk-date", bar);
+      if (choice === "pick") { date.hidden = false; date.focus(); if (date.showPicker) { try { date.showPicker(); } catch (_) { /* needs a gesture */ } } return; }
+      const day = { today: dayFromNow(0), tomorrow: dayFromNow(1), "next-week": nextMonday(), none: null }[choice];
+      if (day !== undefined) runBulk("reschedule", { due_date: day });
+    });
+    $("#bulk-date", bar).addEventListener("change", (event) => {
+      if (!event.target.value) return;
+      runBulk("reschedule", { due_date: event.target.value });
+      event.target.value = "";
+      event.target.hidden = true;
+    });
+    return bar;
+  }
+  // The projects a task may be moved to: the sidebar's, without those the reader only views.
+  function fillProjects(select) {
+    const current = select.value;
+    select.replaceChildren(new Option("Move to…", ""));
+    for (const link of $$("#sidebar .side-link[data-drop-project]:not([data-viewer])")) {
+      select.append(new Option(($(".side-name", link) || link).textContent.trim(), link.dataset.dropProject));
+    }
+    select.value = current;
+  }
+  function showBulkBar() {
+    if (!picked.size && !$("#bulk-bar")) return;
+    const bar = bulkBar();
+    bar.hidden = picked.size === 0;
+    $(".bulk-count", bar).textContent = `${picked.size} selected`;
+    if (!bar.hidden) fillProjects($("#bulk-move", bar));
+  }
+  function titleOf(id) {
+    const row = document.getElementById(`task-${id}`);
+    return row && $(".title", row) ? `“${$(".title", row).textContent}”` : `#${id}`;
+  }
+  const BULK_DONE = { complete: "Completed", reopen: "Reopened", move: "Moved", reschedule: "Rescheduled", delete: "Deleted" };
+  // Sends one bulk request; says what was done and which tasks it could not reach.
+  async function sendBulk(action, ids, extra) {
+    const results = await api("POST", "/api/v1/tasks/bulk", { action, ids: ids.map(Number), ...extra });
+    const missed = (results || []).filter((r) => r.status === "not_found").map((r) => r.id);
+    return { done: ids.length - missed.length, missed };
+  }
+  function bulkMessage(action, done, missed, where) {
+    const n = `${done} task${done === 1 ? "" : "s"}`;
+    let text = `${BULK_DONE[action]} ${n}${where ? ` to ${where}` : ""}`;
+    if (missed.length) text += `; ${missed.length} failed (no longer there): ${missed.slice(0, 3).map(titleOf).join(", ")}${missed.length > 3 ? "…" : ""}`;
+    return text;
+  }
+  async function runBulk(action, extra, where) {
+    const ids = [...picked];
+    if (!ids.length) return;
+    const bar = bulkBar();
+    bar.setAttribute("aria-busy", "true");
+    try {
+      const { done, missed } = await sendBulk(action, ids, extra);
+      const message = bulkMessage(action, done, missed, where);
+      clearPicks();
+      if (action === "complete") {
+        ids.forEach((id) => { const row = document.getElementById(`task-${id}`); if (row) row.classList.add("done"); });
+        toast(message, { label: "Undo", ms: 6000, run: () => undoBulkComplete(ids) });
+      } else {
+        toast(message);
+      }
+      scheduleRefresh();
+    } catch (e) {
+      // The whole request was refused (a role, a limit): nothing is unselected.
+      toast(`Could not ${action === "move" ? "move" : action} the selected tasks: ${e.message}`);
+    } finally {
+      bar.removeAttribute("aria-busy");
+    }
+  }
+  async function undoBulkComplete(ids) {
+    try {
+      await sendBulk("reopen", ids, {});
+      toast("Undone");
+      scheduleRefresh();
+    } catch (e) { toast(e.message); }
+  }
+  // Delete as a single delete does: the rows go at once, the request after 5 s (or when the
+  // page is left: each row's own delete form, as a beacon), and Undo puts them back.
+  function bulkDelete() {
+    const rows = [...picked].map((id) => document.getElementById(`task-${id}`)).filter(Boolean);
+    if (!rows.length) return;
+    const ids = rows.map((r) => r.dataset.id);
+    const places = rows.map((row) => ({ row, parent: row.parentNode, next: row.nextElementSibling }));
+    const timer = setTimeout(async () => {
+      ids.forEach((id) => pendingDeletes.delete(id));
+      try {
+        const { missed } = await sendBulk("delete", ids, {});
+        if (missed.length) toast(bulkMessage("delete", ids.length - missed.length, missed));
+        ids.forEach((id) => announce("deleted", id));
+      } catch (e) {
+        toast(`Could not delete ${ids.length} tasks: ${e.message}`);
+        scheduleRefresh();
+      }
+    }, 5000);
+    for (const row of rows) {
+      const form = $("[data-delete]", row);
+      const params = form ? new URLSearchParams(new FormData(form)) : new URLSearchParams();
+      pendingDeletes.set(row.dataset.id, { timer, action: `/tasks/${row.dataset.id}/delete`, params });
+    }
+    clearPicks();
+    rows.forEach((row) => row.remove());
+    setCount(-rows.length);
+    toast(`Deleted ${rows.length} task${rows.length === 1 ? "" : "s"}`, {
+      label: "Undo",
+      ms: 5000,
+      run: () => {
+        clearTimeout(timer);
+        ids.forEach((id) => pendingDeletes.delete(id));
+        for (const { row, parent, next } of places.reverse()) {
+          const home = parent.isConnected ? parent : (parent.id && document.getElementById(parent.id)) || tasksList();
+          if (!home || document.getElementById(row.id)) continue;
+          home.insertBefore(row, next && next.parentNode === home ? next : $(".more", home));
+          noteLocal(row.dataset.id);
+        }
+        setCount(rows.length);
+        toast(`Restored ${rows.length} task${rows.length === 1 ? "" : "s"}`);
+      },
+    });
+  }
+  // Rows come and go (a refresh, "Load more", a new task): each gets its select button, and
+  // what is selected stays selected while its row is shown.
+  function setupBulk() {
+    if (!tasksList() && !tree()) return;
+    decorateRows();
+    new MutationObserver((changes) => {
+      for (const change of changes) {
+        for (const node of change.addedNodes) {
+          if (node.nodeType !== 1) continue;
+          if (node.matches(".task")) decorateRow(node);
+          else decorateRows(node);
+        }
+      }
+    }).observe(document.querySelector("main") || document.body, { childList: true, subtree: true });
+    document.addEventListener("todo:refreshed", () => {
+      for (const id of [...picked]) if (!document.getElementById(`task-${id}`)) picked.delete(id);
+      showBulkBar();
+    });
+  }
+
   // --- start ------------------------------------------------------------------------------
   const zone = $("#signup #timezone, form[action='/signup'] #timezone");
   if (zone) { try { zone.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (_) { /* keep UTC */ } }
@@ -1237,5 +1486,6 @@
     setupOverdue();
     setupQuickPreviews();
     restoreDraft();
+    setupBulk();
   }
 })();

@@ -77,6 +77,7 @@ pub fn sort_expression(dialect: &Dialect, field: SortField) -> String {
         SortField::Priority => "priority".into(),
         SortField::Title => dialect.title_sort.into(),
         SortField::Position => "position".into(),
+        SortField::CompletedAt => format!("COALESCE(completed_at, {})", dialect.no_due),
     }
 }
 

@@ -78,6 +78,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "dav",
         sql: include_str!("../migrations/0010_dav.sql"),
     },
+    Migration {
+        version: 11,
+        description: "completed order",
+        sql: include_str!("../migrations/0011_completed_order.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

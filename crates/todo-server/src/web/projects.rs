@@ -60,6 +60,8 @@ pub struct SideProject {
     pub current: bool,
     /// It has other members than the reader.
     pub shared: bool,
+    /// The reader only views it (no task may be added or moved there).
+    pub viewer: bool,
 }
 
 pub struct Sidebar {
@@ -114,6 +116,7 @@ pub async fn task_layout_with(
             color: p.color.clone().unwrap_or_default(),
             open: p.open_tasks,
             shared: p.members > 1,
+            viewer: p.role == todo_core::project::Role::Viewer,
             name: p.name.clone(),
         };
         if p.inbox {

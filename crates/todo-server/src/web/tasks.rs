@@ -57,6 +57,20 @@ const SORTS: &[(&str, &str)] = &[
     ("title", "Title"),
 ];
 
+/// The Done view's choices: by completion first (its own order), then the others.
+const DONE_SORTS: &[(&str, &str)] = &[
+    ("-completed_at", "Recently completed"),
+    ("completed_at", "Completed, oldest first"),
+    ("created_at", "Oldest first"),
+    ("-created_at", "Newest first"),
+    ("due_at", "Due date"),
+    ("-priority", "Priority"),
+    ("title", "Title"),
+];
+
+/// The most rows a live refresh reads back at once (the rows "Load more" had shown).
+const MAX_SHOWN: u32 = 500;
+
 #[derive(Deserialize, Serialize, Default, Clone)]
 pub struct ListParams {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -75,6 +89,10 @@ pub struct ListParams {
     /// not repeated.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     day: String,
+    /// A live refresh of a list that "Load more" lengthened: how many rows to read back (from
+    /// `PAGE_SIZE` up to `MAX_SHOWN`), so the rows shown stay shown. Never in a link.
+    #[serde(default, skip_serializing)]
+    shown: Option<u32>,
     #[serde(default, skip_serializing)]
     error: String,
     #[serde(default, skip_serializing)]
@@ -94,6 +112,7 @@ impl ListParams {
     fn sort(&self) -> &str {
         match (self.sort.as_str(), self.view()) {
             ("", "today" | "upcoming" | "overdue") => "due_at",
+            ("", "completed") => "-completed_at",
             ("", _) => "created_at",
             (sort, _) => sort,
         }
@@ -123,7 +142,10 @@ impl ListParams {
             priority: some(&self.priority).into_iter().collect(),
             tag: some(&self.tag).into_iter().collect(),
             sort: Some(self.sort().to_owned()),
-            limit: Some(PAGE_SIZE),
+            limit: Some(
+                self.shown
+                    .map_or(PAGE_SIZE, |n| n.clamp(PAGE_SIZE, MAX_SHOWN)),
+            ),
             cursor: some(&self.cursor),
             ..ListTasksRequest::default()
         };
@@ -139,7 +161,11 @@ impl ListParams {
                 request.status = Some("pending".into());
                 request.due_after = Some(tomorrow);
             }
-            "overdue" => request.overdue = Some(true),
+            // The same rule as Today's section: open and due before today.
+            "overdue" => {
+                request.status = Some("pending".into());
+                request.overdue = Some(true);
+            }
             "assigned" => {
                 request.status = Some("pending".into());
                 request.assignee = Some("me".into());
@@ -153,7 +179,7 @@ impl ListParams {
 
     /// Today's Overdue section: open tasks due before today, with the list's filters, the
     /// oldest due first.
-    fn overdue_request(&self, tz: Tz) -> ListTasksRequest {
+    fn overdue_request(&self) -> ListTasksRequest {
         let some = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
         ListTasksRequest {
             q: some(&self.q),
@@ -162,7 +188,7 @@ impl ListParams {
             sort: Some("due_at".into()),
             limit: Some(OVERDUE_SHOWN),
             status: Some("pending".into()),
-            due_before: Some(today(tz)),
+            overdue: Some(true),
             ..ListTasksRequest::default()
         }
     }
@@ -318,7 +344,7 @@ pub async fn list(
     let (overdue, overdue_total) = if params.view() == "today" && params.cursor.is_empty() {
         let page = state
             .todo
-            .list_tasks(user.id(), &params.overdue_request(tz))
+            .list_tasks(user.id(), &params.overdue_request())
             .await?;
         let access = Access::load(&state, &user, &projects, &page.items).await?;
         let rows = page.items.iter().map(|t| access.view(t, tz, at)).collect();
@@ -339,6 +365,11 @@ pub async fn list(
     } else {
         Vec::new()
     };
+    let sorts = if params.view() == "completed" {
+        DONE_SORTS
+    } else {
+        SORTS
+    };
     render(&TasksPage {
         occurrences,
         layout,
@@ -349,7 +380,7 @@ pub async fn list(
         overdue_total,
         params,
         views: VIEWS,
-        sorts: SORTS,
+        sorts,
         priorities: PRIORITIES,
         all_tags,
         tasks,

@@ -117,7 +117,8 @@ impl TaskView {
             ),
             (None, None) => Default::default(),
         };
-        let overdue = !task.completed && task.due_key(tz).is_some_and(|key| key < now);
+        // The Overdue view's rule: a task due earlier today is today's, not overdue.
+        let overdue = task.is_overdue(tz, now);
         let recurrence = task.recurrence.clone().unwrap_or_default();
         Self {
             id: task.id,

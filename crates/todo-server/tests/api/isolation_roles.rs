@@ -206,6 +206,10 @@ fn reach(operation: &Operation, doc: &Value) -> Option<Reach> {
         );
         return None;
     }
+    // Its `project_id` is where a move goes; the tasks it names are what it reaches.
+    if operation.name() == "POST /api/v1/tasks/bulk" {
+        return Some(Reach::BodyTasks);
+    }
     let schema = operation
         .doc
         .pointer("/requestBody/content/application~1json/schema")
@@ -220,9 +224,6 @@ fn reach(operation: &Operation, doc: &Value) -> Option<Reach> {
             .any(|p| p["in"] == "query" && p["name"] == "project")
     }) {
         return Some(Reach::QueryProject);
-    }
-    if operation.name() == "POST /api/v1/tasks/bulk" {
-        return Some(Reach::BodyTasks);
     }
     None
 }

@@ -154,6 +154,77 @@ async fn pages_follow_every_sort_through_the_link_header() {
 }
 
 #[tokio::test]
+async fn completed_at_sorts_by_completion_time_and_pages() {
+    let app = TestApp::spawn().await;
+    let user = seed(&app).await;
+    let all = app.get("/api/v1/tasks?sort=title", &user.token).await.body;
+    let id = |title: &str| {
+        all.as_array()
+            .expect("array")
+            .iter()
+            .find(|t| t["title"] == title)
+            .expect("task")["id"]
+            .as_i64()
+            .expect("id")
+    };
+    // Completed in another order than they were made.
+    for title in ["Buy milk", "Pay rent", "Call mom"] {
+        let done = app
+            .patch(
+                &format!("/api/v1/tasks/{}", id(title)),
+                &user.token,
+                json!({"completed": true}),
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    }
+    let list = |query: String| {
+        let app = &app;
+        let token = user.token.clone();
+        async move {
+            let response = app.get(&format!("/api/v1/tasks?{query}"), &token).await;
+            assert_eq!(
+                response.status,
+                StatusCode::OK,
+                "{query}: {}",
+                response.body
+            );
+            titles(&response.body)
+        }
+    };
+    let newest = ["Call mom", "Pay rent", "Buy milk"];
+    assert_eq!(
+        list("status=completed&sort=-completed_at".into()).await,
+        newest
+    );
+    assert_eq!(
+        list("status=completed&sort=-completed".into()).await,
+        newest
+    );
+    // Open tasks come after every completion.
+    assert_eq!(
+        list("sort=completed_at".into()).await,
+        ["Buy milk", "Pay rent", "Call mom", "Write report"]
+    );
+    let mut uri = Some("/api/v1/tasks?status=completed&sort=-completed_at&limit=1".to_owned());
+    let mut paged = Vec::new();
+    while let Some(next) = uri {
+        let page = app.get(&next, &user.token).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        paged.extend(titles(&page.body));
+        uri = page
+            .header("link")
+            .and_then(|l| l.trim_start_matches('<').split('>').next())
+            .map(str::to_owned);
+    }
+    assert_eq!(paged, newest);
+    let refused = app
+        .get("/api/v1/tasks?sort=completed_on", &user.token)
+        .await;
+    assert_eq!(refused.invalid_fields(), ["sort"]);
+}
+
+#[tokio::test]
 async fn bad_filters_are_client_errors() {
     let app = TestApp::spawn().await;
     let user = app.signup("ada@example.com").await;

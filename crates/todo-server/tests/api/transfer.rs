@@ -1,6 +1,6 @@
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use serde_json::json;
+use serde_json::{Value, json};
 use todo_server::Settings;
 
 use crate::helpers::{TestApp, TestUser};
@@ -102,6 +102,130 @@ async fn bulk_actions_report_each_id() {
     )
     .await
     .problem(StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn bulk_moves_to_a_project_and_reschedules_keeping_clock_times() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let errands = app
+        .post("/api/v1/projects", &alice.token, json!({"name": "Errands"}))
+        .await
+        .body["id"]
+        .clone();
+    let timed = app
+        .post(
+            "/api/v1/tasks",
+            &alice.token,
+            json!({"title": "standup", "due_local": "2030-01-01T09:30"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("id");
+    let all_day = app
+        .post(
+            "/api/v1/tasks",
+            &alice.token,
+            json!({"title": "rent", "due_date": "2030-01-01"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("id");
+    let bobs = app.task(&bob, "bob's").await;
+
+    let moved = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "move", "ids": [timed, all_day, bobs], "project_id": errands}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(
+        moved.body,
+        json!([
+            {"id": timed, "status": "moved"},
+            {"id": all_day, "status": "moved"},
+            {"id": bobs, "status": "not_found"},
+        ])
+    );
+    let task = app
+        .get(&format!("/api/v1/tasks/{timed}"), &alice.token)
+        .await;
+    assert_eq!(task.body["project_id"], errands);
+
+    let rescheduled = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "reschedule", "ids": [timed, all_day], "due_date": "2030-02-03"}),
+        )
+        .await;
+    assert_eq!(
+        rescheduled.body[0]["status"], "rescheduled",
+        "{}",
+        rescheduled.body
+    );
+    let task = app
+        .get(&format!("/api/v1/tasks/{timed}"), &alice.token)
+        .await;
+    assert_eq!(task.body["due_local"], "2030-02-03T09:30:00");
+    let task = app
+        .get(&format!("/api/v1/tasks/{all_day}"), &alice.token)
+        .await;
+    assert_eq!(task.body["due_date"], "2030-02-03");
+
+    let cleared = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "reschedule", "ids": [all_day], "due_date": null}),
+        )
+        .await;
+    assert_eq!(cleared.body[0]["status"], "rescheduled", "{}", cleared.body);
+    let task = app
+        .get(&format!("/api/v1/tasks/{all_day}"), &alice.token)
+        .await;
+    assert_eq!(task.body["due_date"], Value::Null);
+
+    // What an action needs is asked for by name.
+    let response = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "move", "ids": [timed]}),
+        )
+        .await;
+    assert_eq!(response.invalid_fields(), ["project_id"]);
+    let response = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "reschedule", "ids": [timed]}),
+        )
+        .await;
+    assert_eq!(response.invalid_fields(), ["due_date"]);
+    // Another user's project is not a destination.
+    let bobs_project = app
+        .post("/api/v1/projects", &bob.token, json!({"name": "Bob's"}))
+        .await
+        .body["id"]
+        .clone();
+    let response = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &alice.token,
+            json!({"action": "move", "ids": [timed], "project_id": bobs_project}),
+        )
+        .await;
+    assert_ne!(response.status, StatusCode::OK, "{}", response.body);
+    let task = app
+        .get(&format!("/api/v1/tasks/{timed}"), &alice.token)
+        .await;
+    assert_eq!(task.body["project_id"], errands);
 }
 
 #[tokio::test]

@@ -2161,4 +2161,67 @@ async fn the_quick_add_preview_and_the_assistant_status_answer_the_page() {
     assert!(text.contains("The assistant is not available on this server"));
     assert!(!text.contains("LLM_"));
     assert!(!text.contains("TODO_ENCRYPTION_KEY"));
+async fn done_lists_the_latest_completion_first_and_says_so() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "done%40example.com").await;
+    let a = api_task(&app, &browser, json!({"title": "Task A"})).await;
+    let b = api_task(&app, &browser, json!({"title": "Task B"})).await;
+    for id in [a, b] {
+        let body = format!("_csrf={}", browser.csrf);
+        let done = post_form(
+            &app,
+            &format!("/tasks/{id}/complete"),
+            Some(&browser.cookie),
+            &body,
+        )
+        .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{:?}", done.body);
+    }
+    let page = get_page(&app, "/?view=completed", &browser.cookie).await;
+    let html = page_text(&page);
+    let at = |title: &str| html.find(title).expect(title);
+    assert!(at("Task B") < at("Task A"), "the latest completion first");
+    assert!(html.contains("<option value=\"-completed_at\" selected>Recently completed</option>"));
+    // Other views do not offer an order that means nothing there.
+    let open = get_page(&app, "/", &browser.cookie).await;
+    assert!(!page_text(&open).contains("completed_at"));
+}
+
+#[tokio::test]
+async fn a_refresh_reads_back_the_rows_load_more_showed_and_links_never_carry_it() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "many%40example.com").await;
+    // One import, not 62 writes (the write limit is on).
+    let tasks: Vec<_> = (0..62)
+        .map(|n| json!({"title": format!("Row {n:02}")}))
+        .collect();
+    let imported = app
+        .raw(
+            Request::post("/api/v1/import")
+                .header(header::HOST, "todo.test")
+                .header(header::COOKIE, &browser.cookie)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("x-csrf-token", &browser.csrf)
+                .body(Body::from(json!({ "tasks": tasks }).to_string()))
+                .expect("request"),
+        )
+        .await;
+    assert!(imported.status.is_success(), "{}", imported.body);
+    let first = get_page(&app, "/", &browser.cookie).await;
+    assert_eq!(page_text(&first).matches("class=\"task\"").count(), 50);
+    let shown = get_page(&app, "/?shown=60", &browser.cookie).await;
+    let html = page_text(&shown);
+    assert_eq!(html.matches("class=\"task\"").count(), 60);
+    assert!(html.contains("Row 59") && !html.contains("Row 60"));
+    assert!(
+        html.contains("data-more"),
+        "Load more goes on after the 60th"
+    );
+    assert!(!html.contains("shown="), "never in a link or return_to");
+    // Bounded both ways: fewer than a page is a page; a huge number is at most 500.
+    let small = get_page(&app, "/?shown=3", &browser.cookie).await;
+    assert_eq!(page_text(&small).matches("class=\"task\"").count(), 50);
+    let huge = get_page(&app, "/?shown=100000", &browser.cookie).await;
+    assert_eq!(huge.status, StatusCode::OK);
+    assert_eq!(page_text(&huge).matches("class=\"task\"").count(), 62);
 }

@@ -139,6 +139,10 @@ fn expected_order(tasks: &[Task], sort: Sort) -> Vec<String> {
             F::Priority => a.priority.cmp(&b.priority),
             F::Title => a.title.to_lowercase().cmp(&b.title.to_lowercase()),
             F::Position => a.position.cmp(&b.position),
+            F::CompletedAt => a
+                .completed_at
+                .unwrap_or(far)
+                .cmp(&b.completed_at.unwrap_or(far)),
         };
         key.then(a.id.cmp(&b.id))
     });
@@ -154,7 +158,14 @@ async fn every_sort_order_pages_without_skips_or_repeats() {
         let store = db.store.as_ref();
         let owner = user(store).await;
         let tasks = seed(store, &owner).await;
-        for name in ["created_at", "due_at", "priority", "title", "position"] {
+        for name in [
+            "created_at",
+            "due_at",
+            "priority",
+            "title",
+            "position",
+            "completed_at",
+        ] {
             for sort in [name.to_owned(), format!("-{name}")] {
                 let sort: Sort = sort.parse().expect("sort");
                 let expected = expected_order(&tasks, sort);
@@ -188,6 +199,56 @@ async fn every_sort_order_pages_without_skips_or_repeats() {
                 );
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn completions_list_newest_first_and_page_by_completion_time() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let base = now();
+        let mut ids = Vec::new();
+        for title in ["first made", "second made", "third made", "still open"] {
+            let task = store
+                .insert_task(&owner, &new_task(title), base)
+                .await
+                .expect("insert");
+            ids.push(task.id);
+        }
+        // Completed in another order than made: third, then first, then second.
+        for (n, i) in [2, 0, 1].into_iter().enumerate() {
+            store
+                .set_task_completed(
+                    &owner,
+                    ids[i],
+                    Some(true),
+                    &context(base + Duration::minutes(n as i64 + 1)),
+                )
+                .await
+                .expect("complete");
+        }
+        let done = TaskFilter {
+            status: Status::Completed,
+            ..TaskFilter::default()
+        };
+        let newest: Sort = "-completed_at".parse().expect("sort");
+        for page in [1, 2, 10] {
+            assert_eq!(
+                collect(store, &owner, &done, newest, page).await,
+                ["second made", "first made", "third made"],
+                "{}: page {page}",
+                db.backend
+            );
+        }
+        // Open tasks sort after every completion.
+        let oldest: Sort = "completed_at".parse().expect("sort");
+        assert_eq!(
+            collect(store, &owner, &TaskFilter::default(), oldest, 2).await,
+            ["third made", "first made", "second made", "still open"],
+            "{}",
+            db.backend
+        );
     }
 }
 
