@@ -752,6 +752,7 @@
       sessionStorage.setItem("todo-chat-open", yes ? "1" : "");
     };
     toggle.addEventListener("click", () => open(panel.hidden));
+    $("#chat-close").addEventListener("click", () => { open(false); toggle.focus(); });
     if (sessionStorage.getItem("todo-chat-open")) open(true);
     $("#chat-form").addEventListener("submit", (e) => { e.preventDefault(); sendChat(); });
     $("#chat-new").addEventListener("click", () => {
