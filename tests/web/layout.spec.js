@@ -113,6 +113,12 @@ test("priority colours the check circle with a text alternative; dates are colou
   const colours = new Set([await colour("Urgent one"), await colour("High one"), await colour("Medium one"), await colour("Low one"), await colour("Plain one")]);
   expect(colours.size).toBe(5);
 
+  // The edit page's fixed-time reminder, in the same format (the server formats it).
+  const stretch = await addTask(page, { title: "Stretch", due_date: day(2), reminders: [{ remind_at: `${day(1)}T09:00:00Z` }] });
+  await page.goto(`${server.baseURL}/tasks/${stretch.id}/edit`);
+  const clock = new Date(`${day(1)}T09:00:00Z`).toLocaleTimeString("en-GB", { timeZone: "Europe/Paris", hour: "2-digit", minute: "2-digit" });
+  await expect(page.locator("#remind option:checked")).toHaveText(`At Tomorrow ${clock}`);
+
   // The sessions page says when, in the same format with the time.
   await page.goto(`${server.baseURL}/settings#account`);
   await expect(page.locator("table.sessions tbody tr").first().locator("td").nth(1)).toHaveText(/^Today \d\d:\d\d$/);

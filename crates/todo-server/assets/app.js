@@ -879,7 +879,7 @@
     } else if (task.reminders.length) {
       const option = document.createElement("option");
       option.value = "keep";
-      option.textContent = `At ${new Date(task.reminders[0].remind_at).toLocaleString()}`;
+      option.textContent = `At ${select.dataset.at || task.reminders[0].remind_at}`;
       select.append(option);
       select.value = "keep";
     }

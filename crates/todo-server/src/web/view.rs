@@ -28,6 +28,9 @@ pub struct TaskView {
     pub tags: Vec<String>,
     /// The colour class of each tag's chip (`tag-c-…`, empty for the default), by position.
     pub tag_classes: Vec<&'static str>,
+    /// The first reminder at a fixed moment, in the one format ("Tomorrow 08:00"), for the
+    /// edit page's "Remind me" (the script reads it rather than formatting a date itself).
+    pub reminder_at: String,
     /// Where the row sits in a project's tree, when it is shown in one.
     pub spot: Option<Spot>,
     /// Who it is assigned to, in a shared project.
@@ -142,6 +145,12 @@ impl TaskView {
             recurrence,
             tags: task.tags.clone(),
             tag_classes: Vec::new(),
+            reminder_at: task
+                .reminders
+                .iter()
+                .find(|r| r.minutes_before.is_none())
+                .map(|r| moment_label(r.remind_at, tz, now))
+                .unwrap_or_default(),
             spot: None,
             assignee: None,
             can_edit: true,
