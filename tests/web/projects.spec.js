@@ -147,8 +147,8 @@ test("a project shows its sections and subtasks four levels deep, collapsible", 
     await expect(row(page, title)).toHaveAttribute("data-depth", String(depth));
   }
   expect(await titles(page.locator("#tasks"))).toEqual(["Pick a date"]);
-  // Indented: each level further right.
-  const left = async (title) => (await row(page, title).boundingBox()).x;
+  // Indented: each level's check circle further right (the indent is inside the row).
+  const left = async (title) => (await row(page, title).locator(".checkbox").boundingBox()).x;
   expect(await left("Ask Sam")).toBeGreaterThan(await left("Try blue"));
   expect(await left("Sketch ideas")).toBeGreaterThan(await left("Draw the logo"));
   await page.screenshot({ path: path.join(SHOTS, "project-tree-desktop.png") });

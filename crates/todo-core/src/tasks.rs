@@ -849,6 +849,8 @@ mod tests {
     fn an_inline_edit_sets_a_rule() {
         let patch = edit_from_quick(&read("Water plants every week"), &[]);
         assert!(matches!(&patch.recurrence, Patch::Value(r) if r.contains("WEEKLY")));
+    }
+
     use crate::calendar::tests::task;
 
     fn day(raw: &str) -> NaiveDate {

@@ -82,9 +82,53 @@ pub fn parse_timezone(raw: &str) -> Result<String, String> {
         .map_err(|_| format!("unknown time zone {raw:?}: use an IANA name such as Europe/Paris"))
 }
 
+/// The IANA zone a person means by what they typed in a zone picker: the name itself in any
+/// case ("europe/paris"), or a city, the name's last part, with spaces for underscores
+/// ("Paris", "new york"). When a city names more than one zone (an old alias beside the
+/// current name), the longer, more specific name wins ("Buenos Aires" →
+/// America/Argentina/Buenos_Aires). None when nothing matches.
+pub fn find_timezone(raw: &str) -> Option<&'static str> {
+    let typed = raw.trim();
+    if typed.is_empty() {
+        return None;
+    }
+    if let Some(tz) = chrono_tz::TZ_VARIANTS
+        .iter()
+        .find(|tz| tz.name().eq_ignore_ascii_case(typed))
+    {
+        return Some(tz.name());
+    }
+    let city = typed.replace(' ', "_").to_lowercase();
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name())
+        .filter(|name| {
+            name.rsplit('/')
+                .next()
+                .is_some_and(|last| last.to_lowercase() == city)
+        })
+        .max_by_key(|name| (name.matches('/').count(), name.len()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_is_found_by_its_name_in_any_case_or_by_its_city() {
+        assert_eq!(find_timezone("Europe/Paris"), Some("Europe/Paris"));
+        assert_eq!(find_timezone(" europe/paris "), Some("Europe/Paris"));
+        assert_eq!(find_timezone("Paris"), Some("Europe/Paris"));
+        assert_eq!(find_timezone("new york"), Some("America/New_York"));
+        assert_eq!(
+            find_timezone("Buenos Aires"),
+            Some("America/Argentina/Buenos_Aires")
+        );
+        assert_eq!(find_timezone("UTC"), Some("UTC"));
+        assert_eq!(find_timezone("Atlantis"), None);
+        assert_eq!(find_timezone("Europe/Atlantis"), None);
+        assert_eq!(find_timezone(""), None);
+    }
 
     #[test]
     fn emails_are_trimmed_and_lower_cased() {

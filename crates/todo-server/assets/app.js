@@ -795,6 +795,7 @@
       sessionStorage.setItem("todo-chat-open", yes ? "1" : "");
     };
     toggle.addEventListener("click", () => open(panel.hidden));
+    $("#chat-close").addEventListener("click", () => { open(false); toggle.focus(); });
     if (sessionStorage.getItem("todo-chat-open")) open(true);
     $("#chat-form").addEventListener("submit", (e) => { e.preventDefault(); sendChat(); });
     $("#chat-new").addEventListener("click", () => {
@@ -934,7 +935,7 @@
     } else if (task.reminders.length) {
       const option = document.createElement("option");
       option.value = "keep";
-      option.textContent = `At ${new Date(task.reminders[0].remind_at).toLocaleString()}`;
+      option.textContent = `At ${select.dataset.at || task.reminders[0].remind_at}`;
       select.append(option);
       select.value = "keep";
     }

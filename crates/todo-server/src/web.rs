@@ -10,6 +10,7 @@ mod comments;
 mod projects;
 mod settings;
 mod sharing;
+mod tags;
 mod tasks;
 mod view;
 
@@ -87,6 +88,9 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/delete-account", post(settings::delete_account))
+        .route("/settings/tags", get(tags::page))
+        .route("/settings/tags/{id}", post(tags::update))
+        .route("/settings/tags/{id}/delete", post(tags::delete))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
         .route(
@@ -217,10 +221,16 @@ impl IntoResponse for PageError {
                     return (
                         status,
                         page_headers(),
-                        axum::response::Html(
-                            "<!doctype html><title>Not found</title><p>Not found. \
-                             <a href=\"/\">Back to your tasks</a></p>",
-                        ),
+                        axum::response::Html(format!(
+                            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\">\
+                             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+                             <title>Not found · todo</title>\
+                             <link rel=\"stylesheet\" href=\"/assets/app.css?v={}\">\
+                             <body class=\"auth\"><main id=\"main\" class=\"card\">\
+                             <h1>Not found</h1><p>This page does not exist, or is not yours. \
+                             <a href=\"/\">Back to your tasks</a></p></main></body></html>",
+                            assets::version()
+                        )),
                     )
                         .into_response();
                 }

@@ -16,7 +16,7 @@ use todo_core::task::TaskId;
 
 use super::sharing::person;
 use super::tasks::task_page;
-use super::view::{Person, day_label};
+use super::view::{Person, moment_label};
 use super::{PageResult, WebUser, failure, redirect_with_error, safe_return};
 use crate::AppState;
 use crate::extract::Path;
@@ -47,18 +47,12 @@ impl CommentView {
             .find(|m| m.user_id == comment.author_id)
             .map(person)
             .unwrap_or_else(|| Person::new(comment.author_name.as_deref(), None));
-        let local = comment.created_at.with_timezone(&tz);
-        let today = now.with_timezone(&tz).date_naive();
         let mine = &comment.author_id == reader;
         Self {
             id: comment.id,
             author,
             body: comment.body.clone(),
-            when: format!(
-                "{} {}",
-                day_label(local.date_naive(), today),
-                local.format("%H:%M")
-            ),
+            when: moment_label(comment.created_at, tz, now),
             when_iso: comment.created_at.to_rfc3339(),
             edited: comment.updated_at > comment.created_at,
             can_edit: mine,

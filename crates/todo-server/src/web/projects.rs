@@ -340,7 +340,9 @@ pub async fn page(
     let sections = state.todo.list_sections(user.id(), id).await?;
     let tasks = project_tasks(&state, &user, id).await?;
     let share = SharePanel::load(&state, &user, &project, &notice).await?;
-    let access = Access::for_project(&project, share.as_ref());
+    let access = Access::for_project(&project, share.as_ref())
+        .with_tags(&state, &user)
+        .await?;
     let tree = Tree::new(&tasks, tz, access);
     let return_to = format!("/projects/{id}");
     let layout = task_layout_with(&state, &user, name, "", Some(id), &return_to, &projects).await?;

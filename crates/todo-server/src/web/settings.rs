@@ -5,7 +5,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use todo_core::accounts::{
@@ -15,8 +15,11 @@ use todo_core::api_key::Scope;
 use todo_core::ids::ApiKeyId;
 use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
+use todo_core::time::now;
+use todo_core::user::find_timezone;
 
-use super::{Layout, PageResult, WebUser, failure, redirect_with_error, render};
+use super::view::moment_label;
+use super::{Layout, PageResult, WebUser, failure, redirect_with_error, render, render_with};
 use crate::AppState;
 use crate::auth::cookie;
 use crate::extract::{Path, Query};
@@ -79,8 +82,12 @@ async fn settings_page(
     user: &WebUser,
     notices: Notices,
     new_key: Option<(String, String)>,
+    typed: Option<Typed>,
 ) -> PageResult {
     let me = state.todo.me(user.id()).await?;
+    let tz: chrono_tz::Tz = me.timezone.parse().unwrap_or(chrono_tz::UTC);
+    let at = now();
+    let when = |t| moment_label(t, tz, at);
     let keys = state
         .todo
         .list_api_keys(user.id())
@@ -93,11 +100,8 @@ async fn settings_page(
                 .map(|s| s.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
-            created: k.created_at.format("%Y-%m-%d").to_string(),
-            last_used: k
-                .last_used_at
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_else(|| "never".into()),
+            created: when(k.created_at),
+            last_used: k.last_used_at.map(when).unwrap_or_else(|| "never".into()),
             id: k.id,
             name: k.name,
             prefix: k.prefix,
@@ -110,11 +114,8 @@ async fn settings_page(
         .into_iter()
         .map(|a| AppView {
             scopes: a.scopes.join(", "),
-            connected: a.created_at.format("%Y-%m-%d").to_string(),
-            last_used: a
-                .last_used_at
-                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_else(|| "never".into()),
+            connected: when(a.created_at),
+            last_used: a.last_used_at.map(when).unwrap_or_else(|| "never".into()),
             id: a.id,
             name: a.client_name,
             client_id: a.client_id,
@@ -126,33 +127,50 @@ async fn settings_page(
         Err(todo_core::Error::Forbidden(_)) => Vec::new(),
         Err(err) => return Err(err.into()),
     };
-    let mut sessions: Vec<SessionView> = sessions
+    let mut sessions = sessions;
+    // This browser first, then the newest.
+    sessions.sort_by(|a, b| {
+        b.current
+            .cmp(&a.current)
+            .then(b.created_at.cmp(&a.created_at))
+    });
+    let sessions: Vec<SessionView> = sessions
         .into_iter()
         .map(|s| SessionView {
-            started: s.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            expires: s.expires_at.format("%Y-%m-%d").to_string(),
+            started: when(s.created_at),
+            expires: when(s.expires_at),
             id: s.id,
             current: s.current,
         })
         .collect();
-    // This browser first, then the newest.
-    sessions.sort_by(|a, b| b.current.cmp(&a.current).then(b.started.cmp(&a.started)));
     let display = me.name.clone().or(me.email.clone()).unwrap_or_default();
-    render(&SettingsPage {
-        layout: user.layout(display, "settings"),
-        name: me.name.unwrap_or_default(),
-        email: me.email.unwrap_or_default(),
-        timezone: me.timezone,
-        zones: chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect(),
-        keys,
-        apps,
-        sessions,
-        new_key,
-        csrf: user.csrf.clone(),
-        notice: notices.notice,
-        error: notices.error,
-        llm: state.chat.availability(),
-    })
+    let status = if typed.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let (name, timezone) = match typed {
+        Some(typed) => (typed.name, typed.timezone),
+        None => (me.name.unwrap_or_default(), me.timezone),
+    };
+    render_with(
+        status,
+        &SettingsPage {
+            layout: user.layout(display, "settings"),
+            name,
+            email: me.email.unwrap_or_default(),
+            timezone,
+            zones: zone_names(),
+            keys,
+            apps,
+            sessions,
+            new_key,
+            csrf: user.csrf.clone(),
+            notice: notices.notice,
+            error: notices.error,
+            llm: state.chat.availability(),
+        },
+    )
 }
 
 /// What the page script needs to know about the assistant: whether to offer the chat at all
@@ -174,7 +192,13 @@ pub async fn page(
     user: WebUser,
     Query(notices): Query<Notices>,
 ) -> PageResult {
-    settings_page(&state, &user, notices, None).await
+    settings_page(&state, &user, notices, None, None).await
+}
+
+/// A profile form refused for what was typed: shown again as typed, with the message.
+struct Typed {
+    name: String,
+    timezone: String,
 }
 
 #[derive(Deserialize)]
@@ -198,9 +222,15 @@ struct ZonePage {
     name: String,
     from: String,
     to: String,
+    zones: Vec<&'static str>,
     /// A task of the user's with a floating time: (title, "09:30").
     example: Option<(String, String)>,
     csrf: String,
+}
+
+/// Every IANA zone, for the pickers' `<datalist>`.
+fn zone_names() -> Vec<&'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect()
 }
 
 /// One open task whose time floats with the zone, to name in the question.
@@ -232,16 +262,36 @@ pub async fn profile(
 ) -> PageResult {
     user.check_form(&state, &headers, &form.csrf)?;
     let me = state.todo.me(user.id()).await?;
-    let zone = form.timezone.trim();
-    let valid_zone = zone.parse::<chrono_tz::Tz>().is_ok();
-    if valid_zone && zone != me.timezone && form.confirm_zone != "yes" {
+    let typed = form.timezone.trim();
+    // The picker finds a zone by its name or its city ("Paris"); an unknown one is refused
+    // with what was typed kept.
+    let zone = match find_timezone(typed) {
+        Some(zone) => zone,
+        None if typed.is_empty() => me.timezone.as_str(),
+        None => {
+            let notices = Notices {
+                notice: String::new(),
+                error: format!(
+                    "“{typed}” is not a time zone: type a city (Paris) or a zone (Europe/Paris) and pick it from the list."
+                ),
+            };
+            let typed = Typed {
+                name: form.name,
+                timezone: form.timezone,
+            };
+            return settings_page(&state, &user, notices, None, Some(typed)).await;
+        }
+    }
+    .to_owned();
+    if zone != me.timezone && form.confirm_zone != "yes" {
         // A zone change moves the moment of every floating due: ask first, saying what stays.
         let display = me.name.clone().or(me.email.clone()).unwrap_or_default();
         return render(&ZonePage {
             layout: user.layout(display, "settings"),
             name: form.name,
             from: me.timezone,
-            to: zone.to_owned(),
+            zones: zone_names(),
+            to: zone,
             example: floating_example(&state, &user).await?,
             csrf: user.csrf.clone(),
         });
@@ -252,7 +302,7 @@ pub async fn profile(
         } else {
             Patch::Value(form.name)
         },
-        timezone: Some(form.timezone).filter(|t| !t.trim().is_empty()),
+        timezone: Some(zone),
     };
     match state.todo.update_profile(user.id(), input).await {
         Ok(_) => Ok(Redirect::to("/settings?notice=Profile+saved").into_response()),
@@ -291,7 +341,7 @@ pub async fn create_key(
     match state.todo.create_api_key(&user.principal, input).await {
         Ok(created) => {
             let new_key = Some((created.key.name, created.secret));
-            settings_page(&state, &user, Notices::default(), new_key).await
+            settings_page(&state, &user, Notices::default(), new_key, None).await
         }
         Err(err) => Ok(redirect_with_error("/settings", &failure(err).1)),
     }

@@ -23,7 +23,7 @@ use todo_core::time::now;
 
 use super::projects::{Notice, refused, task_layout, task_layout_with};
 use super::tasks::user_zone;
-use super::view::{Person, TaskView, day_label};
+use super::view::{Person, TagColors, TaskView, moment_label};
 use super::{Layout, PageError, PageResult, WebUser, failure, render};
 use crate::AppState;
 use crate::api::sharing::{InvitationPath, MemberPath, ProjectInvitationPath, ProjectPath};
@@ -37,6 +37,7 @@ const ACTIVITY_PAGE: u32 = 50;
 pub struct Access {
     roles: HashMap<ProjectId, Role>,
     people: HashMap<UserId, Person>,
+    tags: TagColors,
 }
 
 impl Access {
@@ -60,7 +61,22 @@ impl Access {
                 people.insert(member.user_id.clone(), person(&member));
             }
         }
-        Ok(Self { roles, people })
+        let tags = if tasks.iter().any(|t| !t.tags.is_empty()) {
+            TagColors::new(&state.todo.list_tags(user.id()).await?)
+        } else {
+            TagColors::default()
+        };
+        Ok(Self {
+            roles,
+            people,
+            tags,
+        })
+    }
+
+    /// With the reader's tag colours, for the chips.
+    pub async fn with_tags(mut self, state: &AppState, user: &WebUser) -> Result<Self, PageError> {
+        self.tags = TagColors::new(&state.todo.list_tags(user.id()).await?);
+        Ok(self)
     }
 
     /// For one task (a row rendered alone).
@@ -83,6 +99,7 @@ impl Access {
         Self {
             roles: HashMap::from([(project.id, project.role)]),
             people,
+            tags: TagColors::default(),
         }
     }
 
@@ -97,6 +114,7 @@ impl Access {
             .assignee_id
             .as_ref()
             .and_then(|id| self.people.get(id).cloned());
+        view.color_tags(&self.tags);
         view
     }
 }
@@ -472,7 +490,7 @@ pub async fn activity(
         .iter()
         .map(|m| (m.user_id.clone(), person(m)))
         .collect();
-    let today = now().with_timezone(&tz).date_naive();
+    let at = now();
     let deleted: HashSet<_> = entries
         .iter()
         .filter(|e| e.action == Activity::Deleted)
@@ -480,24 +498,17 @@ pub async fn activity(
         .collect();
     let entries = entries
         .into_iter()
-        .map(|e| {
-            let local = e.timestamp.with_timezone(&tz);
-            ActivityView {
-                who: people
-                    .get(&e.user_id)
-                    .cloned()
-                    .unwrap_or_else(|| Person::new(e.user_name.as_deref(), None)),
-                did: verb(e.action),
-                task_id: e.task_id,
-                linked: !deleted.contains(&e.task_id),
-                task_title: e.task_title,
-                when: format!(
-                    "{} {}",
-                    day_label(local.date_naive(), today),
-                    local.format("%H:%M")
-                ),
-                when_iso: e.timestamp.to_rfc3339(),
-            }
+        .map(|e| ActivityView {
+            who: people
+                .get(&e.user_id)
+                .cloned()
+                .unwrap_or_else(|| Person::new(e.user_name.as_deref(), None)),
+            did: verb(e.action),
+            task_id: e.task_id,
+            linked: !deleted.contains(&e.task_id),
+            task_title: e.task_title,
+            when: moment_label(e.timestamp, tz, at),
+            when_iso: e.timestamp.to_rfc3339(),
         })
         .collect();
     let back = format!("/projects/{id}/activity");

@@ -18,12 +18,19 @@ pub struct TaskView {
     /// The due moment or day, machine-readable (`<time datetime>`).
     pub due_iso: String,
     pub overdue: bool,
+    /// The due date's colour class ([`due_class`]), empty without a due.
+    pub due_class: &'static str,
     /// For the date and time pickers, in the user's time zone.
     pub due_date: String,
     pub due_time: String,
     pub recurrence: String,
     pub recurrence_label: String,
     pub tags: Vec<String>,
+    /// The colour class of each tag's chip (`tag-c-…`, empty for the default), by position.
+    pub tag_classes: Vec<&'static str>,
+    /// The first reminder at a fixed moment, in the one format ("Tomorrow 08:00"), for the
+    /// edit page's "Remind me" (the script reads it rather than formatting a date itself).
+    pub reminder_at: String,
     /// Where the row sits in a project's tree, when it is shown in one.
     pub spot: Option<Spot>,
     /// Who it is assigned to, in a shared project.
@@ -119,6 +126,9 @@ impl TaskView {
         };
         // The Overdue view's rule: a task due earlier today is today's, not overdue.
         let overdue = task.is_overdue(tz, now);
+        let due_class = NaiveDate::parse_from_str(&due_date, "%Y-%m-%d")
+            .map(|date| due_class(date, today, overdue))
+            .unwrap_or("");
         let recurrence = task.recurrence.clone().unwrap_or_default();
         Self {
             id: task.id,
@@ -129,16 +139,34 @@ impl TaskView {
             due_label,
             due_iso,
             overdue,
+            due_class,
             due_date,
             due_time,
             recurrence_label: describe_rule(&recurrence),
             recurrence,
             tags: task.tags.clone(),
+            tag_classes: Vec::new(),
+            reminder_at: task
+                .reminders
+                .iter()
+                .find(|r| r.minutes_before.is_none())
+                .map(|r| moment_label(r.remind_at, tz, now))
+                .unwrap_or_default(),
             spot: None,
             assignee: None,
             can_edit: true,
             heading: None,
         }
+    }
+
+    /// Colours the tag chips from the user's tags (their colours from the fixed palette).
+    pub fn color_tags(&mut self, colors: &TagColors) {
+        self.tag_classes = self.tags.iter().map(|t| colors.class(t)).collect();
+    }
+
+    /// The colour class of the tag chip at `index`.
+    pub fn tag_class(&self, index: &usize) -> &'static str {
+        self.tag_classes.get(*index).copied().unwrap_or("")
     }
 
     pub fn tags_text(&self) -> String {
@@ -148,6 +176,51 @@ impl TaskView {
     /// Whether the rule is one the edit form offers by name (otherwise it is listed as is).
     pub fn has_custom_rule(&self) -> bool {
         !self.recurrence.is_empty() && !RULE_PRESETS.iter().any(|(r, _)| *r == self.recurrence)
+    }
+}
+
+/// The colours a tag may have: Todoist's palette, each with a name and a class whose
+/// background and text keep AA contrast in both themes (app.css, `tag-c-…`).
+pub const TAG_COLORS: &[(&str, &str, &str)] = &[
+    ("#db4035", "Red", "tag-c-red"),
+    ("#ff9933", "Orange", "tag-c-orange"),
+    ("#fad000", "Yellow", "tag-c-yellow"),
+    ("#299438", "Green", "tag-c-green"),
+    ("#14aaf5", "Sky blue", "tag-c-sky"),
+    ("#4073ff", "Blue", "tag-c-blue"),
+    ("#884dff", "Violet", "tag-c-violet"),
+    ("#e05194", "Magenta", "tag-c-magenta"),
+    ("#808080", "Grey", "tag-c-grey"),
+];
+
+/// The class for a tag colour from [`TAG_COLORS`]; any other colour (one set through the
+/// API) shows as the default chip.
+pub fn tag_color_class(color: Option<&str>) -> &'static str {
+    color
+        .and_then(|c| {
+            TAG_COLORS
+                .iter()
+                .find(|(hex, _, _)| hex.eq_ignore_ascii_case(c))
+        })
+        .map_or("", |(_, _, class)| class)
+}
+
+/// The user's tag colours by name (case-insensitive, as tags are unique).
+#[derive(Default)]
+pub struct TagColors(std::collections::HashMap<String, &'static str>);
+
+impl TagColors {
+    pub fn new(tags: &[todo_core::tag::Tag]) -> Self {
+        Self(
+            tags.iter()
+                .map(|t| (t.name.to_lowercase(), tag_color_class(t.color.as_deref())))
+                .filter(|(_, class)| !class.is_empty())
+                .collect(),
+        )
+    }
+
+    pub fn class(&self, tag: &str) -> &'static str {
+        self.0.get(&tag.to_lowercase()).copied().unwrap_or("")
     }
 }
 
@@ -190,27 +263,54 @@ impl OccurrenceView {
     }
 }
 
+/// The one date format of the web app (docs/web.md, "Dates and times"): "Today",
+/// "Tomorrow", "Yesterday", the weekday for the next six days ("Friday"), "12 Dec" for other
+/// days of this year, "12 Dec 2027" for other years. English day-month order, no commas, so
+/// it reads the same to British, European and American readers.
 pub fn day_label(date: NaiveDate, today: NaiveDate) -> String {
-    let days = (date - today).num_days();
-    match days {
+    match (date - today).num_days() {
         0 => "Today".into(),
         1 => "Tomorrow".into(),
         -1 => "Yesterday".into(),
         2..=6 => date.format("%A").to_string(),
-        _ if date.year() == today.year() => date.format("%a %-d %b").to_string(),
+        _ if date.year() == today.year() => date.format("%-d %b").to_string(),
         _ => date.format("%-d %b %Y").to_string(),
     }
 }
 
-/// A day's heading in Upcoming: "Tomorrow · Tue 8 Dec", "Wednesday 9 Dec", "Mon 4 Jan",
+/// A moment in the same format, with the clock time in 24 hours: "Today 14:30",
+/// "Yesterday 09:05", "12 Dec 14:30", "12 Dec 2027 14:30".
+pub fn moment_label(at: DateTime<Utc>, tz: Tz, now: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&tz);
+    let today = now.with_timezone(&tz).date_naive();
+    format!(
+        "{} {}",
+        day_label(local.date_naive(), today),
+        local.format("%H:%M")
+    )
+}
+
+/// A day's heading in Upcoming: the day as [`day_label`] says it, with the weekday and date
+/// when that was a relative word: "Tomorrow · Tue 8 Dec", "Wednesday 9 Dec", "Mon 4 Jan",
 /// "Fri 1 Jan 2027".
 pub fn day_heading(date: NaiveDate, today: NaiveDate) -> String {
+    let label = day_label(date, today);
     match (date - today).num_days() {
-        0 => format!("Today · {}", date.format("%a %-d %b")),
-        1 => format!("Tomorrow · {}", date.format("%a %-d %b")),
-        2..=6 => date.format("%A %-d %b").to_string(),
-        _ if date.year() == today.year() => date.format("%a %-d %b").to_string(),
-        _ => date.format("%a %-d %b %Y").to_string(),
+        0 | 1 => format!("{label} · {}", date.format("%a %-d %b")),
+        2..=6 => format!("{label} {}", date.format("%-d %b")),
+        _ => format!("{} {label}", date.format("%a")),
+    }
+}
+
+/// How a due date reads at a glance: overdue red, today green, tomorrow orange, later this
+/// week purple, later grey (CSS classes `when-…`).
+pub fn due_class(date: NaiveDate, today: NaiveDate, overdue: bool) -> &'static str {
+    match (date - today).num_days() {
+        _ if overdue => "when-overdue",
+        ..=0 => "when-today",
+        1 => "when-tomorrow",
+        2..=6 => "when-week",
+        _ => "when-later",
     }
 }
 
@@ -313,6 +413,54 @@ pub fn tomorrow(tz: Tz, now: DateTime<Utc>) -> NaiveDate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_read_in_one_format() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).expect("a day"); // a Monday
+        let day = |offset: i64| today + Duration::days(offset);
+        assert_eq!(day_label(day(0), today), "Today");
+        assert_eq!(day_label(day(1), today), "Tomorrow");
+        assert_eq!(day_label(day(-1), today), "Yesterday");
+        assert_eq!(day_label(day(4), today), "Friday");
+        assert_eq!(day_label(day(-3), today), "4 Dec");
+        assert_eq!(day_label(day(12), today), "19 Dec");
+        assert_eq!(day_label(day(30), today), "6 Jan 2027");
+        let tz: Tz = "Europe/Paris".parse().expect("a zone");
+        let now = DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z")
+            .expect("a moment")
+            .with_timezone(&Utc);
+        let at = DateTime::parse_from_rfc3339("2026-12-07T13:30:00Z")
+            .expect("a moment")
+            .with_timezone(&Utc);
+        assert_eq!(moment_label(at, tz, now), "Today 14:30");
+        assert_eq!(
+            moment_label(at - Duration::days(400), tz, now),
+            "2 Nov 2025 14:30"
+        );
+        assert_eq!(day_heading(day(1), today), "Tomorrow · Tue 8 Dec");
+        assert_eq!(day_heading(day(3), today), "Thursday 10 Dec");
+        assert_eq!(day_heading(day(12), today), "Sat 19 Dec");
+        assert_eq!(day_heading(day(25), today), "Fri 1 Jan 2027");
+    }
+
+    #[test]
+    fn due_dates_are_coloured_by_how_near_they_are() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).expect("a day");
+        let day = |offset: i64| today + Duration::days(offset);
+        assert_eq!(due_class(day(-1), today, true), "when-overdue");
+        assert_eq!(due_class(day(0), today, true), "when-overdue");
+        assert_eq!(due_class(day(0), today, false), "when-today");
+        assert_eq!(due_class(day(1), today, false), "when-tomorrow");
+        assert_eq!(due_class(day(6), today, false), "when-week");
+        assert_eq!(due_class(day(7), today, false), "when-later");
+    }
+
+    #[test]
+    fn only_palette_colours_colour_a_chip() {
+        assert_eq!(tag_color_class(Some("#DB4035")), "tag-c-red");
+        assert_eq!(tag_color_class(Some("#123456")), "");
+        assert_eq!(tag_color_class(None), "");
+    }
 
     #[test]
     fn rules_read_as_words() {

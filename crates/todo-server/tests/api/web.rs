@@ -2161,6 +2161,9 @@ async fn the_quick_add_preview_and_the_assistant_status_answer_the_page() {
     assert!(text.contains("The assistant is not available on this server"));
     assert!(!text.contains("LLM_"));
     assert!(!text.contains("TODO_ENCRYPTION_KEY"));
+}
+
+#[tokio::test]
 async fn done_lists_the_latest_completion_first_and_says_so() {
     let app = TestApp::spawn().await;
     let browser = sign_up(&app, "done%40example.com").await;
@@ -2224,4 +2227,185 @@ async fn a_refresh_reads_back_the_rows_load_more_showed_and_links_never_carry_it
     let huge = get_page(&app, "/?shown=100000", &browser.cookie).await;
     assert_eq!(huge.status, StatusCode::OK);
     assert_eq!(page_text(&huge).matches("class=\"task\"").count(), 62);
+}
+
+/// The id of the user's tag of that name, from the API.
+async fn tag_id(app: &TestApp, browser: &Browser, name: &str) -> i64 {
+    let tags = get_page(app, "/api/v1/tags", &browser.cookie).await;
+    tags.body
+        .as_array()
+        .expect("a list")
+        .iter()
+        .find(|t| t["name"] == name)
+        .and_then(|t| t["id"].as_i64())
+        .expect("the tag")
+}
+
+#[tokio::test]
+async fn the_tags_page_renames_recolours_and_deletes_and_refuses_a_clash_with_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "t1%40example.com").await;
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Milk", "tags": ["errands"]}),
+    )
+    .await;
+    api_task(
+        &app,
+        &browser,
+        json!({"title": "Call", "tags": ["calls", "<b>x</b>"]}),
+    )
+    .await;
+    let errands = tag_id(&app, &browser, "errands").await;
+    let calls = tag_id(&app, &browser, "calls").await;
+
+    let page = get_page(&app, "/settings/tags", &browser.cookie).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = page_text(&page);
+    assert!(text.contains("<h1>Tags</h1>"), "{text}");
+    assert!(
+        text.contains("#&#60;b&#62;x&#60;/b&#62;") || text.contains("#&lt;b&gt;x&lt;/b&gt;"),
+        "escaped: {text}"
+    );
+    assert!(!text.contains("<b>x</b>"));
+
+    // Rename and colour: the API shows both, and the rows' chips carry the colour's class.
+    let body = format!("name=shopping&color=%23ff9933&_csrf={}", browser.csrf);
+    let saved = post_form(
+        &app,
+        &format!("/settings/tags/{errands}"),
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let tags = get_page(&app, "/api/v1/tags", &browser.cookie).await;
+    let tag = tags
+        .body
+        .as_array()
+        .expect("tags")
+        .iter()
+        .find(|t| t["id"] == errands)
+        .expect("tag")
+        .clone();
+    assert_eq!(tag["name"], "shopping");
+    assert_eq!(tag["color"], "#ff9933");
+    let list = get_page(&app, "/", &browser.cookie).await;
+    assert!(
+        page_text(&list).contains(r#"class="tag tag-c-orange" href="/?tag=shopping""#),
+        "{}",
+        page_text(&list)
+    );
+
+    // A rename onto another tag's name (in another case): 422, the message, the typed values.
+    let body = format!("name=Shopping&color=%23884dff&_csrf={}", browser.csrf);
+    let refused = post_form(
+        &app,
+        &format!("/settings/tags/{calls}"),
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = page_text(&refused);
+    assert!(
+        text.contains("You already have a tag “#Shopping”"),
+        "{text}"
+    );
+    assert!(text.contains(r#"value="Shopping""#), "{text}");
+    assert!(
+        text.contains(r##"<option value="#884dff" selected>Violet</option>"##),
+        "{text}"
+    );
+    assert_eq!(tag_id(&app, &browser, "calls").await, calls, "unchanged");
+
+    // Delete: the tag comes off the task, the task stays.
+    let body = format!("_csrf={}", browser.csrf);
+    let deleted = post_form(
+        &app,
+        &format!("/settings/tags/{calls}/delete"),
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let tasks = get_page(&app, "/api/v1/tasks?q=Call", &browser.cookie).await;
+    assert_eq!(tasks.body[0]["title"], "Call");
+    assert_eq!(tasks.body[0]["tags"], json!(["<b>x</b>"]));
+}
+
+#[tokio::test]
+async fn the_tags_forms_need_a_session_and_the_csrf_token_and_another_users_tag_is_not_found() {
+    let app = TestApp::spawn().await;
+    let owner = sign_up(&app, "t2%40example.com").await;
+    api_task(&app, &owner, json!({"title": "Milk", "tags": ["errands"]})).await;
+    let errands = tag_id(&app, &owner, "errands").await;
+    let stranger = sign_up(&app, "t3%40example.com").await;
+
+    let anonymous = app
+        .raw(
+            Request::get("/settings/tags")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        anonymous.header("location"),
+        Some("/login?next=%2Fsettings%2Ftags")
+    );
+
+    let uri = format!("/settings/tags/{errands}");
+    let no_token = post_form(&app, &uri, Some(&owner.cookie), "name=x").await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let body = format!("_csrf={}", owner.csrf);
+    let no_token = post_form(&app, &format!("{uri}/delete"), Some(&owner.cookie), "").await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+
+    let body_s = format!("name=mine&_csrf={}", stranger.csrf);
+    let theirs = post_form(&app, &uri, Some(&stranger.cookie), &body_s).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let body_s = format!("_csrf={}", stranger.csrf);
+    let theirs = post_form(
+        &app,
+        &format!("{uri}/delete"),
+        Some(&stranger.cookie),
+        &body_s,
+    )
+    .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        tag_id(&app, &owner, "errands").await,
+        errands,
+        "still there"
+    );
+    let kept = post_form(&app, &format!("{uri}/delete"), Some(&owner.cookie), &body).await;
+    assert_eq!(kept.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_zone_is_found_by_its_city_and_an_unknown_one_is_refused_with_what_was_typed() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "z1%40example.com").await;
+    let body = format!("name=Sam&timezone=Atlantis&_csrf={}", browser.csrf);
+    let refused = post_form(&app, "/settings/profile", Some(&browser.cookie), &body).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let text = page_text(&refused);
+    assert!(text.contains("“Atlantis” is not a time zone"), "{text}");
+    assert!(
+        text.contains(r#"value="Atlantis""#) && text.contains(r#"value="Sam""#),
+        "{text}"
+    );
+    let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    assert_ne!(me.body["name"], "Sam", "nothing saved");
+
+    let body = format!(
+        "name=Sam&timezone=new+york&confirm_zone=yes&_csrf={}",
+        browser.csrf
+    );
+    let saved = post_form(&app, "/settings/profile", Some(&browser.cookie), &body).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    assert_eq!(me.body["timezone"], "America/New_York");
 }
