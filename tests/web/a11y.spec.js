@@ -85,7 +85,8 @@ for (const colorScheme of ["light", "dark"]) {
     for (const tag of await api(page, "GET", "/api/v1/tags")) {
       await api(page, "PATCH", `/api/v1/tags/${tag.id}`, { color: { admin: "#884dff", bills: "#db4035", home: "#fad000" }[tag.name] });
     }
-    await api(page, "POST", `/api/v1/projects/${work.id}/invitations`, { email: "sam@example.com", role: "editor" });
+    const sam = `sam-${colorScheme}${Date.now()}@example.com`;
+    await api(page, "POST", `/api/v1/projects/${work.id}/invitations`, { email: sam, role: "viewer" });
 
     await check("/", "inbox with tasks", "Open tasks");
     await check("/?view=today", "today", "Today");
@@ -121,6 +122,26 @@ for (const colorScheme of ["light", "dark"]) {
     query.set("client_id", "no-such-app");
     await check(`/oauth/authorize?${query}`, "oauth error", "This app cannot connect");
     await context.close();
+
+    // A viewer: the invitations page with one waiting, then the 403 page of a task's Move page.
+    const viewerContext = await browser.newContext({ colorScheme, bypassCSP: true });
+    const viewer = await viewerContext.newPage();
+    await viewer.goto(`${server.baseURL}/signup`);
+    await viewer.getByLabel("Email").fill(sam);
+    await viewer.getByLabel("Password").fill("correct horse battery");
+    await viewer.getByRole("button", { name: "Sign up" }).click();
+    await expect(viewer).toHaveURL(`${server.baseURL}/`);
+    await viewer.goto(`${server.baseURL}/invitations`);
+    await expect(viewer.getByRole("heading", { level: 1 })).toHaveText("Invitations");
+    violations.push(...(await axe(viewer, "invitations waiting")));
+    await viewer.getByRole("button", { name: "Accept: Work" }).click();
+    await expect(viewer.getByRole("heading", { level: 1 })).toHaveText("Work");
+    violations.push(...(await axe(viewer, "a project as a viewer")));
+    const forbidden = await viewer.goto(`${server.baseURL}/tasks/${report.id}/move`);
+    expect(forbidden.status()).toBe(403);
+    await expect(viewer.getByRole("heading", { level: 1 })).toHaveText("Not allowed");
+    violations.push(...(await axe(viewer, "403")));
+    await viewerContext.close();
     expect(violations, violations.join("\n")).toEqual([]);
   });
 }
