@@ -1,15 +1,32 @@
-// Accessibility: axe-core (vendored from npm, pinned in package-lock.json) on the main pages,
-// light and dark, fails on any violation (WCAG 2.1 A and AA, and axe's best practices, among
-// them one level-one heading per page). axe is injected into the page, so the context
-// bypasses the page's CSP (the page itself allows no inline script).
+// Accessibility: axe-core (vendored from npm, pinned in package-lock.json) on the main pages
+// and the OAuth consent and error pages, light and dark, fails on any violation (WCAG 2.x A
+// and AA, and axe's best practices, among them one level-one heading per page). axe is
+// injected into the page, so the context bypasses the page's CSP (the page itself allows no
+// inline script).
+const net = require("node:net");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
 
 const AXE = path.join(path.dirname(require.resolve("axe-core")), "axe.min.js");
 
+// OAuth (the consent page) needs PUBLIC_URL to be the address the browser uses.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 let server;
-test.beforeAll(async () => { server = await startServer(); });
+test.beforeAll(async () => {
+  const port = await freePort();
+  server = await startServer({ PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` });
+});
 test.afterAll(async () => { if (server) await server.stop(); });
 
 const day = (offset) => new Date(Date.now() + offset * 86_400_000).toLocaleDateString("en-CA", { timeZone: "Europe/Paris" });
@@ -68,7 +85,8 @@ for (const colorScheme of ["light", "dark"]) {
     for (const tag of await api(page, "GET", "/api/v1/tags")) {
       await api(page, "PATCH", `/api/v1/tags/${tag.id}`, { color: { admin: "#884dff", bills: "#db4035", home: "#fad000" }[tag.name] });
     }
-    await api(page, "POST", `/api/v1/projects/${work.id}/invitations`, { email: "sam@example.com", role: "editor" });
+    const sam = `sam-${colorScheme}${Date.now()}@example.com`;
+    await api(page, "POST", `/api/v1/projects/${work.id}/invitations`, { email: sam, role: "viewer" });
 
     await check("/", "inbox with tasks", "Open tasks");
     await check("/?view=today", "today", "Today");
@@ -89,7 +107,41 @@ for (const colorScheme of ["light", "dark"]) {
     await page.getByRole("button", { name: "Save profile" }).click();
     await check(null, "zone question", "Change your time zone?");
     await check("/tasks/999999/edit", "not found", "Not found");
+    // OAuth: the consent page an app's sign-in shows, and the page for an app that cannot connect.
+    const registered = await page.request.post(`${server.baseURL}/oauth/register`, {
+      data: { client_name: "Axe test app", redirect_uris: ["http://127.0.0.1:9/callback"] },
+    });
+    expect(registered.status()).toBe(201);
+    const { client_id: clientId } = await registered.json();
+    const query = new URLSearchParams({
+      response_type: "code", client_id: clientId, redirect_uri: "http://127.0.0.1:9/callback",
+      code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", code_challenge_method: "S256",
+      state: "s1", scope: "tasks:read",
+    });
+    await check(`/oauth/authorize?${query}`, "consent", "Connect Axe test app?");
+    query.set("client_id", "no-such-app");
+    await check(`/oauth/authorize?${query}`, "oauth error", "This app cannot connect");
     await context.close();
+
+    // A viewer: the invitations page with one waiting, then the 403 page of a task's Move page.
+    const viewerContext = await browser.newContext({ colorScheme, bypassCSP: true });
+    const viewer = await viewerContext.newPage();
+    await viewer.goto(`${server.baseURL}/signup`);
+    await viewer.getByLabel("Email").fill(sam);
+    await viewer.getByLabel("Password").fill("correct horse battery");
+    await viewer.getByRole("button", { name: "Sign up" }).click();
+    await expect(viewer).toHaveURL(`${server.baseURL}/`);
+    await viewer.goto(`${server.baseURL}/invitations`);
+    await expect(viewer.getByRole("heading", { level: 1 })).toHaveText("Invitations");
+    violations.push(...(await axe(viewer, "invitations waiting")));
+    await viewer.getByRole("button", { name: "Accept: Work" }).click();
+    await expect(viewer.getByRole("heading", { level: 1 })).toHaveText("Work");
+    violations.push(...(await axe(viewer, "a project as a viewer")));
+    const forbidden = await viewer.goto(`${server.baseURL}/tasks/${report.id}/move`);
+    expect(forbidden.status()).toBe(403);
+    await expect(viewer.getByRole("heading", { level: 1 })).toHaveText("Not allowed");
+    violations.push(...(await axe(viewer, "403")));
+    await viewerContext.close();
     expect(violations, violations.join("\n")).toEqual([]);
   });
 }

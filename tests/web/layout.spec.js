@@ -174,4 +174,10 @@ test("chat: a column beside the list from 1200 px, a drawer over the page below"
   await page.getByRole("button", { name: "Close the chat" }).click();
   await expect(chat).toBeHidden();
   await expect(toggle).toBeFocused();
+  // Escape closes the drawer too.
+  await toggle.click();
+  await expect(page.locator("#chat-input")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(chat).toBeHidden();
+  await expect(toggle).toBeFocused();
 });

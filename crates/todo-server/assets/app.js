@@ -796,6 +796,10 @@
     };
     toggle.addEventListener("click", () => open(panel.hidden));
     $("#chat-close").addEventListener("click", () => { open(false); toggle.focus(); });
+    // Below 1200 px the panel is a drawer over the page: Escape closes it too.
+    panel.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" && getComputedStyle(panel).position === "fixed") { open(false); toggle.focus(); }
+    });
     if (sessionStorage.getItem("todo-chat-open")) open(true);
     $("#chat-form").addEventListener("submit", (e) => { e.preventDefault(); sendChat(); });
     $("#chat-new").addEventListener("click", () => {
