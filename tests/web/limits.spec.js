@@ -21,7 +21,7 @@ async function logIn(page, baseURL, email) {
 }
 
 test("at the default limits, view switches and a bulk change's row refreshes never get a 429", async ({ page, request }) => {
-  const server = await startServer({ RATE_LIMIT_ENABLED: "true" });
+  const server = await startServer();
   try {
     const email = `limits${Date.now()}@example.com`;
     const signup = await request.post(`${server.baseURL}/api/v1/auth/signup`, { data: { email, password } });
@@ -55,7 +55,7 @@ test("at the default limits, view switches and a bulk change's row refreshes nev
 });
 
 test("over a limit, the browser shows a page or a toast in the app's style, never JSON", async ({ page }) => {
-  const server = await startServer({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_READS: "2", RATE_LIMIT_WRITES: "2" });
+  const server = await startServer({ RATE_LIMIT_READS: "2", RATE_LIMIT_WRITES: "2" });
   try {
     await page.goto(`${server.baseURL}/signup`);
     await page.getByLabel("Email").fill(`tight${Date.now()}@example.com`);
@@ -93,7 +93,7 @@ test("over a limit, the browser shows a page or a toast in the app's style, neve
 });
 
 test("a live refresh refused by a limit says so once and catches up: the list does not stay stale", async ({ page, request }) => {
-  const server = await startServer({ RATE_LIMIT_ENABLED: "true", RATE_LIMIT_READS: "10" });
+  const server = await startServer({ RATE_LIMIT_READS: "10" });
   try {
     const email = `stale${Date.now()}@example.com`;
     const signup = await request.post(`${server.baseURL}/api/v1/auth/signup`, { data: { email, password } });

@@ -11,7 +11,7 @@ const SHOTS = process.env.SCREENSHOT_DIR || path.join(__dirname, "../../target/s
 fs.mkdirSync(SHOTS, { recursive: true });
 
 let server;
-test.beforeAll(async () => { server = await startServer({ RATE_LIMIT_ENABLED: "true" }); });
+test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
 async function signUp(page, who) {

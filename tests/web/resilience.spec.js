@@ -13,7 +13,7 @@ fs.mkdirSync(SHOTS, { recursive: true });
 const PASSWORD = "correct horse battery";
 
 let server;
-test.beforeAll(async () => { server = await startServer({ RATE_LIMIT_ENABLED: "true" }); });
+test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
 async function signUp(page, base, who) {
@@ -113,7 +113,7 @@ test("offline: the page says so, keeps the text, retries and clears when back; n
 });
 
 test("a stopped server shows 'Offline — retrying…' and the quick-add text stays", async ({ page }) => {
-  const own = await startServer({ RATE_LIMIT_ENABLED: "true" });
+  const own = await startServer();
   let stopped = false;
   try {
     await signUp(page, own.baseURL, "stopped");
@@ -148,7 +148,7 @@ test("without a model the chat is hidden and settings explain it in plain words"
 });
 
 test("a model without a server-named model or an encryption key: the chat answers in plain words", async ({ page }) => {
-  const own = await startServer({ RATE_LIMIT_ENABLED: "true", LLM_BASE_URL: "http://127.0.0.1:9/v1" });
+  const own = await startServer({ LLM_BASE_URL: "http://127.0.0.1:9/v1" });
   try {
     await signUp(page, own.baseURL, "halfchat");
     await expect(page.locator("#chat-toggle")).toBeVisible();

@@ -10,7 +10,7 @@ use crate::page::{Cursor, ListTasksRequest, MAX_LIMIT, Page, TaskQuery};
 use crate::patch::Patch;
 use crate::placement::MoveInput;
 use crate::planning::WriteContext;
-use crate::project::{ProjectId, SectionId};
+use crate::project::{Action, ProjectId, Role, SectionId};
 use crate::quick;
 use crate::reminders::ReminderInput;
 use crate::tag::{Tag, TagId, TagInput, TagPatchInput};
@@ -689,6 +689,28 @@ impl Todo {
         let mut ids = input.ids;
         let mut seen = std::collections::HashSet::new();
         ids.retain(|id| seen.insert(*id));
+        // Every task named must be the user's to change before any is changed: one in a
+        // project they only view refuses the whole request (403) with nothing done, as a
+        // single write would, rather than after the tasks before it were changed.
+        let roles: std::collections::HashMap<ProjectId, Role> = self
+            .store
+            .list_projects(user_id)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.role))
+            .collect();
+        let mut found = std::collections::HashMap::with_capacity(ids.len());
+        for id in &ids {
+            match self.get_task(user_id, *id).await {
+                Ok(task) => {
+                    let role = roles.get(&task.project_id).copied();
+                    role.unwrap_or(Role::Viewer).require(Action::Edit)?;
+                    found.insert(*id, task);
+                }
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
         let mut results = Vec::with_capacity(ids.len());
         for id in ids {
             let outcome = match input.action {
@@ -713,15 +735,15 @@ impl Todo {
                         .await
                         .map(|_| BulkStatus::Moved)
                 }
-                BulkAction::Reschedule => match self.get_task(user_id, id).await {
-                    Ok(task) => match due_on_day(&task, day, tz) {
+                BulkAction::Reschedule => match found.get(&id) {
+                    Some(task) => match due_on_day(task, day, tz) {
                         Some(patch) => self
                             .patch_task(user_id, id, patch)
                             .await
                             .map(|_| BulkStatus::Rescheduled),
                         None => Ok(BulkStatus::Rescheduled),
                     },
-                    Err(e) => Err(e),
+                    None => Ok(BulkStatus::NotFound),
                 },
             };
             let status = match outcome {

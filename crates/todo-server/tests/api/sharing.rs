@@ -772,3 +772,55 @@ async fn only_the_owner_scopes_a_webhook_to_a_project() {
     assert_eq!(listed.body[0]["id"], json!(made.webhook.id.get()));
     assert_eq!(listed.body[0]["project_id"], json!(project));
 }
+
+#[tokio::test]
+async fn a_bulk_change_naming_a_task_the_caller_only_views_changes_none_of_them() {
+    let Household {
+        app,
+        alice,
+        carol,
+        project,
+        ..
+    } = household().await;
+    let shared = app
+        .post(
+            "/api/v1/tasks",
+            &alice.token,
+            json!({"title": "Buy milk", "project_id": project}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("id");
+    let own = app.task(&carol, "carol's own").await;
+    for body in [
+        json!({"action": "complete", "ids": [own, shared]}),
+        json!({"action": "delete", "ids": [own, shared]}),
+        json!({"action": "reschedule", "ids": [own, shared], "due_date": "2030-01-01"}),
+    ] {
+        let refused = app
+            .post("/api/v1/tasks/bulk", &carol.token, body.clone())
+            .await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{body}: {}",
+            refused.body
+        );
+        // Her own task, named first, is untouched: the refusal came before any change.
+        let mine = app.get(&format!("/api/v1/tasks/{own}"), &carol.token).await;
+        assert_eq!(mine.status, StatusCode::OK, "{body}");
+        assert_eq!(mine.body["completed"], false, "{body}");
+        assert_eq!(mine.body["due_date"], Value::Null, "{body}");
+    }
+    // Without the viewed task, the same request goes through.
+    let done = app
+        .post(
+            "/api/v1/tasks/bulk",
+            &carol.token,
+            json!({"action": "complete", "ids": [own]}),
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert_eq!(done.body, json!([{"id": own, "status": "completed"}]));
+}
