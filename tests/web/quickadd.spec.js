@@ -214,3 +214,19 @@ test("the preview drops a late answer for older text, and a 429 just hides it", 
   await quick.press("Enter");
   await expect(row(page, "Pay the window cleaner")).toBeVisible();
 });
+
+test("a quick add shows in the view only when it matches it", async ({ page }) => {
+  await signUp(page, "matches");
+  await page.goto(`${server.baseURL}/?view=today`);
+  const quick = page.locator("#quick");
+  await quick.fill("Buy stamps tomorrow");
+  await quick.press("Enter");
+  await expect(page.locator("#toast")).toContainText("Added “Buy stamps”");
+  await quick.fill("Pay the window cleaner today");
+  await quick.press("Enter");
+  await expect(row(page, "Pay the window cleaner")).toBeVisible();
+  // The view was read again after both adds: tomorrow's task is not Today's.
+  await expect(row(page, "Buy stamps")).toHaveCount(0);
+  await page.goto(`${server.baseURL}/?view=upcoming`);
+  await expect(row(page, "Buy stamps")).toBeVisible();
+});

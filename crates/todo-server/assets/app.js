@@ -153,7 +153,10 @@
         if (!row) return;
         if (quick) {
           noteLocal(row.dataset.id);
-          addRow(row);
+          // The whole open list shows every new task; a view with a filter (Today, a tag, a
+          // search, a project) is read again, so the task shows only where it matches.
+          if (location.pathname === "/" && !location.search) addRow(row);
+          else scheduleRefresh();
           quick.focus();
           toast(`Added “${$(".title", row).textContent}”`);
           announce("created", row.dataset.id);
