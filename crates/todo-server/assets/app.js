@@ -267,9 +267,15 @@
     if (more) {
       event.preventDefault();
       more.textContent = "Loading…";
-      const response = await fetch(more.href, { headers: { "X-Fragment": "1" } });
-      if (!response.ok) { more.textContent = "Load more"; toast(await problemText(response)); return; }
-      more.closest(".more").replaceWith(...htmlToNodes(await response.text()));
+      try {
+        const response = await fetch(more.href, { headers: { "X-Fragment": "1" } });
+        if (!response.ok) { more.textContent = "Load more"; toast(await problemText(response)); return; }
+        more.closest(".more").replaceWith(...htmlToNodes(await response.text()));
+      } catch (e) {
+        // Offline or refused on the way: the link is offered again, with the reason.
+        more.textContent = "Load more";
+        toast(e.message);
+      }
       return;
     }
     const title = event.target.closest(".task .title[data-edit]");
