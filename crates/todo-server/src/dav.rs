@@ -155,17 +155,20 @@ async fn handle(state: AppState, request: Request) -> Result<Response, ApiError>
         return Ok(options());
     }
     // Authenticated, CSRF-checked for a cookie and scope-checked for the method.
-    let Auth(principal) = Auth::from_request_parts(&mut parts, &state).await?;
-    let user = principal.user_id.to_string();
-    let target = target(parts.uri.path(), &user)
-        .ok_or_else(|| ApiError::not_found("no such CalDAV resource"))?;
+    let auth = Auth::from_request_parts(&mut parts, &state).await;
     let limit = match parts.method.as_str() {
         "PUT" => MAX_VTODO_BYTES,
         _ => MAX_XML_BYTES,
     };
-    let body = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| too_large(limit))?;
+    // The (bounded) body is read before a refusal is sent: a 401 answered over an unread
+    // PROPFIND body closes the connection with the body still arriving, and the client can
+    // see the reset instead of the 401 that asks for credentials.
+    let body = axum::body::to_bytes(body, limit).await;
+    let Auth(principal) = auth?;
+    let body = body.map_err(|_| too_large(limit))?;
+    let user = principal.user_id.to_string();
+    let target = target(parts.uri.path(), &user)
+        .ok_or_else(|| ApiError::not_found("no such CalDAV resource"))?;
     let dav = Dav {
         state: &state,
         principal: &principal,
