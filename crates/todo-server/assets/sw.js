@@ -25,7 +25,7 @@ const PUBLIC_PAGES = ["/login", "/signup", "/logout", OFFLINE_URL];
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(SHELL)
-      .then((cache) => cache.addAll(SHELL_URLS.map((url) => new Request(url, { cache: "reload" }))))
+      .then((cache) => cache.addAll(SHELL_URLS))
       .then(() => self.skipWaiting()),
   );
 });
