@@ -230,3 +230,38 @@ test("signing out forgets the kept pages and the queue", async ({ browser }) => 
     await context.close();
   }
 });
+
+// A push message as a push service delivers it, dispatched by Chromium's DevTools protocol to
+// the page's worker: the notification names the task and offers "Done" and "Snooze 1 hour".
+test("a push message shows the task's notification with Done and Snooze 1 hour", async ({ browser }) => {
+  const { context, page } = await controlledPage(browser, "push");
+  try {
+    await context.grantPermissions(["notifications"], { origin: server.baseURL });
+    const made = await api(page, "POST", "/api/v1/tasks", { title: "Take the bins out" });
+    const cdp = await context.newCDPSession(page);
+    const registered = new Promise((resolve) => {
+      cdp.on("ServiceWorker.workerRegistrationUpdated", ({ registrations }) => {
+        const mine = registrations.find((r) => r.scopeURL === `${server.baseURL}/` && !r.isDeleted);
+        if (mine) resolve(mine.registrationId);
+      });
+    });
+    await cdp.send("ServiceWorker.enable");
+    const registrationId = await registered;
+    const payload = { task_id: made.id, title: "Take the bins out", body: "Due in 30 minutes" };
+    await cdp.send("ServiceWorker.deliverPushMessage", { origin: server.baseURL, registrationId, data: JSON.stringify(payload) });
+    await expect.poll(() => page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready;
+      return (await registration.getNotifications()).map((n) => ({
+        title: n.title, body: n.body, tag: n.tag, data: n.data, actions: n.actions.map((a) => [a.action, a.title]),
+      }));
+    })).toEqual([{
+      title: "Take the bins out",
+      body: "Due in 30 minutes",
+      tag: `task-${made.id}`,
+      data: { task_id: made.id },
+      actions: [["done", "Done"], ["snooze", "Snooze 1 hour"]],
+    }]);
+  } finally {
+    await context.close();
+  }
+});

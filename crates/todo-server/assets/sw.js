@@ -123,3 +123,91 @@ self.addEventListener("message", (event) => {
     event.waitUntil(forgetPages());
   }
 });
+
+// --- Web Push: showing a reminder ---------------------------------------------------------
+// The push service delivers `{task_id, title, body}` (JSON, encrypted by the server: the server
+// side is another part of the app). The notification names the task and offers two actions
+// that call the API as the signed-in user (the session cookie; the CSRF token is read from a
+// page, as the page script reads it): "Done" completes the task, "Snooze 1 hour" adds a
+// reminder an hour from now. A click elsewhere opens (or focuses) the app at the task.
+const SNOOZE_MS = 60 * 60 * 1000;
+
+function pushData(event) {
+  if (!event.data) return {};
+  try { return event.data.json() || {}; } catch (_) { return { body: event.data.text() }; }
+}
+
+self.addEventListener("push", (event) => {
+  const data = pushData(event);
+  const id = Number.isSafeInteger(data.task_id) ? data.task_id : null;
+  const title = typeof data.title === "string" && data.title ? data.title : "todo";
+  const options = {
+    body: typeof data.body === "string" ? data.body : "",
+    icon: `/assets/icon-192.png?v=${VERSION}`,
+    badge: `/assets/icon-192.png?v=${VERSION}`,
+    tag: id ? `task-${id}` : "todo",
+    renotify: true,
+    data: { task_id: id },
+    actions: id ? [{ action: "done", title: "Done" }, { action: "snooze", title: "Snooze 1 hour" }] : [],
+  };
+  event.waitUntil(self.registration.showNotification(title, options));
+});
+
+// The session's CSRF token, as the pages carry it; null when signed out.
+async function csrfToken() {
+  const response = await fetch("/settings", { credentials: "same-origin", cache: "no-store" });
+  if (!response.ok || response.redirected) return null;
+  const match = /<meta name="csrf-token" content="([^"]+)"/.exec(await response.text());
+  return match ? match[1] : null;
+}
+
+async function callApi(method, url, body, token) {
+  return fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": token },
+    body: JSON.stringify(body),
+  });
+}
+
+// "Done" and "Snooze 1 hour"; true when the API did it.
+async function runAction(action, id) {
+  const token = await csrfToken();
+  if (!token) return false;
+  if (action === "done") {
+    const response = await callApi("PATCH", `/api/v1/tasks/${id}/complete`, { completed: true }, token);
+    return response.ok;
+  }
+  // Snooze: the reminders not yet sent stay, one more comes an hour from now (reminders are
+  // replaced as a whole by PATCH; those already sent are not sent again).
+  const task = await fetch(`/api/v1/tasks/${id}`, { credentials: "same-origin" });
+  if (!task.ok) return false;
+  const { reminders = [] } = await task.json();
+  const kept = reminders.filter((r) => !r.sent_at).map((r) => (r.minutes_before != null ? { minutes_before: r.minutes_before } : { remind_at: r.remind_at }));
+  kept.push({ remind_at: new Date(Date.now() + SNOOZE_MS).toISOString() });
+  const response = await callApi("PATCH", `/api/v1/tasks/${id}`, { reminders: kept }, token);
+  return response.ok;
+}
+
+async function openTask(id) {
+  const url = id ? `/tasks/${id}/edit` : "/";
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).origin !== self.location.origin) continue;
+    await client.focus();
+    return client.navigate ? client.navigate(url) : client;
+  }
+  return self.clients.openWindow(url);
+}
+
+self.addEventListener("notificationclick", (event) => {
+  const { notification } = event;
+  const id = notification.data && notification.data.task_id;
+  notification.close();
+  if (id && (event.action === "done" || event.action === "snooze")) {
+    // Signed out or refused: open the task instead, so the person can act on it there.
+    event.waitUntil(runAction(event.action, id).catch(() => false).then((ok) => (ok ? undefined : openTask(id))));
+    return;
+  }
+  event.waitUntil(openTask(id));
+});
