@@ -1253,9 +1253,18 @@
   // --- installable and offline (docs/web.md) -----------------------------------------------
   // The service worker (/sw.js) keeps the app shell and the last copy of each page. After a
   // change here, the page shown is kept again, so offline the last list seen is the one shown.
+  // One page read for a burst of changes: kept 2 s after the last one (each keep is a page
+  // read under the web app's rate limit).
+  const KEEP_QUIET_MS = 2000;
+  let keepTimer = null;
   function keepPage() {
     const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
-    if (worker) worker.postMessage({ kind: "keep", url: location.pathname + location.search });
+    if (!worker) return;
+    clearTimeout(keepTimer);
+    keepTimer = setTimeout(() => {
+      keepTimer = null;
+      worker.postMessage({ kind: "keep", url: location.pathname + location.search });
+    }, KEEP_QUIET_MS);
   }
   function setupServiceWorker() {
     if (!("serviceWorker" in navigator)) return;
