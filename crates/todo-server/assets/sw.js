@@ -22,9 +22,20 @@ const SHELL_URLS = [
 // Pages that name no one and are never kept: signing in and out.
 const PUBLIC_PAGES = ["/login", "/signup", "/logout", OFFLINE_URL];
 
+// Requests the worker never answers skip it altogether where the browser has the static
+// routing API: writes (a delete sent with sendBeacon as the page goes must not wait for an
+// idle worker to start) and the API (the event stream, reads and changes).
+function bypass(event) {
+  if (!event.addRoutes) return Promise.resolve();
+  const network = (condition) => ({ condition, source: "network" });
+  const writes = ["POST", "PUT", "PATCH", "DELETE"].map((requestMethod) => network({ requestMethod }));
+  const add = (rules) => { try { return event.addRoutes(rules).catch(() => undefined); } catch (_) { return undefined; } };
+  return Promise.all([add(writes), add([network({ urlPattern: "/api/*" })])]);
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches.open(SHELL)
+    bypass(event).then(() => caches.open(SHELL))
       .then((cache) => cache.addAll(SHELL_URLS))
       .then(() => self.skipWaiting()),
   );
