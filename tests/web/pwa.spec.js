@@ -87,6 +87,15 @@ test("the service worker registers and controls the page after a reload", async 
     expect(scope).toBe(`${server.baseURL}/`);
     const script = await page.evaluate(() => navigator.serviceWorker.controller.scriptURL);
     expect(script).toBe(`${server.baseURL}/sw.js`);
+    // The API skips the worker by its static route (Chromium's routing API), pages do not.
+    await page.evaluate(async () => {
+      await (await fetch("/api/v1/me")).text();
+      await (await fetch("/health")).text();
+    });
+    await expect.poll(() => page.evaluate(() => ["/api/v1/me", "/health"].map((path) => {
+      const entry = performance.getEntriesByType("resource").find((e) => new URL(e.name).pathname === path);
+      return entry ? entry.workerMatchedSourceType : null;
+    }))).toEqual(["network", ""]);
   } finally {
     await context.close();
   }
