@@ -223,3 +223,21 @@ test("a partial failure names the task that failed; Undo reopens what was comple
   const tasks = await api(page, "GET", "/api/v1/tasks?q=Dated");
   expect((tasks.items || tasks)[0].due_date).toBe("2031-03-04");
 });
+
+test("Reschedule's Today and Tomorrow are the account's, not the browser's calendar", async ({ page }) => {
+  await signUp(page, "zone");
+  // The browser is in Paris; the account is fourteen hours ahead of UTC, so between 10:00 and
+  // 23:00 UTC its today is the browser's tomorrow.
+  const zone = "Pacific/Kiritimati";
+  await api(page, "PATCH", "/api/v1/me", { timezone: zone });
+  const task = await api(page, "POST", "/api/v1/tasks", { title: "Far away" });
+  const dayThere = (offset) => new Date(Date.now() + offset * 86_400_000).toLocaleDateString("en-CA", { timeZone: zone });
+  for (const [choice, offset] of [["today", 0], ["tomorrow", 1]]) {
+    await page.goto(`${server.baseURL}/`);
+    await row(page, "Far away").getByRole("button", { name: "Select: Far away" }).click();
+    await page.locator("#bulk-when").selectOption(choice);
+    await expect(page.locator("#toast")).toContainText("Rescheduled");
+    const saved = await api(page, "GET", `/api/v1/tasks/${task.id}`);
+    expect(saved.due_date, choice).toBe(dayThere(offset));
+  }
+});

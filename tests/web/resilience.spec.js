@@ -168,3 +168,22 @@ test("a model without a server-named model or an encryption key: the chat answer
     await own.stop();
   }
 });
+
+test("Load more offline offers itself again, and loads once back online", async ({ page, context }) => {
+  await signUp(page, server.baseURL, "more");
+  const csrf = await page.locator("meta[name='csrf-token']").getAttribute("content");
+  const tasks = Array.from({ length: 55 }, (_, n) => ({ title: `Row ${n}` }));
+  const imported = await page.request.post(`${server.baseURL}/api/v1/import`, { data: { tasks }, headers: { "X-CSRF-Token": csrf } });
+  expect(imported.status()).toBe(200);
+  await page.reload();
+  const more = page.locator("[data-more]");
+  await expect(page.locator("#tasks > .task")).toHaveCount(50);
+  await context.setOffline(true);
+  await more.click();
+  await expect(more).toHaveText("Load more");
+  await expect(page.locator("body")).not.toContainText("Failed to fetch");
+  await context.setOffline(false);
+  await expect(page.locator("#offline")).toHaveCount(0);
+  await more.click();
+  await expect(page.locator("#tasks > .task")).toHaveCount(55);
+});

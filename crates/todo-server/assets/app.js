@@ -273,9 +273,15 @@
     if (more) {
       event.preventDefault();
       more.textContent = "Loading…";
-      const response = await fetch(more.href, { headers: { "X-Fragment": "1" } });
-      if (!response.ok) { more.textContent = "Load more"; toast(await problemText(response)); return; }
-      more.closest(".more").replaceWith(...htmlToNodes(await response.text()));
+      try {
+        const response = await fetch(more.href, { headers: { "X-Fragment": "1" } });
+        if (!response.ok) { more.textContent = "Load more"; toast(await problemText(response)); return; }
+        more.closest(".more").replaceWith(...htmlToNodes(await response.text()));
+      } catch (e) {
+        // Offline or refused on the way: the link is offered again, with the reason.
+        more.textContent = "Load more";
+        toast(e.message);
+      }
       return;
     }
     const title = event.target.closest(".task .title[data-edit]");
@@ -1493,13 +1499,21 @@
     togglePick(button.closest(".task"), event.shiftKey);
   });
 
-  // Days as the list reads them (the browser's calendar, which sign-up took the zone from).
+  // Days counted from today in the account's zone (the page's data-today), as the server's
+  // Today and Upcoming count them; the browser's calendar only when a page lacks it.
   function isoDay(date) {
     const pad = (n) => String(n).padStart(2, "0");
-    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+    return `${date.getUTCFullYear()}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
   }
-  function dayFromNow(days) { const d = new Date(); d.setDate(d.getDate() + days); return isoDay(d); }
-  function nextMonday() { const d = new Date(); d.setDate(d.getDate() + (((8 - d.getDay()) % 7) || 7)); return isoDay(d); }
+  function accountToday() {
+    const region = $("#view-body") || $("#tree");
+    const raw = region && region.dataset.today;
+    if (raw && /^\d{4}-\d{2}-\d{2}$/.test(raw)) return new Date(`${raw}T00:00:00Z`);
+    const now = new Date();
+    return new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()));
+  }
+  function dayFromNow(days) { const d = accountToday(); d.setUTCDate(d.getUTCDate() + days); return isoDay(d); }
+  function nextMonday() { const d = accountToday(); d.setUTCDate(d.getUTCDate() + (((8 - d.getUTCDay()) % 7) || 7)); return isoDay(d); }
 
   function bulkBar() {
     let bar = $("#bulk-bar");

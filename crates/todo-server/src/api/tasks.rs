@@ -171,7 +171,7 @@ pub async fn move_task(
     ))
 }
 
-/// Complete, reopen or delete many tasks at once; each id gets its own result.
+/// Complete, reopen, delete, move or reschedule many tasks at once; each id gets its own result.
 #[utoipa::path(
     post,
     path = "/tasks/bulk",
@@ -181,7 +181,8 @@ pub async fn move_task(
     request_body(content = BulkInput, example = json!({"action": "complete", "ids": [7, 8]})),
     responses(
         (status = 200, description = "One result per id", body = [BulkResult]),
-        (status = 403, description = "The caller's role in the project does not allow it (insufficient-role), or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The caller's role in a named task's project (or in a move's destination) does not allow it (insufficient-role), nothing done; or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "A move's `project_id` is not a project of the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]

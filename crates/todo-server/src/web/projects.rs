@@ -170,6 +170,8 @@ struct SectionView {
 #[template(path = "project.html")]
 struct ProjectPage {
     layout: Layout,
+    /// Today in the account's zone, for the bulk bar (see `TasksPage::today`).
+    today: String,
     project: ProjectView,
     colors: Vec<(String, String)>,
     top: Vec<TaskView>,
@@ -348,6 +350,7 @@ pub async fn page(
     let layout = task_layout_with(&state, &user, name, "", Some(id), &return_to, &projects).await?;
     let project = ProjectView::new(&project);
     render(&ProjectPage {
+        today: super::tasks::today(tz),
         share,
         layout,
         colors: colors_with(&project.color),

@@ -196,7 +196,7 @@ impl ListParams {
 }
 
 /// Today in the user's zone, as the list filters take a date.
-fn today(tz: Tz) -> String {
+pub(super) fn today(tz: Tz) -> String {
     now().with_timezone(&tz).format("%Y-%m-%d").to_string()
 }
 
@@ -220,6 +220,9 @@ fn add_day_headings(tasks: &mut [TaskView], shown: &str, tz: Tz) {
 #[template(path = "tasks.html")]
 struct TasksPage {
     layout: Layout,
+    /// Today in the account's zone: the bulk bar's "Today", "Tomorrow" and "Next week" count
+    /// from it, not from the browser's calendar.
+    today: String,
     params: ListParams,
     view: String,
     views: &'static [(&'static str, &'static str)],
@@ -372,6 +375,7 @@ pub async fn list(
         SORTS
     };
     render(&TasksPage {
+        today: today(tz),
         occurrences,
         layout,
         view: params.view().to_owned(),
