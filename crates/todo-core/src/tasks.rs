@@ -161,7 +161,32 @@ impl Todo {
 
     /// Adds a task from one line of text, read in the user's time zone (see [`crate::quick`]).
     pub async fn quick_add(&self, user_id: &UserId, input: QuickInput) -> Result<Task> {
-        let (task, preview) = self.read_quick(user_id, &input).await?;
+        let task = self.quick_task(user_id, &input).await?;
+        self.insert(user_id, &task).await
+    }
+
+    /// Quick add carrying the client's own key for it (the web app's offline queue): sent
+    /// again after an answer that was lost, it adds nothing and answers `None` ("already
+    /// saved"). The key is kept as the task's import key, which the store keeps unique per
+    /// user.
+    pub async fn quick_add_once(
+        &self,
+        user_id: &UserId,
+        input: QuickInput,
+        key: &ClientKey,
+    ) -> Result<Option<Task>> {
+        let mut task = self.quick_task(user_id, &input).await?;
+        task.import_key = Some(key.import_key());
+        match self.insert(user_id, &task).await {
+            Ok(task) => Ok(Some(task)),
+            Err(Error::Conflict(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The task a quick add makes, checked, not yet stored.
+    async fn quick_task(&self, user_id: &UserId, input: &QuickInput) -> Result<NewTask> {
+        let (task, preview) = self.read_quick(user_id, input).await?;
         if let Some(problem) = preview.problems.first() {
             return Err(Error::invalid("text", problem.clone()));
         }
@@ -172,7 +197,7 @@ impl Todo {
             ));
         }
         let tz = self.time_zone(user_id).await?;
-        self.insert(user_id, &task.validate(tz)?).await
+        task.validate(tz)
     }
 
     /// What quick add would make of `input`, without making it.
@@ -821,6 +846,35 @@ pub fn edit_from_quick(parsed: &quick::QuickTask, tags: &[String]) -> TaskPatchI
     patch
 }
 
+/// A client's own key for one add, so that the add sent again (after a lost answer) is made
+/// once: 1 to 64 letters, digits, `-` or `_` (a UUID fits).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientKey(String);
+
+impl ClientKey {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        let fits = (1..=Self::MAX_CHARS).contains(&raw.len())
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if fits {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Error::invalid(
+                "client_key",
+                format!("must be 1 to {} letters, digits, - or _", Self::MAX_CHARS),
+            ))
+        }
+    }
+
+    /// The task's import key: in a namespace of its own, apart from imports' keys.
+    pub fn import_key(&self) -> String {
+        format!("client:{}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, TimeZone};
@@ -976,5 +1030,22 @@ mod tests {
         assert_eq!(query.filter.status, crate::page::Status::Pending);
         assert_eq!(query.filter.project, None);
         assert_eq!(query.sort.field, crate::page::SortField::DueAt);
+    }
+
+    #[test]
+    fn a_client_key_is_a_short_token_kept_apart_from_import_keys() {
+        let key = ClientKey::parse("3f1c2a9e-7b4d-4c1e-9a0f-1234567890ab").expect("a UUID");
+        assert_eq!(
+            key.import_key(),
+            "client:3f1c2a9e-7b4d-4c1e-9a0f-1234567890ab"
+        );
+        assert!(ClientKey::parse("a_B-9").is_ok());
+        for bad in ["", "has space", "semi;colon", "ü", &"x".repeat(65)] {
+            assert!(
+                matches!(ClientKey::parse(bad), Err(Error::Validation(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(ClientKey::parse(&"x".repeat(64)).is_ok());
     }
 }

@@ -147,10 +147,15 @@
       const before = form.closest(".task");
       if (before) noteLocal(before.dataset.id);
       const wasDone = before ? before.classList.contains("done") : false;
+      // Adds and check-offs may wait in the offline queue: an add carries its own key (sent
+      // again, it is saved once) and a check-off says the state it wants (not "toggle").
+      const queued = queueable(form, before, wasDone, params, typed);
+      if (queued && readQueue().length) { enqueue(queued); return; }
       try {
         const response = await postFragment(form.action, params);
+        keepPage();
         const row = rowFromHtml(await response.text());
-        if (!row) return;
+        if (!row) { if (quick) scheduleRefresh(); return; }
         if (quick) {
           noteLocal(row.dataset.id);
           // The whole open list shows every new task; a view with a filter (Today, a tag, a
@@ -184,6 +189,7 @@
           }
         }
       } catch (e) {
+        if (queued && e.message === OFFLINE_TEXT) { enqueue(queued); return; }
         if (quick && !quick.value) quick.value = typed;
         if (quick) saveDraftIfSignedOut();
         toast(e.message);
@@ -1241,6 +1247,7 @@
     clearTimeout(offlineTimer);
     offlineTimer = null;
     offlineDelay = 1000;
+    if (!flushing && readQueue().length) flushQueue();
     if (!bar) return;
     bar.remove();
     toast("Back online");
@@ -1248,6 +1255,199 @@
   }
   window.addEventListener("offline", wentOffline);
   window.addEventListener("online", () => { clearTimeout(offlineTimer); offlineTimer = null; retryServer(); });
+
+  // --- installable and offline (docs/web.md) -----------------------------------------------
+  // The service worker (/sw.js) keeps the app shell and the last copy of each page. After a
+  // change here, the page shown is kept again, so offline the last list seen is the one shown.
+  // One page read for a burst of changes: kept 2 s after the last one (each keep is a page
+  // read under the web app's rate limit).
+  const KEEP_QUIET_MS = 2000;
+  let keepTimer = null;
+  function keepPage() {
+    const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+    if (!worker) return;
+    clearTimeout(keepTimer);
+    keepTimer = setTimeout(() => {
+      keepTimer = null;
+      worker.postMessage({ kind: "keep", url: location.pathname + location.search });
+    }, KEEP_QUIET_MS);
+  }
+  function setupServiceWorker() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => { /* no worker: pages work as before */ });
+  }
+
+  // The offline queue: quick adds and check-offs made while the server cannot be reached
+  // wait in localStorage (one small list, read and written whole, for this signed-in user
+  // only: `meta[name=todo-user]`), shown as pending, and are sent in order, one at a time,
+  // when the server answers again. An add carries its own `client_key`, so an add whose
+  // answer was lost and is sent again is saved once; a check-off says `completed=true|false`.
+  const QUEUE_KEY = "todo-offline-queue";
+  const PENDING_TEXT = "Pending — will be saved when back online";
+  const me = () => ($('meta[name="todo-user"]') || {}).content || "";
+  function readQueue() {
+    try {
+      const queue = JSON.parse(localStorage.getItem(QUEUE_KEY) || "null");
+      return queue && queue.user === me() && Array.isArray(queue.items) ? queue.items : [];
+    } catch (_) { return []; }
+  }
+  function writeQueue(items) {
+    try {
+      if (items.length) localStorage.setItem(QUEUE_KEY, JSON.stringify({ user: me(), items }));
+      else localStorage.removeItem(QUEUE_KEY);
+    } catch (_) { /* storage off: nothing is queued */ }
+  }
+  function newKey() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  // What a form would queue if it could not be sent: quick adds and check-offs only.
+  function queueable(form, row, wasDone, params, typed) {
+    const path = new URL(form.action, location.href).pathname;
+    if (form.id === "quick-add" && path === "/tasks") {
+      const key = newKey();
+      params.set("client_key", key);
+      return { key, kind: "add", action: path, params: withoutCsrf(params), title: typed };
+    }
+    if (row && /^\/tasks\/\d+\/complete$/.test(path)) {
+      params.set("completed", String(!wasDone));
+      const title = ($(".title", row) || row).textContent;
+      return { key: newKey(), kind: "complete", action: path, params: withoutCsrf(params), id: row.dataset.id, done: !wasDone, title };
+    }
+    return null;
+  }
+  function withoutCsrf(params) {
+    const copy = new URLSearchParams(params);
+    copy.delete("_csrf");
+    return copy.toString();
+  }
+  function enqueue(item) {
+    if (item.kind === "add" && !item.title.trim()) return;
+    writeQueue([...readQueue(), item]);
+    showPending(item);
+    if (item.kind === "add") { const quick = $("#quick"); if (quick) quick.focus(); }
+    toast(item.kind === "add" ? `Saved here: “${item.title}” is added when back online` : `Saved here: “${item.title}” is updated when back online`);
+    flushQueue();
+  }
+  function pendingBadge() {
+    const badge = document.createElement("span");
+    badge.className = "pending-badge";
+    badge.textContent = "Pending";
+    badge.title = PENDING_TEXT;
+    return badge;
+  }
+  function showPending(item) {
+    if (item.kind === "add") {
+      const list = tasksList();
+      if (!list || document.getElementById(`pending-${item.key}`)) return;
+      const row = document.createElement("li");
+      row.className = "task pending";
+      row.id = `pending-${item.key}`;
+      row.setAttribute("data-readonly", "");
+      row.setAttribute("data-pending", item.key);
+      const check = document.createElement("span");
+      check.className = "check";
+      check.innerHTML = '<span class="checkbox readonly" aria-hidden="true"></span>';
+      const body = document.createElement("div");
+      body.className = "body";
+      const title = document.createElement("span");
+      title.className = "title";
+      title.textContent = item.title;
+      const meta = document.createElement("div");
+      meta.className = "meta";
+      meta.append(pendingBadge());
+      body.append(title, meta);
+      row.append(check, body);
+      list.insertBefore(row, $(".more", list));
+      const empty = $("#empty");
+      if (empty) empty.hidden = true;
+    } else {
+      const row = document.getElementById(`task-${item.id}`);
+      if (!row) return;
+      row.classList.toggle("done", item.done);
+      row.classList.add("pending");
+      row.setAttribute("data-pending", item.key);
+      const box = $(".checkbox", row);
+      if (box) box.setAttribute("aria-checked", String(item.done));
+      const meta = $(".meta", row);
+      if (meta && !$(".pending-badge", meta)) meta.append(pendingBadge());
+    }
+  }
+  function clearPending(item) {
+    if (item.kind === "add") {
+      const row = document.getElementById(`pending-${item.key}`);
+      if (row) row.remove();
+      return;
+    }
+    const row = document.getElementById(`task-${item.id}`);
+    if (!row || row.dataset.pending !== item.key) return;
+    row.classList.remove("pending");
+    row.removeAttribute("data-pending");
+    const badge = $(".pending-badge", row);
+    if (badge) badge.remove();
+  }
+  function showQueue() { readQueue().forEach(showPending); }
+  document.addEventListener("todo:refreshed", showQueue);
+
+  let flushing = false;
+  async function flushQueue() {
+    if (flushing || isSignedOut) return;
+    flushing = true;
+    let sent = 0;
+    try {
+      for (;;) {
+        const item = readQueue()[0];
+        if (!item) break;
+        const params = new URLSearchParams(item.params);
+        if (item.kind === "add") params.set("client_key", item.key);
+        params.set("_csrf", csrf());
+        let response;
+        try {
+          response = await fetch(item.action, {
+            method: "POST",
+            headers: { "X-Fragment": "1", "X-CSRF-Token": csrf(), "Content-Type": "application/x-www-form-urlencoded" },
+            body: params,
+            credentials: "same-origin",
+          });
+        } catch (_) { break; } // still offline (the bar says so): kept for the next try
+        // Signed out, over the limit or the server failing: kept, sent again later.
+        if (response.status === 401 || response.status === 429 || response.status >= 500) break;
+        writeQueue(readQueue().filter((i) => i.key !== item.key));
+        clearPending(item);
+        if (response.ok) {
+          sent += 1;
+          const row = rowFromHtml(await response.text());
+          if (item.kind === "add") {
+            if (row && location.pathname === "/" && !location.search) { noteLocal(row.dataset.id); addRow(row); } else scheduleRefresh();
+          } else if (row) replaceRow(row);
+        } else {
+          queuedFailed(item, await problemText(response));
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+    if (sent) {
+      keepPage();
+      toast(`Saved ${sent} change${sent === 1 ? "" : "s"} made offline`);
+    }
+  }
+  // A queued change the server refused: said plainly, and an add's text is kept.
+  function queuedFailed(item, message) {
+    if (item.kind === "add") {
+      const quick = $("#quick");
+      const form = $("#quick-add");
+      let kept = false;
+      if (quick && !quick.value) { quick.value = item.title; kept = true; quick.dispatchEvent(new Event("input")); }
+      const text = `Not saved: “${item.title}” — ${message}.${kept ? " The text is back in the box." : ""}`;
+      if (form) showFormError(form, text);
+      else netbar("queue-failed", (bar) => { bar.setAttribute("role", "alert"); bar.textContent = text; });
+      toast(text);
+    } else {
+      refreshRow(item.id).catch(() => {});
+      toast(`Not saved: checking “${item.title}” — ${message}.`);
+    }
+  }
 
   // --- multi-select and bulk actions (POST /api/v1/tasks/bulk) -----------------------------
   // Each row a reader may change gets a select button (shown on hover and focus, always on
@@ -1509,5 +1709,16 @@
     setupQuickPreviews();
     restoreDraft();
     setupBulk();
+    setupServiceWorker();
+    showQueue();
+    if (!navigator.onLine) wentOffline();
+    else if (readQueue().length) flushQueue();
+    // Signing out forgets this browser's copies of the pages and anything still queued.
+    const logout = $("form.logout");
+    if (logout) logout.addEventListener("submit", () => {
+      writeQueue([]);
+      const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
+      if (worker) worker.postMessage({ kind: "forget" });
+    });
   }
 })();

@@ -29,7 +29,7 @@ use crate::auth::{Caller, check_csrf};
 use crate::error::ApiError;
 
 /// Pages load nothing from anywhere but this server: no inline script or style, no CDN.
-const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+pub(crate) const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
@@ -98,11 +98,16 @@ pub fn routes() -> Router<AppState> {
             post(settings::revoke_app),
         )
         .route("/assets/{file}", get(assets::serve))
+        .route("/manifest.webmanifest", get(assets::manifest))
+        .route("/sw.js", get(assets::service_worker))
+        .route("/offline", get(assets::offline_page))
 }
 
 /// What every page's layout shows.
 pub struct Layout {
     pub csrf: String,
+    /// Whose page it is: the page script keeps its offline queue for this user only.
+    pub user_id: String,
     pub asset_v: &'static str,
     pub user_name: String,
     /// The current section, for `aria-current` in the navigation.
@@ -139,6 +144,7 @@ impl WebUser {
     pub fn layout(&self, user_name: String, nav: &'static str) -> Layout {
         Layout {
             csrf: self.csrf.clone(),
+            user_id: self.id().to_string(),
             asset_v: assets::version(),
             user_name,
             nav,

@@ -4,7 +4,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -13,8 +13,9 @@ use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
 use todo_core::placement::MoveInput;
 use todo_core::project::{Action, ProjectId, SectionId};
+use todo_core::task::Task;
 use todo_core::task::{Priority, TaskId, TaskPatchInput};
-use todo_core::tasks::QuickInput;
+use todo_core::tasks::{ClientKey, QuickInput};
 use todo_core::time::{local_to_utc, now};
 
 use super::comments::CommentView;
@@ -410,6 +411,10 @@ pub struct QuickForm {
     section_id: String,
     #[serde(default)]
     parent_id: String,
+    /// The page script's own key for this add (its offline queue): sent again, the add is
+    /// made once. See docs/web.md (Offline).
+    #[serde(default)]
+    client_key: String,
 }
 
 impl QuickForm {
@@ -487,6 +492,30 @@ fn failed(headers: &HeaderMap, return_to: &str, err: todo_core::Error) -> PageRe
     Ok(redirect_with_error(return_to, &failure(err).1))
 }
 
+/// Quick add; with the page script's `client_key`, at most once per key (`None`: a task
+/// with that key was saved already).
+async fn add_once(
+    state: &AppState,
+    user: &WebUser,
+    input: QuickInput,
+    client_key: &str,
+) -> Result<Option<Task>, todo_core::Error> {
+    if client_key.is_empty() {
+        return state.todo.quick_add(user.id(), input).await.map(Some);
+    }
+    let key = ClientKey::parse(client_key)?;
+    state.todo.quick_add_once(user.id(), input, &key).await
+}
+
+/// The answer to an add sent again whose first sending was saved: nothing new to show
+/// (`X-Already-Saved: 1` tells the script to read the list again).
+fn already_saved(headers: &HeaderMap, return_to: &str) -> Response {
+    if is_fragment(headers) {
+        return (StatusCode::OK, [("x-already-saved", "1")]).into_response();
+    }
+    Redirect::to(return_to).into_response()
+}
+
 pub async fn quick_add(
     State(state): State<AppState>,
     user: WebUser,
@@ -500,20 +529,15 @@ pub async fn quick_add(
         Ok(None) => {}
         Err(err) => return failed(&headers, return_to, err),
     }
-    match state
-        .todo
-        .quick_add(
-            user.id(),
-            QuickInput {
-                text: form.text,
-                project_id: None,
-                section_id: None,
-                parent_id: None,
-            },
-        )
-        .await
-    {
-        Ok(task) => {
+    let input = QuickInput {
+        text: form.text,
+        project_id: None,
+        section_id: None,
+        parent_id: None,
+    };
+    match add_once(&state, &user, input, &form.client_key).await {
+        Ok(None) => Ok(already_saved(&headers, return_to)),
+        Ok(Some(task)) => {
             row_or_redirect(
                 &state,
                 &user,
@@ -544,8 +568,9 @@ async fn quick_add_in(
         section_id: place.section_id,
         parent_id: place.parent_id,
     };
-    match state.todo.quick_add(user.id(), input).await {
-        Ok(task) => {
+    match add_once(&state, &user, input, &form.client_key).await {
+        Ok(None) => Ok(already_saved(&headers, return_to)),
+        Ok(Some(task)) => {
             row_or_redirect(
                 &state,
                 &user,

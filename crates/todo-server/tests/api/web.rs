@@ -2409,3 +2409,162 @@ async fn a_zone_is_found_by_its_city_and_an_unknown_one_is_refused_with_what_was
     let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
     assert_eq!(me.body["timezone"], "America/New_York");
 }
+
+async fn get_plain(app: &TestApp, uri: &str, if_none_match: Option<&str>) -> TestResponse {
+    let mut request = Request::get(uri);
+    if let Some(tag) = if_none_match {
+        request = request.header(header::IF_NONE_MATCH, tag);
+    }
+    app.raw(request.body(Body::empty()).expect("request")).await
+}
+
+/// The installable app's manifest, service worker and offline page: public (nothing of anyone
+/// in them), revalidated rather than kept for good (their URLs carry no version), and the
+/// worker and the offline page under the pages' own same-origin policy.
+#[tokio::test]
+async fn the_manifest_the_service_worker_and_the_offline_page_are_served_from_the_root() {
+    let app = TestApp::spawn().await;
+    let manifest = get_plain(&app, "/manifest.webmanifest", None).await;
+    assert_eq!(manifest.status, StatusCode::OK);
+    assert_eq!(
+        manifest.header("content-type"),
+        Some("application/manifest+json")
+    );
+    assert_eq!(manifest.header("cache-control"), Some("no-cache"));
+    assert_eq!(manifest.body["start_url"], "/");
+    assert_eq!(manifest.body["display"], "standalone");
+    let icons = manifest.body["icons"].as_array().expect("icons");
+    let maskable = icons
+        .iter()
+        .find(|i| i["purpose"] == "maskable")
+        .expect("a maskable icon");
+    let src = maskable["src"].as_str().expect("src");
+    let icon = get_plain(&app, src, None).await;
+    assert_eq!(icon.status, StatusCode::OK, "{src}");
+    assert_eq!(icon.header("content-type"), Some("image/png"));
+    assert!(
+        icon.header("cache-control")
+            .expect("cache")
+            .contains("immutable")
+    );
+
+    let worker = get_plain(&app, "/sw.js", None).await;
+    assert_eq!(worker.status, StatusCode::OK);
+    assert_eq!(
+        worker.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(worker.header("cache-control"), Some("no-cache"));
+    let csp = worker.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("default-src 'self'") && csp.contains("connect-src 'self'"));
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let script = worker.body.as_str().expect("a script");
+    assert!(
+        !script.contains("__ASSETS_VERSION__"),
+        "the assets' hash is written in"
+    );
+    // The worker's caches are named after the same hash the pages' asset links carry.
+    let etag = worker.header("etag").expect("an ETag").to_owned();
+    let version = etag.trim_matches('"');
+    assert!(
+        script.contains(&format!("const VERSION = \"{version}\"")),
+        "{etag}"
+    );
+    let again = get_plain(&app, "/sw.js", Some(&etag)).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+
+    let offline = get_plain(&app, "/offline", None).await;
+    assert_eq!(offline.status, StatusCode::OK);
+    assert!(
+        offline
+            .header("content-type")
+            .expect("type")
+            .starts_with("text/html")
+    );
+    let csp = offline.header("content-security-policy").expect("CSP");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    let page = page_text(&offline);
+    assert!(page.contains("<h1>Offline</h1>"), "{page}");
+    assert!(
+        page.contains(&format!("/assets/app.css?v={version}")),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn the_pages_link_the_manifest_and_name_their_user_for_the_offline_queue() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "pwa%40example.com").await;
+    let page = get_page(&app, "/", &browser.cookie).await;
+    let html = page_text(&page);
+    assert!(html.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+    let me = get_page(&app, "/api/v1/me", &browser.cookie).await;
+    let id = me.body["id"]
+        .as_str()
+        .map_or_else(|| me.body["id"].to_string(), str::to_owned);
+    assert!(
+        html.contains(&format!(r#"<meta name="todo-user" content="{id}">"#)),
+        "{id}"
+    );
+}
+
+/// The offline queue sends an add again when its answer was lost: with the same client key it
+/// is saved once; a key that is not a short token is refused as the form's error.
+#[tokio::test]
+async fn a_quick_add_sent_again_with_its_client_key_is_saved_once() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "once%40example.com").await;
+    let add = |key: &str| {
+        form("/tasks", Some(&browser.cookie))
+            .header("x-fragment", "1")
+            .body(Body::from(format!(
+                "text=Call+the+plumber&client_key={key}&_csrf={}",
+                browser.csrf
+            )))
+            .expect("request")
+    };
+    let key = "0f8e2c1a-5b6d-4e7f-8a9b-0c1d2e3f4a5b";
+    let first = app.raw(add(key)).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    let second = app.raw(add(key)).await;
+    assert_eq!(second.status, StatusCode::OK);
+    assert_eq!(second.header("x-already-saved"), Some("1"));
+    let another = app.raw(add("a-different-key")).await;
+    assert_eq!(another.status, StatusCode::CREATED);
+    let tasks = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    let titles = tasks.body.as_array().expect("tasks");
+    assert_eq!(titles.len(), 2, "{titles:?}");
+
+    let bad = app.raw(add("not%20a%20key")).await;
+    bad.problem(StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Without a page script (no fragment): the list again, nothing added twice.
+    let body = format!(
+        "text=Call+the+plumber&client_key={key}&_csrf={}",
+        browser.csrf
+    );
+    let plain = post_form(&app, "/tasks", Some(&browser.cookie), &body).await;
+    assert_eq!(plain.status, StatusCode::SEE_OTHER);
+    let tasks = get_page(&app, "/api/v1/tasks", &browser.cookie).await;
+    assert_eq!(tasks.body.as_array().expect("tasks").len(), 2);
+}
+
+/// Each user's client keys are their own: the same key from someone else adds their task.
+#[tokio::test]
+async fn client_keys_are_per_user() {
+    let app = TestApp::spawn().await;
+    let key = "shared-key-1";
+    for email in ["ck1%40example.com", "ck2%40example.com"] {
+        let browser = sign_up(&app, email).await;
+        let body = format!("text=Mine&client_key={key}&_csrf={}", browser.csrf);
+        let added = app
+            .raw(
+                form("/tasks", Some(&browser.cookie))
+                    .header("x-fragment", "1")
+                    .body(Body::from(body))
+                    .expect("request"),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{email}");
+    }
+}
