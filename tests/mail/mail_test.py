@@ -19,6 +19,9 @@ import tempfile
 import threading
 import time
 import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -112,6 +115,25 @@ def login(todo: Todo, address: str, password: str) -> int:
     return status
 
 
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        return None
+
+
+def form(todo: Todo, path: str, fields: dict[str, str]) -> tuple[int, dict, bytes]:
+    """A form post as the browser makes it from the page, redirects not followed."""
+    data = urllib.parse.urlencode(fields).encode()
+    request = urllib.request.Request(f"{todo.base}{path}", data=data, method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    request.add_header("Origin", todo.base)
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
 def run(todo: Todo, inbox: Inbox, public: str) -> None:
     ada = "ada@example.com"
     first = signup(todo, ada)
@@ -175,6 +197,27 @@ def run(todo: Todo, inbox: Inbox, public: str) -> None:
         assert f"{public}/signup" in text, text
         assert "Garden" in text and "editor" in text, text
 
+    def the_web_pages_reset_a_password():
+        status, _, page = todo.http("GET", "/login")
+        assert status == 200 and b'href="/forgot-password"' in page, page
+        status, _, page = form(todo, "/forgot-password", {"email": ada})
+        assert status == 200 and b"Check your email" in page, (status, page)
+        message = inbox.wait_for(ada)
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        link = re.search(re.escape(public) + r"(/reset\?token=([A-Za-z0-9_-]+))", text)
+        assert link, text
+        status, _, page = todo.http("GET", link.group(1))
+        assert status == 200 and b'name="new_password"' in page, page
+        fields = {"token": link.group(2), "new_password": "a web fine password"}
+        status, headers, _ = form(todo, "/reset", fields)
+        location = {k.lower(): v for k, v in headers.items()}.get("location")
+        assert status == 303 and location == "/login?reset=1", (status, headers)
+        status, _, page = todo.http("GET", "/login?reset=1")
+        assert b"Your password was changed" in page, page
+        assert login(todo, ada, "a web fine password") == 200
+        status, _, page = form(todo, "/reset", fields)
+        assert status == 422 and b"ask for a new one" in page, (status, page)
+
     check("a reset email arrives with its link", reset_email_arrives)
     check(
         "the link sets a new password once and ends every session",
@@ -182,6 +225,7 @@ def run(todo: Todo, inbox: Inbox, public: str) -> None:
     )
     check("an unknown address gets 202 and no email", an_unknown_address_gets_202_and_no_email)
     check("an invitation email arrives", an_invitation_email_arrives)
+    check("the web pages reset a password", the_web_pages_reset_a_password)
 
 
 if __name__ == "__main__":

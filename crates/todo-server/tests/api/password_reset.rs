@@ -112,3 +112,37 @@ async fn a_weak_password_does_not_use_up_the_token() {
     let response = confirm(&app, "token-2", "a long enough password").await;
     assert_eq!(response.status, StatusCode::NO_CONTENT, "{}", response.body);
 }
+
+fn text(response: &crate::helpers::TestResponse) -> String {
+    response.body.as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn without_smtp_the_web_app_offers_no_reset_and_says_why() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = TestApp::spawn().await;
+    let login = app
+        .raw(Request::get("/login").body(Body::empty()).expect("request"))
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(
+        !text(&login).contains("/forgot-password"),
+        "{}",
+        text(&login)
+    );
+    let forgot = app
+        .raw(
+            Request::get("/forgot-password")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(forgot.status, StatusCode::OK);
+    assert!(
+        text(&forgot).contains("sends no email"),
+        "{}",
+        text(&forgot)
+    );
+    assert!(!text(&forgot).contains("action=\"/forgot-password\""));
+}
