@@ -14,6 +14,7 @@ import email
 import email.policy
 import json
 import re
+import subprocess
 import sys
 import tempfile
 import threading
@@ -95,9 +96,34 @@ def main() -> int:
         finally:
             todo.stop()
             controller.stop()
+    with tempfile.TemporaryDirectory() as workdir:
+        check("SMTP_URL without MAIL_FROM or PUBLIC_URL refuses to start", lambda: refuses(binary, workdir))
     failed = [name for name, error in results if error]
     print(f"mail: {len(results) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def refuses(binary: str, workdir: str) -> None:
+    """Mail misconfigured is a refusal to start that names the setting, not a silent no-op."""
+    todo = Todo(binary, workdir)
+    cases = [
+        ({"SMTP_URL": "smtp://127.0.0.1:1", "PUBLIC_URL": "http://localhost:1"}, "MAIL_FROM"),
+        ({"SMTP_URL": "smtp://127.0.0.1:1", "MAIL_FROM": "todo@example.com"}, "PUBLIC_URL"),
+        (
+            {"SMTP_URL": "imap://h", "MAIL_FROM": "todo@example.com", "PUBLIC_URL": "http://localhost:1"},
+            "SMTP_URL",
+        ),
+    ]
+    for env, named in cases:
+        out = subprocess.run(
+            [binary, "serve", "--port", str(todo.port)],
+            env=todo.env | env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode != 0, f"started with {env}"
+        assert named in out.stderr, out.stderr
 
 
 def signup(todo: Todo, address: str) -> str:
