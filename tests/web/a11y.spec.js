@@ -60,6 +60,8 @@ for (const colorScheme of ["light", "dark"]) {
     };
 
     await check("/login", "login", "Log in to todo");
+    await check("/forgot-password", "forgot password", "Forgot your password?");
+    await check("/reset?token=abc", "reset password", "Choose a new password");
     await check("/signup", "signup", "Create a todo account");
     await page.getByLabel("Name").fill("Robin Smith");
     await page.getByLabel("Email").fill(`a11y-${colorScheme}${Date.now()}@example.com`);

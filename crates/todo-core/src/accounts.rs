@@ -346,7 +346,7 @@ impl Todo {
         self.forget_sessions(user_id, None).await
     }
 
-    async fn forget_sessions(&self, user_id: &UserId, keep: Option<&str>) -> Result<()> {
+    pub(crate) async fn forget_sessions(&self, user_id: &UserId, keep: Option<&str>) -> Result<()> {
         for ended in self.store.end_other_sessions(user_id, keep).await? {
             self.credentials
                 .forget_credential(&CredentialKind::Session(ended));

@@ -26,6 +26,7 @@ pub type JobId = i64;
 pub enum JobKind {
     Reminder,
     Webhook,
+    Email,
 }
 
 impl JobKind {
@@ -33,6 +34,7 @@ impl JobKind {
         match self {
             JobKind::Reminder => "reminder",
             JobKind::Webhook => "webhook",
+            JobKind::Email => "email",
         }
     }
 
@@ -40,6 +42,7 @@ impl JobKind {
         match text {
             "reminder" => Some(JobKind::Reminder),
             "webhook" => Some(JobKind::Webhook),
+            "email" => Some(JobKind::Email),
             _ => None,
         }
     }
@@ -77,9 +80,9 @@ pub enum AfterFailure {
 }
 
 /// A failed reminder is retried until it fires (it is a write to our own database); a failed
-/// delivery is retried with [`backoff`] until it has had `max_attempts`.
+/// delivery or email is retried with [`backoff`] until it has had `max_attempts`.
 pub fn after_failure(job: &Job, max_attempts: i32, now: DateTime<Utc>) -> AfterFailure {
-    if job.kind == JobKind::Webhook && job.attempts >= max_attempts {
+    if job.kind != JobKind::Reminder && job.attempts >= max_attempts {
         AfterFailure::GiveUp
     } else {
         AfterFailure::RetryAt(now + backoff(job.attempts))
@@ -284,6 +287,10 @@ mod tests {
         );
         assert_eq!(
             after_failure(&job(JobKind::Webhook, 3), 3, at),
+            AfterFailure::GiveUp
+        );
+        assert_eq!(
+            after_failure(&job(JobKind::Email, 3), 3, at),
             AfterFailure::GiveUp
         );
         assert!(matches!(

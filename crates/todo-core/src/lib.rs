@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod jobs;
+pub mod mail;
 pub mod memo;
 pub mod metrics;
 pub mod oauth;
@@ -58,6 +59,8 @@ pub struct Todo {
     zones: Arc<Memo<Tz>>,
     /// `PUBLIC_URL`: where the web app's pages are, for links in tool results.
     public_url: Option<Arc<str>>,
+    /// Sends email (`SMTP_URL`); none: nothing is sent.
+    mailer: Option<Arc<dyn mail::Mailer>>,
 }
 
 impl Todo {
@@ -74,6 +77,7 @@ impl Todo {
             credentials: Arc::new(Memo::new(ttl)),
             zones: Arc::new(Memo::new(ttl)),
             public_url: None,
+            mailer: None,
         }
     }
 

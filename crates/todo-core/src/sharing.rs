@@ -351,10 +351,16 @@ impl Todo {
         project: ProjectId,
         input: InvitationInput,
     ) -> Result<Invitation> {
-        self.store
+        let invitation = self
+            .store
             .invite(user_id, project, &input, now())
             .await?
-            .ok_or(PROJECT_NOT_FOUND)
+            .ok_or(PROJECT_NOT_FOUND)?;
+        // The invitation stands without its email (the invitee also finds it on signing in).
+        if let Err(e) = self.mail_invitation(&invitation).await {
+            tracing::warn!(error = %e, "queueing an invitation email failed");
+        }
+        Ok(invitation)
     }
 
     /// The project's pending invitations (its owner's to see).

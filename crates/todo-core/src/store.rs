@@ -12,6 +12,7 @@ use crate::chat::ChatStore;
 use crate::error::Result;
 use crate::events::{EventId, EventStore};
 use crate::jobs::JobStore;
+use crate::mail::MailStore;
 use crate::oauth::OAuthStore;
 use crate::page::TaskQuery;
 use crate::placement::MoveInput;
@@ -65,6 +66,7 @@ pub trait Store:
     + ChatStore
     + EventStore
     + JobStore
+    + MailStore
     + WebhookStore
     + OAuthStore
     + Send

@@ -181,6 +181,8 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
             OpenApiRouter::new()
                 .routes(routes!(accounts::signup))
                 .routes(routes!(accounts::login))
+                .routes(routes!(accounts::request_password_reset))
+                .routes(routes!(accounts::confirm_password_reset))
                 .routes(routes!(accounts::logout))
                 .merge(resources()),
         )

@@ -5,6 +5,8 @@
 //!   at most `webhook_concurrency` at once, and at most `webhook_per_user` of one user and
 //!   `webhook_per_target` to one host (a delivery over either bound is put back for a few
 //!   seconds without using up an attempt);
+//! - the email lane (when `SMTP_URL` is set) leases queued messages and sends them, one at a
+//!   time, failures retried with backoff up to `webhook_max_attempts`;
 //! - housekeeping prunes old events and finished jobs.
 //!
 //! Each lane sleeps until its next job is due (or a wake-up says jobs changed). Leases make
@@ -64,6 +66,7 @@ impl Default for JobSettings {
 
 pub const REMINDERS_FIRED: &str = "todo_reminders_fired_total";
 pub const WEBHOOK_DELIVERIES: &str = "todo_webhook_deliveries_total";
+pub const EMAILS_SENT: &str = "todo_emails_sent_total";
 
 /// Longest sleep between looks at the queue, in case a wake-up was lost.
 const MAX_IDLE: Duration = Duration::from_secs(30);
@@ -85,6 +88,7 @@ pub fn spawn(
         tokio::join!(
             reminder_lane(&todo, &settings, &shutdown),
             delivery_lane(&todo, &settings, &client, &shutdown),
+            email_lane(&todo, &settings, &shutdown),
             housekeeping(&todo, &settings, &shutdown),
         );
         tracing::info!("job worker stopped");
@@ -131,6 +135,52 @@ async fn fire_reminder(todo: &Todo, settings: &JobSettings, job: &Job) {
                 .await;
             if let Err(e) = failed {
                 tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
+            }
+        }
+    }
+}
+
+/// Sends queued email, a batch at a time, then sleeps until the next is due. Without a
+/// mailer (no `SMTP_URL`) it does nothing: nothing is queued then either.
+async fn email_lane(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
+    let Some(mailer) = todo.mailer().cloned() else {
+        return;
+    };
+    let mut signals = todo.signals();
+    while !shutdown.is_cancelled() {
+        let jobs = match todo
+            .claim_jobs(JobKind::Email, lease(settings), CLAIM_BATCH)
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming email failed");
+                Vec::new()
+            }
+        };
+        if jobs.is_empty() {
+            until_due(todo, JobKind::Email, &mut signals, shutdown, None).await;
+            continue;
+        }
+        for job in jobs {
+            let outcome = match todo.mail_of(&job).await {
+                Ok(Some(mail)) => mailer.send(&mail).await,
+                Ok(None) => continue,
+                Err(e) => Err(e.to_string()),
+            };
+            metrics::counter!(
+                EMAILS_SENT,
+                "outcome" => if outcome.is_ok() { "success" } else { "failure" }
+            )
+            .increment(1);
+            if let Err(e) = &outcome {
+                tracing::warn!(job_id = job.id, error = %e, "sending an email failed");
+            }
+            let recorded = todo
+                .mail_sent(&job, outcome, settings.webhook_max_attempts)
+                .await;
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, job_id = job.id, "recording a sent email failed");
             }
         }
     }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod hardening;
 pub mod jobs;
 pub mod llm;
+pub mod mail;
 pub mod mcp;
 pub mod metrics;
 pub mod oauth;

@@ -128,6 +128,7 @@ fn describe() {
         crate::jobs::WEBHOOK_DELIVERIES,
         "Webhook delivery attempts, by outcome"
     );
+    describe_counter!(crate::jobs::EMAILS_SENT, "Email send attempts, by outcome");
 }
 
 /// Counts a refused credential. `reason` is one of a fixed set (see `docs/operations.md`).

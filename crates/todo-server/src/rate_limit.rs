@@ -41,8 +41,12 @@ pub const WEB_READS_FACTOR: u32 = 10;
 const AUTH_ROUTES: &[&str] = &[
     "/api/v1/auth/login",
     "/api/v1/auth/signup",
+    "/api/v1/auth/password-reset",
+    "/api/v1/auth/password-reset/confirm",
     "/login",
     "/signup",
+    "/forgot-password",
+    "/reset",
     "/oauth/register",
 ];
 

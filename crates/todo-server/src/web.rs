@@ -42,6 +42,11 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(account::login_page).post(account::login))
         .route("/signup", get(account::signup_page).post(account::signup))
         .route("/logout", post(account::logout))
+        .route(
+            "/forgot-password",
+            get(account::forgot_page).post(account::forgot),
+        )
+        .route("/reset", get(account::reset_page).post(account::reset))
         .route("/tasks", post(tasks::quick_add))
         .route("/today/reschedule-overdue", post(tasks::reschedule_overdue))
         .route("/tasks/{id}", post(tasks::save))

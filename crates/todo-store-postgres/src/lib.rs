@@ -7,6 +7,7 @@ mod events;
 mod import;
 mod jobs;
 mod list;
+mod mail;
 mod oauth;
 mod projects;
 mod reminders;

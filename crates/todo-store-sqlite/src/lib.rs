@@ -9,6 +9,7 @@ mod events;
 mod import;
 mod jobs;
 mod list;
+mod mail;
 mod migrate;
 mod oauth;
 mod pool;

@@ -83,6 +83,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "completed order",
         sql: include_str!("../migrations/0011_completed_order.sql"),
     },
+    Migration {
+        version: 12,
+        description: "mail",
+        sql: include_str!("../migrations/0012_mail.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

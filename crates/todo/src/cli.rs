@@ -199,6 +199,34 @@ pub struct ServeArgs {
     pub llm: LlmArgs,
     #[command(flatten)]
     pub jobs: JobArgs,
+    #[command(flatten)]
+    pub mail: MailArgs,
+}
+
+/// Outgoing email (password resets, invitations). Off without `SMTP_URL`.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Email")]
+pub struct MailArgs {
+    /// The SMTP server: smtp://user:pass@host:587 (STARTTLS when offered; add ?tls=required to
+    /// insist) or smtps://user:pass@host:465 (implicit TLS). Needs PUBLIC_URL and MAIL_FROM.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of every message: todo@example.com or "Todo <todo@example.com>".
+    #[arg(long, env = "MAIL_FROM")]
+    pub mail_from: Option<String>,
+}
+
+impl MailArgs {
+    /// The SMTP URL (a secret: it may carry a password) and the sender, when mail is on.
+    pub fn settings(&self) -> anyhow::Result<Option<(Secret, String)>> {
+        let Some(url) = set(&self.smtp_url) else {
+            return Ok(None);
+        };
+        let Some(from) = set(&self.mail_from) else {
+            anyhow::bail!("SMTP_URL is set but MAIL_FROM is not: say who the messages are from");
+        };
+        Ok(Some((Secret::new(url), from)))
+    }
 }
 
 /// A setting's value, trimmed; empty counts as unset.

@@ -6,6 +6,7 @@ mod healthcheck;
 mod transfer;
 
 use std::io::{BufRead, IsTerminal};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
@@ -76,6 +77,23 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let todo = open(global)
         .await?
         .with_private_webhooks(args.jobs.webhook_allow_private_networks);
+    let mailer = match args.mail.settings()? {
+        Some((url, from)) => {
+            if args
+                .mcp
+                .public_url
+                .as_deref()
+                .is_none_or(|u| u.trim().is_empty())
+            {
+                bail!("SMTP_URL is set but PUBLIC_URL is not: the links in emails need it");
+            }
+            let mailer =
+                todo_server::mail::SmtpMailer::new(url.expose(), &from).map_err(|e| anyhow!(e))?;
+            Some(Arc::new(mailer) as Arc<dyn todo_core::mail::Mailer>)
+        }
+        None => None,
+    };
+    let todo = todo.with_mailer(mailer);
     let settings = Settings {
         auth: AuthSettings {
             jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret.clone()).await?,

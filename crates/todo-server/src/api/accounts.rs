@@ -80,6 +80,76 @@ pub async fn login(
     auth_response(&state, user, &session)
 }
 
+/// Ask for a password reset link by email.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct PasswordResetRequest {
+    pub email: String,
+}
+
+/// A new password, with the token from a reset link.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct PasswordResetConfirm {
+    pub token: String,
+    pub new_password: String,
+}
+
+/// Email a password reset link to the account with this address. Always 202, whether or not
+/// there is such an account (and when email is not configured): the answer says nothing about
+/// who has an account. The link (`PUBLIC_URL/reset?token=…`) works once, for an hour.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset",
+    operation_id = "requestPasswordReset",
+    tag = "accounts",
+    request_body(content = PasswordResetRequest, example = json!({"email": "ada@example.com"})),
+    responses(
+        (status = 202, description = "If the address has an account, a link is on its way"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    Json(input): Json<PasswordResetRequest>,
+) -> ApiResult<StatusCode> {
+    crate::rate_limit::check_login_target(&state, &input.email).await?;
+    request_reset(&state, input.email);
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Starts the reset off the request, so that the answer takes as long whatever the address.
+pub(crate) fn request_reset(state: &AppState, email: String) {
+    let todo = state.todo.clone();
+    tokio::spawn(async move {
+        if let Err(e) = todo.request_password_reset(&email).await {
+            tracing::warn!(error = %e, "a password reset request failed");
+        }
+    });
+}
+
+/// Set a new password with the token from a reset link. The token works once, within an hour
+/// of being sent; every session of the account ends.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset/confirm",
+    operation_id = "confirmPasswordReset",
+    tag = "accounts",
+    request_body = PasswordResetConfirm,
+    responses(
+        (status = 204, description = "The password is changed and every session ended"),
+        (status = 422, description = "The token is unknown, used or expired, or the password breaks a rule", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn confirm_password_reset(
+    State(state): State<AppState>,
+    Json(input): Json<PasswordResetConfirm>,
+) -> ApiResult<StatusCode> {
+    state
+        .todo
+        .confirm_password_reset(&input.token, input.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// End the session the token belongs to (API keys are revoked under `/api-keys` instead).
 #[utoipa::path(
     post,

@@ -22,8 +22,49 @@ struct LoginPage {
     error: Option<String>,
     /// Where to go once signed in (a path on this site: an app's consent page).
     next: String,
-    /// Said above the form after the account was deleted (a fixed text, never from the URL).
+    /// Said above the form after the account was deleted or the password reset (a fixed
+    /// text, never from the URL).
     notice: Option<&'static str>,
+    /// Whether to offer "Forgot password?" (email is sent).
+    forgot: bool,
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    asset_v: &'static str,
+    email: String,
+    sends_mail: bool,
+    /// The request was made: "check your email".
+    sent: bool,
+}
+
+#[derive(Template)]
+#[template(path = "reset.html")]
+struct ResetPage {
+    asset_v: &'static str,
+    token: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ResetQuery {
+    #[serde(default)]
+    token: String,
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    new_password: String,
 }
 
 #[derive(Template)]
@@ -54,6 +95,9 @@ pub struct LoginQuery {
     /// `1` after deleting the account.
     #[serde(default)]
     deleted: String,
+    /// `1` after a password reset.
+    #[serde(default)]
+    reset: String,
 }
 
 #[derive(Deserialize)]
@@ -77,14 +121,111 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn login_page(Query(query): Query<LoginQuery>) -> PageResult {
+pub async fn login_page(
+    State(state): State<AppState>,
+    Query(query): Query<LoginQuery>,
+) -> PageResult {
+    let notice = if query.deleted == "1" {
+        Some("Your account and its data were deleted.")
+    } else if query.reset == "1" {
+        Some("Your password was changed and every device signed out. Log in with the new one.")
+    } else {
+        None
+    };
     render(&LoginPage {
         asset_v: assets::version(),
         email: String::new(),
         error: None,
         next: super::safe_return(&query.next).to_owned(),
-        notice: (query.deleted == "1").then_some("Your account and its data were deleted."),
+        notice,
+        forgot: state.todo.sends_mail(),
     })
+}
+
+/// "Forgot password?": the form, or (without email) why there is none.
+pub async fn forgot_page(State(state): State<AppState>) -> PageResult {
+    render(&ForgotPage {
+        asset_v: assets::version(),
+        email: String::new(),
+        sends_mail: state.todo.sends_mail(),
+        sent: false,
+    })
+}
+
+/// Sends the link (off the request, as the API does) and says "check your email" whatever
+/// the address: the page tells no one who has an account.
+pub async fn forgot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ForgotForm>,
+) -> PageResult {
+    refuse_cross_site(&headers)?;
+    rate_limit::check_login_target(&state, &form.email).await?;
+    crate::api::accounts::request_reset(&state, form.email.clone());
+    render(&ForgotPage {
+        asset_v: assets::version(),
+        email: form.email.trim().to_owned(),
+        sends_mail: state.todo.sends_mail(),
+        sent: true,
+    })
+}
+
+/// The page a reset link opens: a new password for the token in the link.
+pub async fn reset_page(Query(query): Query<ResetQuery>) -> PageResult {
+    render(&ResetPage {
+        asset_v: assets::version(),
+        token: query.token,
+        error: None,
+    })
+}
+
+/// Sets the new password; back to the login page with a message, or the form again with
+/// what was wrong.
+pub async fn reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ResetForm>,
+) -> PageResult {
+    refuse_cross_site(&headers)?;
+    match state
+        .todo
+        .confirm_password_reset(&form.token, form.new_password)
+        .await
+    {
+        Ok(()) => Ok(Redirect::to("/login?reset=1").into_response()),
+        Err(err) => {
+            let (status, message) = match err {
+                todo_core::Error::Validation(errors) => {
+                    let message = errors
+                        .iter()
+                        .map(|e| match e.field.as_str() {
+                            "new_password" => format!("The new password {}.", e.message),
+                            _ => format!("{}: ask for a new one.", capitalized(&e.message)),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (axum::http::StatusCode::UNPROCESSABLE_ENTITY, message)
+                }
+                other => failure(other),
+            };
+            render_with(
+                status,
+                &ResetPage {
+                    asset_v: assets::version(),
+                    token: form.token,
+                    error: Some(message),
+                },
+            )
+        }
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 pub async fn signup_page(Query(query): Query<LoginQuery>) -> PageResult {
@@ -135,6 +276,7 @@ pub async fn login(
                     error: Some(message),
                     next: super::safe_return(&form.next).to_owned(),
                     notice: None,
+                    forgot: state.todo.sends_mail(),
                 },
             );
             retry_soon_if(busy, page)

@@ -67,6 +67,8 @@ struct SettingsPage {
     error: String,
     /// What the server's chat offers: the LLM-key section says plainly when it cannot be used.
     llm: todo_core::chat::agent::Availability,
+    /// Whether the server sends email (`SMTP_URL`): the Email section says plainly when not.
+    sends_mail: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -169,6 +171,7 @@ async fn settings_page(
             notice: notices.notice,
             error: notices.error,
             llm: state.chat.availability(),
+            sends_mail: state.todo.sends_mail(),
         },
     )
 }

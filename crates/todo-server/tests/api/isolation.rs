@@ -28,6 +28,10 @@ const PUBLIC: &[&str] = &[
     "GET /metrics",
     "POST /api/v1/auth/signup",
     "POST /api/v1/auth/login",
+    // Password reset by email (no account yet: the token in the body is the credential),
+    // tested in password_reset.rs and tests/mail.
+    "POST /api/v1/auth/password-reset",
+    "POST /api/v1/auth/password-reset/confirm",
     // OAuth 2.1 (the apps' side: metadata, authorize with its own session check, token,
     // registration, revocation), tested in oauth.rs.
     "GET /.well-known/oauth-protected-resource",

@@ -20,6 +20,7 @@ mod mcp;
 mod metrics;
 mod oauth;
 mod operations;
+mod password_reset;
 mod probe;
 mod projects;
 mod rate_limits;

@@ -7,6 +7,7 @@ mod dav;
 mod events;
 mod imports;
 mod listing;
+mod mail;
 mod migrations;
 mod oauth;
 mod projects;

@@ -1,0 +1,321 @@
+//! Email: the messages the server sends (composed here, with plain-text and HTML parts and
+//! `PUBLIC_URL` links), the port an SMTP adapter implements ([`Mailer`]), and password resets
+//! by email. See docs/email.md.
+//!
+//! - Nothing is sent without a mailer (`SMTP_URL`) and a public URL (`PUBLIC_URL`, for the
+//!   links): [`Todo::sends_mail`] says which.
+//! - A message is never sent from a request: it is queued as an `email` job (its composed form
+//!   in the job's payload) and sent by the job worker, retried with backoff, once across
+//!   replicas (see [`crate::jobs`]).
+//! - A password reset token is 256 random bits; only its SHA-256 is stored. It is good for
+//!   [`RESET_TTL`], once; using it ends every session of the account.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Todo;
+use crate::api_key::hash_secret;
+use crate::error::{Error, Result};
+use crate::jobs::Job;
+use crate::password;
+use crate::sharing::Invitation;
+use crate::time::now;
+use crate::user::{Email, UserId, check_password};
+
+/// How long a password reset link works.
+pub const RESET_TTL: Duration = Duration::hours(1);
+
+/// A composed message, as queued and as sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Sends one message (the SMTP adapter in the server). An error is retried by the job worker.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &Mail) -> std::result::Result<(), String>;
+}
+
+#[async_trait]
+pub trait MailStore {
+    /// Queues an `email` job for `user_id` (whose deletion drops it) carrying `payload`, due
+    /// at `now`, and wakes the workers.
+    async fn enqueue_mail(&self, user_id: &UserId, payload: &str, now: DateTime<Utc>)
+    -> Result<()>;
+    /// The payload of an `email` job; `None` when there is none.
+    async fn mail_payload(&self, job_id: i64) -> Result<Option<String>>;
+    async fn insert_password_reset(
+        &self,
+        token_hash: &str,
+        user_id: &UserId,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Marks the reset used, if it exists, is unused and has not expired at `now`; its user.
+    async fn use_password_reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>>;
+}
+
+/// Text made safe to put in HTML.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A message with one call to action: paragraphs, a link, and a closing line, in both parts.
+fn compose(to: &str, subject: String, paragraphs: &[String], link: &str, after: &str) -> Mail {
+    let mut text = String::new();
+    let mut html =
+        String::from("<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif\">\n");
+    for p in paragraphs {
+        text.push_str(p);
+        text.push_str("\n\n");
+        html.push_str(&format!("<p>{}</p>\n", escape(p)));
+    }
+    text.push_str(link);
+    text.push_str("\n\n");
+    text.push_str(after);
+    text.push('\n');
+    html.push_str(&format!(
+        "<p><a href=\"{0}\">{0}</a></p>\n<p>{1}</p>\n</body></html>\n",
+        escape(link),
+        escape(after)
+    ));
+    Mail {
+        to: to.to_owned(),
+        subject,
+        text,
+        html,
+    }
+}
+
+/// The password reset message with its link, `PUBLIC_URL/reset?token=…`.
+pub fn reset_mail(public_url: &str, to: &str, token: &str) -> Mail {
+    let link = format!("{}/reset?token={token}", public_url.trim_end_matches('/'));
+    compose(
+        to,
+        "Reset your password".into(),
+        &[
+            "Someone (we hope you) asked to reset the password of your account.".into(),
+            "Open this link within an hour to choose a new one; it works once:".into(),
+        ],
+        &link,
+        "If you did not ask for this, ignore this message: your password stays as it is.",
+    )
+}
+
+/// The message telling `invitation.email` they were invited: to the invitations page, or to
+/// sign up when the address has no account yet.
+pub fn invitation_mail(public_url: &str, invitation: &Invitation, has_account: bool) -> Mail {
+    let base = public_url.trim_end_matches('/');
+    let who = invitation
+        .invited_by_name
+        .clone()
+        .or_else(|| invitation.invited_by_email.clone())
+        .unwrap_or_else(|| "Someone".into());
+    let (link, step) = if has_account {
+        (
+            format!("{base}/invitations"),
+            "Accept or decline it on your invitations page:",
+        )
+    } else {
+        (
+            format!("{base}/signup"),
+            "Sign up with this email address to accept or decline it:",
+        )
+    };
+    compose(
+        &invitation.email,
+        format!("{who} invited you to \"{}\"", invitation.project_name),
+        &[
+            format!(
+                "{who} invited you to the project \"{}\" as {}.",
+                invitation.project_name,
+                invitation.role.as_str()
+            ),
+            step.into(),
+        ],
+        &link,
+        "If you do not know them, ignore this message.",
+    )
+}
+
+impl Todo {
+    /// Sends email through `mailer` (`SMTP_URL`).
+    pub fn with_mailer(mut self, mailer: Option<Arc<dyn Mailer>>) -> Self {
+        self.mailer = mailer;
+        self
+    }
+
+    pub fn mailer(&self) -> Option<&Arc<dyn Mailer>> {
+        self.mailer.as_ref()
+    }
+
+    /// Whether email is sent: a mailer and a public URL for the links.
+    pub fn sends_mail(&self) -> bool {
+        self.mailer.is_some() && self.public_url.is_some()
+    }
+
+    async fn queue_mail(&self, user_id: &UserId, mail: &Mail) -> Result<()> {
+        let payload = serde_json::to_string(mail).map_err(|e| Error::internal(e.to_string()))?;
+        self.store.enqueue_mail(user_id, &payload, now()).await
+    }
+
+    /// Queues a reset link for the account with this email, if there is one with a password
+    /// and email is sent. Says nothing either way (no account enumeration).
+    pub async fn request_password_reset(&self, email: &str) -> Result<()> {
+        let (Ok(email), Some(public_url)) = (Email::parse(email), self.public_url()) else {
+            return Ok(());
+        };
+        if !self.sends_mail() {
+            return Ok(());
+        }
+        let Some((user, Some(_))) = self.store.user_with_password(email.as_str()).await? else {
+            return Ok(());
+        };
+        let bytes: [u8; 32] = rand::random();
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let at = now();
+        self.store
+            .insert_password_reset(&hash_secret(&token), &user.id, at, at + RESET_TTL)
+            .await?;
+        let mail = reset_mail(public_url, email.as_str(), &token);
+        self.queue_mail(&user.id, &mail).await
+    }
+
+    /// Sets a new password with a reset token (once, within the hour) and ends every session
+    /// of the account.
+    pub async fn confirm_password_reset(&self, token: &str, new_password: String) -> Result<()> {
+        check_password(&new_password).map_err(|e| Error::invalid("new_password", e))?;
+        let hash = password::hash(new_password).await?;
+        let user_id = self
+            .store
+            .use_password_reset(&hash_secret(token.trim()), now())
+            .await?
+            .ok_or_else(|| {
+                Error::invalid(
+                    "token",
+                    "this reset link is unknown, was used already or has expired",
+                )
+            })?;
+        self.store.set_password(&user_id, &hash, now()).await?;
+        self.forget_sessions(&user_id, None).await
+    }
+
+    /// Queues the message telling an invited address about `invitation`, if email is sent.
+    pub async fn mail_invitation(&self, invitation: &Invitation) -> Result<()> {
+        let Some(public_url) = self.public_url().filter(|_| self.sends_mail()) else {
+            return Ok(());
+        };
+        let has_account = self
+            .store
+            .user_with_password(&invitation.email)
+            .await?
+            .is_some();
+        let mail = invitation_mail(public_url, invitation, has_account);
+        self.queue_mail(&invitation.invited_by, &mail).await
+    }
+
+    /// The message an `email` job is to send; `None` (and the job is done) when it has none.
+    pub async fn mail_of(&self, job: &Job) -> Result<Option<Mail>> {
+        let mail = self
+            .store
+            .mail_payload(job.id)
+            .await?
+            .and_then(|payload| serde_json::from_str(&payload).ok());
+        if mail.is_none() {
+            self.store
+                .finish_job(job.id, now(), Some("no message"))
+                .await?;
+        }
+        Ok(mail)
+    }
+
+    /// Records a send's outcome: done, or failed (retried with backoff, up to `max_attempts`).
+    pub async fn mail_sent(
+        &self,
+        job: &Job,
+        outcome: std::result::Result<(), String>,
+        max_attempts: i32,
+    ) -> Result<()> {
+        match outcome {
+            Ok(()) => self.store.finish_job(job.id, now(), None).await,
+            Err(error) => self.job_failed(job, &error, max_attempts).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::Role;
+
+    #[test]
+    fn the_reset_mail_links_to_the_public_url_in_both_parts() {
+        let mail = reset_mail("https://todo.example.com/", "ada@example.com", "tok_1");
+        assert_eq!(mail.to, "ada@example.com");
+        assert_eq!(mail.subject, "Reset your password");
+        let link = "https://todo.example.com/reset?token=tok_1";
+        assert!(mail.text.contains(link), "{}", mail.text);
+        assert!(
+            mail.html.contains(&format!("href=\"{link}\"")),
+            "{}",
+            mail.html
+        );
+        assert!(mail.text.contains("within an hour"));
+    }
+
+    fn invitation(name: Option<&str>) -> Invitation {
+        Invitation {
+            id: crate::ids::InvitationId::new(1),
+            project_id: crate::ids::ProjectId::new(2),
+            project_name: "Garden <plans>".into(),
+            email: "bob@example.com".into(),
+            role: Role::Editor,
+            invited_by: "u1".into(),
+            invited_by_name: name.map(str::to_owned),
+            invited_by_email: Some("ada@example.com".into()),
+            created_at: now(),
+        }
+    }
+
+    #[test]
+    fn an_invitation_names_the_project_and_who_invited_and_escapes_html() {
+        let mail = invitation_mail("https://t.example", &invitation(Some("Ada")), true);
+        assert_eq!(mail.to, "bob@example.com");
+        assert_eq!(mail.subject, "Ada invited you to \"Garden <plans>\"");
+        assert!(mail.text.contains("https://t.example/invitations"));
+        assert!(mail.text.contains("as editor"));
+        assert!(mail.html.contains("Garden &lt;plans&gt;"));
+        assert!(!mail.html.contains("<plans>"));
+    }
+
+    #[test]
+    fn an_address_without_an_account_is_sent_to_sign_up() {
+        let mail = invitation_mail("https://t.example", &invitation(None), false);
+        assert!(mail.subject.starts_with("ada@example.com invited you"));
+        assert!(mail.text.contains("https://t.example/signup"));
+    }
+}

@@ -1,0 +1,100 @@
+//! Queued email and password resets: an email job carries its payload and is leased once; a
+//! reset is used once, before it expires.
+
+use chrono::Duration;
+use todo_core::jobs::JobKind;
+use todo_core::time::now;
+
+use crate::user;
+
+#[tokio::test]
+async fn an_email_job_carries_its_message_and_is_leased_once() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let t = now();
+        store
+            .enqueue_mail(&owner, r#"{"to":"a@example.com"}"#, t)
+            .await
+            .expect("enqueue");
+        let claimed = store
+            .claim_jobs(JobKind::Email, t, Duration::seconds(30), 10)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 1, "{}", db.backend);
+        assert_eq!(claimed[0].kind, JobKind::Email);
+        assert_eq!(claimed[0].user_id, owner);
+        assert!(
+            store
+                .claim_jobs(JobKind::Email, t, Duration::seconds(30), 10)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{}: leased",
+            db.backend
+        );
+        assert_eq!(
+            store.mail_payload(claimed[0].id).await.expect("payload"),
+            Some(r#"{"to":"a@example.com"}"#.to_owned()),
+            "{}",
+            db.backend
+        );
+        assert!(
+            store
+                .claim_jobs(JobKind::Reminder, t, Duration::seconds(30), 10)
+                .await
+                .expect("claim")
+                .is_empty(),
+            "{}: another kind's lane never takes it",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_password_reset_is_used_once_and_not_after_it_expires() {
+    for db in todo_testkit::all().await {
+        let store = db.store.as_ref();
+        let owner = user(store).await;
+        let t = now();
+        store
+            .insert_password_reset("hash-1", &owner, t, t + Duration::hours(1))
+            .await
+            .expect("insert");
+        store
+            .insert_password_reset("hash-2", &owner, t, t + Duration::hours(1))
+            .await
+            .expect("insert");
+        assert_eq!(
+            store
+                .use_password_reset("hash-1", t + Duration::minutes(59))
+                .await
+                .expect("use"),
+            Some(owner.clone()),
+            "{}",
+            db.backend
+        );
+        assert_eq!(
+            store.use_password_reset("hash-1", t).await.expect("again"),
+            None,
+            "{}: once",
+            db.backend
+        );
+        assert_eq!(
+            store
+                .use_password_reset("hash-2", t + Duration::hours(1))
+                .await
+                .expect("late"),
+            None,
+            "{}: expired",
+            db.backend
+        );
+        assert_eq!(
+            store
+                .use_password_reset("unknown", t)
+                .await
+                .expect("unknown"),
+            None
+        );
+    }
+}
