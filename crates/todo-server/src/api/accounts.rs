@@ -89,7 +89,10 @@ pub struct PasswordResetRequest {
 /// A new password, with the token from a reset link.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct PasswordResetConfirm {
+    /// The token from the reset link (a secret the server gave out, not a format).
     pub token: String,
+    /// 8–256 characters.
+    #[schema(min_length = 8, max_length = 256)]
     pub new_password: String,
 }
 
