@@ -205,6 +205,49 @@ impl Todo {
         Ok(self.read_quick(user_id, input).await?.1)
     }
 
+    /// A quick-add line read in the user's time zone among their open projects' names, after
+    /// the checks every quick line gets (length, storable text): quick add, its preview and an
+    /// inline edit read lines alike.
+    async fn read_line(&self, user_id: &UserId, text: &str) -> Result<QuickLine> {
+        if text.chars().count() > QUICK_TEXT_MAX_CHARS {
+            return Err(Error::invalid(
+                "text",
+                format!("must be at most {QUICK_TEXT_MAX_CHARS} characters"),
+            ));
+        }
+        crate::validation::storable_text(text).map_err(|e| Error::invalid("text", e))?;
+        let tz = self.time_zone(user_id).await?;
+        let projects = self.store.list_projects(user_id).await?;
+        let names: Vec<&str> = projects
+            .iter()
+            .filter(|p| !p.archived)
+            .map(|p| p.name.as_str())
+            .collect();
+        let parsed = quick::parse(text, Utc::now().with_timezone(&tz), &names);
+        Ok(QuickLine {
+            parsed,
+            projects,
+            tz,
+        })
+    }
+
+    /// The section of `project` with this name, in any case.
+    async fn section_named(
+        &self,
+        user_id: &UserId,
+        project: ProjectId,
+        name: &str,
+    ) -> Result<Option<crate::project::Section>> {
+        let sections = self
+            .store
+            .list_sections(user_id, project)
+            .await?
+            .unwrap_or_default();
+        Ok(sections
+            .into_iter()
+            .find(|s| s.name.to_lowercase() == name.to_lowercase()))
+    }
+
     /// Reads a quick add (see [`crate::quick`]) in the user's time zone, `#Project` among
     /// their projects that are not archived and `/Section` among the chosen project's sections.
     async fn read_quick(
@@ -212,27 +255,17 @@ impl Todo {
         user_id: &UserId,
         input: &QuickInput,
     ) -> Result<(TaskInput, QuickPreview)> {
-        if input.text.chars().count() > QUICK_TEXT_MAX_CHARS {
-            return Err(Error::invalid(
-                "text",
-                format!("must be at most {QUICK_TEXT_MAX_CHARS} characters"),
-            ));
-        }
-        crate::validation::storable_text(&input.text).map_err(|e| Error::invalid("text", e))?;
-        let tz = self.time_zone(user_id).await?;
-        let projects = self.store.list_projects(user_id).await?;
-        let open: Vec<&crate::project::Project> = projects.iter().filter(|p| !p.archived).collect();
-        let names: Vec<&str> = open.iter().map(|p| p.name.as_str()).collect();
-        let parsed = quick::parse(&input.text, Utc::now().with_timezone(&tz), &names);
-        let named = parsed.project.as_deref().and_then(|name| {
-            open.iter()
-                .find(|p| p.name.to_lowercase() == name.to_lowercase())
-        });
+        let QuickLine {
+            parsed,
+            projects,
+            tz,
+        } = self.read_line(user_id, &input.text).await?;
+        let named = named_project(&projects, parsed.project.as_deref());
         // Under a parent or in a section, their project unless the text or the input names
         // one (then they must agree, as for any new task).
         let placed = input.parent_id.is_some() || input.section_id.is_some();
         let project = match (named, input.project_id) {
-            (Some(project), _) => Some(*project),
+            (Some(project), _) => Some(project),
             (None, Some(id)) => Some(
                 projects
                     .iter()
@@ -245,14 +278,7 @@ impl Todo {
         let mut problems = Vec::new();
         let section = match (&parsed.section, project) {
             (Some(name), Some(project)) => {
-                let sections = self
-                    .store
-                    .list_sections(user_id, project.id)
-                    .await?
-                    .unwrap_or_default();
-                let found = sections
-                    .into_iter()
-                    .find(|s| s.name.to_lowercase() == name.to_lowercase());
+                let found = self.section_named(user_id, project.id, name).await?;
                 if found.is_none() {
                     problems.push(format!("{} has no section named {name:?}", project.name));
                 }
@@ -452,41 +478,23 @@ impl Todo {
     /// `#tags`/`@labels` are added to the task's own (see [`edit_from_quick`]). The full edit
     /// form's title is taken as typed.
     pub async fn quick_edit(&self, user_id: &UserId, id: TaskId, text: &str) -> Result<Task> {
-        if text.chars().count() > QUICK_TEXT_MAX_CHARS {
-            return Err(Error::invalid(
-                "text",
-                format!("must be at most {QUICK_TEXT_MAX_CHARS} characters"),
-            ));
-        }
-        crate::validation::storable_text(text).map_err(|e| Error::invalid("text", e))?;
+        let QuickLine {
+            parsed,
+            projects,
+            tz,
+        } = self.read_line(user_id, text).await?;
         let current = self.get_task(user_id, id).await?;
-        let tz = self.time_zone(user_id).await?;
-        let projects = self.store.list_projects(user_id).await?;
-        let open: Vec<&crate::project::Project> = projects.iter().filter(|p| !p.archived).collect();
-        let names: Vec<&str> = open.iter().map(|p| p.name.as_str()).collect();
-        let parsed = quick::parse(text, Utc::now().with_timezone(&tz), &names);
         if parsed.title.trim().is_empty() {
             return Err(Error::invalid(
                 "text",
                 "needs a title besides its date, tags and priority",
             ));
         }
-        let named = parsed.project.as_deref().and_then(|name| {
-            open.iter()
-                .find(|p| p.name.to_lowercase() == name.to_lowercase())
-        });
+        let named = named_project(&projects, parsed.project.as_deref());
         let project_id = named.map_or(current.project_id, |p| p.id);
         let section = match &parsed.section {
             Some(name) => {
-                let sections = self
-                    .store
-                    .list_sections(user_id, project_id)
-                    .await?
-                    .unwrap_or_default();
-                let found = sections
-                    .into_iter()
-                    .find(|s| s.name.to_lowercase() == name.to_lowercase());
-                let Some(found) = found else {
+                let Some(found) = self.section_named(user_id, project_id, name).await? else {
                     let project = projects.iter().find(|p| p.id == project_id);
                     let project = project.map_or("the project", |p| p.name.as_str());
                     return Err(Error::invalid(
@@ -805,6 +813,25 @@ impl Todo {
         }
         Ok((moved, left))
     }
+}
+
+/// A quick line as read, with what reading it needed.
+struct QuickLine {
+    parsed: quick::QuickTask,
+    /// Every project of the user's, archived ones included.
+    projects: Vec<crate::project::Project>,
+    tz: Tz,
+}
+
+/// The open (not archived) project a line's `#Name` names, in any case.
+fn named_project<'a>(
+    projects: &'a [crate::project::Project],
+    name: Option<&str>,
+) -> Option<&'a crate::project::Project> {
+    let name = name?.to_lowercase();
+    projects
+        .iter()
+        .find(|p| !p.archived && p.name.to_lowercase() == name)
 }
 
 /// The change an inline edit's text makes (see [`Todo::quick_edit`]): the words left are the
