@@ -27,6 +27,10 @@ pub enum JobKind {
     Reminder,
     Webhook,
     Email,
+    /// A reminder pushed to one browser (Web Push).
+    Push,
+    /// A user's next daily digest.
+    Digest,
 }
 
 impl JobKind {
@@ -35,6 +39,8 @@ impl JobKind {
             JobKind::Reminder => "reminder",
             JobKind::Webhook => "webhook",
             JobKind::Email => "email",
+            JobKind::Push => "push",
+            JobKind::Digest => "digest",
         }
     }
 
@@ -43,9 +49,21 @@ impl JobKind {
             "reminder" => Some(JobKind::Reminder),
             "webhook" => Some(JobKind::Webhook),
             "email" => Some(JobKind::Email),
+            "push" => Some(JobKind::Push),
+            "digest" => Some(JobKind::Digest),
             _ => None,
         }
     }
+}
+
+/// Which of a fired reminder's outside channels this server sends. A reminder queues, with
+/// its event, an `email` job when `email` and the user's email channel is on (and the user
+/// has an address), and a `push` job per subscription of the user's when `push` and their
+/// push channel is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sends {
+    pub email: bool,
+    pub push: bool,
 }
 
 /// A leased job.
@@ -57,6 +75,8 @@ pub struct Job {
     pub reminder_id: Option<ReminderId>,
     pub event_id: Option<EventId>,
     pub webhook_id: Option<WebhookId>,
+    /// A push job's subscription.
+    pub subscription_id: Option<i64>,
     /// Including the one this lease is for.
     pub attempts: i32,
 }
@@ -182,9 +202,15 @@ pub trait JobStore {
     /// its claim counted.
     async fn postpone_job(&self, id: JobId, run_at: DateTime<Utc>) -> Result<()>;
     /// Fires a reminder job in one transaction: marks the reminder sent, writes its `reminder`
-    /// event and marks the job done. A reminder already sent, deleted, or on a completed task
-    /// only finishes the job. Returns the event when one was written.
-    async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>>;
+    /// event, queues its email and pushes (see [`Sends`]) and marks the job done. A reminder
+    /// already sent, deleted, or on a completed task only finishes the job. Returns the event
+    /// when one was written.
+    async fn fire_reminder(
+        &self,
+        job: &Job,
+        sends: Sends,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Event>>;
     /// Marks a job done (with the error it gave up on, if any).
     async fn finish_job(&self, id: JobId, now: DateTime<Utc>, error: Option<&str>) -> Result<()>;
     /// Releases a failed job to run again at `run_at`.
@@ -205,7 +231,11 @@ impl Todo {
 
     /// Fires a reminder job; the event when one was written.
     pub async fn fire_reminder(&self, job: &Job) -> Result<Option<Event>> {
-        self.store.fire_reminder(job, now()).await
+        let sends = Sends {
+            email: self.sends_mail(),
+            push: self.sends_push(),
+        };
+        self.store.fire_reminder(job, sends, now()).await
     }
 
     /// What a delivery job is to send; `None` (and the job is done) when there is nothing to
@@ -274,6 +304,7 @@ mod tests {
             reminder_id: None,
             event_id: None,
             webhook_id: None,
+            subscription_id: None,
             attempts,
         }
     }

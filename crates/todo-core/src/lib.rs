@@ -21,6 +21,7 @@ pub mod placement;
 pub mod planning;
 pub mod project;
 pub mod projects;
+pub mod push;
 pub mod quick;
 pub mod recurrence;
 pub mod reminders;
@@ -61,6 +62,8 @@ pub struct Todo {
     public_url: Option<Arc<str>>,
     /// Sends email (`SMTP_URL`); none: nothing is sent.
     mailer: Option<Arc<dyn mail::Mailer>>,
+    /// Sends Web Push; none: nothing is pushed.
+    pusher: Option<Arc<dyn push::Pusher>>,
 }
 
 impl Todo {
@@ -78,6 +81,7 @@ impl Todo {
             zones: Arc::new(Memo::new(ttl)),
             public_url: None,
             mailer: None,
+            pusher: None,
         }
     }
 

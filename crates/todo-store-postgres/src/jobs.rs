@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use todo_core::Result;
 use todo_core::events::{Activity, Event, EventType};
 use todo_core::ids::TaskId;
-use todo_core::jobs::{Job, JobId, JobKind, JobStore};
+use todo_core::jobs::{Job, JobId, JobKind, JobStore, Sends};
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
 use crate::rows::db_error;
@@ -51,7 +51,12 @@ impl JobStore for PostgresStore {
         .map_err(db_error)
     }
 
-    async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
+    async fn fire_reminder(
+        &self,
+        job: &Job,
+        sends: Sends,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Event>> {
         let user = &job.user_id;
         let mut tx = tx::begin(&self.pool, user).await?;
         let fired: Option<(i64, TaskId)> = match job.reminder_id {
@@ -85,6 +90,23 @@ impl JobStore for PostgresStore {
                 at: now,
             };
             let id = events::record(&mut tx, written).await?;
+            sqlx::query(
+                "WITH u AS (SELECT id, email, notify_email, notify_push FROM users WHERE id = $1), \
+                 mail AS (INSERT INTO jobs (kind, user_id, event_id, run_at) \
+                     SELECT 'email', u.id, $2, $3 FROM u \
+                     WHERE $4 AND u.notify_email AND u.email IS NOT NULL) \
+                 INSERT INTO jobs (kind, user_id, event_id, subscription_id, run_at) \
+                 SELECT 'push', u.id, $2, s.id, $3 FROM u \
+                 JOIN push_subscriptions s ON s.user_id = u.id WHERE $5 AND u.notify_push",
+            )
+            .bind(user)
+            .bind(id)
+            .bind(now)
+            .bind(sends.email)
+            .bind(sends.push)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
             event = Some(Event {
                 id,
                 event_type: EventType::Reminder,

@@ -520,6 +520,7 @@ pub struct JobRow {
     pub event_id: Option<i64>,
     pub webhook_id: Option<WebhookId>,
     pub attempts: i32,
+    pub subscription_id: Option<i64>,
 }
 
 impl FromColumns for JobRow {
@@ -532,6 +533,7 @@ impl FromColumns for JobRow {
             event_id: row.opt_big(4)?,
             webhook_id: row.opt_big(5)?.map(WebhookId::new),
             attempts: row.int(6)?,
+            subscription_id: row.opt_big(7)?,
         })
     }
 }
@@ -546,6 +548,7 @@ impl JobRow {
             reminder_id: self.reminder_id,
             event_id: self.event_id,
             webhook_id: self.webhook_id,
+            subscription_id: self.subscription_id,
             attempts: self.attempts,
         })
     }
@@ -643,7 +646,8 @@ pub const CREDENTIAL_COLUMNS: &str =
     "user_id, api_key_ciphertext, key_hint, model, created_at, updated_at";
 pub const WEBHOOK_COLUMNS: &str =
     "id, url, created_at, consecutive_failures, disabled_at, last_error, project_id";
-pub const JOB_COLUMNS: &str = "id, kind, user_id, reminder_id, event_id, webhook_id, attempts";
+pub const JOB_COLUMNS: &str =
+    "id, kind, user_id, reminder_id, event_id, webhook_id, attempts, subscription_id";
 /// The columns of an [`EventRow`], from `events e`.
 pub const EVENT_COLUMNS: &str =
     "e.id, e.user_id, e.event_type, e.task_id, e.task_data, e.created_at, e.action, e.project_id";

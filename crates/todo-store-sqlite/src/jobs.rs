@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use todo_core::Result;
 use todo_core::events::{Activity, Event, EventType};
 use todo_core::ids::TaskId;
-use todo_core::jobs::{Job, JobId, JobKind, JobStore};
+use todo_core::jobs::{Job, JobId, JobKind, JobStore, Sends};
 use todo_core::time::to_sortable_text as ts;
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
@@ -57,7 +57,12 @@ impl JobStore for SqliteStore {
         .await
     }
 
-    async fn fire_reminder(&self, job: &Job, now: DateTime<Utc>) -> Result<Option<Event>> {
+    async fn fire_reminder(
+        &self,
+        job: &Job,
+        sends: Sends,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Event>> {
         let job = job.clone();
         self.write_announcing(move |conn| {
             let tx = savepoint(conn)?;
@@ -90,6 +95,21 @@ impl JobStore for SqliteStore {
                     at: now,
                 };
                 let id = events::record(&tx, written)?;
+                tx.execute(
+                    "INSERT INTO jobs (kind, user_id, event_id, run_at) \
+                     SELECT 'email', id, ?2, ?3 FROM users \
+                     WHERE id = ?1 AND ?4 AND notify_email AND email IS NOT NULL",
+                    (&job.user_id, id, ts(&now), sends.email),
+                )
+                .map_err(db_error)?;
+                tx.execute(
+                    "INSERT INTO jobs (kind, user_id, event_id, subscription_id, run_at) \
+                     SELECT 'push', u.id, ?2, s.id, ?3 FROM users u \
+                     JOIN push_subscriptions s ON s.user_id = u.id \
+                     WHERE u.id = ?1 AND ?4 AND u.notify_push",
+                    (&job.user_id, id, ts(&now), sends.push),
+                )
+                .map_err(db_error)?;
                 event = Some(Event {
                     id,
                     event_type: EventType::Reminder,

@@ -88,6 +88,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "mail",
         sql: include_str!("../migrations/0012_mail.sql"),
     },
+    Migration {
+        version: 13,
+        description: "channels",
+        sql: include_str!("../migrations/0013_channels.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

@@ -7,7 +7,7 @@ use chrono::{Days, Duration, NaiveDate};
 use todo_core::Store;
 use todo_core::events::EventType;
 use todo_core::ids::{TaskId, UserId};
-use todo_core::jobs::JobKind;
+use todo_core::jobs::{JobKind, Sends};
 use todo_core::recurrence::RecurrenceMode;
 use todo_core::reminders::NewReminder;
 use todo_core::task::{Due, NewTask, TaskChanges};
@@ -371,13 +371,32 @@ async fn a_due_reminder_job_fires_once_and_a_lease_keeps_others_off_until_it_end
         assert_eq!(reclaimed.len(), 2);
         assert!(reclaimed.iter().all(|j| j.attempts == 2));
 
-        let mut fired = 0;
+        let mut fired = Vec::new();
+        let sends = Sends {
+            email: true,
+            push: true,
+        };
         for job in claimed.iter().chain(&reclaimed) {
-            if let Some(event) = store.fire_reminder(job, now()).await.expect("fire") {
+            if let Some(event) = store.fire_reminder(job, sends, now()).await.expect("fire") {
                 assert_eq!(event.event_type, EventType::Reminder);
                 assert!(event.task_data["reminder"]["sent_at"].is_string());
-                fired += 1;
+                fired.push(event.id);
             }
+        }
+        let fired = fired.len();
+        // The owner's email channel is on by default: one email job per reminder, with it.
+        let emails = store
+            .claim_jobs(JobKind::Email, now(), Duration::seconds(30), 10)
+            .await
+            .expect("claim email");
+        assert_eq!(emails.len(), 2, "{}: an email per reminder", db.backend);
+        assert!(
+            emails
+                .iter()
+                .all(|j| j.event_id.is_some() && j.user_id == owner)
+        );
+        for job in &emails {
+            store.finish_job(job.id, now(), None).await.expect("finish");
         }
         assert_eq!(
             fired, 2,
