@@ -20,6 +20,7 @@ use crate::planning::{Completion, WriteContext};
 use crate::project::{
     NewProject, Project, ProjectChanges, ProjectId, Role, Section, SectionChanges, SectionId,
 };
+use crate::push::PushStore;
 use crate::sharing::{
     ActivityEntry, Comment, CommentId, Invitation, InvitationId, InvitationInput, Member,
 };
@@ -67,6 +68,7 @@ pub trait Store:
     + EventStore
     + JobStore
     + MailStore
+    + PushStore
     + WebhookStore
     + OAuthStore
     + Send

@@ -297,6 +297,14 @@ pub async fn check_url(raw: &str, allow_private: bool) -> Result<url::Url, Strin
     if raw.chars().count() > URL_MAX_CHARS {
         return Err(format!("must be at most {URL_MAX_CHARS} characters"));
     }
+    check_target(raw, allow_private).await
+}
+
+/// The address rules of every URL the server sends to on a user's behalf (webhooks, Web Push
+/// endpoints), its length aside: an `http` or `https` URL with a host and no credentials, and
+/// (unless `allow_private`) every address its host resolves to public.
+pub async fn check_target(raw: &str, allow_private: bool) -> Result<url::Url, String> {
+    let raw = raw.trim();
     let url = url::Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err("must be an http or https URL".into());

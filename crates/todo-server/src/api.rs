@@ -10,6 +10,7 @@ pub mod events;
 pub mod health;
 mod problems;
 pub mod projects;
+pub mod push;
 mod shapes;
 pub mod sharing;
 pub mod tags;
@@ -58,6 +59,7 @@ use crate::{AppState, access_log, auth, hardening, mcp, metrics, rate_limit};
         (name = "chat", description = "The AI assistant: chat turns, conversations, your own LLM key"),
         (name = "events", description = "Live updates (Server-Sent Events)"),
         (name = "webhooks", description = "Events POSTed to your URL, signed"),
+        (name = "push", description = "Web Push: reminders pushed to your browsers"),
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "oauth", description = "OAuth 2.1 for connected apps (on when PUBLIC_URL is set; errors as RFC 6749)"),
     )
@@ -142,6 +144,9 @@ fn resources() -> OpenApiRouter<AppState> {
         .routes(routes!(events::stream))
         .routes(routes!(webhooks::list, webhooks::create))
         .routes(routes!(webhooks::delete))
+        .routes(routes!(push::public_key))
+        .routes(routes!(push::list, push::create))
+        .routes(routes!(push::delete))
 }
 
 /// `Location` of resource `id` in the collection at `collection` (in the request's route shape).

@@ -5,6 +5,9 @@
 //!   at most `webhook_concurrency` at once, and at most `webhook_per_user` of one user and
 //!   `webhook_per_target` to one host (a delivery over either bound is put back for a few
 //!   seconds without using up an attempt);
+//! - the push lane (when the server pushes) is the same lane over `push` jobs, with bounds of
+//!   its own: a push's target is its subscription (one browser), not the push service's host,
+//!   which serves every user;
 //! - the email lane (when `SMTP_URL` is set) leases queued messages and sends them, one at a
 //!   time, failures retried with backoff up to `webhook_max_attempts`;
 //! - housekeeping prunes old events and finished jobs.
@@ -22,6 +25,7 @@ use chrono::Utc;
 use todo_core::Todo;
 use todo_core::events::Signal;
 use todo_core::jobs::{InFlight, Job, JobKind, Started};
+use todo_core::push::PushFailure;
 use todo_core::webhooks::{Delivery, is_public};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -67,6 +71,7 @@ impl Default for JobSettings {
 pub const REMINDERS_FIRED: &str = "todo_reminders_fired_total";
 pub const WEBHOOK_DELIVERIES: &str = "todo_webhook_deliveries_total";
 pub const EMAILS_SENT: &str = "todo_emails_sent_total";
+pub const PUSH_SENT: &str = "todo_push_sent_total";
 
 /// Longest sleep between looks at the queue, in case a wake-up was lost.
 const MAX_IDLE: Duration = Duration::from_secs(30);
@@ -82,12 +87,19 @@ pub fn spawn(
     settings: JobSettings,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, String> {
-    let client = delivery_client(&settings, todo.allows_private_webhooks())?;
+    let client = delivery_client(&settings, todo.allows_private_webhooks(), "todo-webhooks")?;
     Ok(tokio::spawn(async move {
         tracing::info!("job worker started");
+        let push = async {
+            // Without a sender nothing is queued either.
+            if todo.sends_push() {
+                sending_lane(&todo, &settings, JobKind::Push, &client, &shutdown).await;
+            }
+        };
         tokio::join!(
             reminder_lane(&todo, &settings, &shutdown),
-            delivery_lane(&todo, &settings, &client, &shutdown),
+            sending_lane(&todo, &settings, JobKind::Webhook, &client, &shutdown),
+            push,
             email_lane(&todo, &settings, &shutdown),
             housekeeping(&todo, &settings, &shutdown),
         );
@@ -186,11 +198,13 @@ async fn email_lane(todo: &Todo, settings: &JobSettings, shutdown: &Cancellation
     }
 }
 
-/// Starts due deliveries while it has free slots, each as a task of its own; sleeps when
-/// there is nothing due or no free slot.
-async fn delivery_lane(
+/// Starts due jobs of `kind` (webhook deliveries or pushes) while it has free slots, each as
+/// a task of its own; sleeps when there is nothing due or no free slot. Each lane has its own
+/// slots and its own count of what is in flight.
+async fn sending_lane(
     todo: &Todo,
     settings: &JobSettings,
+    kind: JobKind,
     client: &reqwest::Client,
     shutdown: &CancellationToken,
 ) {
@@ -209,19 +223,16 @@ async fn delivery_lane(
             continue;
         }
         let limit = u32::try_from(free).unwrap_or(CLAIM_BATCH).min(CLAIM_BATCH);
-        let jobs = match todo
-            .claim_jobs(JobKind::Webhook, lease(settings), limit)
-            .await
-        {
+        let jobs = match todo.claim_jobs(kind, lease(settings), limit).await {
             Ok(jobs) => jobs,
             Err(e) => {
-                tracing::warn!(error = %e, "claiming deliveries failed");
+                tracing::warn!(error = %e, kind = kind.as_str(), "claiming jobs failed");
                 Vec::new()
             }
         };
         if jobs.is_empty() {
             let running = Some(&mut running);
-            until_due(todo, JobKind::Webhook, &mut signals, shutdown, running).await;
+            until_due(todo, kind, &mut signals, shutdown, running).await;
             continue;
         }
         for job in jobs {
@@ -237,7 +248,7 @@ async fn delivery_lane(
                 in_flight: Arc::clone(&in_flight),
                 _slot: slot,
             };
-            running.spawn(run.delivery(job));
+            running.spawn(run.job(job));
         }
     }
     // Let the deliveries in flight end (each within `webhook_timeout`).
@@ -261,6 +272,67 @@ struct Run {
 }
 
 impl Run {
+    async fn job(self, job: Job) {
+        match job.kind {
+            JobKind::Push => self.push(job).await,
+            _ => self.delivery(job).await,
+        }
+    }
+
+    async fn push(self, job: Job) {
+        let Some(pusher) = self.todo.pusher().cloned() else {
+            return;
+        };
+        let (subscription, payload) = match self.todo.push_of(&job).await {
+            Ok(Some(push)) => push,
+            Ok(None) => return,
+            Err(e) => {
+                self.failed(&job, &e.to_string()).await;
+                return;
+            }
+        };
+        // One browser at a time per bound, not one push service host: every user's
+        // subscriptions of a browser brand share its host.
+        let target = subscription.endpoint.as_str();
+        let Some(started) = self.in_flight.try_start(job.user_id.as_str(), target) else {
+            tracing::debug!(job_id = job.id, user_id = %job.user_id, "push put back: user or subscription busy");
+            postpone(&self.todo, &job).await;
+            return;
+        };
+        let outcome = pusher.push(&subscription, &payload).await;
+        drop(started);
+        let label = match &outcome {
+            Ok(()) => "success",
+            Err(PushFailure::Gone) => "gone",
+            Err(PushFailure::Failed(_)) => "failure",
+        };
+        metrics::counter!(PUSH_SENT, "outcome" => label).increment(1);
+        match &outcome {
+            Err(PushFailure::Failed(e)) => {
+                tracing::info!(subscription_id = subscription.id, error = %e, "push failed");
+            }
+            Err(PushFailure::Gone) => {
+                tracing::info!(
+                    subscription_id = subscription.id,
+                    "push subscription gone: dropped"
+                );
+            }
+            Ok(()) => {}
+        }
+        let recorded = self
+            .todo
+            .pushed(
+                &job,
+                subscription.id,
+                outcome,
+                self.settings.webhook_max_attempts,
+            )
+            .await;
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, job_id = job.id, "recording a push failed");
+        }
+    }
+
     async fn delivery(self, job: Job) {
         let delivery = match self.todo.delivery(&job).await {
             Ok(Some(delivery)) => delivery,
@@ -406,16 +478,7 @@ async fn deliver(
     allow_private: bool,
 ) -> Result<(), String> {
     let url = reqwest::Url::parse(&delivery.webhook.url).map_err(|e| e.to_string())?;
-    // Names are checked by the resolver; a literal address never reaches it.
-    if !allow_private
-        && let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = url.host()
-        && let Some(ip) = url
-            .host_str()
-            .and_then(|h| h.trim_matches(['[', ']']).parse().ok())
-        && !is_public(ip)
-    {
-        return Err("the URL points at a private address".into());
-    }
+    refuse_private_literal(&url, allow_private)?;
     let body = serde_json::to_vec(&delivery.event).map_err(|e| e.to_string())?;
     let timestamp = Utc::now().timestamp();
     let response = client
@@ -438,7 +501,26 @@ async fn deliver(
     }
 }
 
-fn describe_send_error(e: &reqwest::Error) -> String {
+/// Refuses a URL whose host is a literal private address (unless `allow_private`): names are
+/// checked by [`PublicResolver`] as the connection is made, but a literal address never
+/// reaches a resolver.
+pub(crate) fn refuse_private_literal(
+    url: &reqwest::Url,
+    allow_private: bool,
+) -> Result<(), String> {
+    if !allow_private
+        && let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = url.host()
+        && let Some(ip) = url
+            .host_str()
+            .and_then(|h| h.trim_matches(['[', ']']).parse().ok())
+        && !is_public(ip)
+    {
+        return Err("the URL points at a private address".into());
+    }
+    Ok(())
+}
+
+pub(crate) fn describe_send_error(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {
@@ -469,13 +551,20 @@ impl reqwest::dns::Resolve for PublicResolver {
     }
 }
 
-fn delivery_client(settings: &JobSettings, allow_private: bool) -> Result<reqwest::Client, String> {
+/// The client of every request the server sends to a user's URL (webhook deliveries, Web
+/// Push): `webhook_timeout` in all, no redirects, no proxy, and (unless `allow_private`)
+/// connections to public addresses only. `agent` names the sender in `User-Agent`.
+pub fn delivery_client(
+    settings: &JobSettings,
+    allow_private: bool,
+    agent: &str,
+) -> Result<reqwest::Client, String> {
     let mut builder = reqwest::Client::builder()
         .timeout(settings.webhook_timeout)
         .connect_timeout(CONNECT_TIMEOUT.min(settings.webhook_timeout))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .user_agent(concat!("todo-webhooks/", env!("CARGO_PKG_VERSION")));
+        .user_agent(format!("{agent}/{}", env!("CARGO_PKG_VERSION")));
     if !allow_private {
         builder = builder.dns_resolver(Arc::new(PublicResolver));
     }

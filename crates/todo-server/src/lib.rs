@@ -16,6 +16,7 @@ pub mod mail;
 pub mod mcp;
 pub mod metrics;
 pub mod oauth;
+pub mod push;
 pub mod rate_limit;
 pub mod web;
 

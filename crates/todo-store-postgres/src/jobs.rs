@@ -94,16 +94,21 @@ impl JobStore for PostgresStore {
                 "WITH u AS (SELECT id, email, notify_email, notify_push FROM users WHERE id = $1), \
                  mail AS (INSERT INTO jobs (kind, user_id, event_id, run_at) \
                      SELECT 'email', u.id, $2, $3 FROM u \
-                     WHERE $4 AND u.notify_email AND u.email IS NOT NULL) \
-                 INSERT INTO jobs (kind, user_id, event_id, subscription_id, run_at) \
-                 SELECT 'push', u.id, $2, s.id, $3 FROM u \
-                 JOIN push_subscriptions s ON s.user_id = u.id WHERE $5 AND u.notify_push",
+                     WHERE $4 AND u.notify_email AND u.email IS NOT NULL RETURNING 1), \
+                 pushes AS (INSERT INTO jobs (kind, user_id, event_id, subscription_id, run_at) \
+                     SELECT 'push', u.id, $2, s.id, $3 FROM u \
+                     JOIN push_subscriptions s ON s.user_id = u.id WHERE $5 AND u.notify_push \
+                     RETURNING 1) \
+                 SELECT pg_notify($6, '') \
+                 WHERE EXISTS (SELECT 1 FROM mail) OR EXISTS (SELECT 1 FROM pushes)",
             )
             .bind(user)
             .bind(id)
             .bind(now)
             .bind(sends.email)
             .bind(sends.push)
+            // The workers' email and push lanes wake on commit.
+            .bind(crate::events::JOBS_CHANNEL)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

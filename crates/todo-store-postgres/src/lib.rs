@@ -10,6 +10,7 @@ mod list;
 mod mail;
 mod oauth;
 mod projects;
+mod push;
 mod reminders;
 mod rows;
 mod sharing;

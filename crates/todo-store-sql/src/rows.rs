@@ -15,6 +15,7 @@ use todo_core::ids::{
 use todo_core::jobs::{Job, JobKind};
 use todo_core::planning::Completion;
 use todo_core::project::{Project, Role as ProjectRole, Section};
+use todo_core::push::PushSubscription;
 use todo_core::recurrence::RecurrenceMode;
 use todo_core::tag::Tag;
 use todo_core::task::{Due, DueChange};
@@ -637,6 +638,27 @@ impl From<WebhookRow> for Webhook {
     }
 }
 
+pub struct PushSubscriptionRow(pub PushSubscription);
+
+impl FromColumns for PushSubscriptionRow {
+    fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
+        Ok(PushSubscriptionRow(PushSubscription {
+            id: row.big(0)?,
+            user_id: UserId::new(row.text(1)?),
+            endpoint: row.text(2)?,
+            p256dh: row.text(3)?,
+            auth: row.text(4)?,
+            created_at: row.time(5)?,
+        }))
+    }
+}
+
+impl From<PushSubscriptionRow> for PushSubscription {
+    fn from(r: PushSubscriptionRow) -> Self {
+        r.0
+    }
+}
+
 pub const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
 pub const API_KEY_COLUMNS: &str =
     "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
@@ -646,6 +668,7 @@ pub const CREDENTIAL_COLUMNS: &str =
     "user_id, api_key_ciphertext, key_hint, model, created_at, updated_at";
 pub const WEBHOOK_COLUMNS: &str =
     "id, url, created_at, consecutive_failures, disabled_at, last_error, project_id";
+pub const PUSH_SUBSCRIPTION_COLUMNS: &str = "id, user_id, endpoint, p256dh, auth, created_at";
 pub const JOB_COLUMNS: &str =
     "id, kind, user_id, reminder_id, event_id, webhook_id, attempts, subscription_id";
 /// The columns of an [`EventRow`], from `events e`.

@@ -14,6 +14,7 @@ mod migrate;
 mod oauth;
 mod pool;
 mod projects;
+mod push;
 mod reminders;
 mod rows;
 mod sharing;

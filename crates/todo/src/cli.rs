@@ -201,6 +201,26 @@ pub struct ServeArgs {
     pub jobs: JobArgs,
     #[command(flatten)]
     pub mail: MailArgs,
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+/// Web Push (reminders pushed to subscribed browsers): always on in `serve`.
+#[derive(Args, Clone)]
+#[command(next_help_heading = "Web Push")]
+pub struct PushArgs {
+    /// The VAPID private key: a P-256 private key of 32 bytes, base64url (as web-push
+    /// libraries print it). When unset, one is generated on first start and kept in the
+    /// database. Changing it invalidates every browser's subscription.
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+}
+
+impl PushArgs {
+    /// The configured key (a secret), if any.
+    pub fn private_key(&self) -> Option<Secret> {
+        set(&self.vapid_private_key).map(Secret::new)
+    }
 }
 
 /// Outgoing email (password resets, invitations). Off without `SMTP_URL`.

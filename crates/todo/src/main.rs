@@ -93,7 +93,8 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let todo = todo.with_mailer(mailer);
+    let pusher = pusher(&todo, &args).await?;
+    let todo = todo.with_mailer(mailer).with_pusher(Some(pusher));
     let settings = Settings {
         auth: AuthSettings {
             jwt_secret: todo_server::resolve_jwt_secret(&todo, args.jwt_secret.clone()).await?,
@@ -139,6 +140,36 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(5), worker).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The Web Push sender: the VAPID key (`VAPID_PRIVATE_KEY`, else the one kept in the
+/// database), its subject, and the webhook delivery client (the same address rules).
+async fn pusher(todo: &Todo, args: &ServeArgs) -> anyhow::Result<Arc<dyn todo_core::push::Pusher>> {
+    use todo_server::push::{WebPusher, resolve_vapid_key, vapid_subject};
+    let key = resolve_vapid_key(todo, args.push.private_key().as_ref())
+        .await
+        .map_err(|e| anyhow!(e))?;
+    let subject = vapid_subject(
+        args.mail.mail_from.as_deref(),
+        args.mcp.public_url.as_deref(),
+    )
+    .unwrap_or_else(|| {
+        tracing::warn!(
+            "neither MAIL_FROM nor PUBLIC_URL is set: Web Push names no contact (VAPID \
+                 subject mailto:postmaster@localhost), which some push services refuse"
+        );
+        "mailto:postmaster@localhost".to_owned()
+    });
+    let allow_private = args.jobs.webhook_allow_private_networks;
+    let client =
+        todo_server::jobs::delivery_client(&args.jobs.settings(), allow_private, "todo-push")
+            .map_err(|e| anyhow!(e))?;
+    Ok(Arc::new(WebPusher::new(
+        key,
+        subject,
+        client,
+        allow_private,
+    )))
 }
 
 async fn shutdown_signal() {

@@ -12,7 +12,7 @@ use todo_server::{AppState, Settings};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use crate::helpers::{TestApp, TestUser, auth_settings};
+use crate::helpers::{TestApp, TestUser, auth_settings, fast_jobs};
 
 /// An open event stream, read message by message.
 struct EventStream {
@@ -92,13 +92,6 @@ async fn replica_allowing_private_webhooks(app: &TestApp) -> TestApp {
         router: todo_server::app(state).expect("router"),
         todo,
         db: app.db.clone(),
-    }
-}
-
-fn fast_jobs() -> JobSettings {
-    JobSettings {
-        lease: Duration::from_secs(5),
-        ..JobSettings::default()
     }
 }
 

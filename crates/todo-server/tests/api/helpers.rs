@@ -75,6 +75,14 @@ pub struct TestUser {
     pub token: String,
 }
 
+/// The job worker's settings with a short lease, for tests that run it.
+pub fn fast_jobs() -> todo_server::jobs::JobSettings {
+    todo_server::jobs::JobSettings {
+        lease: std::time::Duration::from_secs(5),
+        ..todo_server::jobs::JobSettings::default()
+    }
+}
+
 pub fn auth_settings() -> AuthSettings {
     AuthSettings {
         jwt_secret: Secret::new("test-secret-test-secret-test-secret"),

@@ -23,6 +23,7 @@ mod operations;
 mod password_reset;
 mod probe;
 mod projects;
+mod push;
 mod rate_limits;
 mod scripted_llm;
 mod sharing;
