@@ -467,6 +467,28 @@ async fn create_without_post(app: &TestApp, owner: &TestUser, collection: &str) 
                 .expect("create a webhook");
             Some(Object::listed(created.webhook.id.to_string(), collection))
         }
+        // A subscription's keys must be a point on P-256, which no example from the schema is:
+        // subscribe through the use case with the curve's generator point, at an endpoint of
+        // the owner's own (an endpoint subscribed again moves to whoever subscribed it).
+        "/api/v1/push/subscriptions" => {
+            let input = todo_core::push::SubscriptionInput {
+                endpoint: format!("https://93.184.216.34/matrix/{}", serial()),
+                keys: todo_core::push::SubscriptionKeys {
+                    p256dh: "BGsX0fLhLEJH-Lzm5WOkQPJ3A32BLeszoPShOUXYmMKWT-NC4v4af5uO5-tKfA-eFivOM1drMV7Oy7ZAaDe_UfU"
+                        .into(),
+                    auth: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+                },
+            };
+            let subscribed = app
+                .todo
+                .subscribe_push(&owner.id.clone().into(), input)
+                .await
+                .expect("subscribe a browser");
+            Some(Object::listed(
+                subscribed.subscription.id.to_string(),
+                collection,
+            ))
+        }
         // A session is a login: sign in once more and take that session.
         "/api/v1/sessions" => {
             let me = app.get("/api/v1/me", &owner.token).await;

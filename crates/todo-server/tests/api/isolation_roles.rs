@@ -39,6 +39,7 @@ const PERSONAL: &[(&str, &str)] = &[
         "labels are personal, on a shared task too (docs/sharing.md)",
     ),
     ("/api/v1/webhooks", "a user's own hooks"),
+    ("/api/v1/push/subscriptions", "a user's own browsers"),
     ("/api/v1/conversations", "a user's own chat"),
     ("/api/v1/connected-apps", "a user's own OAuth grants"),
     (

@@ -11,6 +11,7 @@ mod mail;
 mod migrations;
 mod oauth;
 mod projects;
+mod push;
 mod sharing;
 mod tags;
 mod tasks;
