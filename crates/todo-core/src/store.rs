@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::events::{EventId, EventStore};
 use crate::jobs::JobStore;
 use crate::mail::MailStore;
+use crate::notify::NotifyStore;
 use crate::oauth::OAuthStore;
 use crate::page::TaskQuery;
 use crate::placement::MoveInput;
@@ -67,6 +68,7 @@ pub trait Store:
     + EventStore
     + JobStore
     + MailStore
+    + NotifyStore
     + WebhookStore
     + OAuthStore
     + Send
