@@ -500,6 +500,8 @@ impl Todo {
         if let Some(tz) = new_zone {
             self.zones.forget(user_id.as_str());
             self.retime_tasks(user_id, tz).await?;
+            // The digest's local hour is another moment in the new zone.
+            self.store.reschedule_digest(user_id, now()).await?;
         }
         Ok(user)
     }

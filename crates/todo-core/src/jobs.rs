@@ -99,10 +99,12 @@ pub enum AfterFailure {
     GiveUp,
 }
 
-/// A failed reminder is retried until it fires (it is a write to our own database); a failed
-/// delivery or email is retried with [`backoff`] until it has had `max_attempts`.
+/// A failed reminder or digest is retried until it runs (it is a write to our own database,
+/// and a digest job given up would end the user's schedule); a failed delivery or email is
+/// retried with [`backoff`] until it has had `max_attempts`.
 pub fn after_failure(job: &Job, max_attempts: i32, now: DateTime<Utc>) -> AfterFailure {
-    if job.kind != JobKind::Reminder && job.attempts >= max_attempts {
+    let retried_forever = matches!(job.kind, JobKind::Reminder | JobKind::Digest);
+    if !retried_forever && job.attempts >= max_attempts {
         AfterFailure::GiveUp
     } else {
         AfterFailure::RetryAt(now + backoff(job.attempts))
@@ -326,6 +328,10 @@ mod tests {
         );
         assert!(matches!(
             after_failure(&job(JobKind::Reminder, 30), 3, at),
+            AfterFailure::RetryAt(_)
+        ));
+        assert!(matches!(
+            after_failure(&job(JobKind::Digest, 30), 3, at),
             AfterFailure::RetryAt(_)
         ));
     }

@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod mail;
 pub mod memo;
 pub mod metrics;
+pub mod notify;
 pub mod oauth;
 pub mod page;
 pub mod password;
@@ -64,6 +65,8 @@ pub struct Todo {
     mailer: Option<Arc<dyn mail::Mailer>>,
     /// Sends Web Push; none: nothing is pushed.
     pusher: Option<Arc<dyn push::Pusher>>,
+    /// The key of unsubscribe links, read from the database once (see [`notify`]).
+    unsubscribe_key: Arc<tokio::sync::OnceCell<Vec<u8>>>,
 }
 
 impl Todo {
@@ -82,6 +85,7 @@ impl Todo {
             public_url: None,
             mailer: None,
             pusher: None,
+            unsubscribe_key: Arc::default(),
         }
     }
 

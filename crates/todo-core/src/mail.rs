@@ -22,6 +22,7 @@ use crate::Todo;
 use crate::api_key::hash_secret;
 use crate::error::{Error, Result};
 use crate::jobs::Job;
+use crate::notify::{Unsubscribe, with_unsubscribe};
 use crate::password;
 use crate::sharing::Invitation;
 use crate::time::now;
@@ -37,6 +38,10 @@ pub struct Mail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The one-click unsubscribe link (`List-Unsubscribe`, RFC 8058), when the message has
+    /// one. Absent in payloads queued before it existed.
+    #[serde(default)]
+    pub unsubscribe: Option<String>,
 }
 
 /// Sends one message (the SMTP adapter in the server). An error is retried by the job worker.
@@ -69,7 +74,7 @@ pub trait MailStore {
 }
 
 /// Text made safe to put in HTML.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -85,7 +90,13 @@ fn escape(text: &str) -> String {
 }
 
 /// A message with one call to action: paragraphs, a link, and a closing line, in both parts.
-fn compose(to: &str, subject: String, paragraphs: &[String], link: &str, after: &str) -> Mail {
+pub(crate) fn compose(
+    to: &str,
+    subject: String,
+    paragraphs: &[String],
+    link: &str,
+    after: &str,
+) -> Mail {
     let mut text = String::new();
     let mut html =
         String::from("<!DOCTYPE html>\n<html><body style=\"font-family: sans-serif\">\n");
@@ -108,6 +119,7 @@ fn compose(to: &str, subject: String, paragraphs: &[String], link: &str, after: 
         subject,
         text,
         html,
+        unsubscribe: None,
     }
 }
 
@@ -224,27 +236,38 @@ impl Todo {
         self.forget_sessions(&user_id, None).await
     }
 
-    /// Queues the message telling an invited address about `invitation`, if email is sent.
+    /// Queues the message telling an invited address about `invitation`, if email is sent
+    /// and the address did not turn invitation emails off (its `List-Unsubscribe` link).
     pub async fn mail_invitation(&self, invitation: &Invitation) -> Result<()> {
         let Some(public_url) = self.public_url().filter(|_| self.sends_mail()) else {
             return Ok(());
         };
+        if self.invitations_opted_out(&invitation.email).await? {
+            return Ok(());
+        }
         let has_account = self
             .store
             .user_with_password(&invitation.email)
             .await?
             .is_some();
         let mail = invitation_mail(public_url, invitation, has_account);
+        let what = Unsubscribe::Invitations(invitation.email.clone());
+        let mail = match self.unsubscribe_url(&what).await? {
+            Some(url) => with_unsubscribe(mail, &url, "invitation emails to this address"),
+            None => mail,
+        };
         self.queue_mail(&invitation.invited_by, &mail).await
     }
 
-    /// The message an `email` job is to send; `None` (and the job is done) when it has none.
+    /// The message an `email` job is to send: its payload, or for a fired reminder's job (an
+    /// event, no payload) the reminder composed now ([`Todo::reminder_mail`]); `None` (and the
+    /// job is done) when it has none.
     pub async fn mail_of(&self, job: &Job) -> Result<Option<Mail>> {
-        let mail = self
-            .store
-            .mail_payload(job.id)
-            .await?
-            .and_then(|payload| serde_json::from_str(&payload).ok());
+        let mail = match self.store.mail_payload(job.id).await? {
+            Some(payload) => serde_json::from_str(&payload).ok(),
+            None if job.event_id.is_some() => self.reminder_mail(job).await?,
+            None => None,
+        };
         if mail.is_none() {
             self.store
                 .finish_job(job.id, now(), Some("no message"))

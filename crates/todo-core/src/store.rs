@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::events::{EventId, EventStore};
 use crate::jobs::JobStore;
 use crate::mail::MailStore;
+use crate::notify::NotifyStore;
 use crate::oauth::OAuthStore;
 use crate::page::TaskQuery;
 use crate::placement::MoveInput;
@@ -69,6 +70,7 @@ pub trait Store:
     + JobStore
     + MailStore
     + PushStore
+    + NotifyStore
     + WebhookStore
     + OAuthStore
     + Send

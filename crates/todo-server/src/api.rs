@@ -8,6 +8,7 @@ pub mod chat;
 pub mod connected_apps;
 pub mod events;
 pub mod health;
+pub mod notifications;
 mod problems;
 pub mod projects;
 pub mod push;
@@ -92,6 +93,7 @@ fn resources() -> OpenApiRouter<AppState> {
             account::delete_me
         ))
         .routes(routes!(account::change_password))
+        .routes(routes!(notifications::get, notifications::put))
         .routes(routes!(account::sessions))
         .routes(routes!(account::end_session))
         .routes(routes!(api_keys::list, api_keys::create))

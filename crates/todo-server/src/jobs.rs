@@ -10,6 +10,8 @@
 //!   which serves every user;
 //! - the email lane (when `SMTP_URL` is set) leases queued messages and sends them, one at a
 //!   time, failures retried with backoff up to `webhook_max_attempts`;
+//! - the digest lane (when email is sent) leases due daily digests and runs each: it only
+//!   queues an email job, so a slow SMTP server never holds a digest up;
 //! - housekeeping prunes old events and finished jobs.
 //!
 //! Each lane sleeps until its next job is due (or a wake-up says jobs changed). Leases make
@@ -101,6 +103,7 @@ pub fn spawn(
             sending_lane(&todo, &settings, JobKind::Webhook, &client, &shutdown),
             push,
             email_lane(&todo, &settings, &shutdown),
+            digest_lane(&todo, &settings, &shutdown),
             housekeeping(&todo, &settings, &shutdown),
         );
         tracing::info!("job worker stopped");
@@ -193,6 +196,42 @@ async fn email_lane(todo: &Todo, settings: &JobSettings, shutdown: &Cancellation
                 .await;
             if let Err(e) = recorded {
                 tracing::warn!(error = %e, job_id = job.id, "recording a sent email failed");
+            }
+        }
+    }
+}
+
+/// Runs due daily digests, a batch at a time, then sleeps until the next is due. Without
+/// email there is nothing to send: the jobs wait (and are rescheduled when they run later).
+async fn digest_lane(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
+    if !todo.sends_mail() {
+        return;
+    }
+    let mut signals = todo.signals();
+    while !shutdown.is_cancelled() {
+        let jobs = match todo
+            .claim_jobs(JobKind::Digest, lease(settings), CLAIM_BATCH)
+            .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming digests failed");
+                Vec::new()
+            }
+        };
+        if jobs.is_empty() {
+            until_due(todo, JobKind::Digest, &mut signals, shutdown, None).await;
+            continue;
+        }
+        for job in jobs {
+            if let Err(e) = todo.run_digest(&job).await {
+                tracing::warn!(job_id = job.id, error = %e, "a digest failed");
+                let failed = todo
+                    .job_failed(&job, &e.to_string(), settings.webhook_max_attempts)
+                    .await;
+                if let Err(e) = failed {
+                    tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
+                }
             }
         }
     }

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use todo_core::mail::{Mail, Mailer};
@@ -63,10 +64,14 @@ impl Mailer for SmtpMailer {
             .to
             .parse()
             .map_err(|e| format!("the recipient is not an email address: {e}"))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(mail.subject.clone())
+            .subject(mail.subject.clone());
+        if let Some(url) = &mail.unsubscribe {
+            builder = unsubscribe_headers(builder, url)?;
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(
                 mail.text.clone(),
                 mail.html.clone(),
@@ -78,6 +83,31 @@ impl Mailer for SmtpMailer {
             .map(drop)
             .map_err(|e| describe(&e))
     }
+}
+
+/// `List-Unsubscribe: <url>` (RFC 2369) and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`
+/// (RFC 8058): a mail program offers "Unsubscribe" and POSTs to the URL itself. The URL is
+/// ours (`PUBLIC_URL` and a base64url token), so it is plain ASCII without spaces or `>`.
+fn unsubscribe_headers(
+    builder: lettre::message::MessageBuilder,
+    url: &str,
+) -> Result<lettre::message::MessageBuilder, String> {
+    if !url.is_ascii()
+        || url
+            .chars()
+            .any(|c| c.is_whitespace() || c == '>' || c == '<')
+    {
+        return Err("the unsubscribe URL is not plain ASCII".into());
+    }
+    Ok(builder
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe"),
+            format!("<{url}>"),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click".into(),
+        )))
 }
 
 fn describe(e: &lettre::transport::smtp::Error) -> String {
@@ -110,5 +140,29 @@ mod tests {
         );
         assert!(with_default_tls("http://mail.example").is_err());
         assert!(SmtpMailer::new("smtp://mail.example", "not an address").is_err());
+    }
+
+    #[test]
+    fn a_message_with_an_unsubscribe_link_carries_both_headers() {
+        let builder = Message::builder()
+            .from("todo@example.com".parse().expect("from"))
+            .to("ada@example.com".parse().expect("to"))
+            .subject("Reminder");
+        let url = "https://t.example/unsubscribe?token=abc.def";
+        let message = unsubscribe_headers(builder, url)
+            .expect("headers")
+            .body(String::from("hi"))
+            .expect("message");
+        let raw = String::from_utf8(message.formatted()).expect("ascii");
+        assert!(
+            raw.contains(&format!("List-Unsubscribe: <{url}>\r\n")),
+            "{raw}"
+        );
+        assert!(
+            raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            "{raw}"
+        );
+        let builder = Message::builder();
+        assert!(unsubscribe_headers(builder, "https://t.example/a b").is_err());
     }
 }

@@ -12,6 +12,7 @@ mod settings;
 mod sharing;
 mod tags;
 mod tasks;
+mod unsubscribe;
 mod view;
 
 use askama::Template;
@@ -47,6 +48,10 @@ pub fn routes() -> Router<AppState> {
             get(account::forgot_page).post(account::forgot),
         )
         .route("/reset", get(account::reset_page).post(account::reset))
+        .route(
+            "/unsubscribe",
+            get(unsubscribe::page_get).post(unsubscribe::confirm),
+        )
         .route("/tasks", post(tasks::quick_add))
         .route("/today/reschedule-overdue", post(tasks::reschedule_overdue))
         .route("/tasks/{id}", post(tasks::save))

@@ -9,6 +9,7 @@ use todo_core::ids::TaskId;
 use todo_core::jobs::{Job, JobId, JobKind, JobStore, Sends};
 use todo_store_sql::{JOB_COLUMNS, JobRow, reminder_task_data};
 
+use crate::events::JOBS_CHANNEL;
 use crate::rows::db_error;
 use crate::tasks::select_task;
 use crate::{PostgresStore, events, sql, tx};
@@ -112,6 +113,9 @@ impl JobStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+            // Wake every replica's workers for the email and pushes just queued (delivered at
+            // commit), as SQLite's announcing write does; else they wait for their next look.
+            sql::run(&mut *tx, "SELECT pg_notify($1, '')", [JOBS_CHANNEL.into()]).await?;
             event = Some(Event {
                 id,
                 event_type: EventType::Reminder,

@@ -8,6 +8,7 @@ mod import;
 mod jobs;
 mod list;
 mod mail;
+mod notify;
 mod oauth;
 mod projects;
 mod push;

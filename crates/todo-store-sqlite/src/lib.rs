@@ -11,6 +11,7 @@ mod jobs;
 mod list;
 mod mail;
 mod migrate;
+mod notify;
 mod oauth;
 mod pool;
 mod projects;

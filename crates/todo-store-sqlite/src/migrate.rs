@@ -93,6 +93,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "channels",
         sql: include_str!("../migrations/0013_channels.sql"),
     },
+    Migration {
+        version: 14,
+        description: "mail opt outs",
+        sql: include_str!("../migrations/0014_mail_opt_outs.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

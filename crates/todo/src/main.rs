@@ -114,8 +114,10 @@ async fn serve(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
         },
         llm: args.llm.settings(),
     };
-    let worker_todo = todo.clone();
     let state = AppState::new(todo, &settings).map_err(|e| anyhow!(e))?;
+    // The worker's `Todo` is the app's: with its public URL, so it sends what needs links
+    // (reminder emails, digests).
+    let worker_todo = state.todo.clone();
     let shutdown = state.shutdown.clone();
     let app = todo_server::app(state).map_err(|e| anyhow!(e))?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))

@@ -18,6 +18,7 @@ mod listing;
 mod logs;
 mod mcp;
 mod metrics;
+mod notifications;
 mod oauth;
 mod operations;
 mod password_reset;
