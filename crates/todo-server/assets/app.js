@@ -659,11 +659,22 @@
     if (note) note.remove();
   }
 
-  function notify(task) {
+  // The user's channels, read once per page when a reminder first arrives: with "in this app"
+  // turned off in Settings, reminders reach them by the other channels only.
+  let inApp = null;
+  async function notify(task) {
+    if (inApp === null) {
+      try {
+        const response = await fetch("/api/v1/me/notifications", { headers: { Accept: "application/json" } });
+        inApp = response.ok ? (await response.json()).in_app !== false : true;
+      } catch (_) { inApp = true; }
+    }
+    if (!inApp) return;
     const title = (task && task.title) || "Reminder";
     toast(`Reminder: ${title}`);
     if ("Notification" in window && Notification.permission === "granted") {
-      new Notification("todo reminder", { body: title, tag: `todo-${task && task.id}` });
+      // The push notification of the same reminder carries the same tag: one replaces the other.
+      new Notification("todo reminder", { body: title, tag: `task-${task && task.id}` });
     }
   }
 
@@ -728,6 +739,82 @@
 
   async function featureAvailable(url) {
     try { const r = await fetch(url, { headers: { Accept: "application/json" } }); return r.ok ? r : null; } catch (_) { return null; }
+  }
+
+  // --- Web Push on this device (Settings → Notifications) ---------------------------------
+  // The browser subscribes with the server's VAPID key and the subscription is sent to the
+  // server; its id is kept here so signing out can remove it (the device would otherwise
+  // keep receiving this account's reminders).
+  const PUSH_ID = "todo-push-subscription";
+  function vapidKeyBytes(base64url) {
+    const base64 = base64url.replace(/-/g, "+").replace(/_/g, "/");
+    const raw = atob(base64 + "=".repeat((4 - (base64.length % 4)) % 4));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+  async function pushRegistration() {
+    if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) return null;
+    return navigator.serviceWorker.ready;
+  }
+  async function setupPushDevice() {
+    const box = $("#push-device");
+    if (!box) return;
+    box.hidden = false;
+    const state = $("#push-state");
+    const toggle = $("#push-toggle");
+    const registration = await pushRegistration();
+    if (!registration) { state.textContent = "This browser cannot receive push notifications."; return; }
+    const show = (subscription) => {
+      toggle.hidden = false;
+      if (subscription && localStorage.getItem(PUSH_ID)) {
+        state.textContent = "Push is on for this device.";
+        toggle.textContent = "Turn off push on this device";
+      } else if (Notification.permission === "denied") {
+        state.textContent = "This browser blocks notifications from this site: allow them in the browser's site settings to turn push on.";
+        toggle.hidden = true;
+      } else {
+        state.textContent = "Push is off for this device.";
+        toggle.textContent = "Turn on push on this device";
+      }
+    };
+    show(await registration.pushManager.getSubscription());
+    toggle.addEventListener("click", async () => {
+      toggle.disabled = true;
+      try {
+        const current = await registration.pushManager.getSubscription();
+        if (current && localStorage.getItem(PUSH_ID)) {
+          await forgetPush(registration);
+          show(null);
+          toast("Push turned off for this device");
+          return;
+        }
+        if ((await Notification.requestPermission()) !== "granted") { show(null); return; }
+        const { public_key } = await api("GET", "/api/v1/push/vapid-public-key");
+        let subscription;
+        try {
+          subscription = current || await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: vapidKeyBytes(public_key) });
+        } catch (e) {
+          state.textContent = `This browser could not subscribe to its push service (${e.message || e.name}). Try again later, or use email.`;
+          return;
+        }
+        const keys = subscription.toJSON().keys || {};
+        const saved = await api("POST", "/api/v1/push/subscriptions", { endpoint: subscription.endpoint, keys: { p256dh: keys.p256dh, auth: keys.auth } });
+        localStorage.setItem(PUSH_ID, String(saved.id));
+        show(subscription);
+        toast("Push turned on for this device");
+      } catch (e) {
+        state.textContent = `Push could not be changed: ${e.message}`;
+      } finally {
+        toggle.disabled = false;
+      }
+    });
+  }
+  // Removes this device's subscription from the server and from the browser.
+  async function forgetPush(registration) {
+    const id = localStorage.getItem(PUSH_ID);
+    localStorage.removeItem(PUSH_ID);
+    if (id) await fetch(`/api/v1/push/subscriptions/${encodeURIComponent(id)}`, { method: "DELETE", headers: { "X-CSRF-Token": csrf() } }).catch(() => {});
+    const subscription = registration && await registration.pushManager.getSubscription();
+    if (subscription) await subscription.unsubscribe().catch(() => {});
   }
 
   async function setupWebhooks() {
@@ -1701,6 +1788,7 @@
     startLive();
     setupChat();
     setupWebhooks();
+    setupPushDevice();
     setupLlmKey();
     setupReminders();
     setupTree();
@@ -1715,10 +1803,18 @@
     else if (readQueue().length) flushQueue();
     // Signing out forgets this browser's copies of the pages and anything still queued.
     const logout = $("form.logout");
-    if (logout) logout.addEventListener("submit", () => {
+    if (logout) logout.addEventListener("submit", (event) => {
       writeQueue([]);
       const worker = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (worker) worker.postMessage({ kind: "forget" });
+      // This device stops receiving the account's pushes: removed while still signed in.
+      if (localStorage.getItem(PUSH_ID) && !logout.dataset.pushForgotten) {
+        event.preventDefault();
+        logout.dataset.pushForgotten = "1";
+        const done = () => logout.submit();
+        const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
+        Promise.race([pushRegistration().then(forgetPush), timeout]).then(done, done);
+      }
     });
   }
 })();

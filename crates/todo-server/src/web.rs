@@ -95,6 +95,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings::page))
         .route("/assistant", get(settings::assistant))
         .route("/settings/profile", post(settings::profile))
+        .route("/settings/notifications", post(settings::notifications))
         .route("/settings/password", post(settings::change_password))
         .route("/settings/sessions/{id}/end", post(settings::end_session))
         .route("/settings/delete-account", post(settings::delete_account))

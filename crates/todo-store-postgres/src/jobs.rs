@@ -108,14 +108,12 @@ impl JobStore for PostgresStore {
             .bind(now)
             .bind(sends.email)
             .bind(sends.push)
-            // The workers' email and push lanes wake on commit.
-            .bind(crate::events::JOBS_CHANNEL)
+            // Every replica's email and push lanes wake at commit (as SQLite's announcing write
+            // does); else they wait for their next look.
+            .bind(JOBS_CHANNEL)
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-            // Wake every replica's workers for the email and pushes just queued (delivered at
-            // commit), as SQLite's announcing write does; else they wait for their next look.
-            sql::run(&mut *tx, "SELECT pg_notify($1, '')", [JOBS_CHANNEL.into()]).await?;
             event = Some(Event {
                 id,
                 event_type: EventType::Reminder,

@@ -13,6 +13,7 @@ use todo_core::accounts::{
 };
 use todo_core::api_key::Scope;
 use todo_core::ids::ApiKeyId;
+use todo_core::notify::{NotificationSettings, NotificationsInput};
 use todo_core::page::ListTasksRequest;
 use todo_core::patch::Patch;
 use todo_core::time::now;
@@ -67,8 +68,8 @@ struct SettingsPage {
     error: String,
     /// What the server's chat offers: the LLM-key section says plainly when it cannot be used.
     llm: todo_core::chat::agent::Availability,
-    /// Whether the server sends email (`SMTP_URL`): the Email section says plainly when not.
-    sends_mail: bool,
+    /// Where reminders go; none for an app's OAuth token (the account's business, not an app's).
+    channels: Option<NotificationSettings>,
 }
 
 #[derive(Deserialize, Default)]
@@ -145,6 +146,11 @@ async fn settings_page(
             current: s.current,
         })
         .collect();
+    let channels = match state.todo.notifications(&user.principal).await {
+        Ok(channels) => Some(channels),
+        Err(todo_core::Error::Forbidden(_)) => None,
+        Err(err) => return Err(err.into()),
+    };
     let display = me.name.clone().or(me.email.clone()).unwrap_or_default();
     let status = if typed.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -171,7 +177,7 @@ async fn settings_page(
             notice: notices.notice,
             error: notices.error,
             llm: state.chat.availability(),
-            sends_mail: state.todo.sends_mail(),
+            channels,
         },
     )
 }
@@ -309,6 +315,55 @@ pub async fn profile(
     };
     match state.todo.update_profile(user.id(), input).await {
         Ok(_) => Ok(Redirect::to("/settings?notice=Profile+saved").into_response()),
+        Err(err) => Ok(redirect_with_error("/settings", &failure(err).1)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NotificationsForm {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+    /// Checkboxes: absent when unticked.
+    in_app: Option<String>,
+    email: Option<String>,
+    push: Option<String>,
+    /// An hour, or empty for no digest.
+    #[serde(default)]
+    digest_hour: String,
+}
+
+/// Saves the channels form: every box as it was left, the digest hour or none.
+pub async fn notifications(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<NotificationsForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    let digest_hour = match form.digest_hour.trim() {
+        "" => Patch::Null,
+        hour => match hour.parse::<i64>() {
+            Ok(hour) => Patch::Value(hour),
+            Err(_) => {
+                let message = "Pick the digest's hour from the list.";
+                return Ok(redirect_with_error("/settings", message));
+            }
+        },
+    };
+    let input = NotificationsInput {
+        in_app: Some(form.in_app.is_some()),
+        email: Some(form.email.is_some()),
+        push: Some(form.push.is_some()),
+        digest_hour,
+    };
+    match state
+        .todo
+        .update_notifications(&user.principal, input)
+        .await
+    {
+        Ok(_) => {
+            Ok(Redirect::to("/settings?notice=Notifications+saved#notifications").into_response())
+        }
         Err(err) => Ok(redirect_with_error("/settings", &failure(err).1)),
     }
 }
