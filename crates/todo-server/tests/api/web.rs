@@ -751,6 +751,78 @@ async fn a_zone_change_is_asked_about_before_it_is_made() {
     assert!(local.contains("T09:30"), "{local}");
 }
 
+/// Settings → Notifications without a script: every box as it was left, the digest hour or
+/// none; a bad hour and a missing CSRF token are refused and change nothing.
+#[tokio::test]
+async fn the_notifications_form_saves_every_channel_as_left() {
+    let app = TestApp::spawn().await;
+    let browser = sign_up(&app, "channels%40example.com").await;
+    let page = get_page(&app, "/settings", &browser.cookie).await;
+    let text = page_text(&page);
+    assert!(text.contains("id=\"notifications\""), "{text}");
+    assert!(text.contains("This server sends no email"), "{text}");
+
+    // Only "push" ticked, the digest at 07:00.
+    let body = format!("push=1&digest_hour=7&_csrf={}", browser.csrf);
+    let saved = post_form(
+        &app,
+        "/settings/notifications",
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    let location = saved.header("location").expect("back to settings");
+    assert!(location.starts_with("/settings?notice="), "{location}");
+    let channels = get_page(&app, "/api/v1/me/notifications", &browser.cookie).await;
+    assert_eq!(channels.body["in_app"], false);
+    assert_eq!(channels.body["email"], false);
+    assert_eq!(channels.body["push"], true);
+    assert_eq!(channels.body["digest_hour"], 7);
+    let page = get_page(&app, "/settings", &browser.cookie).await;
+    assert!(page_text(&page).contains("<option value=\"7\" selected>07:00</option>"));
+
+    let refused = [
+        format!("in_app=1&digest_hour=24&_csrf={}", browser.csrf),
+        format!("in_app=1&digest_hour=soon&_csrf={}", browser.csrf),
+    ];
+    for body in refused {
+        let answer = post_form(
+            &app,
+            "/settings/notifications",
+            Some(&browser.cookie),
+            &body,
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{body}");
+        let location = answer.header("location").expect("back with the reason");
+        assert!(location.starts_with("/settings?error="), "{location}");
+    }
+    let forged = post_form(
+        &app,
+        "/settings/notifications",
+        Some(&browser.cookie),
+        "in_app=1&digest_hour=",
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let unchanged = get_page(&app, "/api/v1/me/notifications", &browser.cookie).await;
+    assert_eq!(unchanged.body, channels.body, "nothing refused was saved");
+
+    // Empty: no digest.
+    let body = format!("in_app=1&digest_hour=&_csrf={}", browser.csrf);
+    post_form(
+        &app,
+        "/settings/notifications",
+        Some(&browser.cookie),
+        &body,
+    )
+    .await;
+    let channels = get_page(&app, "/api/v1/me/notifications", &browser.cookie).await;
+    assert_eq!(channels.body["digest_hour"], serde_json::Value::Null);
+    assert_eq!(channels.body["in_app"], true);
+}
+
 /// The Done view lists the earlier occurrences of recurring tasks: a recurring task stays one
 /// open task, and what was done is its completions.
 #[tokio::test]
