@@ -65,7 +65,8 @@ pub struct MemberPatchInput {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationInput {
-    /// Whom to invite; they accept after signing in (or up) with this address.
+    /// Whom to invite; they accept after signing in (or up) with this address, and (when the
+    /// server sends email) confirming it.
     #[schema(max_length = 254)]
     pub email: String,
     /// `editor` (the default) or `viewer`.
