@@ -3,18 +3,20 @@
 Usage: mail_test.py path/to/todo
 
 Starts an SMTP server on a free port and `todo serve` with SMTP_URL pointing at it, then: a
-password reset email arrives with the right recipient, subject, plain-text and HTML parts and a
-PUBLIC_URL link (and no List-Unsubscribe); the link's token sets a new password once (a second
-use is refused); every session of the account has ended; an unknown address gets 202 and no
-email; an invitation to a shared project arrives naming the project and who invited, with a
-one-click List-Unsubscribe that stops invitation emails to that address; a reminder email
-arrives with the task's title and link and List-Unsubscribe + List-Unsubscribe-Post, and a
-one-click POST to it turns the email channel off (the next reminder sends none); a digest
-arrives at the chosen hour with today's and overdue tasks, once a day, and none when there is
-nothing to say. Then two `todo serve` processes on one PostgreSQL database (a fresh schema at
-TODO_TEST_POSTGRES_URL) send each of a handful of reminders exactly once (skipped with a
-message when PostgreSQL is unreachable, unless CI=true). Prints `mail: N passed, M failed`
-last and exits non-zero on any failure.
+confirmation email arrives at sign-up with its PUBLIC_URL/verify-email link; a password reset
+email arrives with the right recipient, subject, plain-text and HTML parts and a PUBLIC_URL
+link (and no List-Unsubscribe); the link's token sets a new password once (a second use is
+refused); every session of the account has ended; an unknown address gets 202 and no email; an
+invitation to a shared project arrives naming the project and who invited, with a one-click
+List-Unsubscribe that stops invitation emails to that address; the invitee signs up, is refused
+accepting (403 email-unverified) until the confirmation link's button confirms the address,
+then accepts; a reminder email arrives with the task's title and link and List-Unsubscribe +
+List-Unsubscribe-Post, and a one-click POST to it turns the email channel off (the next
+reminder sends none); a digest arrives at the chosen hour with today's and overdue tasks, once
+a day, and none when there is nothing to say. Then two `todo serve` processes on one PostgreSQL
+database (a fresh schema at TODO_TEST_POSTGRES_URL) send each of a handful of reminders exactly
+once (skipped with a message when PostgreSQL is unreachable, unless CI=true). Prints `mail: N
+passed, M failed` last and exits non-zero on any failure.
 """
 
 import datetime
@@ -94,8 +96,10 @@ def check(name: str, fn) -> None:
 
 
 def main() -> int:
+    global INBOX
     binary = sys.argv[1]
     inbox = Inbox()
+    INBOX = inbox
     smtp_port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
@@ -144,12 +148,33 @@ def refuses(binary: str, workdir: str) -> None:
         assert named in out.stderr, out.stderr
 
 
+# The inbox every server here sends to (set by main), and the confirmation message each
+# sign-up was sent, by address.
+INBOX: "Inbox | None" = None
+CONFIRMATIONS: dict[str, email.message.EmailMessage] = {}
+
+
 def signup(todo: Todo, address: str) -> str:
+    """Signs up; the "Confirm your email address" message it sends is taken out of the inbox
+    (into CONFIRMATIONS), so that the next message to the address is what a check expects."""
     status, _, raw = todo.http(
         "POST", "/api/v1/auth/signup", {"email": address, "password": PASSWORD}
     )
     assert status == 201, (status, raw)
+    assert INBOX is not None
+    message = INBOX.wait_for(address)
+    assert message["Subject"] == "Confirm your email address", message["Subject"]
+    CONFIRMATIONS[address] = message
     return json.loads(raw)["token"]
+
+
+def confirmation_link(address: str, public: str) -> re.Match:
+    """The link of the confirmation message `address` was sent: group 1 the path, 2 the token."""
+    message = CONFIRMATIONS[address]
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    found = re.search(re.escape(public) + r"(/verify-email\?token=([A-Za-z0-9_-]+))", text)
+    assert found, text
+    return found
 
 
 def login(todo: Todo, address: str, password: str) -> int:
@@ -184,6 +209,20 @@ def run(todo: Todo, inbox: Inbox, public: str) -> None:
     status, _, _ = todo.http("POST", "/api/v1/auth/login", {"email": ada, "password": PASSWORD})
     assert status == 200
     state: dict = {}
+
+    def a_confirmation_email_arrives_at_sign_up_with_its_link():
+        message = CONFIRMATIONS[ada]
+        assert message["To"] == ada, message["To"]
+        assert "todo@example.com" in str(message["From"])
+        assert message["List-Unsubscribe"] is None, "a confirmation is not something to unsubscribe from"
+        assert message.is_multipart()
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        html = message.get_body(preferencelist=("html",)).get_content()
+        link = confirmation_link(ada, public)
+        assert f'href="{link.group(0)}"' in html, html
+        assert "within 7 days" in text, text
+        status, me = todo.api("GET", "/api/v1/me", first)
+        assert status == 200 and me["email_verified"] is False, (status, me)
 
     def reset_email_arrives():
         status, _, _ = todo.http("POST", "/api/v1/auth/password-reset", {"email": ada})
@@ -256,6 +295,32 @@ def run(todo: Todo, inbox: Inbox, public: str) -> None:
         assert status == 201, (status, body)
         inbox.none_for("bob@example.com", 2.0)
 
+    def an_invitation_is_accepted_once_the_address_is_confirmed():
+        bob = "bob@example.com"
+        bob_token = signup(todo, bob)
+        status, waiting = todo.api("GET", "/api/v1/invitations", bob_token)
+        assert status == 200 and len(waiting) == 2, (status, waiting)
+        garden = next(i for i in waiting if i["project_name"] == "Garden")
+        accept = f"/api/v1/invitations/{garden['id']}/accept"
+        status, problem = todo.api("POST", accept, bob_token)
+        assert status == 403, (status, problem)
+        assert problem["type"] == "urn:todo:problem:email-unverified", problem
+        assert f"we sent a link to {bob}" in problem["detail"], problem
+        link = confirmation_link(bob, public)
+        # Opening the link (as a mail scanner would) confirms nothing; its button does.
+        status, _, page = todo.http("GET", link.group(1))
+        assert status == 200 and b'action="/verify-email"' in page, (status, page)
+        status, me = todo.api("GET", "/api/v1/me", bob_token)
+        assert me["email_verified"] is False, me
+        status, _, page = form(todo, "/verify-email", {"token": link.group(2)})
+        assert status == 200 and b"Email address confirmed" in page, (status, page)
+        status, me = todo.api("GET", "/api/v1/me", bob_token)
+        assert me["email_verified"] is True, me
+        status, project = todo.api("POST", accept, bob_token)
+        assert status == 200 and project["name"] == "Garden", (status, project)
+        status, _, page = form(todo, "/verify-email", {"token": link.group(2)})
+        assert status == 422, (status, page)
+
     def the_web_pages_reset_a_password():
         status, _, page = todo.http("GET", "/login")
         assert status == 200 and b'href="/forgot-password"' in page, page
@@ -277,6 +342,10 @@ def run(todo: Todo, inbox: Inbox, public: str) -> None:
         status, _, page = form(todo, "/reset", fields)
         assert status == 422 and b"ask for a new one" in page, (status, page)
 
+    check(
+        "a confirmation email arrives at sign-up with its link",
+        a_confirmation_email_arrives_at_sign_up_with_its_link,
+    )
     check("a reset email arrives with its link", reset_email_arrives)
     check(
         "the link sets a new password once and ends every session",
@@ -284,6 +353,10 @@ def run(todo: Todo, inbox: Inbox, public: str) -> None:
     )
     check("an unknown address gets 202 and no email", an_unknown_address_gets_202_and_no_email)
     check("an invitation email arrives", an_invitation_email_arrives)
+    check(
+        "an invitation is accepted once the address is confirmed (the emailed link's button)",
+        an_invitation_is_accepted_once_the_address_is_confirmed,
+    )
     check("the web pages reset a password", the_web_pages_reset_a_password)
     reminders_and_digests(todo, inbox, public)
 

@@ -222,6 +222,13 @@ impl Todo {
 
     pub async fn signup(&self, input: SignupInput) -> Result<(User, Session)> {
         let user = self.create_user(input).await?;
+        // The account stands without its confirmation email (it can ask for another).
+        if self.sends_mail()
+            && user.email.is_some()
+            && let Err(e) = self.send_email_verification(&user.id).await
+        {
+            tracing::warn!(error = %e, "queueing an email confirmation failed");
+        }
         let session = self.start_session(&user.id).await?;
         Ok((user, session))
     }

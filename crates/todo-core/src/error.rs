@@ -41,6 +41,10 @@ pub enum Error {
     /// A member of a project whose role does not allow the action.
     #[error("{0}")]
     InsufficientRole(String),
+    /// The action needs a confirmed email address and the caller's is not (accepting an
+    /// invitation while the server sends mail: see [`crate::sharing::check_may_accept`]).
+    #[error("{0}")]
+    EmailUnverified(String),
     /// A conditional request's condition does not hold (`If-Match` on a changed resource).
     #[error("{0}")]
     PreconditionFailed(&'static str),

@@ -8,7 +8,13 @@
 //!   in the job's payload) and sent by the job worker, retried with backoff, once across
 //!   replicas (see [`crate::jobs`]).
 //! - A password reset token is 256 random bits; only its SHA-256 is stored. It is good for
-//!   [`RESET_TTL`], once; using it ends every session of the account.
+//!   [`RESET_TTL`], once; using it ends every session of the account, and proves the
+//!   address (the link reached it).
+//! - Confirming the address: at sign-up (and on asking again) the account's address gets a
+//!   link `PUBLIC_URL/verify-email?token=…`, a token made and stored as a reset's, in a table
+//!   of its own (neither token works for the other), good for [`VERIFY_TTL`], once, for the
+//!   address it was sent to. Accepting an invitation needs it while mail is sent
+//!   ([`crate::sharing::check_may_accept`]).
 
 use std::sync::Arc;
 
@@ -30,6 +36,11 @@ use crate::user::{Email, UserId, check_password};
 
 /// How long a password reset link works.
 pub const RESET_TTL: Duration = Duration::hours(1);
+
+/// How long an email confirmation link works.
+pub const VERIFY_TTL: Duration = Duration::days(7);
+/// The longest token a confirmation request may carry (ours are 43 characters).
+pub const TOKEN_MAX_CHARS: usize = 128;
 
 /// A composed message, as queued and as sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +82,24 @@ pub trait MailStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<UserId>>;
+    async fn insert_email_verification(
+        &self,
+        token_hash: &str,
+        user_id: &UserId,
+        email: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Marks the confirmation used, if it exists, is unused and has not expired at `now`, and
+    /// (in the same transaction) marks its user's address confirmed when it is still the
+    /// address the link was sent to; that user.
+    async fn use_email_verification(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>>;
+    /// Marks the user's address confirmed at `now` (kept when it already is).
+    async fn mark_email_verified(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<()>;
 }
 
 /// Text made safe to put in HTML.
@@ -136,6 +165,34 @@ pub fn reset_mail(public_url: &str, to: &str, token: &str) -> Mail {
         &link,
         "If you did not ask for this, ignore this message: your password stays as it is.",
     )
+}
+
+/// The message asking to confirm an address, with its link `PUBLIC_URL/verify-email?token=…`.
+pub fn verification_mail(public_url: &str, to: &str, token: &str) -> Mail {
+    let link = format!(
+        "{}/verify-email?token={token}",
+        public_url.trim_end_matches('/')
+    );
+    compose(
+        to,
+        "Confirm your email address".into(),
+        &[
+            "Confirm that this address is yours: projects shared with it can then be accepted."
+                .into(),
+            "Open this link within 7 days and press Confirm; it works once:".into(),
+        ],
+        &link,
+        "If you did not sign up, ignore this message: nothing is confirmed without the link.",
+    )
+}
+
+/// What asking for a new confirmation link did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationSent {
+    /// A link is on its way.
+    Sent,
+    /// The address is confirmed already: nothing to send.
+    AlreadyVerified,
 }
 
 /// The message telling `invitation.email` they were invited: to the invitations page, or to
@@ -217,8 +274,52 @@ impl Todo {
         self.queue_mail(&user.id, &mail).await
     }
 
+    /// Queues a confirmation link for the user's address (a new token each time; older links
+    /// keep working until they expire or one is used). 409 when it is confirmed already or
+    /// there is no way to confirm it (no mail sent, no address).
+    pub async fn send_email_verification(&self, user_id: &UserId) -> Result<VerificationSent> {
+        let user = self.me(user_id).await?;
+        if user.email_verified {
+            return Ok(VerificationSent::AlreadyVerified);
+        }
+        let Some(public_url) = self.public_url().filter(|_| self.sends_mail()) else {
+            return Err(Error::Conflict(
+                "this server sends no email (no SMTP_URL), so there is no address to confirm"
+                    .into(),
+            ));
+        };
+        let Some(email) = user.email.as_deref() else {
+            return Err(Error::Conflict(
+                "your account has no email address to confirm".into(),
+            ));
+        };
+        let bytes: [u8; 32] = rand::random();
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let at = now();
+        self.store
+            .insert_email_verification(&hash_secret(&token), &user.id, email, at, at + VERIFY_TTL)
+            .await?;
+        let mail = verification_mail(public_url, email, &token);
+        self.queue_mail(&user.id, &mail).await?;
+        Ok(VerificationSent::Sent)
+    }
+
+    /// Confirms the address a confirmation link was sent to (once, within [`VERIFY_TTL`]);
+    /// the account it belongs to.
+    pub async fn verify_email(&self, token: &str) -> Result<UserId> {
+        const UNKNOWN: &str = "this confirmation link is unknown, was used already or has expired";
+        let token = token.trim();
+        if token.is_empty() || token.chars().count() > TOKEN_MAX_CHARS {
+            return Err(Error::invalid("token", UNKNOWN));
+        }
+        self.store
+            .use_email_verification(&hash_secret(token), now())
+            .await?
+            .ok_or_else(|| Error::invalid("token", UNKNOWN))
+    }
+
     /// Sets a new password with a reset token (once, within the hour) and ends every session
-    /// of the account.
+    /// of the account. The link reached the account's address, so that address is confirmed.
     pub async fn confirm_password_reset(&self, token: &str, new_password: String) -> Result<()> {
         check_password(&new_password).map_err(|e| Error::invalid("new_password", e))?;
         let hash = password::hash(new_password).await?;
@@ -233,6 +334,7 @@ impl Todo {
                 )
             })?;
         self.store.set_password(&user_id, &hash, now()).await?;
+        self.store.mark_email_verified(&user_id, now()).await?;
         self.forget_sessions(&user_id, None).await
     }
 
@@ -308,6 +410,18 @@ mod tests {
             mail.html
         );
         assert!(mail.text.contains("within an hour"));
+    }
+
+    #[test]
+    fn the_verification_mail_links_to_the_confirm_page_in_both_parts() {
+        let mail = verification_mail("https://todo.example.com/", "ada@example.com", "tok_2");
+        assert_eq!(mail.to, "ada@example.com");
+        assert_eq!(mail.subject, "Confirm your email address");
+        let link = "https://todo.example.com/verify-email?token=tok_2";
+        assert!(mail.text.contains(link), "{}", mail.text);
+        assert!(mail.html.contains(&format!("href=\"{link}\"")));
+        assert!(mail.text.contains("within 7 days"));
+        assert_eq!(VERIFY_TTL, Duration::days(7), "the message says 7 days");
     }
 
     fn invitation(name: Option<&str>) -> Invitation {

@@ -6,7 +6,9 @@
 //!   comments ([`Role::allows`]). The Inbox is never shared.
 //! - An invitation names an email and a role (editor or viewer); it waits until someone signed
 //!   in with that email accepts or declines it, so an address with no account finds it after
-//!   signing up.
+//!   signing up. While the server sends mail, accepting needs the address confirmed
+//!   ([`check_may_accept`]): else whoever registers an address first would take what it is
+//!   invited to. Without mail nothing can be confirmed, and accepting needs only the address.
 //! - A member may leave; the owner may remove anyone else, change roles, and hand ownership to
 //!   a member (becoming an editor). The owner cannot leave: they hand over or delete.
 //! - Leaving or being removed unassigns the member's tasks in the project and drops their
@@ -24,7 +26,7 @@ use crate::ids::{ProjectId, UserId};
 use crate::project::{Action, PROJECT_NOT_FOUND, Project, Role};
 use crate::task::TaskId;
 use crate::time::now;
-use crate::user::Email;
+use crate::user::{Email, User};
 use crate::validation::storable_text;
 
 pub use crate::ids::{CommentId, InvitationId};
@@ -63,7 +65,8 @@ pub struct MemberPatchInput {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationInput {
-    /// Whom to invite; they accept after signing in (or up) with this address.
+    /// Whom to invite; they accept after signing in (or up) with this address, and (when the
+    /// server sends email) confirming it.
     #[schema(max_length = 254)]
     pub email: String,
     /// `editor` (the default) or `viewer`.
@@ -193,6 +196,19 @@ pub fn check_invitation_room(members: u64, pending: u64) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Whether `user` may accept an invitation: while the server sends mail (`sends_mail`), only
+/// with a confirmed address, since anyone can sign up with any address. Declining needs
+/// nothing. Without mail no address can be confirmed, and the address alone is the proof.
+pub fn check_may_accept(sends_mail: bool, user: &User) -> Result<()> {
+    if !sends_mail || user.email_verified {
+        return Ok(());
+    }
+    Err(Error::EmailUnverified(match &user.email {
+        Some(email) => format!("Confirm your email address first: we sent a link to {email}"),
+        None => "Confirm your email address first: your account has no address".into(),
+    }))
 }
 
 /// What the caller (`actor`, whose role is `actor_role`) giving `target` the role `to` does.
@@ -395,6 +411,9 @@ impl Todo {
 
     /// Joins the project the invitation is for; the project as the new member sees it.
     pub async fn accept_invitation(&self, user_id: &UserId, id: InvitationId) -> Result<Project> {
+        if self.sends_mail() {
+            check_may_accept(true, &self.me(user_id).await?)?;
+        }
         self.store
             .accept_invitation(user_id, id, now())
             .await?
@@ -520,6 +539,45 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
+    }
+
+    fn user(email: Option<&str>, email_verified: bool) -> User {
+        User {
+            id: UserId::new("u1"),
+            email: email.map(str::to_owned),
+            email_verified,
+            name: None,
+            timezone: "UTC".into(),
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn while_mail_is_sent_only_a_confirmed_address_accepts() {
+        let unconfirmed = user(Some("ada@example.com"), false);
+        let err = check_may_accept(true, &unconfirmed).expect_err("unconfirmed");
+        match err {
+            Error::EmailUnverified(detail) => {
+                assert!(
+                    detail.starts_with(
+                        "Confirm your email address first: we sent a link to ada@example.com"
+                    ),
+                    "{detail}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(check_may_accept(true, &user(Some("ada@example.com"), true)).is_ok());
+        assert!(matches!(
+            check_may_accept(true, &user(None, false)),
+            Err(Error::EmailUnverified(_))
+        ));
+    }
+
+    #[test]
+    fn without_mail_nothing_can_be_confirmed_and_the_address_is_enough() {
+        assert!(check_may_accept(false, &user(Some("ada@example.com"), false)).is_ok());
     }
 
     fn invite(email: &str, role: Role) -> InvitationInput {

@@ -158,9 +158,9 @@ impl From<Error> for ToolError {
             }
             Error::Conflict(message) => ToolError::InvalidArguments(message),
             Error::PreconditionFailed(message) => ToolError::InvalidArguments(message.to_owned()),
-            Error::Forbidden(message) | Error::InsufficientRole(message) => {
-                ToolError::Forbidden(message)
-            }
+            Error::Forbidden(message)
+            | Error::InsufficientRole(message)
+            | Error::EmailUnverified(message) => ToolError::Forbidden(message),
             Error::Unauthenticated(message) => ToolError::Forbidden(message.to_owned()),
             internal @ (Error::Internal(_) | Error::Unavailable(_) | Error::Busy(_)) => {
                 ToolError::Internal(internal)

@@ -10,6 +10,10 @@ pub struct User {
     pub id: UserId,
     /// Absent for an external user whose token carried no (or an already taken) email.
     pub email: Option<String>,
+    /// Whether the account proved it receives mail at `email` (a confirmation link or a
+    /// password reset; docs/email.md). Accepting an invitation needs it when the server sends
+    /// mail.
+    pub email_verified: bool,
     pub name: Option<String>,
     /// IANA time zone used for dates such as "tomorrow".
     pub timezone: String,

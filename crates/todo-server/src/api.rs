@@ -93,6 +93,7 @@ fn resources() -> OpenApiRouter<AppState> {
             account::delete_me
         ))
         .routes(routes!(account::change_password))
+        .routes(routes!(accounts::send_email_verification))
         .routes(routes!(notifications::get, notifications::put))
         .routes(routes!(account::sessions))
         .routes(routes!(account::end_session))
@@ -190,6 +191,7 @@ fn documented() -> (Router<AppState>, OpenApiDoc) {
                 .routes(routes!(accounts::login))
                 .routes(routes!(accounts::request_password_reset))
                 .routes(routes!(accounts::confirm_password_reset))
+                .routes(routes!(accounts::verify_email))
                 .routes(routes!(accounts::logout))
                 .merge(resources()),
         )

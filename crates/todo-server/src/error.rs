@@ -112,6 +112,7 @@ impl From<todo_core::Error> for ApiError {
             E::Unauthenticated(detail) => Self::unauthenticated(detail),
             E::Forbidden(detail) => Self::forbidden("forbidden", detail),
             E::InsufficientRole(detail) => Self::forbidden("insufficient-role", detail),
+            E::EmailUnverified(detail) => Self::forbidden("email-unverified", detail),
             E::PreconditionFailed(detail) => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",

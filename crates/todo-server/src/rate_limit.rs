@@ -43,10 +43,12 @@ const AUTH_ROUTES: &[&str] = &[
     "/api/v1/auth/signup",
     "/api/v1/auth/password-reset",
     "/api/v1/auth/password-reset/confirm",
+    "/api/v1/auth/verify-email",
     "/login",
     "/signup",
     "/forgot-password",
     "/reset",
+    "/verify-email",
     "/oauth/register",
 ];
 

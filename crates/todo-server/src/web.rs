@@ -49,6 +49,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/reset", get(account::reset_page).post(account::reset))
         .route(
+            "/verify-email",
+            get(account::verify_email_page).post(account::verify_email),
+        )
+        .route(
             "/unsubscribe",
             get(unsubscribe::page_get).post(unsubscribe::confirm),
         )
@@ -88,6 +92,10 @@ pub fn routes() -> Router<AppState> {
             post(sharing::remove_member),
         )
         .route("/invitations", get(sharing::invitations_page))
+        .route(
+            "/invitations/verify-email",
+            post(sharing::send_verification),
+        )
         .route("/invitations/{id}/accept", post(sharing::accept))
         .route("/invitations/{id}/decline", post(sharing::decline))
         .route("/sections/{id}", post(projects::rename_section))

@@ -1,4 +1,4 @@
-//! Queued email and password resets on PostgreSQL.
+//! Queued email, password resets and email confirmations on PostgreSQL.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -68,5 +68,56 @@ impl MailStore for PostgresStore {
                    RETURNING user_id";
         let id = sql::scalar::<String>(&self.pool, sql, [token_hash.into(), now.into()]).await?;
         Ok(id.map(UserId::new))
+    }
+
+    async fn insert_email_verification(
+        &self,
+        token_hash: &str,
+        user_id: &UserId,
+        email: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let sql = "INSERT INTO email_verifications \
+                   (token_hash, user_id, email, created_at, expires_at) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        let values = [
+            token_hash.into(),
+            user_id.into(),
+            email.into(),
+            now.into(),
+            expires_at.into(),
+        ];
+        sql::run(&self.pool, sql, values).await?;
+        // Spent and expired links are of no more use.
+        let sql = "DELETE FROM email_verifications WHERE expires_at <= $1";
+        sql::run(&self.pool, sql, [now.into()]).await.map(drop)
+    }
+
+    async fn use_email_verification(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<UserId>> {
+        // One statement: the link is spent and (only for the address it was sent to) the
+        // address confirmed together.
+        let sql = "WITH used AS (UPDATE email_verifications SET used_at = $2 \
+                       WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2 \
+                       RETURNING user_id, email), \
+                   confirmed AS (UPDATE users u \
+                       SET email_verified_at = COALESCE(u.email_verified_at, $2) \
+                       FROM used WHERE u.id = used.user_id AND u.email = used.email \
+                       RETURNING u.id) \
+                   SELECT id FROM confirmed";
+        let id = sql::scalar::<String>(&self.pool, sql, [token_hash.into(), now.into()]).await?;
+        Ok(id.map(UserId::new))
+    }
+
+    async fn mark_email_verified(&self, user_id: &UserId, now: DateTime<Utc>) -> Result<()> {
+        let sql = "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2) \
+                   WHERE id = $1";
+        sql::run(&self.pool, sql, [user_id.into(), now.into()])
+            .await
+            .map(drop)
     }
 }

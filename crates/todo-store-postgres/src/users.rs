@@ -108,7 +108,7 @@ impl UserStore for PostgresStore {
     async fn user_with_password(&self, email: &str) -> Result<Option<(User, Option<String>)>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
         let row = sql::query(sql, [email.into()])?
-            .try_map(|row: PgRow| Ok((decode::<UserRow>(&row)?, row.try_get(6)?)))
+            .try_map(|row: PgRow| Ok((decode::<UserRow>(&row)?, row.try_get(7)?)))
             .fetch_optional(&self.pool)
             .await
             .map_err(db_error)?;

@@ -52,6 +52,7 @@ pub struct UserRow {
     pub timezone: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl FromColumns for UserRow {
@@ -63,6 +64,7 @@ impl FromColumns for UserRow {
             timezone: row.text(3)?,
             created_at: row.time(4)?,
             updated_at: row.time(5)?,
+            email_verified_at: row.opt_time(6)?,
         })
     }
 }
@@ -71,6 +73,7 @@ impl From<UserRow> for User {
     fn from(r: UserRow) -> Self {
         User {
             id: r.id,
+            email_verified: r.email_verified_at.is_some() && r.email.is_some(),
             email: r.email,
             name: r.name,
             timezone: r.timezone,
@@ -659,7 +662,8 @@ impl From<PushSubscriptionRow> for PushSubscription {
     }
 }
 
-pub const USER_COLUMNS: &str = "id, email, name, timezone, created_at, updated_at";
+pub const USER_COLUMNS: &str =
+    "id, email, name, timezone, created_at, updated_at, email_verified_at";
 pub const API_KEY_COLUMNS: &str =
     "id, user_id, name, prefix, scopes, created_at, last_used_at, expires_at, revoked_at";
 pub const CONVERSATION_COLUMNS: &str = "id, user_id, title, created_at, updated_at";

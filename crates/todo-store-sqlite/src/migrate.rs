@@ -98,6 +98,11 @@ const MIGRATIONS: &[Migration] = &[
         description: "mail opt outs",
         sql: include_str!("../migrations/0014_mail_opt_outs.sql"),
     },
+    Migration {
+        version: 15,
+        description: "email verification",
+        sql: include_str!("../migrations/0015_email_verification.sql"),
+    },
 ];
 
 /// sqlx's ledger, created the way sqlx creates it.

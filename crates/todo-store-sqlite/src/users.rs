@@ -105,7 +105,7 @@ impl UserStore for SqliteStore {
         self.read(move |conn| {
             let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?1");
             let row = sql::one(conn, &sql, [&email], |row| {
-                Ok((decode::<UserRow>(row)?, row.get::<_, Option<String>>(6)?))
+                Ok((decode::<UserRow>(row)?, row.get::<_, Option<String>>(7)?))
             })
             .map_err(db_error)?;
             Ok(row.map(|(user, hash)| (user.into(), hash)))

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use todo_core::accounts::{CredentialKind, LoginInput, ProfileInput, Session, SignupInput};
+use todo_core::mail::VerificationSent;
 use todo_core::user::User;
 
 use crate::AppState;
@@ -151,6 +152,68 @@ pub async fn confirm_password_reset(
         .confirm_password_reset(&input.token, input.new_password)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The token from an email confirmation link.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct EmailVerificationConfirm {
+    /// The token from the link `PUBLIC_URL/verify-email?token=…` (a secret the server gave
+    /// out, not a format).
+    #[schema(min_length = 1, max_length = 128)]
+    pub token: String,
+}
+
+/// Confirm an email address with the token from a confirmation link. The token works once,
+/// within 7 days of being sent, and confirms the address it was sent to. Needs no login: the
+/// token is the proof.
+#[utoipa::path(
+    post,
+    path = "/auth/verify-email",
+    operation_id = "verifyEmail",
+    tag = "accounts",
+    request_body = EmailVerificationConfirm,
+    responses(
+        (status = 200, description = "The address is confirmed: the account, as `GET /me` shows it", body = User),
+        (status = 422, description = "The token is unknown, used or expired", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn verify_email(
+    State(state): State<AppState>,
+    Json(input): Json<EmailVerificationConfirm>,
+) -> ApiResult<axum::Json<User>> {
+    let user_id = state.todo.verify_email(&input.token).await?;
+    Ok(axum::Json(state.todo.me(&user_id).await?))
+}
+
+/// Email a new link to confirm the caller's address (needed to accept invitations while the
+/// server sends mail; docs/email.md). Earlier links keep working until used or expired.
+#[utoipa::path(
+    post,
+    path = "/me/email-verification",
+    operation_id = "sendEmailVerification",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A confirmation link is on its way to the caller's address"),
+        (status = 409, description = "The address is confirmed already, the account has none, or this server sends no email (no `SMTP_URL`/`PUBLIC_URL`)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No or bad credential", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn send_email_verification(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+) -> ApiResult<StatusCode> {
+    match state
+        .todo
+        .send_email_verification(&principal.user_id)
+        .await?
+    {
+        VerificationSent::Sent => Ok(StatusCode::ACCEPTED),
+        VerificationSent::AlreadyVerified => {
+            Err(todo_core::Error::Conflict("your email address is confirmed already".into()).into())
+        }
+    }
 }
 
 /// End the session the token belongs to (API keys are revoked under `/api-keys` instead).

@@ -276,7 +276,8 @@ pub async fn my_invitations(
     ))
 }
 
-/// Accept an invitation: join the project with the role it names.
+/// Accept an invitation: join the project with the role it names. While the server sends
+/// email, only an account whose address is confirmed accepts (docs/sharing.md).
 #[utoipa::path(
     post,
     path = "/invitations/{id}/accept",
@@ -288,6 +289,7 @@ pub async fn my_invitations(
     ),
     responses(
         (status = 200, description = "The project joined", body = Project),
+        (status = 403, description = "The server sends email and the caller's address is not confirmed yet (email-unverified: confirm it with the emailed link, or ask for another with `POST /me/email-verification`); or the API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invitation to the caller's email", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "It clashes with the project's state", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad credential", body = Problem, content_type = "application/problem+json"),

@@ -220,6 +220,67 @@ pub async fn reset(
     }
 }
 
+#[derive(Template)]
+#[template(path = "verify_email.html")]
+struct VerifyEmailPage {
+    asset_v: &'static str,
+    token: String,
+    /// The address is confirmed (after the button).
+    done: bool,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct VerifyEmailForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// The page a confirmation link opens: a button that confirms. The GET changes nothing (mail
+/// scanners follow links).
+pub async fn verify_email_page(Query(query): Query<ResetQuery>) -> PageResult {
+    render(&VerifyEmailPage {
+        asset_v: assets::version(),
+        token: query.token,
+        done: false,
+        error: None,
+    })
+}
+
+/// Confirms the address; says so, or why the link does not work. Needs no session (the link
+/// may be opened on another device): the token is the proof.
+pub async fn verify_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<VerifyEmailForm>,
+) -> PageResult {
+    refuse_cross_site(&headers)?;
+    let (status, done, error) = match state.todo.verify_email(&form.token).await {
+        Ok(_) => (axum::http::StatusCode::OK, true, None),
+        Err(todo_core::Error::Validation(errors)) => {
+            let message = errors
+                .first()
+                .map(|e| format!("{}.", capitalized(&e.message)))
+                .unwrap_or_default();
+            (
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+                Some(message),
+            )
+        }
+        Err(err) => return Err(err.into()),
+    };
+    render_with(
+        status,
+        &VerifyEmailPage {
+            asset_v: assets::version(),
+            token: form.token,
+            done,
+            error,
+        },
+    )
+}
+
 fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars

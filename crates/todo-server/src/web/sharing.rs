@@ -355,15 +355,32 @@ struct InvitationsPage {
     invitations: Vec<MyInvitation>,
     csrf: String,
     error: String,
+    /// The reader's address, when it must be confirmed before accepting (mail is sent and it
+    /// is not confirmed yet): the Accept buttons are off and a new link can be asked for.
+    unconfirmed: Option<String>,
+    /// A new confirmation link was just queued.
+    sent: bool,
+}
+
+#[derive(Deserialize, Default)]
+pub struct InvitationsQuery {
+    #[serde(default)]
+    error: String,
+    #[serde(default)]
+    sent: String,
 }
 
 /// The invitations waiting for the reader: who invited them to what, to accept or decline.
 pub async fn invitations_page(
     State(state): State<AppState>,
     user: WebUser,
-    Query(notice): Query<Notice>,
+    Query(notice): Query<InvitationsQuery>,
 ) -> PageResult {
     let (name, _) = user_zone(&state, &user).await?;
+    let me = state.todo.me(user.id()).await?;
+    let unconfirmed = todo_core::sharing::check_may_accept(state.todo.sends_mail(), &me)
+        .is_err()
+        .then(|| me.email.unwrap_or_default());
     let invitations = state
         .todo
         .my_invitations(user.id())
@@ -383,7 +400,28 @@ pub async fn invitations_page(
         invitations,
         csrf: user.csrf.clone(),
         error: notice.error,
+        sent: notice.sent == "1" && unconfirmed.is_some(),
+        unconfirmed,
     })
+}
+
+/// "Send the link again": a new link to confirm the reader's address.
+pub async fn send_verification(
+    State(state): State<AppState>,
+    user: WebUser,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    user.check_form(&state, &headers, &form.csrf)?;
+    match state.todo.send_email_verification(user.id()).await {
+        Ok(todo_core::mail::VerificationSent::Sent) => {
+            Ok(Redirect::to("/invitations?sent=1").into_response())
+        }
+        Ok(todo_core::mail::VerificationSent::AlreadyVerified) => {
+            Ok(Redirect::to("/invitations").into_response())
+        }
+        Err(err) => refused("/invitations", err),
+    }
 }
 
 pub async fn accept(

@@ -32,6 +32,7 @@ const PUBLIC: &[&str] = &[
     // tested in password_reset.rs and tests/mail.
     "POST /api/v1/auth/password-reset",
     "POST /api/v1/auth/password-reset/confirm",
+    "POST /api/v1/auth/verify-email",
     // OAuth 2.1 (the apps' side: metadata, authorize with its own session check, token,
     // registration, revocation), tested in oauth.rs.
     "GET /.well-known/oauth-protected-resource",

@@ -31,4 +31,5 @@ mod sharing;
 mod tags;
 mod tasks;
 mod transfer;
+mod verification;
 mod web;
