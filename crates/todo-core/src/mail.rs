@@ -39,6 +39,9 @@ pub const RESET_TTL: Duration = Duration::hours(1);
 
 /// How long an email confirmation link works.
 pub const VERIFY_TTL: Duration = Duration::days(7);
+/// How many confirmation links one account may be sent in an hour (sign-up's included): an
+/// account made with someone else's address must not be a way to flood their inbox.
+pub const VERIFY_LINKS_PER_HOUR: u32 = 3;
 /// The longest token a confirmation request may carry (ours are 43 characters).
 pub const TOKEN_MAX_CHARS: usize = 128;
 
@@ -82,6 +85,8 @@ pub trait MailStore {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<UserId>>;
+    /// Stores a confirmation token for `email`, unless the user was given `per_hour` in the
+    /// hour before `now`; whether it was stored.
     async fn insert_email_verification(
         &self,
         token_hash: &str,
@@ -89,7 +94,8 @@ pub trait MailStore {
         email: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<()>;
+        per_hour: u32,
+    ) -> Result<bool>;
     /// Marks the confirmation used, if it exists, is unused and has not expired at `now`, and
     /// (in the same transaction) marks its user's address confirmed when it is still the
     /// address the link was sent to; that user.
@@ -275,8 +281,9 @@ impl Todo {
     }
 
     /// Queues a confirmation link for the user's address (a new token each time; older links
-    /// keep working until they expire or one is used). 409 when it is confirmed already or
-    /// there is no way to confirm it (no mail sent, no address).
+    /// keep working until they expire or one is used). 409 when it is confirmed already,
+    /// there is no way to confirm it (no mail sent, no address), or the account was sent
+    /// [`VERIFY_LINKS_PER_HOUR`] links in the last hour.
     pub async fn send_email_verification(&self, user_id: &UserId) -> Result<VerificationSent> {
         let user = self.me(user_id).await?;
         if user.email_verified {
@@ -296,9 +303,23 @@ impl Todo {
         let bytes: [u8; 32] = rand::random();
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let at = now();
-        self.store
-            .insert_email_verification(&hash_secret(&token), &user.id, email, at, at + VERIFY_TTL)
+        let stored = self
+            .store
+            .insert_email_verification(
+                &hash_secret(&token),
+                &user.id,
+                email,
+                at,
+                at + VERIFY_TTL,
+                VERIFY_LINKS_PER_HOUR,
+            )
             .await?;
+        if !stored {
+            return Err(Error::Conflict(format!(
+                "{VERIFY_LINKS_PER_HOUR} confirmation links were sent to {email} in the last hour: \
+                 look for them (in the spam folder too), or ask again later"
+            )));
+        }
         let mail = verification_mail(public_url, email, &token);
         self.queue_mail(&user.id, &mail).await?;
         Ok(VerificationSent::Sent)

@@ -1,7 +1,7 @@
 //! Queued email, password resets and email confirmations on SQLite.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use todo_core::Result;
 use todo_core::mail::MailStore;
 use todo_core::user::UserId;
@@ -85,22 +85,27 @@ impl MailStore for SqliteStore {
         email: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
-    ) -> Result<()> {
+        per_hour: u32,
+    ) -> Result<bool> {
         let values = [
             token_hash.into(),
             user_id.into(),
             email.into(),
             now.into(),
             expires_at.into(),
+            (now - Duration::hours(1)).into(),
+            i64::from(per_hour).into(),
         ];
         self.write(move |conn| {
             let sql = "INSERT INTO email_verifications \
                        (token_hash, user_id, email, created_at, expires_at) \
-                       VALUES (?1, ?2, ?3, ?4, ?5)";
-            sql::run(conn, sql, values)?;
-            // Spent and expired links are of no more use.
+                       SELECT ?1, ?2, ?3, ?4, ?5 WHERE (SELECT count(*) FROM email_verifications \
+                           WHERE user_id = ?2 AND created_at > ?6) < ?7";
+            let stored = sql::run(conn, sql, values)? > 0;
+            // Expired links are of no more use.
             let sql = "DELETE FROM email_verifications WHERE expires_at <= ?1";
-            sql::run(conn, sql, [now.into()]).map(drop)
+            sql::run(conn, sql, [now.into()])?;
+            Ok(stored)
         })
         .await
     }

@@ -161,6 +161,7 @@ async fn an_expired_token_and_a_reset_token_confirm_nothing() {
             "ada@example.com",
             now - Duration::days(8),
             now - Duration::days(1),
+            3,
         )
         .await
         .expect("insert");
@@ -187,6 +188,7 @@ async fn an_expired_token_and_a_reset_token_confirm_nothing() {
             "ada@example.com",
             now,
             now + Duration::days(7),
+            3,
         )
         .await
         .expect("insert");
@@ -346,6 +348,36 @@ async fn a_new_link_is_sent_on_request_until_the_address_is_confirmed() {
         .send(Method::POST, "/api/v1/me/email-verification", None, None)
         .await;
     anonymous.problem(StatusCode::UNAUTHORIZED);
+}
+
+/// An account made with someone else's address cannot flood their inbox: three links an
+/// hour at most (sign-up's included), refused plainly after that.
+#[tokio::test]
+async fn at_most_three_links_an_hour_go_to_an_address() {
+    let app = mailing_app().await;
+    let ada = app.signup("ada@example.com").await;
+    confirmation_token(&app, "ada@example.com").await;
+    let resend = || {
+        app.send(
+            Method::POST,
+            "/api/v1/me/email-verification",
+            Some(&ada.token),
+            None,
+        )
+    };
+    for _ in 0..2 {
+        assert_eq!(resend().await.status, StatusCode::ACCEPTED);
+        confirmation_token(&app, "ada@example.com").await;
+    }
+    let refused = resend().await;
+    let problem = refused.problem(StatusCode::CONFLICT);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("in the last hour")),
+        "{problem}"
+    );
+    assert!(queued(&app).await.is_empty(), "no fourth link");
 }
 
 #[tokio::test]

@@ -132,11 +132,22 @@ async fn an_email_confirmation_is_used_once_before_it_expires_for_the_address_it
             ("v-old", email.as_str()),
         ] {
             let at = if hash == "v-old" { t - ttl * 2 } else { t };
-            store
-                .insert_email_verification(hash, &owner, to, at, at + ttl)
+            let stored = store
+                .insert_email_verification(hash, &owner, to, at, at + ttl, 3)
                 .await
                 .expect("insert");
+            assert!(stored, "{}: {hash}", db.backend);
         }
+        // Two made in the hour already (the old one long before): a third is not stored.
+        let stored = store
+            .insert_email_verification("v-3", &owner, &email, t, t + ttl, 2)
+            .await
+            .expect("insert");
+        assert!(
+            !stored,
+            "{}: the account had its links for the hour",
+            db.backend
+        );
         assert_eq!(
             store.use_email_verification("v-old", t).await.expect("use"),
             None,
