@@ -195,7 +195,7 @@ pub async fn verify_email(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "A confirmation link is on its way to the caller's address"),
-        (status = 409, description = "The address is confirmed already, the account has none, or this server sends no email (no `SMTP_URL`/`PUBLIC_URL`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The address is confirmed already, the account has none, this server sends no email (no `SMTP_URL`/`PUBLIC_URL`), or three links were sent to it in the last hour", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or bad credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The API key lacks the `write` scope", body = Problem, content_type = "application/problem+json"),
     )
