@@ -94,9 +94,15 @@ pub struct GeneratedSecret {
     pub hash: String,
 }
 
-pub fn generate_secret() -> GeneratedSecret {
+/// 256 random bits, base64url, after `prefix`: the form of every secret the server hands out
+/// (API keys, OAuth tokens, webhook secrets, reset and confirmation links).
+pub fn random_secret(prefix: &str) -> String {
     let bytes: [u8; 32] = rand::random();
-    let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub fn generate_secret() -> GeneratedSecret {
+    let secret = random_secret(SECRET_PREFIX);
     GeneratedSecret {
         prefix: secret.chars().take(SHOWN_PREFIX_CHARS).collect(),
         hash: hash_secret(&secret),

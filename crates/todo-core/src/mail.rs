@@ -19,13 +19,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Todo;
-use crate::api_key::hash_secret;
+use crate::api_key::{hash_secret, random_secret};
 use crate::error::{Error, Result};
 use crate::jobs::Job;
 use crate::notify::{Unsubscribe, with_unsubscribe};
@@ -270,8 +268,7 @@ impl Todo {
         let Some((user, Some(_))) = self.store.user_with_password(email.as_str()).await? else {
             return Ok(());
         };
-        let bytes: [u8; 32] = rand::random();
-        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let token = random_secret("");
         let at = now();
         self.store
             .insert_password_reset(&hash_secret(&token), &user.id, at, at + RESET_TTL)
@@ -300,8 +297,7 @@ impl Todo {
                 "your account has no email address to confirm".into(),
             ));
         };
-        let bytes: [u8; 32] = rand::random();
-        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let token = random_secret("");
         let at = now();
         let stored = self
             .store

@@ -504,7 +504,7 @@ impl Todo {
         let key = self
             .unsubscribe_key
             .get_or_try_init(|| async {
-                let candidate = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+                let candidate = crate::api_key::random_secret("");
                 self.stored_secret("unsubscribe_key", &candidate)
                     .await
                     .map(String::into_bytes)

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Todo;
 use crate::accounts::{CredentialKind, Principal};
-use crate::api_key::{Scope, hash_secret};
+use crate::api_key::{Scope, hash_secret, random_secret};
 use crate::error::{Error, Result};
 use crate::time::now;
 use crate::user::UserId;
@@ -467,11 +467,6 @@ pub fn verify_pkce(challenge: &str, verifier: &str) -> bool {
             == 0
 }
 
-fn secret(prefix: &str) -> String {
-    let bytes: [u8; 32] = rand::random();
-    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
-}
-
 pub fn looks_like_access_token(token: &str) -> bool {
     token.starts_with(ACCESS_TOKEN_PREFIX)
 }
@@ -753,8 +748,8 @@ pub struct TokenResponse {
 }
 
 fn issue(grant_id: &str, scopes: &[OAuthScope], at: DateTime<Utc>) -> (NewTokens, TokenResponse) {
-    let access = secret(ACCESS_TOKEN_PREFIX);
-    let refresh = secret(REFRESH_TOKEN_PREFIX);
+    let access = random_secret(ACCESS_TOKEN_PREFIX);
+    let refresh = random_secret(REFRESH_TOKEN_PREFIX);
     let stored = NewTokens {
         grant_id: grant_id.to_owned(),
         scopes: scopes.to_vec(),
@@ -1059,7 +1054,7 @@ impl Todo {
         request: &AuthorizationRequest,
     ) -> Result<String> {
         let at = now();
-        let code = secret(CODE_PREFIX);
+        let code = random_secret(CODE_PREFIX);
         let grant = Grant {
             id: uuid::Uuid::now_v7().to_string(),
             user_id: user_id.clone(),

@@ -5,7 +5,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use async_trait::async_trait;
-use base64::Engine;
 use chrono::{DateTime, Utc};
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
@@ -363,11 +362,7 @@ impl Todo {
         let url = check_url(&input.url, self.allow_private_webhooks)
             .await
             .map_err(|m| Error::invalid("url", m))?;
-        let bytes: [u8; 32] = rand::random();
-        let secret = format!(
-            "whsec_{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-        );
+        let secret = crate::api_key::random_secret("whsec_");
         let webhook = self
             .store
             .insert_webhook(

@@ -114,27 +114,58 @@ fn lease(settings: &JobSettings) -> chrono::Duration {
     chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::minutes(1))
 }
 
-/// Fires due reminders, a batch at a time, then sleeps until the next is due.
-async fn reminder_lane(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
+/// Claims due jobs of `kind` a batch at a time and hands each batch to `run`; sleeps until
+/// the next is due (or a wake-up) when there are none.
+async fn batch_lane<F, Fut>(
+    todo: &Todo,
+    settings: &JobSettings,
+    kind: JobKind,
+    shutdown: &CancellationToken,
+    run: F,
+) where
+    F: Fn(Vec<Job>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let mut signals = todo.signals();
     while !shutdown.is_cancelled() {
-        let jobs = match todo
-            .claim_jobs(JobKind::Reminder, lease(settings), CLAIM_BATCH)
-            .await
-        {
+        let jobs = match todo.claim_jobs(kind, lease(settings), CLAIM_BATCH).await {
             Ok(jobs) => jobs,
             Err(e) => {
-                tracing::warn!(error = %e, "claiming reminders failed");
+                tracing::warn!(error = %e, kind = kind.as_str(), "claiming jobs failed");
                 Vec::new()
             }
         };
         if jobs.is_empty() {
-            until_due(todo, JobKind::Reminder, &mut signals, shutdown, None).await;
+            until_due(todo, kind, &mut signals, shutdown, None).await;
             continue;
         }
-        let fired = jobs.iter().map(|job| fire_reminder(todo, settings, job));
-        futures_util::future::join_all(fired).await;
+        run(jobs).await;
     }
+}
+
+/// Records a job that failed (retried with backoff, or given up: `todo_core::jobs`).
+async fn failed(todo: &Todo, settings: &JobSettings, job: &Job, error: &str) {
+    let recorded = todo
+        .job_failed(job, error, settings.webhook_max_attempts)
+        .await;
+    if let Err(e) = recorded {
+        tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
+    }
+}
+
+/// Fires due reminders, a batch at a time (each batch at once).
+async fn reminder_lane(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
+    batch_lane(
+        todo,
+        settings,
+        JobKind::Reminder,
+        shutdown,
+        |jobs| async move {
+            let fired = jobs.iter().map(|job| fire_reminder(todo, settings, job));
+            futures_util::future::join_all(fired).await;
+        },
+    )
+    .await;
 }
 
 async fn fire_reminder(todo: &Todo, settings: &JobSettings, job: &Job) {
@@ -144,97 +175,70 @@ async fn fire_reminder(todo: &Todo, settings: &JobSettings, job: &Job) {
             tracing::info!(user_id = %job.user_id, task_id = event.task_id.get(), "reminder fired");
         }
         Ok(None) => {}
-        Err(e) => {
-            let failed = todo
-                .job_failed(job, &e.to_string(), settings.webhook_max_attempts)
-                .await;
-            if let Err(e) = failed {
-                tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
-            }
-        }
+        Err(e) => failed(todo, settings, job, &e.to_string()).await,
     }
 }
 
-/// Sends queued email, a batch at a time, then sleeps until the next is due. Without a
-/// mailer (no `SMTP_URL`) it does nothing: nothing is queued then either.
+/// Sends queued email, one message after another. Without a mailer (no `SMTP_URL`) it does
+/// nothing: nothing is queued then either.
 async fn email_lane(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
     let Some(mailer) = todo.mailer().cloned() else {
         return;
     };
-    let mut signals = todo.signals();
-    while !shutdown.is_cancelled() {
-        let jobs = match todo
-            .claim_jobs(JobKind::Email, lease(settings), CLAIM_BATCH)
-            .await
-        {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming email failed");
-                Vec::new()
+    let mailer = &mailer;
+    batch_lane(
+        todo,
+        settings,
+        JobKind::Email,
+        shutdown,
+        |jobs| async move {
+            for job in jobs {
+                let outcome = match todo.mail_of(&job).await {
+                    Ok(Some(mail)) => mailer.send(&mail).await,
+                    Ok(None) => continue,
+                    Err(e) => Err(e.to_string()),
+                };
+                metrics::counter!(
+                    EMAILS_SENT,
+                    "outcome" => if outcome.is_ok() { "success" } else { "failure" }
+                )
+                .increment(1);
+                if let Err(e) = &outcome {
+                    tracing::warn!(job_id = job.id, error = %e, "sending an email failed");
+                }
+                let recorded = todo
+                    .mail_sent(&job, outcome, settings.webhook_max_attempts)
+                    .await;
+                if let Err(e) = recorded {
+                    tracing::warn!(error = %e, job_id = job.id, "recording a sent email failed");
+                }
             }
-        };
-        if jobs.is_empty() {
-            until_due(todo, JobKind::Email, &mut signals, shutdown, None).await;
-            continue;
-        }
-        for job in jobs {
-            let outcome = match todo.mail_of(&job).await {
-                Ok(Some(mail)) => mailer.send(&mail).await,
-                Ok(None) => continue,
-                Err(e) => Err(e.to_string()),
-            };
-            metrics::counter!(
-                EMAILS_SENT,
-                "outcome" => if outcome.is_ok() { "success" } else { "failure" }
-            )
-            .increment(1);
-            if let Err(e) = &outcome {
-                tracing::warn!(job_id = job.id, error = %e, "sending an email failed");
-            }
-            let recorded = todo
-                .mail_sent(&job, outcome, settings.webhook_max_attempts)
-                .await;
-            if let Err(e) = recorded {
-                tracing::warn!(error = %e, job_id = job.id, "recording a sent email failed");
-            }
-        }
-    }
+        },
+    )
+    .await;
 }
 
-/// Runs due daily digests, a batch at a time, then sleeps until the next is due. Without
-/// email there is nothing to send: the jobs wait (and are rescheduled when they run later).
+/// Runs due daily digests, one after another. Without email there is nothing to send: the
+/// jobs wait (and are rescheduled when they run later).
 async fn digest_lane(todo: &Todo, settings: &JobSettings, shutdown: &CancellationToken) {
     if !todo.sends_mail() {
         return;
     }
-    let mut signals = todo.signals();
-    while !shutdown.is_cancelled() {
-        let jobs = match todo
-            .claim_jobs(JobKind::Digest, lease(settings), CLAIM_BATCH)
-            .await
-        {
-            Ok(jobs) => jobs,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming digests failed");
-                Vec::new()
-            }
-        };
-        if jobs.is_empty() {
-            until_due(todo, JobKind::Digest, &mut signals, shutdown, None).await;
-            continue;
-        }
-        for job in jobs {
-            if let Err(e) = todo.run_digest(&job).await {
-                tracing::warn!(job_id = job.id, error = %e, "a digest failed");
-                let failed = todo
-                    .job_failed(&job, &e.to_string(), settings.webhook_max_attempts)
-                    .await;
-                if let Err(e) = failed {
-                    tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
+    batch_lane(
+        todo,
+        settings,
+        JobKind::Digest,
+        shutdown,
+        |jobs| async move {
+            for job in jobs {
+                if let Err(e) = todo.run_digest(&job).await {
+                    tracing::warn!(job_id = job.id, error = %e, "a digest failed");
+                    failed(todo, settings, &job, &e.to_string()).await;
                 }
             }
-        }
-    }
+        },
+    )
+    .await;
 }
 
 /// Starts due jobs of `kind` (webhook deliveries or pushes) while it has free slots, each as
@@ -420,13 +424,7 @@ impl Run {
     }
 
     async fn failed(&self, job: &Job, error: &str) {
-        let failed = self
-            .todo
-            .job_failed(job, error, self.settings.webhook_max_attempts)
-            .await;
-        if let Err(e) = failed {
-            tracing::warn!(error = %e, job_id = job.id, "recording a failed job failed");
-        }
+        failed(&self.todo, &self.settings, job, error).await;
     }
 }
 
