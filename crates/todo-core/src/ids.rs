@@ -268,6 +268,10 @@ number_id!(
     CommentId
 );
 number_id!(
+    /// A device's Web Push subscription.
+    PushSubscriptionId
+);
+number_id!(
     /// A chat conversation (increasing in the order conversations began).
     ConversationId
 );

@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::Todo;
 use crate::error::Result;
 use crate::events::{Event, EventId};
-use crate::ids::UserId;
+use crate::ids::{PushSubscriptionId, UserId};
 use crate::reminders::ReminderId;
 use crate::time::now;
 use crate::webhooks::{Delivery, WebhookId};
@@ -76,7 +76,7 @@ pub struct Job {
     pub event_id: Option<EventId>,
     pub webhook_id: Option<WebhookId>,
     /// A push job's subscription.
-    pub subscription_id: Option<i64>,
+    pub subscription_id: Option<PushSubscriptionId>,
     /// Including the one this lease is for.
     pub attempts: i32,
 }

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::Todo;
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::ids::{PushSubscriptionId, TaskId};
 use crate::jobs::Job;
 use crate::time::now;
 use crate::user::UserId;
@@ -43,7 +44,7 @@ const AUTH_MAX_CHARS: usize = 24;
 /// messages are encrypted to (base64url, as the browser gives them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushSubscription {
-    pub id: i64,
+    pub id: PushSubscriptionId,
     pub user_id: UserId,
     pub endpoint: String,
     pub p256dh: String,
@@ -54,7 +55,7 @@ pub struct PushSubscription {
 /// A subscription as the API shows it: its keys are not echoed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Subscription {
-    pub id: i64,
+    pub id: PushSubscriptionId,
     /// The push service URL the browser gave.
     pub endpoint: String,
     pub created_at: DateTime<Utc>,
@@ -101,7 +102,7 @@ pub struct Subscribed {
 /// What a reminder pushes (docs/push.md): read by the web app's service worker.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Payload {
-    pub task_id: i64,
+    pub task_id: TaskId,
     pub title: String,
     pub body: String,
 }
@@ -145,12 +146,16 @@ pub trait PushStore {
     /// The user's subscriptions, oldest first.
     async fn list_push_subscriptions(&self, user_id: &UserId) -> Result<Vec<PushSubscription>>;
     /// Deletes one of the user's subscriptions; `false` when they have no such one.
-    async fn delete_push_subscription(&self, user_id: &UserId, id: i64) -> Result<bool>;
+    async fn delete_push_subscription(
+        &self,
+        user_id: &UserId,
+        id: PushSubscriptionId,
+    ) -> Result<bool>;
     /// The subscription (still the job's user's) and the event a `push` job names; `None` when
     /// either is gone.
     async fn push_delivery(&self, job: &Job) -> Result<Option<(PushSubscription, Event)>>;
     /// Drops a subscription its push service says is gone.
-    async fn drop_push_subscription(&self, id: i64) -> Result<()>;
+    async fn drop_push_subscription(&self, id: PushSubscriptionId) -> Result<()>;
 }
 
 /// Decodes base64url (padding tolerated) into exactly `len` bytes.
@@ -212,7 +217,7 @@ pub fn payload(event: &Event) -> Payload {
                 .map(|day| format!("Due {}", cut(day, 10)))
         });
     Payload {
-        task_id: event.task_id.get(),
+        task_id: event.task_id,
         title: cut(title, TITLE_MAX_CHARS),
         body: due.unwrap_or_else(|| "Reminder".into()),
     }
@@ -298,7 +303,11 @@ impl Todo {
         Ok(all.into_iter().map(Subscription::from).collect())
     }
 
-    pub async fn delete_push_subscription(&self, user_id: &UserId, id: i64) -> Result<()> {
+    pub async fn delete_push_subscription(
+        &self,
+        user_id: &UserId,
+        id: PushSubscriptionId,
+    ) -> Result<()> {
         if self.store.delete_push_subscription(user_id, id).await? {
             Ok(())
         } else {
@@ -325,7 +334,7 @@ impl Todo {
     pub async fn pushed(
         &self,
         job: &Job,
-        subscription_id: i64,
+        subscription_id: PushSubscriptionId,
         outcome: std::result::Result<(), PushFailure>,
         max_attempts: i32,
     ) -> Result<()> {
@@ -345,7 +354,6 @@ impl Todo {
 mod tests {
     use super::*;
     use crate::events::{Activity, EventType};
-    use crate::task::TaskId;
 
     /// A point on P-256 (the generator), as a browser would send one.
     const GENERATOR: &str =
@@ -399,7 +407,7 @@ mod tests {
         assert_eq!(
             timed,
             Payload {
-                task_id: 42,
+                task_id: TaskId::new(42),
                 title: "Call Ada".into(),
                 body: "Due 2026-12-07 09:30".into()
             }

@@ -352,11 +352,11 @@ impl Run {
         metrics::counter!(PUSH_SENT, "outcome" => label).increment(1);
         match &outcome {
             Err(PushFailure::Failed(e)) => {
-                tracing::info!(subscription_id = subscription.id, error = %e, "push failed");
+                tracing::info!(subscription_id = subscription.id.get(), error = %e, "push failed");
             }
             Err(PushFailure::Gone) => {
                 tracing::info!(
-                    subscription_id = subscription.id,
+                    subscription_id = subscription.id.get(),
                     "push subscription gone: dropped"
                 );
             }

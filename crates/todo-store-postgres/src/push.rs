@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::Result;
 use todo_core::events::Event;
+use todo_core::ids::PushSubscriptionId;
 use todo_core::jobs::Job;
 use todo_core::push::{PushStore, PushSubscription, Subscribed};
 use todo_core::user::UserId;
@@ -83,7 +84,11 @@ impl PushStore for PostgresStore {
         sql::rows::<PushSubscriptionRow, _>(&self.pool, sql, [user_id.into()]).await
     }
 
-    async fn delete_push_subscription(&self, user_id: &UserId, id: i64) -> Result<bool> {
+    async fn delete_push_subscription(
+        &self,
+        user_id: &UserId,
+        id: PushSubscriptionId,
+    ) -> Result<bool> {
         let sql = "DELETE FROM push_subscriptions WHERE user_id = $1 AND id = $2";
         let done = sql::run(&self.pool, sql, [user_id.into(), id.into()]).await?;
         Ok(done > 0)
@@ -106,7 +111,7 @@ impl PushStore for PostgresStore {
         Ok(event.map(|event| (subscription, event)))
     }
 
-    async fn drop_push_subscription(&self, id: i64) -> Result<()> {
+    async fn drop_push_subscription(&self, id: PushSubscriptionId) -> Result<()> {
         let sql = "DELETE FROM push_subscriptions WHERE id = $1";
         sql::run(&self.pool, sql, [id.into()]).await.map(drop)
     }

@@ -10,7 +10,8 @@ use todo_core::chat::store::StoredCredential;
 use todo_core::chat::{Conversation, Message, NewMessage, Role};
 use todo_core::events::{Activity, Event, EventType};
 use todo_core::ids::{
-    ApiKeyId, ConversationId, ProjectId, SectionId, TagId, TaskId, UserId, WebhookId,
+    ApiKeyId, ConversationId, ProjectId, PushSubscriptionId, SectionId, TagId, TaskId, UserId,
+    WebhookId,
 };
 use todo_core::jobs::{Job, JobKind};
 use todo_core::planning::Completion;
@@ -524,7 +525,7 @@ pub struct JobRow {
     pub event_id: Option<i64>,
     pub webhook_id: Option<WebhookId>,
     pub attempts: i32,
-    pub subscription_id: Option<i64>,
+    pub subscription_id: Option<PushSubscriptionId>,
 }
 
 impl FromColumns for JobRow {
@@ -537,7 +538,7 @@ impl FromColumns for JobRow {
             event_id: row.opt_big(4)?,
             webhook_id: row.opt_big(5)?.map(WebhookId::new),
             attempts: row.int(6)?,
-            subscription_id: row.opt_big(7)?,
+            subscription_id: row.opt_big(7)?.map(PushSubscriptionId::new),
         })
     }
 }
@@ -646,7 +647,7 @@ pub struct PushSubscriptionRow(pub PushSubscription);
 impl FromColumns for PushSubscriptionRow {
     fn from_columns<C: Columns>(row: &C) -> Result<Self, C::Error> {
         Ok(PushSubscriptionRow(PushSubscription {
-            id: row.big(0)?,
+            id: PushSubscriptionId::new(row.big(0)?),
             user_id: UserId::new(row.text(1)?),
             endpoint: row.text(2)?,
             p256dh: row.text(3)?,

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use todo_core::ids::{
-    ApiKeyId, CommentId, ConversationId, InvitationId, ProjectId, SectionId, TagId, TaskId, UserId,
-    WebhookId,
+    ApiKeyId, CommentId, ConversationId, InvitationId, ProjectId, PushSubscriptionId, SectionId,
+    TagId, TaskId, UserId, WebhookId,
 };
 
 /// A value to bind. Absent values keep their type (PostgreSQL binds typed NULLs).
@@ -157,6 +157,12 @@ impl From<&ConversationId> for Value {
 
 impl From<WebhookId> for Value {
     fn from(v: WebhookId) -> Self {
+        Value::Int(Some(v.get()))
+    }
+}
+
+impl From<PushSubscriptionId> for Value {
+    fn from(v: PushSubscriptionId) -> Self {
         Value::Int(Some(v.get()))
     }
 }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use todo_core::Result;
 use todo_core::events::Event;
+use todo_core::ids::PushSubscriptionId;
 use todo_core::jobs::Job;
 use todo_core::push::{PushStore, PushSubscription, Subscribed};
 use todo_core::user::UserId;
@@ -83,7 +84,11 @@ impl PushStore for SqliteStore {
             .await
     }
 
-    async fn delete_push_subscription(&self, user_id: &UserId, id: i64) -> Result<bool> {
+    async fn delete_push_subscription(
+        &self,
+        user_id: &UserId,
+        id: PushSubscriptionId,
+    ) -> Result<bool> {
         let sql = "DELETE FROM push_subscriptions WHERE user_id = ?1 AND id = ?2";
         let values = [user_id.into(), id.into()];
         self.write(move |conn| sql::run(conn, sql, values).map(|done| done > 0))
@@ -109,7 +114,7 @@ impl PushStore for SqliteStore {
         .await
     }
 
-    async fn drop_push_subscription(&self, id: i64) -> Result<()> {
+    async fn drop_push_subscription(&self, id: PushSubscriptionId) -> Result<()> {
         let sql = "DELETE FROM push_subscriptions WHERE id = ?1";
         self.write(move |conn| sql::run(conn, sql, [id.into()]).map(drop))
             .await

@@ -4,6 +4,7 @@
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
+use todo_core::ids::PushSubscriptionId;
 use todo_core::push::{Subscription, SubscriptionInput};
 
 use crate::AppState;
@@ -113,7 +114,7 @@ pub async fn create(
 
 #[derive(Deserialize)]
 pub struct SubscriptionPath {
-    id: i64,
+    id: PushSubscriptionId,
 }
 
 /// Unsubscribe a browser; reminders not yet pushed to it are dropped.
