@@ -3,6 +3,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { PASSWORD: password, signUp: signUpAt } = require("./signup");
 
 const SHOTS = process.env.SCREENSHOT_DIR || path.join(__dirname, "../../target/screenshots");
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -11,7 +12,6 @@ let server;
 test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
-const password = "correct horse battery";
 let counter = 0;
 const newEmail = () => `web${Date.now()}${counter++}@example.com`;
 
@@ -27,15 +27,8 @@ function expectAllLocal(urls) {
   expect(foreign, "requests that left the host").toEqual([]);
 }
 
-async function signUp(page, email = newEmail(), name = "Robin") {
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-  return email;
-}
+const signUp = (page, email = newEmail(), name = "Robin") =>
+  signUpAt(page, server.baseURL, { email, name });
 
 async function logIn(page, email) {
   await page.goto(`${server.baseURL}/login`);

@@ -6,6 +6,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { signUp: signUpAt } = require("./signup");
 
 const SHOTS = process.env.SCREENSHOT_DIR || path.join(__dirname, "../../target/screenshots");
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -14,15 +15,7 @@ let server;
 test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
-async function signUp(page, who) {
-  const email = `${who}${Date.now()}@example.com`;
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-  return email;
-}
+const signUp = (page, who) => signUpAt(page, server.baseURL, { who });
 
 async function api(page, method, url, body) {
   const csrf = await page.locator("meta[name='csrf-token']").getAttribute("content");

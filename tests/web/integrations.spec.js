@@ -2,6 +2,7 @@
 // when the server under test does not have that API yet (the page hides those parts then).
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { signUp: signUpAt } = require("./signup");
 const { startScriptedLlm } = require("./llm");
 
 let server;
@@ -21,16 +22,7 @@ test.afterAll(async () => {
   if (llm) await llm.close();
 });
 
-const password = "correct horse battery";
-let counter = 0;
-
-async function signUp(page) {
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Email").fill(`int${Date.now()}${counter++}@example.com`);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-}
+const signUp = (page) => signUpAt(page, server.baseURL, { who: "int" });
 
 async function routeExists(page, path) {
   return page.evaluate(async (p) => {

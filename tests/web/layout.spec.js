@@ -3,6 +3,7 @@
 // screens and a drawer on narrow ones.
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { signUp: signUpAt } = require("./signup");
 const { startScriptedLlm } = require("./llm");
 
 let server;
@@ -19,13 +20,7 @@ test.afterAll(async () => {
 // A day in the browser's zone (Europe/Paris, as the account's), as YYYY-MM-DD.
 const day = (offset) => new Date(Date.now() + offset * 86_400_000).toLocaleDateString("en-CA", { timeZone: "Europe/Paris" });
 
-async function signUp(page, who) {
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Email").fill(`${who}${Date.now()}@example.com`);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-}
+const signUp = (page, who) => signUpAt(page, server.baseURL, { who });
 
 async function addTask(page, body) {
   const csrf = await page.locator("meta[name='csrf-token']").getAttribute("content");

@@ -4,6 +4,7 @@
 // no network to Google's), so the push test checks that the failure is said plainly.
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { signUp: signUpAt } = require("./signup");
 
 let server;
 test.beforeAll(async () => {
@@ -13,16 +14,7 @@ test.afterAll(async () => {
   if (server) await server.stop();
 });
 
-const password = "correct horse battery";
-let counter = 0;
-
-async function signUp(page) {
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Email").fill(`notify${Date.now()}${counter++}@example.com`);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-}
+const signUp = (page) => signUpAt(page, server.baseURL, { who: "notify" });
 
 async function channels(page) {
   return page.evaluate(async () => (await fetch("/api/v1/me/notifications")).json());

@@ -5,6 +5,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { signUp: signUpAt } = require("./signup");
 
 const SHOTS = process.env.SCREENSHOT_DIR || path.join(__dirname, "../../target/screenshots");
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -13,18 +14,10 @@ let server;
 test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
-const password = "correct horse battery";
 let counter = 0;
 const newEmail = () => `proj${Date.now()}${counter++}@example.com`;
 
-async function signUp(page) {
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Name").fill("Robin");
-  await page.getByLabel("Email").fill(newEmail());
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-}
+const signUp = (page) => signUpAt(page, server.baseURL, { email: newEmail(), name: "Robin" });
 
 const sidebar = (page) => page.locator("#sidebar");
 const main = (page) => page.locator("main");

@@ -4,22 +4,13 @@
 // returns, and a queued add the server refuses said plainly with its text kept.
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
-
-const PASSWORD = "correct horse battery";
+const { signUp: signUpAt } = require("./signup");
 
 let server;
 test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
-async function signUp(page, base, who) {
-  const email = `${who}${Date.now()}@example.com`;
-  await page.goto(`${base}/signup`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${base}/`);
-  return email;
-}
+const signUp = (page, base, who) => signUpAt(page, base, { who });
 
 // The API as this page's session (the request context shares its cookies; setOffline does
 // not touch it, so it reads the server while the page is cut off).

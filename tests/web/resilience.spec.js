@@ -7,24 +7,16 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { PASSWORD, signUp: signUpAt } = require("./signup");
 
 const SHOTS = process.env.SCREENSHOT_DIR || path.join(__dirname, "../../target/screenshots");
 fs.mkdirSync(SHOTS, { recursive: true });
-const PASSWORD = "correct horse battery";
 
 let server;
 test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
-async function signUp(page, base, who) {
-  const email = `${who}${Date.now()}@example.com`;
-  await page.goto(`${base}/signup`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${base}/`);
-  return email;
-}
+const signUp = (page, base, who) => signUpAt(page, base, { who });
 
 async function logIn(page, email) {
   await page.getByLabel("Email").fill(email);

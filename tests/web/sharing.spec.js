@@ -6,6 +6,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { signUp: signUpAt } = require("./signup");
 
 const SHOTS = process.env.SCREENSHOT_DIR || path.join(__dirname, "../../target/screenshots");
 fs.mkdirSync(SHOTS, { recursive: true });
@@ -14,7 +15,6 @@ let server;
 test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
-const password = "correct horse battery";
 const stamp = Date.now();
 const emails = {
   olive: `olive${stamp}@example.com`,
@@ -22,14 +22,7 @@ const emails = {
   vera: `vera${stamp}@example.com`,
 };
 
-async function signUp(page, name, email) {
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Name").fill(name);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-}
+const signUp = (page, name, email) => signUpAt(page, server.baseURL, { name, email });
 
 const sidebar = (page) => page.locator("#sidebar");
 const sideLink = (page, name) => sidebar(page).locator(".side-link", { has: page.locator(".side-name", { hasText: new RegExp(`^${name}$`) }) });

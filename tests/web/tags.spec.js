@@ -3,18 +3,13 @@
 // picker (a city finds its zone; an unknown zone is refused with nothing lost).
 const { test, expect } = require("@playwright/test");
 const { startServer } = require("./server");
+const { signUp: signUpAt } = require("./signup");
 
 let server;
 test.beforeAll(async () => { server = await startServer(); });
 test.afterAll(async () => { if (server) await server.stop(); });
 
-async function signUp(page, who) {
-  await page.goto(`${server.baseURL}/signup`);
-  await page.getByLabel("Email").fill(`${who}${Date.now()}@example.com`);
-  await page.getByLabel("Password").fill("correct horse battery");
-  await page.getByRole("button", { name: "Sign up" }).click();
-  await expect(page).toHaveURL(`${server.baseURL}/`);
-}
+const signUp = (page, who) => signUpAt(page, server.baseURL, { who });
 
 async function quickAdd(page, text) {
   await page.getByLabel("New task").fill(text);
